@@ -1,0 +1,77 @@
+package protocol
+
+import "time"
+
+// LoginRequest is the body of POST /api/v1/login.
+type LoginRequest struct {
+	LoginID  string `json:"login_id"`
+	Password string `json:"password"`
+	// Cookie asks for the token in an HttpOnly cookie as well (the PWA).
+	Cookie bool `json:"cookie,omitempty"`
+	// Device is a short label the admin sees in the session list.
+	Device string `json:"device,omitempty"`
+}
+
+// LoginResponse carries the session token, shown only here.
+type LoginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Account   Account   `json:"account"`
+	Org       Org       `json:"org"`
+}
+
+// CreateClientRequest registers one client (admins).
+type CreateClientRequest struct {
+	Nickname    string     `json:"nickname"`
+	Note        string     `json:"note,omitempty"`
+	AccessUntil *time.Time `json:"access_until,omitempty"`
+}
+
+// BulkCreateClientsRequest registers several clients at once, named by
+// Nicknames, or by Prefix and Count ("seminar-001"…).
+type BulkCreateClientsRequest struct {
+	Nicknames   []string   `json:"nicknames,omitempty"`
+	Prefix      string     `json:"prefix,omitempty"`
+	Count       int        `json:"count,omitempty"`
+	AccessUntil *time.Time `json:"access_until,omitempty"`
+}
+
+// Credentials are a login ID with its one-time password. The server keeps
+// only a hash: this is the only time the password is shown.
+type Credentials struct {
+	Account  Account `json:"account"`
+	LoginID  string  `json:"login_id"`
+	Password string  `json:"password"`
+}
+
+// UpdateClientRequest changes a client's nickname, note or access date.
+// ClearAccessUntil removes the date.
+type UpdateClientRequest struct {
+	Nickname         *string    `json:"nickname,omitempty"`
+	Note             *string    `json:"note,omitempty"`
+	AccessUntil      *time.Time `json:"access_until,omitempty"`
+	ClearAccessUntil bool       `json:"clear_access_until,omitempty"`
+}
+
+// CreateStaffRequest adds an admin or counselor (admins).
+type CreateStaffRequest struct {
+	Nickname string `json:"nickname"`
+	Role     Role   `json:"role"`
+}
+
+// AssignRequest sets (or with nil clears) a conversation's assignee.
+type AssignRequest struct {
+	AssigneeID *int64 `json:"assignee_id"`
+}
+
+// MessagePage is one page of a conversation's history, newest last.
+// NextBefore, when non-zero, is the cursor for the page before this one.
+type MessagePage struct {
+	Messages   []Message `json:"messages"`
+	NextBefore int64     `json:"next_before,omitempty"`
+}
+
+// ErrorResponse wraps an Error in HTTP responses.
+type ErrorResponse struct {
+	Error Error `json:"error"`
+}

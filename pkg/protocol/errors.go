@@ -1,0 +1,58 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable, machine-readable error code. Apps translate codes into
+// their own language; Message is English for logs and developers.
+type Code string
+
+// Error codes shared by the HTTP API and WebSocket frames.
+const (
+	CodeBadFrame           Code = "bad_frame"
+	CodeBadRequest         Code = "bad_request"
+	CodeUnknownType        Code = "unknown_type"
+	CodeUnsupportedVersion Code = "unsupported_version"
+	CodeTooLarge           Code = "too_large"
+	CodeInvalidBody        Code = "invalid_body"
+	CodeInvalid            Code = "invalid"
+	CodeUnauthorized       Code = "unauthorized" // no or expired session
+	CodeBadCredentials     Code = "bad_credentials"
+	CodeLocked             Code = "locked" // too many failed logins
+	CodeRateLimited        Code = "rate_limited"
+	CodeForbidden          Code = "forbidden"
+	CodeNotFound           Code = "not_found"
+	CodeClosed             Code = "closed" // organisation closed and blocking
+	CodeClientFirst        Code = "client_first"
+	CodeConflict           Code = "conflict"
+	CodeInternal           Code = "internal"
+	CodeUnavailable        Code = "unavailable"
+)
+
+// Error is the body of every refused request and error frame.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	// ReopensAt accompanies CodeClosed; RetryAfter CodeLocked and CodeRateLimited.
+	ReopensAt  *time.Time `json:"reopens_at,omitempty"`
+	RetryAfter int        `json:"retry_after,omitempty"` // seconds
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf builds an *Error.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsError returns err's *Error, or an internal error that hides err's text.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeInternal, Message: "internal error"}
+}

@@ -1,0 +1,301 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Frame types sent by apps.
+const (
+	TypeHello   = "hello"
+	TypeSend    = "send"
+	TypeReceipt = "receipt"
+)
+
+// Frame types sent by the server.
+const (
+	TypeWelcome             = "welcome"
+	TypeSynced              = "synced"
+	TypeMessage             = "message"
+	TypeAck                 = "ack"
+	TypeError               = "error"
+	TypeConversation        = "conversation"
+	TypeConversationDeleted = "conversation_deleted"
+	TypeDeleted             = "deleted"
+	TypeSettings            = "settings"
+	TypeRevoked             = "revoked"
+)
+
+// WebSocket close codes used by the server besides the standard ones
+// (1009 too big, 1003 binary data, 1001 going away).
+const (
+	CloseBadHello  = 4000 // first frame was not a valid hello
+	CloseRevoked   = 4001 // session ended: sign in again
+	CloseTooSlow   = 4008 // the app fell behind; reconnect and resume
+	CloseForbidden = 4003 // the account may not connect now
+)
+
+// Hello opens a live connection. Cursor is the highest message ID the app
+// has stored (0 for none); the server replays everything after it.
+type Hello struct {
+	Type   string `json:"type"`
+	V      int    `json:"v"`
+	Cursor int64  `json:"cursor"`
+}
+
+// Send asks the server to store and deliver a message. Ref is the app's
+// idempotency id: resending the same Ref returns the original message.
+// Clients leave ConversationID zero (they have one conversation).
+type Send struct {
+	Type           string `json:"type"`
+	Ref            string `json:"ref"`
+	ConversationID int64  `json:"conversation_id,omitempty"`
+	Body           string `json:"body"`
+}
+
+// Receipt reports what an app has received and shown to its person.
+type Receipt struct {
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversation_id,omitempty"`
+	DeliveredSeq   int64  `json:"delivered_seq"`
+	ReadSeq        int64  `json:"read_seq"`
+}
+
+// Welcome answers a hello with the state the app needs before the replay.
+type Welcome struct {
+	Type          string         `json:"type"`
+	V             int            `json:"v"`
+	Account       Account        `json:"account"`
+	Org           Org            `json:"org"`
+	Conversations []Conversation `json:"conversations"`
+	ServerTime    time.Time      `json:"server_time"`
+}
+
+// Synced follows the replay: from here on frames are live.
+type Synced struct {
+	Type   string `json:"type"`
+	Cursor int64  `json:"cursor"`
+}
+
+// MessageFrame carries a new message.
+type MessageFrame struct {
+	Type    string  `json:"type"`
+	Message Message `json:"message"`
+}
+
+// Ack confirms that the message sent with Ref is durably stored.
+type Ack struct {
+	Type    string  `json:"type"`
+	Ref     string  `json:"ref"`
+	Message Message `json:"message"`
+}
+
+// ErrorFrame reports a refused frame. Ref names the send it answers, if any.
+type ErrorFrame struct {
+	Type  string `json:"type"`
+	Ref   string `json:"ref,omitempty"`
+	Error Error  `json:"error"`
+}
+
+// ConversationFrame carries a conversation's new state (status, receipts,
+// assignee) or a conversation the app has not seen.
+type ConversationFrame struct {
+	Type         string       `json:"type"`
+	Conversation Conversation `json:"conversation"`
+}
+
+// ConversationDeletedFrame says a conversation and all its messages are gone
+// (the client was deleted). Apps delete everything they hold of it.
+type ConversationDeletedFrame struct {
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversation_id"`
+}
+
+// DeletedFrame says the retention sweep deleted every message of the
+// conversation up to and including ThroughSeq.
+type DeletedFrame struct {
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversation_id"`
+	ThroughSeq     int64  `json:"through_seq"`
+	Count          int    `json:"count"`
+}
+
+// SettingsFrame carries the organisation's changed settings and availability.
+type SettingsFrame struct {
+	Type string `json:"type"`
+	Org  Org    `json:"org"`
+}
+
+// RevokedFrame precedes a close with CloseRevoked: the app wipes its local
+// data and asks for the password again.
+type RevokedFrame struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"` // "logout", "forced", "deleted", "expired"
+}
+
+// DecodeClientFrame validates and decodes one frame sent by an app. It
+// returns *Hello, *Send or *Receipt, or an *Error that can be sent back.
+func DecodeClientFrame(data []byte) (any, error) {
+	if len(data) > MaxFrameBytes {
+		return nil, Errorf(CodeTooLarge, "frame is %d bytes; the limit is %d", len(data), MaxFrameBytes)
+	}
+	// encoding/json silently replaces invalid UTF-8; a message must arrive
+	// exactly as written or be refused, so check first.
+	if !utf8.Valid(data) {
+		return nil, Errorf(CodeBadFrame, "frame is not valid UTF-8")
+	}
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, Errorf(CodeBadFrame, "frame is not a JSON object: %v", err)
+	}
+	var (
+		f   any
+		err error
+	)
+	switch head.Type {
+	case TypeHello:
+		h := new(Hello)
+		err, f = strictUnmarshal(data, h), h
+		if err == nil {
+			err = h.validate()
+		}
+	case TypeSend:
+		s := new(Send)
+		err, f = strictUnmarshal(data, s), s
+		if err == nil {
+			err = s.validate()
+		}
+	case TypeReceipt:
+		r := new(Receipt)
+		err, f = strictUnmarshal(data, r), r
+		if err == nil {
+			err = r.validate()
+		}
+	case "":
+		return nil, Errorf(CodeBadFrame, "frame has no type")
+	default:
+		return nil, Errorf(CodeUnknownType, "unknown frame type %q", truncate(head.Type, 32))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// strictUnmarshal refuses fields of the wrong JSON type and trailing data,
+// so that a malformed frame is reported rather than half-applied.
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return Errorf(CodeBadFrame, "malformed frame: %v", err)
+	}
+	if dec.More() {
+		return Errorf(CodeBadFrame, "malformed frame: trailing data")
+	}
+	return nil
+}
+
+func (h *Hello) validate() error {
+	if h.V != Version {
+		return Errorf(CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", h.V, Version)
+	}
+	if h.Cursor < 0 {
+		return Errorf(CodeBadFrame, "cursor must not be negative")
+	}
+	return nil
+}
+
+func (s *Send) validate() error {
+	if err := ValidateRef(s.Ref); err != nil {
+		return err
+	}
+	if s.ConversationID < 0 {
+		return Errorf(CodeBadFrame, "conversation_id must not be negative")
+	}
+	return ValidateBody(s.Body)
+}
+
+func (r *Receipt) validate() error {
+	if r.ConversationID < 0 || r.DeliveredSeq < 0 || r.ReadSeq < 0 {
+		return Errorf(CodeBadFrame, "receipt numbers must not be negative")
+	}
+	if r.ReadSeq > r.DeliveredSeq {
+		// What has been read has been delivered.
+		r.DeliveredSeq = r.ReadSeq
+	}
+	return nil
+}
+
+// ValidateRef checks an idempotency id: 1–64 printable ASCII characters.
+func ValidateRef(ref string) error {
+	if ref == "" || len(ref) > MaxRefBytes {
+		return Errorf(CodeBadFrame, "ref must be 1 to %d characters", MaxRefBytes)
+	}
+	for i := 0; i < len(ref); i++ {
+		if ref[i] < 0x21 || ref[i] > 0x7e {
+			return Errorf(CodeBadFrame, "ref must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+// ValidateBody checks a message text: not blank, not too long, no control
+// characters other than newline and tab.
+func ValidateBody(body string) error {
+	if !utf8.ValidString(body) {
+		return Errorf(CodeInvalidBody, "message is not valid UTF-8")
+	}
+	if strings.TrimSpace(body) == "" {
+		return Errorf(CodeInvalidBody, "message is empty")
+	}
+	if n := utf8.RuneCountInString(body); n > MaxBodyRunes {
+		return Errorf(CodeInvalidBody, "message has %d characters; the limit is %d", n, MaxBodyRunes)
+	}
+	for _, r := range body {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			return Errorf(CodeInvalidBody, "message contains control character U+%04X", r)
+		}
+	}
+	return nil
+}
+
+// ValidateNickname checks a client's or staff member's display name.
+func ValidateNickname(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Errorf(CodeInvalid, "nickname is required")
+	}
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxNicknameRune {
+		return Errorf(CodeInvalid, "nickname must be at most %d characters", MaxNicknameRune)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return Errorf(CodeInvalid, "nickname contains a control character")
+		}
+	}
+	return nil
+}
+
+// Encode marshals a server frame. Frames are plain structs, so this fails
+// only on a programming error.
+func Encode(frame any) []byte {
+	b, err := json.Marshal(frame)
+	if err != nil {
+		panic(fmt.Sprintf("protocol: encode %T: %v", frame, err))
+	}
+	return b
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

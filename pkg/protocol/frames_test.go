@@ -1,0 +1,114 @@
+package protocol
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecodeClientFrame(t *testing.T) {
+	long := strings.Repeat("あ", MaxBodyRunes+1)
+	tests := []struct {
+		name string
+		in   string
+		code Code // "" means accepted
+	}{
+		{"hello", `{"type":"hello","v":1,"cursor":42}`, ""},
+		{"hello old version", `{"type":"hello","v":0}`, CodeUnsupportedVersion},
+		{"hello negative cursor", `{"type":"hello","v":1,"cursor":-1}`, CodeBadFrame},
+		{"send", `{"type":"send","ref":"a1","body":"こんにちは\n元気です"}`, ""},
+		{"send to conversation", `{"type":"send","ref":"a1","conversation_id":7,"body":"hi"}`, ""},
+		{"send without ref", `{"type":"send","body":"hi"}`, CodeBadFrame},
+		{"send ref with space", `{"type":"send","ref":"a b","body":"hi"}`, CodeBadFrame},
+		{"send ref too long", `{"type":"send","ref":"` + strings.Repeat("x", 65) + `","body":"hi"}`, CodeBadFrame},
+		{"send blank", `{"type":"send","ref":"a","body":"  \n "}`, CodeInvalidBody},
+		{"send too long", `{"type":"send","ref":"a","body":"` + long + `"}`, CodeInvalidBody},
+		{"send control char", `{"type":"send","ref":"a","body":"a\u0007b"}`, CodeInvalidBody},
+		{"send body wrong type", `{"type":"send","ref":"a","body":12}`, CodeBadFrame},
+		{"receipt", `{"type":"receipt","conversation_id":3,"delivered_seq":5,"read_seq":4}`, ""},
+		{"receipt negative", `{"type":"receipt","read_seq":-4}`, CodeBadFrame},
+		{"unknown type", `{"type":"launch_missiles"}`, CodeUnknownType},
+		{"no type", `{"v":1}`, CodeBadFrame},
+		{"not json", `hello`, CodeBadFrame},
+		{"array", `[1,2]`, CodeBadFrame},
+		{"trailing data", `{"type":"hello","v":1} {}`, CodeBadFrame},
+		{"invalid utf8", "{\"type\":\"send\",\"ref\":\"a\",\"body\":\"\xff\xfe\"}", CodeBadFrame},
+		{"too large", `{"type":"send","ref":"a","body":"` + strings.Repeat("a", MaxFrameBytes) + `"}`, CodeTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := DecodeClientFrame([]byte(tt.in))
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if f == nil {
+					t.Fatal("nil frame")
+				}
+				return
+			}
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v, want *Error %s", err, tt.code)
+			}
+			if pe.Code != tt.code {
+				t.Fatalf("code = %s (%s), want %s", pe.Code, pe.Message, tt.code)
+			}
+		})
+	}
+}
+
+func TestReceiptReadImpliesDelivered(t *testing.T) {
+	f, err := DecodeClientFrame([]byte(`{"type":"receipt","read_seq":9,"delivered_seq":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := f.(*Receipt); r.DeliveredSeq != 9 {
+		t.Fatalf("delivered = %d, want 9", r.DeliveredSeq)
+	}
+}
+
+func TestAsErrorHidesInternalText(t *testing.T) {
+	e := AsError(errors.New("disk /var/secret failed"))
+	if e.Code != CodeInternal || strings.Contains(e.Message, "secret") {
+		t.Fatalf("got %+v", e)
+	}
+}
+
+func FuzzDecodeClientFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"hello","v":1,"cursor":1}`,
+		`{"type":"send","ref":"r","conversation_id":1,"body":"こんにちは"}`,
+		`{"type":"receipt","conversation_id":1,"delivered_seq":2,"read_seq":1}`,
+		`{"type":"x"}`, `[]`, `null`, "\xff",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		frame, err := DecodeClientFrame(data)
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Code == "" || pe.Code == CodeInternal {
+				t.Fatalf("error is not a client-facing *Error: %v", err)
+			}
+			return
+		}
+		// Whatever is accepted must satisfy the invariants the server relies on.
+		switch v := frame.(type) {
+		case *Hello:
+			if v.V != Version || v.Cursor < 0 {
+				t.Fatalf("bad hello accepted: %+v", v)
+			}
+		case *Send:
+			if ValidateRef(v.Ref) != nil || ValidateBody(v.Body) != nil || v.ConversationID < 0 {
+				t.Fatalf("bad send accepted: %+v", v)
+			}
+		case *Receipt:
+			if v.ReadSeq < 0 || v.DeliveredSeq < v.ReadSeq || v.ConversationID < 0 {
+				t.Fatalf("bad receipt accepted: %+v", v)
+			}
+		default:
+			t.Fatalf("unexpected frame %T", frame)
+		}
+	})
+}

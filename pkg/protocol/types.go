@@ -1,0 +1,145 @@
+// Package protocol defines Taiwa's wire format: the JSON bodies of the HTTP
+// API and the frames of the live WebSocket connection. The server, the Go
+// client, the desktop app and the load tool all use these types; the PWA
+// follows docs/protocol.md, which describes the same thing.
+package protocol
+
+import (
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/hours"
+)
+
+// Version is the live protocol version this code speaks.
+const Version = 1
+
+// Limits enforced on every frame and request body.
+const (
+	MaxFrameBytes   = 64 << 10 // one WebSocket message
+	MaxBodyRunes    = 10000    // one chat message, in characters
+	MaxRefBytes     = 64       // an idempotency id
+	MaxNicknameRune = 40
+	MaxNoteRunes    = 2000
+	MaxRequestBytes = 256 << 10 // one HTTP request body
+	MaxBulkClients  = 500
+)
+
+// Role is what an account may do.
+type Role string
+
+// Roles. System is the sender of automatic notices, never an account.
+const (
+	RoleAdmin     Role = "admin"
+	RoleCounselor Role = "counselor"
+	RoleClient    Role = "client"
+	RoleSystem    Role = "system"
+)
+
+// IsStaff reports whether r is one of the organisation's people.
+func (r Role) IsStaff() bool { return r == RoleAdmin || r == RoleCounselor }
+
+// Status is where a conversation stands, derived from who spoke last.
+type Status string
+
+// Conversation statuses.
+const (
+	StatusNew      Status = "new"      // the client has not written yet
+	StatusWaiting  Status = "waiting"  // the client spoke last: unanswered
+	StatusAnswered Status = "answered" // staff spoke last
+)
+
+// MessageKind distinguishes text written by a person from automatic notices.
+type MessageKind string
+
+// Message kinds.
+const (
+	KindText MessageKind = "text"
+	// KindClosedNotice is added by the server when a client writes while the
+	// organisation is closed or paused; apps render it in their own language
+	// from ReopensAt.
+	KindClosedNotice MessageKind = "closed_notice"
+)
+
+// ClosedBehavior is what happens to a client's message while closed.
+type ClosedBehavior string
+
+// Closed-hours behaviours.
+const (
+	ClosedAccept ClosedBehavior = "accept" // store it and add a notice
+	ClosedBlock  ClosedBehavior = "block"  // refuse it with the reopening time
+)
+
+// Account is a person who can sign in.
+type Account struct {
+	ID          int64      `json:"id"`
+	OrgID       int64      `json:"org_id"`
+	Role        Role       `json:"role"`
+	LoginID     string     `json:"login_id"`
+	Nickname    string     `json:"nickname"`
+	Note        string     `json:"note,omitempty"`         // clients only; staff eyes only
+	AccessUntil *time.Time `json:"access_until,omitempty"` // clients only
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+// Settings are an organisation's rules, changed by its admins.
+type Settings struct {
+	DisplayName        string         `json:"display_name"`
+	RetentionSeconds   int64          `json:"retention_seconds"`
+	Hours              hours.Schedule `json:"hours"`
+	Pause              hours.Pause    `json:"pause"`
+	ClosedBehavior     ClosedBehavior `json:"closed_behavior"`
+	StaffMayWriteFirst bool           `json:"staff_may_write_first"`
+}
+
+// SettingsPatch changes some settings; nil fields stay as they are.
+type SettingsPatch struct {
+	DisplayName        *string         `json:"display_name,omitempty"`
+	RetentionSeconds   *int64          `json:"retention_seconds,omitempty"`
+	Hours              *hours.Schedule `json:"hours,omitempty"`
+	Pause              *hours.Pause    `json:"pause,omitempty"`
+	ClosedBehavior     *ClosedBehavior `json:"closed_behavior,omitempty"`
+	StaffMayWriteFirst *bool           `json:"staff_may_write_first,omitempty"`
+}
+
+// Org is an organisation as its members see it.
+type Org struct {
+	ID           int64              `json:"id"`
+	Settings     Settings           `json:"settings"`
+	Availability hours.Availability `json:"availability"`
+}
+
+// Conversation is the one conversation between a client and the organisation.
+type Conversation struct {
+	ID         int64  `json:"id"`
+	ClientID   int64  `json:"client_id"`
+	Nickname   string `json:"nickname,omitempty"` // shown to staff only
+	AssigneeID *int64 `json:"assignee_id,omitempty"`
+	Status     Status `json:"status"`
+	// LastSeq is the newest message's sequence number; FirstSeq the oldest
+	// still kept (LastSeq+1 when none is). Everything below FirstSeq has
+	// been deleted: an app that resumes drops what it still holds there.
+	LastSeq  int64 `json:"last_seq"`
+	FirstSeq int64 `json:"first_seq"`
+	// Receipts: the highest sequence number each side has received and read.
+	ClientDeliveredSeq int64      `json:"client_delivered_seq"`
+	ClientReadSeq      int64      `json:"client_read_seq"`
+	StaffDeliveredSeq  int64      `json:"staff_delivered_seq"`
+	StaffReadSeq       int64      `json:"staff_read_seq"`
+	WaitingSince       *time.Time `json:"waiting_since,omitempty"` // when the unanswered client message arrived
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// Message is one entry of a conversation.
+type Message struct {
+	// ID is global and increases in commit order: it is the resume cursor.
+	ID             int64       `json:"id"`
+	ConversationID int64       `json:"conversation_id"`
+	Seq            int64       `json:"seq"` // 1, 2, 3… within the conversation
+	SenderID       int64       `json:"sender_id,omitempty"`
+	SenderRole     Role        `json:"sender_role"`
+	Kind           MessageKind `json:"kind"`
+	Body           string      `json:"body,omitempty"`
+	ReopensAt      *time.Time  `json:"reopens_at,omitempty"` // closed notices
+	CreatedAt      time.Time   `json:"created_at"`
+	ExpiresAt      time.Time   `json:"expires_at"`
+}
