@@ -1,0 +1,360 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/store"
+)
+
+const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash"
+
+func scanAccount(sc interface{ Scan(...any) error }) (store.AccountRecord, error) {
+	var (
+		a       store.AccountRecord
+		until   sql.NullInt64
+		created int64
+	)
+	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash)
+	a.AccessUntil = fromNullMS(until)
+	a.CreatedAt = fromMS(created)
+	return a, err
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// mayAdminister reports whether p may manage accounts of orgID. The zero
+// Principal is the operator at the command line.
+func mayAdminister(p store.Principal, orgID int64) bool {
+	return p == (store.Principal{}) || (p.Role == protocol.RoleAdmin && p.OrgID == orgID)
+}
+
+// CreateAccount adds an account; a client gets its conversation with it.
+func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewAccount) (protocol.Account, error) {
+	if !mayAdminister(p, a.OrgID) {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins create accounts")
+	}
+	switch a.Role {
+	case protocol.RoleAdmin, protocol.RoleCounselor, protocol.RoleClient:
+	default:
+		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "role must be admin, counselor or client")
+	}
+	a.Nickname = strings.TrimSpace(a.Nickname)
+	if err := protocol.ValidateNickname(a.Nickname); err != nil {
+		return protocol.Account{}, err
+	}
+	if len([]rune(a.Note)) > protocol.MaxNoteRunes {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "note must be at most %d characters", protocol.MaxNoteRunes)
+	}
+	if a.Role != protocol.RoleClient && (a.Note != "" || a.AccessUntil != nil) {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "notes and access dates are for clients only")
+	}
+	now := db.clock()
+	out := protocol.Account{OrgID: a.OrgID, Role: a.Role, LoginID: a.LoginID, Nickname: a.Nickname,
+		Note: a.Note, AccessUntil: a.AccessUntil, CreatedAt: now}
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at)
+			VALUES (?,?,?,?,?,?,?,?)`, a.OrgID, a.Role, a.LoginID, a.Nickname, a.Note, nullMS(a.AccessUntil), a.PasswordHash, ms(now))
+		if isUniqueViolation(err) {
+			return nil, protocol.Errorf(protocol.CodeConflict, "login ID is taken")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert account: %w", err)
+		}
+		if out.ID, err = res.LastInsertId(); err != nil {
+			return nil, err
+		}
+		if a.Role != protocol.RoleClient {
+			return nil, nil
+		}
+		res, err = tx.Exec("INSERT INTO conversations(org_id, client_id, updated_at) VALUES (?,?,?)", a.OrgID, out.ID, ms(now))
+		if err != nil {
+			return nil, fmt.Errorf("insert conversation: %w", err)
+		}
+		convID, _ := res.LastInsertId()
+		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: a.OrgID, ClientID: out.ID, ConversationID: convID, Conversation: &conv}}, nil
+	})
+	return out, err
+}
+
+// AccountByLogin finds an account by login ID.
+func (db *DB) AccountByLogin(ctx context.Context, loginID string) (store.AccountRecord, error) {
+	a, err := scanAccount(db.read.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE login_id = ?", loginID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, protocol.Errorf(protocol.CodeNotFound, "no such account")
+	}
+	if err != nil {
+		return a, fmt.Errorf("find account: %w", err)
+	}
+	return a, nil
+}
+
+// Account returns one account of the staff member's organisation.
+func (db *DB) Account(ctx context.Context, p store.Principal, id int64) (protocol.Account, error) {
+	if !p.IsStaff() && p.AccountID != id {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeNotFound, "no such account")
+	}
+	a, err := scanAccount(db.read.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeNotFound, "no such account")
+	}
+	if err != nil {
+		return protocol.Account{}, fmt.Errorf("load account: %w", err)
+	}
+	if !p.IsStaff() {
+		a.Note = "" // counselor-only note
+	}
+	return a.Account, nil
+}
+
+// Accounts lists the organisation's accounts with a role (staff only).
+func (db *DB) Accounts(ctx context.Context, p store.Principal, role protocol.Role) ([]protocol.Account, error) {
+	if !p.IsStaff() {
+		return nil, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	rows, err := db.read.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE org_id = ? AND role = ? ORDER BY id", p.OrgID, role)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	defer rows.Close()
+	out := []protocol.Account{}
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan account: %w", err)
+		}
+		out = append(out, a.Account)
+	}
+	return out, rows.Err()
+}
+
+// UpdateClient changes a client's nickname, note or access date.
+func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error) {
+	if p.Role != protocol.RoleAdmin {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
+	}
+	if u.Nickname != nil {
+		*u.Nickname = strings.TrimSpace(*u.Nickname)
+		if err := protocol.ValidateNickname(*u.Nickname); err != nil {
+			return protocol.Account{}, err
+		}
+	}
+	if u.Note != nil && len([]rune(*u.Note)) > protocol.MaxNoteRunes {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "note must be at most %d characters", protocol.MaxNoteRunes)
+	}
+	var out protocol.Account
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ? AND role = 'client'", id, p.OrgID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such client")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load client: %w", err)
+		}
+		if u.Nickname != nil {
+			a.Nickname = *u.Nickname
+		}
+		if u.Note != nil {
+			a.Note = *u.Note
+		}
+		if u.AccessUntil != nil {
+			t := u.AccessUntil.UTC()
+			a.AccessUntil = &t
+		}
+		if u.ClearAccessUntil {
+			a.AccessUntil = nil
+		}
+		if _, err := tx.Exec("UPDATE accounts SET nickname = ?, note = ?, access_until = ? WHERE id = ?",
+			a.Nickname, a.Note, nullMS(a.AccessUntil), id); err != nil {
+			return nil, fmt.Errorf("update client: %w", err)
+		}
+		out = a.Account
+		if u.Nickname == nil {
+			return nil, nil
+		}
+		conv, err := conversationByClient(tx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: p.OrgID, ClientID: a.ID, ConversationID: conv.ID, Conversation: &conv}}, nil
+	})
+	return out, err
+}
+
+// SetPassword replaces a password hash and ends the account's sessions: a
+// reset is what an admin does when a slip of paper is lost.
+func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash string) error {
+	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		var orgID int64
+		if err := tx.QueryRow("SELECT org_id FROM accounts WHERE id = ?", id).Scan(&orgID); err != nil || !mayAdminister(p, orgID) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
+		}
+		if _, err := tx.Exec("UPDATE accounts SET password_hash = ? WHERE id = ?", hash, id); err != nil {
+			return nil, fmt.Errorf("set password: %w", err)
+		}
+		return revokeAll(tx, orgID, id, "password_reset")
+	})
+}
+
+// DeleteAccount removes an account and everything that hangs on it.
+func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) error {
+	if p.Role != protocol.RoleAdmin {
+		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
+	}
+	if id == p.AccountID {
+		return protocol.Errorf(protocol.CodeConflict, "admins cannot delete their own account")
+	}
+	return db.do(ctx, true, func(tx *sql.Tx) ([]store.Change, error) {
+		var role protocol.Role
+		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load account: %w", err)
+		}
+		changes, err := revokeAll(tx, p.OrgID, id, "deleted")
+		if err != nil {
+			return nil, err
+		}
+		if role == protocol.RoleClient {
+			var convID int64
+			if err := tx.QueryRow("SELECT id FROM conversations WHERE client_id = ?", id).Scan(&convID); err != nil {
+				return nil, fmt.Errorf("find conversation: %w", err)
+			}
+			// Delete messages explicitly (not only by cascade) so the count
+			// is known and secure_delete scrubs every row.
+			if _, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ?", convID); err != nil {
+				return nil, fmt.Errorf("delete messages: %w", err)
+			}
+			changes = append(changes, store.Change{Kind: store.ChangeConversationDeleted, OrgID: p.OrgID, ClientID: id, ConversationID: convID})
+		}
+		if _, err := tx.Exec("DELETE FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID); err != nil {
+			return nil, fmt.Errorf("delete account: %w", err)
+		}
+		return changes, nil
+	})
+}
+
+// revokeAll deletes every session of an account and reports it.
+func revokeAll(tx *sql.Tx, orgID, accountID int64, reason string) ([]store.Change, error) {
+	rows, err := tx.Query("DELETE FROM sessions WHERE account_id = ? RETURNING id", accountID)
+	if err != nil {
+		return nil, fmt.Errorf("revoke sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("revoke sessions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("revoke sessions: %w", err)
+	}
+	// Connections are closed by account as well as by session: a connection
+	// may have authenticated just before the delete.
+	return []store.Change{{Kind: store.ChangeRevoked, OrgID: orgID, AccountID: accountID, SessionIDs: ids, Reason: reason}}, nil
+}
+
+// CreateSession records a signed-in device.
+func (db *DB) CreateSession(ctx context.Context, accountID int64, tokenHash []byte, device string, expires time.Time) (store.Session, error) {
+	s := store.Session{AccountID: accountID, Device: device, CreatedAt: db.clock(), ExpiresAt: expires.UTC().Truncate(time.Millisecond)}
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		res, err := tx.Exec("INSERT INTO sessions(account_id, token_hash, device, created_at, expires_at) VALUES (?,?,?,?,?)",
+			accountID, tokenHash, device, ms(s.CreatedAt), ms(s.ExpiresAt))
+		if err != nil {
+			return nil, fmt.Errorf("insert session: %w", err)
+		}
+		s.ID, err = res.LastInsertId()
+		return nil, err
+	})
+	return s, err
+}
+
+// SessionByToken finds a live session. A client past its access date has
+// no live session.
+func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Session, store.AccountRecord, error) {
+	var (
+		s                store.Session
+		created, expires int64
+	)
+	row := db.read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, `+prefixed("a.", accountCols)+`
+		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, tokenHash)
+	var (
+		a       store.AccountRecord
+		until   sql.NullInt64
+		aCreate int64
+	)
+	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires,
+		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "session is not valid; sign in again")
+	}
+	if err != nil {
+		return s, a, fmt.Errorf("load session: %w", err)
+	}
+	s.CreatedAt, s.ExpiresAt = fromMS(created), fromMS(expires)
+	a.AccessUntil, a.CreatedAt = fromNullMS(until), fromMS(aCreate)
+	now := db.now()
+	if !now.Before(s.ExpiresAt) {
+		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "session expired; sign in again")
+	}
+	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
+		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "access period has ended")
+	}
+	return s, a, nil
+}
+
+func prefixed(prefix, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = prefix + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RevokeSession ends one session.
+func (db *DB) RevokeSession(ctx context.Context, sessionID int64, reason string) error {
+	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		var orgID int64
+		err := tx.QueryRow("SELECT a.org_id FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ?", sessionID).Scan(&orgID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil // already gone
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find session: %w", err)
+		}
+		if _, err := tx.Exec("DELETE FROM sessions WHERE id = ?", sessionID); err != nil {
+			return nil, fmt.Errorf("delete session: %w", err)
+		}
+		return []store.Change{{Kind: store.ChangeRevoked, OrgID: orgID, SessionIDs: []int64{sessionID}, Reason: reason}}, nil
+	})
+}
+
+// RevokeAccountSessions ends every session of an account (forced logout).
+func (db *DB) RevokeAccountSessions(ctx context.Context, p store.Principal, accountID int64, reason string) error {
+	if p.AccountID != accountID && p.Role != protocol.RoleAdmin {
+		return protocol.Errorf(protocol.CodeForbidden, "only admins end other people's sessions")
+	}
+	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		var n int
+		if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE id = ? AND org_id = ?", accountID, p.OrgID).Scan(&n); err != nil {
+			return nil, fmt.Errorf("find account: %w", err)
+		}
+		if n == 0 {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
+		}
+		return revokeAll(tx, p.OrgID, accountID, reason)
+	})
+}

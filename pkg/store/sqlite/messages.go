@@ -1,0 +1,427 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/pkg/store"
+)
+
+const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
+	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
+	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until`
+
+// convRow is a conversation with the columns only the store uses.
+type convRow struct {
+	protocol.Conversation
+	OrgID       int64
+	ClientWrote bool
+	NoticeUntil sql.NullInt64
+}
+
+func scanConv(sc interface{ Scan(...any) error }) (convRow, error) {
+	var (
+		c        convRow
+		assignee sql.NullInt64
+		waiting  sql.NullInt64
+		updated  int64
+	)
+	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
+		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
+		&waiting, &updated, &c.ClientWrote, &c.NoticeUntil)
+	if assignee.Valid {
+		v := assignee.Int64
+		c.AssigneeID = &v
+	}
+	c.WaitingSince = fromNullMS(waiting)
+	c.UpdatedAt = fromMS(updated)
+	return c, err
+}
+
+const convFrom = " FROM conversations c JOIN accounts a ON a.id = c.client_id "
+
+// visible is the rule, in SQL, for which conversations p may see: staff see
+// their organisation's, a client only their own. Arguments: org, isStaff, account.
+const visible = " c.org_id = ? AND (? OR c.client_id = ?) "
+
+func visibleArgs(p store.Principal) []any { return []any{p.OrgID, p.IsStaff(), p.AccountID} }
+
+func conversationByClient(tx *sql.Tx, clientID int64) (protocol.Conversation, error) {
+	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
+	if err != nil {
+		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	return c.Conversation, nil
+}
+
+// Conversations lists the conversations p may see, most recently active first.
+func (db *DB) Conversations(ctx context.Context, p store.Principal) ([]protocol.Conversation, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+convCols+convFrom+"WHERE"+visible+"ORDER BY c.updated_at DESC", visibleArgs(p)...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []protocol.Conversation{}
+	for rows.Next() {
+		c, err := scanConv(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan conversation: %w", err)
+		}
+		out = append(out, c.Conversation)
+	}
+	return out, rows.Err()
+}
+
+// Conversation returns one conversation p may see.
+func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (protocol.Conversation, error) {
+	c, err := scanConv(db.read.QueryRowContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.id = ? AND"+visible, append([]any{id}, visibleArgs(p)...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	if err != nil {
+		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	return c.Conversation, nil
+}
+
+const msgCols = "m.id, m.conversation_id, m.seq, m.sender_id, m.sender_role, m.kind, m.body, m.reopens_at, m.created_at, m.expires_at"
+
+func scanMessage(sc interface{ Scan(...any) error }) (protocol.Message, error) {
+	var (
+		m                protocol.Message
+		sender, reopens  sql.NullInt64
+		created, expires int64
+	)
+	err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderRole, &m.Kind, &m.Body, &reopens, &created, &expires)
+	m.SenderID = sender.Int64
+	m.ReopensAt = fromNullMS(reopens)
+	m.CreatedAt, m.ExpiresAt = fromMS(created), fromMS(expires)
+	return m, err
+}
+
+func collectMessages(rows *sql.Rows, err error) ([]protocol.Message, error) {
+	if err != nil {
+		return nil, fmt.Errorf("query messages: %w", err)
+	}
+	defer rows.Close()
+	out := []protocol.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// History pages backwards through one conversation.
+func (db *DB) History(ctx context.Context, p store.Principal, conversationID, before int64, limit int) (protocol.MessagePage, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	if _, err := db.Conversation(ctx, p, conversationID); err != nil {
+		return protocol.MessagePage{}, err
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	args := append([]any{conversationID, before}, visibleArgs(p)...)
+	msgs, err := collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ? AND m.seq < ? AND"+visible+
+		"ORDER BY m.seq DESC LIMIT ?", append(args, limit+1)...))
+	if err != nil {
+		return protocol.MessagePage{}, err
+	}
+	page := protocol.MessagePage{Messages: msgs}
+	if len(msgs) > limit {
+		page.Messages = msgs[:limit]
+		page.NextBefore = page.Messages[limit-1].Seq
+	}
+	slices.Reverse(page.Messages)
+	return page, nil
+}
+
+// MessagesAfter returns the messages p may see with ID above cursor.
+func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64, limit int) ([]protocol.Message, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	if p.IsStaff() {
+		return collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
+	}
+	return collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+		p.AccountID, p.OrgID, cursor, limit))
+}
+
+// Send stores a message once: a repeated ref returns the original.
+func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) (protocol.Message, bool, error) {
+	if err := protocol.ValidateRef(r.Ref); err != nil {
+		return protocol.Message{}, false, err
+	}
+	if err := protocol.ValidateBody(r.Body); err != nil {
+		return protocol.Message{}, false, err
+	}
+	if p.Role != protocol.RoleClient && !p.IsStaff() {
+		return protocol.Message{}, false, protocol.Errorf(protocol.CodeForbidden, "only clients and staff send messages")
+	}
+	var (
+		out     protocol.Message
+		created bool
+	)
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		// Idempotency: the same sender and ref is the same message.
+		prev, err := scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, r.Ref))
+		if err == nil {
+			out = prev
+			return nil, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("look up ref: %w", err)
+		}
+
+		var c convRow
+		if p.IsStaff() {
+			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", r.ConversationID, p.OrgID))
+		} else {
+			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ? AND c.org_id = ?", p.AccountID, p.OrgID))
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load conversation: %w", err)
+		}
+		settings, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		now := db.clock()
+		avail := hours.At(settings.Hours, settings.Pause, now)
+		isClient := p.Role == protocol.RoleClient
+		if isClient && avail.State != hours.StateOpen && settings.ClosedBehavior == protocol.ClosedBlock {
+			return nil, &protocol.Error{Code: protocol.CodeClosed, Message: "the organisation is not taking messages now", ReopensAt: avail.ReopensAt}
+		}
+		if !isClient && !c.ClientWrote && !settings.StaffMayWriteFirst {
+			return nil, protocol.Errorf(protocol.CodeClientFirst, "the client has not written yet; staff answer, they do not write first")
+		}
+
+		period := time.Duration(settings.RetentionSeconds) * time.Second
+		out = protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: p.AccountID, SenderRole: p.Role,
+			Kind: protocol.KindText, Body: r.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}
+		if err := insertMessage(tx, c.OrgID, &out, r.Ref); err != nil {
+			return nil, err
+		}
+		created = true
+		msgs := []protocol.Message{out}
+
+		c.LastSeq = out.Seq
+		c.UpdatedAt = now
+		if isClient {
+			c.Status = protocol.StatusWaiting
+			if c.WaitingSince == nil {
+				c.WaitingSince = &now
+			}
+			c.ClientWrote = true
+			c.ClientDeliveredSeq, c.ClientReadSeq = out.Seq, out.Seq
+			if avail.State != hours.StateOpen && (!c.NoticeUntil.Valid || ms(now) >= c.NoticeUntil.Int64) {
+				notice := protocol.Message{ConversationID: c.ID, Seq: out.Seq + 1, SenderRole: protocol.RoleSystem,
+					Kind: protocol.KindClosedNotice, ReopensAt: avail.ReopensAt, CreatedAt: now, ExpiresAt: out.ExpiresAt}
+				if err := insertMessage(tx, c.OrgID, &notice, ""); err != nil {
+					return nil, err
+				}
+				msgs = append(msgs, notice)
+				c.LastSeq = notice.Seq
+				// One notice per closed stretch: none again before reopening.
+				until := int64(math.MaxInt64)
+				if avail.ReopensAt != nil {
+					until = ms(*avail.ReopensAt)
+				}
+				c.NoticeUntil = sql.NullInt64{Int64: until, Valid: true}
+			}
+		} else {
+			c.Status = protocol.StatusAnswered
+			c.WaitingSince = nil
+			c.StaffDeliveredSeq, c.StaffReadSeq = out.Seq, out.Seq
+			if c.AssigneeID == nil {
+				// Answering claims an unassigned conversation.
+				id := p.AccountID
+				c.AssigneeID = &id
+			}
+		}
+		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
+			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
+			assignee_id = ?, notice_until = ?, updated_at = ? WHERE id = ?`,
+			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
+			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
+			c.AssigneeID, c.NoticeUntil, ms(now), c.ID); err != nil {
+			return nil, fmt.Errorf("update conversation: %w", err)
+		}
+		changes := make([]store.Change, 0, len(msgs)+1)
+		for i := range msgs {
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i]})
+		}
+		conv := c.Conversation
+		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}), nil
+	})
+	return out, created, err
+}
+
+func insertMessage(tx *sql.Tx, orgID int64, m *protocol.Message, ref string) error {
+	var sender, refArg any
+	if m.SenderID != 0 {
+		sender = m.SenderID
+	}
+	if ref != "" {
+		refArg = ref
+	}
+	res, err := tx.Exec(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, ref, body, reopens_at, created_at, expires_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg, m.Body,
+		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	m.ID, err = res.LastInsertId()
+	return err
+}
+
+// Receipt raises the principal's side's delivered and read marks; marks
+// never go down and never pass the last message.
+func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, delivered, read int64) error {
+	side := "staff"
+	if p.Role == protocol.RoleClient {
+		side = "client"
+	}
+	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		var (
+			c   convRow
+			err error
+		)
+		if p.IsStaff() {
+			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", conversationID, p.OrgID))
+		} else {
+			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ? AND c.org_id = ?", p.AccountID, p.OrgID))
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load conversation: %w", err)
+		}
+		delivered, read = min(delivered, c.LastSeq), min(read, c.LastSeq)
+		dp, rp := &c.StaffDeliveredSeq, &c.StaffReadSeq
+		if side == "client" {
+			dp, rp = &c.ClientDeliveredSeq, &c.ClientReadSeq
+		}
+		if delivered <= *dp && read <= *rp {
+			return nil, nil // nothing new: no write, no broadcast
+		}
+		*dp, *rp = max(*dp, delivered), max(*rp, read)
+		if _, err := tx.Exec("UPDATE conversations SET "+side+"_delivered_seq = ?, "+side+"_read_seq = ? WHERE id = ?", *dp, *rp, c.ID); err != nil {
+			return nil, fmt.Errorf("update receipt: %w", err)
+		}
+		conv := c.Conversation
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+	})
+}
+
+// Assign sets or clears a conversation's assignee. Counselors may take a
+// conversation for themselves or let go of their own; admins assign anyone.
+func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int64, assignee *int64) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", conversationID, p.OrgID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load conversation: %w", err)
+		}
+		if p.Role != protocol.RoleAdmin {
+			mine := c.AssigneeID == nil || *c.AssigneeID == p.AccountID
+			if !mine || (assignee != nil && *assignee != p.AccountID) {
+				return nil, protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only")
+			}
+		}
+		if assignee != nil {
+			var role protocol.Role
+			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *assignee, p.OrgID).Scan(&role)
+			if err != nil || !role.IsStaff() {
+				return nil, protocol.Errorf(protocol.CodeInvalid, "assignee must be a staff member of the organisation")
+			}
+		}
+		c.AssigneeID = assignee
+		c.UpdatedAt = db.clock()
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?", assignee, ms(c.UpdatedAt), c.ID); err != nil {
+			return nil, fmt.Errorf("assign: %w", err)
+		}
+		out = c.Conversation
+		conv := out
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+	})
+	return out, err
+}
+
+// Sweep deletes expired messages and sessions and scrubs the files.
+func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
+	var res store.SweepResult
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		now := ms(db.clock())
+		rows, err := tx.Query(`SELECT m.org_id, m.conversation_id, c.client_id, MAX(m.seq), COUNT(*)
+			FROM messages m JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.expires_at <= ? GROUP BY m.conversation_id`, now)
+		if err != nil {
+			return nil, fmt.Errorf("find expired: %w", err)
+		}
+		var changes []store.Change
+		for rows.Next() {
+			ch := store.Change{Kind: store.ChangeDeleted}
+			if err := rows.Scan(&ch.OrgID, &ch.ConversationID, &ch.ClientID, &ch.ThroughSeq, &ch.Count); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("scan expired: %w", err)
+			}
+			res.Messages += ch.Count
+			changes = append(changes, ch)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("find expired: %w", err)
+		}
+		res.Conversations = len(changes)
+		// Expiry rises with seq in every conversation (retention.Shorten
+		// keeps that true), so this deletes exactly the seqs <= ThroughSeq
+		// announced above.
+		if _, err := tx.Exec("DELETE FROM messages WHERE expires_at <= ?", now); err != nil {
+			return nil, fmt.Errorf("delete expired: %w", err)
+		}
+		r, err := tx.Exec("DELETE FROM sessions WHERE expires_at <= ?", now)
+		if err != nil {
+			return nil, fmt.Errorf("delete expired sessions: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		res.Sessions = int(n)
+		return changes, nil
+	})
+	if err != nil {
+		return res, err
+	}
+	if res.Messages > 0 || res.Sessions > 0 || db.scrubPending.Load() {
+		// An empty write whose only job is the TRUNCATE checkpoint.
+		err = db.do(ctx, true, func(*sql.Tx) ([]store.Change, error) { return nil, nil })
+	}
+	return res, err
+}

@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// migrations is append-only: never edit an entry that has shipped. The
+// schema version is PRAGMA user_version = len(applied migrations).
+//
+// Times are Unix milliseconds (UTC).
+var migrations = []string{
+	// 1: the whole product's model: organisations, accounts (staff and
+	// clients share one login namespace), sessions, one conversation per
+	// client with an assignee and a status, messages.
+	`
+CREATE TABLE orgs (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	settings   TEXT NOT NULL, -- JSON protocol.Settings
+	created_at INTEGER NOT NULL
+);
+
+CREATE TABLE accounts (
+	id            INTEGER PRIMARY KEY,
+	org_id        INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	role          TEXT NOT NULL CHECK (role IN ('admin','counselor','client')),
+	login_id      TEXT NOT NULL UNIQUE,
+	nickname      TEXT NOT NULL,
+	note          TEXT NOT NULL DEFAULT '',
+	access_until  INTEGER,
+	password_hash TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+);
+CREATE INDEX accounts_org_role ON accounts(org_id, role);
+
+CREATE TABLE sessions (
+	id           INTEGER PRIMARY KEY,
+	account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	token_hash   BLOB NOT NULL UNIQUE,
+	device       TEXT NOT NULL DEFAULT '',
+	created_at   INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL
+);
+CREATE INDEX sessions_account ON sessions(account_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+
+CREATE TABLE conversations (
+	id                   INTEGER PRIMARY KEY,
+	org_id               INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	client_id            INTEGER NOT NULL UNIQUE REFERENCES accounts(id) ON DELETE CASCADE,
+	assignee_id          INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+	status               TEXT NOT NULL DEFAULT 'new',
+	last_seq             INTEGER NOT NULL DEFAULT 0,
+	client_wrote         INTEGER NOT NULL DEFAULT 0,
+	client_delivered_seq INTEGER NOT NULL DEFAULT 0,
+	client_read_seq      INTEGER NOT NULL DEFAULT 0,
+	staff_delivered_seq  INTEGER NOT NULL DEFAULT 0,
+	staff_read_seq       INTEGER NOT NULL DEFAULT 0,
+	waiting_since        INTEGER,
+	notice_until         INTEGER, -- no closed notice again before this time
+	updated_at           INTEGER NOT NULL
+);
+CREATE INDEX conversations_org ON conversations(org_id);
+
+-- AUTOINCREMENT: message IDs are resume cursors and must never be reused,
+-- even after the newest message is deleted.
+CREATE TABLE messages (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id          INTEGER NOT NULL,
+	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	seq             INTEGER NOT NULL,
+	sender_id       INTEGER,           -- NULL for system notices
+	sender_role     TEXT NOT NULL,
+	kind            TEXT NOT NULL,
+	ref             TEXT,              -- the sender's idempotency id
+	body            TEXT NOT NULL DEFAULT '',
+	reopens_at      INTEGER,
+	created_at      INTEGER NOT NULL,
+	expires_at      INTEGER NOT NULL,
+	UNIQUE (conversation_id, seq)
+);
+CREATE UNIQUE INDEX messages_ref ON messages(sender_id, ref) WHERE ref IS NOT NULL;
+CREATE INDEX messages_org_id ON messages(org_id, id);
+CREATE INDEX messages_conv_id ON messages(conversation_id, id);
+CREATE INDEX messages_expiry ON messages(expires_at);
+`,
+}
+
+func migrate(db *sql.DB) error {
+	var version int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this program knows (%d): refusing to start", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback() //nolint:errcheck
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		// PRAGMA does not take bound parameters.
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback() //nolint:errcheck
+			return fmt.Errorf("migration %d: set version: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: commit: %w", v+1, err)
+		}
+	}
+	return nil
+}

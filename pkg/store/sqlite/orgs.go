@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/pkg/store"
+)
+
+// DefaultSettings are a new organisation's: a week's retention, open around
+// the clock in Japan's time zone, clients write first.
+func DefaultSettings(name string) protocol.Settings {
+	return protocol.Settings{
+		DisplayName:      name,
+		RetentionSeconds: int64(retention.DefaultPeriod / time.Second),
+		Hours:            hours.Schedule{TimeZone: "Asia/Tokyo"},
+		ClosedBehavior:   protocol.ClosedAccept,
+	}
+}
+
+// ValidateSettings reports the first invalid setting.
+func ValidateSettings(s protocol.Settings) error {
+	if strings.TrimSpace(s.DisplayName) == "" || len([]rune(s.DisplayName)) > 80 {
+		return protocol.Errorf(protocol.CodeInvalid, "display name must be 1 to 80 characters")
+	}
+	if err := retention.Validate(time.Duration(s.RetentionSeconds) * time.Second); err != nil {
+		return protocol.Errorf(protocol.CodeInvalid, "%v", err)
+	}
+	if err := s.Hours.Validate(); err != nil {
+		return protocol.Errorf(protocol.CodeInvalid, "business hours: %v", err)
+	}
+	if s.ClosedBehavior != protocol.ClosedAccept && s.ClosedBehavior != protocol.ClosedBlock {
+		return protocol.Errorf(protocol.CodeInvalid, "closed_behavior must be %q or %q", protocol.ClosedAccept, protocol.ClosedBlock)
+	}
+	return nil
+}
+
+func (db *DB) orgView(id int64, s protocol.Settings) protocol.Org {
+	return protocol.Org{ID: id, Settings: s, Availability: hours.At(s.Hours, s.Pause, db.now())}
+}
+
+// CreateOrg creates an organisation with default settings.
+func (db *DB) CreateOrg(ctx context.Context, name string) (protocol.Org, error) {
+	name = strings.TrimSpace(name)
+	s := DefaultSettings(name)
+	if err := ValidateSettings(s); err != nil {
+		return protocol.Org{}, err
+	}
+	raw, _ := json.Marshal(s)
+	var id int64
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		res, err := tx.Exec("INSERT INTO orgs(name, settings, created_at) VALUES (?,?,?)", name, raw, ms(db.clock()))
+		if err != nil {
+			return nil, fmt.Errorf("insert org: %w", err)
+		}
+		id, err = res.LastInsertId()
+		return nil, err
+	})
+	if err != nil {
+		return protocol.Org{}, err
+	}
+	return db.orgView(id, s), nil
+}
+
+// OrgCount reports how many organisations exist.
+func (db *DB) OrgCount(ctx context.Context) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM orgs").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count orgs: %w", err)
+	}
+	return n, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func loadSettings(ctx context.Context, q querier, orgID int64) (protocol.Settings, error) {
+	var raw []byte
+	err := q.QueryRowContext(ctx, "SELECT settings FROM orgs WHERE id = ?", orgID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.Settings{}, protocol.Errorf(protocol.CodeNotFound, "organisation not found")
+	}
+	if err != nil {
+		return protocol.Settings{}, fmt.Errorf("load settings: %w", err)
+	}
+	var s protocol.Settings
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return protocol.Settings{}, fmt.Errorf("decode settings of org %d: %w", orgID, err)
+	}
+	return s, nil
+}
+
+// Org returns an organisation with its availability now.
+func (db *DB) Org(ctx context.Context, orgID int64) (protocol.Org, error) {
+	s, err := loadSettings(ctx, db.read, orgID)
+	if err != nil {
+		return protocol.Org{}, err
+	}
+	return db.orgView(orgID, s), nil
+}
+
+// UpdateSettings applies patch to the admin's organisation.
+func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch protocol.SettingsPatch) (protocol.Org, error) {
+	if p.Role != protocol.RoleAdmin {
+		return protocol.Org{}, protocol.Errorf(protocol.CodeForbidden, "only admins change settings")
+	}
+	var out protocol.Org
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		old, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		s := old
+		if patch.DisplayName != nil {
+			s.DisplayName = strings.TrimSpace(*patch.DisplayName)
+		}
+		if patch.RetentionSeconds != nil {
+			s.RetentionSeconds = *patch.RetentionSeconds
+		}
+		if patch.Hours != nil {
+			s.Hours = *patch.Hours
+		}
+		if patch.Pause != nil {
+			s.Pause = *patch.Pause
+		}
+		if patch.ClosedBehavior != nil {
+			s.ClosedBehavior = *patch.ClosedBehavior
+		}
+		if patch.StaffMayWriteFirst != nil {
+			s.StaffMayWriteFirst = *patch.StaffMayWriteFirst
+		}
+		if err := ValidateSettings(s); err != nil {
+			return nil, err
+		}
+		raw, _ := json.Marshal(s)
+		if _, err := tx.Exec("UPDATE orgs SET settings = ? WHERE id = ?", raw, p.OrgID); err != nil {
+			return nil, fmt.Errorf("update settings: %w", err)
+		}
+		if s.RetentionSeconds < old.RetentionSeconds {
+			// A shorter period applies to what is already stored
+			// (retention.Shorten); a longer one extends nothing.
+			if _, err := tx.Exec("UPDATE messages SET expires_at = MIN(expires_at, created_at + ?) WHERE org_id = ?",
+				s.RetentionSeconds*1000, p.OrgID); err != nil {
+				return nil, fmt.Errorf("shorten expiries: %w", err)
+			}
+		}
+		if old.Pause.On && !s.Pause.On || patch.Hours != nil {
+			// A new closed stretch deserves a new notice.
+			if _, err := tx.Exec("UPDATE conversations SET notice_until = NULL WHERE org_id = ?", p.OrgID); err != nil {
+				return nil, fmt.Errorf("reset notices: %w", err)
+			}
+		}
+		out = db.orgView(p.OrgID, s)
+		org := out
+		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
+	})
+	return out, err
+}

@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/store"
+)
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store is closed")
+
+// writeFn does one write inside the batch's transaction and returns the
+// changes to publish once the batch is committed.
+type writeFn func(tx *sql.Tx) ([]store.Change, error)
+
+type writeReq struct {
+	fn writeFn
+	// scrub asks for a WAL TRUNCATE checkpoint after the commit, so that
+	// deleted rows leave no copy in the WAL file.
+	scrub bool
+	done  chan error
+}
+
+// do queues fn for the writer and waits until its batch is durable.
+// Cancelling ctx stops the wait, not the write: once queued, a write that
+// a caller gave up on may still commit (and its idempotency ref then
+// returns it on a resend).
+func (db *DB) do(ctx context.Context, scrub bool, fn writeFn) error {
+	req := &writeReq{fn: fn, scrub: scrub, done: make(chan error, 1)}
+	select {
+	case <-db.done:
+		return ErrClosed
+	default:
+	}
+	select {
+	case db.reqs <- req:
+	case <-db.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writer is the single goroutine that writes. It takes whatever is queued,
+// runs each request in its own savepoint (one failing request does not
+// spoil the others), commits once, publishes, then answers.
+func (db *DB) writer() {
+	defer close(db.closed)
+	batch := make([]*writeReq, 0, db.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-db.reqs:
+			batch = append(batch, r)
+		case <-db.done:
+			// Finish what is already queued, then stop.
+			for {
+				select {
+				case r := <-db.reqs:
+					db.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case r := <-db.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+func (db *DB) commit(batch []*writeReq) {
+	start := time.Now()
+	errs := make([]error, len(batch))
+	var changes []store.Change
+	scrub := false
+	err := func() error {
+		ctx := context.Background()
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+		for i, r := range batch {
+			if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			ch, err := r.fn(tx)
+			if err != nil {
+				errs[i] = err
+				if _, rerr := tx.Exec("ROLLBACK TO w"); rerr != nil {
+					return fmt.Errorf("rollback to savepoint: %w", rerr)
+				}
+				if _, rerr := tx.Exec("RELEASE w"); rerr != nil {
+					return fmt.Errorf("release savepoint: %w", rerr)
+				}
+				continue
+			}
+			if _, err := tx.Exec("RELEASE w"); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+			changes = append(changes, ch...)
+			scrub = scrub || r.scrub
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}()
+	if err != nil {
+		db.log.Error("write batch failed", "size", len(batch), "err", err)
+		for _, r := range batch {
+			r.done <- fmt.Errorf("store write: %w", err)
+		}
+		return
+	}
+	if db.onBatch != nil {
+		db.onBatch(len(batch), time.Since(start))
+	}
+	if scrub {
+		db.checkpoint()
+	}
+	if len(changes) > 0 {
+		db.publish(changes)
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+// checkpoint copies the WAL into the database and truncates it to zero
+// bytes, so that pages holding deleted rows do not survive in the WAL. It
+// waits (busy_timeout) for readers that still hold an older snapshot.
+func (db *DB) checkpoint() {
+	for attempt := 0; attempt < 5; attempt++ {
+		var busy, logFrames, done int
+		err := db.write.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+		if err == nil && busy == 0 {
+			db.scrubPending.Store(false)
+			return
+		}
+		db.log.Warn("wal checkpoint incomplete; retrying", "attempt", attempt, "busy", busy, "err", err)
+		time.Sleep(50 * time.Millisecond << attempt)
+	}
+	db.scrubPending.Store(true)
+	db.log.Error("wal checkpoint did not complete; deleted pages may remain in the WAL until the next sweep")
+}

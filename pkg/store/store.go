@@ -1,0 +1,166 @@
+// Package store defines what Taiwa keeps and the rules for who may read and
+// change it. The SQLite implementation in store/sqlite is the embedded
+// default; another database plugs in by implementing Store.
+//
+// Every read and write takes the acting Principal, and implementations
+// enforce visibility in their queries: a client reaches only their own
+// conversation, staff only their own organisation.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// Principal is who is acting.
+type Principal struct {
+	AccountID int64
+	OrgID     int64
+	Role      protocol.Role
+}
+
+// IsStaff reports whether the principal is an admin or counselor.
+func (p Principal) IsStaff() bool { return p.Role.IsStaff() }
+
+// AccountRecord is an account with its secrets, for sign-in only.
+type AccountRecord struct {
+	protocol.Account
+	PasswordHash string
+}
+
+// Principal returns the account acting as itself.
+func (a AccountRecord) Principal() Principal {
+	return Principal{AccountID: a.ID, OrgID: a.OrgID, Role: a.Role}
+}
+
+// NewAccount describes an account to create. LoginID must be unused.
+type NewAccount struct {
+	OrgID        int64
+	Role         protocol.Role
+	LoginID      string
+	Nickname     string
+	Note         string
+	AccessUntil  *time.Time
+	PasswordHash string
+}
+
+// Session is a signed-in device.
+type Session struct {
+	ID        int64
+	AccountID int64
+	Device    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SendRequest is one message to store.
+type SendRequest struct {
+	Ref            string
+	ConversationID int64 // ignored for clients
+	Body           string
+}
+
+// ChangeKind says what a Change carries.
+type ChangeKind int
+
+// Kinds of change published after each commit.
+const (
+	ChangeMessage             ChangeKind = iota + 1 // Message, ClientID
+	ChangeConversation                              // Conversation
+	ChangeConversationDeleted                       // ConversationID, ClientID
+	ChangeDeleted                                   // ConversationID, ClientID, ThroughSeq, Count
+	ChangeSettings                                  // Org
+	ChangeRevoked                                   // SessionIDs or AccountID (all its sessions), Reason
+)
+
+// Change is something that connected apps may need to hear about. Changes
+// are published in commit order, after the commit is durable.
+type Change struct {
+	Kind           ChangeKind
+	OrgID          int64
+	ClientID       int64 // the conversation's client, for routing
+	ConversationID int64
+	Message        *protocol.Message
+	Conversation   *protocol.Conversation
+	ThroughSeq     int64
+	Count          int
+	Org            *protocol.Org
+	AccountID      int64
+	SessionIDs     []int64
+	Reason         string
+}
+
+// SweepResult summarises one retention sweep.
+type SweepResult struct {
+	Messages      int // deleted messages
+	Conversations int // conversations they belonged to
+	Sessions      int // expired sessions removed
+}
+
+// Store is the storage every part of the server uses.
+type Store interface {
+	// CreateOrg creates an organisation (operator only: the command line).
+	CreateOrg(ctx context.Context, name string) (protocol.Org, error)
+	// Org returns the principal's organisation with its availability now.
+	Org(ctx context.Context, orgID int64) (protocol.Org, error)
+	// UpdateSettings changes settings (admins).
+	UpdateSettings(ctx context.Context, p Principal, patch protocol.SettingsPatch) (protocol.Org, error)
+	// OrgCount reports how many organisations exist.
+	OrgCount(ctx context.Context) (int, error)
+
+	// CreateAccount adds an account. Admins create accounts in their own
+	// organisation; the operator (a zero Principal) in any.
+	CreateAccount(ctx context.Context, p Principal, a NewAccount) (protocol.Account, error)
+	// AccountByLogin finds an account by its normalised login ID.
+	AccountByLogin(ctx context.Context, loginID string) (AccountRecord, error)
+	// Account returns one account of the principal's organisation (staff).
+	Account(ctx context.Context, p Principal, id int64) (protocol.Account, error)
+	// Accounts lists the organisation's accounts of one role (staff; notes
+	// are included only for staff).
+	Accounts(ctx context.Context, p Principal, role protocol.Role) ([]protocol.Account, error)
+	// UpdateClient changes a client's nickname, note or access date (admins).
+	UpdateClient(ctx context.Context, p Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error)
+	// SetPassword replaces an account's password hash and ends its sessions (admins).
+	SetPassword(ctx context.Context, p Principal, id int64, hash string) error
+	// DeleteAccount removes an account; for a client, its conversation and
+	// every message go with it and its sessions end (admins).
+	DeleteAccount(ctx context.Context, p Principal, id int64) error
+
+	// CreateSession records a signed-in device by the hash of its token.
+	CreateSession(ctx context.Context, accountID int64, tokenHash []byte, device string, expires time.Time) (Session, error)
+	// SessionByToken finds a live session and its account.
+	SessionByToken(ctx context.Context, tokenHash []byte) (Session, AccountRecord, error)
+	// RevokeSession ends one session.
+	RevokeSession(ctx context.Context, sessionID int64, reason string) error
+	// RevokeAccountSessions ends every session of an account in the
+	// principal's organisation (admins, or the account itself).
+	RevokeAccountSessions(ctx context.Context, p Principal, accountID int64, reason string) error
+
+	// Conversations lists what the principal may see.
+	Conversations(ctx context.Context, p Principal) ([]protocol.Conversation, error)
+	// Conversation returns one conversation the principal may see.
+	Conversation(ctx context.Context, p Principal, id int64) (protocol.Conversation, error)
+	// History pages backwards through a conversation: messages with seq
+	// below before (0 for the newest), oldest first.
+	History(ctx context.Context, p Principal, conversationID, before int64, limit int) (protocol.MessagePage, error)
+	// MessagesAfter returns messages visible to p with ID above cursor, in
+	// ID order: the replay for a resuming app.
+	MessagesAfter(ctx context.Context, p Principal, cursor int64, limit int) ([]protocol.Message, error)
+	// Send stores a message and acknowledges it once durable. A repeated
+	// Ref from the same sender returns the original message and created=false.
+	Send(ctx context.Context, p Principal, r SendRequest) (m protocol.Message, created bool, err error)
+	// Receipt records what the principal's side has received and read.
+	Receipt(ctx context.Context, p Principal, conversationID, delivered, read int64) error
+	// Assign sets a conversation's assignee (staff), nil to release it.
+	Assign(ctx context.Context, p Principal, conversationID int64, assignee *int64) (protocol.Conversation, error)
+
+	// Sweep deletes every message whose expiry has passed and expired
+	// sessions, then scrubs the deleted bytes from the files.
+	Sweep(ctx context.Context) (SweepResult, error)
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	// Close finishes queued writes and closes the database.
+	Close() error
+}
