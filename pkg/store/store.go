@@ -92,6 +92,15 @@ type Change struct {
 	Reason         string
 }
 
+// Snapshot is the state an app starts from.
+type Snapshot struct {
+	Org           protocol.Org
+	Conversations []protocol.Conversation
+	// HighWater is the highest message ID ever assigned when the snapshot
+	// was taken: every message at or below it is committed.
+	HighWater int64
+}
+
 // SweepResult summarises one retention sweep.
 type SweepResult struct {
 	Messages      int // deleted messages
@@ -155,6 +164,13 @@ type Store interface {
 	Receipt(ctx context.Context, p Principal, conversationID, delivered, read int64) error
 	// Assign sets a conversation's assignee (staff), nil to release it.
 	Assign(ctx context.Context, p Principal, conversationID int64, assignee *int64) (protocol.Conversation, error)
+
+	// Subscribe runs register at a point between commits and returns what
+	// the principal could see at that point. Changes committed afterwards
+	// reach whatever register installed, so an app that loads the snapshot
+	// and then applies published changes misses nothing and sees nothing
+	// twice (messages above Snapshot.HighWater are all published).
+	Subscribe(ctx context.Context, p Principal, register func()) (Snapshot, error)
 
 	// Sweep deletes every message whose expiry has passed and expired
 	// sessions, then scrubs the deleted bytes from the files.

@@ -65,7 +65,39 @@ func conversationByClient(tx *sql.Tx, clientID int64) (protocol.Conversation, er
 
 // Conversations lists the conversations p may see, most recently active first.
 func (db *DB) Conversations(ctx context.Context, p store.Principal) ([]protocol.Conversation, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+convCols+convFrom+"WHERE"+visible+"ORDER BY c.updated_at DESC", visibleArgs(p)...)
+	return listConversations(ctx, db.read, p)
+}
+
+// Subscribe registers at a point between commits and snapshots what p sees.
+func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func()) (store.Snapshot, error) {
+	var snap store.Snapshot
+	err := db.runBetween(ctx, func() error {
+		register()
+		var err error
+		if snap.Conversations, err = listConversations(ctx, db.write, p); err != nil {
+			return err
+		}
+		s, err := loadSettings(ctx, db.write, p.OrgID)
+		if err != nil {
+			return err
+		}
+		snap.Org = db.orgView(p.OrgID, s)
+		// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out.
+		err = db.write.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
+		if err != nil {
+			return fmt.Errorf("read high water: %w", err)
+		}
+		return nil
+	})
+	return snap, err
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func listConversations(ctx context.Context, q queryer, p store.Principal) ([]protocol.Conversation, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+convCols+convFrom+"WHERE"+visible+"ORDER BY c.updated_at DESC", visibleArgs(p)...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
@@ -408,12 +440,31 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		if _, err := tx.Exec("DELETE FROM messages WHERE expires_at <= ?", now); err != nil {
 			return nil, fmt.Errorf("delete expired: %w", err)
 		}
-		r, err := tx.Exec("DELETE FROM sessions WHERE expires_at <= ?", now)
+		// Sessions past their expiry, and those of clients whose access
+		// period has ended, end now; connected apps are told.
+		srows, err := tx.Query(`DELETE FROM sessions WHERE expires_at <= ?1
+			OR account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?1)
+			RETURNING id`, now)
 		if err != nil {
 			return nil, fmt.Errorf("delete expired sessions: %w", err)
 		}
-		n, _ := r.RowsAffected()
-		res.Sessions = int(n)
+		var ended []int64
+		for srows.Next() {
+			var id int64
+			if err := srows.Scan(&id); err != nil {
+				srows.Close()
+				return nil, fmt.Errorf("delete expired sessions: %w", err)
+			}
+			ended = append(ended, id)
+		}
+		srows.Close()
+		if err := srows.Err(); err != nil {
+			return nil, fmt.Errorf("delete expired sessions: %w", err)
+		}
+		res.Sessions = len(ended)
+		if len(ended) > 0 {
+			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
+		}
 		return changes, nil
 	})
 	if err != nil {

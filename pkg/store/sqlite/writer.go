@@ -19,6 +19,10 @@ type writeFn func(tx *sql.Tx) ([]store.Change, error)
 
 type writeReq struct {
 	fn writeFn
+	// between, if set instead of fn, runs on the writer goroutine outside
+	// any transaction, after every earlier write is committed and published
+	// and before any later one starts.
+	between func() error
 	// scrub asks for a WAL TRUNCATE checkpoint after the commit, so that
 	// deleted rows leave no copy in the WAL file.
 	scrub bool
@@ -59,30 +63,71 @@ func (db *DB) writer() {
 	batch := make([]*writeReq, 0, db.maxBatch)
 	for {
 		batch = batch[:0]
+		var pending *writeReq
 		select {
 		case r := <-db.reqs:
-			batch = append(batch, r)
+			if r.between != nil {
+				pending = r
+			} else {
+				batch = append(batch, r)
+			}
 		case <-db.done:
 			// Finish what is already queued, then stop.
 			for {
 				select {
 				case r := <-db.reqs:
-					db.commit([]*writeReq{r})
+					if r.between != nil {
+						r.done <- r.between()
+					} else {
+						db.commit([]*writeReq{r})
+					}
 				default:
 					return
 				}
 			}
 		}
 	fill:
-		for len(batch) < db.maxBatch {
+		for pending == nil && len(batch) < db.maxBatch {
 			select {
 			case r := <-db.reqs:
+				if r.between != nil {
+					pending = r
+					break fill
+				}
 				batch = append(batch, r)
 			default:
 				break fill
 			}
 		}
-		db.commit(batch)
+		if len(batch) > 0 {
+			db.commit(batch)
+		}
+		if pending != nil {
+			pending.done <- pending.between()
+		}
+	}
+}
+
+// runBetween runs f on the writer goroutine between commits.
+func (db *DB) runBetween(ctx context.Context, f func() error) error {
+	req := &writeReq{between: f, done: make(chan error, 1)}
+	select {
+	case <-db.done:
+		return ErrClosed
+	default:
+	}
+	select {
+	case db.reqs <- req:
+	case <-db.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

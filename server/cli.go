@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/mobileweb"
+	"github.com/taiwa-chat/taiwa/pkg/credential"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/server"
+)
+
+// version is set by the build (-ldflags "-X main.version=…").
+var version = "dev"
+
+const usage = `usage: taiwa <command> [flags]
+
+commands:
+  serve                           run the sync server
+  org create --name N --admin ID  create an organisation and its first admin
+  demo                            create a demo organisation on first run
+  version                         print the version
+
+Every command takes --data DIR (TAIWA_DATA, default ./var).
+Run "taiwa <command> -h" for its flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "org":
+		if len(args) < 2 || args[1] != "create" {
+			fmt.Fprint(stderr, "usage: taiwa org create --name N --admin LOGIN\n")
+			return 2
+		}
+		err = orgCreate(ctx, args[2:], stdout, stderr)
+	case "demo":
+		err = demo(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "taiwa", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "taiwa:", err)
+		return 1
+	}
+	return 0
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("TAIWA_" + name); ok {
+		return v
+	}
+	return def
+}
+
+// commonFlags are shared by every subcommand.
+type commonFlags struct {
+	data     string
+	logLevel string
+}
+
+func newFlagSet(name string, stderr io.Writer, c *commonFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.data, "data", env("DATA", server.DefaultDataDir), "data directory (TAIWA_DATA)")
+	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (TAIWA_LOG_LEVEL)")
+	return fs
+}
+
+func (c *commonFlags) logger(stderr io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// open prepares the data directory and the server (without serving).
+func (c *commonFlags) open(cfg server.Config, stderr io.Writer) (*server.Server, error) {
+	log, err := c.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	cfg.DataDir, cfg.Logger = c.data, log
+	return server.New(cfg)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		c   commonFlags
+		cfg server.Config
+	)
+	fs := newFlagSet("serve", stderr, &c)
+	fs.StringVar(&cfg.Addr, "addr", env("ADDR", server.DefaultAddr), "listen address (TAIWA_ADDR)")
+	fs.StringVar(&cfg.BaseURL, "base-url", env("BASE_URL", ""), "public URL of this server, e.g. https://taiwa.example.org (TAIWA_BASE_URL)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file (TAIWA_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS key file (TAIWA_TLS_KEY)")
+	sweep := fs.Duration("sweep-interval", envDuration("SWEEP_INTERVAL", server.DefaultSweepInterval), "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
+	origins := fs.String("origins", env("ORIGINS", ""), "extra allowed browser origins for the live connection, comma-separated host patterns (TAIWA_ORIGINS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if *sweep <= 0 || *sweep > time.Minute {
+		return errors.New("--sweep-interval must be between 0 and 1m: retention promises deletion within a minute")
+	}
+	cfg.SweepInterval = *sweep
+	if *origins != "" {
+		cfg.OriginPatterns = strings.Split(*origins, ",")
+	}
+	cfg.Web = mobileweb.FS()
+	srv, err := c.open(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return srv.Serve(ctx, func(addr net.Addr) {
+		u := fmt.Sprintf("%s://%s", scheme, addr)
+		if cfg.BaseURL != "" {
+			u = cfg.BaseURL
+		}
+		fmt.Fprintf(stdout, "Taiwa is serving on %s://%s (data in %s)\nClients open the app at %s/\n", scheme, addr, c.data, strings.TrimSuffix(u, "/"))
+	})
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv("TAIWA_" + name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func orgCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c commonFlags
+	fs := newFlagSet("org create", stderr, &c)
+	name := fs.String("name", "", "organisation name, shown to clients")
+	admin := fs.String("admin", "", "login ID for the first admin")
+	nick := fs.String("admin-name", "管理者", "the admin's display name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" || strings.TrimSpace(*admin) == "" {
+		return errors.New("--name and --admin are required")
+	}
+	login := credential.NormalizeLoginID(*admin)
+	if len(login) < 3 || len(login) > 64 || strings.ContainsAny(login, " \t\n") {
+		return errors.New("--admin: login ID must be 3 to 64 characters without spaces")
+	}
+	srv, err := c.open(server.Config{}, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	org, err := srv.Store().CreateOrg(ctx, *name)
+	if err != nil {
+		return fmt.Errorf("create organisation: %w", err)
+	}
+	cred, err := srv.NewCredentials(ctx, store.Principal{}, store.NewAccount{OrgID: org.ID, Role: protocol.RoleAdmin, LoginID: login, Nickname: *nick})
+	if err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	fmt.Fprintf(stdout, "Organisation %q created (id %d).\n\nAdmin login ID:  %s\nOne-time password: %s\n\nThe password is shown only now. Hand it over in person or in a sealed letter.\n",
+		*name, org.ID, cred.LoginID, cred.Password)
+	return nil
+}
+
+func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c commonFlags
+	fs := newFlagSet("demo", stderr, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv, err := c.open(server.Config{}, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	n, err := srv.Store().OrgCount(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(stdout, "Demo data already exists in %s; its passwords were shown on the first run.\nTo start over, stop the server and delete %s.\n", c.data, c.data)
+		return nil
+	}
+	org, err := srv.Store().CreateOrg(ctx, "デモ相談室")
+	if err != nil {
+		return fmt.Errorf("create demo organisation: %w", err)
+	}
+	people := []store.NewAccount{
+		{OrgID: org.ID, Role: protocol.RoleAdmin, LoginID: "admin", Nickname: "管理者"},
+		{OrgID: org.ID, Role: protocol.RoleClient, Nickname: "さくら"},
+		{OrgID: org.ID, Role: protocol.RoleClient, Nickname: "ひなた"},
+		{OrgID: org.ID, Role: protocol.RoleClient, Nickname: "そら"},
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Demo organisation %q created. Passwords are shown only now:\n\n", "デモ相談室")
+	fmt.Fprintln(tw, "ROLE\tLOGIN ID\tPASSWORD\tNICKNAME")
+	for _, p := range people {
+		cred, err := srv.NewCredentials(ctx, store.Principal{}, p)
+		if err != nil {
+			return fmt.Errorf("create demo account: %w", err)
+		}
+		// Nicknames last: wide characters would skew the columns after them.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Role, cred.LoginID, cred.Password, p.Nickname)
+	}
+	return tw.Flush()
+}

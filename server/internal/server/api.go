@@ -1,0 +1,306 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/credential"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/store"
+)
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, a *session) error {
+	writeJSON(w, http.StatusOK, publicAccount(a.account.Account))
+	return nil
+}
+
+func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, a *session) error {
+	org, err := s.store.Org(r.Context(), a.p.OrgID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, org)
+	return nil
+}
+
+func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, a *session) error {
+	var patch protocol.SettingsPatch
+	if err := decodeJSON(w, r, &patch); err != nil {
+		return err
+	}
+	org, err := s.store.UpdateSettings(r.Context(), a.p, patch)
+	if err != nil {
+		return err
+	}
+	s.noteAvailability(org)
+	s.log.Info("settings changed", "org", org.ID, "by", a.p.AccountID)
+	writeJSON(w, http.StatusOK, org)
+	return nil
+}
+
+func (s *Server) listClients(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Accounts(r.Context(), a.p, protocol.RoleClient)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a *session) error {
+	admins, err := s.store.Accounts(r.Context(), a.p, protocol.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	counselors, err := s.store.Accounts(r.Context(), a.p, protocol.RoleCounselor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, append(admins, counselors...))
+	return nil
+}
+
+// NewCredentials creates an account with a generated login ID and one-time
+// password. p is the acting admin, or the zero Principal for the operator.
+func (s *Server) NewCredentials(ctx context.Context, p store.Principal, na store.NewAccount) (protocol.Credentials, error) {
+	password := credential.NewPassword()
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return protocol.Credentials{}, err
+	}
+	na.PasswordHash = hash
+	// 31^8 IDs make a collision rare; retry the few that happen.
+	for attempt := 0; ; attempt++ {
+		if na.LoginID == "" || attempt > 0 {
+			na.LoginID = credential.NewLoginID()
+		}
+		acct, err := s.store.CreateAccount(ctx, p, na)
+		if err == nil {
+			return protocol.Credentials{Account: acct, LoginID: acct.LoginID, Password: password}, nil
+		}
+		if protocol.AsError(err).Code != protocol.CodeConflict || attempt >= 5 {
+			return protocol.Credentials{}, err
+		}
+	}
+}
+
+func (s *Server) createClient(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.CreateClientRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
+		Nickname: req.Nickname, Note: req.Note, AccessUntil: req.AccessUntil})
+	if err != nil {
+		return err
+	}
+	s.log.Info("client created", "org", a.p.OrgID, "client", cred.Account.ID, "by", a.p.AccountID)
+	writeJSON(w, http.StatusCreated, cred)
+	return nil
+}
+
+func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.BulkCreateClientsRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	names := req.Nicknames
+	switch {
+	case len(names) > 0 && req.Count > 0:
+		return protocol.Errorf(protocol.CodeInvalid, "give nicknames or prefix and count, not both")
+	case len(names) == 0:
+		if req.Count <= 0 || strings.TrimSpace(req.Prefix) == "" {
+			return protocol.Errorf(protocol.CodeInvalid, "give nicknames, or a prefix and a count")
+		}
+		if req.Count > protocol.MaxBulkClients {
+			return protocol.Errorf(protocol.CodeInvalid, "at most %d clients at once", protocol.MaxBulkClients)
+		}
+		width := len(fmt.Sprint(req.Count))
+		for i := 1; i <= req.Count; i++ {
+			names = append(names, fmt.Sprintf("%s-%0*d", strings.TrimSpace(req.Prefix), width, i))
+		}
+	}
+	if len(names) > protocol.MaxBulkClients {
+		return protocol.Errorf(protocol.CodeInvalid, "at most %d clients at once", protocol.MaxBulkClients)
+	}
+	// Validate every name before creating any, so a typo in line 40 does
+	// not leave 39 half-distributed accounts behind.
+	for i, n := range names {
+		if err := protocol.ValidateNickname(n); err != nil {
+			return protocol.Errorf(protocol.CodeInvalid, "nickname %d: %s", i+1, protocol.AsError(err).Message)
+		}
+	}
+	out := make([]protocol.Credentials, 0, len(names))
+	for _, n := range names {
+		cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
+			Nickname: n, AccessUntil: req.AccessUntil})
+		if err != nil {
+			return fmt.Errorf("bulk create after %d of %d: %w", len(out), len(names), err)
+		}
+		out = append(out, cred)
+	}
+	s.log.Info("clients created in bulk", "org", a.p.OrgID, "count", len(out), "by", a.p.AccountID)
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req protocol.UpdateClientRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	acct, err := s.store.UpdateClient(r.Context(), a.p, id, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, acct)
+	return nil
+}
+
+// accountForPath loads the account named in the path and checks it is of
+// the kind the path says (/clients/ or /staff/).
+func (s *Server) accountForPath(r *http.Request, a *session) (protocol.Account, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return protocol.Account{}, err
+	}
+	acct, err := s.store.Account(r.Context(), a.p, id)
+	if err != nil {
+		return protocol.Account{}, err
+	}
+	wantClient := strings.HasPrefix(r.URL.Path, "/api/v1/clients/")
+	if (acct.Role == protocol.RoleClient) != wantClient {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeNotFound, "no such account")
+	}
+	return acct, nil
+}
+
+func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request, a *session) error {
+	acct, err := s.accountForPath(r, a)
+	if err != nil {
+		return err
+	}
+	if acct.Role == protocol.RoleAdmin {
+		admins, err := s.store.Accounts(r.Context(), a.p, protocol.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		if len(admins) <= 1 {
+			return protocol.Errorf(protocol.CodeConflict, "the last admin cannot be deleted")
+		}
+	}
+	if err := s.store.DeleteAccount(r.Context(), a.p, acct.ID); err != nil {
+		return err
+	}
+	s.log.Info("account deleted", "org", a.p.OrgID, "account", acct.ID, "role", acct.Role, "by", a.p.AccountID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, a *session) error {
+	acct, err := s.accountForPath(r, a)
+	if err != nil {
+		return err
+	}
+	password := credential.NewPassword()
+	hash, err := s.hashPassword(r.Context(), password)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetPassword(r.Context(), a.p, acct.ID, hash); err != nil {
+		return err
+	}
+	s.log.Info("password reset", "org", a.p.OrgID, "account", acct.ID, "by", a.p.AccountID)
+	writeJSON(w, http.StatusOK, protocol.Credentials{Account: acct, LoginID: acct.LoginID, Password: password})
+	return nil
+}
+
+func (s *Server) createStaff(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.CreateStaffRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if !req.Role.IsStaff() {
+		return protocol.Errorf(protocol.CodeInvalid, "role must be admin or counselor")
+	}
+	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: req.Role, Nickname: req.Nickname})
+	if err != nil {
+		return err
+	}
+	s.log.Info("staff created", "org", a.p.OrgID, "account", cred.Account.ID, "role", req.Role, "by", a.p.AccountID)
+	writeJSON(w, http.StatusCreated, cred)
+	return nil
+}
+
+func (s *Server) forceLogout(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.store.RevokeAccountSessions(r.Context(), a.p, id, "forced"); err != nil {
+		return err
+	}
+	s.log.Info("forced logout", "org", a.p.OrgID, "account", id, "by", a.p.AccountID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Conversations(r.Context(), a.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(r, "before", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 100)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 500 {
+		return protocol.Errorf(protocol.CodeBadRequest, "limit must be 1 to 500")
+	}
+	page, err := s.store.History(r.Context(), a.p, id, before, int(limit))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) assign(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req protocol.AssignRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	conv, err := s.store.Assign(r.Context(), a.p, id, req.AssigneeID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// timeNow is the server's clock at millisecond precision.
+func (s *Server) timeNow() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/store"
+)
+
+// outFrame is an encoded frame on its way to one connection. ID is the
+// message ID for message frames (the resume cursor), zero otherwise.
+type outFrame struct {
+	id   int64
+	data []byte
+}
+
+// subscriber is one live connection as the hub sees it.
+type subscriber struct {
+	p         store.Principal
+	sessionID int64
+	// out is bounded: the hub never waits for a connection. When it is
+	// full the connection is closed and the app resumes from its cursor.
+	out chan outFrame
+	// end carries the one reason the connection must close (revoked or too
+	// slow); the connection's writer acts on it.
+	end  chan endReason
+	once sync.Once
+}
+
+type endReason struct {
+	code   int
+	reason string // for revoked: logout, forced, deleted, expired…
+}
+
+func (s *subscriber) stop(r endReason) {
+	s.once.Do(func() { s.end <- r })
+}
+
+// hub routes committed changes to the connections allowed to see them.
+// Publish runs on the store's writer goroutine and never blocks on a
+// connection.
+type hub struct {
+	mu        sync.RWMutex
+	byOrg     map[int64]map[*subscriber]struct{}
+	bySession map[int64]map[*subscriber]struct{}
+	byAccount map[int64]map[*subscriber]struct{}
+	metrics   *metrics
+}
+
+func newHub(m *metrics) *hub {
+	return &hub{
+		byOrg:     map[int64]map[*subscriber]struct{}{},
+		bySession: map[int64]map[*subscriber]struct{}{},
+		byAccount: map[int64]map[*subscriber]struct{}{},
+		metrics:   m,
+	}
+}
+
+func addTo(m map[int64]map[*subscriber]struct{}, k int64, s *subscriber) {
+	set := m[k]
+	if set == nil {
+		set = map[*subscriber]struct{}{}
+		m[k] = set
+	}
+	set[s] = struct{}{}
+}
+
+func removeFrom(m map[int64]map[*subscriber]struct{}, k int64, s *subscriber) {
+	if set := m[k]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+func (h *hub) add(s *subscriber) {
+	h.mu.Lock()
+	addTo(h.byOrg, s.p.OrgID, s)
+	addTo(h.bySession, s.sessionID, s)
+	addTo(h.byAccount, s.p.AccountID, s)
+	h.mu.Unlock()
+	h.metrics.connections.WithLabelValues(string(s.p.Role)).Inc()
+}
+
+func (h *hub) remove(s *subscriber) {
+	h.mu.Lock()
+	removeFrom(h.byOrg, s.p.OrgID, s)
+	removeFrom(h.bySession, s.sessionID, s)
+	removeFrom(h.byAccount, s.p.AccountID, s)
+	h.mu.Unlock()
+	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
+}
+
+// orgs lists the organisations with live connections.
+func (h *hub) orgs() []int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]int64, 0, len(h.byOrg))
+	for id := range h.byOrg {
+		out = append(out, id)
+	}
+	return out
+}
+
+// publish delivers changes in order. Each frame is encoded once.
+func (h *hub) publish(changes []store.Change) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, c := range changes {
+		switch c.Kind {
+		case store.ChangeMessage:
+			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
+			h.toConversation(c, f)
+		case store.ChangeConversation:
+			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})})
+		case store.ChangeConversationDeleted:
+			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationDeletedFrame{Type: protocol.TypeConversationDeleted, ConversationID: c.ConversationID})})
+		case store.ChangeDeleted:
+			h.toConversation(c, outFrame{data: protocol.Encode(protocol.DeletedFrame{Type: protocol.TypeDeleted,
+				ConversationID: c.ConversationID, ThroughSeq: c.ThroughSeq, Count: c.Count})})
+		case store.ChangeSettings:
+			h.toOrg(c.OrgID, outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: *c.Org})})
+		case store.ChangeRevoked:
+			r := endReason{code: protocol.CloseRevoked, reason: c.Reason}
+			for _, id := range c.SessionIDs {
+				for s := range h.bySession[id] {
+					s.stop(r)
+				}
+			}
+			if c.AccountID != 0 {
+				for s := range h.byAccount[c.AccountID] {
+					s.stop(r)
+				}
+			}
+		}
+	}
+}
+
+// toConversation reaches the organisation's staff and the conversation's client.
+func (h *hub) toConversation(c store.Change, f outFrame) {
+	for s := range h.byOrg[c.OrgID] {
+		if s.p.IsStaff() || s.p.AccountID == c.ClientID {
+			h.deliver(s, f)
+		}
+	}
+}
+
+func (h *hub) toOrg(orgID int64, f outFrame) {
+	for s := range h.byOrg[orgID] {
+		h.deliver(s, f)
+	}
+}
+
+// publishOrg sends a frame to every connection of one organisation (the
+// availability changing on the clock, with no commit behind it).
+func (h *hub) publishOrg(orgID int64, f outFrame) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	h.toOrg(orgID, f)
+}
+
+func (h *hub) deliver(s *subscriber, f outFrame) {
+	select {
+	case s.out <- f:
+		h.metrics.framesOut.Inc()
+	default:
+		h.metrics.slowClosed.Inc()
+		s.stop(endReason{code: protocol.CloseTooSlow, reason: "too slow: reconnect and resume"})
+	}
+}

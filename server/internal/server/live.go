@@ -1,0 +1,270 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/store"
+)
+
+// maxStrikes is how many refused frames a connection may send before it is
+// closed: a broken app should hear why, a hostile one should not loop.
+const maxStrikes = 50
+
+// liveHandler serves GET /api/v1/live: authenticate, accept, wait for the
+// hello, subscribe, replay what the app missed, then stream.
+func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
+	a, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	select {
+	case <-s.closing:
+		s.writeError(w, r, protocol.Errorf(protocol.CodeUnavailable, "server is shutting down"))
+		return
+	default:
+	}
+	// Accept refuses cross-origin browser handshakes unless listed.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
+	if err != nil {
+		s.log.Debug("websocket accept failed", "err", err)
+		return
+	}
+	defer c.CloseNow()
+	s.live.Add(1)
+	defer s.live.Done()
+	c.SetReadLimit(protocol.MaxFrameBytes)
+
+	lc := &liveConn{s: s, c: c, a: a}
+	code, reason := lc.run(r.Context())
+	if code != 0 {
+		c.Close(code, reason)
+	}
+}
+
+type liveConn struct {
+	s *Server
+	c *websocket.Conn
+	a *session
+}
+
+func (lc *liveConn) write(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, lc.s.cfg.WriteTimeout)
+	defer cancel()
+	return lc.c.Write(ctx, websocket.MessageText, b)
+}
+
+func errorFrame(ref string, err error) []byte {
+	return protocol.Encode(protocol.ErrorFrame{Type: protocol.TypeError, Ref: ref, Error: *protocol.AsError(err)})
+}
+
+// run returns the close code and reason to end the connection with (0 when
+// the connection is already gone).
+func (lc *liveConn) run(ctx context.Context) (websocket.StatusCode, string) {
+	s := lc.s
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	hello, code, reason := lc.readHello(ctx)
+	if hello == nil {
+		return code, reason
+	}
+
+	sub := &subscriber{p: lc.a.p, sessionID: lc.a.ID, out: make(chan outFrame, s.cfg.SendQueue), end: make(chan endReason, 1)}
+	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
+	defer s.hub.remove(sub)
+	if err != nil {
+		s.log.Error("subscribe failed", "err", err)
+		return websocket.StatusInternalError, "internal error"
+	}
+
+	replies := make(chan []byte, 64)
+	readDone := make(chan error, 1)
+	go func() { readDone <- lc.readLoop(ctx, replies) }()
+
+	welcome := protocol.Welcome{Type: protocol.TypeWelcome, V: protocol.Version, Account: publicAccount(lc.a.account.Account),
+		Org: snap.Org, Conversations: snap.Conversations, ServerTime: s.timeNow()}
+	if err := lc.write(ctx, protocol.Encode(welcome)); err != nil {
+		return 0, ""
+	}
+	// Replay what the app has not seen, up to the snapshot's high water;
+	// everything above it arrives through the subscription.
+	cursor := hello.Cursor
+	for cursor < snap.HighWater {
+		msgs, err := s.store.MessagesAfter(ctx, lc.a.p, cursor, 500)
+		if err != nil {
+			s.log.Error("replay failed", "err", err)
+			return websocket.StatusInternalError, "internal error"
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			if m.ID > snap.HighWater {
+				break
+			}
+			if err := lc.write(ctx, protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: m})); err != nil {
+				return 0, ""
+			}
+		}
+		cursor = msgs[len(msgs)-1].ID
+	}
+	if err := lc.write(ctx, protocol.Encode(protocol.Synced{Type: protocol.TypeSynced, Cursor: max(hello.Cursor, snap.HighWater)})); err != nil {
+		return 0, ""
+	}
+
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	var pinging atomic.Bool
+	for {
+		select {
+		case f := <-sub.out:
+			if f.id != 0 && f.id <= snap.HighWater {
+				continue // already sent in the replay
+			}
+			if err := lc.write(ctx, f.data); err != nil {
+				return 0, ""
+			}
+		case b := <-replies:
+			if err := lc.write(ctx, b); err != nil {
+				return 0, ""
+			}
+		case e := <-sub.end:
+			if e.code == protocol.CloseRevoked {
+				_ = lc.write(ctx, protocol.Encode(protocol.RevokedFrame{Type: protocol.TypeRevoked, Reason: e.reason}))
+				return websocket.StatusCode(e.code), "session ended"
+			}
+			return websocket.StatusCode(e.code), e.reason
+		case err := <-readDone:
+			var ce closeErr
+			if errors.As(err, &ce) {
+				return ce.code, ce.reason
+			}
+			return 0, "" // the app went away or closed normally
+		case <-ping.C:
+			// Ping waits for the pong, which the read loop receives; keep
+			// the writer free meanwhile.
+			if pinging.CompareAndSwap(false, true) {
+				go func() {
+					defer pinging.Store(false)
+					pctx, pcancel := context.WithTimeout(ctx, s.cfg.PingInterval)
+					defer pcancel()
+					if err := lc.c.Ping(pctx); err != nil && ctx.Err() == nil {
+						cancel()
+					}
+				}()
+			}
+		case <-s.closing:
+			return websocket.StatusGoingAway, "server restarting: reconnect"
+		case <-ctx.Done():
+			return 0, ""
+		}
+	}
+}
+
+// closeErr asks run to close the connection with a code.
+type closeErr struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+func (e closeErr) Error() string { return e.reason }
+
+func (lc *liveConn) readHello(ctx context.Context) (*protocol.Hello, websocket.StatusCode, string) {
+	hctx, cancel := context.WithTimeout(ctx, lc.s.cfg.HelloTimeout)
+	defer cancel()
+	typ, data, err := lc.c.Read(hctx)
+	if err != nil {
+		if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+			return nil, 0, ""
+		}
+		if hctx.Err() != nil && ctx.Err() == nil {
+			return nil, protocol.CloseBadHello, "no hello received"
+		}
+		return nil, 0, ""
+	}
+	if typ != websocket.MessageText {
+		return nil, websocket.StatusUnsupportedData, "text frames only"
+	}
+	f, err := protocol.DecodeClientFrame(data)
+	if err == nil {
+		if h, ok := f.(*protocol.Hello); ok {
+			return h, 0, ""
+		}
+		err = protocol.Errorf(protocol.CodeBadFrame, "the first frame must be a hello")
+	}
+	lc.s.metrics.badFrames.Inc()
+	_ = lc.write(ctx, errorFrame("", err))
+	return nil, protocol.CloseBadHello, string(protocol.AsError(err).Code)
+}
+
+// readLoop handles the app's frames until the connection ends. Each send
+// is answered after its commit; replies go through the writer.
+func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
+	s := lc.s
+	strikes := 0
+	reply := func(b []byte) error {
+		select {
+		case replies <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for {
+		typ, data, err := lc.c.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if typ != websocket.MessageText {
+			return closeErr{websocket.StatusUnsupportedData, "text frames only"}
+		}
+		f, err := protocol.DecodeClientFrame(data)
+		if err == nil {
+			if _, again := f.(*protocol.Hello); again {
+				err = protocol.Errorf(protocol.CodeBadFrame, "hello was already received")
+			}
+		}
+		if err != nil {
+			s.metrics.badFrames.Inc()
+			if strikes++; strikes > maxStrikes {
+				return closeErr{websocket.StatusPolicyViolation, "too many invalid frames"}
+			}
+			if err := reply(errorFrame("", err)); err != nil {
+				return err
+			}
+			continue
+		}
+		switch v := f.(type) {
+		case *protocol.Send:
+			m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body})
+			if err != nil {
+				if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal {
+					s.log.Error("send failed", "account", lc.a.p.AccountID, "err", err)
+				}
+				err = reply(errorFrame(v.Ref, err))
+			} else {
+				if created {
+					s.metrics.messages.WithLabelValues(string(lc.a.p.Role)).Inc()
+				}
+				err = reply(protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: v.Ref, Message: m}))
+			}
+			if err != nil {
+				return err
+			}
+		case *protocol.Receipt:
+			if err := s.store.Receipt(ctx, lc.a.p, v.ConversationID, v.DeliveredSeq, v.ReadSeq); err != nil {
+				if err := reply(errorFrame("", err)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
