@@ -1,0 +1,198 @@
+// Package client is the Go client of the Taiwa sync server: the HTTP API
+// and a live connection that reconnects, resumes from its cursor and
+// resends unacknowledged messages with their idempotency ids. The desktop
+// app, the tests and the load tool use it.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// Client calls the HTTP API with one session token.
+type Client struct {
+	BaseURL string // e.g. http://127.0.0.1:8080
+	Token   string
+	HTTP    *http.Client
+}
+
+// New returns a client for baseURL with an existing token (may be empty).
+func New(baseURL, token string) *Client {
+	return &Client{BaseURL: strings.TrimSuffix(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 60 * time.Second}}
+}
+
+// Login signs in and returns a client holding the new session token.
+func Login(ctx context.Context, baseURL, loginID, password, device string) (*Client, protocol.LoginResponse, error) {
+	c := New(baseURL, "")
+	var resp protocol.LoginResponse
+	err := c.do(ctx, http.MethodPost, "/api/v1/login", protocol.LoginRequest{LoginID: loginID, Password: password, Device: device}, &resp)
+	if err != nil {
+		return nil, resp, err
+	}
+	c.Token = resp.Token
+	return c, resp, nil
+}
+
+// do sends a JSON request and decodes a JSON answer into out (if non-nil).
+// A refused request returns its *protocol.Error.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var er protocol.ErrorResponse
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&er); err != nil || er.Error.Code == "" {
+			return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		}
+		return &er.Error
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// Logout ends this session on the server.
+func (c *Client) Logout(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/logout", nil, nil)
+}
+
+// Me returns the signed-in account.
+func (c *Client) Me(ctx context.Context) (protocol.Account, error) {
+	var a protocol.Account
+	return a, c.do(ctx, http.MethodGet, "/api/v1/me", nil, &a)
+}
+
+// Org returns the organisation with its availability now.
+func (c *Client) Org(ctx context.Context) (protocol.Org, error) {
+	var o protocol.Org
+	return o, c.do(ctx, http.MethodGet, "/api/v1/org", nil, &o)
+}
+
+// UpdateSettings changes organisation settings (admins).
+func (c *Client) UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error) {
+	var o protocol.Org
+	return o, c.do(ctx, http.MethodPatch, "/api/v1/org/settings", patch, &o)
+}
+
+// Clients lists the organisation's clients (staff).
+func (c *Client) Clients(ctx context.Context) ([]protocol.Account, error) {
+	var out []protocol.Account
+	return out, c.do(ctx, http.MethodGet, "/api/v1/clients", nil, &out)
+}
+
+// CreateClient registers a client and returns its one-time credentials (admins).
+func (c *Client) CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error) {
+	var out protocol.Credentials
+	return out, c.do(ctx, http.MethodPost, "/api/v1/clients", req, &out)
+}
+
+// BulkCreateClients registers several clients at once (admins).
+func (c *Client) BulkCreateClients(ctx context.Context, req protocol.BulkCreateClientsRequest) ([]protocol.Credentials, error) {
+	var out []protocol.Credentials
+	return out, c.do(ctx, http.MethodPost, "/api/v1/clients/bulk", req, &out)
+}
+
+// UpdateClient changes a client's nickname, note or access date (admins).
+func (c *Client) UpdateClient(ctx context.Context, id int64, req protocol.UpdateClientRequest) (protocol.Account, error) {
+	var out protocol.Account
+	return out, c.do(ctx, http.MethodPatch, fmt.Sprintf("/api/v1/clients/%d", id), req, &out)
+}
+
+// DeleteClient deletes a client with its conversation (admins).
+func (c *Client) DeleteClient(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/clients/%d", id), nil, nil)
+}
+
+// ResetClientPassword issues a new one-time password (admins).
+func (c *Client) ResetClientPassword(ctx context.Context, id int64) (protocol.Credentials, error) {
+	var out protocol.Credentials
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/clients/%d/password", id), nil, &out)
+}
+
+// Staff lists admins and counselors (staff).
+func (c *Client) Staff(ctx context.Context) ([]protocol.Account, error) {
+	var out []protocol.Account
+	return out, c.do(ctx, http.MethodGet, "/api/v1/staff", nil, &out)
+}
+
+// CreateStaff adds an admin or counselor (admins).
+func (c *Client) CreateStaff(ctx context.Context, req protocol.CreateStaffRequest) (protocol.Credentials, error) {
+	var out protocol.Credentials
+	return out, c.do(ctx, http.MethodPost, "/api/v1/staff", req, &out)
+}
+
+// DeleteStaff removes a staff account (admins).
+func (c *Client) DeleteStaff(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/staff/%d", id), nil, nil)
+}
+
+// ForceLogout ends every session of an account (admins).
+func (c *Client) ForceLogout(ctx context.Context, accountID int64) error {
+	return c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/logout", accountID), nil, nil)
+}
+
+// Conversations lists the conversations the account may see.
+func (c *Client) Conversations(ctx context.Context) ([]protocol.Conversation, error) {
+	var out []protocol.Conversation
+	return out, c.do(ctx, http.MethodGet, "/api/v1/conversations", nil, &out)
+}
+
+// History returns one page of a conversation, messages with seq below
+// before (0: the newest).
+func (c *Client) History(ctx context.Context, conversationID, before int64, limit int) (protocol.MessagePage, error) {
+	q := url.Values{}
+	if before > 0 {
+		q.Set("before", fmt.Sprint(before))
+	}
+	if limit > 0 {
+		q.Set("limit", fmt.Sprint(limit))
+	}
+	var out protocol.MessagePage
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d/messages?%s", conversationID, q.Encode()), nil, &out)
+}
+
+// Assign sets (nil: clears) a conversation's assignee (staff).
+func (c *Client) Assign(ctx context.Context, conversationID int64, assignee *int64) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/assign", conversationID), protocol.AssignRequest{AssigneeID: assignee}, &out)
+}
+
+// IsCode reports whether err is a server error with code.
+func IsCode(err error, code protocol.Code) bool {
+	var pe *protocol.Error
+	return errors.As(err, &pe) && pe.Code == code
+}

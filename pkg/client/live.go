@@ -1,0 +1,379 @@
+package client
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// ErrRevoked means the server ended the session (logout elsewhere, forced
+// logout, deleted account, expiry): the app must wipe its local data and
+// ask for the password again. Run returns it and does not reconnect.
+var ErrRevoked = errors.New("session ended by the server")
+
+// ErrOffline is returned by calls that need a live connection.
+var ErrOffline = errors.New("not connected")
+
+// StateEvent reports the connection coming up (after the replay) or going
+// down (with the reason, and when the next attempt is due).
+type StateEvent struct {
+	Connected bool
+	Err       error
+	RetryIn   time.Duration
+}
+
+// Result is the outcome of one queued message.
+type Result struct {
+	Message protocol.Message
+	Err     error
+}
+
+// PendingMessage is an outbox entry: written but not yet acknowledged.
+// An app persists these and passes them back in LiveOptions.Outbox after a
+// restart; the server's idempotency makes a repeated send harmless.
+type PendingMessage struct {
+	Ref            string
+	ConversationID int64
+	Body           string
+}
+
+// LiveOptions configure a live connection.
+type LiveOptions struct {
+	// Cursor is the highest message ID the app already holds.
+	Cursor int64
+	// Outbox restores unacknowledged messages from an earlier run.
+	Outbox []PendingMessage
+	// OnEvent receives, in order, on the connection's goroutine: the
+	// server's frames (*protocol.Welcome, *protocol.MessageFrame,
+	// *protocol.Synced, *protocol.Ack, *protocol.ErrorFrame,
+	// *protocol.ConversationFrame, *protocol.ConversationDeletedFrame,
+	// *protocol.DeletedFrame, *protocol.SettingsFrame,
+	// *protocol.RevokedFrame) and StateEvent. It must not block for long.
+	OnEvent func(any)
+	// Backoff bounds between reconnection attempts (defaults 250ms, 30s).
+	MinBackoff, MaxBackoff time.Duration
+	// ReadLimit bounds one server frame (default 16 MiB: a welcome lists
+	// every conversation).
+	ReadLimit int64
+}
+
+// Live is a self-healing live connection.
+type Live struct {
+	c    *Client
+	opts LiveOptions
+
+	mu     sync.Mutex
+	cursor int64
+	outbox []*pending // in the order written
+	conn   *websocket.Conn
+	synced bool
+}
+
+type pending struct {
+	PendingMessage
+	done chan Result
+}
+
+// Live prepares a live connection; Run drives it.
+func (c *Client) Live(opts LiveOptions) *Live {
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 250 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.ReadLimit <= 0 {
+		opts.ReadLimit = 16 << 20
+	}
+	if opts.OnEvent == nil {
+		opts.OnEvent = func(any) {}
+	}
+	l := &Live{c: c, opts: opts, cursor: opts.Cursor}
+	for _, m := range opts.Outbox {
+		l.outbox = append(l.outbox, &pending{PendingMessage: m, done: make(chan Result, 1)})
+	}
+	return l
+}
+
+// Cursor returns the highest message ID received so far.
+func (l *Live) Cursor() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cursor
+}
+
+// Pending returns the unacknowledged messages, oldest first.
+func (l *Live) Pending() []PendingMessage {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]PendingMessage, len(l.outbox))
+	for i, p := range l.outbox {
+		out[i] = p.PendingMessage
+	}
+	return out
+}
+
+// Connected reports whether the connection is up and replayed.
+func (l *Live) Connected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conn != nil && l.synced
+}
+
+// NewRef returns a fresh idempotency id.
+func NewRef() string {
+	b := make([]byte, 16)
+	_, _ = crand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Enqueue adds a message to the outbox and sends it now if connected;
+// otherwise it goes out after the next reconnection. The channel yields
+// exactly one Result: the stored message, or a refusal from the server.
+// Clients pass conversationID 0.
+func (l *Live) Enqueue(conversationID int64, body string) (ref string, done <-chan Result) {
+	p := &pending{PendingMessage: PendingMessage{Ref: NewRef(), ConversationID: conversationID, Body: body}, done: make(chan Result, 1)}
+	l.mu.Lock()
+	l.outbox = append(l.outbox, p)
+	conn := l.conn
+	if !l.synced {
+		conn = nil
+	}
+	l.mu.Unlock()
+	if conn != nil {
+		// A failed write is not an error here: the message stays in the
+		// outbox and is resent on reconnection.
+		_ = writeFrame(context.Background(), conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
+	}
+	return p.Ref, p.done
+}
+
+// Send enqueues a message and waits for its acknowledgement. If ctx ends
+// first the message stays queued and is still delivered later.
+func (l *Live) Send(ctx context.Context, conversationID int64, body string) (protocol.Message, error) {
+	_, done := l.Enqueue(conversationID, body)
+	select {
+	case r := <-done:
+		return r.Message, r.Err
+	case <-ctx.Done():
+		return protocol.Message{}, ctx.Err()
+	}
+}
+
+// Receipt tells the server what the app has received and shown.
+func (l *Live) Receipt(ctx context.Context, conversationID, delivered, read int64) error {
+	l.mu.Lock()
+	conn := l.conn
+	l.mu.Unlock()
+	if conn == nil {
+		return ErrOffline
+	}
+	return writeFrame(ctx, conn, protocol.Receipt{Type: protocol.TypeReceipt, ConversationID: conversationID, DeliveredSeq: delivered, ReadSeq: read})
+}
+
+func writeFrame(ctx context.Context, c *websocket.Conn, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode frame: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, b)
+}
+
+// Run connects and keeps reconnecting with jittered exponential back-off
+// until ctx ends or the session is revoked (ErrRevoked). Pending messages
+// are failed with ErrRevoked in that case.
+func (l *Live) Run(ctx context.Context) error {
+	backoff := l.opts.MinBackoff
+	for {
+		welcomed, err := l.session(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrRevoked) {
+			l.failAll(ErrRevoked)
+			l.opts.OnEvent(StateEvent{Connected: false, Err: err})
+			return err
+		}
+		if welcomed {
+			backoff = l.opts.MinBackoff
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		l.opts.OnEvent(StateEvent{Connected: false, Err: err, RetryIn: wait})
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff = min(backoff*2, l.opts.MaxBackoff)
+	}
+}
+
+func (l *Live) failAll(err error) {
+	l.mu.Lock()
+	out := l.outbox
+	l.outbox = nil
+	l.mu.Unlock()
+	for _, p := range out {
+		p.done <- Result{Err: err}
+	}
+}
+
+func liveURL(base string) string {
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		return "wss://" + strings.TrimPrefix(base, "https://") + "/api/v1/live"
+	case strings.HasPrefix(base, "http://"):
+		return "ws://" + strings.TrimPrefix(base, "http://") + "/api/v1/live"
+	}
+	return base + "/api/v1/live"
+}
+
+// session runs one connection until it ends.
+func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+l.c.Token)
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	conn, resp, err := websocket.Dial(dctx, liveURL(l.c.BaseURL), &websocket.DialOptions{HTTPHeader: h, HTTPClient: l.c.HTTP})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return false, ErrRevoked
+		}
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(l.opts.ReadLimit)
+	defer func() {
+		l.mu.Lock()
+		l.conn, l.synced = nil, false
+		l.mu.Unlock()
+	}()
+
+	if err := writeFrame(ctx, conn, protocol.Hello{Type: protocol.TypeHello, V: protocol.Version, Cursor: l.Cursor()}); err != nil {
+		return false, fmt.Errorf("hello: %w", err)
+	}
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == protocol.CloseRevoked {
+				return welcomed, ErrRevoked
+			}
+			return welcomed, fmt.Errorf("read: %w", err)
+		}
+		ev, err := decodeServerFrame(data)
+		if err != nil {
+			return welcomed, err
+		}
+		switch f := ev.(type) {
+		case *protocol.Welcome:
+			welcomed = true
+			l.mu.Lock()
+			l.conn = conn
+			l.mu.Unlock()
+		case *protocol.MessageFrame:
+			l.mu.Lock()
+			l.cursor = max(l.cursor, f.Message.ID)
+			l.mu.Unlock()
+		case *protocol.Synced:
+			l.mu.Lock()
+			l.cursor = max(l.cursor, f.Cursor)
+			l.synced = true
+			resend := append([]*pending(nil), l.outbox...)
+			l.mu.Unlock()
+			l.opts.OnEvent(f)
+			l.opts.OnEvent(StateEvent{Connected: true})
+			for _, p := range resend {
+				if err := writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body}); err != nil {
+					return welcomed, fmt.Errorf("resend: %w", err)
+				}
+			}
+			continue
+		case *protocol.Ack:
+			l.resolve(f.Ref, Result{Message: f.Message})
+		case *protocol.ErrorFrame:
+			if f.Ref != "" && !retryable(f.Error.Code) {
+				e := f.Error
+				l.resolve(f.Ref, Result{Err: &e})
+			}
+		case *protocol.RevokedFrame:
+			l.opts.OnEvent(f)
+			return welcomed, ErrRevoked
+		}
+		l.opts.OnEvent(ev)
+	}
+}
+
+// retryable errors leave the message in the outbox for the next connection.
+func retryable(c protocol.Code) bool {
+	return c == protocol.CodeInternal || c == protocol.CodeUnavailable
+}
+
+func (l *Live) resolve(ref string, r Result) {
+	l.mu.Lock()
+	var hit *pending
+	for i, p := range l.outbox {
+		if p.Ref == ref {
+			hit = p
+			l.outbox = append(l.outbox[:i], l.outbox[i+1:]...)
+			break
+		}
+	}
+	l.mu.Unlock()
+	if hit != nil {
+		hit.done <- r
+	}
+}
+
+// decodeServerFrame decodes one frame from the server into its type.
+func decodeServerFrame(data []byte) (any, error) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("server sent a malformed frame: %w", err)
+	}
+	var v any
+	switch head.Type {
+	case protocol.TypeWelcome:
+		v = new(protocol.Welcome)
+	case protocol.TypeSynced:
+		v = new(protocol.Synced)
+	case protocol.TypeMessage:
+		v = new(protocol.MessageFrame)
+	case protocol.TypeAck:
+		v = new(protocol.Ack)
+	case protocol.TypeError:
+		v = new(protocol.ErrorFrame)
+	case protocol.TypeConversation:
+		v = new(protocol.ConversationFrame)
+	case protocol.TypeConversationDeleted:
+		v = new(protocol.ConversationDeletedFrame)
+	case protocol.TypeDeleted:
+		v = new(protocol.DeletedFrame)
+	case protocol.TypeSettings:
+		v = new(protocol.SettingsFrame)
+	case protocol.TypeRevoked:
+		v = new(protocol.RevokedFrame)
+	default:
+		// A newer server may add frames; an old app ignores them.
+		return struct{}{}, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("server sent a malformed %s frame: %w", head.Type, err)
+	}
+	return v, nil
+}
