@@ -185,6 +185,11 @@ func orgCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer srv.Close()
+	// Check the login ID first, so that a taken one leaves no organisation
+	// without an admin behind.
+	if _, err := srv.Store().AccountByLogin(ctx, login); err == nil {
+		return fmt.Errorf("login ID %q is already taken", login)
+	}
 	org, err := srv.Store().CreateOrg(ctx, *name)
 	if err != nil {
 		return fmt.Errorf("create organisation: %w", err)

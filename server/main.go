@@ -15,9 +15,12 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(mainWithSignals()) }
+
+// mainWithSignals runs the command with SIGINT and SIGTERM turned into a
+// graceful shutdown.
+func mainWithSignals() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }

@@ -72,16 +72,18 @@ func (s *Server) NewCredentials(ctx context.Context, p store.Principal, na store
 		return protocol.Credentials{}, err
 	}
 	na.PasswordHash = hash
-	// 31^8 IDs make a collision rare; retry the few that happen.
+	// A chosen login ID is used as given or refused; a generated one is
+	// retried on the rare collision (31^8 possible IDs).
+	generated := na.LoginID == ""
 	for attempt := 0; ; attempt++ {
-		if na.LoginID == "" || attempt > 0 {
+		if generated {
 			na.LoginID = credential.NewLoginID()
 		}
 		acct, err := s.store.CreateAccount(ctx, p, na)
 		if err == nil {
 			return protocol.Credentials{Account: acct, LoginID: acct.LoginID, Password: password}, nil
 		}
-		if protocol.AsError(err).Code != protocol.CodeConflict || attempt >= 5 {
+		if !generated || protocol.AsError(err).Code != protocol.CodeConflict || attempt >= 5 {
 			return protocol.Credentials{}, err
 		}
 	}

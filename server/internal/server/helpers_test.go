@@ -331,4 +331,3 @@ func convOf(t *testing.T, c *client.Client) int64 {
 	}
 	return cs[0].ID
 }
-

@@ -62,6 +62,11 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.badFrames, m.logins,
 		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Export every role from the start, so dashboards see zeros, not gaps.
+	for _, r := range []string{"admin", "counselor", "client"} {
+		m.connections.WithLabelValues(r)
+		m.messages.WithLabelValues(r)
+	}
 	return m
 }
 

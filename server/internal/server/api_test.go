@@ -1,0 +1,276 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+func loginRaw(t *testing.T, url, id, pw string) (int, protocol.Error) {
+	t.Helper()
+	body, _ := json.Marshal(protocol.LoginRequest{LoginID: id, Password: pw})
+	code, resp := apiDo(t, "POST", url+"/api/v1/login", "", string(body))
+	var er protocol.ErrorResponse
+	_ = json.Unmarshal([]byte(resp), &er)
+	return code, er.Error
+}
+
+func TestLoginLockout(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+
+	// Unknown IDs and wrong passwords get the same answer.
+	codeUnknown, errUnknown := loginRaw(t, ts.URL, "nobo-dyhe", "whatever")
+	codeWrong, errWrong := loginRaw(t, ts.URL, cred.LoginID, "wrong")
+	if codeUnknown != codeWrong || errUnknown != errWrong || codeWrong != http.StatusUnauthorized {
+		t.Fatalf("unknown ID answered %d %+v, wrong password %d %+v", codeUnknown, errUnknown, codeWrong, errWrong)
+	}
+	// Typed as printed, with capitals and spaces, the login still works.
+	if code, e := loginRaw(t, ts.URL, strings.ToUpper(strings.ReplaceAll(cred.LoginID, "-", " ")), strings.ToUpper(cred.Password)); code != 200 {
+		t.Fatalf("normalised login refused: %d %+v", code, e)
+	}
+	for i := 0; i < DefaultMaxFailures; i++ {
+		loginRaw(t, ts.URL, cred.LoginID, "wrong")
+	}
+	code, e := loginRaw(t, ts.URL, cred.LoginID, cred.Password)
+	if code != http.StatusTooManyRequests || e.Code != protocol.CodeLocked || e.RetryAfter <= 0 {
+		t.Fatalf("correct password during lockout: %d %+v", code, e)
+	}
+	// Locking an unknown ID looks exactly the same.
+	for i := 0; i < DefaultMaxFailures; i++ {
+		loginRaw(t, ts.URL, "ghos-tid0", "x")
+	}
+	if code, e := loginRaw(t, ts.URL, "ghos-tid0", "x"); code != http.StatusTooManyRequests || e.Code != protocol.CodeLocked {
+		t.Fatalf("unknown ID not locked alike: %d %+v", code, e)
+	}
+	ts.clock.Add(DefaultLockout + time.Second)
+	if code, e := loginRaw(t, ts.URL, cred.LoginID, cred.Password); code != 200 {
+		t.Fatalf("after the lockout: %d %+v", code, e)
+	}
+}
+
+func TestLoginAddressLimit(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.AddrFailures = 3; c.MaxFailures = 100 })
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	for i := 0; i < 3; i++ {
+		loginRaw(t, ts.URL, fmt.Sprintf("gues-s%03d", i), "x") // a different ID each time
+	}
+	code, e := loginRaw(t, ts.URL, cred.LoginID, cred.Password)
+	if code != http.StatusTooManyRequests || e.Code != protocol.CodeRateLimited {
+		t.Fatalf("address limit: %d %+v", code, e)
+	}
+	ts.clock.Add(DefaultAddrRefill + time.Second)
+	if code, e := loginRaw(t, ts.URL, cred.LoginID, cred.Password); code != 200 {
+		t.Fatalf("after refill: %d %+v", code, e)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	cl, cred := ts.newClient(t, o, "c")
+	co := ts.newCounselor(t, o, "co")
+	conv := convOf(t, cl)
+
+	type call struct {
+		method, path, body string
+	}
+	calls := map[string]call{
+		"list clients":   {"GET", "/api/v1/clients", ""},
+		"create client":  {"POST", "/api/v1/clients", `{"nickname":"x"}`},
+		"bulk clients":   {"POST", "/api/v1/clients/bulk", `{"prefix":"s","count":2}`},
+		"update client":  {"PATCH", fmt.Sprintf("/api/v1/clients/%d", cred.Account.ID), `{"note":"x"}`},
+		"reset password": {"POST", fmt.Sprintf("/api/v1/clients/%d/password", cred.Account.ID), ""},
+		"change setting": {"PATCH", "/api/v1/org/settings", `{"staff_may_write_first":true}`},
+		"list staff":     {"GET", "/api/v1/staff", ""},
+		"create staff":   {"POST", "/api/v1/staff", `{"nickname":"x","role":"counselor"}`},
+		"force logout":   {"POST", fmt.Sprintf("/api/v1/accounts/%d/logout", cred.Account.ID), ""},
+		"assign":         {"POST", fmt.Sprintf("/api/v1/conversations/%d/assign", conv), `{"assignee_id":null}`},
+		"delete client":  {"DELETE", fmt.Sprintf("/api/v1/clients/%d", cred.Account.ID), ""},
+	}
+	// Who may do what: clients nothing here; counselors read lists and
+	// assign; admins everything.
+	allowed := map[protocol.Role]map[string]bool{
+		protocol.RoleClient:    {},
+		protocol.RoleCounselor: {"list clients": true, "list staff": true, "assign": true},
+	}
+	tokens := map[protocol.Role]string{protocol.RoleClient: cl.Token, protocol.RoleCounselor: co.Token}
+	for role, tok := range tokens {
+		for name, c := range calls {
+			t.Run(string(role)+" "+name, func(t *testing.T) {
+				code, body := apiDo(t, c.method, ts.URL+c.path, tok, c.body)
+				if allowed[role][name] {
+					if code >= 300 {
+						t.Fatalf("refused: %d %s", code, body)
+					}
+				} else if code != http.StatusForbidden {
+					t.Fatalf("got %d %s, want 403", code, body)
+				}
+			})
+		}
+	}
+	// The admin may do all of it (delete last: it ends the client).
+	for _, name := range []string{"list clients", "create client", "bulk clients", "update client", "reset password",
+		"change setting", "list staff", "create staff", "force logout", "assign", "delete client"} {
+		c := calls[name]
+		if code, body := apiDo(t, c.method, ts.URL+c.path, o.admin.Token, c.body); code >= 300 {
+			t.Fatalf("admin %s: %d %s", name, code, body)
+		}
+	}
+	// Nobody unauthenticated.
+	if code, _ := apiDo(t, "GET", ts.URL+"/api/v1/conversations", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("anonymous: %d", code)
+	}
+}
+
+func TestNoteStaysWithStaff(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	cred, err := o.admin.CreateClient(context.Background(), protocol.CreateClientRequest{Nickname: "c", Note: "NOTE-for-staff-only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := ts.login(t, cred.LoginID, cred.Password)
+	for _, path := range []string{"/api/v1/me", "/api/v1/conversations"} {
+		if _, body := apiDo(t, "GET", ts.URL+path, cl.Token, ""); strings.Contains(body, "NOTE-for-staff-only") {
+			t.Fatalf("%s shows the client its note", path)
+		}
+	}
+	ws := rawWS(t, ts.URL, cl.Token)
+	wsWrite(t, ws, `{"type":"hello","v":1}`)
+	if w := wsReadType(t, ws, "welcome"); strings.Contains(fmt.Sprint(w), "NOTE-for-staff-only") {
+		t.Fatal("welcome shows the client its note")
+	}
+}
+
+func TestBadHTTPInput(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	tok := o.admin.Token
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{"malformed json", "POST", "/api/v1/clients", `{"nickname":`, 400},
+		{"unknown field", "POST", "/api/v1/clients", `{"nickname":"x","email":"a@b"}`, 400},
+		{"wrong type", "POST", "/api/v1/clients", `{"nickname":5}`, 400},
+		{"invalid utf8", "POST", "/api/v1/clients", "{\"nickname\":\"\xff\"}", 400},
+		{"empty nickname", "POST", "/api/v1/clients", `{"nickname":"  "}`, 400},
+		{"long nickname", "POST", "/api/v1/clients", `{"nickname":"` + strings.Repeat("長", 41) + `"}`, 400},
+		{"too large", "POST", "/api/v1/clients", `{"nickname":"` + strings.Repeat("x", protocol.MaxRequestBytes) + `"}`, 413},
+		{"bad id", "DELETE", "/api/v1/clients/abc", "", 400},
+		{"missing client", "DELETE", "/api/v1/clients/9999", "", 404},
+		{"bulk too many", "POST", "/api/v1/clients/bulk", `{"prefix":"s","count":501}`, 400},
+		{"bulk both", "POST", "/api/v1/clients/bulk", `{"prefix":"s","count":2,"nicknames":["a"]}`, 400},
+		{"bulk bad name", "POST", "/api/v1/clients/bulk", `{"nicknames":["ok",""]}`, 400},
+		{"bad retention", "PATCH", "/api/v1/org/settings", `{"retention_seconds":10}`, 400},
+		{"bad zone", "PATCH", "/api/v1/org/settings", `{"hours":{"time_zone":"Mars/Base","spans":[]}}`, 400},
+		{"bad clock", "PATCH", "/api/v1/org/settings", `{"hours":{"time_zone":"Asia/Tokyo","spans":[{"day":1,"start":"25:00","end":"26:00"}]}}`, 400},
+		{"bad behaviour", "PATCH", "/api/v1/org/settings", `{"closed_behavior":"sometimes"}`, 400},
+		{"bad limit", "GET", "/api/v1/conversations/1/messages?limit=0", "", 400},
+		{"wrong method", "PUT", "/api/v1/clients", "", 405},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := apiDo(t, tt.method, ts.URL+tt.path, tok, tt.body)
+			if code != tt.status {
+				t.Fatalf("got %d %s, want %d", code, body, tt.status)
+			}
+			if code != 405 && !strings.Contains(body, `"code"`) {
+				t.Fatalf("error body without a code: %s", body)
+			}
+		})
+	}
+	// Nothing was created by the refused requests.
+	if list, _ := o.admin.Clients(context.Background()); len(list) != 0 {
+		t.Fatalf("refused requests created %d clients", len(list))
+	}
+}
+
+func TestAdminFlows(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	creds, err := o.admin.BulkCreateClients(ctx, protocol.BulkCreateClientsRequest{Prefix: "セミナー", Count: 12})
+	if err != nil || len(creds) != 12 {
+		t.Fatalf("bulk: %d %v", len(creds), err)
+	}
+	if creds[0].Account.Nickname != "セミナー-01" || creds[11].Account.Nickname != "セミナー-12" {
+		t.Fatalf("nicknames %q…%q", creds[0].Account.Nickname, creds[11].Account.Nickname)
+	}
+	seen := map[string]bool{}
+	for _, c := range creds {
+		if seen[c.LoginID] || c.Password == "" {
+			t.Fatalf("duplicate or empty credentials: %+v", c)
+		}
+		seen[c.LoginID] = true
+	}
+	c0 := ts.login(t, creds[0].LoginID, creds[0].Password)
+	reset, err := o.admin.ResetClientPassword(ctx, creds[0].Account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c0.Me(ctx); !client.IsCode(err, protocol.CodeUnauthorized) {
+		t.Fatalf("session survived password reset: %v", err)
+	}
+	if _, _, err := client.Login(ctx, ts.URL, creds[0].LoginID, creds[0].Password, ""); !client.IsCode(err, protocol.CodeBadCredentials) {
+		t.Fatalf("old password works: %v", err)
+	}
+	ts.login(t, creds[0].LoginID, reset.Password)
+
+	// An access date in the past stops the login.
+	past := ts.clock.Now().Add(-time.Hour)
+	if _, err := o.admin.UpdateClient(ctx, creds[1].Account.ID, protocol.UpdateClientRequest{AccessUntil: &past}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Login(ctx, ts.URL, creds[1].LoginID, creds[1].Password, ""); !client.IsCode(err, protocol.CodeForbidden) {
+		t.Fatalf("expired client logged in: %v", err)
+	}
+
+	staffCred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "佐藤", Role: protocol.RoleCounselor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staffList, _ := o.admin.Staff(ctx)
+	if len(staffList) != 2 {
+		t.Fatalf("staff = %+v", staffList)
+	}
+	// A staff account is not deletable through the clients path.
+	if err := o.admin.DeleteClient(ctx, staffCred.Account.ID); !client.IsCode(err, protocol.CodeNotFound) {
+		t.Fatalf("deleted staff via clients path: %v", err)
+	}
+	if err := o.admin.DeleteStaff(ctx, staffCred.Account.ID); err != nil {
+		t.Fatal(err)
+	}
+	me, _ := o.admin.Me(ctx)
+	if err := o.admin.DeleteStaff(ctx, me.ID); err == nil {
+		t.Fatal("the last admin deleted itself")
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	ts := newTestServer(t, nil)
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "taiwa_connections"} {
+		code, body := apiDo(t, "GET", ts.URL+path, "", "")
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+	}
+	resp, err := http.Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Fatalf("CSP = %q", csp)
+	}
+}
