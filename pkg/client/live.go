@@ -144,7 +144,14 @@ func NewRef() string {
 // exactly one Result: the stored message, or a refusal from the server.
 // Clients pass conversationID 0.
 func (l *Live) Enqueue(conversationID int64, body string) (ref string, done <-chan Result) {
-	p := &pending{PendingMessage: PendingMessage{Ref: NewRef(), ConversationID: conversationID, Body: body}, done: make(chan Result, 1)}
+	ref = NewRef()
+	return ref, l.EnqueueRef(ref, conversationID, body)
+}
+
+// EnqueueRef is Enqueue with a ref chosen by the caller, for an app that
+// records the message (and its ref) before it can possibly be answered.
+func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan Result {
+	p := &pending{PendingMessage: PendingMessage{Ref: ref, ConversationID: conversationID, Body: body}, done: make(chan Result, 1)}
 	l.mu.Lock()
 	l.outbox = append(l.outbox, p)
 	conn := l.conn
@@ -157,7 +164,7 @@ func (l *Live) Enqueue(conversationID int64, body string) (ref string, done <-ch
 		// outbox and is resent on reconnection.
 		_ = writeFrame(context.Background(), conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
 	}
-	return p.Ref, p.done
+	return p.done
 }
 
 // Send enqueues a message and waits for its acknowledgement. If ctx ends

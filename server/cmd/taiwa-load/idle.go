@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// idleCmd holds many client connections open and reports the server's
+// memory per connection, how long they took to come up, and (for Taiwa)
+// how long a settings change takes to reach all of them.
+func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("idle", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "bin/taiwa", "path to the taiwa server binary")
+	conns := fs.Int("conns", 10000, "client connections to hold open")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *conns < 1 {
+		return errors.New("--conns must be positive")
+	}
+	pinSelf()
+	fmt.Fprintf(stdout, "idle: %d client connections held open\n\n", *conns)
+	type row struct {
+		name           string
+		up             time.Duration
+		perConn        float64
+		rss            int64
+		fanout         *hdrhistogram.Histogram
+		fanoutReceived int64
+	}
+	var rows []row
+	for _, name := range []string{"relay", "taiwa"} {
+		var (
+			t   *target
+			err error
+		)
+		if name == "relay" {
+			t, err = startRelay(ctx, stderr, *conns, 0)
+		} else {
+			t, err = startTaiwa(ctx, stderr, *server, *conns, 0)
+		}
+		if err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+		r := row{name: name}
+		base := rss(t.pid)
+		runCtx, cancel := context.WithCancel(ctx)
+		var (
+			wg       sync.WaitGroup
+			received atomic.Int64
+			changed  atomic.Int64 // when the settings change was sent
+			hmu      sync.Mutex
+		)
+		r.fanout = hdrhistogram.New(1, 120_000_000, 3)
+		start := time.Now()
+		ready := make([]chan struct{}, *conns)
+		// Come up in waves, as a real population reconnecting would, rather
+		// than one burst that overflows the listen backlog.
+		const wave = 500
+		for i := 0; i < *conns; i++ {
+			ready[i] = make(chan struct{})
+			var once sync.Once
+			live := client.New(t.url, t.clientTokens[i]).Live(client.LiveOptions{OnEvent: func(ev any) {
+				switch f := ev.(type) {
+				case *protocol.Synced:
+					once.Do(func() { close(ready[i]) })
+				case *protocol.SettingsFrame:
+					if at := changed.Load(); at != 0 {
+						hmu.Lock()
+						_ = r.fanout.RecordValue(max(1, (time.Now().UnixNano()-at)/1000))
+						hmu.Unlock()
+						received.Add(1)
+						_ = f
+					}
+				}
+			}})
+			wg.Add(1)
+			go func() { defer wg.Done(); live.Run(runCtx) }()
+			if i%wave == wave-1 {
+				for j := i - wave + 1; j <= i; j++ {
+					select {
+					case <-ready[j]:
+					case <-time.After(60 * time.Second):
+						cancel()
+						wg.Wait()
+						t.stop()
+						return fmt.Errorf("%s: connection %d did not come up", name, j)
+					}
+				}
+			}
+		}
+		for i := range ready {
+			<-ready[i]
+		}
+		r.up = time.Since(start)
+		time.Sleep(2 * time.Second)
+		r.rss = rss(t.pid)
+		r.perConn = float64(r.rss-base) / float64(*conns) / 1024
+		if t.adminToken != "" {
+			admin := client.New(t.url, t.adminToken)
+			name := "負荷試験（更新）"
+			changed.Store(time.Now().UnixNano())
+			if _, err := admin.UpdateSettings(ctx, protocol.SettingsPatch{DisplayName: &name}); err != nil {
+				cancel()
+				wg.Wait()
+				t.stop()
+				return fmt.Errorf("settings change: %w", err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for received.Load() < int64(*conns) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			r.fanoutReceived = received.Load()
+		}
+		cancel()
+		wg.Wait()
+		t.stop()
+		rows = append(rows, r)
+	}
+	for _, r := range rows {
+		fmt.Fprintf(stdout, "%-6s %d connections up in %.1fs; server RSS %.0f MiB, %.1f KiB per connection\n",
+			r.name, *conns, r.up.Seconds(), float64(r.rss)/(1<<20), r.perConn)
+		if r.fanout.TotalCount() > 0 {
+			fmt.Fprintf(stdout, "       settings change reached %d/%d: p50 %s ms, p99 %s ms, max %s ms\n", r.fanoutReceived, *conns,
+				ms(r.fanout.ValueAtQuantile(50)), ms(r.fanout.ValueAtQuantile(99)), ms(r.fanout.Max()))
+		}
+	}
+	if len(rows) == 2 && rows[0].perConn > 0 {
+		fmt.Fprintf(stdout, "\ntaiwa / relay memory per connection: %.2f\n", rows[1].perConn/rows[0].perConn)
+	}
+	return nil
+}
