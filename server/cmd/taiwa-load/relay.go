@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/sendq"
 )
 
 // The bare relay speaks just enough of Taiwa's live protocol for the load:
@@ -32,8 +33,10 @@ type relay struct {
 	id    int64
 }
 
+// relayConn's queue is the same bounded queue as Taiwa's hub uses, so
+// that memory per connection compares like with like.
 type relayConn struct {
-	out chan []byte
+	out *sendq.Queue[[]byte]
 }
 
 func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,7 +83,7 @@ func (r *relay) serve(w http.ResponseWriter, req *http.Request) {
 	if _, _, err := c.Read(ctx); err != nil { // hello
 		return
 	}
-	rc := &relayConn{out: make(chan []byte, 1024)} // the same bound as Taiwa's
+	rc := &relayConn{out: sendq.New[[]byte](1024)} // the same bound as Taiwa's
 	role := protocol.RoleClient
 	if kind == "staff" {
 		role = protocol.RoleCounselor
@@ -128,15 +131,21 @@ func (r *relay) serve(w http.ResponseWriter, req *http.Request) {
 			r.relay(rc, role, n, conv, s)
 		}
 	}()
+	var batch [][]byte
 	for {
 		select {
-		case b := <-rc.out:
-			wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-			err := c.Write(wctx, websocket.MessageText, b)
-			wcancel()
-			if err != nil {
-				return
+		case <-rc.out.Ready():
+			batch = rc.out.Take(batch)
+			for _, b := range batch {
+				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+				err := c.Write(wctx, websocket.MessageText, b)
+				wcancel()
+				if err != nil {
+					return
+				}
 			}
+			clear(batch)
+			batch = batch[:0]
 		case <-ctx.Done():
 			return
 		}
@@ -161,14 +170,8 @@ func (r *relay) relay(from *relayConn, role protocol.Role, sender, conv int64, s
 	// Enqueue under the lock so that every peer sees one order, as Taiwa's
 	// hub guarantees.
 	for _, c := range targets {
-		select {
-		case c.out <- frame:
-		default: // a slow peer misses frames; the load tool counts them as lost
-		}
+		c.out.Push(frame) // a slow peer misses frames; the load tool counts them as lost
 	}
 	r.mu.Unlock()
-	select {
-	case from.out <- protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: s.Ref, Message: m}):
-	default:
-	}
+	from.out.Push(protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: s.Ref, Message: m}))
 }

@@ -22,9 +22,10 @@ const CookieName = "taiwa_session"
 // session is an authenticated request's who and how.
 type session struct {
 	store.Session
-	account  store.AccountRecord
-	p        store.Principal
-	byCookie bool
+	account   store.AccountRecord
+	p         store.Principal
+	byCookie  bool
+	tokenHash []byte
 }
 
 type roleSet func(protocol.Role) bool
@@ -54,11 +55,12 @@ func (s *Server) authenticate(r *http.Request) (*session, error) {
 	if token == "" || len(token) > 100 {
 		return nil, protocol.Errorf(protocol.CodeUnauthorized, "sign in first")
 	}
-	sess, acct, err := s.store.SessionByToken(r.Context(), credential.TokenHash(token))
+	hash := credential.TokenHash(token)
+	sess, acct, err := s.store.SessionByToken(r.Context(), hash)
 	if err != nil {
 		return nil, err
 	}
-	return &session{Session: sess, account: acct, p: acct.Principal(), byCookie: byCookie}, nil
+	return &session{Session: sess, account: acct, p: acct.Principal(), byCookie: byCookie, tokenHash: hash}, nil
 }
 
 // sameOrigin guards cookie-authenticated writes against cross-site

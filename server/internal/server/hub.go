@@ -5,6 +5,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/sendq"
 )
 
 // outFrame is an encoded frame on its way to one connection. ID is the
@@ -18,13 +19,19 @@ type outFrame struct {
 type subscriber struct {
 	p         store.Principal
 	sessionID int64
-	// out is bounded: the hub never waits for a connection. When it is
-	// full the connection is closed and the app resumes from its cursor.
-	out chan outFrame
+
+	// q is the bounded send queue: the hub never waits for a connection,
+	// and one that falls behind is closed and resumes from its cursor.
+	q *sendq.Queue[outFrame]
+
 	// end carries the one reason the connection must close (revoked or too
 	// slow); the connection's writer acts on it.
 	end  chan endReason
 	once sync.Once
+}
+
+func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
+	return &subscriber{p: p, sessionID: sessionID, q: sendq.New[outFrame](limit), end: make(chan endReason, 1)}
 }
 
 type endReason struct {
@@ -161,11 +168,10 @@ func (h *hub) publishOrg(orgID int64, f outFrame) {
 }
 
 func (h *hub) deliver(s *subscriber, f outFrame) {
-	select {
-	case s.out <- f:
+	if s.q.Push(f) {
 		h.metrics.framesOut.Inc()
-	default:
-		h.metrics.slowClosed.Inc()
-		s.stop(endReason{code: protocol.CloseTooSlow, reason: "too slow: reconnect and resume"})
+		return
 	}
+	h.metrics.slowClosed.Inc()
+	s.stop(endReason{code: protocol.CloseTooSlow, reason: "too slow: reconnect and resume"})
 }

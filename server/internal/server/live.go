@@ -77,12 +77,19 @@ func (lc *liveConn) run(ctx context.Context) (websocket.StatusCode, string) {
 		return code, reason
 	}
 
-	sub := &subscriber{p: lc.a.p, sessionID: lc.a.ID, out: make(chan outFrame, s.cfg.SendQueue), end: make(chan endReason, 1)}
+	sub := newSubscriber(lc.a.p, lc.a.ID, s.cfg.SendQueue)
 	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
 	defer s.hub.remove(sub)
 	if err != nil {
 		s.log.Error("subscribe failed", "err", err)
 		return websocket.StatusInternalError, "internal error"
+	}
+	// A revocation committed between the handshake's session check and the
+	// subscription was published before anyone listened: check again. Any
+	// later one reaches the subscriber.
+	if _, _, err := s.store.SessionByToken(ctx, lc.a.tokenHash); err != nil {
+		_ = lc.write(ctx, protocol.Encode(protocol.RevokedFrame{Type: protocol.TypeRevoked, Reason: "expired"}))
+		return protocol.CloseRevoked, "session ended"
 	}
 
 	replies := make(chan []byte, 64)
@@ -122,16 +129,24 @@ func (lc *liveConn) run(ctx context.Context) (websocket.StatusCode, string) {
 
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
-	var pinging atomic.Bool
+	var (
+		pinging atomic.Bool
+		batch   []outFrame
+	)
 	for {
 		select {
-		case f := <-sub.out:
-			if f.id != 0 && f.id <= snap.HighWater {
-				continue // already sent in the replay
+		case <-sub.q.Ready():
+			batch = sub.q.Take(batch)
+			for _, f := range batch {
+				if f.id != 0 && f.id <= snap.HighWater {
+					continue // already sent in the replay
+				}
+				if err := lc.write(ctx, f.data); err != nil {
+					return 0, ""
+				}
 			}
-			if err := lc.write(ctx, f.data); err != nil {
-				return 0, ""
-			}
+			clear(batch) // drop references to sent frames
+			batch = batch[:0]
 		case b := <-replies:
 			if err := lc.write(ctx, b); err != nil {
 				return 0, ""
