@@ -31,6 +31,10 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	// Counted before the hijack: http.Server.Shutdown waits for this
+	// request until then, so the count is in place before Serve waits on it.
+	s.live.Add(1)
+	defer s.live.Done()
 	// Accept refuses cross-origin browser handshakes unless listed.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
@@ -38,8 +42,6 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.CloseNow()
-	s.live.Add(1)
-	defer s.live.Done()
 	c.SetReadLimit(protocol.MaxFrameBytes)
 
 	lc := &liveConn{s: s, c: c, a: a}
@@ -193,17 +195,15 @@ type closeErr struct {
 func (e closeErr) Error() string { return e.reason }
 
 func (lc *liveConn) readHello(ctx context.Context) (*protocol.Hello, websocket.StatusCode, string) {
-	hctx, cancel := context.WithTimeout(ctx, lc.s.cfg.HelloTimeout)
-	defer cancel()
-	typ, data, err := lc.c.Read(hctx)
+	// A cancelled Read would drop the connection without a word; a timer
+	// closes it properly, with a code the app can act on.
+	timer := time.AfterFunc(lc.s.cfg.HelloTimeout, func() {
+		lc.c.Close(protocol.CloseBadHello, "no hello received")
+	})
+	defer timer.Stop()
+	typ, data, err := lc.c.Read(ctx)
 	if err != nil {
-		if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
-			return nil, 0, ""
-		}
-		if hctx.Err() != nil && ctx.Err() == nil {
-			return nil, protocol.CloseBadHello, "no hello received"
-		}
-		return nil, 0, ""
+		return nil, 0, "" // closed: by the app, the size limit or the timer
 	}
 	if typ != websocket.MessageText {
 		return nil, websocket.StatusUnsupportedData, "text frames only"

@@ -582,3 +582,37 @@ func TestConcurrentSendersKeepOrder(t *testing.T) {
 		lastID, last[m.ConversationID] = m.ID, m.Seq
 	}
 }
+
+func TestLiveOriginAndHelloTimeout(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.HelloTimeout = 200 * time.Millisecond })
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/api/v1/live"
+	dial := func(origin string) (*websocket.Conn, *http.Response, error) {
+		h := http.Header{}
+		h.Set("Authorization", "Bearer "+cl.Token)
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+	}
+	// A page on another site cannot open a live connection with the
+	// visitor's cookie or token.
+	if c, resp, err := dial("https://evil.example"); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		if c != nil {
+			c.CloseNow()
+		}
+		t.Fatalf("cross-origin handshake: %v %v", resp, err)
+	}
+	c, _, err := dial(ts.URL) // same origin
+	if err != nil {
+		t.Fatalf("same-origin handshake: %v", err)
+	}
+	defer c.CloseNow()
+	// Saying nothing: closed with 4000 after the hello timeout.
+	if code := wsCloseCode(t, c); code != protocol.CloseBadHello {
+		t.Fatalf("silent connection closed with %d, want %d", code, protocol.CloseBadHello)
+	}
+}
