@@ -7,9 +7,9 @@ DATA      ?= var
 ADDR      ?= 127.0.0.1:8080
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
-# Packages that need neither cgo nor a display (everything but the desktop
-# app's window code, which has its own targets).
-GOPKGS    := ./pkg/... ./server/... ./mobileweb/...
+# Every Go package; the desktop app's window code will need cgo and GL
+# headers (or -tags ci) once it exists, and gets its own install step then.
+GOPKGS    := ./pkg/... ./server/... ./mobileweb/... ./desktop/...
 
 .PHONY: help run build test test-go lint bench fuzz tools clean
 
@@ -36,12 +36,12 @@ test: tools test-go ## run every test
 
 test-go:
 	$(GO) vet $(GOPKGS)
-	@unformatted=$$(gofmt -l pkg server mobileweb); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l pkg server mobileweb desktop); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 15m $(GOPKGS)
 
 lint: ## vet, gofmt and staticcheck
 	$(GO) vet $(GOPKGS)
-	gofmt -l pkg server mobileweb
+	gofmt -l pkg server mobileweb desktop
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(GOPKGS)
 
 bench: build ## load test: Taiwa vs a bare WebSocket relay (see docs/bench.md)

@@ -1,0 +1,565 @@
+// Package cache is the desktop app's local copy of what the server sent:
+// conversations, messages and the unsent outbox, in SQLite, with every
+// piece of client text (message bodies, nicknames, notes) encrypted with
+// AES-256-GCM under a key kept in the OS keychain.
+//
+// Messages are deleted at their expires_at by a timer set for the next
+// expiry (pkg/retention decides, as on the server), and at once when the
+// server announces a deletion. Deleted rows are overwritten
+// (secure_delete) and the WAL truncated, so even the ciphertext is gone.
+package cache
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/retention"
+)
+
+// FileName is the cache database inside its directory.
+const FileName = "cache.db"
+
+// ErrWrongKey means the cache was written with another key (the keychain
+// entry was replaced): it cannot be read and should be wiped.
+var ErrWrongKey = errors.New("cache key does not match this cache")
+
+// Cache is one account's local store.
+type Cache struct {
+	dir  string
+	db   *sql.DB
+	aead cipher.AEAD
+	now  func() time.Time
+	wake chan struct{} // an earlier expiry may have arrived
+
+	mu     sync.Mutex
+	closed bool
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+	id INTEGER PRIMARY KEY,
+	conversation_id INTEGER NOT NULL,
+	seq INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_conv ON messages(conversation_id, seq);
+CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expires_at);
+CREATE TABLE IF NOT EXISTS outbox (
+	ref TEXT PRIMARY KEY,
+	position INTEGER NOT NULL,
+	data BLOB NOT NULL
+);
+`
+
+// Open opens (or creates) the cache in dir with a 32-byte key. now is the
+// clock (nil: time.Now).
+func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
+	if len(key) != 32 {
+		return nil, errors.New("cache key must be 32 bytes")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create cache directory: %w", err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(5000)", "secure_delete(ON)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open cache: %w", err)
+	}
+	db.SetMaxOpenConns(1) // one app, one connection: no lock contention, simple checkpoints
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create cache schema: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	c := &Cache{dir: dir, db: db, aead: aead, now: now, wake: make(chan struct{}, 1)}
+	if err := c.checkKey(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkKey stores an encrypted marker on first use and verifies it after.
+func (c *Cache) checkKey() error {
+	var blob []byte
+	err := c.db.QueryRow("SELECT v FROM meta WHERE k = 'check'").Scan(&blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = c.db.Exec("INSERT INTO meta(k, v) VALUES ('check', ?)", c.seal("meta:check", []byte("taiwa")))
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("read cache key check: %w", err)
+	}
+	if _, err := c.open("meta:check", blob); err != nil {
+		return ErrWrongKey
+	}
+	return nil
+}
+
+// seal encrypts plain; aad binds the ciphertext to its row, so rows cannot
+// be swapped undetected.
+func (c *Cache) seal(aad string, plain []byte) []byte {
+	nonce := make([]byte, c.aead.NonceSize(), c.aead.NonceSize()+len(plain)+c.aead.Overhead())
+	_, _ = rand.Read(nonce)
+	return c.aead.Seal(nonce, nonce, plain, []byte(aad))
+}
+
+func (c *Cache) open(aad string, blob []byte) ([]byte, error) {
+	n := c.aead.NonceSize()
+	if len(blob) < n {
+		return nil, errors.New("ciphertext too short")
+	}
+	return c.aead.Open(nil, blob[:n], blob[n:], []byte(aad))
+}
+
+func (c *Cache) sealJSON(aad string, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("cache: encode %T: %v", v, err)) // plain structs: cannot fail
+	}
+	return c.seal(aad, b)
+}
+
+func (c *Cache) openJSON(aad string, blob []byte, v any) error {
+	b, err := c.open(aad, blob)
+	if err != nil {
+		return fmt.Errorf("decrypt %s: %w", aad, err)
+	}
+	return json.Unmarshal(b, v)
+}
+
+func convAAD(id int64) string  { return fmt.Sprintf("conversation:%d", id) }
+func msgAAD(id int64) string   { return fmt.Sprintf("message:%d", id) }
+func refAAD(ref string) string { return "outbox:" + ref }
+
+func (c *Cache) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Apply records one frame from the server (or an ack). Frames of other
+// types are ignored.
+func (c *Cache) Apply(frame any) error {
+	switch f := frame.(type) {
+	case *protocol.Welcome:
+		return c.applyWelcome(f)
+	case *protocol.MessageFrame:
+		return c.putMessage(f.Message)
+	case *protocol.Ack:
+		if _, err := c.db.Exec("DELETE FROM outbox WHERE ref = ?", f.Ref); err != nil {
+			return fmt.Errorf("cache: clear outbox entry: %w", err)
+		}
+		return c.putMessage(f.Message)
+	case *protocol.ConversationFrame:
+		return c.putConversation(c.db, f.Conversation)
+	case *protocol.ConversationDeletedFrame:
+		return c.deleteConversation(f.ConversationID)
+	case *protocol.DeletedFrame:
+		return c.scrub(func(tx *sql.Tx) error {
+			_, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ? AND seq <= ?", f.ConversationID, f.ThroughSeq)
+			return err
+		})
+	case *protocol.SettingsFrame:
+		return c.putMeta("org", c.sealJSON("meta:org", f.Org))
+	}
+	return nil
+}
+
+type execer interface {
+	Exec(query string, args ...any) (sql.Result, error)
+}
+
+func (c *Cache) putConversation(db execer, conv protocol.Conversation) error {
+	_, err := db.Exec("INSERT INTO conversations(id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+		conv.ID, c.sealJSON(convAAD(conv.ID), conv))
+	if err != nil {
+		return fmt.Errorf("cache: store conversation: %w", err)
+	}
+	return nil
+}
+
+func (c *Cache) putMessage(m protocol.Message) error {
+	if m.ID == 0 {
+		return nil
+	}
+	_, err := c.db.Exec("INSERT OR IGNORE INTO messages(id, conversation_id, seq, expires_at, data) VALUES (?,?,?,?,?)",
+		m.ID, m.ConversationID, m.Seq, m.ExpiresAt.UnixMilli(), c.sealJSON(msgAAD(m.ID), m))
+	if err != nil {
+		return fmt.Errorf("cache: store message: %w", err)
+	}
+	if err := c.raiseCursor(m.ID); err != nil {
+		return err
+	}
+	c.poke()
+	return nil
+}
+
+func (c *Cache) putMeta(k string, v []byte) error {
+	if _, err := c.db.Exec("INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", k, v); err != nil {
+		return fmt.Errorf("cache: store %s: %w", k, err)
+	}
+	return nil
+}
+
+func (c *Cache) raiseCursor(id int64) error {
+	cur, err := c.Cursor()
+	if err != nil || id <= cur {
+		return err
+	}
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(id))
+	return c.putMeta("cursor", b)
+}
+
+// Cursor is the highest message ID held: the next hello's cursor.
+func (c *Cache) Cursor() (int64, error) {
+	var b []byte
+	err := c.db.QueryRow("SELECT v FROM meta WHERE k = 'cursor'").Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) || len(b) != 8 {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cache: read cursor: %w", err)
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+// applyWelcome takes the server's view as the truth: conversations it no
+// longer lists are gone, and so is everything below each first_seq. A
+// welcome for a different account than the cache's wipes the cache first.
+func (c *Cache) applyWelcome(w *protocol.Welcome) error {
+	acct := make([]byte, 8)
+	binary.BigEndian.PutUint64(acct, uint64(w.Account.ID))
+	var prev []byte
+	err := c.db.QueryRow("SELECT v FROM meta WHERE k = 'account'").Scan(&prev)
+	if err == nil && string(prev) != string(acct) {
+		if err := c.clear(); err != nil {
+			return err
+		}
+	}
+	return c.scrub(func(tx *sql.Tx) error {
+		if _, err := tx.Exec("INSERT INTO meta(k, v) VALUES ('account', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", acct); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("INSERT INTO meta(k, v) VALUES ('org', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", c.sealJSON("meta:org", w.Org)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS keep (id INTEGER PRIMARY KEY)"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("DELETE FROM temp.keep"); err != nil {
+			return err
+		}
+		for _, conv := range w.Conversations {
+			if err := c.putConversation(tx, conv); err != nil {
+				return err
+			}
+			if _, err := tx.Exec("INSERT INTO temp.keep(id) VALUES (?)", conv.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ? AND seq < ?", conv.ID, conv.FirstSeq); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{
+			"DELETE FROM messages WHERE conversation_id NOT IN (SELECT id FROM temp.keep)",
+			"DELETE FROM conversations WHERE id NOT IN (SELECT id FROM temp.keep)",
+		} {
+			if _, err := tx.Exec(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (c *Cache) deleteConversation(id int64) error {
+	return c.scrub(func(tx *sql.Tx) error {
+		for _, q := range []string{"DELETE FROM messages WHERE conversation_id = ?", "DELETE FROM conversations WHERE id = ?"} {
+			if _, err := tx.Exec(q, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// scrub runs a deletion and then truncates the WAL, so deleted rows leave
+// no copy behind (secure_delete overwrites them in the main file).
+func (c *Cache) scrub(f func(tx *sql.Tx) error) error {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return fmt.Errorf("cache: begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback() //nolint:errcheck
+		return fmt.Errorf("cache: delete: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cache: commit: %w", err)
+	}
+	if _, err := c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("cache: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// clear deletes every row (another account signed in on this machine).
+func (c *Cache) clear() error {
+	return c.scrub(func(tx *sql.Tx) error {
+		for _, q := range []string{"DELETE FROM messages", "DELETE FROM conversations", "DELETE FROM outbox", "DELETE FROM meta WHERE k <> 'check'"} {
+			if _, err := tx.Exec(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Conversations returns every cached conversation.
+func (c *Cache) Conversations() ([]protocol.Conversation, error) {
+	rows, err := c.db.Query("SELECT id, data FROM conversations ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("cache: list conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []protocol.Conversation
+	for rows.Next() {
+		var (
+			id   int64
+			blob []byte
+			conv protocol.Conversation
+		)
+		if err := rows.Scan(&id, &blob); err != nil {
+			return nil, err
+		}
+		if err := c.openJSON(convAAD(id), blob, &conv); err != nil {
+			return nil, err
+		}
+		out = append(out, conv)
+	}
+	return out, rows.Err()
+}
+
+// Messages returns a conversation's cached messages in order, skipping any
+// already past their expiry (the timer may not have fired yet).
+func (c *Cache) Messages(conversationID int64) ([]protocol.Message, error) {
+	rows, err := c.db.Query("SELECT id, data FROM messages WHERE conversation_id = ? AND expires_at > ? ORDER BY seq",
+		conversationID, c.now().UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("cache: list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []protocol.Message
+	for rows.Next() {
+		var (
+			id   int64
+			blob []byte
+			m    protocol.Message
+		)
+		if err := rows.Scan(&id, &blob); err != nil {
+			return nil, err
+		}
+		if err := c.openJSON(msgAAD(id), blob, &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Org returns the cached organisation, if any.
+func (c *Cache) Org() (protocol.Org, bool, error) {
+	var blob []byte
+	err := c.db.QueryRow("SELECT v FROM meta WHERE k = 'org'").Scan(&blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.Org{}, false, nil
+	}
+	if err != nil {
+		return protocol.Org{}, false, fmt.Errorf("cache: read org: %w", err)
+	}
+	var o protocol.Org
+	return o, true, c.openJSON("meta:org", blob, &o)
+}
+
+// AddPending records a message written but not yet acknowledged, so that a
+// restart sends it again with the same ref.
+func (c *Cache) AddPending(p client.PendingMessage) error {
+	_, err := c.db.Exec("INSERT OR IGNORE INTO outbox(ref, position, data) VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM outbox), ?)",
+		p.Ref, c.sealJSON(refAAD(p.Ref), p))
+	if err != nil {
+		return fmt.Errorf("cache: store outbox entry: %w", err)
+	}
+	return nil
+}
+
+// RemovePending drops an outbox entry the server refused for good.
+func (c *Cache) RemovePending(ref string) error {
+	if _, err := c.db.Exec("DELETE FROM outbox WHERE ref = ?", ref); err != nil {
+		return fmt.Errorf("cache: remove outbox entry: %w", err)
+	}
+	return nil
+}
+
+// Pending returns the outbox, oldest first.
+func (c *Cache) Pending() ([]client.PendingMessage, error) {
+	rows, err := c.db.Query("SELECT ref, data FROM outbox ORDER BY position")
+	if err != nil {
+		return nil, fmt.Errorf("cache: list outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []client.PendingMessage
+	for rows.Next() {
+		var (
+			ref  string
+			blob []byte
+			p    client.PendingMessage
+		)
+		if err := rows.Scan(&ref, &blob); err != nil {
+			return nil, err
+		}
+		if err := c.openJSON(refAAD(ref), blob, &p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Expired identifies a message removed by the expiry timer.
+type Expired struct {
+	ConversationID int64
+	ID             int64
+}
+
+// ExpireDue deletes every message whose expiry has passed.
+func (c *Cache) ExpireDue() ([]Expired, error) {
+	now := c.now().UnixMilli()
+	var gone []Expired
+	err := c.scrub(func(tx *sql.Tx) error {
+		rows, err := tx.Query("DELETE FROM messages WHERE expires_at <= ? RETURNING conversation_id, id", now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e Expired
+			if err := rows.Scan(&e.ConversationID, &e.ID); err != nil {
+				return err
+			}
+			gone = append(gone, e)
+		}
+		return rows.Err()
+	})
+	return gone, err
+}
+
+// nextExpiry returns the earliest expiry held.
+func (c *Cache) nextExpiry() (time.Time, bool, error) {
+	var v sql.NullInt64
+	if err := c.db.QueryRow("SELECT MIN(expires_at) FROM messages").Scan(&v); err != nil {
+		return time.Time{}, false, fmt.Errorf("cache: next expiry: %w", err)
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(v.Int64), true, nil
+}
+
+// RunExpiry deletes messages as they expire until ctx ends: one timer, set
+// for the earliest expiry and reset when an earlier one arrives. onExpired
+// hears what was deleted, so the screen can drop it at the same moment.
+func (c *Cache) RunExpiry(ctx context.Context, onExpired func([]Expired)) error {
+	for {
+		gone, err := c.ExpireDue()
+		if err != nil {
+			return err
+		}
+		if len(gone) > 0 && onExpired != nil {
+			onExpired(gone)
+		}
+		next, ok, err := c.nextExpiry()
+		if err != nil {
+			return err
+		}
+		var (
+			fire  <-chan time.Time
+			timer *time.Timer
+		)
+		if ok {
+			wait, _ := retention.NextWipe(c.now(), next)
+			timer = time.NewTimer(wait)
+			fire = timer.C
+		}
+		select {
+		case <-fire:
+		case <-c.wake:
+		case <-ctx.Done():
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// Close closes the cache, keeping its files.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.db.Close()
+}
+
+// Wipe deletes the cache and its files (logout, forced logout). The caller
+// should also delete the key from the keychain, so that any copy of the
+// files that escaped deletion stays unreadable.
+func (c *Cache) Wipe() error {
+	err := c.clear()
+	err = errors.Join(err, c.Close())
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
+		if rerr := os.Remove(filepath.Join(c.dir, name)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
