@@ -7,11 +7,14 @@ DATA      ?= var
 ADDR      ?= 127.0.0.1:8080
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
-# Every Go package; the desktop app's window code will need cgo and GL
-# headers (or -tags ci) once it exists, and gets its own install step then.
+# Every Go package. Tests and vet build Fyne with its software driver
+# (-tags ci), which needs no X or GL headers; the real desktop binary does.
 GOPKGS    := ./pkg/... ./server/... ./mobileweb/... ./desktop/...
+GOTAGS    := -tags ci
+# Debian packages for building the desktop app's real (GLFW) window.
+DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: help run build test test-go lint bench fuzz tools clean
+.PHONY: help run build desktop desktop-deps test test-go lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,26 +26,40 @@ build: tools ## build the server (with the PWA embedded) and the load tool
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/taiwa ./server
 	$(GO) build -o $(BIN)/taiwa-load ./server/cmd/taiwa-load
 
-run: build ## run the server on $(ADDR) with data in ./$(DATA); creates a demo organisation on first run
+desktop-deps: ## install the Debian packages the desktop window needs (if missing)
+	@missing=$$(for p in $(DESKTOP_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+desktop: tools desktop-deps ## build the counselor app (bin/taiwa-desktop)
+	$(GO) build -o $(BIN)/taiwa-desktop ./desktop
+
+run: build ## run the server on $(ADDR) with data in ./$(DATA), demo organisation on first run, and the counselor app where there is a display
 	@mkdir -p $(DATA)
 	@$(BIN)/taiwa demo --data $(DATA)
 	@echo
-	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
-		echo "No display here: serving only. Open the client app in a browser at the address below."; \
-	fi
-	$(BIN)/taiwa serve --data $(DATA) --addr $(ADDR)
+	@if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then \
+		$(MAKE) --no-print-directory desktop && \
+		(sleep 1; TAIWA_SERVER=http://$(ADDR) $(BIN)/taiwa-desktop) & \
+	else \
+		echo "No display here: serving only (the counselor app needs one). Open the client app in a browser at the address below."; \
+	fi; \
+	exec $(BIN)/taiwa serve --data $(DATA) --addr $(ADDR)
 
 test: tools test-go ## run every test
 
 test-go:
-	$(GO) vet $(GOPKGS)
+	$(GO) vet $(GOTAGS) $(GOPKGS)
 	@unformatted=$$(gofmt -l pkg server mobileweb desktop); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	$(GO) test -race -count=1 -timeout 15m $(GOPKGS)
+	$(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
 
 lint: ## vet, gofmt and staticcheck
-	$(GO) vet $(GOPKGS)
+	$(GO) vet $(GOTAGS) $(GOPKGS)
 	gofmt -l pkg server mobileweb desktop
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(GOPKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(GOTAGS) $(GOPKGS)
 
 bench: build ## load test: Taiwa vs a bare WebSocket relay (see docs/bench.md)
 	$(BIN)/taiwa-load compare --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s

@@ -184,6 +184,13 @@ func (c *Cache) Apply(frame any) error {
 			return fmt.Errorf("cache: clear outbox entry: %w", err)
 		}
 		return c.putMessage(f.Message)
+	case *protocol.ErrorFrame:
+		// A final refusal takes the reply out of the outbox; internal and
+		// unavailable are retried on the next connection.
+		if f.Ref != "" && f.Error.Code != protocol.CodeInternal && f.Error.Code != protocol.CodeUnavailable {
+			return c.RemovePending(f.Ref)
+		}
+		return nil
 	case *protocol.ConversationFrame:
 		return c.putConversation(c.db, f.Conversation)
 	case *protocol.ConversationDeletedFrame:

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -22,6 +23,9 @@ type Conv struct {
 	protocol.Conversation
 	Messages []protocol.Message // ordered by seq
 	Draft    string
+	// Pending are replies written but not yet acknowledged (offline, or
+	// on their way), oldest first.
+	Pending []client.PendingMessage
 }
 
 // Unread counts client messages the staff have not read.
@@ -44,6 +48,8 @@ type Effect struct {
 	Chime        bool  // a client wrote in a conversation that is not in front
 	Notify       int64 // a client wrote: conversation to notify about (0: none)
 	Changed      bool  // anything visible changed
+	// Refused is the server's final refusal of a reply (it left the outbox).
+	Refused *protocol.Error
 }
 
 // Inbox holds everything the main window shows.
@@ -201,7 +207,14 @@ func (in *Inbox) Apply(frame any) Effect {
 	case *protocol.MessageFrame:
 		return in.addMessage(f.Message, true)
 	case *protocol.Ack:
+		in.dropPending(f.Ref)
 		return in.addMessage(f.Message, false)
+	case *protocol.ErrorFrame:
+		if f.Ref == "" || !in.dropPending(f.Ref) {
+			return Effect{}
+		}
+		e := f.Error
+		return Effect{Changed: true, Refused: &e}
 	case *protocol.DeletedFrame:
 		if c := in.convs[f.ConversationID]; c != nil {
 			c.Messages = slices.DeleteFunc(c.Messages, func(m protocol.Message) bool { return m.Seq <= f.ThroughSeq })
@@ -219,6 +232,29 @@ func (in *Inbox) Apply(frame any) Effect {
 		return Effect{Changed: true}
 	}
 	return Effect{}
+}
+
+// FocusedID is the ID of the conversation in front, 0 for none.
+func (in *Inbox) FocusedID() int64 { return in.focused }
+
+// AddPending shows a reply that is queued for sending.
+func (in *Inbox) AddPending(p client.PendingMessage) {
+	if c := in.convs[p.ConversationID]; c != nil {
+		c.Pending = append(c.Pending, p)
+	}
+}
+
+// dropPending removes a queued reply by ref, reporting whether it was held.
+func (in *Inbox) dropPending(ref string) bool {
+	for _, c := range in.convs {
+		for i, p := range c.Pending {
+			if p.Ref == ref {
+				c.Pending = slices.Delete(c.Pending, i, i+1)
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Expire drops messages the cache's timer deleted.

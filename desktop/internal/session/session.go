@@ -1,0 +1,307 @@
+// Package session runs the desktop app: sign-in, the live connection, the
+// encrypted cache and the screens, and the wipe when a session ends.
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/cache"
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
+	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
+	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// Keychain entry names.
+const (
+	keyToken  = "session-token"
+	keyServer = "server"
+	keyCache  = "cache-key"
+)
+
+// Options configure the controller.
+type Options struct {
+	// Keys is the keychain; nil means there is none on this machine.
+	Keys keystore.Store
+	// DataDir holds the caches (one per server).
+	DataDir string
+	// Server pre-fills the sign-in form.
+	Server string
+	Logger *slog.Logger
+}
+
+// Controller owns one signed-in session at a time.
+type Controller struct {
+	app  fyne.App
+	win  fyne.Window
+	opts Options
+	log  *slog.Logger
+
+	// Set while signed in; touched only on the UI goroutine, except cli,
+	// live and cache, which are safe for concurrent use.
+	cli    *client.Client
+	live   *client.Live
+	cache  *cache.Cache
+	in     *inbox.Inbox
+	main   *ui.Main
+	cancel context.CancelFunc
+}
+
+// New returns a controller for the window.
+func New(a fyne.App, w fyne.Window, opts Options) *Controller {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Controller{app: a, win: w, opts: opts, log: opts.Logger}
+}
+
+// Start resumes a stored session, or shows the sign-in screen.
+func (c *Controller) Start() {
+	if c.opts.Keys != nil {
+		token, err1 := c.opts.Keys.Get(keyToken)
+		server, err2 := c.opts.Keys.Get(keyServer)
+		if err1 == nil && err2 == nil && token != "" {
+			c.open(server, client.New(server, token))
+			return
+		}
+	}
+	c.showLogin("")
+}
+
+func (c *Controller) showLogin(notice string) {
+	if c.opts.Keys == nil && notice == "" {
+		notice = ui.T("login.noKeychain", "This computer has no keychain, so Taiwa cannot remember your sign-in safely: you will be asked for your password each time, and nothing is cached on disk.")
+	}
+	server := c.opts.Server
+	if c.opts.Keys != nil {
+		if s, err := c.opts.Keys.Get(keyServer); err == nil {
+			server = s
+		}
+	}
+	l := ui.NewLogin(server, notice, c.login)
+	c.win.SetMainMenu(nil)
+	c.win.SetContent(l.Content())
+}
+
+// login runs on the sign-in screen's goroutine.
+func (c *Controller) login(server, loginID, password string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	host, _ := os.Hostname()
+	cli, resp, err := client.Login(ctx, server, loginID, password, "desktop "+host)
+	if err != nil {
+		return err
+	}
+	if !resp.Account.Role.IsStaff() {
+		_ = cli.Logout(ctx)
+		return &protocol.Error{Code: protocol.CodeForbidden, Message: "this app is for counselors and admins"}
+	}
+	if c.opts.Keys != nil {
+		if err := errors.Join(c.opts.Keys.Set(keyToken, cli.Token), c.opts.Keys.Set(keyServer, server)); err != nil {
+			c.log.Warn("keychain refused the session; it will not survive a restart", "err", err)
+		}
+	}
+	fyne.Do(func() { c.open(server, cli) })
+	return nil
+}
+
+// cacheDir is per server, so two servers never share a cache.
+func (c *Controller) cacheDir(server string) string {
+	h := sha256.Sum256([]byte(server))
+	return filepath.Join(c.opts.DataDir, "cache-"+hex.EncodeToString(h[:6]))
+}
+
+// openCache opens the encrypted cache, or returns nil where there is no
+// keychain to hold its key: then nothing is written to disk.
+func (c *Controller) openCache(server string) *cache.Cache {
+	if c.opts.Keys == nil {
+		return nil
+	}
+	key, err := keystore.CacheKey(c.opts.Keys, keyCache)
+	if err != nil {
+		c.log.Warn("no cache key; running without a local cache", "err", err)
+		return nil
+	}
+	dir := c.cacheDir(server)
+	cc, err := cache.Open(dir, key, nil)
+	if errors.Is(err, cache.ErrWrongKey) {
+		// Written under a key that no longer exists: unreadable, so useless.
+		_ = os.RemoveAll(dir)
+		cc, err = cache.Open(dir, key, nil)
+	}
+	if err != nil {
+		c.log.Error("open cache; running without one", "err", err)
+		return nil
+	}
+	return cc
+}
+
+// open shows the main screen from the cache at once and connects.
+func (c *Controller) open(server string, cli *client.Client) {
+	c.cli = cli
+	c.cache = c.openCache(server)
+	c.in = inbox.New(nil)
+	var (
+		cursor  int64
+		pending []client.PendingMessage
+	)
+	if c.cache != nil {
+		c.loadFromCache()
+		cursor, _ = c.cache.Cursor()
+		pending, _ = c.cache.Pending()
+	}
+	c.main = ui.NewMain(c.in, c.win, ui.Actions{Send: c.send, Read: c.read, Alert: c.alert})
+	c.main.Shortcuts(c.win.Canvas())
+	c.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Taiwa", fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.Logout))))
+	c.win.SetContent(c.main.Content())
+	c.main.Refresh()
+	c.app.Lifecycle().SetOnEnteredForeground(func() { c.main.SetForeground(true) })
+	c.app.Lifecycle().SetOnExitedForeground(func() { c.main.SetForeground(false) })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	// Callbacks from other goroutines are bound to this session's objects,
+	// never to the controller's fields, which end() clears.
+	in, scr, cc := c.in, c.main, c.cache
+	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) { c.onEvent(ev, in, scr, cc) }})
+	live := c.live
+	go func() {
+		err := live.Run(ctx)
+		if errors.Is(err, client.ErrRevoked) {
+			fyne.Do(func() { c.end("revoked") })
+		}
+	}()
+	if cc != nil {
+		go func() {
+			err := cc.RunExpiry(ctx, func(gone []cache.Expired) {
+				fyne.Do(func() {
+					for _, g := range gone {
+						in.Expire(g.ConversationID, g.ID)
+					}
+					scr.Refresh()
+				})
+			})
+			if err != nil && ctx.Err() == nil {
+				c.log.Error("cache expiry stopped", "err", err)
+			}
+		}()
+	}
+}
+
+func (c *Controller) loadFromCache() {
+	convs, err := c.cache.Conversations()
+	if err != nil {
+		c.log.Error("read cache", "err", err)
+		return
+	}
+	for _, conv := range convs {
+		c.in.Apply(&protocol.ConversationFrame{Conversation: conv})
+		msgs, err := c.cache.Messages(conv.ID)
+		if err != nil {
+			c.log.Error("read cache", "err", err)
+			continue
+		}
+		c.in.Load(conv.ID, msgs)
+	}
+	if org, ok, _ := c.cache.Org(); ok {
+		c.in.Apply(&protocol.SettingsFrame{Org: org})
+	}
+	pending, _ := c.cache.Pending()
+	for _, p := range pending {
+		c.in.AddPending(p)
+	}
+}
+
+// onEvent runs on the live connection's goroutine: the cache is written
+// there, the inbox and screen on the UI goroutine.
+func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Cache) {
+	if cc != nil {
+		if err := cc.Apply(ev); err != nil {
+			c.log.Error("cache write failed", "err", err)
+		}
+	}
+	switch f := ev.(type) {
+	case client.StateEvent:
+		fyne.Do(func() { scr.SetConnection(f.Connected, f.RetryIn) })
+	case *protocol.RevokedFrame:
+		// Run returns ErrRevoked next; end() wipes.
+	default:
+		fyne.Do(func() { scr.Apply(in.Apply(ev)) })
+	}
+}
+
+func (c *Controller) send(conversationID int64, body string) {
+	p := client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body}
+	if c.cache != nil {
+		if err := c.cache.AddPending(p); err != nil {
+			c.log.Error("outbox write failed", "err", err)
+		}
+	}
+	c.in.AddPending(p)
+	c.live.EnqueueRef(p.Ref, p.ConversationID, p.Body)
+}
+
+func (c *Controller) read(conversationID, seq int64) {
+	live := c.live
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := live.Receipt(ctx, conversationID, seq, seq); err != nil && !errors.Is(err, client.ErrOffline) {
+			c.log.Warn("read receipt failed", "err", err)
+		}
+	}()
+}
+
+// alert shows an OS notification without any client text.
+func (c *Controller) alert() {
+	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.body", "A client has written.")))
+}
+
+// Logout ends the session on the server and wipes this machine's copy.
+func (c *Controller) Logout() {
+	if cli := c.cli; cli != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = cli.Logout(ctx) // best effort: the local wipe happens regardless
+		}()
+	}
+	c.end("logout")
+}
+
+// end stops the connection and wipes everything local: cache files, the
+// cache key and the token. Without the key, any copy of the cache that
+// escaped deletion stays unreadable.
+func (c *Controller) end(reason string) {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if c.cache != nil {
+		if err := c.cache.Wipe(); err != nil {
+			c.log.Error("cache wipe failed", "err", err)
+		}
+	}
+	if c.opts.Keys != nil {
+		for _, k := range []string{keyToken, keyCache} {
+			if err := c.opts.Keys.Delete(k); err != nil {
+				c.log.Error("keychain delete failed", "entry", k, "err", err)
+			}
+		}
+	}
+	c.cli, c.live, c.cache, c.in, c.main, c.cancel = nil, nil, nil, nil, nil, nil
+	notice := ""
+	if reason != "logout" {
+		notice = ui.T("login.ended", "Your session ended ({{.Reason}}). Local data has been wiped. Please sign in again.", map[string]any{"Reason": reason})
+	}
+	c.showLogin(notice)
+}

@@ -1,0 +1,103 @@
+package ui
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// Login is the sign-in screen: server address, login ID, password.
+type Login struct {
+	server   *widget.Entry
+	loginID  *widget.Entry
+	password *widget.Entry
+	submit   *widget.Button
+	message  *widget.Label
+	notice   *widget.Label
+	content  fyne.CanvasObject
+	// onLogin runs off the UI goroutine; its error is shown on the form.
+	onLogin func(server, loginID, password string) error
+}
+
+// NewLogin builds the screen. notice, if not empty, is shown above the
+// form (for example that there is no keychain on this machine).
+func NewLogin(server, notice string, onLogin func(server, loginID, password string) error) *Login {
+	l := &Login{onLogin: onLogin}
+	l.server = widget.NewEntry()
+	l.server.SetText(server)
+	l.server.SetPlaceHolder("https://taiwa.example.org")
+	l.loginID = widget.NewEntry()
+	l.password = widget.NewPasswordEntry()
+	l.password.OnSubmitted = func(string) { l.Submit() }
+	l.submit = widget.NewButton(T("login.submit", "Sign in"), l.Submit)
+	l.submit.Importance = widget.HighImportance
+	l.message = widget.NewLabel("")
+	l.message.Wrapping = fyne.TextWrapWord
+	l.message.Importance = widget.DangerImportance
+	l.notice = widget.NewLabel(notice)
+	l.notice.Wrapping = fyne.TextWrapWord
+	l.notice.Importance = widget.WarningImportance
+	if notice == "" {
+		l.notice.Hide()
+	}
+	form := widget.NewForm(
+		widget.NewFormItem(T("login.server", "Server"), l.server),
+		widget.NewFormItem(T("login.id", "Login ID"), l.loginID),
+		widget.NewFormItem(T("login.password", "Password"), l.password),
+	)
+	title := widget.NewLabelWithStyle(T("login.title", "Taiwa · counselor sign-in"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	box := container.NewVBox(title, l.notice, form, l.submit, l.message)
+	l.content = container.NewCenter(container.NewGridWrap(fyne.NewSize(440, 360), box))
+	return l
+}
+
+// Content is the screen's root object.
+func (l *Login) Content() fyne.CanvasObject { return l.content }
+
+// Submit checks the form and signs in.
+func (l *Login) Submit() {
+	server := strings.TrimRight(strings.TrimSpace(l.server.Text), "/")
+	id, pw := strings.TrimSpace(l.loginID.Text), l.password.Text
+	if u, err := url.Parse(server); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.message.SetText(T("login.badServer", "Enter the server address, starting with https://"))
+		return
+	}
+	if id == "" || pw == "" {
+		l.message.SetText(T("login.missing", "Enter your login ID and password."))
+		return
+	}
+	l.message.SetText("")
+	l.submit.Disable()
+	go func() {
+		err := l.onLogin(server, id, pw)
+		fyne.Do(func() {
+			l.submit.Enable()
+			if err != nil {
+				l.password.SetText("")
+				l.message.SetText(loginErrorText(err))
+			}
+		})
+	}()
+}
+
+func loginErrorText(err error) string {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case protocol.CodeBadCredentials:
+			return T("login.bad", "Login ID or password is incorrect.")
+		case protocol.CodeLocked, protocol.CodeRateLimited:
+			return T("login.locked", "Too many attempts. Try again in {{.Minutes}} min.", map[string]any{"Minutes": pe.RetryAfter/60 + 1})
+		case protocol.CodeForbidden:
+			return T("login.forbidden", "This login may not be used now.")
+		}
+		return pe.Message
+	}
+	return T("login.unreachable", "Cannot reach the server: {{.Err}}", map[string]any{"Err": err.Error()})
+}

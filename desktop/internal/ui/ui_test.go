@@ -1,0 +1,240 @@
+package ui
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"golang.org/x/image/font/sfnt"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// Every character of the Japanese translation, and of typical
+// conversation text, has a glyph in both bundled weights: no tofu.
+func TestFontCoversJapanese(t *testing.T) {
+	raw, err := translations.ReadFile("translation/ja.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ja map[string]string
+	if err := json.Unmarshal(raw, &ja); err != nil {
+		t.Fatal(err)
+	}
+	text := "眠れない日が続いています。相談できますか？ひらがなカタカナ漢字ー「」…①"
+	for _, v := range ja {
+		text += v
+	}
+	for name, data := range map[string][]byte{"regular": fontRegular, "bold": fontBold} {
+		f, err := sfnt.Parse(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var buf sfnt.Buffer
+		for _, r := range text {
+			if r < 0x80 {
+				continue // ASCII: trivially covered
+			}
+			if strings.ContainsRune("{}.", r) {
+				continue
+			}
+			if gi, err := f.GlyphIndex(&buf, r); err != nil || gi == 0 {
+				t.Errorf("%s font has no glyph for %q (U+%04X)", name, r, r)
+			}
+		}
+	}
+	if (Theme{}).Font(fyne.TextStyle{}) != regularFont || (Theme{}).Font(fyne.TextStyle{Bold: true}) != boldFont {
+		t.Fatal("theme does not return the bundled fonts")
+	}
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type recorder struct {
+	mu     sync.Mutex
+	sent   []string
+	alerts int
+}
+
+func (r *recorder) actions() Actions {
+	return Actions{
+		Send: func(conv int64, body string) {
+			r.mu.Lock()
+			r.sent = append(r.sent, body)
+			r.mu.Unlock()
+		},
+		Alert: func() { r.mu.Lock(); r.alerts++; r.mu.Unlock() },
+	}
+}
+
+var msgID int64
+
+func clientMsg(conv, seq int64, body string) *protocol.MessageFrame {
+	msgID++
+	return &protocol.MessageFrame{Message: protocol.Message{ID: msgID, ConversationID: conv, Seq: seq,
+		SenderRole: protocol.RoleClient, Kind: protocol.KindText, Body: body, CreatedAt: time.Now()}}
+}
+
+func newMainForTest(t *testing.T) (*Main, *inbox.Inbox, *clock, *recorder, fyne.Window) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(Theme{})
+	w := a.NewWindow("test")
+	w.Resize(fyne.NewSize(1000, 700))
+	clk := &clock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}
+	in := inbox.New(clk.now)
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleCounselor}, Conversations: []protocol.Conversation{
+		{ID: 1, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1},
+		{ID: 2, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1},
+	}})
+	rec := &recorder{}
+	m := NewMain(in, w, rec.actions())
+	w.SetContent(m.Content())
+	return m, in, clk, rec, w
+}
+
+func ctrlEnter() fyne.Shortcut {
+	return &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+}
+
+func TestFocusRuleOnScreen(t *testing.T) {
+	m, in, _, rec, _ := newMainForTest(t)
+	if !m.compose.Disabled() {
+		t.Fatal("reply box enabled with no conversation: staff would write first")
+	}
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	if m.title.Text != "さくら" || !strings.Contains(m.sendBtn.Text, "さくら") {
+		t.Fatalf("title %q, button %q", m.title.Text, m.sendBtn.Text)
+	}
+	// Not composing: the next client's message takes the front.
+	m.Apply(in.Apply(clientMsg(2, 1, "相談があります")))
+	if m.title.Text != "ひなた" {
+		t.Fatalf("title %q after second client wrote", m.title.Text)
+	}
+	// Composing: the reply stays, the newcomer waits and the app alerts.
+	test.Type(m.compose, "書きかけの返事")
+	alerts := rec.alerts
+	m.Apply(in.Apply(clientMsg(1, 2, "まだいますか")))
+	if m.title.Text != "ひなた" || m.compose.Text != "書きかけの返事" {
+		t.Fatalf("a half-written reply was torn away: title %q, text %q", m.title.Text, m.compose.Text)
+	}
+	if rec.alerts != alerts+1 {
+		t.Fatal("no alert for the waiting client")
+	}
+	// Each conversation keeps its own draft.
+	in.Focus(1)
+	m.Refresh()
+	if m.compose.Text != "" || m.title.Text != "さくら" {
+		t.Fatalf("draft leaked: %q", m.compose.Text)
+	}
+	in.Focus(2)
+	m.Refresh()
+	if m.compose.Text != "書きかけの返事" {
+		t.Fatalf("draft lost: %q", m.compose.Text)
+	}
+}
+
+func TestEnterIsNewlineCtrlEnterSends(t *testing.T) {
+	m, in, clk, rec, _ := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	clk.t = clk.t.Add(inbox.ConfirmWindow + time.Second)
+	test.Type(m.compose, "一行目")
+	m.compose.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	test.Type(m.compose, "二行目")
+	if len(rec.sent) != 0 || m.compose.Text != "一行目\n二行目" {
+		t.Fatalf("Enter sent or lost text: sent %v, text %q", rec.sent, m.compose.Text)
+	}
+	m.compose.TypedShortcut(ctrlEnter())
+	if len(rec.sent) != 1 || rec.sent[0] != "一行目\n二行目" {
+		t.Fatalf("Ctrl+Enter sent %v", rec.sent)
+	}
+	if m.compose.Text != "" || in.Conv(1).Draft != "" {
+		t.Fatal("reply box not cleared after sending")
+	}
+	// Blank text is not sent.
+	test.Type(m.compose, "   ")
+	m.compose.TypedShortcut(ctrlEnter())
+	if len(rec.sent) != 1 {
+		t.Fatal("blank reply sent")
+	}
+}
+
+func TestSendRightAfterFocusChangeAsks(t *testing.T) {
+	m, in, _, rec, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは"))) // came to the front just now
+	test.Type(m.compose, "はい")
+	test.Tap(m.sendBtn)
+	if len(rec.sent) != 0 {
+		t.Fatal("sent without confirmation right after the focus changed")
+	}
+	if w.Canvas().Overlays().Top() == nil {
+		t.Fatal("no confirmation dialog shown")
+	}
+}
+
+func TestQueueLine(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	since := clk.t.Add(-12 * time.Minute)
+	c := in.Conv(1).Conversation
+	c.Status, c.WaitingSince = protocol.StatusWaiting, &since
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
+	m.Apply(in.Apply(clientMsg(1, 1, "a")))
+	m.Apply(in.Apply(clientMsg(1, 2, "b")))
+	if len(m.queued) != 1 {
+		t.Fatalf("queue has %d entries", len(m.queued))
+	}
+	line := m.queueLine(m.queued[0])
+	if !strings.Contains(line, "さくら") || !strings.Contains(line, "12") || !strings.Contains(line, "2") {
+		t.Fatalf("queue line %q lacks nickname, wait or unread count", line)
+	}
+}
+
+func TestLoginValidation(t *testing.T) {
+	test.NewTempApp(t)
+	var (
+		mu    sync.Mutex
+		calls []string
+	)
+	l := NewLogin("", "", func(server, id, pw string) error {
+		mu.Lock()
+		calls = append(calls, server+"|"+id+"|"+pw)
+		mu.Unlock()
+		return &protocol.Error{Code: protocol.CodeBadCredentials}
+	})
+	l.Submit()
+	if l.message.Text == "" {
+		t.Fatal("no message for a missing server")
+	}
+	test.Type(l.server, "https://taiwa.example.org/")
+	l.Submit()
+	if l.message.Text == "" {
+		t.Fatal("no message for a missing login ID")
+	}
+	test.Type(l.loginID, "kanri")
+	test.Type(l.password, "pass word")
+	l.Submit()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(calls)
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sign-in was not attempted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if calls[0] != "https://taiwa.example.org|kanri|pass word" {
+		t.Fatalf("called with %q", calls[0])
+	}
+}

@@ -1,0 +1,37 @@
+// Command taiwa-desktop is the counselor and admin app.
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
+	"github.com/taiwa-chat/taiwa/desktop/internal/session"
+	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
+)
+
+func main() {
+	a := app.NewWithID("org.taiwa.desktop")
+	a.Settings().SetTheme(ui.Theme{})
+	ui.LoadTranslations()
+	w := a.NewWindow("対話 Taiwa")
+	w.Resize(fyne.NewSize(1100, 720))
+
+	opts := session.Options{Server: os.Getenv("TAIWA_SERVER"), Logger: slog.Default()}
+	// The keychain holds the token and the cache key; without one the app
+	// keeps nothing on disk and asks for the password at each start.
+	if err := keystore.Probe(keystore.Keychain{}); err != nil {
+		slog.Warn("no usable keychain", "err", err)
+	} else {
+		opts.Keys = keystore.Keychain{}
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		opts.DataDir = filepath.Join(dir, "Taiwa")
+	}
+	session.New(a, w, opts).Start()
+	w.ShowAndRun()
+}
