@@ -32,6 +32,8 @@ func main() {
 	if dir, err := os.UserConfigDir(); err == nil {
 		opts.DataDir = filepath.Join(dir, "Taiwa")
 	}
-	session.New(a, w, opts).Start()
+	ctrl := session.New(a, w, opts)
+	ctrl.Start()
+	w.SetOnClosed(ctrl.Close)
 	w.ShowAndRun()
 }

@@ -38,6 +38,9 @@ type Options struct {
 	// Server pre-fills the sign-in form.
 	Server string
 	Logger *slog.Logger
+	// Do runs a function on the UI goroutine (default fyne.Do). Tests
+	// pass one that serialises with their own reads.
+	Do func(func())
 }
 
 // Controller owns one signed-in session at a time.
@@ -46,6 +49,7 @@ type Controller struct {
 	win  fyne.Window
 	opts Options
 	log  *slog.Logger
+	do   func(func())
 
 	// Set while signed in; touched only on the UI goroutine, except cli,
 	// live and cache, which are safe for concurrent use.
@@ -62,7 +66,10 @@ func New(a fyne.App, w fyne.Window, opts Options) *Controller {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Controller{app: a, win: w, opts: opts, log: opts.Logger}
+	if opts.Do == nil {
+		opts.Do = fyne.Do
+	}
+	return &Controller{app: a, win: w, opts: opts, log: opts.Logger, do: opts.Do}
 }
 
 // Start resumes a stored session, or shows the sign-in screen.
@@ -111,7 +118,7 @@ func (c *Controller) login(server, loginID, password string) error {
 			c.log.Warn("keychain refused the session; it will not survive a restart", "err", err)
 		}
 	}
-	fyne.Do(func() { c.open(server, cli) })
+	c.do(func() { c.open(server, cli) })
 	return nil
 }
 
@@ -177,14 +184,15 @@ func (c *Controller) open(server string, cli *client.Client) {
 	live := c.live
 	go func() {
 		err := live.Run(ctx)
-		if errors.Is(err, client.ErrRevoked) {
-			fyne.Do(func() { c.end("revoked") })
+		// Not after a local logout, which cancelled ctx and already wiped.
+		if errors.Is(err, client.ErrRevoked) && ctx.Err() == nil {
+			c.do(func() { c.end("revoked") })
 		}
 	}()
 	if cc != nil {
 		go func() {
 			err := cc.RunExpiry(ctx, func(gone []cache.Expired) {
-				fyne.Do(func() {
+				c.do(func() {
 					for _, g := range gone {
 						in.Expire(g.ConversationID, g.ID)
 					}
@@ -232,11 +240,11 @@ func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Ca
 	}
 	switch f := ev.(type) {
 	case client.StateEvent:
-		fyne.Do(func() { scr.SetConnection(f.Connected, f.RetryIn) })
+		c.do(func() { scr.SetConnection(f.Connected, f.RetryIn) })
 	case *protocol.RevokedFrame:
 		// Run returns ErrRevoked next; end() wipes.
 	default:
-		fyne.Do(func() { scr.Apply(in.Apply(ev)) })
+		c.do(func() { scr.Apply(in.Apply(ev)) })
 	}
 }
 
@@ -265,6 +273,19 @@ func (c *Controller) read(conversationID, seq int64) {
 // alert shows an OS notification without any client text.
 func (c *Controller) alert() {
 	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.body", "A client has written.")))
+}
+
+// Close stops the connection and closes the cache, keeping both the
+// session and the cache for the next start (the app is quitting).
+func (c *Controller) Close() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if c.cache != nil {
+		if err := c.cache.Close(); err != nil {
+			c.log.Error("close cache", "err", err)
+		}
+	}
 }
 
 // Logout ends the session on the server and wipes this machine's copy.

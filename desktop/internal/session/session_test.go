@@ -1,0 +1,184 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
+	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/servertest"
+)
+
+// harness serialises the controller's UI work with the test's reads, as
+// the real UI goroutine would.
+type harness struct {
+	mu sync.Mutex
+}
+
+func (h *harness) do(f func()) { h.mu.Lock(); defer h.mu.Unlock(); f() }
+
+// waitFor polls cond (run under the UI lock) until it holds.
+func (h *harness) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var ok bool
+		h.do(func() { ok = cond() })
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func dirContains(t *testing.T, dir string, needle []byte) []string {
+	t.Helper()
+	var hits []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, needle) {
+			hits = append(hits, path)
+		}
+		return nil
+	})
+	return hits
+}
+
+// TestCounselorSession runs the desktop controller against a real server:
+// sign in, receive a client's message, reply, restart from the encrypted
+// cache, and be forced out by an admin, which wipes everything local.
+func TestCounselorSession(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(ui.Theme{})
+	w := a.NewWindow("test")
+	srv := servertest.New(t)
+	counselor := srv.Counselor(t, "田中")
+	cl, _ := srv.Client(t, "さくら")
+
+	h := &harness{}
+	keys := &keystore.Memory{}
+	data := t.TempDir()
+	opts := Options{Keys: keys, DataDir: data, Do: h.do}
+	ctrl := New(a, w, opts)
+	h.do(ctrl.Start)
+	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "connected", func() bool { return ctrl.live != nil && ctrl.live.Connected() })
+
+	// The client writes first; the conversation comes to the front.
+	clLive := cl.Live(client.LiveOptions{MinBackoff: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go clLive.Run(ctx)
+	const secret = "CACHE-MARKER 眠れない日が続いています"
+	if _, err := clLive.Send(ctx, 0, secret); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the client's message in front", func() bool {
+		f := ctrl.in.Focused()
+		return f != nil && f.Nickname == "さくら" && len(f.Messages) == 1 && f.Messages[0].Body == secret
+	})
+
+	// The counselor answers; the reply reaches the client and leaves the outbox.
+	var conv int64
+	h.do(func() { conv = ctrl.in.FocusedID(); ctrl.send(conv, "お話を聞かせてください") })
+	h.waitFor(t, "reply acknowledged", func() bool {
+		f := ctrl.in.Focused()
+		return len(f.Pending) == 0 && len(f.Messages) == 2
+	})
+	if pending, _ := ctrl.cache.Pending(); len(pending) != 0 {
+		t.Fatalf("outbox not cleared: %+v", pending)
+	}
+	if hits := dirContains(t, data, []byte("CACHE-MARKER")); len(hits) > 0 {
+		t.Fatalf("client text in plaintext on disk: %v", hits)
+	}
+	if tok, err := keys.Get(keyToken); err != nil || tok == "" {
+		t.Fatal("token not kept in the keychain")
+	}
+
+	// Quit and start again: the conversation is there before any network.
+	h.do(ctrl.Close)
+	ctrl2 := New(a, w, opts)
+	h.do(ctrl2.Start)
+	h.do(func() {
+		convs := ctrl2.in.Conversations()
+		if len(convs) != 1 || len(convs[0].Messages) != 2 {
+			t.Fatalf("not opened from the cache: %d conversations", len(convs))
+		}
+	})
+	h.waitFor(t, "reconnected", func() bool { return ctrl2.live != nil && ctrl2.live.Connected() })
+
+	// An admin forces the counselor out: the app wipes and asks again.
+	staff, err := srv.Admin.Staff(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	for _, s := range staff {
+		if s.Role == protocol.RoleCounselor {
+			id = s.ID
+		}
+	}
+	if err := srv.Admin.ForceLogout(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "wiped after forced logout", func() bool { return ctrl2.main == nil })
+	if _, err := keys.Get(keyToken); !errors.Is(err, keystore.ErrNotFound) {
+		t.Fatalf("token survived: %v", err)
+	}
+	if _, err := keys.Get(keyCache); !errors.Is(err, keystore.ErrNotFound) {
+		t.Fatalf("cache key survived: %v", err)
+	}
+	entries, _ := os.ReadDir(ctrl2.cacheDir(srv.URL))
+	if len(entries) != 0 {
+		t.Fatalf("cache files survived: %v", entries)
+	}
+}
+
+// Without a keychain nothing is written to disk.
+func TestNoKeychainKeepsNothing(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := a.NewWindow("test")
+	srv := servertest.New(t)
+	counselor := srv.Counselor(t, "田中")
+	h := &harness{}
+	data := t.TempDir()
+	ctrl := New(a, w, Options{DataDir: data, Do: h.do})
+	h.do(ctrl.Start)
+	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "connected", func() bool { return ctrl.live != nil && ctrl.live.Connected() })
+	if entries, _ := os.ReadDir(data); len(entries) != 0 {
+		t.Fatalf("wrote to disk without a keychain: %v", entries)
+	}
+	h.do(ctrl.Close)
+}
+
+func TestClientsCannotUseTheDesktopApp(t *testing.T) {
+	a := test.NewTempApp(t)
+	srv := servertest.New(t)
+	_, cred := srv.Client(t, "さくら")
+	ctrl := New(a, a.NewWindow("t"), Options{Do: (&harness{}).do})
+	err := ctrl.login(srv.URL, cred.LoginID, cred.Password)
+	var pe *protocol.Error
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeForbidden {
+		t.Fatalf("client signed in to the counselor app: %v", err)
+	}
+}
