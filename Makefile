@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: help run build desktop desktop-deps test test-go lint bench fuzz tools clean
+.PHONY: help run build desktop desktop-deps screenshot test test-go lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,17 @@ desktop-deps: ## install the Debian packages the desktop window needs (if missin
 
 desktop: tools desktop-deps ## build the counselor app (bin/taiwa-desktop)
 	$(GO) build -o $(BIN)/taiwa-desktop ./desktop
+
+SHOT_DEBS := xvfb xauth xdotool imagemagick
+
+screenshot: build desktop ## photograph the real app under Xvfb against a real server: var/screenshots/*.png
+	@missing=$$(for p in $(SHOT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	$(GO) run ./desktop/cmd/taiwa-screenshot --server $(BIN)/taiwa --desktop $(BIN)/taiwa-desktop --out $(DATA)/screenshots
 
 run: build ## run the server on $(ADDR) with data in ./$(DATA), demo organisation on first run, and the counselor app where there is a display
 	@mkdir -p $(DATA)

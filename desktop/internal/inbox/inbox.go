@@ -60,6 +60,9 @@ type Inbox struct {
 	focused   int64
 	focusedAt time.Time
 	now       func() time.Time
+	// synced is false during a connection's replay: replayed history is
+	// old news and must not pull conversations to the front.
+	synced bool
 }
 
 // New returns an empty inbox. now is the clock (nil: time.Now).
@@ -171,8 +174,17 @@ func (in *Inbox) NeedsConfirm() bool {
 // Apply takes one frame from the server and says what the screen should do.
 func (in *Inbox) Apply(frame any) Effect {
 	switch f := frame.(type) {
+	case *protocol.Synced:
+		in.synced = true
+		if in.focused == 0 {
+			if q := in.Queue(); len(q) > 0 {
+				in.Focus(q[0].ID)
+				return Effect{Changed: true, FocusChanged: true}
+			}
+		}
+		return Effect{Changed: true}
 	case *protocol.Welcome:
-		in.me, in.org = f.Account, f.Org
+		in.me, in.org, in.synced = f.Account, f.Org, false
 		keep := map[int64]bool{}
 		for _, conv := range f.Conversations {
 			keep[conv.ID] = true
@@ -297,7 +309,7 @@ func (in *Inbox) addMessage(m protocol.Message, live bool) Effect {
 	}
 	c.Messages = slices.Insert(c.Messages, i, m)
 	eff := Effect{Changed: true}
-	if !live || m.SenderRole != protocol.RoleClient {
+	if !live || !in.synced || m.SenderRole != protocol.RoleClient {
 		return eff
 	}
 	eff.Notify = c.ID

@@ -18,6 +18,7 @@ func setup(t *testing.T, convs ...protocol.Conversation) (*Inbox, *clock) {
 	c := &clock{t: t0}
 	in := New(c.now)
 	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 100, Role: protocol.RoleCounselor}, Conversations: convs})
+	in.Apply(&protocol.Synced{})
 	return in, c
 }
 
@@ -194,5 +195,26 @@ func TestOwnMessagesDoNotMoveFocus(t *testing.T) {
 	eff := in.Apply(&protocol.MessageFrame{Message: protocol.Message{ID: nextID, ConversationID: 2, Seq: 1, SenderRole: protocol.RoleCounselor}})
 	if eff.FocusChanged || eff.Notify != 0 || in.Focused().ID != 1 {
 		t.Fatalf("a colleague's reply moved the focus: %+v", eff)
+	}
+}
+
+// Replayed history is old news: it must not move the focus. Once synced,
+// the longest wait comes to the front if nothing is there.
+func TestReplayDoesNotMoveFocus(t *testing.T) {
+	c := &clock{t: t0}
+	in := New(c.now)
+	in.Apply(&protocol.Welcome{Conversations: []protocol.Conversation{conv(1, "a"), conv(2, "b")}})
+	waiting(in, 1, t0.Add(-time.Hour))
+	waiting(in, 2, t0.Add(-time.Minute))
+	for _, f := range []*protocol.MessageFrame{clientMsg(1, 1, "x"), clientMsg(2, 1, "y")} {
+		if eff := in.Apply(f); eff.FocusChanged || eff.Notify != 0 {
+			t.Fatalf("replayed message moved focus or notified: %+v", eff)
+		}
+	}
+	if in.Focused() != nil {
+		t.Fatal("focus set during replay")
+	}
+	if eff := in.Apply(&protocol.Synced{}); !eff.FocusChanged || in.Focused().ID != 1 {
+		t.Fatalf("after sync focused %v, want the longest wait (1)", in.Focused())
 	}
 }

@@ -207,7 +207,8 @@ func (m *Main) Refresh() {
 	}
 	m.history.Refresh()
 	m.scroll.ScrollToBottom()
-	if n := len(f.Messages); n > 0 && m.actions.Read != nil && f.Messages[n-1].Seq > f.StaffReadSeq {
+	// Shown in front of a counselor who is looking: read.
+	if n := len(f.Messages); n > 0 && m.foreground && m.actions.Read != nil && f.Messages[n-1].Seq > f.StaffReadSeq {
 		m.actions.Read(f.ID, f.Messages[n-1].Seq)
 	}
 }

@@ -95,6 +95,7 @@ func newMainForTest(t *testing.T) (*Main, *inbox.Inbox, *clock, *recorder, fyne.
 		{ID: 1, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1},
 		{ID: 2, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1},
 	}})
+	in.Apply(&protocol.Synced{})
 	rec := &recorder{}
 	m := NewMain(in, w, rec.actions())
 	w.SetContent(m.Content())
