@@ -54,6 +54,7 @@ type Controller struct {
 	// Set while signed in; touched only on the UI goroutine, except cli,
 	// live and cache, which are safe for concurrent use.
 	cli    *client.Client
+	server string
 	live   *client.Live
 	cache  *cache.Cache
 	in     *inbox.Inbox
@@ -169,7 +170,8 @@ func (c *Controller) open(server string, cli *client.Client) {
 	}
 	c.main = ui.NewMain(c.in, c.win, ui.Actions{Send: c.send, Read: c.read, Alert: c.alert})
 	c.main.Shortcuts(c.win.Canvas())
-	c.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Taiwa", fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.Logout))))
+	c.server = server
+	c.setMenu("")
 	c.win.SetContent(c.main.Content())
 	c.main.Refresh()
 	c.app.Lifecycle().SetOnEnteredForeground(func() { c.main.SetForeground(true) })
@@ -243,6 +245,13 @@ func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Ca
 		c.do(func() { scr.SetConnection(f.Connected, f.RetryIn) })
 	case *protocol.RevokedFrame:
 		// Run returns ErrRevoked next; end() wipes.
+	case *protocol.Welcome:
+		c.do(func() {
+			if c.main == scr { // still this session
+				c.setMenu(f.Account.Role)
+			}
+			scr.Apply(in.Apply(ev))
+		})
 	default:
 		c.do(func() { scr.Apply(in.Apply(ev)) })
 	}
@@ -273,6 +282,28 @@ func (c *Controller) read(conversationID, seq int64) {
 // alert shows an OS notification without any client text.
 func (c *Controller) alert() {
 	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.body", "A client has written.")))
+}
+
+// setMenu offers admin settings to admins; the role is known from the
+// welcome, which a session resumed from the keychain has not had yet.
+func (c *Controller) setMenu(role protocol.Role) {
+	items := []*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.Logout)}
+	if role == protocol.RoleAdmin {
+		server, cli := c.server, c.cli
+		items = append([]*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.admin", "Admin settings…"), func() { c.openAdmin(server, cli) })}, items...)
+	}
+	c.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Taiwa", items...)))
+}
+
+// openAdmin shows the admin settings in a window of their own, so that the
+// conversation stays in view.
+func (c *Controller) openAdmin(server string, cli *client.Client) {
+	w := c.app.NewWindow(ui.T("menu.admin", "Admin settings…"))
+	a := ui.NewAdmin(cli, w, server+"/")
+	w.SetContent(a.Content())
+	w.Resize(fyne.NewSize(1000, 680))
+	a.Reload()
+	w.Show()
 }
 
 // Close stops the connection and closes the cache, keeping both the
