@@ -83,10 +83,11 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("admin login: %w", err)
 	}
-	counselor, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "田中", Role: protocol.RoleCounselor})
-	if err != nil {
+	if _, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "田中", Role: protocol.RoleCounselor}); err != nil {
 		return err
 	}
+	// Sign in as the admin, who counsels too and can open admin settings.
+	loginID, password := "kanri", string(adminPW[1])
 	// Three clients; two have written and wait, one writes after sign-in.
 	script := []struct {
 		nick  string
@@ -149,8 +150,8 @@ func run() error {
 	}
 	// Server is pre-filled; Tab moves server → login ID → password.
 	for _, step := range [][]string{
-		{"key", "Tab"}, {"key", "Tab"}, {"type", "--delay", "30", counselor.LoginID},
-		{"key", "Tab"}, {"type", "--delay", "30", counselor.Password}, {"key", "Return"},
+		{"key", "Tab"}, {"key", "Tab"}, {"type", "--delay", "30", loginID},
+		{"key", "Tab"}, {"type", "--delay", "30", password}, {"key", "Return"},
 	} {
 		if err := xdo(step...); err != nil {
 			return err
@@ -168,7 +169,18 @@ func run() error {
 	if err := shot("main.png"); err != nil {
 		return err
 	}
-	return nil
+	// Open admin settings through the window's own menu: "Taiwa" at the
+	// top left, its first item just below.
+	for _, step := range [][]string{
+		{"mousemove", "30", "16"}, {"click", "1"}, {"mousemove", "80", "52"}, {"click", "1"},
+	} {
+		if err := xdo(step...); err != nil {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	return shot("admin.png")
 }
 
 func servingURL(r io.Reader) (string, error) {
