@@ -75,6 +75,7 @@ lint: ## vet, gofmt and staticcheck
 bench: build ## load test: Taiwa vs a bare WebSocket relay (see docs/bench.md)
 	$(BIN)/taiwa-load compare --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 	$(BIN)/taiwa-load idle --server $(BIN)/taiwa --conns 10000
+	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x ./desktop/...
 
 fuzz: ## run each fuzz target for a bounded time
 	$(GO) test ./pkg/protocol -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s

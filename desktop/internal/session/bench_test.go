@@ -1,0 +1,85 @@
+package session
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/cache"
+	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// BenchmarkStartFromCache measures a cold start of a counselor's app with
+// 200 conversations and 20,000 cached messages: open the encrypted cache,
+// load the inbox and build the main window (Fyne's software driver), with
+// the server unreachable so nothing but the cache is involved. It reports
+// the Go heap in use afterwards.
+func BenchmarkStartFromCache(b *testing.B) {
+	const convs, perConv = 200, 100
+	keys := &keystore.Memory{}
+	const server = "http://127.0.0.1:9" // discard port: the connection fails, as offline
+	keys.Set(keyToken, "token")
+	keys.Set(keyServer, server)
+	data := b.TempDir()
+	key, err := keystore.CacheKey(keys, keyCache)
+	if err != nil {
+		b.Fatal(err)
+	}
+	probe := &Controller{opts: Options{DataDir: data}}
+	cc, err := cache.Open(probe.cacheDir(server), key, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	exp := time.Now().Add(24 * time.Hour)
+	var list []protocol.Conversation
+	for c := int64(1); c <= convs; c++ {
+		list = append(list, protocol.Conversation{ID: c, Nickname: fmt.Sprintf("相談者%d", c), Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: perConv})
+	}
+	if err := cc.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleCounselor}, Conversations: list}); err != nil {
+		b.Fatal(err)
+	}
+	id := int64(0)
+	for c := int64(1); c <= convs; c++ {
+		for s := int64(1); s <= perConv; s++ {
+			id++
+			role := protocol.RoleClient
+			if s%2 == 0 {
+				role = protocol.RoleCounselor
+			}
+			m := protocol.Message{ID: id, ConversationID: c, Seq: s, SenderRole: role, Kind: protocol.KindText,
+				Body: "最近、夜になると不安で眠れません。誰かに話を聞いてほしくて連絡しました。", CreatedAt: time.Now(), ExpiresAt: exp}
+			if err := cc.Apply(&protocol.MessageFrame{Message: m}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	cc.Close()
+
+	a := test.NewTempApp(b)
+	b.ResetTimer()
+	var heap uint64
+	for i := 0; i < b.N; i++ {
+		w := a.NewWindow("bench")
+		h := &harness{}
+		ctrl := New(a, w, Options{Keys: keys, DataDir: data, Do: h.do})
+		h.do(ctrl.Start)
+		var n int
+		h.do(func() { n = len(ctrl.in.Conversations()) })
+		if n != convs {
+			b.Fatalf("loaded %d conversations", n)
+		}
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapInuse
+		h.do(ctrl.Close)
+		w.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(heap)/(1<<20), "heapMiB")
+}
