@@ -197,6 +197,28 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 		p.AccountID, p.OrgID, cursor, limit))
 }
 
+// writableConv loads, inside a write, the conversation p acts on: staff
+// name it and must share its organisation; a client always acts on their
+// own, whatever they name.
+func writableConv(tx *sql.Tx, p store.Principal, conversationID int64) (convRow, error) {
+	var (
+		c   convRow
+		err error
+	)
+	if p.IsStaff() {
+		c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", conversationID, p.OrgID))
+	} else {
+		c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ? AND c.org_id = ?", p.AccountID, p.OrgID))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	if err != nil {
+		return c, fmt.Errorf("load conversation: %w", err)
+	}
+	return c, nil
+}
+
 // Send stores a message once: a repeated ref returns the original.
 func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) (protocol.Message, bool, error) {
 	if err := protocol.ValidateRef(r.Ref); err != nil {
@@ -223,17 +245,9 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			return nil, fmt.Errorf("look up ref: %w", err)
 		}
 
-		var c convRow
-		if p.IsStaff() {
-			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", r.ConversationID, p.OrgID))
-		} else {
-			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ? AND c.org_id = ?", p.AccountID, p.OrgID))
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
-		}
+		c, err := writableConv(tx, p, r.ConversationID)
 		if err != nil {
-			return nil, fmt.Errorf("load conversation: %w", err)
+			return nil, err
 		}
 		settings, err := loadSettings(ctx, tx, p.OrgID)
 		if err != nil {
@@ -336,20 +350,9 @@ func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, de
 		side = "client"
 	}
 	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		var (
-			c   convRow
-			err error
-		)
-		if p.IsStaff() {
-			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", conversationID, p.OrgID))
-		} else {
-			c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ? AND c.org_id = ?", p.AccountID, p.OrgID))
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
-		}
+		c, err := writableConv(tx, p, conversationID)
 		if err != nil {
-			return nil, fmt.Errorf("load conversation: %w", err)
+			return nil, err
 		}
 		delivered, read = min(delivered, c.LastSeq), min(read, c.LastSeq)
 		dp, rp := &c.StaffDeliveredSeq, &c.StaffReadSeq
@@ -376,12 +379,9 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 	}
 	var out protocol.Conversation
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", conversationID, p.OrgID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
-		}
+		c, err := writableConv(tx, p, conversationID) // staff only, checked above
 		if err != nil {
-			return nil, fmt.Errorf("load conversation: %w", err)
+			return nil, err
 		}
 		if p.Role != protocol.RoleAdmin {
 			mine := c.AssigneeID == nil || *c.AssigneeID == p.AccountID

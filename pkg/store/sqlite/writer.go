@@ -34,7 +34,16 @@ type writeReq struct {
 // a caller gave up on may still commit (and its idempotency ref then
 // returns it on a resend).
 func (db *DB) do(ctx context.Context, scrub bool, fn writeFn) error {
-	req := &writeReq{fn: fn, scrub: scrub, done: make(chan error, 1)}
+	return db.submit(ctx, &writeReq{fn: fn, scrub: scrub, done: make(chan error, 1)})
+}
+
+// runBetween runs f on the writer goroutine between commits.
+func (db *DB) runBetween(ctx context.Context, f func() error) error {
+	return db.submit(ctx, &writeReq{between: f, done: make(chan error, 1)})
+}
+
+// submit queues a request for the writer and waits for its answer.
+func (db *DB) submit(ctx context.Context, req *writeReq) error {
 	select {
 	case <-db.done:
 		return ErrClosed
@@ -105,29 +114,6 @@ func (db *DB) writer() {
 		if pending != nil {
 			pending.done <- pending.between()
 		}
-	}
-}
-
-// runBetween runs f on the writer goroutine between commits.
-func (db *DB) runBetween(ctx context.Context, f func() error) error {
-	req := &writeReq{between: f, done: make(chan error, 1)}
-	select {
-	case <-db.done:
-		return ErrClosed
-	default:
-	}
-	select {
-	case db.reqs <- req:
-	case <-db.done:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
