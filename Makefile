@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: help run build desktop desktop-deps screenshot test test-go lint bench fuzz tools clean
+.PHONY: help run build desktop desktop-deps package screenshot test test-go lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,18 @@ desktop-deps: ## install the Debian packages the desktop window needs (if missin
 
 desktop: tools desktop-deps ## build the counselor app (bin/taiwa-desktop)
 	$(GO) build -o $(BIN)/taiwa-desktop ./desktop
+
+# App metadata lives in FyneApp.toml; the fyne tool reads it only from the
+# source directory, so it is passed on explicitly.
+toml = $(shell sed -n 's/^$(1) = "\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' FyneApp.toml)
+FYNE_TOOL := fyne.io/tools/cmd/fyne@v1.7.4
+GOOS := $(shell $(GO) env GOOS)
+
+package: desktop ## package the counselor app for this OS with the fyne tool (bin/)
+	$(GO) run $(FYNE_TOOL) package --os $(GOOS) --release --src desktop \
+		--name "$(call toml,Name)" --app-id "$(call toml,ID)" \
+		--app-version "$(call toml,Version)" --app-build "$(call toml,Build)" --icon Icon.png
+	@mkdir -p $(BIN) && mv -f *.tar.xz *.zip *.app *.exe $(BIN)/ 2>/dev/null; ls -l $(BIN)
 
 SHOT_DEBS := xvfb xauth xdotool imagemagick
 

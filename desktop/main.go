@@ -2,6 +2,7 @@
 package main
 
 import (
+	_ "embed"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,14 +15,19 @@ import (
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 )
 
+//go:embed Icon.png
+var icon []byte
+
 func main() {
 	a := app.NewWithID("org.taiwa.desktop")
+	res := fyne.NewStaticResource("Icon.png", icon)
+	a.SetIcon(res)
 	a.Settings().SetTheme(ui.Theme{})
 	ui.LoadTranslations()
 	w := a.NewWindow("対話 Taiwa")
 	w.Resize(fyne.NewSize(1100, 720))
 
-	opts := session.Options{Server: os.Getenv("TAIWA_SERVER"), Logger: slog.Default()}
+	opts := session.Options{Server: os.Getenv("TAIWA_SERVER"), Logger: slog.Default(), Icon: res}
 	// The keychain holds the token and the cache key; without one the app
 	// keeps nothing on disk and asks for the password at each start.
 	if err := keystore.Probe(keystore.Keychain{}); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/cache"
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
@@ -41,6 +42,8 @@ type Options struct {
 	// Do runs a function on the UI goroutine (default fyne.Do). Tests
 	// pass one that serialises with their own reads.
 	Do func(func())
+	// Icon is the app's icon, also shown in the system tray.
+	Icon fyne.Resource
 }
 
 // Controller owns one signed-in session at a time.
@@ -60,6 +63,9 @@ type Controller struct {
 	in     *inbox.Inbox
 	main   *ui.Main
 	cancel context.CancelFunc
+
+	trayIcon, trayMenu bool
+	trayUnread         int
 }
 
 // New returns a controller for the window.
@@ -168,7 +174,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 		cursor, _ = c.cache.Cursor()
 		pending, _ = c.cache.Pending()
 	}
-	c.main = ui.NewMain(c.in, c.win, ui.Actions{Send: c.send, Read: c.read, Alert: c.alert})
+	c.main = ui.NewMain(c.in, c.win, ui.Actions{Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray})
 	c.main.Shortcuts(c.win.Canvas())
 	c.server = server
 	c.setMenu("")
@@ -277,6 +283,27 @@ func (c *Controller) read(conversationID, seq int64) {
 			c.log.Warn("read receipt failed", "err", err)
 		}
 	}()
+}
+
+// tray shows the unread count in the system tray's menu, where there is
+// one. The icon itself stays the same: no client text, no names.
+func (c *Controller) tray(unread int) {
+	desk, ok := c.app.(desktop.App)
+	if !ok {
+		return
+	}
+	if c.opts.Icon != nil && !c.trayIcon {
+		desk.SetSystemTrayIcon(c.opts.Icon)
+		c.trayIcon = true
+	}
+	if unread == c.trayUnread && c.trayMenu {
+		return
+	}
+	c.trayUnread, c.trayMenu = unread, true
+	count := fyne.NewMenuItem(ui.T("tray.unread", "Unread: {{.Count}}", map[string]any{"Count": unread}), nil)
+	count.Disabled = true
+	show := fyne.NewMenuItem(ui.T("tray.show", "Show Taiwa"), func() { c.win.Show(); c.win.RequestFocus() })
+	desk.SetSystemTrayMenu(fyne.NewMenu("Taiwa", count, show))
 }
 
 // alert shows an OS notification without any client text.

@@ -28,6 +28,9 @@ type Actions struct {
 	// Alert draws attention without showing text: a client wrote while
 	// the counselor was busy or away.
 	Alert func()
+	// Unread hears the total of unread client messages after each redraw
+	// (for the tray icon).
+	Unread func(total int)
 }
 
 // Main is the counselor's window: the waiting queue on the left, one
@@ -176,6 +179,13 @@ func refusalText(e *protocol.Error) string {
 func (m *Main) Refresh() {
 	m.queued = m.in.Queue()
 	m.queue.Refresh()
+	if m.actions.Unread != nil {
+		total := 0
+		for _, c := range m.in.Conversations() {
+			total += c.Unread()
+		}
+		m.actions.Unread(total)
+	}
 	m.avail.SetText(availabilityText(m.in.Org().Availability))
 
 	f := m.in.Focused()

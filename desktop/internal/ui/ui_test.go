@@ -192,6 +192,12 @@ func TestQueueLine(t *testing.T) {
 	if len(m.queued) != 1 {
 		t.Fatalf("queue has %d entries", len(m.queued))
 	}
+	var total int
+	m.actions.Unread = func(n int) { total = n }
+	m.Refresh()
+	if total != 2 {
+		t.Fatalf("tray unread total = %d, want 2", total)
+	}
 	line := m.queueLine(m.queued[0])
 	if !strings.Contains(line, "さくら") || !strings.Contains(line, "12") || !strings.Contains(line, "2") {
 		t.Fatalf("queue line %q lacks nickname, wait or unread count", line)
