@@ -160,6 +160,13 @@ func (c *Client) DeleteStaff(ctx context.Context, id int64) error {
 	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/staff/%d", id), nil, nil)
 }
 
+// ResetStaffPassword issues a new one-time password for a staff member
+// and ends their sessions (admins).
+func (c *Client) ResetStaffPassword(ctx context.Context, id int64) (protocol.Credentials, error) {
+	var out protocol.Credentials
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/staff/%d/password", id), nil, &out)
+}
+
 // ForceLogout ends every session of an account (admins).
 func (c *Client) ForceLogout(ctx context.Context, accountID int64) error {
 	return c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/logout", accountID), nil, nil)

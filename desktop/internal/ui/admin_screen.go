@@ -30,6 +30,7 @@ type AdminAPI interface {
 	Staff(ctx context.Context) ([]protocol.Account, error)
 	CreateStaff(ctx context.Context, req protocol.CreateStaffRequest) (protocol.Credentials, error)
 	DeleteStaff(ctx context.Context, id int64) error
+	ResetStaffPassword(ctx context.Context, id int64) (protocol.Credentials, error)
 	ForceLogout(ctx context.Context, accountID int64) error
 	Org(ctx context.Context) (protocol.Org, error)
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
@@ -526,7 +527,12 @@ func (a *Admin) staffTab() fyne.CanvasObject {
 			}, a.win)
 	})
 	del.Importance = widget.DangerImportance
-	form := container.NewVBox(a.staffNick, a.staffRole, add, widget.NewSeparator(), logout, del)
+	reset := widget.NewButton(T("admin.reset", "New password"), func() {
+		if a.staffSel != nil {
+			a.ResetStaff(a.staffSel.ID)
+		}
+	})
+	form := container.NewVBox(a.staffNick, a.staffRole, add, widget.NewSeparator(), reset, logout, del)
 	split := container.NewHSplit(a.staffList, form)
 	split.Offset = 0.6
 	return split
@@ -547,4 +553,15 @@ func (a *Admin) AddStaff(nick string, role protocol.Role) {
 		a.showCredentials([]protocol.Credentials{cred})
 		a.Reload()
 	})
+}
+
+// ResetStaff issues a new one-time password for a staff member; their
+// sessions end.
+func (a *Admin) ResetStaff(id int64) {
+	var cred protocol.Credentials
+	a.call(func(ctx context.Context) error {
+		var err error
+		cred, err = a.api.ResetStaffPassword(ctx, id)
+		return err
+	}, func() { a.showCredentials([]protocol.Credentials{cred}) })
 }

@@ -136,7 +136,18 @@ func TestAdminStaff(t *testing.T) {
 	if len(a.LastCredentials) != 1 || len(a.staff) != 2 {
 		t.Fatalf("add staff: %d creds, %d staff", len(a.LastCredentials), len(a.staff))
 	}
-	if _, _, err := client.Login(context.Background(), srv.URL, a.LastCredentials[0].LoginID, a.LastCredentials[0].Password, ""); err != nil {
+	first := a.LastCredentials[0]
+	if _, _, err := client.Login(context.Background(), srv.URL, first.LoginID, first.Password, ""); err != nil {
 		t.Fatal(err)
+	}
+	a.ResetStaff(first.Account.ID)
+	if len(a.LastCredentials) != 1 || a.LastCredentials[0].Password == first.Password {
+		t.Fatal("no new password issued")
+	}
+	if _, _, err := client.Login(context.Background(), srv.URL, first.LoginID, first.Password, ""); err == nil {
+		t.Fatal("old staff password still works")
+	}
+	if _, _, err := client.Login(context.Background(), srv.URL, first.LoginID, a.LastCredentials[0].Password, ""); err != nil {
+		t.Fatalf("new staff password: %v", err)
 	}
 }
