@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: help run build desktop desktop-deps package screenshot test test-go lint bench fuzz tools clean
+.PHONY: help run build desktop desktop-deps package screenshot test test-go test-web lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -72,7 +72,22 @@ run: build ## run the server on $(ADDR) with data in ./$(DATA), demo organisatio
 	fi; \
 	exec $(BIN)/taiwa serve --data $(DATA) --addr $(ADDR)
 
-test: tools test-go ## run every test
+test: tools test-go test-web ## run every test: Go (with -race) and the PWA in headless Chromium
+
+# Debian's Chromium for the PWA tests (never a browser download), and a
+# Japanese font so that screenshots show text, as phones do.
+WEB_DEBS := chromium fonts-noto-cjk
+
+test-web: build
+	@missing=$$(for p in $(WEB_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
+	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
+	cd mobileweb/e2e && TAIWA_BIN=$(CURDIR)/$(BIN)/taiwa TAIWA_SHOTS=$(CURDIR)/$(DATA)/screenshots node --test --test-concurrency=1
 
 test-go:
 	$(GO) vet $(GOTAGS) $(GOPKGS)

@@ -5,6 +5,8 @@ package mobileweb
 import (
 	"embed"
 	"io/fs"
+	"net/http"
+	"path"
 )
 
 //go:embed static
@@ -17,4 +19,20 @@ func FS() fs.FS {
 		panic(err) // the folder is embedded at build time; this cannot fail
 	}
 	return sub
+}
+
+// Handler serves the app. The manifest gets its registered type (Go's
+// table lacks it), and the service worker and page are revalidated on
+// every load so that a fix reaches phones at once.
+func Handler() http.Handler {
+	fsrv := http.FileServerFS(FS())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch path.Ext(r.URL.Path) {
+		case ".webmanifest":
+			w.Header().Set("Content-Type", "application/manifest+json")
+		case ".js", ".html", "":
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		fsrv.ServeHTTP(w, r)
+	})
 }

@@ -137,7 +137,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *origins != "" {
 		cfg.OriginPatterns = strings.Split(*origins, ",")
 	}
-	cfg.Web = mobileweb.FS()
+	cfg.Web = mobileweb.Handler()
 	srv, err := c.open(cfg, stderr)
 	if err != nil {
 		return err

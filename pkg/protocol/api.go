@@ -8,6 +8,9 @@ type LoginRequest struct {
 	Password string `json:"password"`
 	// Cookie asks for the token in an HttpOnly cookie as well (the PWA).
 	Cookie bool `json:"cookie,omitempty"`
+	// Shared marks a shared device: the cookie lasts only until the
+	// browser closes.
+	Shared bool `json:"shared,omitempty"`
 	// Device is a short label the admin sees in the session list.
 	Device string `json:"device,omitempty"`
 }

@@ -153,11 +153,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	s.metrics.logins.WithLabelValues("ok").Inc()
 	s.log.Info("login", "account", acct.ID, "role", acct.Role, "session", sess.ID)
 	if req.Cookie {
-		http.SetCookie(w, &http.Cookie{
+		c := &http.Cookie{
 			Name: CookieName, Value: token, Path: "/", Expires: sess.ExpiresAt,
 			HttpOnly: true, SameSite: http.SameSiteStrictMode,
 			Secure: r.TLS != nil || strings.HasPrefix(s.cfg.BaseURL, "https://"),
-		})
+		}
+		if req.Shared {
+			c.Expires = time.Time{} // a session cookie: gone when the browser closes
+		}
+		http.SetCookie(w, c)
 	}
 	writeJSON(w, http.StatusOK, protocol.LoginResponse{Token: token, ExpiresAt: sess.ExpiresAt, Account: publicAccount(acct.Account), Org: org})
 	return nil

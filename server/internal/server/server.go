@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -63,8 +62,8 @@ type Config struct {
 	// OriginPatterns are extra browser origins allowed to open the live
 	// connection (same-origin is always allowed).
 	OriginPatterns []string
-	// Web is the PWA's files, served at /.
-	Web fs.FS
+	// Web serves the PWA at /.
+	Web http.Handler
 }
 
 func (c *Config) fill() {
@@ -193,7 +192,7 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("GET /api/v1/live", s.liveHandler)
 	if s.cfg.Web != nil {
-		mux.Handle("GET /", http.FileServerFS(s.cfg.Web))
+		mux.Handle("GET /", s.cfg.Web)
 	}
 	return securityHeaders(mux)
 }

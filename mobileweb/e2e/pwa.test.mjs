@@ -1,0 +1,194 @@
+// End-to-end tests of the client PWA: Debian's Chromium (driven by
+// playwright-core) against the real server binary on loopback.
+// TAIWA_BIN names the server binary (make test-web builds it).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const BIN = resolve(process.env.TAIWA_BIN || "../../bin/taiwa");
+const SHOTS = resolve(process.env.TAIWA_SHOTS || "../../var/screenshots");
+let dir, server, url, adminToken, browser, counselorCred;
+
+function startServer(addr) {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(BIN, ["serve", "--data", dir, "--addr", addr, "--log-level", "warn"], { stdio: ["ignore", "pipe", "inherit"] });
+    const timer = setTimeout(() => reject(new Error("server did not start")), 20000);
+    p.stdout.on("data", (d) => {
+      const m = /serving on (http:\/\/\S+)/.exec(String(d));
+      if (m) { clearTimeout(timer); resolvePromise({ p, url: m[1] }); }
+    });
+    p.on("exit", (code) => reject(new Error("server exited " + code)));
+  });
+}
+
+async function api(method, path, token, body) {
+  const r = await fetch(url + path, {
+    method, headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function newClient(nickname) {
+  return api("POST", "/api/v1/clients", adminToken, { nickname });
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "taiwa-e2e-"));
+  const out = execFileSync(BIN, ["org", "create", "--data", dir, "--name", "こころ相談室", "--admin", "kanri"]).toString();
+  const pw = /password: (\S+)/.exec(out)[1];
+  ({ p: server, url } = await startServer("127.0.0.1:0"));
+  const login = await (await fetch(url + "/api/v1/login", { method: "POST", body: JSON.stringify({ login_id: "kanri", password: pw }) })).json();
+  adminToken = login.token;
+  counselorCred = await api("POST", "/api/v1/staff", adminToken, { nickname: "田中", role: "counselor" });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// A phone.
+async function phone() {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: "ja-JP", hasTouch: true });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  return { ctx, page, errors };
+}
+
+async function signIn(page, cred) {
+  await page.goto(url + "/");
+  await page.fill("#login-id", cred.login_id);
+  await page.fill("#password", cred.password);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#chat-view:not([hidden])");
+}
+
+// The counselor: a page on the same origin with its own cookies, speaking
+// the live protocol from the page's WebSocket.
+async function counselor() {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(url + "/healthz");
+  await page.evaluate(async ({ id, pw }) => {
+    const r = await fetch("/api/v1/login", { method: "POST", body: JSON.stringify({ login_id: id, password: pw, cookie: true }) });
+    if (!r.ok) throw new Error("counselor login " + r.status);
+    window.frames_ = [];
+    await new Promise((res) => {
+      const ws = new WebSocket("ws://" + location.host + "/api/v1/live");
+      window.ws_ = ws;
+      ws.onopen = () => ws.send(JSON.stringify({ type: "hello", v: 1, cursor: 0 }));
+      ws.onmessage = (e) => { const f = JSON.parse(e.data); window.frames_.push(f); if (f.type === "synced") res(); };
+    });
+  }, { id: counselorCred.login_id, pw: counselorCred.password });
+  return {
+    ctx, page,
+    waitMessage: (body) => page.waitForFunction((b) => window.frames_.some((f) => f.type === "message" && f.message.body === b), body),
+    reply: (conv, body) => page.evaluate(({ conv, body }) => window.ws_.send(JSON.stringify({ type: "send", ref: "r" + Math.random().toString(16).slice(2), conversation_id: conv, body })), { conv, body }),
+    conversationOf: (body) => page.evaluate((b) => window.frames_.find((f) => f.type === "message" && f.message.body === b).message.conversation_id, body),
+  };
+}
+
+test("sign in, write first, receive the counselor's reply live", async () => {
+  const cred = await newClient("さくら");
+  const { ctx, page, errors } = await phone();
+  const co = await counselor();
+  await signIn(page, cred);
+  assert.equal(await page.textContent("#org-name"), "こころ相談室");
+  await page.fill("#text", "はじめまして。\n最近よく眠れません。");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=最近よく眠れません。");
+  await co.waitMessage("はじめまして。\n最近よく眠れません。");
+  const conv = await co.conversationOf("はじめまして。\n最近よく眠れません。");
+  await co.reply(conv, "こんばんは。お話を聞かせてください。");
+  await page.waitForSelector("li.msg:not(.mine) >> text=お話を聞かせてください");
+  // The client read it: the counselor hears the receipt.
+  await co.page.waitForFunction(() => window.frames_.some((f) => f.type === "conversation" && f.conversation.client_read_seq >= 2));
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, "pwa-phone.png") });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+  await co.ctx.close();
+});
+
+test("a message written offline is sent after reconnecting, once", async () => {
+  const cred = await newClient("ひなた");
+  const { ctx, page } = await phone();
+  const co = await counselor();
+  await signIn(page, cred);
+  const port = new URL(url).port;
+  server.kill("SIGKILL");
+  await new Promise((r) => server.once("exit", r));
+  await page.waitForSelector("#net:not([hidden])");
+  await page.fill("#text", "電波の悪いところで書きました");
+  await page.click("#send");
+  await page.waitForSelector("li.pending >> text=電波の悪いところで書きました");
+  await co.ctx.close();
+  ({ p: server } = await startServer("127.0.0.1:" + port));
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=電波の悪いところで書きました", { timeout: 30000 });
+  const conv = (await api("GET", "/api/v1/conversations", adminToken)).find((c) => c.nickname === "ひなた");
+  const page1 = await api("GET", `/api/v1/conversations/${conv.id}/messages`, adminToken);
+  assert.equal(page1.messages.filter((m) => m.body === "電波の悪いところで書きました").length, 1);
+  await ctx.close();
+});
+
+test("closed and paused show when a reply can be expected", async () => {
+  const cred = await newClient("そら");
+  const { ctx, page } = await phone();
+  await signIn(page, cred);
+  assert.equal(await page.isHidden("#banner"), true);
+  await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: true } });
+  await page.waitForSelector("#banner:not([hidden]) >> text=お休み");
+  await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: false } });
+  await page.waitForSelector("#banner", { state: "hidden" });
+  await ctx.close();
+});
+
+test("logout leaves nothing on the device", async () => {
+  const cred = await newClient("みどり");
+  const { ctx, page } = await phone();
+  await signIn(page, cred);
+  await page.fill("#text", "消えてほしい内容");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("li.msg.mine:not(.pending)");
+  assert.ok((await page.evaluate(() => indexedDB.databases())).some((d) => d.name === "taiwa"), "nothing stored before logout: the check could not fail");
+  await page.click("#logout");
+  await page.waitForSelector("#login-view:not([hidden])");
+  assert.equal((await page.evaluate(() => indexedDB.databases())).some((d) => d.name === "taiwa"), false);
+  assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
+  assert.equal((await ctx.cookies()).some((c) => c.name === "taiwa_session"), false);
+  assert.equal(await page.locator("text=消えてほしい内容").count(), 0);
+  await ctx.close();
+});
+
+test("installable: manifest and service worker", async () => {
+  const { ctx, page } = await phone();
+  await page.goto(url + "/");
+  const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+  assert.equal(scope, url + "/");
+  const manifest = await page.evaluate(async () => (await fetch(document.querySelector("link[rel=manifest]").href)).json());
+  assert.equal(manifest.display, "standalone");
+  assert.ok(manifest.icons.length >= 2);
+  // The service worker caches the shell only: no API answers.
+  const cached = await page.evaluate(async () => {
+    const out = [];
+    for (const k of await caches.keys()) for (const r of await (await caches.open(k)).keys()) out.push(new URL(r.url).pathname);
+    return out;
+  });
+  assert.ok(cached.includes("/app.js"));
+  assert.equal(cached.some((p) => p.startsWith("/api/")), false);
+  await ctx.close();
+});

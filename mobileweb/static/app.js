@@ -1,0 +1,317 @@
+// Taiwa client app: sign in, one conversation with the organisation, live
+// over the WebSocket protocol (docs/protocol.md). No framework, no third
+// party at run time; text goes into the page only as textContent.
+import { t, applyStatic, when } from "./i18n.js";
+import { openStore, wipeStore } from "./store.js";
+
+const $ = (id) => document.getElementById(id);
+const SHARED = "taiwa.shared";
+// SIGNED_IN says only that this device has a session worth checking, so a
+// first visit makes no request that is bound to fail.
+const SIGNED_IN = "taiwa.signedIn";
+
+const state = {
+  me: null, org: null, conv: null,
+  messages: new Map(), // id → message
+  outbox: [],          // [{ref, body, error?}] in order written
+  cursor: 0, ws: null, synced: false, backoff: 500, stopped: true, store: null,
+};
+
+function newRef() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function show(view) {
+  $("login-view").hidden = view !== "login";
+  $("chat-view").hidden = view !== "chat";
+}
+
+function showLogin(message = "") {
+  show("login");
+  $("banner").hidden = true;
+  $("net").hidden = true;
+  $("login-error").textContent = message;
+  $("password").value = "";
+}
+
+// --- availability -----------------------------------------------------
+
+function renderBanner() {
+  const a = state.org?.availability;
+  const el = $("banner");
+  if (!a || a.state === "open") { el.hidden = true; return; }
+  const at = a.reopens_at ? when(a.reopens_at) : "";
+  const key = a.state === "paused" ? (at ? "paused" : "pausedNoTime") : (at ? "closed" : "closedNoTime");
+  el.textContent = t(key, { at });
+  el.hidden = false;
+}
+
+function renderNet(kind) {
+  const el = $("net");
+  if (!kind) { el.hidden = true; return; }
+  el.textContent = t(kind);
+  el.hidden = false;
+}
+
+// --- messages ---------------------------------------------------------
+
+function statusOf(m) {
+  const c = state.conv;
+  if (c && c.staff_read_seq >= m.seq) return t("read");
+  if (c && c.staff_delivered_seq >= m.seq) return t("delivered");
+  return t("sent");
+}
+
+function render() {
+  const list = $("messages");
+  const items = [];
+  const sorted = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
+  for (const m of sorted) {
+    const li = document.createElement("li");
+    if (m.kind === "closed_notice") {
+      li.className = "msg notice";
+      li.textContent = m.reopens_at ? t("notice", { at: when(m.reopens_at) }) : t("noticeNoTime");
+    } else {
+      const mine = m.sender_role === "client";
+      li.className = mine ? "msg mine" : "msg";
+      li.append(document.createTextNode(m.body));
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = when(m.created_at) + (mine ? " · " + statusOf(m) : "");
+      li.append(meta);
+    }
+    items.push(li);
+  }
+  for (const p of state.outbox) {
+    const li = document.createElement("li");
+    li.className = "msg mine pending";
+    li.append(document.createTextNode(p.body));
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = p.error ? p.error : (state.synced ? t("sending") : t("waiting"));
+    li.append(meta);
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+  $("empty").hidden = items.length > 0;
+  list.lastElementChild?.scrollIntoView({ block: "end" });
+  sendReceipt();
+}
+
+function sendReceipt() {
+  const c = state.conv;
+  if (!c || !state.synced || document.visibilityState !== "visible") return;
+  const last = Math.max(0, ...[...state.messages.values()].map((m) => m.seq));
+  if (last > c.client_read_seq) send({ type: "receipt", delivered_seq: last, read_seq: last });
+}
+
+async function putMessage(m) {
+  state.messages.set(m.id, m);
+  state.cursor = Math.max(state.cursor, m.id);
+  await state.store?.putMessage(m, state.cursor);
+}
+
+async function dropBelow(seq) {
+  for (const [id, m] of state.messages) if (m.seq < seq) state.messages.delete(id);
+  await state.store?.dropBelow(seq);
+}
+
+// --- live connection -------------------------------------------------
+
+function send(frame) {
+  if (state.ws?.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
+}
+
+function connect() {
+  if (state.stopped) return;
+  renderNet("connecting");
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/live");
+  state.ws = ws;
+  state.synced = false;
+  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", v: 1, cursor: state.cursor }));
+  ws.onmessage = (ev) => { handle(JSON.parse(ev.data)).catch((e) => console.error(e)); };
+  ws.onclose = (ev) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    state.synced = false;
+    if (ev.code === 4001) { end(t("ended")); return; }
+    if (state.stopped) return;
+    renderNet("offline");
+    render();
+    const wait = state.backoff / 2 + Math.random() * state.backoff / 2;
+    state.backoff = Math.min(state.backoff * 2, 30000);
+    setTimeout(connect, wait);
+  };
+}
+
+async function handle(f) {
+  switch (f.type) {
+    case "welcome":
+      state.me = f.account;
+      state.org = f.org;
+      state.conv = f.conversations[0] || null;
+      $("org-name").textContent = f.org.settings.display_name;
+      renderBanner();
+      if (state.conv) await dropBelow(state.conv.first_seq);
+      else { state.messages.clear(); await state.store?.clearMessages(); }
+      break;
+    case "message":
+      await putMessage(f.message);
+      break;
+    case "synced":
+      state.synced = true;
+      state.backoff = 500;
+      renderNet(null);
+      for (const p of state.outbox) if (!p.error) send({ type: "send", ref: p.ref, body: p.body });
+      break;
+    case "ack":
+      state.outbox = state.outbox.filter((p) => p.ref !== f.ref);
+      await state.store?.removePending(f.ref);
+      await putMessage(f.message);
+      break;
+    case "error": {
+      const p = state.outbox.find((x) => x.ref === f.ref);
+      if (p && f.error.code !== "internal" && f.error.code !== "unavailable") {
+        p.error = f.error.code === "closed" ? t("blocked") : f.error.message;
+        await state.store?.removePending(p.ref);
+      }
+      break;
+    }
+    case "conversation":
+      state.conv = f.conversation;
+      break;
+    case "deleted":
+      for (const [id, m] of state.messages) if (m.seq <= f.through_seq) state.messages.delete(id);
+      await state.store?.dropBelow(f.through_seq + 1);
+      break;
+    case "settings":
+      state.org = f.org;
+      $("org-name").textContent = f.org.settings.display_name;
+      renderBanner();
+      break;
+    case "conversation_deleted":
+    case "revoked":
+      await end(t("ended"));
+      return;
+  }
+  render();
+}
+
+// --- session -----------------------------------------------------------
+
+async function start() {
+  show("chat");
+  state.stopped = false;
+  const shared = sessionStorage.getItem(SHARED) === "1";
+  state.store = shared ? null : await openStore();
+  if (state.store) {
+    const saved = await state.store.load();
+    for (const m of saved.messages) state.messages.set(m.id, m);
+    state.cursor = saved.cursor;
+    state.outbox = saved.outbox;
+  }
+  render();
+  connect();
+}
+
+// end wipes everything this device holds and returns to sign-in.
+async function end(message) {
+  state.stopped = true;
+  const ws = state.ws;
+  state.ws = null;
+  ws?.close();
+  state.messages.clear();
+  state.outbox = [];
+  state.cursor = 0;
+  state.conv = state.me = state.org = null;
+  state.store = null;
+  $("messages").replaceChildren();
+  $("text").value = "";
+  sessionStorage.clear();
+  localStorage.removeItem(SIGNED_IN);
+  await wipeStore();
+  showLogin(message);
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const shared = $("shared").checked;
+  const btn = ev.submitter;
+  if (btn) btn.disabled = true;
+  try {
+    const r = await fetch("/api/v1/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ login_id: $("login-id").value, password: $("password").value, cookie: true, shared, device: "phone" }),
+    });
+    if (!r.ok) {
+      const code = (await r.json().catch(() => ({}))).error?.code;
+      $("login-error").textContent = t(code === "locked" || code === "rate_limited" ? "locked" : code === "forbidden" ? "expired" : "badLogin");
+      $("password").value = "";
+      return;
+    }
+    const body = await r.json();
+    if (body.account.role !== "client") {
+      await fetch("/api/v1/logout", { method: "POST" });
+      $("login-error").textContent = t("badLogin");
+      return;
+    }
+    if (shared) sessionStorage.setItem(SHARED, "1");
+    (shared ? sessionStorage : localStorage).setItem(SIGNED_IN, "1");
+    $("login-id").value = "";
+    $("password").value = "";
+    await start();
+  } catch {
+    $("login-error").textContent = t("network");
+  } finally {
+    if (btn) btn.disabled = false;
+  }
+}
+
+async function logout() {
+  try { await fetch("/api/v1/logout", { method: "POST" }); } catch { /* wipe regardless */ }
+  await end(t("ended"));
+}
+
+async function submit(ev) {
+  ev?.preventDefault();
+  const body = $("text").value;
+  if (!body.trim()) return;
+  const p = { ref: newRef(), body };
+  state.outbox.push(p);
+  await state.store?.addPending(p);
+  $("text").value = "";
+  render();
+  if (state.synced) send({ type: "send", ref: p.ref, body: p.body });
+}
+
+// Quick exit: blank the page and leave for a neutral one; Back does not
+// return here (replace), and nothing readable stays on screen.
+function quickExit() {
+  document.body.replaceChildren();
+  location.replace("about:blank");
+}
+
+async function boot() {
+  applyStatic();
+  $("exit").addEventListener("click", quickExit);
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  $("compose").addEventListener("submit", submit);
+  // Enter is a newline (input methods confirm with it); Ctrl/Cmd+Enter sends.
+  $("text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+  document.addEventListener("visibilitychange", sendReceipt);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
+  const known = localStorage.getItem(SIGNED_IN) || sessionStorage.getItem(SIGNED_IN);
+  const me = known ? await fetch("/api/v1/me").catch(() => null) : null;
+  if (me?.ok && (await me.json()).role === "client") await start();
+  else {
+    localStorage.removeItem(SIGNED_IN);
+    showLogin();
+  }
+}
+
+boot();

@@ -1,0 +1,45 @@
+// Japanese first; English when the browser prefers it.
+const ja = {
+  appName: "対話", exit: "閉じる", signIn: "ログイン", loginId: "ログインID", password: "パスワード",
+  shared: "共用の端末（閉じたら何も残さない）", signInButton: "ログイン", empty: "メッセージを書いて送ってください。担当者から返事が届きます。",
+  message: "メッセージ", placeholder: "メッセージを入力", send: "送信", logout: "ログアウト",
+  sending: "送信中", sent: "送信済み", delivered: "届きました", read: "既読", waiting: "送信待ち（接続後に送ります）",
+  open: "", closed: "受付時間外です。{at}以降に返信します。", closedNoTime: "受付時間外です。",
+  paused: "現在お休みしています。{at}以降に返信します。", pausedNoTime: "現在お休みしています。再開までお待ちください。",
+  blocked: "受付時間外のため送信できません。", badLogin: "ログインIDまたはパスワードが正しくありません。",
+  locked: "試行回数が多すぎます。しばらくしてからお試しください。", expired: "このログインは使えません。担当者にお問い合わせください。",
+  offline: "オフラインです。接続を待っています…", connecting: "接続しています…", ended: "ログアウトしました。",
+  notice: "自動のお知らせ：受付時間外です。{at}以降に返信します。", noticeNoTime: "自動のお知らせ：受付時間外です。",
+  network: "接続できません。通信環境を確認してください。",
+};
+const en = {
+  appName: "Taiwa", exit: "Close", signIn: "Sign in", loginId: "Login ID", password: "Password",
+  shared: "Shared device (keep nothing after closing)", signInButton: "Sign in", empty: "Write a message and send it. A counselor will answer.",
+  message: "Message", placeholder: "Write a message", send: "Send", logout: "Sign out",
+  sending: "sending", sent: "sent", delivered: "delivered", read: "read", waiting: "waiting (sent when online)",
+  open: "", closed: "Closed now. Replies from {at}.", closedNoTime: "Closed now.",
+  paused: "Paused. Replies from {at}.", pausedNoTime: "Paused for now. Please wait until it reopens.",
+  blocked: "Closed now: messages cannot be sent.", badLogin: "Login ID or password is incorrect.",
+  locked: "Too many attempts. Please try again later.", expired: "This login can no longer be used. Please ask your counselor.",
+  offline: "Offline. Waiting for the connection…", connecting: "Connecting…", ended: "Signed out.",
+  notice: "Automatic notice: closed now. Replies from {at}.", noticeNoTime: "Automatic notice: closed now.",
+  network: "Cannot connect. Please check your network.",
+};
+
+export const lang = (navigator.languages || [navigator.language]).find((l) => /^(ja|en)/.test(l))?.slice(0, 2) === "en" ? "en" : "ja";
+const table = lang === "en" ? en : ja;
+
+export function t(key, vars = {}) {
+  return (table[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
+}
+
+export function applyStatic(root = document) {
+  document.documentElement.lang = lang;
+  root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+}
+
+export function when(iso) {
+  const d = new Date(iso);
+  return d.toLocaleString(lang === "en" ? "en" : "ja-JP", { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}

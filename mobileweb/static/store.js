@@ -1,0 +1,74 @@
+// The device copy: messages, the resume cursor and the outbox, in
+// IndexedDB. Not used on a shared device (nothing is kept there), and
+// deleted whole at logout, revocation and client deletion.
+const NAME = "taiwa";
+
+function req(r) {
+  return new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+}
+
+function done(tx) {
+  return new Promise((resolve, reject) => { tx.oncomplete = () => resolve(); tx.onerror = tx.onabort = () => reject(tx.error); });
+}
+
+export async function openStore() {
+  const open = indexedDB.open(NAME, 1);
+  open.onupgradeneeded = () => {
+    const db = open.result;
+    db.createObjectStore("messages", { keyPath: "id" }).createIndex("seq", "seq");
+    db.createObjectStore("outbox", { keyPath: "ref" });
+    db.createObjectStore("meta");
+  };
+  const db = await req(open);
+  let order = Date.now();
+  const store = {
+    async load() {
+      const tx = db.transaction(["messages", "outbox", "meta"]);
+      const [messages, outbox, cursor] = await Promise.all([
+        req(tx.objectStore("messages").getAll()),
+        req(tx.objectStore("outbox").getAll()),
+        req(tx.objectStore("meta").get("cursor")),
+      ]);
+      outbox.sort((a, b) => a.at - b.at);
+      return { messages, outbox: outbox.map(({ ref, body }) => ({ ref, body })), cursor: cursor || 0 };
+    },
+    async putMessage(m, cursor) {
+      const tx = db.transaction(["messages", "meta"], "readwrite");
+      tx.objectStore("messages").put(m);
+      tx.objectStore("meta").put(cursor, "cursor");
+      await done(tx);
+    },
+    async dropBelow(seq) {
+      const tx = db.transaction("messages", "readwrite");
+      tx.objectStore("messages").index("seq").openCursor(IDBKeyRange.upperBound(seq, true)).onsuccess = (e) => {
+        const c = e.target.result;
+        if (c) { c.delete(); c.continue(); }
+      };
+      await done(tx);
+    },
+    async clearMessages() {
+      const tx = db.transaction("messages", "readwrite");
+      tx.objectStore("messages").clear();
+      await done(tx);
+    },
+    async addPending(p) {
+      const tx = db.transaction("outbox", "readwrite");
+      tx.objectStore("outbox").put({ ref: p.ref, body: p.body, at: order++ });
+      await done(tx);
+    },
+    async removePending(ref) {
+      const tx = db.transaction("outbox", "readwrite");
+      tx.objectStore("outbox").delete(ref);
+      await done(tx);
+    },
+    close() { db.close(); },
+  };
+  openStore.current = store;
+  return store;
+}
+
+export async function wipeStore() {
+  openStore.current?.close();
+  openStore.current = null;
+  await req(indexedDB.deleteDatabase(NAME)).catch(() => {});
+}

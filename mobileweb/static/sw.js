@@ -1,0 +1,24 @@
+// Caches the app shell only. Never API answers, never message contents.
+const SHELL = "taiwa-shell-v1";
+const FILES = ["./", "index.html", "style.css", "app.js", "i18n.js", "store.js", "offline.html", "manifest.webmanifest", "icon-192.png", "icon-512.png"];
+
+self.addEventListener("install", (e) => {
+  e.waitUntil(caches.open(SHELL).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (e) => {
+  e.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== SHELL).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener("fetch", (e) => {
+  const url = new URL(e.request.url);
+  if (e.request.method !== "GET" || url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
+  // Network first so that an update arrives at once; the shell when offline.
+  e.respondWith(fetch(e.request).catch(async () => {
+    const hit = await caches.match(e.request);
+    if (hit) return hit;
+    if (e.request.mode === "navigate") return caches.match("offline.html");
+    return Response.error();
+  }));
+});
