@@ -616,3 +616,40 @@ func TestLiveOriginAndHelloTimeout(t *testing.T) {
 		t.Fatalf("silent connection closed with %d, want %d", code, protocol.CloseBadHello)
 	}
 }
+
+// Logs never carry what clients wrote or who they are: run a whole
+// conversation at debug level and scan every log line.
+func TestLogsHoldNoClientText(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	cred, err := o.admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: "NICK-ゆうき-5d1", Note: "NOTE-家族のこと-7a2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := ts.login(t, cred.LoginID, cred.Password)
+	co := ts.newCounselor(t, o, "COUNSELOR-佐々木-c3")
+	clLive, coLive := goLive(t, cl, 0), goLive(t, co, 0)
+	m, err := clLive.live.Send(ctx, 0, "TEXT-死にたいと思うことがある-91f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coLive.live.Send(ctx, m.ConversationID, "REPLY-話してくれてありがとう-e40"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, "wrong-PASSWORD-x", ""); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	if err := o.admin.DeleteClient(ctx, cred.Account.ID); err != nil {
+		t.Fatal(err)
+	}
+	logs := ts.logs.String()
+	if !strings.Contains(logs, "client created") {
+		t.Fatal("nothing logged: the scan could not fail")
+	}
+	for _, secret := range []string{"NICK-", "NOTE-", "TEXT-", "REPLY-", "COUNSELOR-", "PASSWORD", cred.Password, cred.LoginID, cl.Token} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains %q", secret)
+		}
+	}
+}
