@@ -180,8 +180,11 @@ func (c *Controller) open(server string, cli *client.Client) {
 	c.setMenu("")
 	c.win.SetContent(c.main.Content())
 	c.main.Refresh()
-	c.app.Lifecycle().SetOnEnteredForeground(func() { c.main.SetForeground(true) })
-	c.app.Lifecycle().SetOnExitedForeground(func() { c.main.SetForeground(false) })
+	// Bound to this screen, not to c.main, which end() clears: the window
+	// can gain and lose focus on the sign-in screen too.
+	scrFG := c.main
+	c.app.Lifecycle().SetOnEnteredForeground(func() { scrFG.SetForeground(true) })
+	c.app.Lifecycle().SetOnExitedForeground(func() { scrFG.SetForeground(false) })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel

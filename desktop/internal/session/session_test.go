@@ -139,6 +139,13 @@ func TestCounselorSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "wiped after forced logout", func() bool { return ctrl2.main == nil })
+	// The window keeps gaining and losing focus on the sign-in screen.
+	h.do(func() {
+		lc := a.Lifecycle().(interface{ OnEnteredForeground() func() })
+		if f := lc.OnEnteredForeground(); f != nil {
+			f()
+		}
+	})
 	if _, err := keys.Get(keyToken); !errors.Is(err, keystore.ErrNotFound) {
 		t.Fatalf("token survived: %v", err)
 	}
