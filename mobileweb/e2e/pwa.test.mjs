@@ -192,3 +192,41 @@ test("installable: manifest and service worker", async () => {
   assert.equal(cached.some((p) => p.startsWith("/api/")), false);
   await ctx.close();
 });
+
+test("a PIN locks the app on this device; five wrong PINs erase it", async () => {
+  const cred = await newClient("あおい");
+  const { ctx, page, errors } = await phone();
+  await signIn(page, cred);
+  await page.fill("#text", "PINで守りたい内容");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("li.msg.mine:not(.pending)");
+  await page.click("#pin-toggle");
+  await page.fill("#new-pin", "2468");
+  await page.click("#pin-form button[type=submit]");
+  await page.waitForSelector("#pin-form", { state: "hidden" });
+
+  // Reopen: locked, and nothing of the conversation on screen.
+  await page.reload();
+  await page.waitForSelector("#lock-view:not([hidden])");
+  assert.equal(await page.isHidden("#chat-view"), true);
+  assert.equal(await page.locator("text=PINで守りたい内容").count(), 0);
+  await page.fill("#pin", "1111");
+  await page.click("#lock-form button[type=submit]");
+  await page.waitForSelector("#lock-error >> text=4");
+  await page.fill("#pin", "2468");
+  await page.click("#lock-form button[type=submit]");
+  await page.waitForSelector("li.msg.mine >> text=PINで守りたい内容");
+
+  // Five wrong PINs: the device's copy is erased and the session ended.
+  await page.reload();
+  await page.waitForSelector("#lock-view:not([hidden])");
+  for (let i = 0; i < 5; i++) {
+    await page.fill("#pin", "0000");
+    await page.click("#lock-form button[type=submit]");
+  }
+  await page.waitForSelector("#login-view:not([hidden])");
+  assert.equal((await page.evaluate(() => indexedDB.databases())).some((d) => d.name === "taiwa"), false);
+  assert.equal((await ctx.cookies()).some((c) => c.name === "taiwa_session"), false);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

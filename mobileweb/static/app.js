@@ -25,7 +25,57 @@ function newRef() {
 
 function show(view) {
   $("login-view").hidden = view !== "login";
+  $("lock-view").hidden = view !== "lock";
   $("chat-view").hidden = view !== "chat";
+}
+
+// --- PIN lock -------------------------------------------------------------
+// A PIN keeps onlookers out of the app on this device. Only a PBKDF2 hash
+// is stored; five wrong PINs erase the device's copy and sign out.
+
+const PIN_TRIES = 5;
+
+async function pinHash(pin, salt, iterations) {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(pin), "PBKDF2", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256);
+  return Array.from(new Uint8Array(bits), (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+async function setPin(pin) {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const iterations = 200000;
+  await state.store.putMeta("pin", { salt, iterations, hash: await pinHash(pin, salt, iterations), failures: 0 });
+}
+
+// unlock shows the lock screen until the right PIN is entered. It resolves
+// true when unlocked, false when the device was wiped instead.
+function unlock(pin) {
+  show("lock");
+  $("pin").value = "";
+  $("lock-error").textContent = "";
+  $("pin").focus();
+  return new Promise((resolve) => {
+    $("lock-form").onsubmit = async (ev) => {
+      ev.preventDefault();
+      const entered = $("pin").value;
+      $("pin").value = "";
+      if (await pinHash(entered, pin.salt, pin.iterations) === pin.hash) {
+        pin.failures = 0;
+        await state.store.putMeta("pin", pin);
+        resolve(true);
+        return;
+      }
+      pin.failures = (pin.failures || 0) + 1;
+      await state.store.putMeta("pin", pin);
+      if (pin.failures >= PIN_TRIES) {
+        try { await fetch("/api/v1/logout", { method: "POST" }); } catch { /* wipe regardless */ }
+        await end(t("ended"));
+        resolve(false);
+        return;
+      }
+      $("lock-error").textContent = t("pinWrong", { left: PIN_TRIES - pin.failures });
+    };
+  });
 }
 
 function showLogin(message = "") {
@@ -202,16 +252,20 @@ async function handle(f) {
 // --- session -----------------------------------------------------------
 
 async function start() {
-  show("chat");
   state.stopped = false;
   const shared = sessionStorage.getItem(SHARED) === "1";
   state.store = shared ? null : await openStore();
   if (state.store) {
+    const pin = await state.store.getMeta("pin");
+    if (pin && !(await unlock(pin))) return;
     const saved = await state.store.load();
     for (const m of saved.messages) state.messages.set(m.id, m);
     state.cursor = saved.cursor;
     state.outbox = saved.outbox;
+    $("pin-toggle").textContent = t(pin ? "pinChange" : "pinSet");
   }
+  $("pin-toggle").hidden = !state.store; // a shared device keeps nothing, not even a PIN
+  show("chat");
   render();
   connect();
 }
@@ -304,6 +358,16 @@ async function boot() {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) { e.preventDefault(); submit(); }
   });
   document.addEventListener("visibilitychange", sendReceipt);
+  $("pin-toggle").addEventListener("click", () => { $("pin-form").hidden = !$("pin-form").hidden; });
+  $("pin-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const pin = $("new-pin").value;
+    $("new-pin").value = "";
+    if (!/^[0-9]{4,8}$/.test(pin)) return; // the form's pattern already says why
+    await setPin(pin);
+    $("pin-form").hidden = true;
+    $("pin-toggle").textContent = t("pinChange");
+  });
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
   const known = localStorage.getItem(SIGNED_IN) || sessionStorage.getItem(SIGNED_IN);
   const me = known ? await fetch("/api/v1/me").catch(() => null) : null;

@@ -11,6 +11,9 @@ const ja = {
   offline: "オフラインです。接続を待っています…", connecting: "接続しています…", ended: "ログアウトしました。",
   notice: "自動のお知らせ：受付時間外です。{at}以降に返信します。", noticeNoTime: "自動のお知らせ：受付時間外です。",
   network: "接続できません。通信環境を確認してください。",
+  locked: "ロック中", pinEnter: "PINを入力してください", unlock: "開く", pinWrong: "PINが違います（あと{left}回で、この端末のデータを消去します）",
+  pinNew: "この端末で開くときのPIN（4〜8桁の数字）", pinSave: "PINを設定", pinSet: "PINを設定", pinChange: "PINを変更", pinDone: "PINを設定しました。",
+  pinBad: "4〜8桁の数字で入力してください。",
 };
 const en = {
   appName: "Taiwa", exit: "Close", signIn: "Sign in", loginId: "Login ID", password: "Password",
@@ -24,6 +27,9 @@ const en = {
   offline: "Offline. Waiting for the connection…", connecting: "Connecting…", ended: "Signed out.",
   notice: "Automatic notice: closed now. Replies from {at}.", noticeNoTime: "Automatic notice: closed now.",
   network: "Cannot connect. Please check your network.",
+  locked: "Locked", pinEnter: "Enter your PIN", unlock: "Open", pinWrong: "Wrong PIN ({left} more and this device's data is erased)",
+  pinNew: "PIN to open the app on this device (4 to 8 digits)", pinSave: "Set PIN", pinSet: "Set a PIN", pinChange: "Change PIN", pinDone: "PIN set.",
+  pinBad: "Use 4 to 8 digits.",
 };
 
 export const lang = (navigator.languages || [navigator.language]).find((l) => /^(ja|en)/.test(l))?.slice(0, 2) === "en" ? "en" : "ja";

@@ -61,6 +61,14 @@ export async function openStore() {
       tx.objectStore("outbox").delete(ref);
       await done(tx);
     },
+    async getMeta(key) {
+      return req(db.transaction("meta").objectStore("meta").get(key));
+    },
+    async putMeta(key, value) {
+      const tx = db.transaction("meta", "readwrite");
+      tx.objectStore("meta").put(value, key);
+      await done(tx);
+    },
     close() { db.close(); },
   };
   openStore.current = store;
