@@ -17,6 +17,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/push"
 	"github.com/taiwa-chat/taiwa/server/internal/server"
 )
 
@@ -124,6 +125,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS key file (TAIWA_TLS_KEY)")
 	sweep := fs.Duration("sweep-interval", envDuration("SWEEP_INTERVAL", server.DefaultSweepInterval), "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
 	origins := fs.String("origins", env("ORIGINS", ""), "extra allowed browser origins for the live connection, comma-separated host patterns (TAIWA_ORIGINS)")
+	fcm := fs.String("fcm-credentials", env("FCM_CREDENTIALS", ""), "Firebase service-account JSON file; without it push notifications are off (TAIWA_FCM_CREDENTIALS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -138,6 +140,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.OriginPatterns = strings.Split(*origins, ",")
 	}
 	cfg.Web = mobileweb.Handler()
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if *fcm != "" {
+		sender, err := push.NewFCM(ctx, *fcm)
+		if err != nil {
+			return fmt.Errorf("--fcm-credentials: %w", err)
+		}
+		cfg.Push = sender
+	} else {
+		log.Info("push notifications are off: no --fcm-credentials given")
+	}
 	srv, err := c.open(cfg, stderr)
 	if err != nil {
 		return err

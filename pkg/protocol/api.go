@@ -74,6 +74,12 @@ type MessagePage struct {
 	NextBefore int64     `json:"next_before,omitempty"`
 }
 
+// PushTokenRequest registers (PUT) or forgets (DELETE) this device's push
+// token: the app's own choice to be told of replies.
+type PushTokenRequest struct {
+	Token string `json:"token"`
+}
+
 // ErrorResponse wraps an Error in HTTP responses.
 type ErrorResponse struct {
 	Error Error `json:"error"`

@@ -165,6 +165,16 @@ type Store interface {
 	// Assign sets a conversation's assignee (staff), nil to release it.
 	Assign(ctx context.Context, p Principal, conversationID int64, assignee *int64) (protocol.Conversation, error)
 
+	// SetPushToken records a device token for the principal (a device that
+	// moves to another account is moved with it).
+	SetPushToken(ctx context.Context, p Principal, token string) error
+	// DeletePushToken forgets the principal's device token (push turned off).
+	DeletePushToken(ctx context.Context, p Principal, token string) error
+	// PushTokens lists an account's device tokens.
+	PushTokens(ctx context.Context, accountID int64) ([]string, error)
+	// DropPushToken forgets a token the push service no longer knows.
+	DropPushToken(ctx context.Context, token string) error
+
 	// Subscribe runs register at a point between commits and returns what
 	// the principal could see at that point. Changes committed afterwards
 	// reach whatever register installed, so an app that loads the snapshot

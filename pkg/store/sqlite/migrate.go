@@ -85,6 +85,15 @@ CREATE INDEX messages_org_id ON messages(org_id, id);
 CREATE INDEX messages_conv_id ON messages(conversation_id, id);
 CREATE INDEX messages_expiry ON messages(expires_at);
 `,
+	// 2: push tokens, one row per device that asked to be told of replies.
+	`
+CREATE TABLE push_tokens (
+	token      TEXT PRIMARY KEY,
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX push_tokens_account ON push_tokens(account_id);
+`,
 }
 
 func migrate(db *sql.DB) error {

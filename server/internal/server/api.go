@@ -306,3 +306,38 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, a *session) erro
 
 // timeNow is the server's clock at millisecond precision.
 func (s *Server) timeNow() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+func decodePushToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	var req protocol.PushTokenRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return "", err
+	}
+	if len(req.Token) == 0 || len(req.Token) > 4096 || strings.ContainsFunc(req.Token, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+		return "", protocol.Errorf(protocol.CodeInvalid, "token must be 1 to 4096 printable ASCII characters")
+	}
+	return req.Token, nil
+}
+
+func (s *Server) setPushToken(w http.ResponseWriter, r *http.Request, a *session) error {
+	tok, err := decodePushToken(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetPushToken(r.Context(), a.p, tok); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deletePushToken(w http.ResponseWriter, r *http.Request, a *session) error {
+	tok, err := decodePushToken(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeletePushToken(r.Context(), a.p, tok); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -273,4 +274,87 @@ func TestHealthAndMetrics(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 		t.Fatalf("CSP = %q", csp)
 	}
+}
+
+// recordingSender is a push.Sender that remembers tokens.
+type recordingSender struct {
+	mu   sync.Mutex
+	sent []string
+	wake chan struct{}
+}
+
+func (r *recordingSender) Send(_ context.Context, tok string) error {
+	r.mu.Lock()
+	r.sent = append(r.sent, tok)
+	r.mu.Unlock()
+	r.wake <- struct{}{}
+	return nil
+}
+
+func TestPushOnlyWhenAway(t *testing.T) {
+	rs := &recordingSender{wake: make(chan struct{}, 16)}
+	ts := newTestServer(t, func(c *Config) { c.Push = rs })
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	co := ts.newCounselor(t, o, "co")
+	ctx := context.Background()
+	if code, body := apiDo(t, "PUT", ts.URL+"/api/v1/push", cl.Token, `{"token":"phone-token-1"}`); code != http.StatusNoContent {
+		t.Fatalf("register token: %d %s", code, body)
+	}
+	if code, _ := apiDo(t, "PUT", ts.URL+"/api/v1/push", cl.Token, `{"token":"bad token"}`); code != http.StatusBadRequest {
+		t.Fatalf("invalid token accepted: %d", code)
+	}
+	coLive := goLive(t, co, 0)
+
+	// Connected: the reply arrives live, no push.
+	clLive := goLive(t, cl, 0)
+	m, err := clLive.live.Send(ctx, 0, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coLive.live.Send(ctx, m.ConversationID, "reply while connected"); err != nil {
+		t.Fatal(err)
+	}
+	clLive.rec.waitFor(t, "live reply", func(evs []any) bool {
+		return countMessages(evs, func(x protocol.Message) bool { return x.Body == "reply while connected" }) == 1
+	})
+	clLive.stop()
+	clLive.ended(t)
+
+	// Away: one push to the registered device; the client's own messages never push.
+	if _, err := coLive.live.Send(ctx, m.ConversationID, "reply while away"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-rs.wake:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no push for a reply while the client was away")
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if len(rs.sent) != 1 || rs.sent[0] != "phone-token-1" {
+		t.Fatalf("pushed %v", rs.sent)
+	}
+	// Turning push off forgets the token.
+	if code, _ := apiDo(t, "DELETE", ts.URL+"/api/v1/push", cl.Token, `{"token":"phone-token-1"}`); code != http.StatusNoContent {
+		t.Fatalf("delete token: %d", code)
+	}
+	if toks, _ := ts.store.PushTokens(ctx, convClient(t, co, m.ConversationID)); len(toks) != 0 {
+		t.Fatalf("token kept after turning push off: %v", toks)
+	}
+}
+
+func convClient(t *testing.T, c *client.Client, conv int64) int64 {
+	t.Helper()
+	cs, err := c.Conversations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range cs {
+		if x.ID == conv {
+			return x.ClientID
+		}
+	}
+	t.Fatal("conversation not found")
+	return 0
 }

@@ -52,6 +52,9 @@ type hub struct {
 	bySession map[int64]map[*subscriber]struct{}
 	byAccount map[int64]map[*subscriber]struct{}
 	metrics   *metrics
+	// onReply, if set, hears of a staff reply to a client who has no live
+	// connection (to push a content-free notice). It must not block.
+	onReply func(clientID int64)
 }
 
 func newHub(m *metrics) *hub {
@@ -119,6 +122,9 @@ func (h *hub) publish(changes []store.Change) {
 		case store.ChangeMessage:
 			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
 			h.toConversation(c, f)
+			if h.onReply != nil && c.Message.SenderRole.IsStaff() && len(h.byAccount[c.ClientID]) == 0 {
+				h.onReply(c.ClientID)
+			}
 		case store.ChangeConversation:
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})})
 		case store.ChangeConversationDeleted:

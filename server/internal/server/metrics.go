@@ -21,6 +21,7 @@ type metrics struct {
 	sweptMessages  prometheus.Counter
 	commitBatch    prometheus.Histogram
 	commitDuration prometheus.Histogram
+	pushDropped    prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -54,13 +55,16 @@ func newMetrics() *metrics {
 			Name: "taiwa_commit_batch_size", Help: "Writes per group commit.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
+		pushDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taiwa_push_dropped_total", Help: "Push notices dropped because the push queue was full.",
+		}),
 		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "taiwa_commit_seconds", Help: "Duration of one group commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
 	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.badFrames, m.logins,
-		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration,
+		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Export every role from the start, so dashboards see zeros, not gaps.
 	for _, r := range []string{"admin", "counselor", "client"} {

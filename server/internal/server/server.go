@@ -19,6 +19,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/store"
 	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
+	"github.com/taiwa-chat/taiwa/server/internal/push"
 )
 
 // Defaults for Config.
@@ -64,6 +65,8 @@ type Config struct {
 	OriginPatterns []string
 	// Web serves the PWA at /.
 	Web http.Handler
+	// Push, if set, tells clients' phones that a reply is waiting.
+	Push push.Sender
 }
 
 func (c *Config) fill() {
@@ -123,6 +126,8 @@ type Server struct {
 
 	availMu   sync.Mutex
 	lastAvail map[int64]hours.Availability
+
+	stopPush context.CancelFunc
 }
 
 // New opens the store in cfg.DataDir and wires every part.
@@ -150,6 +155,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store = st
 	s.dummy = credential.Hash("not a password", cfg.Password)
+	if cfg.Push != nil {
+		n := push.NewNotifier(cfg.Push, st, cfg.Logger, 4096)
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopPush = cancel
+		go n.Run(ctx)
+		s.hub.onReply = func(clientID int64) {
+			if !n.Notify(clientID) {
+				m.pushDropped.Inc()
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -189,6 +205,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/conversations", s.authed(anyone, s.listConversations))
 	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.history))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/assign", s.authed(staff, s.assign))
+
+	mux.HandleFunc("PUT /api/v1/push", s.authed(anyone, s.setPushToken))
+	mux.HandleFunc("DELETE /api/v1/push", s.authed(anyone, s.deletePushToken))
 
 	mux.HandleFunc("GET /api/v1/live", s.liveHandler)
 	if s.cfg.Web != nil {
@@ -296,5 +315,8 @@ func (s *Server) beginClose() { s.closeOnce.Do(func() { close(s.closing) }) }
 // Close closes the store after finishing queued writes. Serve calls it.
 func (s *Server) Close() error {
 	s.beginClose()
+	if s.stopPush != nil {
+		s.stopPush()
+	}
 	return s.store.Close()
 }

@@ -1,0 +1,133 @@
+// Package push tells a client's phone that a reply is waiting, through
+// Firebase Cloud Messaging. The push carries no text: not the message, not
+// a nickname, not the organisation. The app's service worker shows a
+// generic notice in the phone's language.
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	firebase "firebase.google.com/go/v4"
+	"firebase.google.com/go/v4/messaging"
+	"google.golang.org/api/option"
+)
+
+// ErrUnregistered means the token no longer reaches a device: forget it.
+var ErrUnregistered = errors.New("push token is no longer registered")
+
+// Sender delivers one content-free push to one device token.
+type Sender interface {
+	Send(ctx context.Context, token string) error
+}
+
+// FCM sends through Firebase Cloud Messaging with the Admin SDK.
+type FCM struct {
+	client *messaging.Client
+}
+
+// NewFCM reads a service-account file (its project ID included).
+func NewFCM(ctx context.Context, credentialsFile string) (*FCM, error) {
+	return newFCM(ctx, nil, option.WithCredentialsFile(credentialsFile))
+}
+
+func newFCM(ctx context.Context, cfg *firebase.Config, opts ...option.ClientOption) (*FCM, error) {
+	app, err := firebase.NewApp(ctx, cfg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("firebase app: %w", err)
+	}
+	client, err := app.Messaging(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("firebase messaging: %w", err)
+	}
+	return &FCM{client: client}, nil
+}
+
+// Message is exactly what goes to Google for a device: a kind, no text.
+func Message(token string) *messaging.Message {
+	return &messaging.Message{
+		Token: token,
+		Data:  map[string]string{"kind": "reply"},
+		Webpush: &messaging.WebpushConfig{
+			// Deliver promptly; a day-old "you have a reply" is still useful,
+			// older is not.
+			Headers: map[string]string{"Urgency": "high", "TTL": "86400"},
+		},
+	}
+}
+
+// Send pushes to one device.
+func (f *FCM) Send(ctx context.Context, token string) error {
+	_, err := f.client.Send(ctx, Message(token))
+	if messaging.IsUnregistered(err) {
+		return ErrUnregistered
+	}
+	if err != nil {
+		return fmt.Errorf("fcm send: %w", err)
+	}
+	return nil
+}
+
+// Tokens is what the notifier needs of the store.
+type Tokens interface {
+	PushTokens(ctx context.Context, accountID int64) ([]string, error)
+	DropPushToken(ctx context.Context, token string) error
+}
+
+// Notifier sends pushes off the hot path: Notify never blocks, a worker
+// sends. A full queue drops the push (the client still sees the reply
+// when they open the app); it is logged and counted by the caller.
+type Notifier struct {
+	sender Sender
+	tokens Tokens
+	log    *slog.Logger
+	queue  chan int64
+}
+
+// NewNotifier returns a notifier with a queue of size pending pushes.
+func NewNotifier(s Sender, t Tokens, log *slog.Logger, size int) *Notifier {
+	return &Notifier{sender: s, tokens: t, log: log, queue: make(chan int64, size)}
+}
+
+// Notify queues a push to every device of a client; false if the queue is full.
+func (n *Notifier) Notify(clientID int64) bool {
+	select {
+	case n.queue <- clientID:
+		return true
+	default:
+		return false
+	}
+}
+
+// Run sends queued pushes until ctx ends.
+func (n *Notifier) Run(ctx context.Context) {
+	for {
+		select {
+		case id := <-n.queue:
+			n.send(ctx, id)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (n *Notifier) send(ctx context.Context, clientID int64) {
+	tokens, err := n.tokens.PushTokens(ctx, clientID)
+	if err != nil {
+		n.log.Error("push: load tokens", "account", clientID, "err", err)
+		return
+	}
+	for _, tok := range tokens {
+		err := n.sender.Send(ctx, tok)
+		switch {
+		case errors.Is(err, ErrUnregistered):
+			if err := n.tokens.DropPushToken(ctx, tok); err != nil {
+				n.log.Error("push: drop token", "account", clientID, "err", err)
+			}
+		case err != nil:
+			n.log.Warn("push failed", "account", clientID, "err", err)
+		}
+	}
+}
