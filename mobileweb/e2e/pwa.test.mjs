@@ -230,3 +230,28 @@ test("a PIN locks the app on this device; five wrong PINs erase it", async () =>
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test("a push shows a generic notice without any text of the conversation", async () => {
+  const { ctx, page } = await phone();
+  await ctx.grantPermissions(["notifications"], { origin: url });
+  await page.goto(url + "/");
+  await page.evaluate(async () => navigator.serviceWorker.ready);
+  const cdp = await ctx.newCDPSession(page);
+  const registration = new Promise((res) => cdp.on("ServiceWorker.workerRegistrationUpdated", (ev) => {
+    const r = ev.registrations.find((x) => x.scopeURL === url + "/" && !x.isDeleted);
+    if (r) res(r.registrationId);
+  }));
+  await cdp.send("ServiceWorker.enable");
+  const registrationId = await registration;
+  // Exactly what the server sends: a kind, nothing to show.
+  await cdp.send("ServiceWorker.deliverPushMessage", { origin: url, registrationId, data: JSON.stringify({ data: { kind: "reply" } }) });
+  const shown = await page.waitForFunction(async () => {
+    const n = await (await navigator.serviceWorker.ready).getNotifications();
+    return n.length ? n.map((x) => ({ title: x.title, body: x.body, tag: x.tag })) : null;
+  });
+  const notes = await shown.jsonValue();
+  assert.equal(notes.length, 1);
+  assert.equal(notes[0].title, "新しい返信");
+  assert.equal(notes[0].tag, "taiwa-reply");
+  await ctx.close();
+});
