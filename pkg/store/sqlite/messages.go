@@ -96,8 +96,20 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// conversationsQuery is the listing for p. A client gets a query of its
+// own: the shared form "org_id = ? AND (? OR client_id = ?)" with bound
+// values makes SQLite walk the organisation's every conversation, once
+// per client, which turned a mass reconnect quadratic.
+func conversationsQuery(p store.Principal) (string, []any) {
+	if p.IsStaff() {
+		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? ORDER BY c.updated_at DESC", []any{p.OrgID}
+	}
+	return "SELECT " + convCols + convFrom + "WHERE c.client_id = ? AND c.org_id = ?", []any{p.AccountID, p.OrgID}
+}
+
 func listConversations(ctx context.Context, q queryer, p store.Principal) ([]protocol.Conversation, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+convCols+convFrom+"WHERE"+visible+"ORDER BY c.updated_at DESC", visibleArgs(p)...)
+	query, args := conversationsQuery(p)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -559,5 +560,32 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 	if _, _, err := f.db.Send(context.Background(), o.clients[0], store.SendRequest{Ref: "x", Body: "y"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("send after close: %v", err)
+	}
+}
+
+// A client's conversation listing must find its one row by index, not walk
+// the organisation: every client's connection runs it, so a walk makes a
+// mass reconnect quadratic.
+func TestClientListingUsesIndex(t *testing.T) {
+	f := newFixture(t)
+	o := f.org(t, 1)
+	query, args := conversationsQuery(o.clients[0])
+	rows, err := f.db.read.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "; ")
+	if !strings.Contains(joined, "(client_id=?)") || strings.Contains(joined, "conversations_org") {
+		t.Fatalf("client listing plan: %s", joined)
 	}
 }

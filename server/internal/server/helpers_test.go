@@ -62,7 +62,7 @@ type testOrg struct {
 
 // newTestServer runs a real server on a loopback port with cheap password
 // hashing and a settable clock (Monday 2026-11-23 12:00 in Tokyo).
-func newTestServer(t *testing.T, tweak func(*Config)) *testServer {
+func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
 	ts := &testServer{clock: &testClock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, dir: t.TempDir()}
 	cfg := Config{
@@ -252,7 +252,7 @@ func goLive(t *testing.T, c *client.Client, cursor int64) *liveConn2 {
 }
 
 // rawWS opens a bare WebSocket with a token, for frame-level tests.
-func rawWS(t *testing.T, url, token string) *websocket.Conn {
+func rawWS(t testing.TB, url, token string) *websocket.Conn {
 	t.Helper()
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+token)
@@ -267,7 +267,7 @@ func rawWS(t *testing.T, url, token string) *websocket.Conn {
 	return c
 }
 
-func wsWrite(t *testing.T, c *websocket.Conn, s string) {
+func wsWrite(t testing.TB, c *websocket.Conn, s string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -277,7 +277,7 @@ func wsWrite(t *testing.T, c *websocket.Conn, s string) {
 }
 
 // wsReadType reads frames until one of type typ arrives, returning it raw.
-func wsReadType(t *testing.T, c *websocket.Conn, typ string) map[string]any {
+func wsReadType(t testing.TB, c *websocket.Conn, typ string) map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
