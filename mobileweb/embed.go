@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+
+	"github.com/klauspost/compress/gzhttp"
 )
 
 //go:embed static
@@ -21,12 +23,14 @@ func FS() fs.FS {
 	return sub
 }
 
-// Handler serves the app. The manifest gets its registered type (Go's
-// table lacks it), and the service worker and page are revalidated on
-// every load so that a fix reaches phones at once.
+// Handler serves the app, compressed for browsers that accept it (a
+// first load on a slow phone connection is what counts). The manifest
+// gets its registered type (Go's table lacks it), and the service worker
+// and page are revalidated on every load so that a fix reaches phones at
+// once.
 func Handler() http.Handler {
 	fsrv := http.FileServerFS(FS())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return gzhttp.GzipHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch path.Ext(r.URL.Path) {
 		case ".webmanifest":
 			w.Header().Set("Content-Type", "application/manifest+json")
@@ -34,5 +38,5 @@ func Handler() http.Handler {
 			w.Header().Set("Cache-Control", "no-cache")
 		}
 		fsrv.ServeHTTP(w, r)
-	})
+	}))
 }

@@ -61,3 +61,19 @@ func TestNoInlineScriptOrStyle(t *testing.T) {
 		}
 	}
 }
+
+func TestCompressed(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/app.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	// A bare transport: it does not add or undo compression by itself.
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("app.js not compressed: %v", resp.Header)
+	}
+}
