@@ -100,16 +100,20 @@ func (c *commonFlags) logger(stderr io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), nil
 }
 
-// open prepares the data directory and the server (without serving).
+// open prepares the data directory and the server (without serving),
+// with the logger the flags ask for unless cfg already has one.
 func (c *commonFlags) open(cfg server.Config, stderr io.Writer) (*server.Server, error) {
-	log, err := c.logger(stderr)
-	if err != nil {
-		return nil, err
+	if cfg.Logger == nil {
+		log, err := c.logger(stderr)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Logger = log
 	}
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	cfg.DataDir, cfg.Logger = c.data, log
+	cfg.DataDir = c.data
 	return server.New(cfg)
 }
 
@@ -153,6 +157,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		log.Info("push notifications are off: no --fcm-credentials given")
 	}
+	cfg.Logger = log
 	srv, err := c.open(cfg, stderr)
 	if err != nil {
 		return err

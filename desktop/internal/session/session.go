@@ -170,9 +170,8 @@ func (c *Controller) open(server string, cli *client.Client) {
 		pending []client.PendingMessage
 	)
 	if c.cache != nil {
-		c.loadFromCache()
+		pending = c.loadFromCache()
 		cursor, _ = c.cache.Cursor()
-		pending, _ = c.cache.Pending()
 	}
 	c.main = ui.NewMain(c.in, c.win, ui.Actions{Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray})
 	c.main.Shortcuts(c.win.Canvas())
@@ -217,11 +216,13 @@ func (c *Controller) open(server string, cli *client.Client) {
 	}
 }
 
-func (c *Controller) loadFromCache() {
+// loadFromCache fills the inbox from the cache and returns the outbox,
+// which the live connection resends.
+func (c *Controller) loadFromCache() []client.PendingMessage {
 	convs, err := c.cache.Conversations()
 	if err != nil {
 		c.log.Error("read cache", "err", err)
-		return
+		return nil
 	}
 	for _, conv := range convs {
 		c.in.Apply(&protocol.ConversationFrame{Conversation: conv})
@@ -235,10 +236,14 @@ func (c *Controller) loadFromCache() {
 	if org, ok, _ := c.cache.Org(); ok {
 		c.in.Apply(&protocol.SettingsFrame{Org: org})
 	}
-	pending, _ := c.cache.Pending()
+	pending, err := c.cache.Pending()
+	if err != nil {
+		c.log.Error("read cache outbox", "err", err)
+	}
 	for _, p := range pending {
 		c.in.AddPending(p)
 	}
+	return pending
 }
 
 // onEvent runs on the live connection's goroutine: the cache is written

@@ -89,14 +89,16 @@ func NewAdmin(api AdminAPI, win fyne.Window, appURL string) *Admin {
 // Content is the screen's root object.
 func (a *Admin) Content() fyne.CanvasObject { return a.content }
 
-func ctx10() (context.Context, context.CancelFunc) {
+// callContext bounds one admin call; a bulk registration of 500 clients
+// hashes 500 passwords, so it is generous.
+func callContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 60*time.Second)
 }
 
 // call runs f off the UI goroutine and reports its error in a dialog.
 func (a *Admin) call(f func(ctx context.Context) error, then func()) {
 	a.async(func() {
-		ctx, cancel := ctx10()
+		ctx, cancel := callContext()
 		defer cancel()
 		err := f(ctx)
 		a.do(func() {

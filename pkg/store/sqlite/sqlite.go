@@ -122,9 +122,6 @@ func Open(dir string, opt Options) (*DB, error) {
 	return db, nil
 }
 
-// SetPublish sets where committed changes go. Call it before any write.
-func (db *DB) SetPublish(f func([]store.Change)) { db.publish = f }
-
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int

@@ -173,9 +173,6 @@ func New(cfg Config) (*Server, error) {
 // subcommands, which run without serving).
 func (s *Server) Store() store.Store { return s.store }
 
-// PasswordParams returns the argon2 parameters in force.
-func (s *Server) PasswordParams() credential.Params { return s.cfg.Password }
-
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
