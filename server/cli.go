@@ -130,6 +130,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sweep := fs.Duration("sweep-interval", envDuration("SWEEP_INTERVAL", server.DefaultSweepInterval), "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
 	origins := fs.String("origins", env("ORIGINS", ""), "extra allowed browser origins for the live connection, comma-separated host patterns (TAIWA_ORIGINS)")
 	fcm := fs.String("fcm-credentials", env("FCM_CREDENTIALS", ""), "Firebase service-account JSON file; without it push notifications are off (TAIWA_FCM_CREDENTIALS)")
+	fcmWeb := fs.String("fcm-web-config", env("FCM_WEB_CONFIG", ""), "Firebase web app config JSON with the Web Push key (vapidKey), for the client app to register phones (TAIWA_FCM_WEB_CONFIG)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -148,14 +149,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *fcm != "" {
+	switch {
+	case *fcm == "" && *fcmWeb != "":
+		return errors.New("--fcm-web-config needs --fcm-credentials: phones could register but nothing would be sent")
+	case *fcm == "":
+		log.Info("push notifications are off: no --fcm-credentials given")
+	default:
 		sender, err := push.NewFCM(ctx, *fcm)
 		if err != nil {
 			return fmt.Errorf("--fcm-credentials: %w", err)
 		}
 		cfg.Push = sender
-	} else {
-		log.Info("push notifications are off: no --fcm-credentials given")
+		if *fcmWeb == "" {
+			log.Warn("push notifications are on but phones cannot turn them on: no --fcm-web-config given")
+			break
+		}
+		if cfg.PushWeb, err = push.LoadWebConfig(*fcmWeb); err != nil {
+			return fmt.Errorf("--fcm-web-config: %w", err)
+		}
 	}
 	cfg.Logger = log
 	srv, err := c.open(cfg, stderr)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -88,6 +89,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"org", "create", "--data", dir}, 1},
 		{[]string{"org", "create", "--data", dir, "--name", "x", "--admin", "kanri"}, 1}, // login ID taken
 		{[]string{"serve", "--data", dir, "--sweep-interval", "5m"}, 1},
+		{[]string{"serve", "--data", dir, "--fcm-web-config", "web.json"}, 1}, // no sender to send with
+		{[]string{"serve", "--data", dir, "--fcm-credentials", filepath.Join(dir, "missing.json")}, 1},
 		{[]string{"version"}, 0},
 	}
 	for _, tt := range tests {

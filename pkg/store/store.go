@@ -165,9 +165,10 @@ type Store interface {
 	// Assign sets a conversation's assignee (staff), nil to release it.
 	Assign(ctx context.Context, p Principal, conversationID int64, assignee *int64) (protocol.Conversation, error)
 
-	// SetPushToken records a device token for the principal (a device that
-	// moves to another account is moved with it).
-	SetPushToken(ctx context.Context, p Principal, token string) error
+	// SetPushToken records a device token for the principal's session (a
+	// device that moves to another session is moved with it). The token is
+	// forgotten with the session.
+	SetPushToken(ctx context.Context, p Principal, sessionID int64, token string) error
 	// DeletePushToken forgets the principal's device token (push turned off).
 	DeletePushToken(ctx context.Context, p Principal, token string) error
 	// PushTokens lists an account's device tokens.

@@ -94,6 +94,21 @@ CREATE TABLE push_tokens (
 );
 CREATE INDEX push_tokens_account ON push_tokens(account_id);
 `,
+	// 3: a push token belongs to the session that registered it, so that
+	// signing out, a forced logout or an expired session also stops the
+	// phone's notices. Tokens without a session are dropped; the app
+	// registers again when it next opens.
+	`
+DROP TABLE push_tokens;
+CREATE TABLE push_tokens (
+	token      TEXT PRIMARY KEY,
+	session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX push_tokens_account ON push_tokens(account_id);
+CREATE INDEX push_tokens_session ON push_tokens(session_id);
+`,
 }
 
 func migrate(db *sql.DB) error {

@@ -5,17 +5,25 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
 )
 
-// SetPushToken records a device token for the principal.
-func (db *DB) SetPushToken(ctx context.Context, p store.Principal, token string) error {
+// SetPushToken records a device token for the principal's session.
+func (db *DB) SetPushToken(ctx context.Context, p store.Principal, sessionID int64, token string) error {
 	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		_, err := tx.Exec(`INSERT INTO push_tokens(token, account_id, created_at) VALUES (?,?,?)
-			ON CONFLICT(token) DO UPDATE SET account_id = excluded.account_id, created_at = excluded.created_at`,
-			token, p.AccountID, ms(db.clock()))
+		res, err := tx.Exec(`INSERT INTO push_tokens(token, session_id, account_id, created_at)
+			SELECT ?1, id, account_id, ?2 FROM sessions WHERE id = ?3 AND account_id = ?4
+			ON CONFLICT(token) DO UPDATE SET session_id = excluded.session_id,
+				account_id = excluded.account_id, created_at = excluded.created_at`,
+			token, ms(db.clock()), sessionID, p.AccountID)
 		if err != nil {
 			return nil, fmt.Errorf("store push token: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("store push token: %w", err)
+		} else if n == 0 {
+			return nil, protocol.Errorf(protocol.CodeUnauthorized, "session has ended")
 		}
 		return nil, nil
 	})

@@ -6,9 +6,13 @@ package push
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 
 	firebase "firebase.google.com/go/v4"
 	"firebase.google.com/go/v4/messaging"
@@ -130,4 +134,51 @@ func (n *Notifier) send(ctx context.Context, clientID int64) {
 			n.log.Warn("push failed", "account", clientID, "err", err)
 		}
 	}
+}
+
+// WebConfig is what a phone's browser needs to obtain a device token: the
+// Firebase web app's public identifiers and the Web Push (VAPID) public
+// key, as the Firebase console shows them. None of it is secret; it is
+// served to signed-in clients.
+type WebConfig struct {
+	APIKey            string `json:"apiKey"`
+	ProjectID         string `json:"projectId"`
+	MessagingSenderID string `json:"messagingSenderId"`
+	AppID             string `json:"appId"`
+	VAPIDKey          string `json:"vapidKey"`
+}
+
+// LoadWebConfig reads and checks a web config file (JSON with the fields
+// of WebConfig; other fields of the console's snippet are ignored).
+func LoadWebConfig(path string) (*WebConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read web push config: %w", err)
+	}
+	var c WebConfig
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("parse web push config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("web push config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Validate reports the first missing or malformed field.
+func (c *WebConfig) Validate() error {
+	for _, f := range []struct{ name, v string }{
+		{"apiKey", c.APIKey}, {"projectId", c.ProjectID},
+		{"messagingSenderId", c.MessagingSenderID}, {"appId", c.AppID},
+	} {
+		if f.v == "" || len(f.v) > 256 || strings.ContainsFunc(f.v, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return fmt.Errorf("%s must be 1 to 256 printable characters", f.name)
+		}
+	}
+	// A VAPID public key is an uncompressed P-256 point: 65 bytes, base64url.
+	key, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c.VAPIDKey, "="))
+	if err != nil || len(key) != 65 || key[0] != 4 {
+		return errors.New("vapidKey must be the Web Push certificate's public key (base64url, 65 bytes)")
+	}
+	return nil
 }

@@ -2,12 +2,17 @@ package push
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -135,5 +140,46 @@ func TestNotifierSendsToEveryDeviceAndPrunes(t *testing.T) {
 	n.Run(ctx) // returns at once on a cancelled context
 	if strings.Join(s.sent, ",") != "phone,old-phone" || strings.Join(tokens.dropped, ",") != "old-phone" {
 		t.Fatalf("sent %v, dropped %v", s.sent, tokens.dropped)
+	}
+}
+
+func TestLoadWebConfig(t *testing.T) {
+	priv, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vapid := base64.RawURLEncoding.EncodeToString(priv.PublicKey().Bytes())
+	valid := `{"apiKey":"AIzaExample","authDomain":"x.firebaseapp.com","projectId":"x","messagingSenderId":"123","appId":"1:123:web:abc","vapidKey":"` + vapid + `"}`
+	tests := []struct {
+		name, file, wantErr string
+	}{
+		{"console snippet with the key", valid, ""},
+		{"padded key", strings.Replace(valid, vapid, vapid+"=", 1), ""},
+		{"not JSON", "const firebaseConfig = {}", "parse web push config"},
+		{"no app ID", strings.Replace(valid, `"appId":"1:123:web:abc"`, `"appId":""`, 1), "appId"},
+		{"space in API key", strings.Replace(valid, "AIzaExample", "AIza Example", 1), "apiKey"},
+		{"private key instead of public", strings.Replace(valid, vapid, base64.RawURLEncoding.EncodeToString(priv.Bytes()), 1), "vapidKey"},
+		{"no key", strings.Replace(valid, vapid, "", 1), "vapidKey"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "web.json")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadWebConfig(path)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.ProjectID != "x" || c.MessagingSenderID != "123" {
+					t.Fatalf("loaded %+v", c)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/push"
 )
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, a *session) error {
@@ -307,6 +308,20 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, a *session) erro
 // timeNow is the server's clock at millisecond precision.
 func (s *Server) timeNow() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
 
+// pushConfig tells the PWA whether it can offer notifications and, if so,
+// what its browser needs to obtain a device token.
+func (s *Server) pushConfig(w http.ResponseWriter, _ *http.Request, _ *session) error {
+	var resp struct {
+		Enabled bool            `json:"enabled"`
+		Web     *push.WebConfig `json:"web,omitempty"`
+	}
+	if s.cfg.Push != nil && s.cfg.PushWeb != nil {
+		resp.Enabled, resp.Web = true, s.cfg.PushWeb
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
 func decodePushToken(w http.ResponseWriter, r *http.Request) (string, error) {
 	var req protocol.PushTokenRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -323,7 +338,7 @@ func (s *Server) setPushToken(w http.ResponseWriter, r *http.Request, a *session
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetPushToken(r.Context(), a.p, tok); err != nil {
+	if err := s.store.SetPushToken(r.Context(), a.p, a.ID, tok); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

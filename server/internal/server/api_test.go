@@ -12,6 +12,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/push"
 )
 
 func loginRaw(t *testing.T, url, id, pw string) (int, protocol.Error) {
@@ -357,4 +358,118 @@ func convClient(t *testing.T, c *client.Client, conv int64) int64 {
 	}
 	t.Fatal("conversation not found")
 	return 0
+}
+
+func TestPushConfigAndTokenLifetime(t *testing.T) {
+	web := &push.WebConfig{APIKey: "k", ProjectID: "p", MessagingSenderID: "1", AppID: "a", VAPIDKey: "BPublic"}
+	tests := []struct {
+		name        string
+		sender, web bool
+		wantEnabled bool
+	}{
+		{"push off", false, false, false},
+		{"sender without web config", true, false, false},
+		{"push on", true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, func(c *Config) {
+				if tt.sender {
+					c.Push = &recordingSender{wake: make(chan struct{}, 16)}
+				}
+				if tt.web {
+					c.PushWeb = web
+				}
+			})
+			o := ts.org(t, "org")
+			cl, _ := ts.newClient(t, o, "c")
+			code, body := apiDo(t, "GET", ts.URL+"/api/v1/push/config", cl.Token, "")
+			if code != http.StatusOK {
+				t.Fatalf("config: %d %s", code, body)
+			}
+			var got struct {
+				Enabled bool
+				Web     *push.WebConfig
+			}
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Enabled != tt.wantEnabled || (got.Web != nil) != tt.wantEnabled {
+				t.Fatalf("config %s, want enabled=%v", body, tt.wantEnabled)
+			}
+			if tt.wantEnabled && got.Web.VAPIDKey != web.VAPIDKey {
+				t.Fatalf("config %s lacks the VAPID key", body)
+			}
+			// The page may reach Firebase's registration only when push is on.
+			resp, err := http.Get(ts.URL + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			csp := resp.Header.Get("Content-Security-Policy")
+			if strings.Contains(csp, "googleapis.com") != tt.wantEnabled {
+				t.Fatalf("CSP %q with push enabled=%v", csp, tt.wantEnabled)
+			}
+			// Staff have no phones to notify.
+			co := ts.newCounselor(t, o, "co")
+			for _, m := range []string{"GET", "PUT", "DELETE"} {
+				if code, _ := apiDo(t, m, ts.URL+"/api/v1/push"+map[bool]string{true: "/config"}[m == "GET"], co.Token, `{"token":"t"}`); code != http.StatusForbidden {
+					t.Errorf("counselor %s push: %d, want 403", m, code)
+				}
+			}
+		})
+	}
+}
+
+// A phone that signs out, is signed out by an admin or whose session
+// expires gets no more notices, even though it never said "turn off".
+func TestPushTokenEndsWithSession(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.Push = &recordingSender{wake: make(chan struct{}, 16)} })
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	tokens := func(c *client.Client) []string {
+		t.Helper()
+		me, err := c.Me(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks, err := ts.store.PushTokens(ctx, me.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return toks
+	}
+	register := func(c *client.Client, tok string) {
+		t.Helper()
+		if code, body := apiDo(t, "PUT", ts.URL+"/api/v1/push", c.Token, `{"token":"`+tok+`"}`); code != http.StatusNoContent {
+			t.Fatalf("register: %d %s", code, body)
+		}
+	}
+
+	cl, cred := ts.newClient(t, o, "c")
+	second := ts.login(t, cred.LoginID, cred.Password)
+	register(cl, "phone-a")
+	register(second, "phone-b")
+	if got := tokens(cl); len(got) != 2 {
+		t.Fatalf("tokens %v", got)
+	}
+	// Signing out one device forgets that device only.
+	if code, _ := apiDo(t, "POST", ts.URL+"/api/v1/logout", cl.Token, ""); code != http.StatusNoContent && code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	if got := tokens(second); len(got) != 1 || got[0] != "phone-b" {
+		t.Fatalf("after one logout: %v", got)
+	}
+	// A forced logout forgets the rest.
+	me, _ := second.Me(ctx)
+	if code, body := apiDo(t, "POST", fmt.Sprintf("%s/api/v1/accounts/%d/logout", ts.URL, me.ID), o.admin.Token, ""); code/100 != 2 {
+		t.Fatalf("force logout: %d %s", code, body)
+	}
+	if toks, _ := ts.store.PushTokens(ctx, me.ID); len(toks) != 0 {
+		t.Fatalf("tokens after forced logout: %v", toks)
+	}
+	// A token cannot be attached to an ended session.
+	if code, _ := apiDo(t, "PUT", ts.URL+"/api/v1/push", second.Token, `{"token":"phone-c"}`); code != http.StatusUnauthorized {
+		t.Fatalf("register on ended session: %d", code)
+	}
 }

@@ -31,9 +31,10 @@ type session struct {
 type roleSet func(protocol.Role) bool
 
 var (
-	anyone roleSet = func(protocol.Role) bool { return true }
-	staff  roleSet = protocol.Role.IsStaff
-	admins roleSet = func(r protocol.Role) bool { return r == protocol.RoleAdmin }
+	anyone  roleSet = func(protocol.Role) bool { return true }
+	staff   roleSet = protocol.Role.IsStaff
+	admins  roleSet = func(r protocol.Role) bool { return r == protocol.RoleAdmin }
+	clients roleSet = func(r protocol.Role) bool { return r == protocol.RoleClient }
 )
 
 // bearer extracts the token from the Authorization header or the cookie.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,6 +68,8 @@ type Config struct {
 	Web http.Handler
 	// Push, if set, tells clients' phones that a reply is waiting.
 	Push push.Sender
+	// PushWeb, if set, lets the PWA obtain device tokens (it needs Push).
+	PushWeb *push.WebConfig
 }
 
 func (c *Config) fill() {
@@ -203,25 +206,38 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.history))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/assign", s.authed(staff, s.assign))
 
-	mux.HandleFunc("PUT /api/v1/push", s.authed(anyone, s.setPushToken))
-	mux.HandleFunc("DELETE /api/v1/push", s.authed(anyone, s.deletePushToken))
+	mux.HandleFunc("GET /api/v1/push/config", s.authed(clients, s.pushConfig))
+	mux.HandleFunc("PUT /api/v1/push", s.authed(clients, s.setPushToken))
+	mux.HandleFunc("DELETE /api/v1/push", s.authed(clients, s.deletePushToken))
 
 	mux.HandleFunc("GET /api/v1/live", s.liveHandler)
 	if s.cfg.Web != nil {
 		mux.Handle("GET /", s.cfg.Web)
 	}
-	return securityHeaders(mux)
+	return securityHeaders(mux, s.pushOrigins())
+}
+
+// pushOrigins are the only third-party origins the PWA may reach: Firebase's
+// token registration, and only when the operator configured push.
+func (s *Server) pushOrigins() []string {
+	if s.cfg.Push == nil || s.cfg.PushWeb == nil {
+		return nil
+	}
+	return []string{"https://firebaseinstallations.googleapis.com", "https://fcmregistrations.googleapis.com"}
 }
 
 // securityHeaders applies to every response: no framing, no sniffing, a
-// strict CSP (no inline script, same origin only) and no referrer.
-func securityHeaders(next http.Handler) http.Handler {
+// strict CSP (no inline script, same origin only, plus connectOrigins for
+// fetches) and no referrer.
+func securityHeaders(next http.Handler, connectOrigins []string) http.Handler {
+	csp := "default-src 'self'; connect-src " + strings.Join(append([]string{"'self'"}, connectOrigins...), " ") +
+		"; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("Content-Security-Policy", csp)
 		if r.TLS != nil {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
