@@ -4,7 +4,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync, createECDH } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -13,9 +14,30 @@ const BIN = resolve(process.env.TAIWA_BIN || "../../bin/taiwa");
 const SHOTS = resolve(process.env.TAIWA_SHOTS || "../../var/screenshots");
 let dir, server, url, adminToken, browser, counselorCred;
 
+// Push is configured as an operator would, with a service account and web
+// config of a Firebase project that does not exist: Google's servers are
+// the one part out of reach here, and the test answers in their place.
+const FIREBASE_PROJECT = "taiwa-e2e";
+function writePushConfig() {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  writeFileSync(join(dir, "service-account.json"), JSON.stringify({
+    type: "service_account", project_id: FIREBASE_PROJECT, private_key_id: "e2e",
+    private_key: privateKey.export({ type: "pkcs8", format: "pem" }),
+    client_email: `push@${FIREBASE_PROJECT}.iam.gserviceaccount.com`, client_id: "1",
+    token_uri: "https://oauth2.googleapis.com/token",
+  }));
+  const vapid = createECDH("prime256v1");
+  vapid.generateKeys();
+  writeFileSync(join(dir, "web-push.json"), JSON.stringify({
+    apiKey: "AIzaE2E", projectId: FIREBASE_PROJECT, messagingSenderId: "1234", appId: "1:1234:web:e2e",
+    vapidKey: vapid.getPublicKey().toString("base64url"),
+  }));
+}
+
 function startServer(addr) {
   return new Promise((resolvePromise, reject) => {
-    const p = spawn(BIN, ["serve", "--data", dir, "--addr", addr, "--log-level", "warn"], { stdio: ["ignore", "pipe", "inherit"] });
+    const p = spawn(BIN, ["serve", "--data", dir, "--addr", addr, "--log-level", "warn",
+      "--fcm-credentials", join(dir, "service-account.json"), "--fcm-web-config", join(dir, "web-push.json")], { stdio: ["ignore", "pipe", "inherit"] });
     const timer = setTimeout(() => reject(new Error("server did not start")), 20000);
     p.stdout.on("data", (d) => {
       const m = /serving on (http:\/\/\S+)/.exec(String(d));
@@ -43,6 +65,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "taiwa-e2e-"));
   const out = execFileSync(BIN, ["org", "create", "--data", dir, "--name", "こころ相談室", "--admin", "kanri"]).toString();
   const pw = /password: (\S+)/.exec(out)[1];
+  writePushConfig();
   ({ p: server, url } = await startServer("127.0.0.1:0"));
   const login = await (await fetch(url + "/api/v1/login", { method: "POST", body: JSON.stringify({ login_id: "kanri", password: pw }) })).json();
   adminToken = login.token;
@@ -253,5 +276,121 @@ test("a push shows a generic notice without any text of the conversation", async
   assert.equal(notes.length, 1);
   assert.equal(notes[0].title, "新しい返信");
   assert.equal(notes[0].tag, "taiwa-reply");
+  await ctx.close();
+});
+
+// Answers Firebase's two registration services as Google would, and counts
+// what the page asked of them. Chromium's own push service (Google's, and
+// refused in Playwright's incognito contexts) is replaced at the
+// PushManager boundary with a subscription that lives in the page; the
+// service worker's side of push is tested with CDP below.
+async function fakeFirebase(ctx) {
+  await ctx.addInitScript(() => {
+    // Kept like the browser keeps it: across reloads, until unsubscribed.
+    const KEY = "e2e.pushSubscription";
+    const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+    const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer;
+    const subscription = (saved) => ({
+      endpoint: saved.endpoint, expirationTime: null, options: { userVisibleOnly: true },
+      getKey: (name) => unb64(saved[name]),
+      unsubscribe: async () => { localStorage.removeItem(KEY); return true; },
+    });
+    PushManager.prototype.getSubscription = async () => {
+      const saved = localStorage.getItem(KEY);
+      return saved ? subscription(JSON.parse(saved)) : null;
+    };
+    PushManager.prototype.permissionState = async () => Notification.permission === "granted" ? "granted" : "prompt";
+    PushManager.prototype.subscribe = async () => {
+      const saved = {
+        endpoint: "https://fcm.googleapis.com/fcm/send/e2e",
+        p256dh: b64(crypto.getRandomValues(new Uint8Array(65))), auth: b64(crypto.getRandomValues(new Uint8Array(16))),
+      };
+      localStorage.setItem(KEY, JSON.stringify(saved));
+      return subscription(saved);
+    };
+  });
+  const calls = [];
+  await ctx.route("https://firebaseinstallations.googleapis.com/**", (route) => {
+    calls.push("installations " + route.request().method());
+    route.fulfill({ json: { name: "i", fid: "fid-e2e", refreshToken: "refresh", authToken: { token: "auth", expiresIn: "604800s" } } });
+  });
+  await ctx.route("https://fcmregistrations.googleapis.com/**", (route) => {
+    calls.push("registrations " + route.request().method());
+    route.fulfill({ json: route.request().method() === "POST" ? { token: "fcm-token-e2e" } : {} });
+  });
+  return calls;
+}
+
+const pushRequest = (page, method) => page.waitForResponse((r) => r.url() === url + "/api/v1/push" && r.request().method() === method);
+
+test("notices can be turned on and off; nothing of them stays after logout", async () => {
+  const cred = await newClient("ゆき");
+  const { ctx, page, errors } = await phone();
+  await ctx.grantPermissions(["notifications"], { origin: url });
+  const calls = await fakeFirebase(ctx);
+  await signIn(page, cred);
+  await page.waitForSelector("#push-toggle:not([hidden])");
+  assert.equal(await page.textContent("#push-toggle"), "返信を通知する");
+
+  // On: Firebase gives a token, the server takes it.
+  let put = pushRequest(page, "PUT");
+  await page.click("#push-toggle");
+  assert.equal((await put).status(), 204);
+  assert.equal(JSON.parse((await put).request().postData()).token, "fcm-token-e2e");
+  await page.waitForSelector("#push-status >> text=通知に内容や名前は表示されません");
+  assert.equal(await page.textContent("#push-toggle"), "通知を止める");
+  assert.deepEqual(calls, ["installations POST", "registrations POST"]);
+
+  // Reopened: still on, and the server is reminded of the token.
+  put = pushRequest(page, "PUT");
+  await page.reload();
+  assert.equal((await put).status(), 204);
+  await page.waitForSelector("#push-toggle:not([hidden]) >> text=通知を止める");
+
+  // Off: the server forgets it, Firebase and the browser let go of it.
+  const del = pushRequest(page, "DELETE");
+  assert.ok(await page.evaluate(() => localStorage.getItem("e2e.pushSubscription")), "no subscription to drop: the check could not fail");
+  await page.click("#push-toggle");
+  assert.equal((await del).status(), 204);
+  await page.waitForSelector("#push-status >> text=通知を止めました");
+  assert.equal(await page.textContent("#push-toggle"), "返信を通知する");
+  assert.ok(calls.includes("registrations DELETE"), "Firebase registration kept: " + calls);
+  assert.equal(await page.evaluate(() => localStorage.getItem("e2e.pushSubscription")), null);
+
+  // On again, then sign out: no subscription and no Firebase database remain.
+  put = pushRequest(page, "PUT");
+  await page.click("#push-toggle");
+  await put;
+  await page.waitForSelector("#push-toggle >> text=通知を止める");
+  assert.ok((await page.evaluate(() => indexedDB.databases())).some((d) => d.name.startsWith("firebase")), "no Firebase database to wipe: the check could not fail");
+  await page.click("#logout");
+  await page.waitForSelector("#login-view:not([hidden]) >> text=ログアウトしました");
+  assert.deepEqual(await page.evaluate(() => indexedDB.databases()), []);
+  assert.equal(await page.evaluate(() => localStorage.getItem("e2e.pushSubscription")), null);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("notices: a refusal is explained, a shared device is never offered them", async () => {
+  const cred = await newClient("かえで");
+  const { ctx, page } = await phone();
+  await fakeFirebase(ctx);
+  let asked = 0;
+  page.on("request", (r) => { if (r.url() === url + "/api/v1/push") asked++; });
+  await signIn(page, cred);
+  await page.waitForSelector("#push-toggle:not([hidden])");
+  await page.click("#push-toggle"); // headless Chromium answers the question with "no"
+  await page.waitForSelector("#push-status >> text=許可されていません");
+  assert.equal(asked, 0);
+  await page.click("#logout");
+  await page.waitForSelector("#login-view:not([hidden])");
+
+  await page.fill("#login-id", cred.login_id);
+  await page.fill("#password", cred.password);
+  await page.check("#shared");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#chat-view:not([hidden])");
+  await page.waitForLoadState("networkidle");
+  assert.equal(await page.isHidden("#push-toggle"), true);
   await ctx.close();
 });

@@ -3,18 +3,23 @@
 // party at run time; text goes into the page only as textContent.
 import { t, applyStatic, when } from "./i18n.js";
 import { openStore, wipeStore } from "./store.js";
+import * as push from "./push.js";
 
 const $ = (id) => document.getElementById(id);
 const SHARED = "taiwa.shared";
 // SIGNED_IN says only that this device has a session worth checking, so a
 // first visit makes no request that is bound to fail.
 const SIGNED_IN = "taiwa.signedIn";
+// NOTICE carries the sign-in screen's message across the reload that
+// finishes a wipe.
+const NOTICE = "taiwa.notice";
 
 const state = {
   me: null, org: null, conv: null,
   messages: new Map(), // id → message
   outbox: [],          // [{ref, body, error?}] in order written
   cursor: 0, ws: null, synced: false, backoff: 500, stopped: true, store: null,
+  pushToken: null,     // this device's push token while notices are on
 };
 
 function newRef() {
@@ -249,6 +254,49 @@ async function handle(f) {
   render();
 }
 
+// --- push notices ----------------------------------------------------
+// Offered where the server and the browser can deliver them and the device
+// keeps data (a shared device keeps nothing, so it is never told anything).
+
+function renderPush(note) {
+  $("push-toggle").textContent = t(state.pushToken ? "pushOff" : "pushOn");
+  $("push-status").textContent = note ? t(note) : "";
+  $("push-status").hidden = !note;
+}
+
+async function setupPush() {
+  $("push-toggle").hidden = true;
+  if (!state.store || !(await push.available()) || state.stopped) return;
+  const saved = await state.store.getMeta("push");
+  if (saved?.token && Notification.permission === "granted") {
+    state.pushToken = saved.token;
+    push.refresh(saved.token);
+  } else if (saved?.token) {
+    // Permission withdrawn in the browser's settings: notices are off.
+    await push.turnOff(saved.token).catch(() => {});
+    await state.store.putMeta("push", null);
+  }
+  renderPush();
+  $("push-toggle").hidden = false;
+}
+
+// togglePush runs as the click itself: the permission question is allowed
+// only there, so nothing may be awaited before push.turnOn asks it.
+function togglePush() {
+  const btn = $("push-toggle");
+  btn.disabled = true;
+  const work = state.pushToken
+    ? push.turnOff(state.pushToken).then(() => { state.pushToken = null; return "pushStopped"; })
+    : push.turnOn().then((token) => { state.pushToken = token; return "pushStarted"; });
+  work.then(async (note) => {
+    await state.store?.putMeta("push", state.pushToken ? { token: state.pushToken } : null);
+    renderPush(note);
+  }, (e) => {
+    console.warn("push:", e);
+    renderPush(e.message === "denied" ? "pushDenied" : "pushFailed");
+  }).finally(() => { btn.disabled = false; });
+}
+
 // --- session -----------------------------------------------------------
 
 async function start() {
@@ -268,6 +316,7 @@ async function start() {
   show("chat");
   render();
   connect();
+  setupPush().catch((e) => console.warn("push:", e));
 }
 
 // end wipes everything this device holds and returns to sign-in.
@@ -281,11 +330,22 @@ async function end(message) {
   state.cursor = 0;
   state.conv = state.me = state.org = null;
   state.store = null;
+  const pushToken = state.pushToken;
+  state.pushToken = null;
+  $("push-toggle").hidden = true;
+  $("push-status").hidden = true;
+  await push.forget(pushToken).catch(() => {});
   $("messages").replaceChildren();
   $("text").value = "";
   sessionStorage.clear();
   localStorage.removeItem(SIGNED_IN);
-  await wipeStore();
+  if (await wipeStore()) {
+    // A database is still held open in this page; a reload lets go of it,
+    // and the signed-out start finishes the wipe.
+    sessionStorage.setItem(NOTICE, message);
+    location.reload();
+    return;
+  }
   showLogin(message);
 }
 
@@ -301,7 +361,7 @@ async function login(ev) {
     });
     if (!r.ok) {
       const code = (await r.json().catch(() => ({}))).error?.code;
-      $("login-error").textContent = t(code === "locked" || code === "rate_limited" ? "locked" : code === "forbidden" ? "expired" : "badLogin");
+      $("login-error").textContent = t(code === "locked" || code === "rate_limited" ? "tooMany" : code === "forbidden" ? "expired" : "badLogin");
       $("password").value = "";
       return;
     }
@@ -358,6 +418,7 @@ async function boot() {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) { e.preventDefault(); submit(); }
   });
   document.addEventListener("visibilitychange", sendReceipt);
+  $("push-toggle").addEventListener("click", togglePush);
   $("pin-toggle").addEventListener("click", () => { $("pin-form").hidden = !$("pin-form").hidden; });
   $("pin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -374,7 +435,12 @@ async function boot() {
   if (me?.ok && (await me.json()).role === "client") await start();
   else {
     localStorage.removeItem(SIGNED_IN);
-    showLogin();
+    // Signed out means nothing of a session stays: finish any wipe that
+    // was interrupted (a closed tab, a reload).
+    await wipeStore();
+    const notice = sessionStorage.getItem(NOTICE) || "";
+    sessionStorage.removeItem(NOTICE);
+    showLogin(notice);
   }
 }
 

@@ -75,8 +75,19 @@ export async function openStore() {
   return store;
 }
 
+// wipeStore deletes every database of this origin: the app's own and the
+// ones the Firebase SDK keeps for a push token. It resolves true if a
+// deletion is blocked by a connection still open in this page (Firebase
+// never closes its own): it completes once the page is reloaded.
 export async function wipeStore() {
   openStore.current?.close();
   openStore.current = null;
-  await req(indexedDB.deleteDatabase(NAME)).catch(() => {});
+  const names = new Set([NAME]);
+  for (const d of await indexedDB.databases?.().catch(() => []) ?? []) names.add(d.name);
+  const blocked = await Promise.all([...names].map((n) => new Promise((resolve) => {
+    const r = indexedDB.deleteDatabase(n);
+    r.onsuccess = r.onerror = () => resolve(false);
+    r.onblocked = () => resolve(true);
+  })));
+  return blocked.includes(true);
 }

@@ -1,6 +1,6 @@
 // Caches the app shell only. Never API answers, never message contents.
-const SHELL = "taiwa-shell-v2";
-const FILES = ["./", "index.html", "style.css", "app.js", "i18n.js", "store.js", "offline.html", "manifest.webmanifest", "icon-192.png", "icon-512.png"];
+const SHELL = "taiwa-shell-v3";
+const FILES = ["./", "index.html", "style.css", "app.js", "i18n.js", "store.js", "push.js", "offline.html", "manifest.webmanifest", "icon-192.png", "icon-512.png"];
 
 self.addEventListener("install", (e) => {
   e.waitUntil(caches.open(SHELL).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
