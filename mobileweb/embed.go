@@ -1,14 +1,24 @@
 // Package mobileweb holds the client PWA's files, embedded into the server
-// binary so that one file runs the whole system.
+// binary so that one file runs the whole system, and serves them: at / as
+// the product's app, and at /a/<code>/ as an organisation's own app with
+// the name and icon it chose for its clients' home screens.
 package mobileweb
 
 import (
+	"bytes"
+	"context"
 	"embed"
+	"encoding/json"
+	"errors"
+	"html"
 	"io/fs"
 	"net/http"
 	"path"
+	"strings"
 
 	"github.com/klauspost/compress/gzhttp"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
 //go:embed static
@@ -23,13 +33,20 @@ func FS() fs.FS {
 	return sub
 }
 
+// Looks finds the look an organisation chose by its app code; an unknown
+// code is an error with protocol.CodeNotFound.
+type Looks func(ctx context.Context, appCode string) (protocol.AppLook, error)
+
+// DefaultName is the app's name where an organisation chose none.
+const DefaultName = "対話"
+
 // Handler serves the app, compressed for browsers that accept it (a
 // first load on a slow phone connection is what counts). The manifest
 // gets its registered type (Go's table lacks it), and the service worker
 // and page are revalidated on every load so that a fix reaches phones at
-// once.
-func Handler() http.Handler {
-	fsrv := http.FileServerFS(FS())
+// once. looks may be nil: then only / is served.
+func Handler(looks Looks) http.Handler {
+	static := http.FileServerFS(FS())
 	return gzhttp.GzipHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch path.Ext(r.URL.Path) {
 		case ".webmanifest":
@@ -37,6 +54,102 @@ func Handler() http.Handler {
 		case ".js", ".html", "":
 			w.Header().Set("Cache-Control", "no-cache")
 		}
-		fsrv.ServeHTTP(w, r)
+		rest, ok := strings.CutPrefix(r.URL.Path, "/a/")
+		if !ok {
+			static.ServeHTTP(w, r)
+			return
+		}
+		code, file, _ := strings.Cut(rest, "/")
+		if looks == nil || !validCode(code) {
+			http.NotFound(w, r)
+			return
+		}
+		if file == "" && !strings.HasSuffix(rest, "/") {
+			http.Redirect(w, r, "/a/"+code+"/", http.StatusMovedPermanently)
+			return
+		}
+		look, err := looks(r.Context(), code)
+		var perr *protocol.Error
+		if errors.As(err, &perr) && perr.Code == protocol.CodeNotFound {
+			http.NotFound(w, r)
+			return
+		}
+		if err != nil {
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		serveOrgFile(w, r, static, look, file)
 	}))
+}
+
+// validCode accepts what the store generates: 16 lowercase hex digits.
+func validCode(c string) bool {
+	if len(c) != 16 {
+		return false
+	}
+	for _, r := range c {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// serveOrgFile serves one file of an organisation's app: the page, the
+// manifest and the icons as it chose, everything else as at /.
+func serveOrgFile(w http.ResponseWriter, r *http.Request, static http.Handler, look protocol.AppLook, file string) {
+	switch file {
+	case "", "index.html":
+		page, err := fs.ReadFile(FS(), "index.html")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(namedPage(page, look.Name))
+	case "manifest.webmanifest":
+		w.Write(manifest(look))
+	case "icon-192.png", "icon-512.png":
+		name := file
+		if look.Icon != "" {
+			name = "icons/" + look.Icon + strings.TrimPrefix(file, "icon")
+		}
+		http.ServeFileFS(w, r, FS(), name)
+	default:
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/" + file
+		static.ServeHTTP(w, r2)
+	}
+}
+
+// namedPage gives the page the organisation's app name: in the title (the
+// task switcher shows it before any script runs) and in a meta element
+// that the app reads for its header.
+func namedPage(page []byte, name string) []byte {
+	if name == "" {
+		return page
+	}
+	esc := html.EscapeString(name)
+	page = bytes.Replace(page, []byte("<title>"+DefaultName+"</title>"),
+		[]byte(`<title>`+esc+`</title>`+"\n"+`<meta name="application-name" content="`+esc+`">`), 1)
+	return page
+}
+
+// manifest is the organisation's web app manifest: its name and icon, its
+// own start URL and scope (so that it installs as an app of its own).
+func manifest(look protocol.AppLook) []byte {
+	name := look.Name
+	if name == "" {
+		name = DefaultName
+	}
+	icon := func(size string) map[string]string {
+		return map[string]string{"src": "icon-" + size + ".png", "sizes": size + "x" + size, "type": "image/png", "purpose": "any maskable"}
+	}
+	m := map[string]any{
+		"name": name, "short_name": name, "id": "./", "start_url": "./", "scope": "./",
+		"display": "standalone", "background_color": "#f6f8f7", "theme_color": "#2e7d74", "lang": "ja",
+		"icons": []any{icon("192"), icon("512")},
+	}
+	b, _ := json.MarshalIndent(m, "", "  ") // a map of strings cannot fail
+	return b
 }

@@ -1,14 +1,20 @@
 package mobileweb
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
 func TestServesTheApp(t *testing.T) {
-	srv := httptest.NewServer(Handler())
+	srv := httptest.NewServer(Handler(nil))
 	defer srv.Close()
 	tests := []struct {
 		path, ctype, contains string
@@ -63,7 +69,7 @@ func TestNoInlineScriptOrStyle(t *testing.T) {
 }
 
 func TestCompressed(t *testing.T) {
-	srv := httptest.NewServer(Handler())
+	srv := httptest.NewServer(Handler(nil))
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", srv.URL+"/app.js", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
@@ -75,5 +81,108 @@ func TestCompressed(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("app.js not compressed: %v", resp.Header)
+	}
+}
+
+func TestOrganisationApp(t *testing.T) {
+	looks := map[string]protocol.AppLook{
+		"0123456789abcdef": {Name: "メモ帳", Icon: "notes"},
+		"00000000000000aa": {},
+		"00000000000000bb": {Name: `<b>"A&B"</b>`, Icon: "weather"},
+	}
+	srv := httptest.NewServer(Handler(func(_ context.Context, code string) (protocol.AppLook, error) {
+		if l, ok := looks[code]; ok {
+			return l, nil
+		}
+		return protocol.AppLook{}, protocol.Errorf(protocol.CodeNotFound, "no such app")
+	}))
+	defer srv.Close()
+	static := func(name string) string {
+		t.Helper()
+		b, err := fs.ReadFile(FS(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	tests := []struct {
+		name, path string
+		status     int
+		check      func(t *testing.T, body string)
+	}{
+		{"page with the chosen name", "/a/0123456789abcdef/", 200, func(t *testing.T, body string) {
+			if !strings.Contains(body, "<title>メモ帳</title>") || !strings.Contains(body, `<meta name="application-name" content="メモ帳">`) {
+				t.Errorf("page does not carry the name:\n%s", body[:400])
+			}
+		}},
+		{"manifest with the chosen name and own scope", "/a/0123456789abcdef/manifest.webmanifest", 200, func(t *testing.T, body string) {
+			var m struct {
+				Name      string
+				ShortName string `json:"short_name"`
+				StartURL  string `json:"start_url"`
+				Scope     string
+				Icons     []struct{ Src string }
+			}
+			if err := json.Unmarshal([]byte(body), &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Name != "メモ帳" || m.ShortName != "メモ帳" || m.StartURL != "./" || m.Scope != "./" || len(m.Icons) != 2 {
+				t.Errorf("manifest %s", body)
+			}
+		}},
+		{"chosen icon", "/a/0123456789abcdef/icon-192.png", 200, func(t *testing.T, body string) {
+			if body != static("icons/notes-192.png") {
+				t.Error("not the notes icon")
+			}
+		}},
+		{"the app's own files", "/a/0123456789abcdef/app.js", 200, func(t *testing.T, body string) {
+			if body != static("app.js") {
+				t.Error("app.js differs")
+			}
+		}},
+		{"no choice: the default look", "/a/00000000000000aa/manifest.webmanifest", 200, func(t *testing.T, body string) {
+			if !strings.Contains(body, `"name": "`+DefaultName+`"`) {
+				t.Errorf("manifest %s", body)
+			}
+		}},
+		{"no choice: the default icon", "/a/00000000000000aa/icon-512.png", 200, func(t *testing.T, body string) {
+			if body != static("icon-512.png") {
+				t.Error("not the default icon")
+			}
+		}},
+		{"no choice: the page as at /", "/a/00000000000000aa/", 200, func(t *testing.T, body string) {
+			if body != static("index.html") {
+				t.Error("page differs")
+			}
+		}},
+		{"a name is text, never markup", "/a/00000000000000bb/", 200, func(t *testing.T, body string) {
+			if strings.Contains(body, "<b>") || !strings.Contains(body, "&lt;b&gt;&#34;A&amp;B&#34;&lt;/b&gt;") {
+				t.Errorf("name not escaped:\n%s", body[:400])
+			}
+		}},
+		{"unknown code", "/a/ffffffffffffffff/", 404, nil},
+		{"malformed code", "/a/../etc/passwd", 404, nil},
+		{"short code", "/a/abc/", 404, nil},
+		{"no trailing slash", "/a/0123456789abcdef", 301, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := noRedirect.Get(srv.URL + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.check != nil {
+				tt.check(t, string(b))
+			}
+		})
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/taiwa-chat/taiwa/mobileweb"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
@@ -144,7 +143,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *origins != "" {
 		cfg.OriginPatterns = strings.Split(*origins, ",")
 	}
-	cfg.Web = mobileweb.Handler()
+	cfg.Web = true
 	log, err := c.logger(stderr)
 	if err != nil {
 		return err

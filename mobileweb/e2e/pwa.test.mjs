@@ -394,3 +394,40 @@ test("notices: a refusal is explained, a shared device is never offered them", a
   assert.equal(await page.isHidden("#push-toggle"), true);
   await ctx.close();
 });
+
+test("an organisation's neutral app name and icon, at its own address", async () => {
+  await api("PATCH", "/api/v1/org/settings", adminToken, { app_name: "メモ帳", app_icon: "notes" });
+  try {
+    const { app_path: appPath } = await api("GET", "/api/v1/org", adminToken);
+    assert.match(appPath, /^\/a\/[0-9a-f]{16}\/$/);
+    const cred = await newClient("なぎさ");
+    const { ctx, page, errors } = await phone();
+    await page.goto(url + appPath);
+    // Before sign-in nothing names the organisation.
+    assert.equal(await page.title(), "メモ帳");
+    assert.equal(await page.textContent("#org-name"), "メモ帳");
+    const manifest = await page.evaluate(async () => (await fetch(document.querySelector("link[rel=manifest]").href)).json());
+    assert.equal(manifest.name, "メモ帳");
+    assert.equal(manifest.start_url, "./");
+    const icon = await page.evaluate(async () => new Uint8Array(await (await fetch("icon-192.png")).arrayBuffer()).length);
+    const notes = await page.evaluate(async () => new Uint8Array(await (await fetch("/icons/notes-192.png")).arrayBuffer()).length);
+    assert.equal(icon, notes);
+    assert.equal(await page.evaluate(async () => (await navigator.serviceWorker.ready).scope), url + appPath);
+
+    // Signed in, the header keeps the neutral name; the chat works as at /.
+    await page.fill("#login-id", cred.login_id);
+    await page.fill("#password", cred.password);
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    await page.fill("#text", "メモ帳から送ります");
+    await page.click("#send");
+    await page.waitForSelector("li.msg.mine:not(.pending) >> text=メモ帳から送ります");
+    assert.equal(await page.textContent("#org-name"), "メモ帳");
+    assert.equal(await page.locator("text=こころ相談室").count(), 0);
+    await page.screenshot({ path: join(SHOTS, "pwa-neutral.png") });
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    await api("PATCH", "/api/v1/org/settings", adminToken, { app_name: "", app_icon: "" });
+  }
+});

@@ -91,6 +91,15 @@ function showLogin(message = "") {
   $("password").value = "";
 }
 
+// The header names the organisation, unless it chose a neutral app name
+// for phones that others may see: then that name, before and after sign-in.
+const NEUTRAL = document.querySelector('meta[name="application-name"]')?.content;
+
+function renderOrgName() {
+  const s = state.org?.settings;
+  $("org-name").textContent = s?.app_name || NEUTRAL || s?.display_name || t("appName");
+}
+
 // --- availability -----------------------------------------------------
 
 function renderBanner() {
@@ -207,7 +216,7 @@ async function handle(f) {
       state.me = f.account;
       state.org = f.org;
       state.conv = f.conversations[0] || null;
-      $("org-name").textContent = f.org.settings.display_name;
+      renderOrgName();
       renderBanner();
       if (state.conv) await dropBelow(state.conv.first_seq);
       else { state.messages.clear(); await state.store?.clearMessages(); }
@@ -243,7 +252,7 @@ async function handle(f) {
       break;
     case "settings":
       state.org = f.org;
-      $("org-name").textContent = f.org.settings.display_name;
+      renderOrgName();
       renderBanner();
       break;
     case "conversation_deleted":
@@ -329,6 +338,7 @@ async function end(message) {
   state.outbox = [];
   state.cursor = 0;
   state.conv = state.me = state.org = null;
+  renderOrgName();
   state.store = null;
   const pushToken = state.pushToken;
   state.pushToken = null;
@@ -409,6 +419,7 @@ function quickExit() {
 
 async function boot() {
   applyStatic();
+  renderOrgName();
   $("exit").addEventListener("click", quickExit);
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);

@@ -89,6 +89,25 @@ type Settings struct {
 	Pause              hours.Pause    `json:"pause"`
 	ClosedBehavior     ClosedBehavior `json:"closed_behavior"`
 	StaffMayWriteFirst bool           `json:"staff_may_write_first"`
+	// AppName and AppIcon, when set, are what the client app is called and
+	// shows on a phone's home screen instead of the organisation's name:
+	// for clients whose phone others may see. AppIcon is one of AppIcons.
+	AppName string `json:"app_name,omitempty"`
+	AppIcon string `json:"app_icon,omitempty"`
+}
+
+// AppIcons are the icons an organisation may give its app: the default,
+// then neutral ones that look like an everyday app.
+var AppIcons = []string{"", "notes", "calendar", "weather"}
+
+// MaxAppNameRunes bounds an app name (home screens show about 12).
+const MaxAppNameRunes = 30
+
+// AppLook is how an organisation's app looks on a home screen; it is
+// served without sign-in (the manifest is fetched before it).
+type AppLook struct {
+	Name string // empty: the product's default
+	Icon string // one of AppIcons
 }
 
 // SettingsPatch changes some settings; nil fields stay as they are.
@@ -99,6 +118,8 @@ type SettingsPatch struct {
 	Pause              *hours.Pause    `json:"pause,omitempty"`
 	ClosedBehavior     *ClosedBehavior `json:"closed_behavior,omitempty"`
 	StaffMayWriteFirst *bool           `json:"staff_may_write_first,omitempty"`
+	AppName            *string         `json:"app_name,omitempty"`
+	AppIcon            *string         `json:"app_icon,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -106,6 +127,9 @@ type Org struct {
 	ID           int64              `json:"id"`
 	Settings     Settings           `json:"settings"`
 	Availability hours.Availability `json:"availability"`
+	// AppPath is the organisation's own address of the client app on this
+	// server ("/a/<code>/"): the one to hand to its clients.
+	AppPath string `json:"app_path"`
 }
 
 // Conversation is the one conversation between a client and the organisation.

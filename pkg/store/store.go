@@ -114,6 +114,9 @@ type Store interface {
 	CreateOrg(ctx context.Context, name string) (protocol.Org, error)
 	// Org returns the principal's organisation with its availability now.
 	Org(ctx context.Context, orgID int64) (protocol.Org, error)
+	// AppLook returns the home-screen name and icon chosen by the
+	// organisation whose app code this is (no principal: it is public).
+	AppLook(ctx context.Context, appCode string) (protocol.AppLook, error)
 	// UpdateSettings changes settings (admins).
 	UpdateSettings(ctx context.Context, p Principal, patch protocol.SettingsPatch) (protocol.Org, error)
 	// OrgCount reports how many organisations exist.

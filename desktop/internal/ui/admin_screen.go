@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,8 @@ type AdminAPI interface {
 type Admin struct {
 	api    AdminAPI
 	win    fyne.Window
-	appURL string
+	server string // the server's address, without a trailing slash
+	appURL string // where this organisation's clients open the app
 	// async runs network calls off the UI goroutine and do brings results
 	// back; tests run both inline.
 	async func(func())
@@ -72,6 +74,9 @@ type Admin struct {
 	closed     *widget.RadioGroup
 	retention  *widget.Entry
 	writeFirst *widget.Check
+	appName    *widget.Entry
+	appIcon    *widget.Select
+	appLink    *widget.Label
 
 	// LastCredentials are the most recently issued, for the slip sheet.
 	LastCredentials []protocol.Credentials
@@ -79,9 +84,10 @@ type Admin struct {
 	content fyne.CanvasObject
 }
 
-// NewAdmin builds the admin screen; appURL is the address clients open.
-func NewAdmin(api AdminAPI, win fyne.Window, appURL string) *Admin {
-	a := &Admin{api: api, win: win, appURL: appURL, async: func(f func()) { go f() }, do: fyne.Do}
+// NewAdmin builds the admin screen for the server at serverURL.
+func NewAdmin(api AdminAPI, win fyne.Window, serverURL string) *Admin {
+	server := strings.TrimSuffix(serverURL, "/")
+	a := &Admin{api: api, win: win, server: server, appURL: server + "/", async: func(f func()) { go f() }, do: fyne.Do}
 	a.buildUI()
 	return a
 }
@@ -402,6 +408,15 @@ func (a *Admin) settingsTab() fyne.CanvasObject {
 		grid.Add(a.starts[d])
 		grid.Add(a.ends[d])
 	}
+	a.appName = widget.NewEntry()
+	a.appName.SetPlaceHolder(T("admin.appNameDefault", "empty: the organisation's name"))
+	a.appIcon = widget.NewSelect(appIconLabels(), nil)
+	a.appLink = widget.NewLabel("")
+	a.appLink.Selectable = true
+	a.appLink.Wrapping = fyne.TextWrapBreak
+	appHint := widget.NewLabel(T("admin.appHint", "For clients whose phone others may see: the app shows this name and icon on the home screen and in its header. Clients install it from the address below (it is printed on their sign-in slips)."))
+	appHint.Wrapping = fyne.TextWrapWord
+	appHint.Importance = widget.LowImportance
 	save := widget.NewButton(T("admin.save", "Save settings"), a.SaveSettings)
 	save.Importance = widget.HighImportance
 	hint := widget.NewLabel(T("admin.hoursHint", "No day ticked means open around the clock."))
@@ -411,9 +426,21 @@ func (a *Admin) settingsTab() fyne.CanvasObject {
 		widget.NewFormItem(T("admin.retention", "Keep messages (days)"), a.retention),
 		widget.NewFormItem(T("admin.whenClosed", "When closed"), a.closed),
 	)
+	appForm := widget.NewForm(
+		widget.NewFormItem(T("admin.appName", "App name"), a.appName),
+		widget.NewFormItem(T("admin.appIcon", "App icon"), a.appIcon),
+		widget.NewFormItem(T("admin.appLink", "Clients open"), a.appLink),
+	)
 	return container.NewVScroll(container.NewVBox(a.pause, widget.NewSeparator(),
 		widget.NewLabelWithStyle(T("admin.hours", "Business hours"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		hint, grid, form, a.writeFirst, save))
+		hint, grid, form, a.writeFirst, widget.NewSeparator(),
+		widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		appHint, appForm, save))
+}
+
+// appIconLabels names protocol.AppIcons, in the same order.
+func appIconLabels() []string {
+	return []string{T("icon.default", "Standard"), T("icon.notes", "Notes"), T("icon.calendar", "Calendar"), T("icon.weather", "Weather")}
 }
 
 func (a *Admin) showSettings(org protocol.Org) {
@@ -438,6 +465,12 @@ func (a *Admin) showSettings(org protocol.Org) {
 	}
 	a.retention.SetText(strconv.FormatInt(s.RetentionSeconds/86400, 10))
 	a.writeFirst.SetChecked(s.StaffMayWriteFirst)
+	a.appName.SetText(s.AppName)
+	a.appIcon.SetSelectedIndex(max(0, slices.Index(protocol.AppIcons, s.AppIcon)))
+	if org.AppPath != "" {
+		a.appURL = a.server + org.AppPath
+	}
+	a.appLink.SetText(a.appURL)
 }
 
 // SaveSettings validates the form and sends it.
@@ -467,7 +500,14 @@ func (a *Admin) SaveSettings() {
 	}
 	pause := hours.Pause{On: a.pause.Checked}
 	writeFirst := a.writeFirst.Checked
-	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior, Pause: &pause, StaffMayWriteFirst: &writeFirst}
+	appName := strings.TrimSpace(a.appName.Text)
+	if len([]rune(appName)) > protocol.MaxAppNameRunes {
+		dialog.ShowInformation(T("admin.appName", "App name"), fmt.Sprintf(T("admin.badAppName", "Use at most %d characters."), protocol.MaxAppNameRunes), a.win)
+		return
+	}
+	appIcon := protocol.AppIcons[max(0, a.appIcon.SelectedIndex())]
+	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior, Pause: &pause,
+		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon}
 	var org protocol.Org
 	a.call(func(ctx context.Context) error {
 		var err error

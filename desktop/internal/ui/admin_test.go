@@ -109,6 +109,8 @@ func TestAdminSettings(t *testing.T) {
 	a.retention.SetText("3")
 	a.closed.SetSelected(a.closed.Options[1])
 	a.pause.SetChecked(true)
+	test.Type(a.appName, "メモ")
+	a.appIcon.SetSelectedIndex(1)
 	a.SaveSettings()
 	org, err := srv.Admin.Org(ctx)
 	if err != nil {
@@ -116,8 +118,18 @@ func TestAdminSettings(t *testing.T) {
 	}
 	s := org.Settings
 	if s.RetentionSeconds != 3*86400 || s.ClosedBehavior != protocol.ClosedBlock || !s.Pause.On ||
-		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || org.Availability.State != hours.StatePaused {
+		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || org.Availability.State != hours.StatePaused ||
+		s.AppName != "メモ" || s.AppIcon != "notes" {
 		t.Fatalf("saved settings %+v", org)
+	}
+	// The organisation's own app address is shown and printed on slips.
+	if want := srv.URL + org.AppPath; a.appLink.Text != want || !strings.HasPrefix(org.AppPath, "/a/") {
+		t.Fatalf("app address shown %q, want %q", a.appLink.Text, want)
+	}
+	a.Register("ゆう", "")
+	var sheet bytes.Buffer
+	if err := a.WriteSheet(&sheet, "html"); err != nil || !strings.Contains(sheet.String(), srv.URL+org.AppPath) {
+		t.Fatalf("slip does not name the organisation's app address: %v", err)
 	}
 	// Bad input is refused on the form; nothing is sent.
 	a.retention.SetText("0")

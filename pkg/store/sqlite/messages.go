@@ -77,11 +77,11 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		if snap.Conversations, err = listConversations(ctx, db.write, p); err != nil {
 			return err
 		}
-		s, err := loadSettings(ctx, db.write, p.OrgID)
+		s, code, err := loadOrg(ctx, db.write, p.OrgID)
 		if err != nil {
 			return err
 		}
-		snap.Org = db.orgView(p.OrgID, s)
+		snap.Org = db.orgView(p.OrgID, s, code)
 		// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out.
 		err = db.write.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
 		if err != nil {

@@ -109,6 +109,14 @@ CREATE TABLE push_tokens (
 CREATE INDEX push_tokens_account ON push_tokens(account_id);
 CREATE INDEX push_tokens_session ON push_tokens(session_id);
 `,
+	// 4: each organisation's own app address (/a/<code>/), so that its
+	// clients can install the app under the neutral name and icon it
+	// chose. The code only has to be unguessable, not secret.
+	`
+ALTER TABLE orgs ADD COLUMN app_code TEXT;
+UPDATE orgs SET app_code = lower(hex(randomblob(8)));
+CREATE UNIQUE INDEX orgs_app_code ON orgs(app_code);
+`,
 }
 
 func migrate(db *sql.DB) error {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -40,11 +42,17 @@ func ValidateSettings(s protocol.Settings) error {
 	if s.ClosedBehavior != protocol.ClosedAccept && s.ClosedBehavior != protocol.ClosedBlock {
 		return protocol.Errorf(protocol.CodeInvalid, "closed_behavior must be %q or %q", protocol.ClosedAccept, protocol.ClosedBlock)
 	}
+	if len([]rune(s.AppName)) > protocol.MaxAppNameRunes || strings.ContainsFunc(s.AppName, unicode.IsControl) {
+		return protocol.Errorf(protocol.CodeInvalid, "app name must be at most %d characters on one line", protocol.MaxAppNameRunes)
+	}
+	if !slices.Contains(protocol.AppIcons, s.AppIcon) {
+		return protocol.Errorf(protocol.CodeInvalid, "app icon must be one of %q", protocol.AppIcons)
+	}
 	return nil
 }
 
-func (db *DB) orgView(id int64, s protocol.Settings) protocol.Org {
-	return protocol.Org{ID: id, Settings: s, Availability: hours.At(s.Hours, s.Pause, db.now())}
+func (db *DB) orgView(id int64, s protocol.Settings, appCode string) protocol.Org {
+	return protocol.Org{ID: id, Settings: s, Availability: hours.At(s.Hours, s.Pause, db.now()), AppPath: "/a/" + appCode + "/"}
 }
 
 // CreateOrg creates an organisation with default settings.
@@ -55,19 +63,22 @@ func (db *DB) CreateOrg(ctx context.Context, name string) (protocol.Org, error) 
 		return protocol.Org{}, err
 	}
 	raw, _ := json.Marshal(s)
-	var id int64
+	var (
+		id   int64
+		code string
+	)
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		res, err := tx.Exec("INSERT INTO orgs(name, settings, created_at) VALUES (?,?,?)", name, raw, ms(db.clock()))
+		err := tx.QueryRow("INSERT INTO orgs(name, settings, created_at, app_code) VALUES (?,?,?, lower(hex(randomblob(8)))) RETURNING id, app_code",
+			name, raw, ms(db.clock())).Scan(&id, &code)
 		if err != nil {
 			return nil, fmt.Errorf("insert org: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return nil, err
+		return nil, nil
 	})
 	if err != nil {
 		return protocol.Org{}, err
 	}
-	return db.orgView(id, s), nil
+	return db.orgView(id, s, code), nil
 }
 
 // OrgCount reports how many organisations exist.
@@ -84,28 +95,55 @@ type querier interface {
 }
 
 func loadSettings(ctx context.Context, q querier, orgID int64) (protocol.Settings, error) {
-	var raw []byte
-	err := q.QueryRowContext(ctx, "SELECT settings FROM orgs WHERE id = ?", orgID).Scan(&raw)
+	s, _, err := loadOrg(ctx, q, orgID)
+	return s, err
+}
+
+// loadOrg reads an organisation's settings and app code.
+func loadOrg(ctx context.Context, q querier, orgID int64) (protocol.Settings, string, error) {
+	var (
+		raw  []byte
+		code string
+	)
+	err := q.QueryRowContext(ctx, "SELECT settings, app_code FROM orgs WHERE id = ?", orgID).Scan(&raw, &code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return protocol.Settings{}, protocol.Errorf(protocol.CodeNotFound, "organisation not found")
+		return protocol.Settings{}, "", protocol.Errorf(protocol.CodeNotFound, "organisation not found")
 	}
 	if err != nil {
-		return protocol.Settings{}, fmt.Errorf("load settings: %w", err)
+		return protocol.Settings{}, "", fmt.Errorf("load settings: %w", err)
 	}
 	var s protocol.Settings
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return protocol.Settings{}, fmt.Errorf("decode settings of org %d: %w", orgID, err)
+		return protocol.Settings{}, "", fmt.Errorf("decode settings of org %d: %w", orgID, err)
 	}
-	return s, nil
+	return s, code, nil
 }
 
 // Org returns an organisation with its availability now.
 func (db *DB) Org(ctx context.Context, orgID int64) (protocol.Org, error) {
-	s, err := loadSettings(ctx, db.read, orgID)
+	s, code, err := loadOrg(ctx, db.read, orgID)
 	if err != nil {
 		return protocol.Org{}, err
 	}
-	return db.orgView(orgID, s), nil
+	return db.orgView(orgID, s, code), nil
+}
+
+// AppLook returns how the organisation with an app code wants its app to
+// look on a home screen. It is public: it names no organisation.
+func (db *DB) AppLook(ctx context.Context, code string) (protocol.AppLook, error) {
+	var raw []byte
+	err := db.read.QueryRowContext(ctx, "SELECT settings FROM orgs WHERE app_code = ?", code).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.AppLook{}, protocol.Errorf(protocol.CodeNotFound, "no such app")
+	}
+	if err != nil {
+		return protocol.AppLook{}, fmt.Errorf("load app look: %w", err)
+	}
+	var s protocol.Settings
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return protocol.AppLook{}, fmt.Errorf("decode settings: %w", err)
+	}
+	return protocol.AppLook{Name: s.AppName, Icon: s.AppIcon}, nil
 }
 
 // UpdateSettings applies patch to the admin's organisation.
@@ -115,7 +153,7 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 	}
 	var out protocol.Org
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		old, err := loadSettings(ctx, tx, p.OrgID)
+		old, code, err := loadOrg(ctx, tx, p.OrgID)
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +176,12 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		if patch.StaffMayWriteFirst != nil {
 			s.StaffMayWriteFirst = *patch.StaffMayWriteFirst
 		}
+		if patch.AppName != nil {
+			s.AppName = strings.TrimSpace(*patch.AppName)
+		}
+		if patch.AppIcon != nil {
+			s.AppIcon = *patch.AppIcon
+		}
 		if err := ValidateSettings(s); err != nil {
 			return nil, err
 		}
@@ -159,7 +203,7 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 				return nil, fmt.Errorf("reset notices: %w", err)
 			}
 		}
-		out = db.orgView(p.OrgID, s)
+		out = db.orgView(p.OrgID, s, code)
 		org := out
 		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
 	})

@@ -3,10 +3,12 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -587,5 +589,93 @@ func TestClientListingUsesIndex(t *testing.T) {
 	joined := strings.Join(plan, "; ")
 	if !strings.Contains(joined, "(client_id=?)") || strings.Contains(joined, "conversations_org") {
 		t.Fatalf("client listing plan: %s", joined)
+	}
+}
+
+// A database from the first release (schema 2) upgrades in place: its
+// organisations get app codes, its push tokens (which belonged to no
+// session) are dropped for the apps to register again.
+func TestUpgradeFromSchema2(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:2] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`PRAGMA user_version = 2`,
+		`INSERT INTO orgs(id, name, settings, created_at) VALUES (1, 'a', '{"display_name":"a","retention_seconds":604800,"hours":{"time_zone":"Asia/Tokyo"},"closed_behavior":"accept"}', 0),
+			(2, 'b', '{"display_name":"b","retention_seconds":604800,"hours":{"time_zone":"Asia/Tokyo"},"closed_behavior":"accept"}', 0)`,
+		`INSERT INTO accounts(id, org_id, role, login_id, nickname, password_hash, created_at) VALUES (1, 1, 'client', 'c', 'c', 'x', 0)`,
+		`INSERT INTO push_tokens(token, account_id, created_at) VALUES ('old-token', 1, 0)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	a, err := db.Org(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := db.Org(ctx, 2)
+	if !regexp.MustCompile(`^/a/[0-9a-f]{16}/$`).MatchString(a.AppPath) || a.AppPath == b.AppPath {
+		t.Fatalf("app paths %q %q", a.AppPath, b.AppPath)
+	}
+	if _, err := db.AppLook(ctx, strings.Trim(strings.TrimPrefix(a.AppPath, "/a/"), "/")); err != nil {
+		t.Fatalf("look up the upgraded org's app: %v", err)
+	}
+	if toks, err := db.PushTokens(ctx, 1); err != nil || len(toks) != 0 {
+		t.Fatalf("tokens after upgrade: %v %v", toks, err)
+	}
+}
+
+func TestAppLook(t *testing.T) {
+	f := newFixture(t)
+	o := f.org(t, 0)
+	ctx := context.Background()
+	org, err := f.db.Org(ctx, o.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appCode := strings.Trim(strings.TrimPrefix(org.AppPath, "/a/"), "/")
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		name  string
+		patch protocol.SettingsPatch
+		want  protocol.AppLook
+		code  protocol.Code
+	}{
+		{"neutral name and icon", protocol.SettingsPatch{AppName: str(" メモ "), AppIcon: str("notes")}, protocol.AppLook{Name: "メモ", Icon: "notes"}, ""},
+		{"back to the default", protocol.SettingsPatch{AppName: str(""), AppIcon: str("")}, protocol.AppLook{}, ""},
+		{"unknown icon", protocol.SettingsPatch{AppIcon: str("../../etc/passwd")}, protocol.AppLook{}, protocol.CodeInvalid},
+		{"name too long", protocol.SettingsPatch{AppName: str(strings.Repeat("あ", protocol.MaxAppNameRunes+1))}, protocol.AppLook{}, protocol.CodeInvalid},
+		{"name on two lines", protocol.SettingsPatch{AppName: str("a\nb")}, protocol.AppLook{}, protocol.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.db.UpdateSettings(ctx, o.admin, tt.patch)
+			if code(err) != tt.code {
+				t.Fatalf("update: %v, want code %q", err, tt.code)
+			}
+			got, err := f.db.AppLook(ctx, appCode)
+			if err != nil || got != tt.want {
+				t.Fatalf("look %+v %v, want %+v", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := f.db.AppLook(ctx, "ffffffffffffffff"); code(err) != protocol.CodeNotFound {
+		t.Fatalf("unknown code: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/taiwa-chat/taiwa/mobileweb"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/store"
@@ -64,8 +65,8 @@ type Config struct {
 	// OriginPatterns are extra browser origins allowed to open the live
 	// connection (same-origin is always allowed).
 	OriginPatterns []string
-	// Web serves the PWA at /.
-	Web http.Handler
+	// Web serves the client PWA at / and each organisation's at /a/<code>/.
+	Web bool
 	// Push, if set, tells clients' phones that a reply is waiting.
 	Push push.Sender
 	// PushWeb, if set, lets the PWA obtain device tokens (it needs Push).
@@ -211,8 +212,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/push", s.authed(clients, s.deletePushToken))
 
 	mux.HandleFunc("GET /api/v1/live", s.liveHandler)
-	if s.cfg.Web != nil {
-		mux.Handle("GET /", s.cfg.Web)
+	if s.cfg.Web {
+		mux.Handle("GET /", mobileweb.Handler(s.store.AppLook))
 	}
 	return securityHeaders(mux, s.pushOrigins())
 }
