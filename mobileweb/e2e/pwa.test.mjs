@@ -4,7 +4,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { generateKeyPairSync, createECDH } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -130,7 +131,7 @@ test("sign in, write first, receive the counselor's reply live", async () => {
   const { ctx, page, errors } = await phone();
   const co = await counselor();
   await signIn(page, cred);
-  assert.equal(await page.textContent("#org-name"), "こころ相談室");
+  await page.waitForSelector("#org-name >> text=こころ相談室");
   await page.fill("#text", "はじめまして。\n最近よく眠れません。");
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=最近よく眠れません。");
@@ -430,4 +431,86 @@ test("an organisation's neutral app name and icon, at its own address", async ()
   } finally {
     await api("PATCH", "/api/v1/org/settings", adminToken, { app_name: "", app_icon: "" });
   }
+});
+
+// axe-core's WCAG 2.1 A/AA rules on every screen a client meets. The
+// script is evaluated through the DevTools protocol, not injected into
+// the page, so the page's CSP stays as strict as in use.
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+async function audit(page, screen) {
+  await page.evaluate(AXE);
+  const { violations, passes } = await page.evaluate(() => window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }));
+  assert.ok(passes.length > 10, `${screen}: axe checked almost nothing (${passes.length} rules passed)`);
+  const found = violations.map((v) => `${screen}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  assert.deepEqual(found, [], found.join("\n"));
+}
+
+test("accessible: every screen passes axe, and text scaled to 200% still fits a phone", async () => {
+  const cred = await newClient("ひかる");
+  const { ctx, page, errors } = await phone();
+  await page.goto(url + "/");
+  await page.waitForSelector("#login-view:not([hidden])");
+  await audit(page, "sign-in");
+  await page.fill("#login-id", "wrong");
+  await page.fill("#password", "wrong");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#login-error >> text=正しくありません");
+  await audit(page, "sign-in error");
+  errors.length = 0; // the browser logs the refused sign-in's 401
+
+  await signIn(page, cred);
+  await page.fill("#text", "読み上げの確認");
+  await page.click("#send");
+  await page.waitForSelector("li.msg.mine:not(.pending)");
+  await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: true } });
+  try {
+    await page.waitForSelector("#banner:not([hidden])");
+    await page.click("#pin-toggle");
+    await audit(page, "chat, paused, PIN form open");
+    // Screen-reader order: header, status, conversation, compose, settings.
+    const order = await page.evaluate(() => [...document.querySelectorAll("h1, #banner, #messages, #text, #send, #push-toggle, #pin-toggle, #logout")]
+      .filter((e) => !e.closest("[hidden]")).map((e) => e.id || e.tagName));
+    assert.deepEqual(order.filter((x) => x !== "push-toggle"), ["org-name", "banner", "messages", "text", "send", "pin-toggle", "logout"]);
+  } finally {
+    await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: false } });
+  }
+
+  // The phone's "largest text" setting: nothing may spill sideways or hide.
+  await page.evaluate(() => { document.documentElement.style.fontSize = "200%"; });
+  const fit = await page.evaluate(() => ({
+    overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    send: document.getElementById("send").getBoundingClientRect().right <= window.innerWidth,
+    exit: document.getElementById("exit").getBoundingClientRect().right <= window.innerWidth,
+  }));
+  assert.deepEqual(fit, { overflow: 0, send: true, exit: true });
+  await page.screenshot({ path: join(SHOTS, "pwa-large-text.png") });
+
+  await page.reload();
+  await page.click("#logout");
+  await page.waitForSelector("#login-view:not([hidden])");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+// What a first visit costs a phone: every byte over the wire (compressed),
+// the service worker's precache included. The Firebase SDK must not be
+// among them: it loads only when a client turns notices on.
+test("first load stays small and carries no push SDK", async () => {
+  const { ctx, page } = await phone();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const urls = new Map();
+  let bytes = 0;
+  cdp.on("Network.responseReceived", (e) => urls.set(e.requestId, e.response.url));
+  cdp.on("Network.loadingFinished", (e) => { bytes += e.encodedDataLength; });
+  await page.goto(url + "/");
+  await page.waitForSelector("#login-view:not([hidden])");
+  await page.evaluate(async () => navigator.serviceWorker.ready);
+  await page.waitForLoadState("networkidle");
+  const loaded = [...urls.values()].map((u) => new URL(u).pathname);
+  console.log(`first load: ${bytes} bytes over ${loaded.length} responses: ${loaded.join(" ")}`);
+  assert.ok(loaded.includes("/app.js"), "nothing measured: the check could not fail");
+  assert.equal(loaded.some((p) => p.includes("vendor/")), false);
+  assert.ok(bytes < 64 * 1024, `first load ${bytes} bytes`);
+  await ctx.close();
 });
