@@ -94,6 +94,9 @@ type Settings struct {
 	// for clients whose phone others may see. AppIcon is one of AppIcons.
 	AppName string `json:"app_name,omitempty"`
 	AppIcon string `json:"app_icon,omitempty"`
+	// AuditRetentionDays is how long the audit log keeps an entry; zero
+	// means DefaultAuditRetentionDays.
+	AuditRetentionDays int `json:"audit_retention_days,omitempty"`
 }
 
 // AppIcons are the icons an organisation may give its app: the default,
@@ -120,6 +123,7 @@ type SettingsPatch struct {
 	StaffMayWriteFirst *bool           `json:"staff_may_write_first,omitempty"`
 	AppName            *string         `json:"app_name,omitempty"`
 	AppIcon            *string         `json:"app_icon,omitempty"`
+	AuditRetentionDays *int            `json:"audit_retention_days,omitempty"`
 }
 
 // Org is an organisation as its members see it.

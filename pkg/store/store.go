@@ -106,6 +106,7 @@ type SweepResult struct {
 	Messages      int // deleted messages
 	Conversations int // conversations they belonged to
 	Sessions      int // expired sessions removed
+	AuditEntries  int // audit entries past the audit retention
 }
 
 // Store is the storage every part of the server uses.
@@ -149,6 +150,12 @@ type Store interface {
 	// RevokeAccountSessions ends every session of an account in the
 	// principal's organisation (admins, or the account itself).
 	RevokeAccountSessions(ctx context.Context, p Principal, accountID int64, reason string) error
+
+	// AuditLog pages backwards through the organisation's audit log (admins).
+	AuditLog(ctx context.Context, p Principal, before int64, limit int) (protocol.AuditPage, error)
+	// Supervise records an admin's read-only look into a conversation and
+	// returns the page of history asked for, as History does.
+	Supervise(ctx context.Context, p Principal, conversationID, before int64, limit int) (protocol.MessagePage, error)
 
 	// Conversations lists what the principal may see.
 	Conversations(ctx context.Context, p Principal) ([]protocol.Conversation, error)

@@ -71,6 +71,9 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 		if out.ID, err = res.LastInsertId(); err != nil {
 			return nil, err
 		}
+		if err := record(tx, now, p, a.OrgID, protocol.AuditAccountCreated, out.ID, a.Role, string(a.Role)); err != nil {
+			return nil, err
+		}
 		if a.Role != protocol.RoleClient {
 			return nil, nil
 		}
@@ -159,11 +162,14 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		if err != nil {
 			return nil, fmt.Errorf("load client: %w", err)
 		}
+		var fields []string
 		if u.Nickname != nil {
 			a.Nickname = *u.Nickname
+			fields = append(fields, "nickname")
 		}
 		if u.Note != nil {
 			a.Note = *u.Note
+			fields = append(fields, "note")
 		}
 		if u.AccessUntil != nil {
 			t := u.AccessUntil.UTC()
@@ -171,6 +177,12 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		}
 		if u.ClearAccessUntil {
 			a.AccessUntil = nil
+		}
+		if u.AccessUntil != nil || u.ClearAccessUntil {
+			fields = append(fields, "access_until")
+		}
+		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditClientUpdated, id, protocol.RoleClient, strings.Join(fields, ",")); err != nil {
+			return nil, err
 		}
 		if _, err := tx.Exec("UPDATE accounts SET nickname = ?, note = ?, access_until = ? WHERE id = ?",
 			a.Nickname, a.Note, nullMS(a.AccessUntil), id); err != nil {
@@ -193,12 +205,18 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 // reset is what an admin does when a slip of paper is lost.
 func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash string) error {
 	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		var orgID int64
-		if err := tx.QueryRow("SELECT org_id FROM accounts WHERE id = ?", id).Scan(&orgID); err != nil || !mayAdminister(p, orgID) {
+		var (
+			orgID int64
+			role  protocol.Role
+		)
+		if err := tx.QueryRow("SELECT org_id, role FROM accounts WHERE id = ?", id).Scan(&orgID, &role); err != nil || !mayAdminister(p, orgID) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
 		}
 		if _, err := tx.Exec("UPDATE accounts SET password_hash = ? WHERE id = ?", hash, id); err != nil {
 			return nil, fmt.Errorf("set password: %w", err)
+		}
+		if err := record(tx, db.clock(), p, orgID, protocol.AuditPasswordReset, id, role, ""); err != nil {
+			return nil, err
 		}
 		return revokeAll(tx, orgID, id, "password_reset")
 	})
@@ -223,6 +241,9 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		}
 		changes, err := revokeAll(tx, p.OrgID, id, "deleted")
 		if err != nil {
+			return nil, err
+		}
+		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditAccountDeleted, id, role, string(role)); err != nil {
 			return nil, err
 		}
 		if role == protocol.RoleClient {
@@ -348,12 +369,18 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, p store.Principal, acco
 		return protocol.Errorf(protocol.CodeForbidden, "only admins end other people's sessions")
 	}
 	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		var n int
-		if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE id = ? AND org_id = ?", accountID, p.OrgID).Scan(&n); err != nil {
+		var role protocol.Role
+		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", accountID, p.OrgID).Scan(&role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
+		}
+		if err != nil {
 			return nil, fmt.Errorf("find account: %w", err)
 		}
-		if n == 0 {
-			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
+		if accountID != p.AccountID {
+			if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditForcedLogout, accountID, role, ""); err != nil {
+				return nil, err
+			}
 		}
 		return revokeAll(tx, p.OrgID, accountID, reason)
 	})

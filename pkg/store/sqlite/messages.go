@@ -474,6 +474,18 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return nil, fmt.Errorf("delete expired sessions: %w", err)
 		}
 		res.Sessions = len(ended)
+		// Audit entries older than their organisation's audit retention.
+		ares, err := tx.Exec(`DELETE FROM audit_log WHERE at <= ?1 - 86400000 * (SELECT
+			COALESCE(NULLIF(json_extract(settings, '$.audit_retention_days'), 0), ?2) FROM orgs WHERE orgs.id = audit_log.org_id)`,
+			now, protocol.DefaultAuditRetentionDays)
+		if err != nil {
+			return nil, fmt.Errorf("delete old audit entries: %w", err)
+		}
+		n, err := ares.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("delete old audit entries: %w", err)
+		}
+		res.AuditEntries = int(n)
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}
@@ -482,7 +494,7 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if res.Messages > 0 || res.Sessions > 0 || db.scrubPending.Load() {
+	if res.Messages > 0 || res.Sessions > 0 || res.AuditEntries > 0 || db.scrubPending.Load() {
 		// An empty write whose only job is the TRUNCATE checkpoint.
 		err = db.do(ctx, true, func(*sql.Tx) ([]store.Change, error) { return nil, nil })
 	}

@@ -117,6 +117,26 @@ ALTER TABLE orgs ADD COLUMN app_code TEXT;
 UPDATE orgs SET app_code = lower(hex(randomblob(8)));
 CREATE UNIQUE INDEX orgs_app_code ON orgs(app_code);
 `,
+	// 5: the audit log. Entries are never changed; the sweeper removes
+	// those older than the organisation's audit retention.
+	`
+CREATE TABLE audit_log (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	at          INTEGER NOT NULL,
+	actor_id    INTEGER,               -- NULL: the operator; no foreign key, the log outlives accounts
+	actor_role  TEXT NOT NULL,
+	actor_name  TEXT NOT NULL DEFAULT '',
+	action      TEXT NOT NULL,
+	target_id   INTEGER,
+	target_role TEXT NOT NULL DEFAULT '',
+	detail      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_org ON audit_log(org_id, id);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`,
 }
 
 func migrate(db *sql.DB) error {

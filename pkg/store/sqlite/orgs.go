@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ func ValidateSettings(s protocol.Settings) error {
 	if len([]rune(s.AppName)) > protocol.MaxAppNameRunes || strings.ContainsFunc(s.AppName, unicode.IsControl) {
 		return protocol.Errorf(protocol.CodeInvalid, "app name must be at most %d characters on one line", protocol.MaxAppNameRunes)
 	}
+	if d := s.AuditRetentionDays; d != 0 && (d < protocol.MinAuditRetentionDays || d > protocol.MaxAuditRetentionDays) {
+		return protocol.Errorf(protocol.CodeInvalid, "audit retention must be %d to %d days", protocol.MinAuditRetentionDays, protocol.MaxAuditRetentionDays)
+	}
 	if !slices.Contains(protocol.AppIcons, s.AppIcon) {
 		return protocol.Errorf(protocol.CodeInvalid, "app icon must be one of %q", protocol.AppIcons)
 	}
@@ -73,7 +77,7 @@ func (db *DB) CreateOrg(ctx context.Context, name string) (protocol.Org, error) 
 		if err != nil {
 			return nil, fmt.Errorf("insert org: %w", err)
 		}
-		return nil, nil
+		return nil, record(tx, db.clock(), store.Principal{}, id, protocol.AuditOrgCreated, 0, "", "")
 	})
 	if err != nil {
 		return protocol.Org{}, err
@@ -182,12 +186,18 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		if patch.AppIcon != nil {
 			s.AppIcon = *patch.AppIcon
 		}
+		if patch.AuditRetentionDays != nil {
+			s.AuditRetentionDays = *patch.AuditRetentionDays
+		}
 		if err := ValidateSettings(s); err != nil {
 			return nil, err
 		}
 		raw, _ := json.Marshal(s)
 		if _, err := tx.Exec("UPDATE orgs SET settings = ? WHERE id = ?", raw, p.OrgID); err != nil {
 			return nil, fmt.Errorf("update settings: %w", err)
+		}
+		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditSettingsChanged, 0, "", changedSettings(old, s)); err != nil {
+			return nil, err
 		}
 		if s.RetentionSeconds < old.RetentionSeconds {
 			// A shorter period applies to what is already stored
@@ -208,4 +218,28 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
 	})
 	return out, err
+}
+
+// changedSettings names the settings that differ (the audit log's detail:
+// which settings, not their values).
+func changedSettings(old, s protocol.Settings) string {
+	// Settings marshal and unmarshal without fail: plain fields only.
+	var a, b map[string]any
+	ra, _ := json.Marshal(old)
+	rb, _ := json.Marshal(s)
+	json.Unmarshal(ra, &a)
+	json.Unmarshal(rb, &b)
+	var names []string
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	for k, v := range b {
+		if w, ok := a[k]; !ok || !reflect.DeepEqual(v, w) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ",")
 }

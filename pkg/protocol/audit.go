@@ -1,0 +1,51 @@
+package protocol
+
+import "time"
+
+// AuditAction names what an audit entry records.
+type AuditAction string
+
+// The recorded actions: every change an admin or the operator makes to
+// accounts, sessions and settings, and every supervisor's reading.
+const (
+	AuditOrgCreated      AuditAction = "org_created"      // operator
+	AuditAccountCreated  AuditAction = "account_created"  // detail: the role
+	AuditAccountDeleted  AuditAction = "account_deleted"  // detail: the role
+	AuditClientUpdated   AuditAction = "client_updated"   // detail: which fields, never their values
+	AuditPasswordReset   AuditAction = "password_reset"   //
+	AuditForcedLogout    AuditAction = "forced_logout"    //
+	AuditSettingsChanged AuditAction = "settings_changed" // detail: which settings
+	AuditSupervisorView  AuditAction = "supervisor_view"  // an admin read a conversation read-only
+)
+
+// ActorOperator is the actor role of the server's command line.
+const ActorOperator = "operator"
+
+// AuditEntry is one line of an organisation's audit log: who did what to
+// whom, and when. It never holds message text, notes or passwords;
+// clients appear by account ID only, so the log outlives no nickname.
+type AuditEntry struct {
+	ID         int64       `json:"id"`
+	At         time.Time   `json:"at"`
+	ActorID    *int64      `json:"actor_id,omitempty"` // nil for the operator
+	ActorRole  string      `json:"actor_role"`         // operator | admin | counselor
+	ActorName  string      `json:"actor_name,omitempty"`
+	Action     AuditAction `json:"action"`
+	TargetID   *int64      `json:"target_id,omitempty"`
+	TargetRole Role        `json:"target_role,omitempty"`
+	Detail     string      `json:"detail,omitempty"`
+}
+
+// AuditPage is a page of the audit log, newest first.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+	// More says older entries exist: ask again with before = the last ID.
+	More bool `json:"more"`
+}
+
+// Audit retention bounds, in days. Zero in Settings means the default.
+const (
+	DefaultAuditRetentionDays = 365
+	MinAuditRetentionDays     = 30
+	MaxAuditRetentionDays     = 3650
+)
