@@ -181,6 +181,25 @@ func (c *Client) Conversations(ctx context.Context) ([]protocol.Conversation, er
 // History returns one page of a conversation, messages with seq below
 // before (0: the newest).
 func (c *Client) History(ctx context.Context, conversationID, before int64, limit int) (protocol.MessagePage, error) {
+	var out protocol.MessagePage
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d/messages?%s", conversationID, pageQuery(before, limit)), nil, &out)
+}
+
+// Supervise reads a conversation as a supervisor (admins): read-only, and
+// recorded in the organisation's audit log.
+func (c *Client) Supervise(ctx context.Context, conversationID, before int64, limit int) (protocol.MessagePage, error) {
+	var out protocol.MessagePage
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d/supervise?%s", conversationID, pageQuery(before, limit)), nil, &out)
+}
+
+// AuditLog pages backwards through the organisation's audit log (admins);
+// before 0 starts at the newest entry.
+func (c *Client) AuditLog(ctx context.Context, before int64, limit int) (protocol.AuditPage, error) {
+	var out protocol.AuditPage
+	return out, c.do(ctx, http.MethodGet, "/api/v1/audit?"+pageQuery(before, limit), nil, &out)
+}
+
+func pageQuery(before int64, limit int) string {
 	q := url.Values{}
 	if before > 0 {
 		q.Set("before", fmt.Sprint(before))
@@ -188,8 +207,7 @@ func (c *Client) History(ctx context.Context, conversationID, before int64, limi
 	if limit > 0 {
 		q.Set("limit", fmt.Sprint(limit))
 	}
-	var out protocol.MessagePage
-	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d/messages?%s", conversationID, q.Encode()), nil, &out)
+	return q.Encode()
 }
 
 // Assign sets (nil: clears) a conversation's assignee (staff).

@@ -23,6 +23,17 @@ import (
 // ask for the password again. Run returns it and does not reconnect.
 var ErrRevoked = errors.New("session ended by the server")
 
+// OutsideHoursError means the server refused a counselor client data
+// outside the organisation's access hours. The session stays valid; Run
+// connects again at Opens.
+type OutsideHoursError struct {
+	Opens time.Time
+}
+
+func (e *OutsideHoursError) Error() string {
+	return "outside access hours until " + e.Opens.Format(time.RFC3339)
+}
+
 // ErrOffline is returned by calls that need a live connection.
 var ErrOffline = errors.New("not connected")
 
@@ -219,6 +230,13 @@ func (l *Live) Run(ctx context.Context) error {
 			backoff = l.opts.MinBackoff
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
+		var outside *OutsideHoursError
+		if errors.As(err, &outside) {
+			// Come back when the window opens (a little after, spread out),
+			// and check at least hourly in case the rules change.
+			wait = min(max(time.Until(outside.Opens), 0), time.Hour) + rand.N(5*time.Second)
+			backoff = l.opts.MinBackoff
+		}
 		l.opts.OnEvent(StateEvent{Connected: false, Err: err, RetryIn: wait})
 		select {
 		case <-time.After(wait):
@@ -273,11 +291,18 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 	if err := writeFrame(ctx, conn, protocol.Hello{Type: protocol.TypeHello, V: protocol.Version, Cursor: l.Cursor()}); err != nil {
 		return false, fmt.Errorf("hello: %w", err)
 	}
+	var outside *OutsideHoursError
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
-			if websocket.CloseStatus(err) == protocol.CloseRevoked {
+			switch websocket.CloseStatus(err) {
+			case protocol.CloseRevoked:
 				return welcomed, ErrRevoked
+			case protocol.CloseOutsideHours:
+				if outside == nil {
+					outside = &OutsideHoursError{Opens: time.Now().Add(time.Minute)}
+				}
+				return welcomed, outside
 			}
 			return welcomed, fmt.Errorf("read: %w", err)
 		}
@@ -312,6 +337,9 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 		case *protocol.Ack:
 			l.resolve(f.Ref, Result{Message: f.Message})
 		case *protocol.ErrorFrame:
+			if f.Error.Code == protocol.CodeOutsideHours && f.Error.ReopensAt != nil {
+				outside = &OutsideHoursError{Opens: *f.Error.ReopensAt}
+			}
 			if f.Ref != "" && !retryable(f.Error.Code) {
 				e := f.Error
 				l.resolve(f.Ref, Result{Err: &e})

@@ -24,6 +24,7 @@ const (
 	CodeLocked             Code = "locked" // too many failed logins
 	CodeRateLimited        Code = "rate_limited"
 	CodeForbidden          Code = "forbidden"
+	CodeOutsideHours       Code = "outside_access_hours" // counselors, outside business hours ± margin; with reopens_at
 	CodeNotFound           Code = "not_found"
 	CodeClosed             Code = "closed" // organisation closed and blocking
 	CodeClientFirst        Code = "client_first"

@@ -97,6 +97,27 @@ type Settings struct {
 	// AuditRetentionDays is how long the audit log keeps an entry; zero
 	// means DefaultAuditRetentionDays.
 	AuditRetentionDays int `json:"audit_retention_days,omitempty"`
+	// CounselorHoursOnly limits counselors' access to client data
+	// (conversations, nicknames, notes) to the business hours widened by
+	// CounselorMarginMinutes on both sides. Admins are exempt.
+	CounselorHoursOnly     bool `json:"counselor_hours_only,omitempty"`
+	CounselorMarginMinutes int  `json:"counselor_margin_minutes,omitempty"`
+}
+
+// MaxCounselorMarginMinutes bounds the access-hours margin.
+const MaxCounselorMarginMinutes = 240
+
+// CounselorWindow reports whether counselors may see client data at now,
+// and if not, from when they may.
+func (s Settings) CounselorWindow(now time.Time) (open bool, opens time.Time) {
+	if !s.CounselorHoursOnly {
+		return true, time.Time{}
+	}
+	margin := time.Duration(s.CounselorMarginMinutes) * time.Minute
+	if hours.Window(s.Hours, margin, now) {
+		return true, time.Time{}
+	}
+	return false, hours.NextOpen(s.Hours, now).Add(-margin)
 }
 
 // AppIcons are the icons an organisation may give its app: the default,
@@ -115,15 +136,17 @@ type AppLook struct {
 
 // SettingsPatch changes some settings; nil fields stay as they are.
 type SettingsPatch struct {
-	DisplayName        *string         `json:"display_name,omitempty"`
-	RetentionSeconds   *int64          `json:"retention_seconds,omitempty"`
-	Hours              *hours.Schedule `json:"hours,omitempty"`
-	Pause              *hours.Pause    `json:"pause,omitempty"`
-	ClosedBehavior     *ClosedBehavior `json:"closed_behavior,omitempty"`
-	StaffMayWriteFirst *bool           `json:"staff_may_write_first,omitempty"`
-	AppName            *string         `json:"app_name,omitempty"`
-	AppIcon            *string         `json:"app_icon,omitempty"`
-	AuditRetentionDays *int            `json:"audit_retention_days,omitempty"`
+	DisplayName            *string         `json:"display_name,omitempty"`
+	RetentionSeconds       *int64          `json:"retention_seconds,omitempty"`
+	Hours                  *hours.Schedule `json:"hours,omitempty"`
+	Pause                  *hours.Pause    `json:"pause,omitempty"`
+	ClosedBehavior         *ClosedBehavior `json:"closed_behavior,omitempty"`
+	StaffMayWriteFirst     *bool           `json:"staff_may_write_first,omitempty"`
+	AppName                *string         `json:"app_name,omitempty"`
+	AppIcon                *string         `json:"app_icon,omitempty"`
+	AuditRetentionDays     *int            `json:"audit_retention_days,omitempty"`
+	CounselorHoursOnly     *bool           `json:"counselor_hours_only,omitempty"`
+	CounselorMarginMinutes *int            `json:"counselor_margin_minutes,omitempty"`
 }
 
 // Org is an organisation as its members see it.

@@ -49,6 +49,9 @@ func ValidateSettings(s protocol.Settings) error {
 	if d := s.AuditRetentionDays; d != 0 && (d < protocol.MinAuditRetentionDays || d > protocol.MaxAuditRetentionDays) {
 		return protocol.Errorf(protocol.CodeInvalid, "audit retention must be %d to %d days", protocol.MinAuditRetentionDays, protocol.MaxAuditRetentionDays)
 	}
+	if s.CounselorMarginMinutes < 0 || s.CounselorMarginMinutes > protocol.MaxCounselorMarginMinutes {
+		return protocol.Errorf(protocol.CodeInvalid, "access-hours margin must be 0 to %d minutes", protocol.MaxCounselorMarginMinutes)
+	}
 	if !slices.Contains(protocol.AppIcons, s.AppIcon) {
 		return protocol.Errorf(protocol.CodeInvalid, "app icon must be one of %q", protocol.AppIcons)
 	}
@@ -188,6 +191,12 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		}
 		if patch.AuditRetentionDays != nil {
 			s.AuditRetentionDays = *patch.AuditRetentionDays
+		}
+		if patch.CounselorHoursOnly != nil {
+			s.CounselorHoursOnly = *patch.CounselorHoursOnly
+		}
+		if patch.CounselorMarginMinutes != nil {
+			s.CounselorMarginMinutes = *patch.CounselorMarginMinutes
 		}
 		if err := ValidateSettings(s); err != nil {
 			return nil, err

@@ -265,22 +265,55 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a *se
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request, a *session) error {
+	return s.historyPage(w, r, a, s.store.History)
+}
+
+// supervise is an admin's read-only look into a conversation; the store
+// records it in the audit log.
+func (s *Server) supervise(w http.ResponseWriter, r *http.Request, a *session) error {
+	return s.historyPage(w, r, a, s.store.Supervise)
+}
+
+type historyFunc func(ctx context.Context, p store.Principal, conversationID, before int64, limit int) (protocol.MessagePage, error)
+
+func (s *Server) historyPage(w http.ResponseWriter, r *http.Request, a *session, read historyFunc) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(r, "before", 0)
+	before, limit, err := pageQuery(r)
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit", 100)
+	page, err := read(r.Context(), a.p, id, before, limit)
 	if err != nil {
 		return err
 	}
-	if limit < 1 || limit > 500 {
-		return protocol.Errorf(protocol.CodeBadRequest, "limit must be 1 to 500")
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// pageQuery reads ?before=&limit= (limit 1 to 500, default 100).
+func pageQuery(r *http.Request) (before int64, limit int, err error) {
+	if before, err = queryInt(r, "before", 0); err != nil {
+		return 0, 0, err
 	}
-	page, err := s.store.History(r.Context(), a.p, id, before, int(limit))
+	l, err := queryInt(r, "limit", 100)
+	if err != nil {
+		return 0, 0, err
+	}
+	if l < 1 || l > 500 {
+		return 0, 0, protocol.Errorf(protocol.CodeBadRequest, "limit must be 1 to 500")
+	}
+	return before, int(l), nil
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a *session) error {
+	before, limit, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.AuditLog(r.Context(), a.p, before, limit)
 	if err != nil {
 		return err
 	}

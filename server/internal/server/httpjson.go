@@ -28,7 +28,7 @@ func statusOf(code protocol.Code) int {
 		return http.StatusBadRequest
 	case protocol.CodeUnauthorized, protocol.CodeBadCredentials:
 		return http.StatusUnauthorized
-	case protocol.CodeForbidden, protocol.CodeClientFirst:
+	case protocol.CodeForbidden, protocol.CodeClientFirst, protocol.CodeOutsideHours:
 		return http.StatusForbidden
 	case protocol.CodeNotFound:
 		return http.StatusNotFound

@@ -37,6 +37,7 @@ func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
 type endReason struct {
 	code   int
 	reason string // for revoked: logout, forced, deleted, expired…
+	frame  []byte // if set, sent before closing (it says why and until when)
 }
 
 func (s *subscriber) stop(r endReason) {
@@ -103,6 +104,17 @@ func (h *hub) remove(s *subscriber) {
 }
 
 // orgs lists the organisations with live connections.
+// stopRole ends the connections of one role in an organisation.
+func (h *hub) stopRole(orgID int64, role protocol.Role, r endReason) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.byOrg[orgID] {
+		if s.p.Role == role {
+			s.stop(r)
+		}
+	}
+}
+
 func (h *hub) orgs() []int64 {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

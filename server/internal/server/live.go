@@ -78,6 +78,15 @@ func (lc *liveConn) run(ctx context.Context) (websocket.StatusCode, string) {
 	if hello == nil {
 		return code, reason
 	}
+	if err := s.checkAccess(ctx, lc.a.p); err != nil {
+		pe := protocol.AsError(err)
+		if pe.Code != protocol.CodeOutsideHours {
+			s.log.Error("access-hours check failed", "err", err)
+			return websocket.StatusInternalError, "internal error"
+		}
+		_ = lc.write(ctx, protocol.Encode(protocol.ErrorFrame{Type: protocol.TypeError, Error: *pe}))
+		return protocol.CloseOutsideHours, "outside access hours"
+	}
 
 	sub := newSubscriber(lc.a.p, lc.a.ID, s.cfg.SendQueue)
 	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
@@ -157,6 +166,9 @@ func (lc *liveConn) run(ctx context.Context) (websocket.StatusCode, string) {
 			if e.code == protocol.CloseRevoked {
 				_ = lc.write(ctx, protocol.Encode(protocol.RevokedFrame{Type: protocol.TypeRevoked, Reason: e.reason}))
 				return websocket.StatusCode(e.code), "session ended"
+			}
+			if e.frame != nil {
+				_ = lc.write(ctx, e.frame)
 			}
 			return websocket.StatusCode(e.code), e.reason
 		case err := <-readDone:

@@ -190,7 +190,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/org", s.authed(anyone, s.getOrg))
 	mux.HandleFunc("PATCH /api/v1/org/settings", s.authed(admins, s.patchSettings))
 
-	mux.HandleFunc("GET /api/v1/clients", s.authed(staff, s.listClients))
+	mux.HandleFunc("GET /api/v1/clients", s.authed(staff, s.clientData(s.listClients)))
 	mux.HandleFunc("POST /api/v1/clients", s.authed(admins, s.createClient))
 	mux.HandleFunc("POST /api/v1/clients/bulk", s.authed(admins, s.bulkCreateClients))
 	mux.HandleFunc("PATCH /api/v1/clients/{id}", s.authed(admins, s.updateClient))
@@ -203,9 +203,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/staff/{id}/password", s.authed(admins, s.resetPassword))
 	mux.HandleFunc("POST /api/v1/accounts/{id}/logout", s.authed(admins, s.forceLogout))
 
-	mux.HandleFunc("GET /api/v1/conversations", s.authed(anyone, s.listConversations))
-	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.history))
-	mux.HandleFunc("POST /api/v1/conversations/{id}/assign", s.authed(staff, s.assign))
+	mux.HandleFunc("GET /api/v1/conversations", s.authed(anyone, s.clientData(s.listConversations)))
+	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.clientData(s.history)))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign)))
+	mux.HandleFunc("GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise))
+	mux.HandleFunc("GET /api/v1/audit", s.authed(admins, s.auditLog))
 
 	mux.HandleFunc("GET /api/v1/push/config", s.authed(clients, s.pushConfig))
 	mux.HandleFunc("PUT /api/v1/push", s.authed(clients, s.setPushToken))

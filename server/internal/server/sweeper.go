@@ -40,6 +40,7 @@ func (s *Server) SweepOnce(ctx context.Context) {
 	}
 	s.guard.prune()
 	s.refreshAvailability(ctx)
+	s.closeOutsideHours(ctx)
 }
 
 // refreshAvailability pushes a settings frame to an organisation whose

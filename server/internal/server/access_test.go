@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// Counselors see client data only around business hours: the server
+// refuses it over HTTP and the live connection, and disconnects a
+// counselor when the window closes. Admins and clients are not limited.
+func TestCounselorAccessHours(t *testing.T) {
+	ts := newTestServer(t, nil) // Monday 12:00 in Tokyo
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	co := ts.newCounselor(t, o, "co")
+	ctx := context.Background()
+	var spans []hours.Span
+	for d := time.Monday; d <= time.Friday; d++ {
+		spans = append(spans, hours.Span{Day: d, Start: 9 * 60, End: 17 * 60})
+	}
+	on, margin := true, 30
+	if _, err := o.admin.UpdateSettings(ctx, protocol.SettingsPatch{
+		Hours:              &hours.Schedule{TimeZone: "Asia/Tokyo", Spans: spans},
+		CounselorHoursOnly: &on, CounselorMarginMinutes: &margin,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	coLive := goLive(t, co, 0)
+	if _, err := co.Conversations(ctx); err != nil {
+		t.Fatalf("inside the window: %v", err)
+	}
+
+	// 17:20 is within the margin; 17:31 is not.
+	ts.clock.Add(5*time.Hour + 20*time.Minute)
+	ts.SweepOnce(ctx)
+	if _, err := co.Conversations(ctx); err != nil {
+		t.Fatalf("within the margin: %v", err)
+	}
+	ts.clock.Add(11 * time.Minute)
+	ts.SweepOnce(ctx)
+
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	opens := time.Date(2026, 11, 24, 8, 30, 0, 0, tokyo) // Tuesday 09:00 less the margin
+	var outside *client.OutsideHoursError
+	if err := firstError(t, coLive.rec); !errors.As(err, &outside) || !outside.Opens.Equal(opens) {
+		t.Fatalf("live connection ended with %v, want outside hours until %v", err, opens)
+	}
+	conv := convOf(t, o.admin)
+	for name, call := range map[string]func() error{
+		"conversations": func() error { _, err := co.Conversations(ctx); return err },
+		"history":       func() error { _, err := co.History(ctx, conv, 0, 10); return err },
+		"clients":       func() error { _, err := co.Clients(ctx); return err },
+		"assign":        func() error { _, err := co.Assign(ctx, conv, nil); return err },
+	} {
+		err := call()
+		pe := protocol.AsError(err)
+		if pe.Code != protocol.CodeOutsideHours || pe.ReopensAt == nil || !pe.ReopensAt.Equal(opens) {
+			t.Errorf("%s outside hours: %v", name, err)
+		}
+	}
+	if code, _ := apiDo(t, "GET", ts.URL+"/api/v1/conversations", co.Token, ""); code != http.StatusForbidden {
+		t.Errorf("status %d, want 403", code)
+	}
+	// Reconnecting does not help; what needs no client data still works.
+	rec := newRecorder()
+	again := co.Live(client.LiveOptions{OnEvent: rec.on})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go again.Run(runCtx)
+	if err := firstError(t, rec); !errors.As(err, &outside) {
+		t.Fatalf("reconnect outside hours: %v", err)
+	}
+	if _, err := co.Me(ctx); err != nil {
+		t.Fatalf("me: %v", err)
+	}
+	if _, err := co.Org(ctx); err != nil {
+		t.Fatalf("org (the lock screen's opening time): %v", err)
+	}
+	// Admins and clients are not limited.
+	if _, err := o.admin.Conversations(ctx); err != nil {
+		t.Fatalf("admin outside hours: %v", err)
+	}
+	goLive(t, o.admin, 0)
+	if _, err := goLive(t, cl, 0).live.Send(ctx, 0, "夜に書きます"); err != nil {
+		t.Fatalf("client outside hours: %v", err)
+	}
+}
+
+// firstError waits for the first disconnection a live connection reports.
+func firstError(t *testing.T, rec *recorder) error {
+	t.Helper()
+	var err error
+	rec.waitFor(t, "a disconnection", func(evs []any) bool {
+		return hasEvent(evs, func(e client.StateEvent) bool {
+			err = e.Err
+			return !e.Connected && e.Err != nil
+		})
+	})
+	return err
+}
