@@ -256,7 +256,13 @@ func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Ca
 	}
 	switch f := ev.(type) {
 	case client.StateEvent:
-		c.do(func() { scr.SetConnection(f.Connected, f.RetryIn) })
+		var outside *client.OutsideHoursError
+		c.do(func() {
+			scr.SetConnection(f.Connected, f.RetryIn)
+			if errors.As(f.Err, &outside) {
+				scr.Lock(outside.Opens)
+			}
+		})
 	case *protocol.RevokedFrame:
 		// Run returns ErrRevoked next; end() wipes.
 	case *protocol.Welcome:
@@ -264,6 +270,7 @@ func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Ca
 			if c.main == scr { // still this session
 				c.setMenu(f.Account.Role)
 			}
+			scr.Unlock() // a welcome means the server shows us client data
 			scr.Apply(in.Apply(ev))
 		})
 	default:

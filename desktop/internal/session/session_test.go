@@ -15,6 +15,7 @@ import (
 	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/servertest"
 )
@@ -188,4 +189,44 @@ func TestClientsCannotUseTheDesktopApp(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != protocol.CodeForbidden {
 		t.Fatalf("client signed in to the counselor app: %v", err)
 	}
+}
+
+// Outside the organisation's access hours a counselor's app shows the lock
+// notice and no client data; the server refuses it anyway.
+func TestOutsideAccessHoursLocks(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := a.NewWindow("test")
+	srv := servertest.New(t)
+	counselor := srv.Counselor(t, "田中")
+	cl, _ := srv.Client(t, "さくら")
+	ctx := context.Background()
+	clLive := cl.Live(client.LiveOptions{})
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go clLive.Run(lctx)
+	if _, err := clLive.Send(ctx, 0, "夜中に書いています"); err != nil {
+		t.Fatal(err)
+	}
+	// Open one hour, three days from now: now is outside, whatever the day.
+	day := (time.Now().UTC().Weekday() + 3) % 7
+	on := true
+	if _, err := srv.Admin.UpdateSettings(ctx, protocol.SettingsPatch{
+		Hours:              &hours.Schedule{TimeZone: "UTC", Spans: []hours.Span{{Day: day, Start: 9 * 60, End: 10 * 60}}},
+		CounselorHoursOnly: &on,
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	h := &harness{}
+	ctrl := New(a, w, Options{Keys: &keystore.Memory{}, DataDir: t.TempDir(), Do: h.do})
+	h.do(ctrl.Start)
+	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the lock notice", func() bool { return ctrl.main != nil && ctrl.main.Locked() })
+	h.do(func() {
+		if n := len(ctrl.in.Conversations()); n != 0 {
+			t.Errorf("%d conversations reached the app outside hours", n)
+		}
+	})
 }

@@ -34,6 +34,9 @@ type AdminAPI interface {
 	ResetStaffPassword(ctx context.Context, id int64) (protocol.Credentials, error)
 	ForceLogout(ctx context.Context, accountID int64) error
 	Org(ctx context.Context) (protocol.Org, error)
+	Conversations(ctx context.Context) ([]protocol.Conversation, error)
+	AuditLog(ctx context.Context, before int64, limit int) (protocol.AuditPage, error)
+	Supervise(ctx context.Context, conversationID, before int64, limit int) (protocol.MessagePage, error)
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
 }
 
@@ -77,6 +80,18 @@ type Admin struct {
 	appName    *widget.Entry
 	appIcon    *widget.Select
 	appLink    *widget.Label
+	hoursOnly  *widget.Check
+	margin     *widget.Entry
+	auditDays  *widget.Entry
+
+	audit          []protocol.AuditEntry
+	auditList      *widget.List
+	superviseSel   *widget.Select
+	superviseConvs []protocol.Conversation
+	// LastSupervised is what the last supervisor's view showed.
+	LastSupervised []protocol.Message
+	// newWindow opens the supervisor's window.
+	newWindow func(title string) fyne.Window
 
 	// LastCredentials are the most recently issued, for the slip sheet.
 	LastCredentials []protocol.Credentials
@@ -87,7 +102,8 @@ type Admin struct {
 // NewAdmin builds the admin screen for the server at serverURL.
 func NewAdmin(api AdminAPI, win fyne.Window, serverURL string) *Admin {
 	server := strings.TrimSuffix(serverURL, "/")
-	a := &Admin{api: api, win: win, server: server, appURL: server + "/", async: func(f func()) { go f() }, do: fyne.Do}
+	a := &Admin{api: api, win: win, server: server, appURL: server + "/", async: func(f func()) { go f() }, do: fyne.Do,
+		newWindow: fyne.CurrentApp().NewWindow}
 	a.buildUI()
 	return a
 }
@@ -131,7 +147,13 @@ func (a *Admin) buildUI() {
 		container.NewTabItem(T("admin.clients", "Clients"), a.clientsTab()),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.settingsTab()),
 		container.NewTabItem(T("admin.staff", "Staff"), a.staffTab()),
+		container.NewTabItem(T("admin.audit", "Audit"), a.auditTab()),
 	)
+	tabs.OnSelected = func(t *container.TabItem) {
+		if t.Text == T("admin.audit", "Audit") {
+			a.loadAudit(false)
+		}
+	}
 	a.content = tabs
 }
 
@@ -396,6 +418,9 @@ func (a *Admin) settingsTab() fyne.CanvasObject {
 	a.closed = widget.NewRadioGroup([]string{T("admin.closedAccept", "Accept messages and send an automatic notice"), T("admin.closedBlock", "Do not accept messages")}, nil)
 	a.retention = widget.NewEntry()
 	a.writeFirst = widget.NewCheck(T("admin.writeFirst", "Staff may write first"), nil)
+	a.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
+	a.margin = widget.NewEntry()
+	a.auditDays = widget.NewEntry()
 	dayNames := []string{T("day.sun", "Sun"), T("day.mon", "Mon"), T("day.tue", "Tue"), T("day.wed", "Wed"), T("day.thu", "Thu"), T("day.fri", "Fri"), T("day.sat", "Sat")}
 	grid := container.NewGridWithColumns(3)
 	for d := 0; d < 7; d++ {
@@ -425,6 +450,8 @@ func (a *Admin) settingsTab() fyne.CanvasObject {
 		widget.NewFormItem(T("admin.timeZone", "Time zone"), a.zone),
 		widget.NewFormItem(T("admin.retention", "Keep messages (days)"), a.retention),
 		widget.NewFormItem(T("admin.whenClosed", "When closed"), a.closed),
+		widget.NewFormItem(T("admin.margin", "Margin around business hours (minutes)"), a.margin),
+		widget.NewFormItem(T("admin.auditDays", "Keep the audit log (days)"), a.auditDays),
 	)
 	appForm := widget.NewForm(
 		widget.NewFormItem(T("admin.appName", "App name"), a.appName),
@@ -433,7 +460,7 @@ func (a *Admin) settingsTab() fyne.CanvasObject {
 	)
 	return container.NewVScroll(container.NewVBox(a.pause, widget.NewSeparator(),
 		widget.NewLabelWithStyle(T("admin.hours", "Business hours"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		hint, grid, form, a.writeFirst, widget.NewSeparator(),
+		hint, grid, a.hoursOnly, form, a.writeFirst, widget.NewSeparator(),
 		widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		appHint, appForm, save))
 }
@@ -465,6 +492,13 @@ func (a *Admin) showSettings(org protocol.Org) {
 	}
 	a.retention.SetText(strconv.FormatInt(s.RetentionSeconds/86400, 10))
 	a.writeFirst.SetChecked(s.StaffMayWriteFirst)
+	a.hoursOnly.SetChecked(s.CounselorHoursOnly)
+	a.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
+	auditDays := s.AuditRetentionDays
+	if auditDays == 0 {
+		auditDays = protocol.DefaultAuditRetentionDays
+	}
+	a.auditDays.SetText(strconv.Itoa(auditDays))
 	a.appName.SetText(s.AppName)
 	a.appIcon.SetSelectedIndex(max(0, slices.Index(protocol.AppIcons, s.AppIcon)))
 	if org.AppPath != "" {
@@ -506,8 +540,22 @@ func (a *Admin) SaveSettings() {
 		return
 	}
 	appIcon := protocol.AppIcons[max(0, a.appIcon.SelectedIndex())]
+	margin, err := strconv.Atoi(strings.TrimSpace(a.margin.Text))
+	if err != nil || margin < 0 || margin > protocol.MaxCounselorMarginMinutes {
+		dialog.ShowInformation(T("admin.margin", "Margin around business hours (minutes)"),
+			fmt.Sprintf(T("admin.badMargin", "Enter minutes from 0 to %d."), protocol.MaxCounselorMarginMinutes), a.win)
+		return
+	}
+	auditDays, err := strconv.Atoi(strings.TrimSpace(a.auditDays.Text))
+	if err != nil || auditDays < protocol.MinAuditRetentionDays || auditDays > protocol.MaxAuditRetentionDays {
+		dialog.ShowInformation(T("admin.auditDays", "Keep the audit log (days)"),
+			fmt.Sprintf(T("admin.badAuditDays", "Enter days from %d to %d."), protocol.MinAuditRetentionDays, protocol.MaxAuditRetentionDays), a.win)
+		return
+	}
+	hoursOnly := a.hoursOnly.Checked
 	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior, Pause: &pause,
-		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon}
+		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
+		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays}
 	var org protocol.Org
 	a.call(func(ctx context.Context) error {
 		var err error

@@ -163,3 +163,55 @@ func TestAdminStaff(t *testing.T) {
 		t.Fatalf("new staff password: %v", err)
 	}
 }
+
+func TestAdminAuditAndSupervisorView(t *testing.T) {
+	a, srv, _ := newAdminForTest(t)
+	ctx := context.Background()
+	cl, _ := srv.Client(t, "さくら")
+	live := cl.Live(client.LiveOptions{})
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go live.Run(lctx)
+	if _, err := live.Send(ctx, 0, "監督者にだけ見える相談"); err != nil {
+		t.Fatal(err)
+	}
+	a.hoursOnly.SetChecked(true)
+	a.margin.SetText("45")
+	a.auditDays.SetText("90")
+	a.SaveSettings()
+	org, _ := srv.Admin.Org(ctx)
+	if s := org.Settings; !s.CounselorHoursOnly || s.CounselorMarginMinutes != 45 || s.AuditRetentionDays != 90 {
+		t.Fatalf("settings %+v", s)
+	}
+	a.margin.SetText("999")
+	a.SaveSettings() // refused on the form
+	if org, _ := srv.Admin.Org(ctx); org.Settings.CounselorMarginMinutes != 45 {
+		t.Fatal("bad margin sent")
+	}
+
+	a.loadAudit(false)
+	if len(a.superviseConvs) != 1 || len(a.superviseSel.Options) != 1 {
+		t.Fatalf("conversations to supervise: %d", len(a.superviseConvs))
+	}
+	a.Supervise(a.superviseConvs[0])
+	if len(a.LastSupervised) != 1 || a.LastSupervised[0].Body != "監督者にだけ見える相談" {
+		t.Fatalf("supervisor's view showed %+v", a.LastSupervised)
+	}
+	var (
+		lines   []string
+		actions = map[protocol.AuditAction]bool{}
+	)
+	for _, e := range a.audit {
+		lines = append(lines, auditLine(e))
+		actions[e.Action] = true
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []protocol.AuditAction{protocol.AuditSupervisorView, protocol.AuditSettingsChanged, protocol.AuditAccountCreated} {
+		if !actions[want] {
+			t.Errorf("audit tab lacks %s:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "監督者にだけ見える相談") || strings.Contains(all, "さくら") {
+		t.Errorf("audit tab shows message text or a client's nickname:\n%s", all)
+	}
+}

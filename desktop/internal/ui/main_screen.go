@@ -50,6 +50,9 @@ type Main struct {
 	compose    *composeEntry
 	sendBtn    *widget.Button
 	content    fyne.CanvasObject
+	work       fyne.CanvasObject // everything with client data
+	lock       *fyne.Container   // shown instead of work outside access hours
+	lockText   *widget.Label
 	settling   bool // true while the screen itself sets the compose text
 	shown      int64
 	foreground bool
@@ -103,9 +106,40 @@ func (m *Main) buildUI() {
 	split := container.NewHSplit(queueBox, convBox)
 	split.Offset = 0.25
 	top := container.NewHBox(m.status, layout.NewSpacer(), m.avail)
-	m.content = container.NewBorder(top, nil, nil, nil, split)
+	m.work = split
+	m.lockText = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	m.lockText.Wrapping = fyne.TextWrapWord
+	m.lock = container.NewCenter(container.NewVBox(widget.NewIcon(theme.VisibilityOffIcon()), m.lockText))
+	m.lock.Hide()
+	m.content = container.NewBorder(top, nil, nil, nil, container.NewStack(m.work, m.lock))
 	m.Refresh()
 }
+
+// Lock hides every piece of client data behind a notice: the organisation
+// opens client data to counselors only around business hours. The server
+// refuses the data meanwhile; this keeps what the app already holds off
+// the screen, drafts included.
+func (m *Main) Lock(opens time.Time) {
+	text := T("lock.outside", "Outside access hours: client data cannot be shown now.")
+	if !opens.IsZero() {
+		text += "\n" + T("lock.opens", "Available again from {{.At}}.", map[string]any{"At": opens.Local().Format("1/2 15:04")})
+	}
+	m.lockText.SetText(text)
+	m.work.Hide()
+	m.lock.Show()
+}
+
+// Unlock shows the conversations again.
+func (m *Main) Unlock() {
+	if m.lock.Visible() {
+		m.lock.Hide()
+		m.work.Show()
+		m.Refresh()
+	}
+}
+
+// Locked reports whether the lock notice is shown.
+func (m *Main) Locked() bool { return m.lock.Visible() }
 
 // Shortcuts registers the window's keyboard shortcuts: Ctrl+Down/Up walk
 // the queue (Cmd on macOS).
