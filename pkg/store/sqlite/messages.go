@@ -228,6 +228,11 @@ func writableConv(tx *sql.Tx, p store.Principal, conversationID int64) (convRow,
 	if err != nil {
 		return c, fmt.Errorf("load conversation: %w", err)
 	}
+	// A client may name its own conversation or none; naming another is an
+	// error, never a silent redirect into its own.
+	if !p.IsStaff() && conversationID != 0 && conversationID != c.ID {
+		return c, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
 	return c, nil
 }
 

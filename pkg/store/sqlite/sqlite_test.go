@@ -238,10 +238,9 @@ func TestIsolation(t *testing.T) {
 	if _, _, err := f.db.Send(ctx, b.staff, store.SendRequest{Ref: "x", ConversationID: mA.ConversationID, Body: "hi"}); code(err) != protocol.CodeNotFound {
 		t.Fatalf("cross-org send: %v", err)
 	}
-	// A client's conversation_id is ignored: it always writes to its own.
-	m := send(t, f.db, a.clients[1], mA.ConversationID, "z", "mine")
-	if m.ConversationID == mA.ConversationID {
-		t.Fatal("client wrote into another client's conversation")
+	// A client names its own conversation or none; another's is not found.
+	if _, _, err := f.db.Send(ctx, a.clients[1], store.SendRequest{Ref: "z", ConversationID: mA.ConversationID, Body: "mine"}); code(err) != protocol.CodeNotFound {
+		t.Fatalf("client wrote into another client's conversation: %v", err)
 	}
 	if err := f.db.DeleteAccount(ctx, b.admin, a.clients[0].AccountID); code(err) != protocol.CodeNotFound {
 		t.Fatalf("cross-org delete: %v", err)

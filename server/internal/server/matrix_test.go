@@ -1,0 +1,295 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// The roles of the matrix, in the order of docs/security.md's columns.
+var matrixRoles = []string{"anonymous", "client", "counselor", "admin"}
+
+// readMatrix reads the permission matrix from docs/security.md: the
+// document is the specification this test holds the server to.
+func readMatrix(t *testing.T) map[string][]bool {
+	t.Helper()
+	doc, err := os.ReadFile("../../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "<!-- matrix:begin -->")
+	table, _, ok2 := strings.Cut(rest, "<!-- matrix:end -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/security.md has no matrix markers")
+	}
+	m := map[string][]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n")[2:] {
+		cells := strings.Split(strings.Trim(line, "| "), "|")
+		if len(cells) != 1+len(matrixRoles) {
+			t.Fatalf("matrix row %q: %d cells", line, len(cells))
+		}
+		action := strings.Trim(strings.TrimSpace(cells[0]), "`")
+		for _, c := range cells[1:] {
+			switch strings.TrimSpace(c) {
+			case "yes":
+				m[action] = append(m[action], true)
+			case "no":
+				m[action] = append(m[action], false)
+			default:
+				t.Fatalf("matrix row %q: cell %q is neither yes nor no", line, c)
+			}
+		}
+	}
+	return m
+}
+
+// matrixActor is one column: a token (empty for the anonymous) and the
+// credentials to open a second session with.
+type matrixActor struct {
+	role  string
+	token string
+	cred  protocol.Credentials
+}
+
+type matrixFixture struct {
+	ts   *testServer
+	o    testOrg
+	conv int64 // the fixture client's conversation, which the client opened
+	cl   protocol.Credentials
+}
+
+// fresh makes an account to be changed, reset or deleted, so that each
+// cell starts from the same state.
+func (f *matrixFixture) fresh(t *testing.T, role protocol.Role) int64 {
+	t.Helper()
+	ctx := context.Background()
+	if role == protocol.RoleClient {
+		c, err := f.o.admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: "target"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Account.ID
+	}
+	c, err := f.o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "target", Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Account.ID
+}
+
+// freshConv is a conversation whose client has not written.
+func (f *matrixFixture) freshConv(t *testing.T) int64 {
+	t.Helper()
+	id := f.fresh(t, protocol.RoleClient)
+	convs, err := f.o.admin.Conversations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range convs {
+		if c.ClientID == id {
+			return c.ID
+		}
+	}
+	t.Fatal("new client has no conversation")
+	return 0
+}
+
+// httpCell tries one HTTP call: nil if it succeeded, else the status.
+func httpCell(method, path string, body func(t *testing.T, f *matrixFixture, a matrixActor) string) func(*testing.T, *matrixFixture, matrixActor) (bool, string) {
+	return func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+		t.Helper()
+		b := ""
+		if body != nil {
+			b = body(t, f, a)
+		}
+		p := strings.NewReplacer("{conv}", fmt.Sprint(f.conv),
+			"{client}", fmt.Sprint(f.cl.Account.ID)).Replace(path)
+		if strings.Contains(p, "{fresh-client}") {
+			p = strings.ReplaceAll(p, "{fresh-client}", fmt.Sprint(f.fresh(t, protocol.RoleClient)))
+		}
+		if strings.Contains(p, "{fresh-counselor}") {
+			p = strings.ReplaceAll(p, "{fresh-counselor}", fmt.Sprint(f.fresh(t, protocol.RoleCounselor)))
+		}
+		code, resp := apiDo(t, method, f.ts.URL+p, a.token, b)
+		return code < 300, fmt.Sprintf("%d %s", code, resp)
+	}
+}
+
+// liveCell opens the live connection and, if frame is given, sends it.
+// Allowed means synced (and the frame acknowledged).
+func liveCell(frame func(t *testing.T, f *matrixFixture, a matrixActor) string) func(*testing.T, *matrixFixture, matrixActor) (bool, string) {
+	return func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		h := http.Header{}
+		if a.token != "" {
+			h.Set("Authorization", "Bearer "+a.token)
+		}
+		c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.ts.URL, "http")+"/api/v1/live", &websocket.DialOptions{HTTPHeader: h})
+		if err != nil {
+			if resp != nil {
+				return false, fmt.Sprintf("handshake %d", resp.StatusCode)
+			}
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(1 << 20)
+		wsWrite(t, c, `{"type":"hello","v":1,"cursor":0}`)
+		sent := false
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return false, fmt.Sprintf("closed %v", websocket.CloseStatus(err))
+			}
+			var f0 struct {
+				Type  string
+				Error protocol.Error
+			}
+			json.Unmarshal(data, &f0)
+			switch f0.Type {
+			case protocol.TypeSynced:
+				if frame == nil {
+					return true, "synced"
+				}
+				if !sent {
+					wsWrite(t, c, frame(t, f, a))
+					sent = true
+				}
+			case protocol.TypeAck:
+				return true, "ack"
+			case protocol.TypeError:
+				return false, string(f0.Error.Code)
+			}
+		}
+	}
+}
+
+func sendFrame(conv func(t *testing.T, f *matrixFixture, a matrixActor) int64) func(*testing.T, *matrixFixture, matrixActor) string {
+	return func(t *testing.T, f *matrixFixture, a matrixActor) string {
+		b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: conv(t, f, a), Body: "matrix"})
+		return string(b)
+	}
+}
+
+// TestPermissionMatrix holds the server to every cell of the matrix in
+// docs/security.md, over HTTP and the live connection.
+func TestPermissionMatrix(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	clClient, clCred := ts.newClient(t, o, "c")
+	coCred, err := o.admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: "co", Role: protocol.RoleCounselor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := ts.login(t, coCred.LoginID, coCred.Password)
+	f := &matrixFixture{ts: ts, o: o, cl: clCred}
+	// The client opens its conversation: staff may answer it.
+	m, err := goLive(t, clClient, 0).live.Send(context.Background(), 0, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.conv = m.ConversationID
+	me, err := o.admin.Me(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminCred := protocol.Credentials{Account: me}
+	// The admin's own login was made by the test server; a second admin
+	// gives the logout cell credentials to sign in with.
+	adminCred, err = o.admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: "admin2", Role: protocol.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actors := []matrixActor{
+		{role: "anonymous"},
+		{role: "client", token: clClient.Token, cred: clCred},
+		{role: "counselor", token: co.Token, cred: coCred},
+		{role: "admin", token: ts.login(t, adminCred.LoginID, adminCred.Password).Token, cred: adminCred},
+	}
+	jsonBody := func(s string) func(*testing.T, *matrixFixture, matrixActor) string {
+		return func(*testing.T, *matrixFixture, matrixActor) string { return s }
+	}
+	ownConv := func(_ *testing.T, f *matrixFixture, a matrixActor) int64 {
+		if a.role == "client" {
+			return 0 // a client's send goes to its own conversation
+		}
+		return f.conv
+	}
+	cells := map[string]func(*testing.T, *matrixFixture, matrixActor) (bool, string){
+		"GET /api/v1/me":                                 httpCell("GET", "/api/v1/me", nil),
+		"GET /api/v1/org":                                httpCell("GET", "/api/v1/org", nil),
+		"PATCH /api/v1/org/settings":                     httpCell("PATCH", "/api/v1/org/settings", jsonBody(`{"staff_may_write_first":false}`)),
+		"GET /api/v1/clients":                            httpCell("GET", "/api/v1/clients", nil),
+		"POST /api/v1/clients":                           httpCell("POST", "/api/v1/clients", jsonBody(`{"nickname":"x"}`)),
+		"POST /api/v1/clients/bulk":                      httpCell("POST", "/api/v1/clients/bulk", jsonBody(`{"prefix":"s","count":2}`)),
+		"PATCH /api/v1/clients/{id}":                     httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
+		"POST /api/v1/clients/{id}/password":             httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
+		"DELETE /api/v1/clients/{id}":                    httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
+		"GET /api/v1/staff":                              httpCell("GET", "/api/v1/staff", nil),
+		"POST /api/v1/staff":                             httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),
+		"POST /api/v1/staff/{id}/password":               httpCell("POST", "/api/v1/staff/{fresh-counselor}/password", nil),
+		"DELETE /api/v1/staff/{id}":                      httpCell("DELETE", "/api/v1/staff/{fresh-counselor}", nil),
+		"POST /api/v1/accounts/{id}/logout":              httpCell("POST", "/api/v1/accounts/{fresh-client}/logout", nil),
+		"GET /api/v1/conversations":                      httpCell("GET", "/api/v1/conversations", nil),
+		"GET /api/v1/conversations/{id}/messages":        httpCell("GET", "/api/v1/conversations/{conv}/messages", nil),
+		"POST /api/v1/conversations/{id}/assign":         httpCell("POST", "/api/v1/conversations/{conv}/assign", jsonBody(`{"assignee_id":null}`)),
+		"GET /api/v1/conversations/{id}/supervise":       httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
+		"GET /api/v1/audit":                              httpCell("GET", "/api/v1/audit", nil),
+		"GET /api/v1/push/config":                        httpCell("GET", "/api/v1/push/config", nil),
+		"PUT /api/v1/push":                               httpCell("PUT", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"DELETE /api/v1/push":                            httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"live: connect and sync":                         liveCell(nil),
+		"live: send in a conversation the client opened": liveCell(sendFrame(ownConv)),
+		"live: write first to a client who has not written": liveCell(sendFrame(func(t *testing.T, f *matrixFixture, _ matrixActor) int64 {
+			return f.freshConv(t)
+		})),
+		// Signing out ends the session used: a second session of the same
+		// account is signed out, not the actor's.
+		"POST /api/v1/logout": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			if a.token != "" {
+				a.token = f.ts.login(t, a.cred.LoginID, a.cred.Password).Token
+			}
+			return httpCell("POST", "/api/v1/logout", nil)(t, f, a)
+		},
+	}
+
+	matrix := readMatrix(t)
+	for action := range cells {
+		if _, ok := matrix[action]; !ok {
+			t.Errorf("the test knows %q but docs/security.md's matrix does not", action)
+		}
+	}
+	for action, want := range matrix {
+		try, ok := cells[action]
+		if !ok {
+			t.Errorf("docs/security.md lists %q, which the test cannot try", action)
+			continue
+		}
+		for i, a := range actors {
+			t.Run(action+"/"+matrixRoles[i], func(t *testing.T) {
+				ok, got := try(t, f, a)
+				switch {
+				case want[i] && !ok:
+					t.Errorf("refused (%s), the matrix says yes", got)
+				case !want[i] && ok:
+					t.Errorf("allowed (%s), the matrix says no", got)
+				case !want[i] && strings.HasPrefix(action, "/api") && a.role == "anonymous" && !strings.HasPrefix(got, "401"):
+					t.Errorf("anonymous refused with %s, want 401", got)
+				case !want[i] && !strings.HasPrefix(action, "live:") && a.role != "anonymous" && !strings.HasPrefix(got, "403"):
+					t.Errorf("refused with %s, want 403", got)
+				}
+			})
+		}
+	}
+}
