@@ -1,0 +1,322 @@
+// Package keyring holds the keys that message bodies are sealed with, so
+// that destroying a key erases what it sealed everywhere at once: in the
+// database, in its free pages, in a backup or a forgotten copy.
+//
+// Every body is sealed with AES-256-GCM under a key derived (HKDF-SHA256)
+// from two keys: its client's key, destroyed when the client is deleted,
+// and the key of its retention slice (the hour its message expires in),
+// destroyed when that hour has passed. Either destruction makes the body
+// unreadable. The keys live in their own SQLite file, wrapped
+// (AES-256-GCM) by a master key that is never stored next to them by this
+// package: a copy of the message database alone, or of the key file alone,
+// reads nothing.
+package keyring
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver
+)
+
+// SliceLength is the span of expiry times that share a slice key: a
+// message's key is destroyed at most this long after the message expires.
+const SliceLength = time.Hour
+
+// KeySize is the size of every key, the master key included.
+const KeySize = 32
+
+// ErrErased means a key the body needs has been destroyed: the body is
+// gone for good.
+var ErrErased = errors.New("erased: its key has been destroyed")
+
+// Slice returns the retention slice of an expiry time: slice s holds the
+// expiries in ((s-1)·SliceLength, s·SliceLength], and its key may be
+// destroyed once s·SliceLength has passed.
+func Slice(expires time.Time) int64 {
+	n := SliceLength.Milliseconds()
+	return (expires.UnixMilli() + n - 1) / n
+}
+
+// SliceEnd is when a slice's key may be destroyed.
+func SliceEnd(slice int64) time.Time {
+	return time.UnixMilli(slice * SliceLength.Milliseconds())
+}
+
+// Ring is an open key file.
+type Ring struct {
+	db     *sql.DB
+	master cipher.AEAD
+
+	mu      sync.Mutex
+	clients map[int64][]byte
+	slices  map[int64][]byte
+	derived map[[2]int64]cipher.AEAD
+}
+
+// Open opens (creating if needed) the key file at path; master unwraps
+// its keys.
+func Open(path string, master []byte) (*Ring, error) {
+	if len(master) != KeySize {
+		return nil, fmt.Errorf("master key must be %d bytes, not %d", KeySize, len(master))
+	}
+	m, err := newAEAD(master)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "secure_delete(ON)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open key file %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS keys (
+		kind TEXT NOT NULL, id INTEGER NOT NULL, wrapped BLOB NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare key file %s: %w", path, err)
+	}
+	r := &Ring{db: db, master: m, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: map[[2]int64]cipher.AEAD{}}
+	// A wrong master key must stop the server at once, not at the first read.
+	var (
+		kind    string
+		id      int64
+		wrapped []byte
+	)
+	err = db.QueryRow("SELECT kind, id, wrapped FROM keys LIMIT 1").Scan(&kind, &id, &wrapped)
+	if err == nil {
+		if _, err := r.unwrap(kind, id, wrapped); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("key file %s: %w (is this the right master key?)", path, err)
+		}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		db.Close()
+		return nil, fmt.Errorf("read key file %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Close closes the key file.
+func (r *Ring) Close() error { return r.db.Close() }
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("aes: %w", err)
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, fmt.Errorf("gcm: %w", err)
+	}
+	return g, nil
+}
+
+func label(kind string, id int64) []byte { return []byte("taiwa key " + kind + " " + strconv.FormatInt(id, 10)) }
+
+func (r *Ring) unwrap(kind string, id int64, wrapped []byte) ([]byte, error) {
+	ns := r.master.NonceSize()
+	if len(wrapped) < ns {
+		return nil, errors.New("wrapped key too short")
+	}
+	k, err := r.master.Open(nil, wrapped[:ns], wrapped[ns:], label(kind, id))
+	if err != nil {
+		return nil, fmt.Errorf("unwrap %s key %d: %w", kind, id, err)
+	}
+	return k, nil
+}
+
+// key returns a key, creating (and durably storing) it if create is set.
+// The caller holds r.mu.
+func (r *Ring) key(kind string, id int64, create bool) ([]byte, error) {
+	cache := r.clients
+	if kind == "slice" {
+		cache = r.slices
+	}
+	if k, ok := cache[id]; ok {
+		return k, nil
+	}
+	var wrapped []byte
+	err := r.db.QueryRow("SELECT wrapped FROM keys WHERE kind = ? AND id = ?", kind, id).Scan(&wrapped)
+	switch {
+	case err == nil:
+		k, err := r.unwrap(kind, id, wrapped)
+		if err != nil {
+			return nil, err
+		}
+		cache[id] = k
+		return k, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("read %s key %d: %w", kind, id, err)
+	case !create:
+		return nil, ErrErased
+	}
+	k := make([]byte, KeySize)
+	rand.Read(k)
+	nonce := make([]byte, r.master.NonceSize())
+	rand.Read(nonce)
+	if _, err := r.db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES (?,?,?)", kind, id, r.master.Seal(nonce, nonce, k, label(kind, id))); err != nil {
+		return nil, fmt.Errorf("store %s key %d: %w", kind, id, err)
+	}
+	cache[id] = k
+	return k, nil
+}
+
+func (r *Ring) aead(client, slice int64, create bool) (cipher.AEAD, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.derived[[2]int64{client, slice}]; ok {
+		return a, nil
+	}
+	ck, err := r.key("client", client, create)
+	if err != nil {
+		return nil, err
+	}
+	sk, err := r.key("slice", slice, create)
+	if err != nil {
+		return nil, err
+	}
+	secret := append(append([]byte{}, ck...), sk...)
+	k, err := hkdf.Key(sha256.New, secret, nil, "taiwa body "+strconv.FormatInt(client, 10)+" "+strconv.FormatInt(slice, 10), KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("derive body key: %w", err)
+	}
+	a, err := newAEAD(k)
+	if err != nil {
+		return nil, err
+	}
+	r.derived[[2]int64{client, slice}] = a
+	return a, nil
+}
+
+// Seal seals a client's body that expires at expires; aad binds it to its
+// place (say, conversation and sequence number). It returns the slice to
+// store with the blob. New keys are durable before Seal returns.
+func (r *Ring) Seal(client int64, expires time.Time, body, aad []byte) (slice int64, blob []byte, err error) {
+	slice = Slice(expires)
+	a, err := r.aead(client, slice, true)
+	if err != nil {
+		return 0, nil, err
+	}
+	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(body)+a.Overhead())
+	rand.Read(nonce)
+	return slice, a.Seal(nonce, nonce, body, aad), nil
+}
+
+// Open unseals a body; ErrErased if its client's or slice's key is gone.
+func (r *Ring) Open(client, slice int64, blob, aad []byte) ([]byte, error) {
+	a, err := r.aead(client, slice, false)
+	if err != nil {
+		return nil, err
+	}
+	ns := a.NonceSize()
+	if len(blob) < ns {
+		return nil, errors.New("sealed body too short")
+	}
+	b, err := a.Open(nil, blob[:ns], blob[ns:], aad)
+	if err != nil {
+		return nil, fmt.Errorf("open sealed body: %w", err)
+	}
+	return b, nil
+}
+
+// DestroyClient destroys a client's key, erasing all its bodies.
+func (r *Ring) DestroyClient(client int64) error {
+	return r.destroy("DELETE FROM keys WHERE kind = 'client' AND id = ?", client, func() {
+		delete(r.clients, client)
+		for k := range r.derived {
+			if k[0] == client {
+				delete(r.derived, k)
+			}
+		}
+	})
+}
+
+// DestroySlicesEndedBy destroys the key of every slice whose end is at or
+// before now, erasing every body that expired by then.
+func (r *Ring) DestroySlicesEndedBy(now time.Time) error {
+	last := now.UnixMilli() / SliceLength.Milliseconds()
+	return r.destroy("DELETE FROM keys WHERE kind = 'slice' AND id <= ?", last, func() {
+		for s := range r.slices {
+			if s <= last {
+				delete(r.slices, s)
+			}
+		}
+		for k := range r.derived {
+			if k[1] <= last {
+				delete(r.derived, k)
+			}
+		}
+	})
+}
+
+// DestroyClientsExcept destroys the key of every client not in keep: the
+// clean-up after a deletion interrupted between the database's commit and
+// the key's destruction.
+func (r *Ring) DestroyClientsExcept(keep map[int64]bool) error {
+	rows, err := r.db.Query("SELECT id FROM keys WHERE kind = 'client'")
+	if err != nil {
+		return fmt.Errorf("list client keys: %w", err)
+	}
+	var gone []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("list client keys: %w", err)
+		}
+		if !keep[id] {
+			gone = append(gone, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list client keys: %w", err)
+	}
+	for _, id := range gone {
+		if err := r.DestroyClient(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// destroy deletes keys, forgets them in memory and scrubs the file: with
+// secure_delete the rows are overwritten, and the truncating checkpoint
+// leaves no copy in the write-ahead log.
+func (r *Ring) destroy(query string, arg int64, forget func()) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res, err := r.db.Exec(query, arg)
+	if err != nil {
+		return fmt.Errorf("destroy keys: %w", err)
+	}
+	forget()
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("destroy keys: %w", err)
+	} else if n == 0 {
+		return nil
+	}
+	if _, err := r.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("scrub key file: %w", err)
+	}
+	return nil
+}
+
+// NewMasterKey returns a fresh random master key.
+func NewMasterKey() []byte {
+	k := make([]byte, KeySize)
+	rand.Read(k)
+	return k
+}
