@@ -10,9 +10,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
-	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
 	"github.com/taiwa-chat/taiwa/desktop/internal/session"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
+	"github.com/taiwa-chat/taiwa/pkg/keystore"
 )
 
 //go:embed Icon.png

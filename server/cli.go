@@ -9,13 +9,17 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
+	"github.com/taiwa-chat/taiwa/pkg/keyring"
+	"github.com/taiwa-chat/taiwa/pkg/keystore"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
 	"github.com/taiwa-chat/taiwa/server/internal/server"
 )
@@ -79,8 +83,10 @@ func env(name, def string) string {
 
 // commonFlags are shared by every subcommand.
 type commonFlags struct {
-	data     string
-	logLevel string
+	data           string
+	logLevel       string
+	masterKeyFile  string
+	masterKeychain bool
 }
 
 func newFlagSet(name string, stderr io.Writer, c *commonFlags) *flag.FlagSet {
@@ -88,7 +94,40 @@ func newFlagSet(name string, stderr io.Writer, c *commonFlags) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.data, "data", env("DATA", server.DefaultDataDir), "data directory (TAIWA_DATA)")
 	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (TAIWA_LOG_LEVEL)")
+	fs.StringVar(&c.masterKeyFile, "master-key-file", env("MASTER_KEY_FILE", ""),
+		"file with the 32-byte master key that wraps the message keys, created if missing; keep it off the data directory's backups (TAIWA_MASTER_KEY_FILE)")
+	fs.BoolVar(&c.masterKeychain, "master-key-keychain", env("MASTER_KEY_KEYCHAIN", "") == "1",
+		"keep the master key in the OS keychain instead of a file (TAIWA_MASTER_KEY_KEYCHAIN=1)")
 	return fs
+}
+
+// masterKey finds the master key the flags name. Without either flag it
+// is nil: the store then keeps one in the data directory, which protects
+// a copy of the database alone but not a copy of the whole directory.
+func (c *commonFlags) masterKey(log *slog.Logger) ([]byte, error) {
+	switch {
+	case c.masterKeyFile != "" && c.masterKeychain:
+		return nil, errors.New("--master-key-file and --master-key-keychain exclude each other")
+	case c.masterKeyFile != "":
+		k, err := keyring.LoadOrCreate(c.masterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--master-key-file: %w", err)
+		}
+		return k, nil
+	case c.masterKeychain:
+		dir, err := filepath.Abs(c.data)
+		if err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		k, err := keystore.CacheKey(keystore.Keychain{Service: "org.taiwa.server"}, "master-key "+dir)
+		if err != nil {
+			return nil, fmt.Errorf("--master-key-keychain: %w", err)
+		}
+		return k, nil
+	}
+	log.Warn("the master key is kept in the data directory: a copy of the whole directory can read unexpired messages; use --master-key-file or --master-key-keychain",
+		"file", filepath.Join(c.data, sqlite.MasterKeyFile))
+	return nil, nil
 }
 
 func (c *commonFlags) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -113,6 +152,11 @@ func (c *commonFlags) open(cfg server.Config, stderr io.Writer) (*server.Server,
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	cfg.DataDir = c.data
+	key, err := c.masterKey(cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MasterKey = key
 	return server.New(cfg)
 }
 

@@ -91,6 +91,10 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--sweep-interval", "5m"}, 1},
 		{[]string{"serve", "--data", dir, "--fcm-web-config", "web.json"}, 1}, // no sender to send with
 		{[]string{"serve", "--data", dir, "--fcm-credentials", filepath.Join(dir, "missing.json")}, 1},
+		// The keys of dir's organisation are wrapped by the data directory's
+		// master key: another one must not start.
+		{[]string{"serve", "--data", dir, "--master-key-file", filepath.Join(t.TempDir(), "other.key")}, 1},
+		{[]string{"serve", "--data", dir, "--master-key-file", "x", "--master-key-keychain"}, 1},
 		{[]string{"version"}, 0},
 	}
 	for _, tt := range tests {

@@ -63,18 +63,24 @@ export async function refresh(token) {
 // any case.
 export async function forget(token) {
   if (token && config?.enabled && Notification.permission === "granted") {
-    try {
-      const { fb, vapidKey, m } = await load();
-      // deleteToken works on the worker registration getToken was given
-      // (without one it would install Firebase's default worker); getToken
-      // answers from its own database here, without asking Google.
-      await fb.getToken(m, { vapidKey, serviceWorkerRegistration: await navigator.serviceWorker.ready });
-      await fb.deleteToken(m);
-    } catch (e) {
-      console.warn("push: could not delete the token at Firebase:", e);
-    }
+    // Bounded: a phone offline or a slow Google must not hold up a logout;
+    // the server has forgotten the token with the session already.
+    await Promise.race([forgetAtFirebase(), new Promise((r) => setTimeout(r, 4000))]);
   }
   const reg = await navigator.serviceWorker?.getRegistration();
   const sub = await reg?.pushManager.getSubscription();
   await sub?.unsubscribe().catch(() => {});
+}
+
+async function forgetAtFirebase() {
+  try {
+    const { fb, vapidKey, m } = await load();
+    // deleteToken works on the worker registration getToken was given
+    // (without one it would install Firebase's default worker); getToken
+    // answers from its own database here, without asking Google.
+    await fb.getToken(m, { vapidKey, serviceWorkerRegistration: await navigator.serviceWorker.ready });
+    await fb.deleteToken(m);
+  } catch (e) {
+    console.warn("push: could not delete the token at Firebase:", e);
+  }
 }

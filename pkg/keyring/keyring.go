@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -89,21 +90,26 @@ func Open(path string, master []byte) (*Ring, error) {
 		return nil, fmt.Errorf("prepare key file %s: %w", path, err)
 	}
 	r := &Ring{db: db, master: m, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: map[[2]int64]cipher.AEAD{}}
-	// A wrong master key must stop the server at once, not at the first read.
-	var (
-		kind    string
-		id      int64
-		wrapped []byte
-	)
-	err = db.QueryRow("SELECT kind, id, wrapped FROM keys LIMIT 1").Scan(&kind, &id, &wrapped)
-	if err == nil {
-		if _, err := r.unwrap(kind, id, wrapped); err != nil {
+	// A wrong master key must stop the server at once, not at the first
+	// read: the file carries a check value, wrapped like every key.
+	var wrapped []byte
+	err = db.QueryRow("SELECT wrapped FROM keys WHERE kind = 'check' AND id = 0").Scan(&wrapped)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		nonce := make([]byte, m.NonceSize())
+		rand.Read(nonce)
+		if _, err := db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES ('check', 0, ?)", m.Seal(nonce, nonce, NewMasterKey(), label("check", 0))); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("prepare key file %s: %w", path, err)
+		}
+	case err != nil:
+		db.Close()
+		return nil, fmt.Errorf("read key file %s: %w", path, err)
+	default:
+		if _, err := r.unwrap("check", 0, wrapped); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("key file %s: %w (is this the right master key?)", path, err)
 		}
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		db.Close()
-		return nil, fmt.Errorf("read key file %s: %w", path, err)
 	}
 	return r, nil
 }
@@ -123,7 +129,9 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 	return g, nil
 }
 
-func label(kind string, id int64) []byte { return []byte("taiwa key " + kind + " " + strconv.FormatInt(id, 10)) }
+func label(kind string, id int64) []byte {
+	return []byte("taiwa key " + kind + " " + strconv.FormatInt(id, 10))
+}
 
 func (r *Ring) unwrap(kind string, id int64, wrapped []byte) ([]byte, error) {
 	ns := r.master.NonceSize()
@@ -319,4 +327,36 @@ func NewMasterKey() []byte {
 	k := make([]byte, KeySize)
 	rand.Read(k)
 	return k
+}
+
+// LoadOrCreate reads a master key file (KeySize raw bytes), creating it
+// with a fresh key, readable by its owner only, if it does not exist.
+func LoadOrCreate(path string) ([]byte, error) {
+	k, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		k = NewMasterKey()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create master key %s: %w", path, err)
+		}
+		if _, err := f.Write(k); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write master key %s: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write master key %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("write master key %s: %w", path, err)
+		}
+		return k, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read master key %s: %w", path, err)
+	}
+	if len(k) != KeySize {
+		return nil, fmt.Errorf("master key %s: %d bytes, want %d", path, len(k), KeySize)
+	}
+	return k, nil
 }

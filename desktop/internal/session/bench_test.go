@@ -9,7 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/cache"
-	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keystore"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 

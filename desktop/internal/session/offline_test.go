@@ -11,9 +11,9 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/keystore"
 	"github.com/taiwa-chat/taiwa/server/servertest"
 )
 

@@ -17,9 +17,9 @@ import (
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/cache"
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
-	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/keystore"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 

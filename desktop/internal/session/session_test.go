@@ -12,10 +12,10 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/taiwa-chat/taiwa/desktop/internal/keystore"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/keystore"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/servertest"
 )

@@ -230,8 +230,8 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 	if id == p.AccountID {
 		return protocol.Errorf(protocol.CodeConflict, "admins cannot delete their own account")
 	}
-	return db.do(ctx, true, func(tx *sql.Tx) ([]store.Change, error) {
-		var role protocol.Role
+	var role protocol.Role
+	err := db.do(ctx, true, func(tx *sql.Tx) ([]store.Change, error) {
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
@@ -263,6 +263,16 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		}
 		return changes, nil
 	})
+	if err != nil || role != protocol.RoleClient {
+		return err
+	}
+	// After the commit: a client's key goes with the client, and every
+	// copy of its messages becomes unreadable. (Open finishes this if the
+	// process stops in between.)
+	if err := db.ring.DestroyClient(id); err != nil {
+		return fmt.Errorf("destroy the client's key: %w", err)
+	}
+	return nil
 }
 
 // revokeAll deletes every session of an account and reports it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/hours"
@@ -137,29 +138,49 @@ func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (pr
 	return c.Conversation, nil
 }
 
-const msgCols = "m.id, m.conversation_id, m.seq, m.sender_id, m.sender_role, m.kind, m.body, m.reopens_at, m.created_at, m.expires_at"
+const msgCols = "m.id, m.conversation_id, m.seq, m.sender_id, m.sender_role, m.kind, m.body, m.reopens_at, m.created_at, m.expires_at, " +
+	"m.sealed, m.slice, (SELECT client_id FROM conversations WHERE id = m.conversation_id)"
 
-func scanMessage(sc interface{ Scan(...any) error }) (protocol.Message, error) {
+// scanMessage reads a row of msgCols and unseals its body.
+func (db *DB) scanMessage(sc interface{ Scan(...any) error }) (protocol.Message, error) {
 	var (
 		m                protocol.Message
 		sender, reopens  sql.NullInt64
 		created, expires int64
+		sealed           []byte
+		slice, clientID  sql.NullInt64
 	)
-	err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderRole, &m.Kind, &m.Body, &reopens, &created, &expires)
+	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderRole, &m.Kind, &m.Body, &reopens, &created, &expires,
+		&sealed, &slice, &clientID); err != nil {
+		return m, err
+	}
 	m.SenderID = sender.Int64
 	m.ReopensAt = fromNullMS(reopens)
 	m.CreatedAt, m.ExpiresAt = fromMS(created), fromMS(expires)
-	return m, err
+	if sealed != nil {
+		body, err := db.ring.Open(clientID.Int64, slice.Int64, sealed, bodyAAD(m.ConversationID, m.Seq))
+		if err != nil {
+			return m, fmt.Errorf("message %d: %w", m.ID, err)
+		}
+		m.Body = string(body)
+	}
+	return m, nil
 }
 
-func collectMessages(rows *sql.Rows, err error) ([]protocol.Message, error) {
+// bodyAAD binds a sealed body to its place: moved to another row, it
+// does not open.
+func bodyAAD(conversationID, seq int64) []byte {
+	return []byte("taiwa message " + strconv.FormatInt(conversationID, 10) + " " + strconv.FormatInt(seq, 10))
+}
+
+func (db *DB) collectMessages(rows *sql.Rows, err error) ([]protocol.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query messages: %w", err)
 	}
 	defer rows.Close()
 	out := []protocol.Message{}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := db.scanMessage(rows)
 		if err != nil {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
@@ -180,7 +201,7 @@ func (db *DB) History(ctx context.Context, p store.Principal, conversationID, be
 		before = math.MaxInt64
 	}
 	args := append([]any{conversationID, before}, visibleArgs(p)...)
-	msgs, err := collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+	msgs, err := db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
 		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ? AND m.seq < ? AND"+visible+
 		"ORDER BY m.seq DESC LIMIT ?", append(args, limit+1)...))
 	if err != nil {
@@ -201,10 +222,10 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 		limit = 500
 	}
 	if p.IsStaff() {
-		return collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
 			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
 	}
-	return collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+	return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
 		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
 		p.AccountID, p.OrgID, cursor, limit))
 }
@@ -253,7 +274,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 	)
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		// Idempotency: the same sender and ref is the same message.
-		prev, err := scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, r.Ref))
+		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, r.Ref))
 		if err == nil {
 			out = prev
 			return nil, nil
@@ -283,7 +304,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		period := time.Duration(settings.RetentionSeconds) * time.Second
 		out = protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: p.AccountID, SenderRole: p.Role,
 			Kind: protocol.KindText, Body: r.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}
-		if err := insertMessage(tx, c.OrgID, &out, r.Ref); err != nil {
+		if err := db.insertMessage(tx, c.OrgID, c.ClientID, &out, r.Ref); err != nil {
 			return nil, err
 		}
 		created = true
@@ -301,7 +322,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			if avail.State != hours.StateOpen && (!c.NoticeUntil.Valid || ms(now) >= c.NoticeUntil.Int64) {
 				notice := protocol.Message{ConversationID: c.ID, Seq: out.Seq + 1, SenderRole: protocol.RoleSystem,
 					Kind: protocol.KindClosedNotice, ReopensAt: avail.ReopensAt, CreatedAt: now, ExpiresAt: out.ExpiresAt}
-				if err := insertMessage(tx, c.OrgID, &notice, ""); err != nil {
+				if err := db.insertMessage(tx, c.OrgID, c.ClientID, &notice, ""); err != nil {
 					return nil, err
 				}
 				msgs = append(msgs, notice)
@@ -341,17 +362,27 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 	return out, created, err
 }
 
-func insertMessage(tx *sql.Tx, orgID int64, m *protocol.Message, ref string) error {
-	var sender, refArg any
+// insertMessage stores a message with its body sealed under its client's
+// and its expiry slice's keys: the database never holds the words.
+func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Message, ref string) error {
+	var sender, refArg, slice any
 	if m.SenderID != 0 {
 		sender = m.SenderID
 	}
 	if ref != "" {
 		refArg = ref
 	}
-	res, err := tx.Exec(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, ref, body, reopens_at, created_at, expires_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg, m.Body,
-		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt))
+	var sealed []byte
+	if m.Body != "" {
+		s, blob, err := db.ring.Seal(clientID, m.ExpiresAt, []byte(m.Body), bodyAAD(m.ConversationID, m.Seq))
+		if err != nil {
+			return fmt.Errorf("seal message: %w", err)
+		}
+		slice, sealed = s, blob
+	}
+	res, err := tx.Exec(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, ref, body, reopens_at, created_at, expires_at, slice, sealed)
+		VALUES (?,?,?,?,?,?,?,'',?,?,?,?,?)`, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg,
+		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt), slice, sealed)
 	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
@@ -501,7 +532,14 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	}
 	if res.Messages > 0 || res.Sessions > 0 || res.AuditEntries > 0 || db.scrubPending.Load() {
 		// An empty write whose only job is the TRUNCATE checkpoint.
-		err = db.do(ctx, true, func(*sql.Tx) ([]store.Change, error) { return nil, nil })
+		if err := db.do(ctx, true, func(*sql.Tx) ([]store.Change, error) { return nil, nil }); err != nil {
+			return res, err
+		}
 	}
-	return res, err
+	// Every message of a slice that has ended is deleted by now: its key
+	// goes, and with it what any copy of the database still holds.
+	if err := db.ring.DestroySlicesEndedBy(db.clock()); err != nil {
+		return res, fmt.Errorf("destroy ended slice keys: %w", err)
+	}
+	return res, nil
 }

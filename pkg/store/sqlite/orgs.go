@@ -211,9 +211,8 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		if s.RetentionSeconds < old.RetentionSeconds {
 			// A shorter period applies to what is already stored
 			// (retention.Shorten); a longer one extends nothing.
-			if _, err := tx.Exec("UPDATE messages SET expires_at = MIN(expires_at, created_at + ?) WHERE org_id = ?",
-				s.RetentionSeconds*1000, p.OrgID); err != nil {
-				return nil, fmt.Errorf("shorten expiries: %w", err)
+			if err := db.shortenSealed(tx, p.OrgID, time.Duration(s.RetentionSeconds)*time.Second); err != nil {
+				return nil, err
 			}
 		}
 		if old.Pause.On && !s.Pause.On || patch.Hours != nil {

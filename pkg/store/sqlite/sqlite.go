@@ -21,6 +21,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/taiwa-chat/taiwa/pkg/keyring"
 	"github.com/taiwa-chat/taiwa/pkg/store"
 )
 
@@ -37,7 +38,17 @@ type Options struct {
 	MaxBatch int
 	// OnBatch, if set, observes each commit (for metrics).
 	OnBatch func(size int, d time.Duration)
+	// MasterKey unwraps the keys that seal message bodies (keyring.KeySize
+	// bytes). Without one, the key in the data directory's MasterKeyFile
+	// is used, created on first use.
+	MasterKey []byte
 }
+
+// Files in the data directory besides the database.
+const (
+	KeyFileName   = "keys.db"    // the sealing keys, wrapped
+	MasterKeyFile = "master.key" // the fallback master key
+)
 
 // DB is a store.Store on a SQLite file.
 type DB struct {
@@ -47,6 +58,7 @@ type DB struct {
 	publish func([]store.Change)
 	log     *slog.Logger
 	onBatch func(int, time.Duration)
+	ring    *keyring.Ring
 
 	// scrubPending is set when a checkpoint could not finish, so that the
 	// next sweep retries it even if it deletes nothing.
@@ -88,8 +100,31 @@ func Open(dir string, opt Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	master := opt.MasterKey
+	if master == nil {
+		if master, err = keyring.LoadOrCreate(filepath.Join(dir, MasterKeyFile)); err != nil {
+			write.Close()
+			return nil, err
+		}
+	}
+	ring, err := keyring.Open(filepath.Join(dir, KeyFileName), master)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := sealLegacy(write, ring); err != nil {
+		ring.Close()
+		write.Close()
+		return nil, fmt.Errorf("seal stored bodies in %s: %w", path, err)
+	}
+	if err := dropOrphanKeys(write, ring); err != nil {
+		ring.Close()
+		write.Close()
+		return nil, err
+	}
 	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
 	if err != nil {
+		ring.Close()
 		write.Close()
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
@@ -101,6 +136,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		publish:  opt.Publish,
 		log:      opt.Logger,
 		onBatch:  opt.OnBatch,
+		ring:     ring,
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),
 		done:     make(chan struct{}),
@@ -139,7 +175,7 @@ func (db *DB) Close() error {
 		close(db.done)
 	}
 	<-db.closed
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.read.Close(), db.write.Close(), db.ring.Close())
 }
 
 // now returns the clock's time at the millisecond precision stored.

@@ -336,8 +336,13 @@ func TestRetentionSweepScrubsFiles(t *testing.T) {
 	send(t, f.db, o.clients[1], 0, "other", "MARKER-other-44d1")
 	f.clock.Add(6 * 24 * time.Hour)
 	keep := send(t, f.db, o.clients[0], 0, "new", "MARKER-new-kept")
-	if len(fileContains(t, f.dir, "MARKER-old-7f3a")) == 0 {
-		t.Fatal("marker not found before deletion: the check cannot fail")
+	if hits := fileContains(t, f.dir, "MARKER-old-7f3a"); len(hits) > 0 {
+		t.Fatalf("body stored in the clear in %v", hits)
+	}
+	// What is stored is the sealed body: it must go from the files too.
+	sealed := sealedBody(t, f.db, old.ID)
+	if len(fileContains(t, f.dir, string(sealed))) == 0 {
+		t.Fatal("sealed body not found before deletion: the check cannot fail")
 	}
 
 	f.clock.Add(24*time.Hour + time.Second)
@@ -348,13 +353,11 @@ func TestRetentionSweepScrubsFiles(t *testing.T) {
 	if res.Messages != 3 || res.Conversations != 2 {
 		t.Fatalf("sweep = %+v, want 3 messages in 2 conversations", res)
 	}
-	for _, m := range []string{"MARKER-old-7f3a", "MARKER-reply-19c2", "MARKER-other-44d1"} {
-		if hits := fileContains(t, f.dir, m); len(hits) > 0 {
-			t.Errorf("%s still readable in %v", m, hits)
-		}
+	if hits := fileContains(t, f.dir, string(sealed)); len(hits) > 0 {
+		t.Errorf("sealed body still in %v", hits)
 	}
-	if len(fileContains(t, f.dir, "MARKER-new-kept")) == 0 {
-		t.Error("unexpired message was lost")
+	if msgs, err := f.db.MessagesAfter(ctx, o.staff, 0, 0); err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-new-kept" {
+		t.Errorf("after the sweep: %+v %v", msgs, err)
 	}
 	dels := f.published(store.ChangeDeleted)
 	if len(dels) != 2 {
@@ -677,4 +680,14 @@ func TestAppLook(t *testing.T) {
 	if _, err := f.db.AppLook(ctx, "ffffffffffffffff"); code(err) != protocol.CodeNotFound {
 		t.Fatalf("unknown code: %v", err)
 	}
+}
+
+// sealedBody reads a message's sealed body as stored.
+func sealedBody(t *testing.T, db *DB, id int64) []byte {
+	t.Helper()
+	var b []byte
+	if err := db.read.QueryRow("SELECT sealed FROM messages WHERE id = ?", id).Scan(&b); err != nil || len(b) == 0 {
+		t.Fatalf("sealed body of %d: %v", id, err)
+	}
+	return b
 }

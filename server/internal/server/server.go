@@ -71,6 +71,9 @@ type Config struct {
 	Push push.Sender
 	// PushWeb, if set, lets the PWA obtain device tokens (it needs Push).
 	PushWeb *push.WebConfig
+	// MasterKey wraps the keys that seal message bodies; nil keeps one in
+	// the data directory (see sqlite.Options.MasterKey).
+	MasterKey []byte
 }
 
 func (c *Config) fill() {
@@ -149,10 +152,11 @@ func New(cfg Config) (*Server, error) {
 		lastAvail: map[int64]hours.Availability{},
 	}
 	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{
-		Now:     cfg.Now,
-		Publish: s.hub.publish,
-		Logger:  cfg.Logger,
-		OnBatch: m.observeBatch,
+		Now:       cfg.Now,
+		Publish:   s.hub.publish,
+		Logger:    cfg.Logger,
+		OnBatch:   m.observeBatch,
+		MasterKey: cfg.MasterKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

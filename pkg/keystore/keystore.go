@@ -1,6 +1,7 @@
-// Package keystore keeps the desktop app's secrets (the session token and
-// the cache key) in the operating system's keychain. Where there is none,
-// it says so: secrets are never written to a plain file instead.
+// Package keystore keeps secrets in the operating system's keychain: the
+// desktop app's session token and cache key, and (if the operator asks)
+// the server's master key. Where there is no keychain it says so: secrets
+// are never written to a plain file instead.
 package keystore
 
 import (
@@ -13,7 +14,8 @@ import (
 	"github.com/zalando/go-keyring"
 )
 
-// Service is the keychain service name for every Taiwa secret.
+// Service is the keychain service name of the desktop app's secrets, the
+// default for Keychain.
 const Service = "org.taiwa.desktop"
 
 // ErrUnavailable means the system has no usable keychain (for example a
@@ -36,7 +38,15 @@ type Store interface {
 // Secret Service on Linux) through go-keyring, with a time limit: a locked
 // desktop keyring can block a call indefinitely.
 type Keychain struct {
+	Service string // default Service
 	Timeout time.Duration
+}
+
+func (k Keychain) service() string {
+	if k.Service == "" {
+		return Service
+	}
+	return k.Service
 }
 
 func (k Keychain) call(f func() error) error {
@@ -62,7 +72,7 @@ func (k Keychain) Get(name string) (string, error) {
 	var v string
 	err := k.call(func() error {
 		var err error
-		v, err = keyring.Get(Service, name)
+		v, err = keyring.Get(k.service(), name)
 		return err
 	})
 	return v, err
@@ -70,12 +80,12 @@ func (k Keychain) Get(name string) (string, error) {
 
 // Set stores a secret.
 func (k Keychain) Set(name, value string) error {
-	return k.call(func() error { return keyring.Set(Service, name, value) })
+	return k.call(func() error { return keyring.Set(k.service(), name, value) })
 }
 
 // Delete removes a secret; a missing one is not an error.
 func (k Keychain) Delete(name string) error {
-	err := k.call(func() error { return keyring.Delete(Service, name) })
+	err := k.call(func() error { return keyring.Delete(k.service(), name) })
 	if errors.Is(err, keyring.ErrNotFound) {
 		return nil
 	}

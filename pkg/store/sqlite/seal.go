@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/keyring"
+	"github.com/taiwa-chat/taiwa/pkg/retention"
+)
+
+// sealLegacy seals the bodies stored in the clear by versions before
+// sealing (schema 5 and older), in batches, then scrubs the files so that
+// no clear copy stays in a free page or the log.
+func sealLegacy(db *sql.DB, ring *keyring.Ring) error {
+	sealed := 0
+	for {
+		n, err := sealBatch(db, ring, 500)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		sealed += n
+	}
+	if sealed > 0 {
+		if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return fmt.Errorf("scrub after sealing: %w", err)
+		}
+	}
+	return nil
+}
+
+func sealBatch(db *sql.DB, ring *keyring.Ring, limit int) (int, error) {
+	tx, err := db.Begin()
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.Query(`SELECT m.id, m.conversation_id, m.seq, c.client_id, m.body, m.expires_at
+		FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.sealed IS NULL AND m.body != '' LIMIT ?`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("find clear bodies: %w", err)
+	}
+	type row struct {
+		id, conv, seq, client, expires int64
+		body                           string
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.conv, &r.seq, &r.client, &r.body, &r.expires); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find clear bodies: %w", err)
+		}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find clear bodies: %w", err)
+	}
+	for _, r := range todo {
+		slice, blob, err := ring.Seal(r.client, fromMS(r.expires), []byte(r.body), bodyAAD(r.conv, r.seq))
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec("UPDATE messages SET body = '', slice = ?, sealed = ? WHERE id = ?", slice, blob, r.id); err != nil {
+			return 0, fmt.Errorf("seal body: %w", err)
+		}
+	}
+	return len(todo), tx.Commit()
+}
+
+// dropOrphanKeys destroys the keys of clients that no longer exist: a
+// deletion that stopped between the database's commit and the key's
+// destruction is finished here.
+func dropOrphanKeys(db *sql.DB, ring *keyring.Ring) error {
+	rows, err := db.Query("SELECT id FROM accounts WHERE role = 'client'")
+	if err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+	keep := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("list clients: %w", err)
+		}
+		keep[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+	return ring.DestroyClientsExcept(keep)
+}
+
+// shortenSealed applies a shorter retention period to an organisation's
+// stored messages (retention.Shorten): a message whose expiry moves
+// earlier moves to an earlier slice, so its body is sealed again under
+// that slice's key.
+func (db *DB) shortenSealed(tx *sql.Tx, orgID int64, period time.Duration) error {
+	rows, err := tx.Query(`SELECT m.id, m.conversation_id, m.seq, c.client_id, m.created_at, m.expires_at, m.slice, m.sealed
+		FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.org_id = ? AND m.expires_at > m.created_at + ?`, orgID, period.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("find messages to shorten: %w", err)
+	}
+	type row struct {
+		id, conv, seq, client, created, expires int64
+		slice                                   sql.NullInt64
+		sealed                                  []byte
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.conv, &r.seq, &r.client, &r.created, &r.expires, &r.slice, &r.sealed); err != nil {
+			rows.Close()
+			return fmt.Errorf("find messages to shorten: %w", err)
+		}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find messages to shorten: %w", err)
+	}
+	for _, r := range todo {
+		exp := retention.Shorten(fromMS(r.created), fromMS(r.expires), period)
+		slice, sealed := any(nil), []byte(nil)
+		if r.sealed != nil {
+			aad := bodyAAD(r.conv, r.seq)
+			body, err := db.ring.Open(r.client, r.slice.Int64, r.sealed, aad)
+			if err != nil {
+				return fmt.Errorf("reseal message %d: %w", r.id, err)
+			}
+			s, blob, err := db.ring.Seal(r.client, exp, body, aad)
+			if err != nil {
+				return fmt.Errorf("reseal message %d: %w", r.id, err)
+			}
+			slice, sealed = s, blob
+		}
+		if _, err := tx.Exec("UPDATE messages SET expires_at = ?, slice = ?, sealed = ? WHERE id = ?", ms(exp), slice, sealed, r.id); err != nil {
+			return fmt.Errorf("shorten message %d: %w", r.id, err)
+		}
+	}
+	return nil
+}
