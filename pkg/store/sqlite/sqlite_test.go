@@ -40,7 +40,7 @@ type fixture struct {
 	changes []store.Change
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), clock: &clock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}} // 12:00 in Tokyo, a Monday
 	db, err := Open(f.dir, Options{Now: f.clock.Now, Publish: func(c []store.Change) {
@@ -78,7 +78,7 @@ type testOrg struct {
 
 var loginSeq int
 
-func (f *fixture) org(t *testing.T, n int) testOrg {
+func (f *fixture) org(t testing.TB, n int) testOrg {
 	t.Helper()
 	ctx := context.Background()
 	o, err := f.db.CreateOrg(ctx, "相談室")
