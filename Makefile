@@ -121,8 +121,11 @@ bench: build ## load test: Taiwa vs a bare WebSocket relay (see docs/bench.md)
 	$(BIN)/taiwa-load idle --server $(BIN)/taiwa --conns 10000
 	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x ./desktop/...
 
-fuzz: ## run each fuzz target for a bounded time
-	$(GO) test ./pkg/protocol -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s
+FUZZTIME ?= 60s
+
+fuzz: ## run each fuzz target for $(FUZZTIME) (frames and API bodies); failures land in testdata/fuzz
+	$(GO) test ./pkg/protocol -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime $(FUZZTIME) -parallel 1
+	$(GO) test $(GOTAGS) ./server/internal/server -run '^$$' -fuzz FuzzAPIBodies -fuzztime $(FUZZTIME) -parallel 1
 
 clean: ## remove build output (not ./var)
 	rm -rf $(BIN)

@@ -90,7 +90,7 @@ func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 }
 
 // org creates an organisation and returns its signed-in admin.
-func (ts *testServer) org(t *testing.T, name string) testOrg {
+func (ts *testServer) org(t testing.TB, name string) testOrg {
 	t.Helper()
 	ctx := context.Background()
 	o, err := ts.store.CreateOrg(ctx, name)
@@ -104,7 +104,7 @@ func (ts *testServer) org(t *testing.T, name string) testOrg {
 	return testOrg{id: o.ID, admin: ts.login(t, cred.LoginID, cred.Password)}
 }
 
-func (ts *testServer) login(t *testing.T, id, pw string) *client.Client {
+func (ts *testServer) login(t testing.TB, id, pw string) *client.Client {
 	t.Helper()
 	c, _, err := client.Login(context.Background(), ts.URL, id, pw, "test")
 	if err != nil {
@@ -114,7 +114,7 @@ func (ts *testServer) login(t *testing.T, id, pw string) *client.Client {
 }
 
 // newClient registers a client and signs it in.
-func (ts *testServer) newClient(t *testing.T, o testOrg, nick string) (*client.Client, protocol.Credentials) {
+func (ts *testServer) newClient(t testing.TB, o testOrg, nick string) (*client.Client, protocol.Credentials) {
 	t.Helper()
 	cred, err := o.admin.CreateClient(context.Background(), protocol.CreateClientRequest{Nickname: nick})
 	if err != nil {
@@ -123,7 +123,7 @@ func (ts *testServer) newClient(t *testing.T, o testOrg, nick string) (*client.C
 	return ts.login(t, cred.LoginID, cred.Password), cred
 }
 
-func (ts *testServer) newCounselor(t *testing.T, o testOrg, nick string) *client.Client {
+func (ts *testServer) newCounselor(t testing.TB, o testOrg, nick string) *client.Client {
 	t.Helper()
 	cred, err := o.admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: nick, Role: protocol.RoleCounselor})
 	if err != nil {
@@ -323,7 +323,7 @@ func apiDo(t *testing.T, method, url, token, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func convOf(t *testing.T, c *client.Client) int64 {
+func convOf(t testing.TB, c *client.Client) int64 {
 	t.Helper()
 	cs, err := c.Conversations(context.Background())
 	if err != nil || len(cs) != 1 {
