@@ -200,7 +200,7 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     state.synced = false;
-    if (ev.code === 4001) { end(t("ended")); return; }
+    if (ev.code === 4001) { end(t("ended"), true); return; }
     if (state.stopped) return;
     renderNet("offline");
     render();
@@ -220,6 +220,8 @@ async function handle(f) {
       renderBanner();
       if (state.conv) await dropBelow(state.conv.first_seq);
       else { state.messages.clear(); await state.store?.clearMessages(); }
+      // The snapshot's deletions are applied: confirm them (a receipt).
+      send({ type: "wiped", at: f.server_time });
       break;
     case "message":
       await putMessage(f.message);
@@ -249,6 +251,7 @@ async function handle(f) {
     case "deleted":
       for (const [id, m] of state.messages) if (m.seq <= f.through_seq) state.messages.delete(id);
       await state.store?.dropBelow(f.through_seq + 1);
+      send({ type: "wiped", at: f.at });
       break;
     case "settings":
       state.org = f.org;
@@ -257,7 +260,7 @@ async function handle(f) {
       break;
     case "conversation_deleted":
     case "revoked":
-      await end(t("ended"));
+      await end(t("ended"), true);
       return;
   }
   render();
@@ -328,8 +331,10 @@ async function start() {
   setupPush().catch((e) => console.warn("push:", e));
 }
 
-// end wipes everything this device holds and returns to sign-in.
-async function end(message) {
+// end wipes everything this device holds and returns to sign-in. When
+// the server ended the session, the wipe is confirmed to it (a receipt
+// admins see), with the ended session's cookie, which that clears.
+async function end(message, confirm = false) {
   state.stopped = true;
   const ws = state.ws;
   state.ws = null;
@@ -349,7 +354,9 @@ async function end(message) {
   $("text").value = "";
   sessionStorage.clear();
   localStorage.removeItem(SIGNED_IN);
-  if (await wipeStore()) {
+  const blocked = await wipeStore();
+  if (confirm) await fetch("/api/v1/wiped", { method: "POST" }).catch(() => {});
+  if (blocked) {
     // A database is still held open in this page; a reload lets go of it,
     // and the signed-out start finishes the wipe.
     sessionStorage.setItem(NOTICE, message);

@@ -172,6 +172,18 @@ func (c *Client) ForceLogout(ctx context.Context, accountID int64) error {
 	return c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/logout", accountID), nil, nil)
 }
 
+// Devices lists an account's devices and their deletion receipts (admins).
+func (c *Client) Devices(ctx context.Context, accountID int64) ([]protocol.Device, error) {
+	var out []protocol.Device
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/accounts/%d/devices", accountID), nil, &out)
+}
+
+// ConfirmWiped tells the server, with this client's ended session's
+// token, that the device has wiped what the session's end asked it to.
+func (c *Client) ConfirmWiped(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/wiped", nil, nil)
+}
+
 // Conversations lists the conversations the account may see.
 func (c *Client) Conversations(ctx context.Context) ([]protocol.Conversation, error) {
 	var out []protocol.Conversation

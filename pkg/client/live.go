@@ -201,6 +201,19 @@ func (l *Live) Receipt(ctx context.Context, conversationID, delivered, read int6
 	return writeFrame(ctx, conn, protocol.Receipt{Type: protocol.TypeReceipt, ConversationID: conversationID, DeliveredSeq: delivered, ReadSeq: read})
 }
 
+// Wiped sends a deletion receipt: this device has applied every deletion
+// up to at (a deleted frame's at, or a welcome's server time once the
+// snapshot is applied).
+func (l *Live) Wiped(ctx context.Context, at time.Time) error {
+	l.mu.Lock()
+	conn := l.conn
+	l.mu.Unlock()
+	if conn == nil {
+		return ErrOffline
+	}
+	return writeFrame(ctx, conn, protocol.Wiped{Type: protocol.TypeWiped, At: at})
+}
+
 func writeFrame(ctx context.Context, c *websocket.Conn, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {

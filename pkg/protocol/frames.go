@@ -15,6 +15,7 @@ const (
 	TypeHello   = "hello"
 	TypeSend    = "send"
 	TypeReceipt = "receipt"
+	TypeWiped   = "wiped"
 )
 
 // Frame types sent by the server.
@@ -115,17 +116,27 @@ type ConversationFrame struct {
 // ConversationDeletedFrame says a conversation and all its messages are gone
 // (the client was deleted). Apps delete everything they hold of it.
 type ConversationDeletedFrame struct {
-	Type           string `json:"type"`
-	ConversationID int64  `json:"conversation_id"`
+	Type           string    `json:"type"`
+	ConversationID int64     `json:"conversation_id"`
+	At             time.Time `json:"at"` // when it was deleted: the app confirms with a wiped frame
 }
 
 // DeletedFrame says the retention sweep deleted every message of the
 // conversation up to and including ThroughSeq.
 type DeletedFrame struct {
-	Type           string `json:"type"`
-	ConversationID int64  `json:"conversation_id"`
-	ThroughSeq     int64  `json:"through_seq"`
-	Count          int    `json:"count"`
+	Type           string    `json:"type"`
+	ConversationID int64     `json:"conversation_id"`
+	ThroughSeq     int64     `json:"through_seq"`
+	Count          int       `json:"count"`
+	At             time.Time `json:"at"` // when it was deleted: the app confirms with a wiped frame
+}
+
+// Wiped is an app's deletion receipt: it has removed from the device
+// everything the server deleted up to At (the at of the deletion frames
+// it applied). Admins see, per device, when the last one arrived.
+type Wiped struct {
+	Type string    `json:"type"`
+	At   time.Time `json:"at"`
 }
 
 // SettingsFrame carries the organisation's changed settings and availability.
@@ -180,6 +191,12 @@ func DecodeClientFrame(data []byte) (any, error) {
 		err, f = strictUnmarshal(data, r), r
 		if err == nil {
 			err = r.validate()
+		}
+	case TypeWiped:
+		w := new(Wiped)
+		err, f = strictUnmarshal(data, w), w
+		if err == nil && w.At.IsZero() {
+			err = Errorf(CodeBadFrame, "wiped needs the at of the deletion applied")
 		}
 	case "":
 		return nil, Errorf(CodeBadFrame, "frame has no type")

@@ -159,6 +159,21 @@ type Org struct {
 	AppPath string `json:"app_path"`
 }
 
+// Device is one signed-in (or recently signed-out) app of an account, as
+// an admin sees it: when its last deletion receipt arrived.
+type Device struct {
+	SessionID  int64      `json:"session_id"`
+	Device     string     `json:"device"` // what the app called itself: "desktop", "phone"…
+	SignedInAt time.Time  `json:"signed_in_at"`
+	Active     bool       `json:"active"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	EndReason  string     `json:"end_reason,omitempty"` // logout, forced, deleted, expired, password_reset
+	// WipedAt is when the device last confirmed applying deletions: for an
+	// active one, the time of the newest deletion it applied; for an ended
+	// one, when it confirmed wiping everything.
+	WipedAt *time.Time `json:"wiped_at,omitempty"`
+}
+
 // Conversation is the one conversation between a client and the organisation.
 type Conversation struct {
 	ID         int64  `json:"id"`

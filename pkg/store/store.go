@@ -90,6 +90,7 @@ type Change struct {
 	AccountID      int64
 	SessionIDs     []int64
 	Reason         string
+	At             time.Time // when a deletion happened (the apps' receipts name it)
 }
 
 // Snapshot is the state an app starts from.
@@ -156,6 +157,13 @@ type Store interface {
 	// Supervise records an admin's read-only look into a conversation and
 	// returns the page of history asked for, as History does.
 	Supervise(ctx context.Context, p Principal, conversationID, before int64, limit int) (protocol.MessagePage, error)
+
+	// RecordWiped notes a live session's deletion receipt (deletions up to at applied).
+	RecordWiped(ctx context.Context, sessionID int64, at time.Time) error
+	// RecordWipedEnded notes that an ended session's device wiped itself.
+	RecordWipedEnded(ctx context.Context, tokenHash []byte) error
+	// Devices lists an account's devices and their receipts (admins).
+	Devices(ctx context.Context, p Principal, accountID int64) ([]protocol.Device, error)
 
 	// Conversations lists what the principal may see.
 	Conversations(ctx context.Context, p Principal) ([]protocol.Conversation, error)

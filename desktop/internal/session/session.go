@@ -190,8 +190,9 @@ func (c *Controller) open(server string, cli *client.Client) {
 	// Callbacks from other goroutines are bound to this session's objects,
 	// never to the controller's fields, which end() clears.
 	in, scr, cc := c.in, c.main, c.cache
-	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) { c.onEvent(ev, in, scr, cc) }})
-	live := c.live
+	var live *client.Live
+	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) { c.onEvent(ev, in, scr, cc, live) }})
+	live = c.live
 	go func() {
 		err := live.Run(ctx)
 		// Not after a local logout, which cancelled ctx and already wiped.
@@ -248,11 +249,33 @@ func (c *Controller) loadFromCache() []client.PendingMessage {
 
 // onEvent runs on the live connection's goroutine: the cache is written
 // there, the inbox and screen on the UI goroutine.
-func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Cache) {
+func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Cache, live *client.Live) {
 	if cc != nil {
 		if err := cc.Apply(ev); err != nil {
 			c.log.Error("cache write failed", "err", err)
 		}
+	}
+	// Deletions the server ordered, once applied to the cache and the
+	// screen, are confirmed: admins see per device when the last one was.
+	var wipedAt time.Time
+	switch f := ev.(type) {
+	case *protocol.Welcome:
+		wipedAt = f.ServerTime // the snapshot drops what was deleted meanwhile
+	case *protocol.DeletedFrame:
+		wipedAt = f.At
+	case *protocol.ConversationDeletedFrame:
+		wipedAt = f.At
+	}
+	if !wipedAt.IsZero() {
+		defer c.do(func() {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := live.Wiped(ctx, wipedAt); err != nil && !errors.Is(err, client.ErrOffline) {
+					c.log.Warn("deletion receipt not sent", "err", err)
+				}
+			}()
+		})
 	}
 	switch f := ev.(type) {
 	case client.StateEvent:
@@ -363,14 +386,20 @@ func (c *Controller) Close() {
 
 // Logout ends the session on the server and wipes this machine's copy.
 func (c *Controller) Logout() {
-	if cli := c.cli; cli != nil {
+	cli := c.cli
+	c.end("logout") // the local wipe happens whatever the network says
+	if cli != nil {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_ = cli.Logout(ctx) // best effort: the local wipe happens regardless
+			if err := cli.Logout(ctx); err != nil {
+				return // best effort: the session expires on the server anyway
+			}
+			if err := cli.ConfirmWiped(ctx); err != nil {
+				c.log.Warn("wipe confirmation not sent", "err", err)
+			}
 		}()
 	}
-	c.end("logout")
 }
 
 // end stops the connection and wipes everything local: cache files, the
@@ -380,6 +409,7 @@ func (c *Controller) end(reason string) {
 	if c.cancel != nil {
 		c.cancel()
 	}
+	cli := c.cli
 	if c.cache != nil {
 		if err := c.cache.Wipe(); err != nil {
 			c.log.Error("cache wipe failed", "err", err)
@@ -393,6 +423,16 @@ func (c *Controller) end(reason string) {
 		}
 	}
 	c.cli, c.live, c.cache, c.in, c.main, c.cancel = nil, nil, nil, nil, nil, nil
+	if cli != nil && reason != "logout" { // Logout confirms after signing out
+		// Ended by the server and wiped: say so with the ended session's token.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := cli.ConfirmWiped(ctx); err != nil {
+				c.log.Warn("wipe confirmation not sent", "err", err)
+			}
+		}()
+	}
 	notice := ""
 	if reason != "logout" {
 		notice = ui.T("login.ended", "Your session ended ({{.Reason}}). Local data has been wiped. Please sign in again.", map[string]any{"Reason": reason})

@@ -140,6 +140,19 @@ func TestCounselorSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "wiped after forced logout", func() bool { return ctrl2.main == nil })
+	// The app confirms the wipe: the admin sees it per device.
+	h.waitFor(t, "the wipe confirmed to the server", func() bool {
+		ds, err := srv.Admin.Devices(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.EndReason == "forced" && d.WipedAt != nil {
+				return true
+			}
+		}
+		return false
+	})
 	// The window keeps gaining and losing focus on the sign-in screen.
 	h.do(func() {
 		lc := a.Lifecycle().(interface{ OnEnteredForeground() func() })

@@ -37,6 +37,7 @@ type AdminAPI interface {
 	Conversations(ctx context.Context) ([]protocol.Conversation, error)
 	AuditLog(ctx context.Context, before int64, limit int) (protocol.AuditPage, error)
 	Supervise(ctx context.Context, conversationID, before int64, limit int) (protocol.MessagePage, error)
+	Devices(ctx context.Context, accountID int64) ([]protocol.Device, error)
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
 }
 
@@ -88,6 +89,8 @@ type Admin struct {
 	auditList      *widget.List
 	superviseSel   *widget.Select
 	superviseConvs []protocol.Conversation
+	// LastDevices is what the last device list showed.
+	LastDevices []protocol.Device
 	// LastSupervised is what the last supervisor's view showed.
 	LastSupervised []protocol.Message
 	// newWindow opens the supervisor's window.
@@ -210,7 +213,12 @@ func (a *Admin) clientsTab() fyne.CanvasObject {
 		container.NewGridWithColumns(2, a.bulkPrefix, a.bulkCount), bulk,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle(T("admin.selected", "Selected client"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewBorder(nil, nil, nil, setUntil, a.until), reset, logout, del,
+		container.NewBorder(nil, nil, nil, setUntil, a.until), reset, logout,
+		widget.NewButton(T("admin.devices", "Devices and deletions"), func() {
+			if a.selected != nil {
+				a.ShowDevices(a.selected.ID, a.selected.Nickname)
+			}
+		}), del,
 	)
 	left := container.NewBorder(a.filter, nil, nil, nil, a.clientList)
 	split := container.NewHSplit(left, container.NewVScroll(form))
@@ -382,6 +390,51 @@ func (a *Admin) ResetSelected() {
 		cred, err = a.api.ResetClientPassword(ctx, id)
 		return err
 	}, func() { a.showCredentials([]protocol.Credentials{cred}) })
+}
+
+// ShowDevices lists an account's devices: signed in or signed out, and
+// when each last confirmed applying deletions (a lost phone that comes
+// back online wipes itself and says so).
+func (a *Admin) ShowDevices(id int64, name string) {
+	var list []protocol.Device
+	a.call(func(ctx context.Context) error {
+		var err error
+		list, err = a.api.Devices(ctx, id)
+		return err
+	}, func() {
+		a.LastDevices = list
+		lines := container.NewVBox()
+		if len(list) == 0 {
+			lines.Add(widget.NewLabel(T("devices.none", "No device has signed in.")))
+		}
+		for _, d := range list {
+			lines.Add(widget.NewLabel(DeviceLine(d)))
+		}
+		dialog.ShowCustom(T("devices.title", "Devices of {{.Name}}", map[string]any{"Name": name}), T("dialog.close", "Close"),
+			container.NewVScroll(lines), a.win)
+	})
+}
+
+// DeviceLine says one device's state in a line.
+func DeviceLine(d protocol.Device) string {
+	const layout = "2006-01-02 15:04"
+	name := d.Device
+	if name == "" {
+		name = T("devices.unnamed", "device")
+	}
+	state := T("devices.active", "signed in since {{.At}}", map[string]any{"At": d.SignedInAt.Local().Format(layout)})
+	if !d.Active && d.EndedAt != nil {
+		state = T("devices.ended", "signed out {{.At}} ({{.Reason}})", map[string]any{"At": d.EndedAt.Local().Format(layout),
+			"Reason": T("devices.reason."+d.EndReason, d.EndReason)})
+	}
+	wiped := T("devices.notConfirmed", "no deletion confirmed yet")
+	if d.WipedAt != nil {
+		wiped = T("devices.wiped", "deletions applied up to {{.At}}", map[string]any{"At": d.WipedAt.Local().Format(layout)})
+		if !d.Active {
+			wiped = T("devices.wipedAll", "wiped itself at {{.At}}", map[string]any{"At": d.WipedAt.Local().Format(layout)})
+		}
+	}
+	return name + " · " + state + " · " + wiped
 }
 
 // ForceLogout ends every session of an account.
@@ -622,7 +675,12 @@ func (a *Admin) staffTab() fyne.CanvasObject {
 			a.ResetStaff(a.staffSel.ID)
 		}
 	})
-	form := container.NewVBox(a.staffNick, a.staffRole, add, widget.NewSeparator(), reset, logout, del)
+	devices := widget.NewButton(T("admin.devices", "Devices and deletions"), func() {
+		if a.staffSel != nil {
+			a.ShowDevices(a.staffSel.ID, a.staffSel.Nickname)
+		}
+	})
+	form := container.NewVBox(a.staffNick, a.staffRole, add, widget.NewSeparator(), reset, logout, devices, del)
 	split := container.NewHSplit(a.staffList, form)
 	split.Offset = 0.6
 	return split

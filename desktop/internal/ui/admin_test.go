@@ -215,3 +215,22 @@ func TestAdminAuditAndSupervisorView(t *testing.T) {
 		t.Errorf("audit tab shows message text or a client's nickname:\n%s", all)
 	}
 }
+
+func TestAdminSeesDevices(t *testing.T) {
+	a, srv, _ := newAdminForTest(t)
+	ctx := context.Background()
+	cl, cred := srv.Client(t, "さくら")
+	if err := srv.Admin.ForceLogout(ctx, cred.Account.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ConfirmWiped(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.ShowDevices(cred.Account.ID, "さくら")
+	if len(a.LastDevices) != 1 || a.LastDevices[0].Active || a.LastDevices[0].WipedAt == nil {
+		t.Fatalf("devices %+v", a.LastDevices)
+	}
+	if line := DeviceLine(a.LastDevices[0]); !strings.Contains(line, a.LastDevices[0].WipedAt.Local().Format("2006-01-02 15:04")) {
+		t.Fatalf("line does not say when it wiped: %q", line)
+	}
+}

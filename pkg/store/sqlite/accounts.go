@@ -218,7 +218,7 @@ func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash
 		if err := record(tx, db.clock(), p, orgID, protocol.AuditPasswordReset, id, role, ""); err != nil {
 			return nil, err
 		}
-		return revokeAll(tx, orgID, id, "password_reset")
+		return revokeAll(tx, db.clock(), orgID, id, "password_reset")
 	})
 }
 
@@ -239,7 +239,7 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		if err != nil {
 			return nil, fmt.Errorf("load account: %w", err)
 		}
-		changes, err := revokeAll(tx, p.OrgID, id, "deleted")
+		changes, err := revokeAll(tx, db.clock(), p.OrgID, id, "deleted")
 		if err != nil {
 			return nil, err
 		}
@@ -256,7 +256,7 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 			if _, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ?", convID); err != nil {
 				return nil, fmt.Errorf("delete messages: %w", err)
 			}
-			changes = append(changes, store.Change{Kind: store.ChangeConversationDeleted, OrgID: p.OrgID, ClientID: id, ConversationID: convID})
+			changes = append(changes, store.Change{Kind: store.ChangeConversationDeleted, OrgID: p.OrgID, ClientID: id, ConversationID: convID, At: db.clock()})
 		}
 		if _, err := tx.Exec("DELETE FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID); err != nil {
 			return nil, fmt.Errorf("delete account: %w", err)
@@ -276,7 +276,10 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 }
 
 // revokeAll deletes every session of an account and reports it.
-func revokeAll(tx *sql.Tx, orgID, accountID int64, reason string) ([]store.Change, error) {
+func revokeAll(tx *sql.Tx, now time.Time, orgID, accountID int64, reason string) ([]store.Change, error) {
+	if err := recordEnded(tx, now, reason, "s.account_id = ?", accountID); err != nil {
+		return nil, err
+	}
 	rows, err := tx.Query("DELETE FROM sessions WHERE account_id = ? RETURNING id", accountID)
 	if err != nil {
 		return nil, fmt.Errorf("revoke sessions: %w", err)
@@ -366,6 +369,9 @@ func (db *DB) RevokeSession(ctx context.Context, sessionID int64, reason string)
 		if err != nil {
 			return nil, fmt.Errorf("find session: %w", err)
 		}
+		if err := recordEnded(tx, db.clock(), reason, "s.id = ?", sessionID); err != nil {
+			return nil, err
+		}
 		if _, err := tx.Exec("DELETE FROM sessions WHERE id = ?", sessionID); err != nil {
 			return nil, fmt.Errorf("delete session: %w", err)
 		}
@@ -392,6 +398,6 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, p store.Principal, acco
 				return nil, err
 			}
 		}
-		return revokeAll(tx, p.OrgID, accountID, reason)
+		return revokeAll(tx, db.clock(), p.OrgID, accountID, reason)
 	})
 }

@@ -469,7 +469,7 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		}
 		var changes []store.Change
 		for rows.Next() {
-			ch := store.Change{Kind: store.ChangeDeleted}
+			ch := store.Change{Kind: store.ChangeDeleted, At: fromMS(now)}
 			if err := rows.Scan(&ch.OrgID, &ch.ConversationID, &ch.ClientID, &ch.ThroughSeq, &ch.Count); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("scan expired: %w", err)
@@ -490,9 +490,16 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		}
 		// Sessions past their expiry, and those of clients whose access
 		// period has ended, end now; connected apps are told.
-		srows, err := tx.Query(`DELETE FROM sessions WHERE expires_at <= ?1
-			OR account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?1)
-			RETURNING id`, now)
+		const ending = `(expires_at <= ?1
+			OR account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?1))`
+		if err := recordEnded(tx, fromMS(now), "expired", `(s.expires_at <= ?
+			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?))`, now, now); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec("DELETE FROM ended_sessions WHERE ended_at <= ?", now-endedKept.Milliseconds()); err != nil {
+			return nil, fmt.Errorf("forget old ended sessions: %w", err)
+		}
+		srows, err := tx.Query(`DELETE FROM sessions WHERE `+ending+` RETURNING id`, now)
 		if err != nil {
 			return nil, fmt.Errorf("delete expired sessions: %w", err)
 		}

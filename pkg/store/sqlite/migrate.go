@@ -144,6 +144,25 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ALTER TABLE messages ADD COLUMN slice INTEGER;
 ALTER TABLE messages ADD COLUMN sealed BLOB;
 `,
+	// 7: deletion receipts. A live session records the latest deletion its
+	// device confirmed; an ended session leaves a record (kept 30 days) so
+	// that a device told to wipe at its end can still confirm it did.
+	`
+ALTER TABLE sessions ADD COLUMN wiped_at INTEGER;
+CREATE TABLE ended_sessions (
+	token_hash BLOB PRIMARY KEY,
+	session_id INTEGER NOT NULL,
+	org_id     INTEGER NOT NULL,
+	account_id INTEGER NOT NULL, -- no foreign key: a deleted client's phone still confirms
+	device     TEXT NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL,
+	ended_at   INTEGER NOT NULL,
+	reason     TEXT NOT NULL,
+	wiped_at   INTEGER
+);
+CREATE INDEX ended_sessions_account ON ended_sessions(account_id);
+CREATE INDEX ended_sessions_ended ON ended_sessions(ended_at);
+`,
 }
 
 func migrate(db *sql.DB) error {

@@ -255,6 +255,43 @@ func (s *Server) forceLogout(w http.ResponseWriter, r *http.Request, a *session)
 	return nil
 }
 
+// devices lists an account's devices and when each last confirmed its
+// deletions.
+func (s *Server) devices(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	list, err := s.store.Devices(r.Context(), a.p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// wipedAfterEnd takes the deletion receipt of a device whose session has
+// ended (signed out by an admin, the client deleted, expired): it wiped
+// what it held. The ended session's token identifies it; nothing else is
+// allowed with that token.
+func (s *Server) wipedAfterEnd(w http.ResponseWriter, r *http.Request) error {
+	tok, byCookie := bearer(r)
+	if tok == "" {
+		return protocol.Errorf(protocol.CodeUnauthorized, "no token")
+	}
+	if byCookie && !sameOrigin(r) {
+		return protocol.Errorf(protocol.CodeForbidden, "cross-origin request refused")
+	}
+	if err := s.store.RecordWipedEnded(r.Context(), credential.TokenHash(tok)); err != nil {
+		return err
+	}
+	if byCookie {
+		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, a *session) error {
 	list, err := s.store.Conversations(r.Context(), a.p)
 	if err != nil {

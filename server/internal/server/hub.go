@@ -140,10 +140,11 @@ func (h *hub) publish(changes []store.Change) {
 		case store.ChangeConversation:
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})})
 		case store.ChangeConversationDeleted:
-			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationDeletedFrame{Type: protocol.TypeConversationDeleted, ConversationID: c.ConversationID})})
+			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationDeletedFrame{Type: protocol.TypeConversationDeleted,
+				ConversationID: c.ConversationID, At: c.At})})
 		case store.ChangeDeleted:
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.DeletedFrame{Type: protocol.TypeDeleted,
-				ConversationID: c.ConversationID, ThroughSeq: c.ThroughSeq, Count: c.Count})})
+				ConversationID: c.ConversationID, ThroughSeq: c.ThroughSeq, Count: c.Count, At: c.At})})
 		case store.ChangeSettings:
 			h.toOrg(c.OrgID, outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: *c.Org})})
 		case store.ChangeRevoked:

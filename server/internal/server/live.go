@@ -292,6 +292,12 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 					return err
 				}
 			}
+		case *protocol.Wiped:
+			if err := s.store.RecordWiped(ctx, lc.a.ID, v.At); err != nil {
+				if err := reply(errorFrame("", err)); err != nil {
+					return err
+				}
+			}
 		}
 	}
 }

@@ -241,6 +241,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /api/v1/staff/{id}/password":               httpCell("POST", "/api/v1/staff/{fresh-counselor}/password", nil),
 		"DELETE /api/v1/staff/{id}":                      httpCell("DELETE", "/api/v1/staff/{fresh-counselor}", nil),
 		"POST /api/v1/accounts/{id}/logout":              httpCell("POST", "/api/v1/accounts/{fresh-client}/logout", nil),
+		"GET /api/v1/accounts/{id}/devices":              httpCell("GET", "/api/v1/accounts/{client}/devices", nil),
 		"GET /api/v1/conversations":                      httpCell("GET", "/api/v1/conversations", nil),
 		"GET /api/v1/conversations/{id}/messages":        httpCell("GET", "/api/v1/conversations/{conv}/messages", nil),
 		"POST /api/v1/conversations/{id}/assign":         httpCell("POST", "/api/v1/conversations/{conv}/assign", jsonBody(`{"assignee_id":null}`)),

@@ -206,6 +206,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/staff/{id}", s.authed(admins, s.deleteAccount))
 	mux.HandleFunc("POST /api/v1/staff/{id}/password", s.authed(admins, s.resetPassword))
 	mux.HandleFunc("POST /api/v1/accounts/{id}/logout", s.authed(admins, s.forceLogout))
+	mux.HandleFunc("GET /api/v1/accounts/{id}/devices", s.authed(admins, s.devices))
+	mux.HandleFunc("POST /api/v1/wiped", s.handle(s.wipedAfterEnd))
 
 	mux.HandleFunc("GET /api/v1/conversations", s.authed(anyone, s.clientData(s.listConversations)))
 	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.clientData(s.history)))
