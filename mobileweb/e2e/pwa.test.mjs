@@ -514,3 +514,36 @@ test("first load stays small and carries no push SDK", async () => {
   assert.ok(bytes < 64 * 1024, `first load ${bytes} bytes`);
   await ctx.close();
 });
+
+test("a phone signed out by an admin wipes itself and says so", async () => {
+  const cred = await newClient("つばさ");
+  const { ctx, page, errors } = await phone();
+  await signIn(page, cred);
+  await page.fill("#text", "なくした電話に残る言葉");
+  await page.click("#send");
+  await page.waitForSelector("li.msg.mine:not(.pending)");
+  // The welcome's snapshot was applied: the phone has confirmed once.
+  let devices = [];
+  for (let i = 0; i < 100 && !devices[0]?.wiped_at; i++) {
+    devices = await api("GET", `/api/v1/accounts/${cred.account.id}/devices`, adminToken);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(devices.length, 1);
+  assert.equal(devices[0].device, "phone");
+  assert.ok(devices[0].active && devices[0].wiped_at, JSON.stringify(devices));
+
+  await api("POST", `/api/v1/accounts/${cred.account.id}/logout`, adminToken);
+  await page.waitForSelector("#login-view:not([hidden]) >> text=ログアウトしました");
+  assert.equal(await page.locator("text=なくした電話に残る言葉").count(), 0);
+  assert.equal((await page.evaluate(() => indexedDB.databases())).length, 0);
+  for (let i = 0; i < 100; i++) {
+    devices = await api("GET", `/api/v1/accounts/${cred.account.id}/devices`, adminToken);
+    if (!devices[0].active && devices[0].wiped_at) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(devices[0].end_reason, "forced");
+  assert.ok(devices[0].wiped_at >= devices[0].ended_at, JSON.stringify(devices));
+  assert.equal((await ctx.cookies()).some((c) => c.name === "taiwa_session"), false);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
