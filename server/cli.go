@@ -170,6 +170,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.BaseURL, "base-url", env("BASE_URL", ""), "public URL of this server, e.g. https://taiwa.example.org (TAIWA_BASE_URL)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file (TAIWA_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS key file (TAIWA_TLS_KEY)")
+	fs.DurationVar(&cfg.StaffIdle, "staff-idle-timeout", envDuration("STAFF_IDLE_TIMEOUT", server.DefaultStaffIdle), "end a desktop (staff) session nobody used for this long (TAIWA_STAFF_IDLE_TIMEOUT)")
 	sweep := fs.Duration("sweep-interval", envDuration("SWEEP_INTERVAL", server.DefaultSweepInterval), "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
 	origins := fs.String("origins", env("ORIGINS", ""), "extra allowed browser origins for the live connection, comma-separated host patterns (TAIWA_ORIGINS)")
 	fcm := fs.String("fcm-credentials", env("FCM_CREDENTIALS", ""), "Firebase service-account JSON file; without it push notifications are off (TAIWA_FCM_CREDENTIALS)")

@@ -53,6 +53,7 @@ type Session struct {
 	Device    string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	ActiveAt  time.Time // last used by a person (see TouchSession)
 }
 
 // SendRequest is one message to store.
@@ -146,6 +147,8 @@ type Store interface {
 	CreateSession(ctx context.Context, accountID int64, tokenHash []byte, device string, expires time.Time) (Session, error)
 	// SessionByToken finds a live session and its account.
 	SessionByToken(ctx context.Context, tokenHash []byte) (Session, AccountRecord, error)
+	// TouchSession records that a person used the session now.
+	TouchSession(ctx context.Context, sessionID int64) error
 	// RevokeSession ends one session.
 	RevokeSession(ctx context.Context, sessionID int64, reason string) error
 	// RevokeAccountSessions ends every session of an account in the

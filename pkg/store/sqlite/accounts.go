@@ -323,14 +323,15 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		s                store.Session
 		created, expires int64
 	)
-	row := db.read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, `+prefixed("a.", accountCols)+`
+	row := db.read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, COALESCE(s.active_at, s.created_at), `+prefixed("a.", accountCols)+`
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, tokenHash)
 	var (
 		a       store.AccountRecord
 		until   sql.NullInt64
 		aCreate int64
+		active  int64
 	)
-	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires,
+	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires, &active,
 		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "session is not valid; sign in again")
@@ -338,7 +339,7 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 	if err != nil {
 		return s, a, fmt.Errorf("load session: %w", err)
 	}
-	s.CreatedAt, s.ExpiresAt = fromMS(created), fromMS(expires)
+	s.CreatedAt, s.ExpiresAt, s.ActiveAt = fromMS(created), fromMS(expires), fromMS(active)
 	a.AccessUntil, a.CreatedAt = fromNullMS(until), fromMS(aCreate)
 	now := db.now()
 	if !now.Before(s.ExpiresAt) {
@@ -346,6 +347,9 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 	}
 	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
 		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "access period has ended")
+	}
+	if db.idle > 0 && a.Role.IsStaff() && !now.Before(s.ActiveAt.Add(db.idle)) {
+		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "signed out after %s without use; sign in again", db.idle)
 	}
 	return s, a, nil
 }

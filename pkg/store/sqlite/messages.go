@@ -532,6 +532,16 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}
+		if db.idle > 0 {
+			idle, err := endIdleStaff(tx, fromMS(now), db.idle)
+			if err != nil {
+				return nil, err
+			}
+			res.Sessions += len(idle)
+			if len(idle) > 0 {
+				changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: idle, Reason: "idle"})
+			}
+		}
 		return changes, nil
 	})
 	if err != nil {

@@ -163,6 +163,11 @@ CREATE TABLE ended_sessions (
 CREATE INDEX ended_sessions_account ON ended_sessions(account_id);
 CREATE INDEX ended_sessions_ended ON ended_sessions(ended_at);
 `,
+	// 8: when a session was last used by a person (staff sessions expire
+	// after Options.StaffIdle without use).
+	`
+ALTER TABLE sessions ADD COLUMN active_at INTEGER;
+`,
 }
 
 func migrate(db *sql.DB) error {

@@ -108,3 +108,37 @@ func (db *DB) Devices(ctx context.Context, p store.Principal, accountID int64) (
 	}
 	return out, nil
 }
+
+// TouchSession records that a person used the session now (a request, a
+// message, a read mark): idle staff sessions end after Options.StaffIdle.
+func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
+	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		if _, err := tx.Exec("UPDATE sessions SET active_at = ? WHERE id = ?", ms(db.clock()), sessionID); err != nil {
+			return nil, fmt.Errorf("touch session: %w", err)
+		}
+		return nil, nil
+	})
+}
+
+// endIdleStaff ends the staff sessions unused for idle.
+func endIdleStaff(tx *sql.Tx, now time.Time, idle time.Duration) ([]int64, error) {
+	const where = "s.account_id IN (SELECT id FROM accounts WHERE role != 'client') AND COALESCE(s.active_at, s.created_at) <= ?"
+	cut := ms(now.Add(-idle))
+	if err := recordEnded(tx, now, "idle", where, cut); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query("DELETE FROM sessions AS s WHERE "+where+" RETURNING id", cut)
+	if err != nil {
+		return nil, fmt.Errorf("end idle sessions: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("end idle sessions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

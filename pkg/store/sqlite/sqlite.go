@@ -38,6 +38,9 @@ type Options struct {
 	MaxBatch int
 	// OnBatch, if set, observes each commit (for metrics).
 	OnBatch func(size int, d time.Duration)
+	// StaffIdle, if set, ends a staff session unused for that long (the
+	// desktop app then wipes and asks for the password).
+	StaffIdle time.Duration
 	// MasterKey unwraps the keys that seal message bodies (keyring.KeySize
 	// bytes). Without one, the key in the data directory's MasterKeyFile
 	// is used, created on first use.
@@ -59,6 +62,7 @@ type DB struct {
 	log     *slog.Logger
 	onBatch func(int, time.Duration)
 	ring    *keyring.Ring
+	idle    time.Duration // Options.StaffIdle
 
 	// scrubPending is set when a checkpoint could not finish, so that the
 	// next sweep retries it even if it deletes nothing.
@@ -137,6 +141,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		log:      opt.Logger,
 		onBatch:  opt.OnBatch,
 		ring:     ring,
+		idle:     opt.StaffIdle,
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),
 		done:     make(chan struct{}),

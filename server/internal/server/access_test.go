@@ -10,6 +10,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/store"
 )
 
 // Counselors see client data only around business hours: the server
@@ -104,4 +105,51 @@ func firstError(t *testing.T, rec *recorder) error {
 		})
 	})
 	return err
+}
+
+// A desktop (staff) session nobody uses ends; using it keeps it alive;
+// clients' sessions have no idle limit.
+func TestStaffIdleExpiry(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.StaffIdle = 2 * time.Hour })
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	co := ts.newCounselor(t, o, "co")
+	ctx := context.Background()
+	coMe, err := co.Me(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coLive := goLive(t, co, 0)
+	m, err := goLive(t, cl, 0).live.Send(ctx, 0, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ts.clock.Add(90 * time.Minute)
+	if _, err := coLive.live.Send(ctx, m.ConversationID, "a reply is use"); err != nil {
+		t.Fatal(err)
+	}
+	ts.clock.Add(90 * time.Minute) // 3 h since sign-in, 1.5 h since use
+	ts.SweepOnce(ctx)
+	select { // (a request would count as use: watch the connection instead)
+	case <-coLive.done:
+		t.Fatalf("a used session ended: %v", coLive.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	ts.clock.Add(31 * time.Minute)
+	ts.SweepOnce(ctx)
+	if err := coLive.ended(t); !errors.Is(err, client.ErrRevoked) {
+		t.Fatalf("idle desktop session: %v", err)
+	}
+	if _, err := co.Me(ctx); !client.IsCode(err, protocol.CodeUnauthorized) {
+		t.Fatalf("idle session still valid: %v", err)
+	}
+	// (The admin's own session idled out too: ask the store.)
+	ds, err := ts.store.Devices(ctx, store.Principal{AccountID: -1, OrgID: o.id, Role: protocol.RoleAdmin}, coMe.ID)
+	if err != nil || len(ds) == 0 || ds[0].EndReason != "idle" {
+		t.Fatalf("devices %+v %v", ds, err)
+	}
+	if _, err := cl.Me(ctx); err != nil {
+		t.Fatalf("client session ended by idleness: %v", err)
+	}
 }

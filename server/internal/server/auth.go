@@ -91,8 +91,25 @@ func (s *Server) authed(roles roleSet, fn func(http.ResponseWriter, *http.Reques
 		if !roles(a.p.Role) {
 			return protocol.Errorf(protocol.CodeForbidden, "your role may not do this")
 		}
+		s.touch(r.Context(), a)
 		return fn(w, r, a)
 	})
+}
+
+// touch records that a person used a staff session (idle sessions end;
+// see Config.StaffIdle), at most once a minute per session.
+func (s *Server) touch(ctx context.Context, a *session) {
+	if !a.p.IsStaff() {
+		return
+	}
+	now := s.cfg.Now()
+	if last, ok := s.touched.Load(a.ID); ok && now.Sub(last.(time.Time)) < time.Minute {
+		return
+	}
+	s.touched.Store(a.ID, now)
+	if err := s.store.TouchSession(ctx, a.ID); err != nil && ctx.Err() == nil {
+		s.log.Error("record session use", "err", err)
+	}
 }
 
 func clientAddr(r *http.Request) string {

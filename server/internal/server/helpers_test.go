@@ -70,6 +70,8 @@ func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 		Logger:   slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:      ts.clock.Now,
 		Password: credential.Params{Time: 1, Memory: 1024, Threads: 1},
+		// Tests move the clock by days; TestStaffIdleExpiry sets its own.
+		StaffIdle: 365 * 24 * time.Hour,
 	}
 	if tweak != nil {
 		tweak(&cfg)

@@ -271,6 +271,7 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 		}
 		switch v := f.(type) {
 		case *protocol.Send:
+			s.touch(ctx, lc.a)
 			m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body})
 			if err != nil {
 				if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal {
@@ -287,12 +288,14 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 				return err
 			}
 		case *protocol.Receipt:
+			s.touch(ctx, lc.a)
 			if err := s.store.Receipt(ctx, lc.a.p, v.ConversationID, v.DeliveredSeq, v.ReadSeq); err != nil {
 				if err := reply(errorFrame("", err)); err != nil {
 					return err
 				}
 			}
 		case *protocol.Wiped:
+			// A receipt of the app's, not a person's doing: no touch.
 			if err := s.store.RecordWiped(ctx, lc.a.ID, v.At); err != nil {
 				if err := reply(errorFrame("", err)); err != nil {
 					return err

@@ -39,6 +39,7 @@ const (
 	DefaultAddrFailures  = 20               // failed logins per address in a burst
 	DefaultAddrRefill    = 30 * time.Second // one more allowed failure per address per
 	DefaultHashers       = 2                // concurrent argon2 hashes (64 MiB each)
+	DefaultStaffIdle     = 12 * time.Hour   // a staff session unused this long ends
 )
 
 // Config is everything the server needs. Zero fields take the defaults.
@@ -54,14 +55,17 @@ type Config struct {
 
 	SweepInterval time.Duration
 	SessionTTL    time.Duration
-	SendQueue     int
-	WriteTimeout  time.Duration
-	PingInterval  time.Duration
-	HelloTimeout  time.Duration
-	MaxFailures   int
-	Lockout       time.Duration
-	AddrFailures  int
-	AddrRefill    time.Duration
+	// StaffIdle ends a staff session (the desktop app) that nobody used for
+	// this long: no request, no message, no read mark.
+	StaffIdle    time.Duration
+	SendQueue    int
+	WriteTimeout time.Duration
+	PingInterval time.Duration
+	HelloTimeout time.Duration
+	MaxFailures  int
+	Lockout      time.Duration
+	AddrFailures int
+	AddrRefill   time.Duration
 	// OriginPatterns are extra browser origins allowed to open the live
 	// connection (same-origin is always allowed).
 	OriginPatterns []string
@@ -99,6 +103,7 @@ func (c *Config) fill() {
 	}
 	def(&c.SweepInterval, DefaultSweepInterval)
 	def(&c.SessionTTL, DefaultSessionTTL)
+	def(&c.StaffIdle, DefaultStaffIdle)
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.PingInterval, DefaultPingInterval)
 	def(&c.HelloTimeout, DefaultHelloTimeout)
@@ -134,6 +139,10 @@ type Server struct {
 	availMu   sync.Mutex
 	lastAvail map[int64]hours.Availability
 
+	// touched is when each staff session was last recorded as used: the
+	// store is told at most once a minute per session.
+	touched sync.Map // session ID → time.Time
+
 	stopPush context.CancelFunc
 }
 
@@ -157,6 +166,7 @@ func New(cfg Config) (*Server, error) {
 		Logger:    cfg.Logger,
 		OnBatch:   m.observeBatch,
 		MasterKey: cfg.MasterKey,
+		StaffIdle: cfg.StaffIdle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
