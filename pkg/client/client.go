@@ -172,6 +172,12 @@ func (c *Client) ForceLogout(ctx context.Context, accountID int64) error {
 	return c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/logout", accountID), nil, nil)
 }
 
+// ChangePassword sets the signed-in staff member's own password; their
+// other sessions end.
+func (c *Client) ChangePassword(ctx context.Context, current, next string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/me/password", protocol.ChangePasswordRequest{Current: current, New: next}, nil)
+}
+
 // Devices lists an account's devices and their deletion receipts (admins).
 func (c *Client) Devices(ctx context.Context, accountID int64) ([]protocol.Device, error) {
 	var out []protocol.Device

@@ -74,6 +74,12 @@ type MessagePage struct {
 	NextBefore int64     `json:"next_before,omitempty"`
 }
 
+// ChangePasswordRequest is a staff member choosing a new password.
+type ChangePasswordRequest struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
 // PushTokenRequest registers (PUT) or forgets (DELETE) this device's push
 // token: the app's own choice to be told of replies.
 type PushTokenRequest struct {

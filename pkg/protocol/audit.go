@@ -13,6 +13,8 @@ const (
 	AuditAccountDeleted  AuditAction = "account_deleted"  // detail: the role
 	AuditClientUpdated   AuditAction = "client_updated"   // detail: which fields, never their values
 	AuditPasswordReset   AuditAction = "password_reset"   //
+	AuditPasswordChanged AuditAction = "password_changed" // by the staff member themselves
+	AuditTOTPChanged     AuditAction = "totp_changed"     // detail: on, off or reset
 	AuditForcedLogout    AuditAction = "forced_logout"    //
 	AuditSettingsChanged AuditAction = "settings_changed" // detail: which settings
 	AuditSupervisorView  AuditAction = "supervisor_view"  // an admin read a conversation read-only

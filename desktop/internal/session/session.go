@@ -353,6 +353,11 @@ func (c *Controller) alert() {
 // welcome, which a session resumed from the keychain has not had yet.
 func (c *Controller) setMenu(role protocol.Role) {
 	items := []*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.Logout)}
+	if cli := c.cli; cli != nil && role.IsStaff() {
+		items = append([]*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.password", "Change password…"), func() {
+			ui.ShowChangePassword(c.win, cli, c.do)
+		})}, items...)
+	}
 	if role == protocol.RoleAdmin {
 		server, cli := c.server, c.cli
 		items = append([]*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.admin", "Admin settings…"), func() { c.openAdmin(server, cli) })}, items...)

@@ -222,6 +222,41 @@ func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash
 	})
 }
 
+// ChangeOwnPassword sets the principal's new password; the session that
+// asked stays, every other one ends (a password is changed when it may
+// have leaked).
+func (db *DB) ChangeOwnPassword(ctx context.Context, p store.Principal, sessionID int64, hash string) error {
+	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		now := db.clock()
+		if _, err := tx.Exec("UPDATE accounts SET password_hash = ? WHERE id = ?", hash, p.AccountID); err != nil {
+			return nil, fmt.Errorf("set password: %w", err)
+		}
+		if err := record(tx, now, p, p.OrgID, protocol.AuditPasswordChanged, p.AccountID, p.Role, ""); err != nil {
+			return nil, err
+		}
+		if err := recordEnded(tx, now, "password_changed", "s.account_id = ? AND s.id != ?", p.AccountID, sessionID); err != nil {
+			return nil, err
+		}
+		rows, err := tx.Query("DELETE FROM sessions WHERE account_id = ? AND id != ? RETURNING id", p.AccountID, sessionID)
+		if err != nil {
+			return nil, fmt.Errorf("end other sessions: %w", err)
+		}
+		defer rows.Close()
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("end other sessions: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("end other sessions: %w", err)
+		}
+		return []store.Change{{Kind: store.ChangeRevoked, OrgID: p.OrgID, SessionIDs: ids, Reason: "password_changed"}}, nil
+	})
+}
+
 // DeleteAccount removes an account and everything that hangs on it.
 func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) error {
 	if p.Role != protocol.RoleAdmin {

@@ -255,6 +255,43 @@ func (s *Server) forceLogout(w http.ResponseWriter, r *http.Request, a *session)
 	return nil
 }
 
+// changePassword lets a staff member choose their own password: the
+// current one is checked (and counts toward the login lockout), the new
+// one against the staff policy; their other sessions end.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.ChangePasswordRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if len(req.Current) > 200 || len(req.New) > 4*credential.MaxStaffPassword {
+		return protocol.Errorf(protocol.CodeBadRequest, "password too long")
+	}
+	id, addr := a.account.LoginID, clientAddr(r)
+	if err := s.guard.check(id, addr); err != nil {
+		return err
+	}
+	ok, err := s.verify(r.Context(), credential.NormalizePassword(req.Current), a.account.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.guard.fail(id, addr)
+		return protocol.Errorf(protocol.CodeBadCredentials, "the current password is incorrect")
+	}
+	if err := credential.CheckStaffPassword(req.New, a.account.LoginID, a.account.Nickname); err != nil {
+		return err
+	}
+	hash, err := s.hashPassword(r.Context(), credential.NormalizePassword(req.New))
+	if err != nil {
+		return err
+	}
+	if err := s.store.ChangeOwnPassword(r.Context(), a.p, a.ID, hash); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // devices lists an account's devices and when each last confirmed its
 // deletions.
 func (s *Server) devices(w http.ResponseWriter, r *http.Request, a *session) error {

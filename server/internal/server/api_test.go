@@ -473,3 +473,53 @@ func TestPushTokenEndsWithSession(t *testing.T) {
 		t.Fatalf("register on ended session: %d", code)
 	}
 }
+
+func TestStaffChangesOwnPassword(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	cred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "Tanaka", Role: protocol.RoleCounselor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	laptop := ts.login(t, cred.LoginID, cred.Password)
+	other := ts.login(t, cred.LoginID, cred.Password)
+	const chosen = "朝の光が差し込む静かな部屋"
+	tests := []struct {
+		name, current, next string
+		code                protocol.Code
+	}{
+		{"wrong current password", "wrong-one", chosen, protocol.CodeBadCredentials},
+		{"too short", cred.Password, "short-pw", protocol.CodeInvalid},
+		{"contains the name", cred.Password, "tanaka-is-my-name-2026", protocol.CodeInvalid},
+		{"too common", cred.Password, "password2026", protocol.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := laptop.ChangePassword(ctx, tt.current, tt.next); !client.IsCode(err, tt.code) {
+				t.Fatalf("got %v, want %s", err, tt.code)
+			}
+		})
+	}
+	if err := laptop.ChangePassword(ctx, cred.Password, chosen); err != nil {
+		t.Fatal(err)
+	}
+	// This device stays; the other one is signed out; the old password is gone.
+	if _, err := laptop.Me(ctx); err != nil {
+		t.Fatalf("the changing session ended: %v", err)
+	}
+	if _, err := other.Me(ctx); !client.IsCode(err, protocol.CodeUnauthorized) {
+		t.Fatalf("other session kept: %v", err)
+	}
+	if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, cred.Password, "x"); err == nil {
+		t.Fatal("old password still works")
+	}
+	ts.login(t, cred.LoginID, chosen)
+	page, err := o.admin.AuditLog(ctx, 0, 10)
+	if err != nil || page.Entries[0].Action != protocol.AuditPasswordChanged {
+		t.Fatalf("audit %+v %v", page.Entries, err)
+	}
+	if strings.Contains(ts.logs.String(), chosen) {
+		t.Fatal("the new password is in the log")
+	}
+}

@@ -255,6 +255,22 @@ func TestPermissionMatrix(t *testing.T) {
 		"live: write first to a client who has not written": liveCell(sendFrame(func(t *testing.T, f *matrixFixture, _ matrixActor) int64 {
 			return f.freshConv(t)
 		})),
+		// A staff member's own password, changed and changed back (other
+		// cells sign in with it).
+		"POST /api/v1/me/password": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			const temp = "matrix: a long enough passphrase"
+			ok, got := httpCell("POST", "/api/v1/me/password", func(*testing.T, *matrixFixture, matrixActor) string {
+				b, _ := json.Marshal(protocol.ChangePasswordRequest{Current: a.cred.Password, New: temp})
+				return string(b)
+			})(t, f, a)
+			if ok {
+				b, _ := json.Marshal(protocol.ChangePasswordRequest{Current: temp, New: a.cred.Password})
+				if code, resp := apiDo(t, "POST", f.ts.URL+"/api/v1/me/password", a.token, string(b)); code != http.StatusNoContent {
+					t.Fatalf("changing the password back: %d %s", code, resp)
+				}
+			}
+			return ok, got
+		},
 		// Signing out ends the session used: a second session of the same
 		// account is signed out, not the actor's.
 		"POST /api/v1/logout": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {

@@ -201,6 +201,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/login", s.handle(s.login))
 	mux.HandleFunc("POST /api/v1/logout", s.authed(anyone, s.logout))
 	mux.HandleFunc("GET /api/v1/me", s.authed(anyone, s.me))
+	mux.HandleFunc("POST /api/v1/me/password", s.authed(staff, s.changePassword))
 	mux.HandleFunc("GET /api/v1/org", s.authed(anyone, s.getOrg))
 	mux.HandleFunc("PATCH /api/v1/org/settings", s.authed(admins, s.patchSettings))
 
