@@ -33,9 +33,15 @@ func New(baseURL, token string) *Client {
 
 // Login signs in and returns a client holding the new session token.
 func Login(ctx context.Context, baseURL, loginID, password, device string) (*Client, protocol.LoginResponse, error) {
+	return LoginTOTP(ctx, baseURL, loginID, password, device, "")
+}
+
+// LoginTOTP signs in with a second factor's code as well (after Login
+// failed with protocol.CodeTOTPRequired).
+func LoginTOTP(ctx context.Context, baseURL, loginID, password, device, code string) (*Client, protocol.LoginResponse, error) {
 	c := New(baseURL, "")
 	var resp protocol.LoginResponse
-	err := c.do(ctx, http.MethodPost, "/api/v1/login", protocol.LoginRequest{LoginID: loginID, Password: password, Device: device}, &resp)
+	err := c.do(ctx, http.MethodPost, "/api/v1/login", protocol.LoginRequest{LoginID: loginID, Password: password, Device: device, TOTP: code}, &resp)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -176,6 +182,33 @@ func (c *Client) ForceLogout(ctx context.Context, accountID int64) error {
 // other sessions end.
 func (c *Client) ChangePassword(ctx context.Context, current, next string) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/me/password", protocol.ChangePasswordRequest{Current: current, New: next}, nil)
+}
+
+// TOTPStatus says whether the signed-in staff member's second factor is on.
+func (c *Client) TOTPStatus(ctx context.Context) (protocol.TOTPStatus, error) {
+	var out protocol.TOTPStatus
+	return out, c.do(ctx, http.MethodGet, "/api/v1/me/totp", nil, &out)
+}
+
+// EnrollTOTP starts turning on a second factor; ConfirmTOTP finishes it.
+func (c *Client) EnrollTOTP(ctx context.Context) (protocol.TOTPEnrollment, error) {
+	var out protocol.TOTPEnrollment
+	return out, c.do(ctx, http.MethodPost, "/api/v1/me/totp", nil, &out)
+}
+
+// ConfirmTOTP turns the enrolled second factor on with a code from it.
+func (c *Client) ConfirmTOTP(ctx context.Context, code string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/me/totp/confirm", protocol.TOTPCode{Code: code}, nil)
+}
+
+// DisableTOTP turns one's own second factor off with a current code.
+func (c *Client) DisableTOTP(ctx context.Context, code string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/me/totp", protocol.TOTPCode{Code: code}, nil)
+}
+
+// ResetStaffTOTP turns off a staff member's second factor (admins: a lost phone).
+func (c *Client) ResetStaffTOTP(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/staff/%d/totp/reset", id), nil, nil)
 }
 
 // Devices lists an account's devices and their deletion receipts (admins).

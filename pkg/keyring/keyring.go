@@ -360,3 +360,24 @@ func LoadOrCreate(path string) ([]byte, error) {
 	}
 	return k, nil
 }
+
+// WrapSecret seals a small secret (a TOTP seed, say) under the master key,
+// bound to label; it is stored in the database, useless without the key.
+func (r *Ring) WrapSecret(label string, secret []byte) []byte {
+	nonce := make([]byte, r.master.NonceSize())
+	rand.Read(nonce)
+	return r.master.Seal(nonce, nonce, secret, []byte("taiwa secret "+label))
+}
+
+// UnwrapSecret opens what WrapSecret sealed under the same label.
+func (r *Ring) UnwrapSecret(label string, wrapped []byte) ([]byte, error) {
+	ns := r.master.NonceSize()
+	if len(wrapped) < ns {
+		return nil, errors.New("wrapped secret too short")
+	}
+	b, err := r.master.Open(nil, wrapped[:ns], wrapped[ns:], []byte("taiwa secret "+label))
+	if err != nil {
+		return nil, fmt.Errorf("unwrap secret: %w", err)
+	}
+	return b, nil
+}

@@ -13,6 +13,27 @@ type LoginRequest struct {
 	Shared bool `json:"shared,omitempty"`
 	// Device is a short label the admin sees in the session list.
 	Device string `json:"device,omitempty"`
+	// TOTP is the 6-digit code of a staff member's second factor, asked
+	// for (totp_required) once the password is right.
+	TOTP string `json:"totp,omitempty"`
+}
+
+// TOTPStatus says whether the signed-in staff member's second factor is on.
+type TOTPStatus struct {
+	On bool `json:"on"`
+}
+
+// TOTPEnrollment is a new second-factor secret to put into an
+// authenticator app (by QR code or by hand); confirm it with a code.
+type TOTPEnrollment struct {
+	Secret string `json:"secret"`
+	URL    string `json:"url"`
+	QRPNG  []byte `json:"qr_png"` // base64 in JSON
+}
+
+// TOTPCode carries one code (to confirm an enrollment or turn it off).
+type TOTPCode struct {
+	Code string `json:"code"`
 }
 
 // LoginResponse carries the session token, shown only here.

@@ -21,6 +21,7 @@ const (
 	CodeInvalid            Code = "invalid"
 	CodeUnauthorized       Code = "unauthorized" // no or expired session
 	CodeBadCredentials     Code = "bad_credentials"
+	CodeTOTPRequired       Code = "totp_required" // the password is right; now the second factor's code
 	CodeLocked             Code = "locked" // too many failed logins
 	CodeRateLimited        Code = "rate_limited"
 	CodeForbidden          Code = "forbidden"

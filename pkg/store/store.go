@@ -142,6 +142,20 @@ type Store interface {
 	// ChangeOwnPassword replaces the principal's own password hash and
 	// ends every other session of the account.
 	ChangeOwnPassword(ctx context.Context, p Principal, sessionID int64, hash string) error
+	// TOTP returns an account's second-factor secret ("" when off) and the
+	// last time step used.
+	TOTP(ctx context.Context, accountID int64) (secret string, lastStep int64, err error)
+	// SetPendingTOTP stores a secret being enrolled (staff, their own).
+	SetPendingTOTP(ctx context.Context, p Principal, secret string) error
+	// PendingTOTP returns the secret being enrolled ("" if none).
+	PendingTOTP(ctx context.Context, accountID int64) (string, error)
+	// ActivateTOTP turns the pending secret on, step being the code's.
+	ActivateTOTP(ctx context.Context, p Principal, step int64) error
+	// DisableTOTP turns a staff member's second factor off (their own, or
+	// anyone's in the organisation by an admin).
+	DisableTOTP(ctx context.Context, p Principal, accountID int64) error
+	// UseTOTPStep records a used step; a replayed one is refused.
+	UseTOTPStep(ctx context.Context, accountID, step int64) error
 	// DeleteAccount removes an account; for a client, its conversation and
 	// every message go with it and its sessions end (admins).
 	DeleteAccount(ctx context.Context, p Principal, id int64) error

@@ -89,7 +89,7 @@ func TestOfflineRepliesSurviveRestart(t *testing.T) {
 	opts := Options{Keys: &keystore.Memory{}, DataDir: t.TempDir(), Do: h.do}
 	ctrl := New(a, a.NewWindow("t"), opts)
 	h.do(ctrl.Start)
-	if err := ctrl.login(wire.url(), counselor.LoginID, counselor.Password); err != nil {
+	if err := ctrl.login(wire.url(), counselor.LoginID, counselor.Password, ""); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "connected", func() bool { return ctrl.live.Connected() })

@@ -108,11 +108,11 @@ func (c *Controller) showLogin(notice string) {
 }
 
 // login runs on the sign-in screen's goroutine.
-func (c *Controller) login(server, loginID, password string) error {
+func (c *Controller) login(server, loginID, password, code string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	host, _ := os.Hostname()
-	cli, resp, err := client.Login(ctx, server, loginID, password, "desktop "+host)
+	cli, resp, err := client.LoginTOTP(ctx, server, loginID, password, "desktop "+host, code)
 	if err != nil {
 		return err
 	}
@@ -354,9 +354,10 @@ func (c *Controller) alert() {
 func (c *Controller) setMenu(role protocol.Role) {
 	items := []*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.Logout)}
 	if cli := c.cli; cli != nil && role.IsStaff() {
-		items = append([]*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.password", "Change password…"), func() {
-			ui.ShowChangePassword(c.win, cli, c.do)
-		})}, items...)
+		items = append([]*fyne.MenuItem{
+			fyne.NewMenuItem(ui.T("menu.password", "Change password…"), func() { ui.ShowChangePassword(c.win, cli, c.do) }),
+			fyne.NewMenuItem(ui.T("menu.totp", "Two-step sign-in…"), func() { ui.ShowTOTP(c.win, cli, c.do) }),
+		}, items...)
 	}
 	if role == protocol.RoleAdmin {
 		server, cli := c.server, c.cli

@@ -77,7 +77,7 @@ func TestCounselorSession(t *testing.T) {
 	opts := Options{Keys: keys, DataDir: data, Do: h.do}
 	ctrl := New(a, w, opts)
 	h.do(ctrl.Start)
-	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password); err != nil {
+	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password, ""); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "connected", func() bool { return ctrl.live != nil && ctrl.live.Connected() })
@@ -182,7 +182,7 @@ func TestNoKeychainKeepsNothing(t *testing.T) {
 	data := t.TempDir()
 	ctrl := New(a, w, Options{DataDir: data, Do: h.do})
 	h.do(ctrl.Start)
-	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password); err != nil {
+	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password, ""); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "connected", func() bool { return ctrl.live != nil && ctrl.live.Connected() })
@@ -197,7 +197,7 @@ func TestClientsCannotUseTheDesktopApp(t *testing.T) {
 	srv := servertest.New(t)
 	_, cred := srv.Client(t, "さくら")
 	ctrl := New(a, a.NewWindow("t"), Options{Do: (&harness{}).do})
-	err := ctrl.login(srv.URL, cred.LoginID, cred.Password)
+	err := ctrl.login(srv.URL, cred.LoginID, cred.Password, "")
 	var pe *protocol.Error
 	if !errors.As(err, &pe) || pe.Code != protocol.CodeForbidden {
 		t.Fatalf("client signed in to the counselor app: %v", err)
@@ -233,7 +233,7 @@ func TestOutsideAccessHoursLocks(t *testing.T) {
 	h := &harness{}
 	ctrl := New(a, w, Options{Keys: &keystore.Memory{}, DataDir: t.TempDir(), Do: h.do})
 	h.do(ctrl.Start)
-	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password); err != nil {
+	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password, ""); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "the lock notice", func() bool { return ctrl.main != nil && ctrl.main.Locked() })

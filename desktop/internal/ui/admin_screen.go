@@ -38,6 +38,7 @@ type AdminAPI interface {
 	AuditLog(ctx context.Context, before int64, limit int) (protocol.AuditPage, error)
 	Supervise(ctx context.Context, conversationID, before int64, limit int) (protocol.MessagePage, error)
 	Devices(ctx context.Context, accountID int64) ([]protocol.Device, error)
+	ResetStaffTOTP(ctx context.Context, id int64) error
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
 }
 
@@ -680,7 +681,15 @@ func (a *Admin) staffTab() fyne.CanvasObject {
 			a.ShowDevices(a.staffSel.ID, a.staffSel.Nickname)
 		}
 	})
-	form := container.NewVBox(a.staffNick, a.staffRole, add, widget.NewSeparator(), reset, logout, devices, del)
+	resetTOTP := widget.NewButton(T("admin.resetTOTP", "Reset two-step sign-in (lost phone)"), func() {
+		if a.staffSel != nil {
+			id := a.staffSel.ID
+			a.call(func(ctx context.Context) error { return a.api.ResetStaffTOTP(ctx, id) }, func() {
+				dialog.ShowInformation(T("totp.title", "Two-step sign-in"), T("admin.totpReset", "Two-step sign-in is off for this person; they can turn it on again."), a.win)
+			})
+		}
+	})
+	form := container.NewVBox(a.staffNick, a.staffRole, add, widget.NewSeparator(), reset, logout, devices, resetTOTP, del)
 	split := container.NewHSplit(a.staffList, form)
 	split.Offset = 0.6
 	return split

@@ -12,29 +12,38 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
-// Login is the sign-in screen: server address, login ID, password.
+// Login is the sign-in screen: server address, login ID, password, and
+// the second factor's code when the server asks for it.
 type Login struct {
 	server   *widget.Entry
 	loginID  *widget.Entry
 	password *widget.Entry
+	code     *widget.Entry
+	codeItem *widget.FormItem
+	form     *widget.Form
 	submit   *widget.Button
 	message  *widget.Label
 	notice   *widget.Label
 	content  fyne.CanvasObject
 	// onLogin runs off the UI goroutine; its error is shown on the form.
-	onLogin func(server, loginID, password string) error
+	onLogin func(server, loginID, password, code string) error
+	// do brings the answer back to the UI goroutine (tests serialise it).
+	do func(func())
 }
 
 // NewLogin builds the screen. notice, if not empty, is shown above the
 // form (for example that there is no keychain on this machine).
-func NewLogin(server, notice string, onLogin func(server, loginID, password string) error) *Login {
-	l := &Login{onLogin: onLogin}
+func NewLogin(server, notice string, onLogin func(server, loginID, password, code string) error) *Login {
+	l := &Login{onLogin: onLogin, do: fyne.Do}
 	l.server = widget.NewEntry()
 	l.server.SetText(server)
 	l.server.SetPlaceHolder("https://taiwa.example.org")
 	l.loginID = widget.NewEntry()
 	l.password = widget.NewPasswordEntry()
 	l.password.OnSubmitted = func(string) { l.Submit() }
+	l.code = widget.NewEntry()
+	l.code.SetPlaceHolder("123456")
+	l.code.OnSubmitted = func(string) { l.Submit() }
 	l.submit = widget.NewButton(T("login.submit", "Sign in"), l.Submit)
 	l.submit.Importance = widget.HighImportance
 	l.message = widget.NewLabel("")
@@ -51,6 +60,8 @@ func NewLogin(server, notice string, onLogin func(server, loginID, password stri
 		widget.NewFormItem(T("login.id", "Login ID"), l.loginID),
 		widget.NewFormItem(T("login.password", "Password"), l.password),
 	)
+	l.form = form
+	l.codeItem = widget.NewFormItem(T("login.code", "Code"), l.code)
 	title := widget.NewLabelWithStyle(T("login.title", "Taiwa · counselor sign-in"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	box := container.NewVBox(title, l.notice, form, l.submit, l.message)
 	l.content = container.NewCenter(container.NewGridWrap(fyne.NewSize(440, 360), box))
@@ -63,7 +74,7 @@ func (l *Login) Content() fyne.CanvasObject { return l.content }
 // Submit checks the form and signs in.
 func (l *Login) Submit() {
 	server := strings.TrimRight(strings.TrimSpace(l.server.Text), "/")
-	id, pw := strings.TrimSpace(l.loginID.Text), l.password.Text
+	id, pw, code := strings.TrimSpace(l.loginID.Text), l.password.Text, strings.TrimSpace(l.code.Text)
 	if u, err := url.Parse(server); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		l.message.SetText(T("login.badServer", "Enter the server address, starting with https://"))
 		return
@@ -75,15 +86,39 @@ func (l *Login) Submit() {
 	l.message.SetText("")
 	l.submit.Disable()
 	go func() {
-		err := l.onLogin(server, id, pw)
-		fyne.Do(func() {
+		err := l.onLogin(server, id, pw, code)
+		l.do(func() {
 			l.submit.Enable()
+			l.code.SetText("")
+			if protocol.AsError(err).Code == protocol.CodeTOTPRequired {
+				l.AskCode()
+				return
+			}
 			if err != nil {
 				l.password.SetText("")
 				l.message.SetText(loginErrorText(err))
 			}
 		})
 	}()
+}
+
+// AskCode adds the second factor's code to the form: the password was
+// right and the server wants the code from the authenticator app.
+func (l *Login) AskCode() {
+	if !l.CodeAsked() {
+		l.form.AppendItem(l.codeItem)
+	}
+	l.message.SetText(T("login.codeNeeded", "Enter the 6-digit code from your authenticator app."))
+	if c := fyne.CurrentApp(); c != nil {
+		if w := c.Driver().CanvasForObject(l.code); w != nil {
+			w.Focus(l.code)
+		}
+	}
+}
+
+// CodeAsked reports whether the form asks for a code.
+func (l *Login) CodeAsked() bool {
+	return len(l.form.Items) > 3
 }
 
 func loginErrorText(err error) string {

@@ -207,41 +207,86 @@ func TestQueueLine(t *testing.T) {
 func TestLoginValidation(t *testing.T) {
 	test.NewTempApp(t)
 	var (
-		mu    sync.Mutex
+		mu    sync.Mutex // the UI goroutine: every touch of the form under it
 		calls []string
 	)
-	l := NewLogin("", "", func(server, id, pw string) error {
-		mu.Lock()
-		calls = append(calls, server+"|"+id+"|"+pw)
-		mu.Unlock()
+	ui := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
+	l := NewLogin("", "", func(server, id, pw, code string) error {
+		ui(func() { calls = append(calls, server+"|"+id+"|"+pw) })
 		return &protocol.Error{Code: protocol.CodeBadCredentials}
 	})
-	l.Submit()
-	if l.message.Text == "" {
-		t.Fatal("no message for a missing server")
-	}
-	test.Type(l.server, "https://taiwa.example.org/")
-	l.Submit()
-	if l.message.Text == "" {
-		t.Fatal("no message for a missing login ID")
-	}
-	test.Type(l.loginID, "kanri")
-	test.Type(l.password, "pass word")
-	l.Submit()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		n := len(calls)
-		mu.Unlock()
-		if n == 1 {
-			break
+	l.do = ui
+	ui(func() {
+		l.Submit()
+		if l.message.Text == "" {
+			t.Error("no message for a missing server")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("sign-in was not attempted")
+		test.Type(l.server, "https://taiwa.example.org/")
+		l.Submit()
+		if l.message.Text == "" {
+			t.Error("no message for a missing login ID")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		test.Type(l.loginID, "kanri")
+		test.Type(l.password, "pass word")
+		l.Submit()
+	})
+	// Wait for the refusal to reach the form, so that nothing of this test
+	// still runs when the next begins.
+	waitForUI(t, ui, "the refusal shown", func() bool { return len(calls) == 1 && l.message.Text != "" && l.password.Text == "" })
 	if calls[0] != "https://taiwa.example.org|kanri|pass word" {
 		t.Fatalf("called with %q", calls[0])
+	}
+}
+
+// With two-step sign-in on, the form asks for the code after the password
+// and sends both.
+func TestLoginAsksForCode(t *testing.T) {
+	test.NewTempApp(t)
+	got := make(chan string, 2)
+	var mu sync.Mutex // the UI goroutine: every touch of the form under it
+	ui := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
+	var l *Login
+	ui(func() {
+		l = NewLogin("https://taiwa.example.org", "", func(server, id, pw, code string) error {
+			got <- pw + "|" + code
+			if code == "" {
+				return &protocol.Error{Code: protocol.CodeTOTPRequired}
+			}
+			return nil
+		})
+		l.do = ui
+		test.Type(l.loginID, "tanaka")
+		test.Type(l.password, "a long passphrase")
+		l.Submit()
+	})
+	if s := <-got; s != "a long passphrase|" {
+		t.Fatalf("first attempt sent %q", s)
+	}
+	waitForUI(t, ui, "the code field", func() bool { return l.CodeAsked() })
+	ui(func() {
+		if l.password.Text == "" {
+			t.Error("the password was cleared: the person would type it again")
+		}
+		test.Type(l.code, "123456")
+		l.Submit()
+	})
+	if s := <-got; s != "a long passphrase|123456" {
+		t.Fatalf("second attempt sent %q", s)
+	}
+}
+
+func waitForUI(t *testing.T, ui func(func()), what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var ok bool
+		ui(func() { ok = cond() })
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -168,6 +168,13 @@ CREATE INDEX ended_sessions_ended ON ended_sessions(ended_at);
 	`
 ALTER TABLE sessions ADD COLUMN active_at INTEGER;
 `,
+	// 9: an optional second factor for staff (TOTP). Secrets are wrapped by
+	// the master key; totp_step is the last time step used (no replay).
+	`
+ALTER TABLE accounts ADD COLUMN totp BLOB;
+ALTER TABLE accounts ADD COLUMN totp_pending BLOB;
+ALTER TABLE accounts ADD COLUMN totp_step INTEGER;
+`,
 }
 
 func migrate(db *sql.DB) error {

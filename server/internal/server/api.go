@@ -292,6 +292,90 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a *sessi
 	return nil
 }
 
+func (s *Server) totpStatus(w http.ResponseWriter, r *http.Request, a *session) error {
+	secret, _, err := s.store.TOTP(r.Context(), a.p.AccountID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, protocol.TOTPStatus{On: secret != ""})
+	return nil
+}
+
+// totpEnroll starts turning on a second factor: a new secret, kept
+// pending until a code from it confirms the app has it.
+func (s *Server) totpEnroll(w http.ResponseWriter, r *http.Request, a *session) error {
+	if secret, _, err := s.store.TOTP(r.Context(), a.p.AccountID); err != nil {
+		return err
+	} else if secret != "" {
+		return protocol.Errorf(protocol.CodeConflict, "the second factor is already on; turn it off first")
+	}
+	e, err := credential.NewTOTP("Taiwa", a.account.LoginID)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetPendingTOTP(r.Context(), a.p, e.Secret); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, protocol.TOTPEnrollment{Secret: e.Secret, URL: e.URL, QRPNG: e.QRPNG})
+	return nil
+}
+
+func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.TOTPCode
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	pending, err := s.store.PendingTOTP(r.Context(), a.p.AccountID)
+	if err != nil {
+		return err
+	}
+	if pending == "" {
+		return protocol.Errorf(protocol.CodeConflict, "no second factor is being set up")
+	}
+	step, ok := credential.TOTPStep(req.Code, pending, s.cfg.Now())
+	if !ok {
+		return protocol.Errorf(protocol.CodeInvalid, "the code does not match: check the app's clock and try the next code")
+	}
+	if err := s.store.ActivateTOTP(r.Context(), a.p, step); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// totpOff turns one's own second factor off; a current code proves the
+// phone is at hand (a lost phone is an admin's reset).
+func (s *Server) totpOff(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.TOTPCode
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.secondFactor(r.Context(), a.p.AccountID, req.Code, s.cfg.Now()); err != nil {
+		if protocol.AsError(err).Code == protocol.CodeTOTPRequired {
+			return protocol.Errorf(protocol.CodeInvalid, "enter a current code")
+		}
+		return err
+	}
+	if err := s.store.DisableTOTP(r.Context(), a.p, a.p.AccountID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// totpReset is an admin turning off a staff member's second factor.
+func (s *Server) totpReset(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.store.DisableTOTP(r.Context(), a.p, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // devices lists an account's devices and when each last confirmed its
 // deletions.
 func (s *Server) devices(w http.ResponseWriter, r *http.Request, a *session) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
 )
@@ -521,5 +522,86 @@ func TestStaffChangesOwnPassword(t *testing.T) {
 	}
 	if strings.Contains(ts.logs.String(), chosen) {
 		t.Fatal("the new password is in the log")
+	}
+}
+
+func TestTOTPSecondFactor(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	cred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "co", Role: protocol.RoleCounselor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := ts.login(t, cred.LoginID, cred.Password)
+	code := func(secret string, d time.Duration) string {
+		t.Helper()
+		c, err := credential.TOTPCode(secret, ts.clock.Now().Add(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	e, err := co.EnrollTOTP(ctx)
+	if err != nil || e.Secret == "" || len(e.QRPNG) == 0 {
+		t.Fatalf("enroll: %+v %v", e, err)
+	}
+	if st, _ := co.TOTPStatus(ctx); st.On {
+		t.Fatal("on before confirmation")
+	}
+	if err := co.ConfirmTOTP(ctx, "000000"); !client.IsCode(err, protocol.CodeInvalid) && code(e.Secret, 0) != "000000" {
+		t.Fatalf("wrong confirmation code: %v", err)
+	}
+	if err := co.ConfirmTOTP(ctx, code(e.Secret, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := co.TOTPStatus(ctx); !st.On {
+		t.Fatal("not on after confirmation")
+	}
+	// The secret is stored wrapped by the master key, never as typed into an app.
+	if hits := dbFilesContain(t, ts.dir, e.Secret); len(hits) > 0 {
+		t.Fatalf("TOTP secret in the clear in %v", hits)
+	}
+
+	// Sign-in now asks for a code; a wrong one is a failed login; a used
+	// one cannot be replayed.
+	if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, cred.Password, "x"); !client.IsCode(err, protocol.CodeTOTPRequired) {
+		t.Fatalf("password alone: %v", err)
+	}
+	if _, _, err := client.LoginTOTP(ctx, ts.URL, cred.LoginID, "wrong", "x", code(e.Secret, 0)); !client.IsCode(err, protocol.CodeBadCredentials) {
+		t.Fatalf("wrong password with a code: %v", err)
+	}
+	ts.clock.Add(30 * time.Second) // the confirming code's step is used
+	if _, _, err := client.LoginTOTP(ctx, ts.URL, cred.LoginID, cred.Password, "x", code(e.Secret, 90*time.Second)); !client.IsCode(err, protocol.CodeBadCredentials) {
+		t.Fatalf("a code from the future: %v", err)
+	}
+	good := code(e.Secret, 0)
+	if _, _, err := client.LoginTOTP(ctx, ts.URL, cred.LoginID, cred.Password, "x", good); err != nil {
+		t.Fatalf("password and code: %v", err)
+	}
+	if _, _, err := client.LoginTOTP(ctx, ts.URL, cred.LoginID, cred.Password, "x", good); !client.IsCode(err, protocol.CodeBadCredentials) {
+		t.Fatalf("replayed code: %v", err)
+	}
+
+	// A lost phone: the admin resets it; the password alone works again.
+	staff, _ := o.admin.Staff(ctx)
+	var id int64
+	for _, s := range staff {
+		if s.LoginID == cred.LoginID {
+			id = s.ID
+		}
+	}
+	if err := co.ResetStaffTOTP(ctx, id); !client.IsCode(err, protocol.CodeForbidden) {
+		t.Fatalf("a counselor reset it: %v", err)
+	}
+	if err := o.admin.ResetStaffTOTP(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, cred.Password, "x"); err != nil {
+		t.Fatalf("after the reset: %v", err)
+	}
+	page, _ := o.admin.AuditLog(ctx, 0, 5)
+	if page.Entries[0].Action != protocol.AuditTOTPChanged || page.Entries[0].Detail != "reset" {
+		t.Fatalf("audit %+v", page.Entries[0])
 	}
 }

@@ -112,6 +112,23 @@ func (s *Server) touch(ctx context.Context, a *session) {
 	}
 }
 
+// secondFactor checks a staff member's TOTP code if they turned one on.
+// A missing code is asked for; a wrong or replayed one is a failed login.
+func (s *Server) secondFactor(ctx context.Context, accountID int64, code string, now time.Time) error {
+	secret, _, err := s.store.TOTP(ctx, accountID)
+	if err != nil || secret == "" {
+		return err
+	}
+	if code == "" {
+		return protocol.Errorf(protocol.CodeTOTPRequired, "enter the 6-digit code from your authenticator app")
+	}
+	step, ok := credential.TOTPStep(code, secret, now)
+	if !ok {
+		return protocol.Errorf(protocol.CodeBadCredentials, "the code is incorrect")
+	}
+	return s.store.UseTOTPStep(ctx, accountID, step)
+}
+
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -128,7 +145,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if len(req.LoginID) > 100 || len(req.Password) > 200 || len(req.Device) > 100 {
+	if len(req.LoginID) > 100 || len(req.Password) > 200 || len(req.Device) > 100 || len(req.TOTP) > 20 {
 		return protocol.Errorf(protocol.CodeBadRequest, "login ID, password or device label too long")
 	}
 	id := credential.NormalizeLoginID(req.LoginID)
@@ -157,6 +174,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if acct.AccessUntil != nil && !now.Before(*acct.AccessUntil) {
 		s.metrics.logins.WithLabelValues("expired").Inc()
 		return protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
+	}
+	if err := s.secondFactor(r.Context(), acct.ID, req.TOTP, now); err != nil {
+		if protocol.AsError(err).Code == protocol.CodeBadCredentials {
+			s.guard.fail(id, addr)
+			s.metrics.logins.WithLabelValues("failed").Inc()
+		}
+		return err
 	}
 	s.guard.succeed(id)
 	token := credential.NewToken()

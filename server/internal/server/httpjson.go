@@ -26,7 +26,7 @@ func statusOf(code protocol.Code) int {
 	switch code {
 	case protocol.CodeBadRequest, protocol.CodeBadFrame, protocol.CodeInvalid, protocol.CodeInvalidBody, protocol.CodeUnknownType:
 		return http.StatusBadRequest
-	case protocol.CodeUnauthorized, protocol.CodeBadCredentials:
+	case protocol.CodeUnauthorized, protocol.CodeBadCredentials, protocol.CodeTOTPRequired:
 		return http.StatusUnauthorized
 	case protocol.CodeForbidden, protocol.CodeClientFirst, protocol.CodeOutsideHours:
 		return http.StatusForbidden

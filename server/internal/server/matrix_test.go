@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -271,6 +272,30 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 			return ok, got
 		},
+		"GET /api/v1/me/totp":                httpCell("GET", "/api/v1/me/totp", nil),
+		"POST /api/v1/me/totp":               httpCell("POST", "/api/v1/me/totp", nil),
+		"POST /api/v1/staff/{id}/totp/reset": httpCell("POST", "/api/v1/staff/{fresh-counselor}/totp/reset", nil),
+		// Confirming needs an enrollment and a code from it; the second
+		// factor is turned off again after (other cells sign in).
+		"POST /api/v1/me/totp/confirm": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			body := f.enrollCode(t, a)
+			ok, got := httpCell("POST", "/api/v1/me/totp/confirm", func(*testing.T, *matrixFixture, matrixActor) string { return body })(t, f, a)
+			f.totpOff(t, a)
+			return ok, got
+		},
+		"DELETE /api/v1/me/totp": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			body := f.enrollCode(t, a)
+			if a.role == "counselor" || a.role == "admin" {
+				if code, resp := apiDo(t, "POST", f.ts.URL+"/api/v1/me/totp/confirm", a.token, body); code != http.StatusNoContent {
+					t.Fatalf("turning the second factor on: %d %s", code, resp)
+				}
+				f.ts.clock.Add(30 * time.Second) // the next code
+				body = f.enrollCodeFor(t, a)
+			}
+			ok, got := httpCell("DELETE", "/api/v1/me/totp", func(*testing.T, *matrixFixture, matrixActor) string { return body })(t, f, a)
+			f.totpOff(t, a)
+			return ok, got
+		},
 		// Signing out ends the session used: a second session of the same
 		// account is signed out, not the actor's.
 		"POST /api/v1/logout": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
@@ -308,5 +333,60 @@ func TestPermissionMatrix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// enrollCode starts a second factor for a staff actor and returns a
+// confirming body with a current code (a made-up one for the others).
+func (f *matrixFixture) enrollCode(t *testing.T, a matrixActor) string {
+	t.Helper()
+	if a.role != "counselor" && a.role != "admin" {
+		return `{"code":"123456"}`
+	}
+	code, resp := apiDo(t, "POST", f.ts.URL+"/api/v1/me/totp", a.token, "")
+	if code != http.StatusOK {
+		t.Fatalf("enroll: %d %s", code, resp)
+	}
+	return f.enrollCodeFor(t, a)
+}
+
+// enrollCodeFor is a body with the current code of the actor's enrolled or
+// active second factor.
+func (f *matrixFixture) enrollCodeFor(t *testing.T, a matrixActor) string {
+	t.Helper()
+	ctx := context.Background()
+	me, err := f.ts.store.AccountByLogin(ctx, a.cred.LoginID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := f.ts.store.TOTP(ctx, me.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if secret == "" {
+		if secret, err = f.ts.store.PendingTOTP(ctx, me.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := credential.TOTPCode(secret, f.ts.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return `{"code":"` + c + `"}`
+}
+
+// totpOff turns a staff actor's second factor off, as an admin would.
+func (f *matrixFixture) totpOff(t *testing.T, a matrixActor) {
+	t.Helper()
+	if a.role != "counselor" && a.role != "admin" {
+		return
+	}
+	ctx := context.Background()
+	me, err := f.ts.store.AccountByLogin(ctx, a.cred.LoginID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ts.store.DisableTOTP(ctx, me.Principal(), me.ID); err != nil {
+		t.Fatal(err)
 	}
 }

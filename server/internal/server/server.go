@@ -202,6 +202,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/logout", s.authed(anyone, s.logout))
 	mux.HandleFunc("GET /api/v1/me", s.authed(anyone, s.me))
 	mux.HandleFunc("POST /api/v1/me/password", s.authed(staff, s.changePassword))
+	mux.HandleFunc("GET /api/v1/me/totp", s.authed(staff, s.totpStatus))
+	mux.HandleFunc("POST /api/v1/me/totp", s.authed(staff, s.totpEnroll))
+	mux.HandleFunc("POST /api/v1/me/totp/confirm", s.authed(staff, s.totpConfirm))
+	mux.HandleFunc("DELETE /api/v1/me/totp", s.authed(staff, s.totpOff))
+	mux.HandleFunc("POST /api/v1/staff/{id}/totp/reset", s.authed(admins, s.totpReset))
 	mux.HandleFunc("GET /api/v1/org", s.authed(anyone, s.getOrg))
 	mux.HandleFunc("PATCH /api/v1/org/settings", s.authed(admins, s.patchSettings))
 
