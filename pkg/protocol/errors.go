@@ -22,7 +22,7 @@ const (
 	CodeUnauthorized       Code = "unauthorized" // no or expired session
 	CodeBadCredentials     Code = "bad_credentials"
 	CodeTOTPRequired       Code = "totp_required" // the password is right; now the second factor's code
-	CodeLocked             Code = "locked" // too many failed logins
+	CodeLocked             Code = "locked"        // too many failed logins
 	CodeRateLimited        Code = "rate_limited"
 	CodeForbidden          Code = "forbidden"
 	CodeOutsideHours       Code = "outside_access_hours" // counselors, outside business hours ± margin; with reopens_at
