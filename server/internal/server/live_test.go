@@ -649,9 +649,25 @@ func TestLogsHoldNoClientText(t *testing.T) {
 	if !strings.Contains(logs, "client created") {
 		t.Fatal("nothing logged: the scan could not fail")
 	}
-	for _, secret := range []string{"NICK-", "NOTE-", "TEXT-", "REPLY-", "COUNSELOR-", "PASSWORD", cred.Password, cred.LoginID, cl.Token} {
-		if strings.Contains(logs, secret) {
-			t.Errorf("log contains %q", secret)
+	// The metrics and the audit log are read by more people than the
+	// conversation: they get none of it either.
+	_, metrics := apiDo(t, "GET", ts.URL+"/metrics", "", "")
+	if !strings.Contains(metrics, "taiwa_") {
+		t.Fatal("no metrics: the scan could not fail")
+	}
+	audit, err := o.admin.AuditLog(ctx, 0, 100)
+	if err != nil || len(audit.Entries) < 3 {
+		t.Fatalf("audit log: %d entries, %v", len(audit.Entries), err)
+	}
+	auditJSON, _ := json.Marshal(audit)
+	for where, text := range map[string]string{"log": logs, "metrics": metrics, "audit log": string(auditJSON)} {
+		for _, secret := range []string{"NICK-", "NOTE-", "TEXT-", "REPLY-", "PASSWORD", cred.Password, cred.LoginID, cl.Token} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s contains %q", where, secret)
+			}
 		}
+	}
+	if strings.Contains(logs, "COUNSELOR-") || strings.Contains(metrics, "COUNSELOR-") {
+		t.Error("a staff name in the log or metrics") // the audit log names staff on purpose
 	}
 }
