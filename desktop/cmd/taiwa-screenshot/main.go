@@ -35,7 +35,7 @@ func run() error {
 	serverBin := flag.String("server", "bin/taiwa", "server binary")
 	desktopBin := flag.String("desktop", "bin/taiwa-desktop", "desktop app binary")
 	out := flag.String("out", "var/screenshots", "where to write the PNGs")
-	display := flag.String("display", ":99", "X display for Xvfb")
+	display := new(string) // chosen by Xvfb
 	flag.Parse()
 	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -48,11 +48,25 @@ func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	xvfb := exec.CommandContext(ctx, "Xvfb", *display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	// Xvfb picks a free display and says which (-displayfd): a display left
+	// locked by an earlier run that was killed does not stop this one.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	xvfb := exec.CommandContext(ctx, "Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	xvfb.ExtraFiles = []*os.File{pw}
 	if err := xvfb.Start(); err != nil {
 		return fmt.Errorf("start Xvfb: %w", err)
 	}
 	defer xvfb.Process.Kill()
+	pw.Close()
+	num, err := bufio.NewReader(pr).ReadString('\n')
+	pr.Close()
+	if err != nil {
+		return fmt.Errorf("Xvfb did not report its display: %w", err)
+	}
+	*display = ":" + strings.TrimSpace(num)
 
 	dir, err := os.MkdirTemp("", "taiwa-shot-")
 	if err != nil {
@@ -180,7 +194,24 @@ func run() error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second)
-	return shot("admin.png")
+	if err := shot("admin.png"); err != nil {
+		return err
+	}
+	// The organisation's settings and the audit log: their tabs at the
+	// top of the admin window.
+	for _, tab := range []struct {
+		x    string
+		name string
+	}{{"114", "settings.png"}, {"281", "audit.png"}} {
+		if err := xdo("mousemove", tab.x, "24", "click", "1"); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second)
+		if err := shot(tab.name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func servingURL(r io.Reader) (string, error) {
