@@ -318,5 +318,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Nicknames last: wide characters would skew the columns after them.
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Role, cred.LoginID, cred.Password, p.Nickname)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "\nClients open the organisation's app at %s on the server (the server's own address works too).\n", org.AppPath)
+	return err
 }
