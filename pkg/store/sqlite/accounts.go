@@ -234,24 +234,9 @@ func (db *DB) ChangeOwnPassword(ctx context.Context, p store.Principal, sessionI
 		if err := record(tx, now, p, p.OrgID, protocol.AuditPasswordChanged, p.AccountID, p.Role, ""); err != nil {
 			return nil, err
 		}
-		if err := recordEnded(tx, now, "password_changed", "s.account_id = ? AND s.id != ?", p.AccountID, sessionID); err != nil {
-			return nil, err
-		}
-		rows, err := tx.Query("DELETE FROM sessions WHERE account_id = ? AND id != ? RETURNING id", p.AccountID, sessionID)
+		ids, err := endSessions(tx, now, "password_changed", "s.account_id = ? AND s.id != ?", p.AccountID, sessionID)
 		if err != nil {
-			return nil, fmt.Errorf("end other sessions: %w", err)
-		}
-		defer rows.Close()
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, fmt.Errorf("end other sessions: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("end other sessions: %w", err)
+			return nil, err
 		}
 		return []store.Change{{Kind: store.ChangeRevoked, OrgID: p.OrgID, SessionIDs: ids, Reason: "password_changed"}}, nil
 	})
@@ -312,24 +297,9 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 
 // revokeAll deletes every session of an account and reports it.
 func revokeAll(tx *sql.Tx, now time.Time, orgID, accountID int64, reason string) ([]store.Change, error) {
-	if err := recordEnded(tx, now, reason, "s.account_id = ?", accountID); err != nil {
-		return nil, err
-	}
-	rows, err := tx.Query("DELETE FROM sessions WHERE account_id = ? RETURNING id", accountID)
+	ids, err := endSessions(tx, now, reason, "s.account_id = ?", accountID)
 	if err != nil {
-		return nil, fmt.Errorf("revoke sessions: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("revoke sessions: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("revoke sessions: %w", err)
+		return nil, err
 	}
 	// Connections are closed by account as well as by session: a connection
 	// may have authenticated just before the delete.
@@ -408,11 +378,8 @@ func (db *DB) RevokeSession(ctx context.Context, sessionID int64, reason string)
 		if err != nil {
 			return nil, fmt.Errorf("find session: %w", err)
 		}
-		if err := recordEnded(tx, db.clock(), reason, "s.id = ?", sessionID); err != nil {
+		if _, err := endSessions(tx, db.clock(), reason, "s.id = ?", sessionID); err != nil {
 			return nil, err
-		}
-		if _, err := tx.Exec("DELETE FROM sessions WHERE id = ?", sessionID); err != nil {
-			return nil, fmt.Errorf("delete session: %w", err)
 		}
 		return []store.Change{{Kind: store.ChangeRevoked, OrgID: orgID, SessionIDs: []int64{sessionID}, Reason: reason}}, nil
 	})

@@ -490,31 +490,13 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		}
 		// Sessions past their expiry, and those of clients whose access
 		// period has ended, end now; connected apps are told.
-		const ending = `(expires_at <= ?1
-			OR account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?1))`
-		if err := recordEnded(tx, fromMS(now), "expired", `(s.expires_at <= ?
-			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?))`, now, now); err != nil {
-			return nil, err
-		}
 		if _, err := tx.Exec("DELETE FROM ended_sessions WHERE ended_at <= ?", now-endedKept.Milliseconds()); err != nil {
 			return nil, fmt.Errorf("forget old ended sessions: %w", err)
 		}
-		srows, err := tx.Query(`DELETE FROM sessions WHERE `+ending+` RETURNING id`, now)
+		ended, err := endSessions(tx, fromMS(now), "expired", `(s.expires_at <= ?
+			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?))`, now, now)
 		if err != nil {
-			return nil, fmt.Errorf("delete expired sessions: %w", err)
-		}
-		var ended []int64
-		for srows.Next() {
-			var id int64
-			if err := srows.Scan(&id); err != nil {
-				srows.Close()
-				return nil, fmt.Errorf("delete expired sessions: %w", err)
-			}
-			ended = append(ended, id)
-		}
-		srows.Close()
-		if err := srows.Err(); err != nil {
-			return nil, fmt.Errorf("delete expired sessions: %w", err)
+			return nil, err
 		}
 		res.Sessions = len(ended)
 		// Audit entries older than their organisation's audit retention.

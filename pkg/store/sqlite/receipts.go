@@ -122,23 +122,32 @@ func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
 
 // endIdleStaff ends the staff sessions unused for idle.
 func endIdleStaff(tx *sql.Tx, now time.Time, idle time.Duration) ([]int64, error) {
-	const where = "s.account_id IN (SELECT id FROM accounts WHERE role != 'client') AND COALESCE(s.active_at, s.created_at) <= ?"
-	cut := ms(now.Add(-idle))
-	if err := recordEnded(tx, now, "idle", where, cut); err != nil {
+	return endSessions(tx, now, "idle",
+		"s.account_id IN (SELECT id FROM accounts WHERE role != 'client') AND COALESCE(s.active_at, s.created_at) <= ?", ms(now.Add(-idle)))
+}
+
+// endSessions ends the sessions matching where (on sessions AS s, with
+// args), keeping a record of each for its device's wipe receipt, and
+// returns their IDs for the revocation to publish.
+func endSessions(tx *sql.Tx, now time.Time, reason, where string, args ...any) ([]int64, error) {
+	if err := recordEnded(tx, now, reason, where, args...); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query("DELETE FROM sessions AS s WHERE "+where+" RETURNING id", cut)
+	rows, err := tx.Query("DELETE FROM sessions AS s WHERE "+where+" RETURNING id", args...)
 	if err != nil {
-		return nil, fmt.Errorf("end idle sessions: %w", err)
+		return nil, fmt.Errorf("end sessions (%s): %w", reason, err)
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("end idle sessions: %w", err)
+			return nil, fmt.Errorf("end sessions (%s): %w", reason, err)
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("end sessions (%s): %w", reason, err)
+	}
+	return ids, nil
 }
