@@ -41,18 +41,11 @@ func (s *Server) clientData(fn func(http.ResponseWriter, *http.Request, *session
 	}
 }
 
-// closeOutsideHours disconnects, in every organisation with a live
-// connection, the counselors whose access hours have ended.
-func (s *Server) closeOutsideHours(ctx context.Context) {
-	for _, id := range s.hub.orgs() {
-		org, err := s.store.Org(ctx, id)
-		if err != nil {
-			s.log.Error("access-hours check failed", "org", id, "err", err)
-			continue
-		}
-		if open, opens := org.Settings.CounselorWindow(s.cfg.Now()); !open {
-			s.hub.stopRole(id, protocol.RoleCounselor, endReason{code: protocol.CloseOutsideHours, reason: "outside access hours",
-				frame: protocol.Encode(protocol.ErrorFrame{Type: protocol.TypeError, Error: *outsideHours(opens)})})
-		}
+// closeOutsideHours disconnects an organisation's counselors once their
+// access hours have ended.
+func (s *Server) closeOutsideHours(org protocol.Org) {
+	if open, opens := org.Settings.CounselorWindow(s.cfg.Now()); !open {
+		s.hub.stopRole(org.ID, protocol.RoleCounselor, endReason{code: protocol.CloseOutsideHours, reason: "outside access hours",
+			frame: protocol.Encode(protocol.ErrorFrame{Type: protocol.TypeError, Error: *outsideHours(opens)})})
 	}
 }

@@ -103,7 +103,6 @@ func (h *hub) remove(s *subscriber) {
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
 }
 
-// orgs lists the organisations with live connections.
 // stopRole ends the connections of one role in an organisation.
 func (h *hub) stopRole(orgID int64, role protocol.Role, r endReason) {
 	h.mu.RLock()
@@ -115,6 +114,7 @@ func (h *hub) stopRole(orgID int64, role protocol.Role, r endReason) {
 	}
 }
 
+// orgs lists the organisations with live connections.
 func (h *hub) orgs() []int64 {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -39,14 +39,15 @@ func (s *Server) SweepOnce(ctx context.Context) {
 		s.log.Info("retention sweep", "messages", res.Messages, "conversations", res.Conversations, "sessions", res.Sessions)
 	}
 	s.guard.prune()
-	s.refreshAvailability(ctx)
-	s.closeOutsideHours(ctx)
+	s.pruneTouched()
+	s.refreshOrgs(ctx)
 }
 
-// refreshAvailability pushes a settings frame to an organisation whose
-// availability changed with the clock (business hours began or ended, a
-// timed pause ran out).
-func (s *Server) refreshAvailability(ctx context.Context) {
+// refreshOrgs acts on what the clock changed in each organisation with
+// live connections: a settings frame when its availability changed
+// (business hours began or ended, a timed pause ran out), and its
+// counselors disconnected when their access hours ended.
+func (s *Server) refreshOrgs(ctx context.Context) {
 	for _, id := range s.hub.orgs() {
 		org, err := s.store.Org(ctx, id)
 		if err != nil {
@@ -56,7 +57,20 @@ func (s *Server) refreshAvailability(ctx context.Context) {
 		if s.noteAvailability(org) {
 			s.hub.publishOrg(id, outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: org})})
 		}
+		s.closeOutsideHours(org)
 	}
+}
+
+// pruneTouched forgets session-use times older than the idle limit: those
+// sessions have ended, or their next use is recorded anyway.
+func (s *Server) pruneTouched() {
+	now := s.cfg.Now()
+	s.touched.Range(func(k, v any) bool {
+		if now.Sub(v.(time.Time)) > s.cfg.StaffIdle {
+			s.touched.Delete(k)
+		}
+		return true
+	})
 }
 
 // noteAvailability records org's availability and reports whether it
