@@ -44,8 +44,14 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 	defer c.CloseNow()
 	c.SetReadLimit(protocol.MaxFrameBytes)
 
+	// The read loop's context outlives run until the close handshake is
+	// done: cancelling a read tears the connection down at once, and the
+	// app would see a dropped line instead of the close code (say 4009
+	// with its reason) it must act on.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
 	lc := &liveConn{s: s, c: c, a: a}
-	code, reason := lc.run(r.Context())
+	code, reason := lc.run(ctx, cancel)
 	if code != 0 {
 		c.Close(code, reason)
 	}
@@ -68,11 +74,10 @@ func errorFrame(ref string, err error) []byte {
 }
 
 // run returns the close code and reason to end the connection with (0 when
-// the connection is already gone).
-func (lc *liveConn) run(ctx context.Context) (websocket.StatusCode, string) {
+// the connection is already gone). cancel ends ctx, the connection's
+// context, when the connection is found dead.
+func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websocket.StatusCode, string) {
 	s := lc.s
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 
 	hello, code, reason := lc.readHello(ctx)
 	if hello == nil {
