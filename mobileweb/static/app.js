@@ -73,6 +73,7 @@ function unlock(pin) {
       pin.failures = (pin.failures || 0) + 1;
       await state.store.putMeta("pin", pin);
       if (pin.failures >= PIN_TRIES) {
+        leave();
         try { await fetch("/api/v1/logout", { method: "POST" }); } catch { /* wipe regardless */ }
         await end(t("ended"));
         resolve(false);
@@ -195,7 +196,10 @@ function connect() {
   state.ws = ws;
   state.synced = false;
   ws.onopen = () => ws.send(JSON.stringify({ type: "hello", v: 1, cursor: state.cursor }));
-  ws.onmessage = (ev) => { handle(JSON.parse(ev.data)).catch((e) => console.error(e)); };
+  ws.onmessage = (ev) => {
+    if (state.ws !== ws) return; // a connection this page has left
+    handle(JSON.parse(ev.data)).catch((e) => console.error(e));
+  };
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
     state.ws = null;
@@ -400,7 +404,17 @@ async function login(ev) {
   }
 }
 
+// leave disconnects first: the server's goodbye to a session this device
+// ends itself is not news (and must not start a second wipe).
+function leave() {
+  state.stopped = true;
+  const ws = state.ws;
+  state.ws = null;
+  ws?.close();
+}
+
 async function logout() {
+  leave();
   try { await fetch("/api/v1/logout", { method: "POST" }); } catch { /* wipe regardless */ }
   await end(t("ended"));
 }
