@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -66,6 +67,8 @@ type Controller struct {
 
 	trayIcon, trayMenu bool
 	trayUnread         int
+
+	notice string // what the sign-in screen says (UI goroutine)
 }
 
 // New returns a controller for the window.
@@ -96,6 +99,7 @@ func (c *Controller) showLogin(notice string) {
 	if c.opts.Keys == nil && notice == "" {
 		notice = ui.T("login.noKeychain", "This computer has no keychain, so Taiwa cannot remember your sign-in safely: you will be asked for your password each time, and nothing is cached on disk.")
 	}
+	c.notice = notice
 	server := c.opts.Server
 	if c.opts.Keys != nil {
 		if s, err := c.opts.Keys.Get(keyServer); err == nil {
@@ -190,14 +194,26 @@ func (c *Controller) open(server string, cli *client.Client) {
 	// Callbacks from other goroutines are bound to this session's objects,
 	// never to the controller's fields, which end() clears.
 	in, scr, cc := c.in, c.main, c.cache
-	var live *client.Live
-	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) { c.onEvent(ev, in, scr, cc, live) }})
+	var (
+		live   *client.Live
+		reason atomic.Value // why the server ended the session, from its revoked frame
+	)
+	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) {
+		if f, ok := ev.(*protocol.RevokedFrame); ok {
+			reason.Store(f.Reason)
+		}
+		c.onEvent(ev, in, scr, cc, live)
+	}})
 	live = c.live
 	go func() {
 		err := live.Run(ctx)
 		// Not after a local logout, which cancelled ctx and already wiped.
 		if errors.Is(err, client.ErrRevoked) && ctx.Err() == nil {
-			c.do(func() { c.end("revoked") })
+			why, _ := reason.Load().(string)
+			if why == "" {
+				why = "revoked"
+			}
+			c.do(func() { c.end(why) })
 		}
 	}()
 	if cc != nil {
@@ -441,7 +457,8 @@ func (c *Controller) end(reason string) {
 	}
 	notice := ""
 	if reason != "logout" {
-		notice = ui.T("login.ended", "Your session ended ({{.Reason}}). Local data has been wiped. Please sign in again.", map[string]any{"Reason": reason})
+		notice = ui.T("login.ended", "Your session ended ({{.Reason}}). Local data has been wiped. Please sign in again.",
+			map[string]any{"Reason": ui.T("devices.reason."+reason, reason)})
 	}
 	c.showLogin(notice)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +141,11 @@ func TestCounselorSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "wiped after forced logout", func() bool { return ctrl2.main == nil })
+	h.do(func() {
+		if want := ui.T("devices.reason.forced", "forced"); !strings.Contains(ctrl2.notice, want) {
+			t.Errorf("sign-in screen says %q, not why (%q)", ctrl2.notice, want)
+		}
+	})
 	// The app confirms the wipe: the admin sees it per device.
 	h.waitFor(t, "the wipe confirmed to the server", func() bool {
 		ds, err := srv.Admin.Devices(ctx, id)
