@@ -208,6 +208,25 @@ func (r *Ring) aead(client, slice int64, create bool) (cipher.AEAD, error) {
 	return a, nil
 }
 
+// EnsureClient creates a client's key if it has none. Creating a key
+// costs a durable write; doing it when the client is registered keeps it
+// off the path of the client's first message.
+func (r *Ring) EnsureClient(client int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := r.key("client", client, true)
+	return err
+}
+
+// EnsureSlice creates the key of the slice holding expires if it has none
+// (the sweeper prepares the coming hours' keys ahead of the messages).
+func (r *Ring) EnsureSlice(expires time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := r.key("slice", Slice(expires), true)
+	return err
+}
+
 // Seal seals a client's body that expires at expires; aad binds it to its
 // place (say, conversation and sequence number). It returns the slice to
 // store with the blob. New keys are durable before Seal returns.
@@ -380,4 +399,15 @@ func (r *Ring) UnwrapSecret(label string, wrapped []byte) ([]byte, error) {
 		return nil, fmt.Errorf("unwrap secret: %w", err)
 	}
 	return b, nil
+}
+
+// CountKeys reports how many keys the file holds.
+func (r *Ring) CountKeys() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int
+	if err := r.db.QueryRow("SELECT COUNT(*) FROM keys WHERE kind != 'check'").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count keys: %w", err)
+	}
+	return n, nil
 }

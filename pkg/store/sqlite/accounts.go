@@ -59,6 +59,7 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 	now := db.clock()
 	out := protocol.Account{OrgID: a.OrgID, Role: a.Role, LoginID: a.LoginID, Nickname: a.Nickname,
 		Note: a.Note, AccessUntil: a.AccessUntil, CreatedAt: now}
+
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at)
 			VALUES (?,?,?,?,?,?,?,?)`, a.OrgID, a.Role, a.LoginID, a.Nickname, a.Note, nullMS(a.AccessUntil), a.PasswordHash, ms(now))
@@ -85,6 +86,14 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
 		return []store.Change{{Kind: store.ChangeConversation, OrgID: a.OrgID, ClientID: out.ID, ConversationID: convID, Conversation: &conv}}, nil
 	})
+	if err == nil && a.Role == protocol.RoleClient {
+		// The client's sealing key, made now rather than at its first
+		// message, where its durable write would hold up every send in the
+		// batch. If this fails, the first message makes it.
+		if kerr := db.ring.EnsureClient(out.ID); kerr != nil {
+			db.log.Error("create client key", "err", kerr)
+		}
+	}
 	return out, err
 }
 

@@ -138,3 +138,34 @@ func TestResealing(t *testing.T) {
 		t.Fatalf("after sealing at open: %+v %v", msgs, err)
 	}
 }
+
+// A new key costs a durable write: keys are made when a client is
+// registered and by the sweeper ahead of the hour, never by a send.
+func TestKeysPreparedAheadOfSends(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	o := f.org(t, 2)
+	if _, err := f.db.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := func() int {
+		t.Helper()
+		n, err := f.db.ring.CountKeys()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := keys()
+	send(t, f.db, o.clients[0], 0, "1", "first words")
+	send(t, f.db, o.clients[1], 0, "2", "other words")
+	if after := keys(); after != before {
+		t.Fatalf("sends made %d keys", after-before)
+	}
+	// The next hour's key is ready before the hour begins.
+	f.clock.Add(keyring.SliceLength)
+	send(t, f.db, o.clients[0], 0, "3", "an hour later")
+	if after := keys(); after != before {
+		t.Fatalf("a send in the next hour made %d keys", after-before)
+	}
+}

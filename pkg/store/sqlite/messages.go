@@ -540,5 +540,8 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	if err := db.ring.DestroySlicesEndedBy(db.clock()); err != nil {
 		return res, fmt.Errorf("destroy ended slice keys: %w", err)
 	}
+	if err := db.prepareSlices(ctx); err != nil {
+		return res, err
+	}
 	return res, nil
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"time"
@@ -142,6 +143,42 @@ func (db *DB) shortenSealed(tx *sql.Tx, orgID int64, period time.Duration) error
 		}
 		if _, err := tx.Exec("UPDATE messages SET expires_at = ?, slice = ?, sealed = ? WHERE id = ?", ms(exp), slice, sealed, r.id); err != nil {
 			return fmt.Errorf("shorten message %d: %w", r.id, err)
+		}
+	}
+	return nil
+}
+
+// prepareSlices makes the keys of the slices that messages sent in the
+// next minutes will expire in, for each retention period in use: a new
+// key costs a durable write, which would otherwise hold up the sends of
+// the first batch of each hour.
+func (db *DB) prepareSlices(ctx context.Context) error {
+	rows, err := db.read.QueryContext(ctx, "SELECT DISTINCT json_extract(settings, '$.retention_seconds') FROM orgs")
+	if err != nil {
+		return fmt.Errorf("list retention periods: %w", err)
+	}
+	var periods []int64
+	for rows.Next() {
+		var p sql.NullInt64
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return fmt.Errorf("list retention periods: %w", err)
+		}
+		if p.Valid && p.Int64 > 0 {
+			periods = append(periods, p.Int64)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list retention periods: %w", err)
+	}
+	now := db.clock()
+	for _, p := range periods {
+		// This slice and the next: the sweeper runs well within an hour.
+		for _, ahead := range []time.Duration{0, keyring.SliceLength} {
+			if err := db.ring.EnsureSlice(now.Add(time.Duration(p)*time.Second + ahead)); err != nil {
+				return fmt.Errorf("prepare slice key: %w", err)
+			}
 		}
 	}
 	return nil
