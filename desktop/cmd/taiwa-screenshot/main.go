@@ -64,7 +64,7 @@ func run() error {
 	num, err := bufio.NewReader(pr).ReadString('\n')
 	pr.Close()
 	if err != nil {
-		return fmt.Errorf("Xvfb did not report its display: %w", err)
+		return fmt.Errorf("no display from Xvfb: %w", err)
 	}
 	*display = ":" + strings.TrimSpace(num)
 
