@@ -285,6 +285,9 @@ func (c *Cache) applyWelcome(w *protocol.Welcome) error {
 		if _, err := tx.Exec("INSERT INTO meta(k, v) VALUES ('org', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", c.sealJSON("meta:org", w.Org)); err != nil {
 			return err
 		}
+		if _, err := tx.Exec("INSERT INTO meta(k, v) VALUES ('role', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", []byte(w.Account.Role)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS keep (id INTEGER PRIMARY KEY)"); err != nil {
 			return err
 		}
@@ -421,6 +424,20 @@ func (c *Cache) Org() (protocol.Org, bool, error) {
 	}
 	var o protocol.Org
 	return o, true, c.openJSON("meta:org", blob, &o)
+}
+
+// Role is the signed-in account's role as of the last welcome ("" before
+// one): the app applies access hours from the cache while offline.
+func (c *Cache) Role() (protocol.Role, error) {
+	var v []byte
+	err := c.db.QueryRow("SELECT v FROM meta WHERE k = 'role'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cache: read role: %w", err)
+	}
+	return protocol.Role(v), nil
 }
 
 // AddPending records a message written but not yet acknowledged, so that a

@@ -275,3 +275,20 @@ func TestWipeRemovesFiles(t *testing.T) {
 		t.Fatalf("files left after wipe: %v", entries)
 	}
 }
+
+// The account's role is kept for offline access-hours checks.
+func TestRoleKept(t *testing.T) {
+	dir := t.TempDir()
+	c := openTest(t, dir, nil)
+	if r, err := c.Role(); err != nil || r != "" {
+		t.Fatalf("before any welcome: %q %v", r, err)
+	}
+	w := welcome(1)
+	w.Account.Role = protocol.RoleCounselor
+	if err := c.Apply(w); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Role(); err != nil || r != protocol.RoleCounselor {
+		t.Fatalf("role %q %v", r, err)
+	}
+}

@@ -216,6 +216,20 @@ func (c *Controller) open(server string, cli *client.Client) {
 			c.do(func() { c.end(why) })
 		}
 	}()
+	// Access hours hold offline too: the cache knows the organisation's
+	// rules and this account's role; the server enforces them when online.
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			c.do(func() { c.lockIfOutsideHours(in, scr, cc) })
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	if cc != nil {
 		go func() {
 			err := cc.RunExpiry(ctx, func(gone []cache.Expired) {
@@ -261,6 +275,25 @@ func (c *Controller) loadFromCache() []client.PendingMessage {
 		c.in.AddPending(p)
 	}
 	return pending
+}
+
+// lockIfOutsideHours locks the screen of a counselor whose organisation's
+// access hours have ended, from what the app knows (the last welcome, or
+// the cache before one). Only a welcome unlocks: the server decides that.
+func (c *Controller) lockIfOutsideHours(in *inbox.Inbox, scr *ui.Main, cc *cache.Cache) {
+	role, org := in.Me().Role, in.Org()
+	if role == "" && cc != nil {
+		var err error
+		if role, err = cc.Role(); err != nil {
+			c.log.Error("read cache", "err", err)
+		}
+	}
+	if role != protocol.RoleCounselor || scr.Locked() {
+		return
+	}
+	if open, opens := org.Settings.CounselorWindow(time.Now()); !open {
+		scr.Lock(opens)
+	}
 }
 
 // onEvent runs on the live connection's goroutine: the cache is written

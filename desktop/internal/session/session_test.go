@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
@@ -248,4 +249,31 @@ func TestOutsideAccessHoursLocks(t *testing.T) {
 			t.Errorf("%d conversations reached the app outside hours", n)
 		}
 	})
+}
+
+// Offline, the app applies the access hours it last heard of: a counselor
+// whose window has closed sees the lock; an admin does not.
+func TestLockFromKnownRules(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := a.NewWindow("test")
+	day := (time.Now().UTC().Weekday() + 3) % 7 // one hour, three days away: closed now
+	org := protocol.Org{ID: 1, Settings: protocol.Settings{
+		Hours:              hours.Schedule{TimeZone: "UTC", Spans: []hours.Span{{Day: day, Start: 9 * 60, End: 10 * 60}}},
+		CounselorHoursOnly: true,
+	}}
+	for _, tt := range []struct {
+		role protocol.Role
+		lock bool
+	}{{protocol.RoleCounselor, true}, {protocol.RoleAdmin, false}} {
+		t.Run(string(tt.role), func(t *testing.T) {
+			ctrl := New(a, w, Options{Keys: &keystore.Memory{}, DataDir: t.TempDir()})
+			in := inbox.New(nil)
+			in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: tt.role}, Org: org})
+			scr := ui.NewMain(in, w, ui.Actions{Send: func(int64, string) {}, Read: func(int64, int64) {}, Alert: func() {}, Unread: func(int) {}})
+			ctrl.lockIfOutsideHours(in, scr, nil)
+			if scr.Locked() != tt.lock {
+				t.Fatalf("locked = %v, want %v", scr.Locked(), tt.lock)
+			}
+		})
+	}
 }
