@@ -195,6 +195,10 @@ test("logout leaves nothing on the device", async () => {
   assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
   assert.equal((await ctx.cookies()).some((c) => c.name === "taiwa_session"), false);
   assert.equal(await page.locator("text=消えてほしい内容").count(), 0);
+  // The phone wiped itself before signing out, and said so.
+  const [device] = await api("GET", `/api/v1/accounts/${cred.account.id}/devices`, adminToken);
+  assert.equal(device.end_reason, "logout");
+  assert.ok(device.wiped_at, JSON.stringify(device));
   await ctx.close();
 });
 

@@ -338,7 +338,8 @@ async function start() {
 // end wipes everything this device holds and returns to sign-in. When
 // the server ended the session, the wipe is confirmed to it (a receipt
 // admins see), with the ended session's cookie, which that clears.
-async function end(message, confirm = false) {
+// then, if given, runs once the device is wiped (before any reload).
+async function end(message, confirm = false, then = null) {
   state.stopped = true;
   const ws = state.ws;
   state.ws = null;
@@ -360,6 +361,7 @@ async function end(message, confirm = false) {
   localStorage.removeItem(SIGNED_IN);
   const blocked = await wipeStore();
   if (confirm) await fetch("/api/v1/wiped", { method: "POST" }).catch(() => {});
+  if (then) await then();
   if (blocked) {
     // A database is still held open in this page; a reload lets go of it,
     // and the signed-out start finishes the wipe.
@@ -413,10 +415,11 @@ function leave() {
   ws?.close();
 }
 
+// logout wipes the device first, then signs out saying so (a receipt the
+// admin sees); if the network fails, the device is wiped all the same.
 async function logout() {
   leave();
-  try { await fetch("/api/v1/logout", { method: "POST" }); } catch { /* wipe regardless */ }
-  await end(t("ended"));
+  await end(t("ended"), false, () => fetch("/api/v1/logout?wiped=1", { method: "POST" }).catch(() => {}));
 }
 
 async function submit(ev) {

@@ -244,6 +244,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, a *session) erro
 	if err := s.store.RevokeSession(r.Context(), a.ID, "logout"); err != nil {
 		return err
 	}
+	// ?wiped=1: the app wiped itself before signing out (the PWA, whose
+	// cookie this answer clears, cannot confirm afterwards).
+	if r.URL.Query().Get("wiped") == "1" {
+		if err := s.store.RecordWipedEnded(r.Context(), a.tokenHash); err != nil {
+			return err
+		}
+	}
 	if a.byCookie {
 		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	}

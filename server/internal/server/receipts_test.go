@@ -79,6 +79,15 @@ func TestDeletionReceipts(t *testing.T) {
 	if _, err := cl.Conversations(ctx); !client.IsCode(err, protocol.CodeUnauthorized) {
 		t.Fatalf("the ended token still works: %v", err)
 	}
+	// A device that wipes itself and then signs out says so in one call.
+	second := ts.login(t, cred.LoginID, cred.Password)
+	if code, body := apiDo(t, "POST", ts.URL+"/api/v1/logout?wiped=1", second.Token, ""); code/100 != 2 {
+		t.Fatalf("logout?wiped=1: %d %s", code, body)
+	}
+	ds := devices()
+	if ds[0].EndReason != "logout" || ds[0].WipedAt == nil {
+		t.Fatalf("after a wiped logout: %+v", ds[0])
+	}
 	// Other organisations' admins see nothing of it.
 	other := ts.org(t, "other")
 	if _, err := other.admin.Devices(ctx, cred.Account.ID); !client.IsCode(err, protocol.CodeNotFound) {
