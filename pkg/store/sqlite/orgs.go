@@ -108,22 +108,30 @@ func loadSettings(ctx context.Context, q querier, orgID int64) (protocol.Setting
 
 // loadOrg reads an organisation's settings and app code.
 func loadOrg(ctx context.Context, q querier, orgID int64) (protocol.Settings, string, error) {
+	s, _, code, err := loadOrgWhere(ctx, q, "id = ?", orgID)
+	return s, code, err
+}
+
+// loadOrgWhere reads the organisation matching where (on orgs, with arg):
+// its settings, ID and app code.
+func loadOrgWhere(ctx context.Context, q querier, where string, arg any) (protocol.Settings, int64, string, error) {
 	var (
 		raw  []byte
+		id   int64
 		code string
 	)
-	err := q.QueryRowContext(ctx, "SELECT settings, app_code FROM orgs WHERE id = ?", orgID).Scan(&raw, &code)
+	err := q.QueryRowContext(ctx, "SELECT settings, id, app_code FROM orgs WHERE "+where, arg).Scan(&raw, &id, &code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return protocol.Settings{}, "", protocol.Errorf(protocol.CodeNotFound, "organisation not found")
+		return protocol.Settings{}, 0, "", protocol.Errorf(protocol.CodeNotFound, "organisation not found")
 	}
 	if err != nil {
-		return protocol.Settings{}, "", fmt.Errorf("load settings: %w", err)
+		return protocol.Settings{}, 0, "", fmt.Errorf("load settings: %w", err)
 	}
 	var s protocol.Settings
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return protocol.Settings{}, "", fmt.Errorf("decode settings of org %d: %w", orgID, err)
+		return protocol.Settings{}, 0, "", fmt.Errorf("decode settings of org %d: %w", id, err)
 	}
-	return s, code, nil
+	return s, id, code, nil
 }
 
 // Org returns an organisation with its availability now.
@@ -138,17 +146,9 @@ func (db *DB) Org(ctx context.Context, orgID int64) (protocol.Org, error) {
 // AppLook returns how the organisation with an app code wants its app to
 // look on a home screen. It is public: it names no organisation.
 func (db *DB) AppLook(ctx context.Context, code string) (protocol.AppLook, error) {
-	var raw []byte
-	err := db.read.QueryRowContext(ctx, "SELECT settings FROM orgs WHERE app_code = ?", code).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return protocol.AppLook{}, protocol.Errorf(protocol.CodeNotFound, "no such app")
-	}
+	s, _, _, err := loadOrgWhere(ctx, db.read, "app_code = ?", code)
 	if err != nil {
-		return protocol.AppLook{}, fmt.Errorf("load app look: %w", err)
-	}
-	var s protocol.Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return protocol.AppLook{}, fmt.Errorf("decode settings: %w", err)
+		return protocol.AppLook{}, err
 	}
 	return protocol.AppLook{Name: s.AppName, Icon: s.AppIcon}, nil
 }
