@@ -96,9 +96,7 @@ func Open(path string, master []byte) (*Ring, error) {
 	err = db.QueryRow("SELECT wrapped FROM keys WHERE kind = 'check' AND id = 0").Scan(&wrapped)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		nonce := make([]byte, m.NonceSize())
-		rand.Read(nonce)
-		if _, err := db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES ('check', 0, ?)", m.Seal(nonce, nonce, NewMasterKey(), label("check", 0))); err != nil {
+		if _, err := db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES ('check', 0, ?)", seal(m, NewMasterKey(), label("check", 0))); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("prepare key file %s: %w", path, err)
 		}
@@ -133,12 +131,24 @@ func label(kind string, id int64) []byte {
 	return []byte("taiwa key " + kind + " " + strconv.FormatInt(id, 10))
 }
 
-func (r *Ring) unwrap(kind string, id int64, wrapped []byte) ([]byte, error) {
-	ns := r.master.NonceSize()
-	if len(wrapped) < ns {
-		return nil, errors.New("wrapped key too short")
+// seal encrypts plain under a with a fresh random nonce, stored in front.
+func seal(a cipher.AEAD, plain, aad []byte) []byte {
+	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plain)+a.Overhead())
+	rand.Read(nonce)
+	return a.Seal(nonce, nonce, plain, aad)
+}
+
+// open decrypts what seal made under the same aad.
+func open(a cipher.AEAD, blob, aad []byte) ([]byte, error) {
+	ns := a.NonceSize()
+	if len(blob) < ns {
+		return nil, errors.New("sealed data too short")
 	}
-	k, err := r.master.Open(nil, wrapped[:ns], wrapped[ns:], label(kind, id))
+	return a.Open(nil, blob[:ns], blob[ns:], aad)
+}
+
+func (r *Ring) unwrap(kind string, id int64, wrapped []byte) ([]byte, error) {
+	k, err := open(r.master, wrapped, label(kind, id))
 	if err != nil {
 		return nil, fmt.Errorf("unwrap %s key %d: %w", kind, id, err)
 	}
@@ -172,9 +182,7 @@ func (r *Ring) key(kind string, id int64, create bool) ([]byte, error) {
 	}
 	k := make([]byte, KeySize)
 	rand.Read(k)
-	nonce := make([]byte, r.master.NonceSize())
-	rand.Read(nonce)
-	if _, err := r.db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES (?,?,?)", kind, id, r.master.Seal(nonce, nonce, k, label(kind, id))); err != nil {
+	if _, err := r.db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES (?,?,?)", kind, id, seal(r.master, k, label(kind, id))); err != nil {
 		return nil, fmt.Errorf("store %s key %d: %w", kind, id, err)
 	}
 	cache[id] = k
@@ -236,9 +244,7 @@ func (r *Ring) Seal(client int64, expires time.Time, body, aad []byte) (slice in
 	if err != nil {
 		return 0, nil, err
 	}
-	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(body)+a.Overhead())
-	rand.Read(nonce)
-	return slice, a.Seal(nonce, nonce, body, aad), nil
+	return slice, seal(a, body, aad), nil
 }
 
 // Open unseals a body; ErrErased if its client's or slice's key is gone.
@@ -247,11 +253,7 @@ func (r *Ring) Open(client, slice int64, blob, aad []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ns := a.NonceSize()
-	if len(blob) < ns {
-		return nil, errors.New("sealed body too short")
-	}
-	b, err := a.Open(nil, blob[:ns], blob[ns:], aad)
+	b, err := open(a, blob, aad)
 	if err != nil {
 		return nil, fmt.Errorf("open sealed body: %w", err)
 	}
@@ -383,18 +385,12 @@ func LoadOrCreate(path string) ([]byte, error) {
 // WrapSecret seals a small secret (a TOTP seed, say) under the master key,
 // bound to label; it is stored in the database, useless without the key.
 func (r *Ring) WrapSecret(label string, secret []byte) []byte {
-	nonce := make([]byte, r.master.NonceSize())
-	rand.Read(nonce)
-	return r.master.Seal(nonce, nonce, secret, []byte("taiwa secret "+label))
+	return seal(r.master, secret, []byte("taiwa secret "+label))
 }
 
 // UnwrapSecret opens what WrapSecret sealed under the same label.
 func (r *Ring) UnwrapSecret(label string, wrapped []byte) ([]byte, error) {
-	ns := r.master.NonceSize()
-	if len(wrapped) < ns {
-		return nil, errors.New("wrapped secret too short")
-	}
-	b, err := r.master.Open(nil, wrapped[:ns], wrapped[ns:], []byte("taiwa secret "+label))
+	b, err := open(r.master, wrapped, []byte("taiwa secret "+label))
 	if err != nil {
 		return nil, fmt.Errorf("unwrap secret: %w", err)
 	}
