@@ -38,7 +38,6 @@ const (
 	CloseBadHello  = 4000 // first frame was not a valid hello
 	CloseRevoked   = 4001 // session ended: sign in again
 	CloseTooSlow   = 4008 // the app fell behind; reconnect and resume
-	CloseForbidden = 4003 // the account may not connect now
 	// CloseOutsideHours: a counselor outside the organisation's access
 	// hours. An error frame with CodeOutsideHours and reopens_at precedes it.
 	CloseOutsideHours = 4009

@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -165,24 +163,7 @@ func TestStalledReader(t *testing.T) {
 	fast := ts.newCounselor(t, o, "fast")
 	slow := ts.newCounselor(t, o, "slow")
 
-	// A tiny receive buffer makes the server's socket fill quickly, as it
-	// would for a phone on a dead network, whatever the host's defaults.
-	dialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		return errors.Join(err, serr)
-	}}
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+slow.Token)
-	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer dcancel()
-	stalled, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/api/v1/live", &websocket.DialOptions{
-		HTTPHeader: h, HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.CloseNow()
-	stalled.SetReadLimit(1 << 20)
+	stalled := stalledWS(t, ts.URL, slow.Token)
 	wsWrite(t, stalled, `{"type":"hello","v":1,"cursor":0}`)
 	wsReadType(t, stalled, "synced")
 	// From here on the stalled connection reads nothing.
