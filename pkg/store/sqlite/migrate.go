@@ -175,6 +175,12 @@ ALTER TABLE accounts ADD COLUMN totp BLOB;
 ALTER TABLE accounts ADD COLUMN totp_pending BLOB;
 ALTER TABLE accounts ADD COLUMN totp_step INTEGER;
 `,
+	// 10: the name a staff member shows clients above their replies, and
+	// why a closed notice was added (closed or paused: the app says which).
+	`
+ALTER TABLE accounts ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN notice_state TEXT NOT NULL DEFAULT '';
+`,
 }
 
 func migrate(db *sql.DB) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/taiwa-chat/taiwa/mobileweb"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
 	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
@@ -62,10 +63,14 @@ type Config struct {
 	WriteTimeout time.Duration
 	PingInterval time.Duration
 	HelloTimeout time.Duration
-	MaxFailures  int
-	Lockout      time.Duration
-	AddrFailures int
-	AddrRefill   time.Duration
+	// HeartbeatTimeout drops a connection whose app pings (protocol.TypePing)
+	// but sent nothing for this long; TypingEvery rate-limits typing frames.
+	HeartbeatTimeout time.Duration
+	TypingEvery      time.Duration
+	MaxFailures      int
+	Lockout          time.Duration
+	AddrFailures     int
+	AddrRefill       time.Duration
 	// OriginPatterns are extra browser origins allowed to open the live
 	// connection (same-origin is always allowed).
 	OriginPatterns []string
@@ -107,6 +112,8 @@ func (c *Config) fill() {
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.PingInterval, DefaultPingInterval)
 	def(&c.HelloTimeout, DefaultHelloTimeout)
+	def(&c.HeartbeatTimeout, protocol.HeartbeatTimeout)
+	def(&c.TypingEvery, protocol.TypingEvery)
 	def(&c.Lockout, DefaultLockout)
 	def(&c.AddrRefill, DefaultAddrRefill)
 	if c.SendQueue == 0 {
@@ -201,6 +208,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/login", s.handle(s.login))
 	mux.HandleFunc("POST /api/v1/logout", s.authed(anyone, s.logout))
 	mux.HandleFunc("GET /api/v1/me", s.authed(anyone, s.me))
+	mux.HandleFunc("PATCH /api/v1/me", s.authed(staff, s.patchMe))
 	mux.HandleFunc("POST /api/v1/me/password", s.authed(staff, s.changePassword))
 	mux.HandleFunc("GET /api/v1/me/totp", s.authed(staff, s.totpStatus))
 	mux.HandleFunc("POST /api/v1/me/totp", s.authed(staff, s.totpEnroll))
