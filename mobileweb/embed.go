@@ -7,7 +7,9 @@ package mobileweb
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"html"
@@ -15,6 +17,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzhttp"
 
@@ -56,6 +59,10 @@ func Handler(looks Looks) http.Handler {
 		}
 		rest, ok := strings.CutPrefix(r.URL.Path, "/a/")
 		if !ok {
+			if r.URL.Path == "/sw.js" {
+				serveWorker(w, protocol.AppLook{})
+				return
+			}
 			static.ServeHTTP(w, r)
 			return
 		}
@@ -106,7 +113,9 @@ func serveOrgFile(w http.ResponseWriter, r *http.Request, static http.Handler, l
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(namedPage(page, look.Name))
+		w.Write(namedPage(page, look))
+	case "sw.js":
+		serveWorker(w, look)
 	case "manifest.webmanifest":
 		w.Write(manifest(look))
 	case "icon-192.png", "icon-512.png":
@@ -124,15 +133,58 @@ func serveOrgFile(w http.ResponseWriter, r *http.Request, static http.Handler, l
 
 // namedPage gives the page the organisation's app name: in the title (the
 // task switcher shows it before any script runs) and in a meta element
-// that the app reads for its header.
-func namedPage(page []byte, name string) []byte {
-	if name == "" {
-		return page
+// that the app reads for its header; and the contact text the sign-in
+// screen shows (whom to ask about a lost slip), in another.
+func namedPage(page []byte, look protocol.AppLook) []byte {
+	head := "<title>" + DefaultName + "</title>"
+	if look.Name != "" {
+		esc := html.EscapeString(look.Name)
+		head = `<title>` + esc + `</title>` + "\n" + `<meta name="application-name" content="` + esc + `">`
 	}
-	esc := html.EscapeString(name)
-	page = bytes.Replace(page, []byte("<title>"+DefaultName+"</title>"),
-		[]byte(`<title>`+esc+`</title>`+"\n"+`<meta name="application-name" content="`+esc+`">`), 1)
-	return page
+	if look.ContactText != "" {
+		head += "\n" + `<meta name="taiwa-contact" content="` + html.EscapeString(look.ContactText) + `">`
+	}
+	return bytes.Replace(page, []byte("<title>"+DefaultName+"</title>"), []byte(head), 1)
+}
+
+// shellHash digests every file of the app once: the service worker
+// carries it, so that the browser's own update check (it compares the
+// worker's bytes on each visit) finds a new version exactly when a file
+// changed, and the shell can be served from the cache first.
+var shellHash = sync.OnceValue(func() string {
+	h := sha256.New()
+	err := fs.WalkDir(FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(FS(), name)
+		h.Write([]byte(name + "\x00"))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+})
+
+// serveWorker serves sw.js with the version of what it caches: the app's
+// files and, for an organisation's own address, the look it chose (its
+// page carries the name and contact text).
+func serveWorker(w http.ResponseWriter, look protocol.AppLook) {
+	src, err := fs.ReadFile(FS(), "sw.js")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	version := shellHash()
+	if look != (protocol.AppLook{}) {
+		sum := sha256.Sum256([]byte(version + "\x00" + look.Name + "\x00" + look.Icon + "\x00" + look.ContactText))
+		version = hex.EncodeToString(sum[:8])
+	}
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(bytes.Replace(src, []byte("@VERSION@"), []byte(version), 1))
 }
 
 // manifest is the organisation's web app manifest: its name and icon, its

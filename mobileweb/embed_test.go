@@ -68,6 +68,25 @@ func TestNoInlineScriptOrStyle(t *testing.T) {
 	}
 }
 
+// The service worker names the version of the files it caches, so that a
+// changed file reaches phones through the browser's own update check.
+func TestWorkerVersion(t *testing.T) {
+	srv := httptest.NewServer(Handler(nil))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/sw.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v := shellHash(); len(v) != 16 || !strings.Contains(string(b), `"`+v+`"`) || strings.Contains(string(b), "@VERSION@") {
+		t.Fatalf("sw.js does not carry the version %q", v)
+	}
+	if resp.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("sw.js may be cached: %v", resp.Header)
+	}
+}
+
 func TestCompressed(t *testing.T) {
 	srv := httptest.NewServer(Handler(nil))
 	defer srv.Close()
@@ -89,6 +108,7 @@ func TestOrganisationApp(t *testing.T) {
 		"0123456789abcdef": {Name: "メモ帳", Icon: "notes"},
 		"00000000000000aa": {},
 		"00000000000000bb": {Name: `<b>"A&B"</b>`, Icon: "weather"},
+		"00000000000000cc": {ContactText: `用紙をなくしたら<保健室>へ`},
 	}
 	srv := httptest.NewServer(Handler(func(_ context.Context, code string) (protocol.AppLook, error) {
 		if l, ok := looks[code]; ok {
@@ -159,6 +179,16 @@ func TestOrganisationApp(t *testing.T) {
 		{"a name is text, never markup", "/a/00000000000000bb/", 200, func(t *testing.T, body string) {
 			if strings.Contains(body, "<b>") || !strings.Contains(body, "&lt;b&gt;&#34;A&amp;B&#34;&lt;/b&gt;") {
 				t.Errorf("name not escaped:\n%s", body[:400])
+			}
+		}},
+		{"the contact text for the sign-in screen, as text", "/a/00000000000000cc/", 200, func(t *testing.T, body string) {
+			if !strings.Contains(body, `<meta name="taiwa-contact" content="用紙をなくしたら&lt;保健室&gt;へ">`) || !strings.Contains(body, "<title>"+DefaultName+"</title>") {
+				t.Errorf("no contact text:\n%s", body[:500])
+			}
+		}},
+		{"the worker carries a version of the organisation's look", "/a/00000000000000cc/sw.js", 200, func(t *testing.T, body string) {
+			if strings.Contains(body, "@VERSION@") || strings.Contains(body, shellHash()) {
+				t.Errorf("worker version is not the look's: %s", body[:200])
 			}
 		}},
 		{"unknown code", "/a/ffffffffffffffff/", 404, nil},

@@ -93,6 +93,17 @@ async function phone() {
   return { ctx, page, errors };
 }
 
+// inMenu opens the menu (where the settings and sign-out live) unless open.
+async function inMenu(page) {
+  if (await page.isHidden("#menu")) await page.click("#menu-toggle");
+  await page.waitForSelector("#menu:not([hidden])");
+}
+
+async function logoutVia(page) {
+  await inMenu(page);
+  await page.click("#logout");
+}
+
 async function signIn(page, cred) {
   await page.goto(url + "/");
   await page.fill("#login-id", cred.login_id);
@@ -131,7 +142,9 @@ test("sign in, write first, receive the counselor's reply live", async () => {
   const { ctx, page, errors } = await phone();
   const co = await counselor();
   await signIn(page, cred);
-  await page.waitForSelector("#org-name >> text=こころ相談室");
+  // A phone others may see: the header shows a neutral name by default.
+  await page.waitForFunction(() => document.getElementById("net").hidden);
+  assert.equal(await page.textContent("#org-name"), "対話");
   await page.fill("#text", "はじめまして。\n最近よく眠れません。");
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=最近よく眠れません。");
@@ -175,7 +188,7 @@ test("closed and paused show when a reply can be expected", async () => {
   await signIn(page, cred);
   assert.equal(await page.isHidden("#banner"), true);
   await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: true } });
-  await page.waitForSelector("#banner:not([hidden]) >> text=お休み");
+  await page.waitForSelector("#banner:not([hidden]) >> text=休止");
   await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: false } });
   await page.waitForSelector("#banner", { state: "hidden" });
   await ctx.close();
@@ -189,7 +202,7 @@ test("logout leaves nothing on the device", async () => {
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector("li.msg.mine:not(.pending)");
   assert.ok((await page.evaluate(() => indexedDB.databases())).some((d) => d.name === "taiwa"), "nothing stored before logout: the check could not fail");
-  await page.click("#logout");
+  await logoutVia(page);
   await page.waitForSelector("#login-view:not([hidden])");
   assert.equal((await page.evaluate(() => indexedDB.databases())).some((d) => d.name === "taiwa"), false);
   assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
@@ -228,8 +241,10 @@ test("a PIN locks the app on this device; five wrong PINs erase it", async () =>
   await page.fill("#text", "PINで守りたい内容");
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector("li.msg.mine:not(.pending)");
+  await inMenu(page);
   await page.click("#pin-toggle");
   await page.fill("#new-pin", "2468");
+  await page.fill("#new-pin2", "2468");
   await page.click("#pin-form button[type=submit]");
   await page.waitForSelector("#pin-form", { state: "hidden" });
 
@@ -334,6 +349,7 @@ test("notices can be turned on and off; nothing of them stays after logout", asy
   await ctx.grantPermissions(["notifications"], { origin: url });
   const calls = await fakeFirebase(ctx);
   await signIn(page, cred);
+  await inMenu(page);
   await page.waitForSelector("#push-toggle:not([hidden])");
   assert.equal(await page.textContent("#push-toggle"), "返信を通知する");
 
@@ -350,6 +366,7 @@ test("notices can be turned on and off; nothing of them stays after logout", asy
   put = pushRequest(page, "PUT");
   await page.reload();
   assert.equal((await put).status(), 204);
+  await inMenu(page);
   await page.waitForSelector("#push-toggle:not([hidden]) >> text=通知を止める");
 
   // Off: the server forgets it, Firebase and the browser let go of it.
@@ -383,6 +400,7 @@ test("notices: a refusal is explained, a shared device is never offered them", a
   let asked = 0;
   page.on("request", (r) => { if (r.url() === url + "/api/v1/push") asked++; });
   await signIn(page, cred);
+  await inMenu(page);
   await page.waitForSelector("#push-toggle:not([hidden])");
   await page.click("#push-toggle"); // headless Chromium answers the question with "no"
   await page.waitForSelector("#push-status >> text=許可されていません");
@@ -473,12 +491,15 @@ test("accessible: every screen passes axe, and text scaled to 200% still fits a 
   await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: true } });
   try {
     await page.waitForSelector("#banner:not([hidden])");
-    await page.click("#pin-toggle");
-    await audit(page, "chat, paused, PIN form open");
-    // Screen-reader order: header, status, conversation, compose, settings.
-    const order = await page.evaluate(() => [...document.querySelectorAll("h1, #banner, #messages, #text, #send, #push-toggle, #pin-toggle, #logout")]
+    await audit(page, "chat, paused");
+    // Screen-reader order: header, status, conversation, compose.
+    const order = await page.evaluate(() => [...document.querySelectorAll("h1, #menu-toggle, #exit, #banner, #intro, #messages, #text, #send")]
       .filter((e) => !e.closest("[hidden]")).map((e) => e.id || e.tagName));
-    assert.deepEqual(order.filter((x) => x !== "push-toggle"), ["org-name", "banner", "messages", "text", "send", "pin-toggle", "logout"]);
+    assert.deepEqual(order, ["org-name", "menu-toggle", "exit", "banner", "intro", "messages", "text", "send"]);
+    await inMenu(page);
+    await page.click("#pin-toggle");
+    await audit(page, "menu, PIN form open");
+    await page.click("#menu-close");
   } finally {
     await api("PATCH", "/api/v1/org/settings", adminToken, { pause: { on: false } });
   }
@@ -494,7 +515,7 @@ test("accessible: every screen passes axe, and text scaled to 200% still fits a 
   await page.screenshot({ path: join(SHOTS, "pwa-large-text.png") });
 
   await page.reload();
-  await page.click("#logout");
+  await logoutVia(page);
   await page.waitForSelector("#login-view:not([hidden])");
   assert.deepEqual(errors, []);
   await ctx.close();

@@ -1,26 +1,45 @@
 // Taiwa client app: sign in, one conversation with the organisation, live
 // over the WebSocket protocol (docs/protocol.md). No framework, no third
 // party at run time; text goes into the page only as textContent.
-import { t, applyStatic, when } from "./i18n.js";
+//
+// Two promises shape this file. Words are never lost: what is written
+// stays on the device (outbox, draft) until the server has it, and only
+// the server's explicit end of the session wipes the device; a network
+// error or a server error keeps everything and retries. The thread stays
+// in view: see view.js.
+import { t, applyStatic, when, wait, lang } from "./i18n.js";
 import { openStore, wipeStore } from "./store.js";
 import * as push from "./push.js";
+import { cleanBody, charCount, MAX_CHARS, normalizeLoginId, normalizePassword } from "./text.js";
+import { createThread, failText } from "./view.js";
+import { askPin, newPin, validPin, PIN_TRIES, DEFAULT_LOCK_AFTER } from "./lock.js";
 
 const $ = (id) => document.getElementById(id);
 const SHARED = "taiwa.shared";
-// SIGNED_IN says only that this device has a session worth checking, so a
-// first visit makes no request that is bound to fail.
+// SIGNED_IN says this device has a session. Only the server's explicit end
+// of it (a 401, a revoked frame, close code 4001) removes it.
 const SIGNED_IN = "taiwa.signedIn";
 // NOTICE carries the sign-in screen's message across the reload that
 // finishes a wipe.
 const NOTICE = "taiwa.notice";
+// The heartbeat (docs/protocol.md): a ping every PING_EVERY; a ping with
+// no frame back within PING_EVERY means the link is dead.
+const PING_EVERY = 4000;
+const TYPING_EVERY = 3000; // how often this app says its person is typing
+const TYPING_SHOWN = 6000; // how long the counselor's typing shows
 
 const state = {
   me: null, org: null, conv: null,
   messages: new Map(), // id → message
-  outbox: [],          // [{ref, body, error?}] in order written
+  outbox: [],          // [{ref, body, at, error?}] in order written
   cursor: 0, ws: null, synced: false, backoff: 500, stopped: true, store: null,
+  retryTimer: null, beat: null, lastFrame: 0, pingedAt: 0,
   pushToken: null,     // this device's push token while notices are on
+  pin: null, locked: false, hiddenAt: 0,
+  typingSent: 0, typingTimer: null,
+  initialised: false,
 };
+let thread;
 
 function newRef() {
   const b = new Uint8Array(16);
@@ -32,144 +51,96 @@ function show(view) {
   $("login-view").hidden = view !== "login";
   $("lock-view").hidden = view !== "lock";
   $("chat-view").hidden = view !== "chat";
+  $("menu-toggle").hidden = view !== "chat";
+  if (view !== "chat") closeMenu();
 }
 
-// --- PIN lock -------------------------------------------------------------
-// A PIN keeps onlookers out of the app on this device. Only a PBKDF2 hash
-// is stored; five wrong PINs erase the device's copy and sign out.
+// --- header and notices ------------------------------------------------
 
-const PIN_TRIES = 5;
-
-async function pinHash(pin, salt, iterations) {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(pin), "PBKDF2", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256);
-  return Array.from(new Uint8Array(bits), (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-async function setPin(pin) {
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const iterations = 200000;
-  await state.store.putMeta("pin", { salt, iterations, hash: await pinHash(pin, salt, iterations), failures: 0 });
-}
-
-// unlock shows the lock screen until the right PIN is entered. It resolves
-// true when unlocked, false when the device was wiped instead.
-function unlock(pin) {
-  show("lock");
-  $("pin").value = "";
-  $("lock-error").textContent = "";
-  $("pin").focus();
-  return new Promise((resolve) => {
-    $("lock-form").onsubmit = async (ev) => {
-      ev.preventDefault();
-      const entered = $("pin").value;
-      $("pin").value = "";
-      if (await pinHash(entered, pin.salt, pin.iterations) === pin.hash) {
-        pin.failures = 0;
-        await state.store.putMeta("pin", pin);
-        resolve(true);
-        return;
-      }
-      pin.failures = (pin.failures || 0) + 1;
-      await state.store.putMeta("pin", pin);
-      if (pin.failures >= PIN_TRIES) {
-        leave();
-        try { await fetch("/api/v1/logout", { method: "POST" }); } catch { /* wipe regardless */ }
-        await end(t("ended"));
-        resolve(false);
-        return;
-      }
-      $("lock-error").textContent = t("pinWrong", { left: PIN_TRIES - pin.failures });
-    };
-  });
-}
-
-function showLogin(message = "") {
-  show("login");
-  $("banner").hidden = true;
-  $("net").hidden = true;
-  $("login-error").textContent = message;
-  $("password").value = "";
-}
-
-// The header names the organisation, unless it chose a neutral app name
-// for phones that others may see: then that name, before and after sign-in.
+// The header shows a neutral name unless the organisation chose to be
+// named on clients' phones: its own app name (also in the page before any
+// script runs), else its name if it allowed it, else the product's.
 const NEUTRAL = document.querySelector('meta[name="application-name"]')?.content;
 
 function renderOrgName() {
   const s = state.org?.settings;
-  $("org-name").textContent = s?.app_name || NEUTRAL || s?.display_name || t("appName");
+  $("org-name").textContent = s?.app_name || NEUTRAL || (s?.show_org_name && s.display_name) || t("appName");
 }
-
-// --- availability -----------------------------------------------------
 
 function renderBanner() {
   const a = state.org?.availability;
   const el = $("banner");
-  if (!a || a.state === "open") { el.hidden = true; return; }
+  if (!a || a.state === "open" || !state.me) { el.hidden = true; return; }
   const at = a.reopens_at ? when(a.reopens_at) : "";
-  const key = a.state === "paused" ? (at ? "paused" : "pausedNoTime") : (at ? "closed" : "closedNoTime");
+  const key = (a.state === "paused" ? "paused" : "closed") + (at ? "" : "NoTime");
   el.textContent = t(key, { at });
   el.hidden = false;
 }
 
 function renderNet(kind) {
   const el = $("net");
-  if (!kind) { el.hidden = true; return; }
-  el.textContent = t(kind);
-  el.hidden = false;
+  el.hidden = !kind;
+  el.textContent = kind ? t(kind) : "";
+  el.dataset.kind = kind || "";
 }
 
-// --- messages ---------------------------------------------------------
-
-function statusOf(m) {
-  const c = state.conv;
-  if (c && c.staff_read_seq >= m.seq) return t("read");
-  if (c && c.staff_delivered_seq >= m.seq) return t("delivered");
-  return t("sent");
+// The first screen: the organisation's welcome, today's hours and when a
+// reply can be expected, and how long messages are kept.
+function renderIntro() {
+  const s = state.org?.settings;
+  $("intro-welcome").textContent = s?.welcome_text || t("welcomeDefault");
+  $("intro-hours").textContent = s ? hoursToday(s.hours) : "";
+  const a = state.org?.availability;
+  let reply = "";
+  if (a) {
+    const at = a.reopens_at ? when(a.reopens_at) : "";
+    reply = a.state === "open" ? t("replyOpen") : at ? t(a.state === "paused" ? "replyPaused" : "replyClosed", { at }) : t("replyLater");
+  }
+  $("intro-reply").textContent = reply;
+  const secs = s?.retention_seconds;
+  $("intro-retention").textContent = !secs ? "" : secs >= 86400
+    ? t("retentionDays", { n: Math.round(secs / 86400) }) : t("retentionHours", { n: Math.round(secs / 3600) });
 }
 
-function render() {
-  const list = $("messages");
-  const items = [];
-  const sorted = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
-  for (const m of sorted) {
-    const li = document.createElement("li");
-    if (m.kind === "closed_notice") {
-      li.className = "msg notice";
-      li.textContent = m.reopens_at ? t("notice", { at: when(m.reopens_at) }) : t("noticeNoTime");
-    } else {
-      const mine = m.sender_role === "client";
-      li.className = mine ? "msg mine" : "msg";
-      li.append(document.createTextNode(m.body));
-      const meta = document.createElement("span");
-      meta.className = "meta";
-      meta.textContent = when(m.created_at) + (mine ? " · " + statusOf(m) : "");
-      li.append(meta);
-    }
-    items.push(li);
+function hoursToday(h) {
+  if (!h?.spans?.length) return t("hoursAlways");
+  // Today is the organisation's today, in its time zone.
+  let day;
+  try {
+    day = new Date().toLocaleDateString("en-US", { weekday: "short", timeZone: h.time_zone });
+  } catch {
+    day = new Date().toLocaleDateString("en-US", { weekday: "short" });
   }
-  for (const p of state.outbox) {
-    const li = document.createElement("li");
-    li.className = "msg mine pending";
-    li.append(document.createTextNode(p.body));
-    const meta = document.createElement("span");
-    meta.className = "meta";
-    meta.textContent = p.error ? p.error : (state.synced ? t("sending") : t("waiting"));
-    li.append(meta);
-    items.push(li);
-  }
-  list.replaceChildren(...items);
-  $("empty").hidden = items.length > 0;
-  list.lastElementChild?.scrollIntoView({ block: "end" });
+  const n = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(day);
+  const spans = h.spans.filter((s) => s.day === n).map((s) => `${s.start}〜${s.end}`);
+  return spans.length ? t("hoursToday", { spans: spans.join("、") }) : t("hoursNoneToday");
+}
+
+// --- the thread ----------------------------------------------------------
+
+function render(opts) {
+  if (!thread) return;
+  const messages = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
+  thread.render({ messages, outbox: state.outbox, conv: state.conv, synced: state.synced, initialised: state.initialised }, opts);
+  state.initialised = true;
+}
+
+// Receipts: delivered is what this device holds; read is what has been on
+// screen (view.js), never more.
+let seenSeq = 0;
+function onSeen(seq) {
+  seenSeq = Math.max(seenSeq, seq);
   sendReceipt();
 }
 
 function sendReceipt() {
   const c = state.conv;
-  if (!c || !state.synced || document.visibilityState !== "visible") return;
+  if (!c || !state.synced || state.locked) return;
   const last = Math.max(0, ...[...state.messages.values()].map((m) => m.seq));
-  if (last > c.client_read_seq) send({ type: "receipt", delivered_seq: last, read_seq: last });
+  const read = Math.min(seenSeq, last);
+  if (last > c.client_delivered_seq || read > c.client_read_seq) {
+    send({ type: "receipt", delivered_seq: last, read_seq: Math.max(read, c.client_read_seq) });
+  }
 }
 
 async function putMessage(m) {
@@ -186,42 +157,98 @@ async function dropBelow(seq) {
 // --- live connection -------------------------------------------------
 
 function send(frame) {
-  if (state.ws?.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
+  if (state.ws?.readyState !== WebSocket.OPEN) return false;
+  state.ws.send(JSON.stringify(frame));
+  return true;
 }
 
 function connect() {
-  if (state.stopped) return;
-  renderNet("connecting");
+  clearTimeout(state.retryTimer);
+  if (state.stopped || state.ws) return;
+  if (!$("net").dataset.kind) renderNet("connecting");
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/live");
   state.ws = ws;
   state.synced = false;
-  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", v: 1, cursor: state.cursor }));
+  let welcomed = false;
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "hello", v: 1, cursor: state.cursor }));
+    state.lastFrame = Date.now();
+    state.pingedAt = 0;
+    state.beat = setInterval(heartbeat, PING_EVERY);
+  };
   ws.onmessage = (ev) => {
     if (state.ws !== ws) return; // a connection this page has left
-    handle(JSON.parse(ev.data)).catch((e) => console.error(e));
+    state.lastFrame = Date.now();
+    const f = JSON.parse(ev.data);
+    if (f.type === "welcome") welcomed = true;
+    handle(f).catch((e) => console.error(e));
   };
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
-    state.ws = null;
-    state.synced = false;
-    if (ev.code === 4001) { end(t("ended"), true); return; }
-    if (state.stopped) return;
-    renderNet("offline");
-    render();
-    const wait = state.backoff / 2 + Math.random() * state.backoff / 2;
-    state.backoff = Math.min(state.backoff * 2, 30000);
-    setTimeout(connect, wait);
+    dropped(ev.code, welcomed);
   };
+}
+
+// heartbeat pings; a ping that heard nothing back means a dead link
+// (a phone that lost its network gets no close from anyone).
+function heartbeat() {
+  if (state.pingedAt && state.lastFrame < state.pingedAt) {
+    linkLost();
+    return;
+  }
+  state.pingedAt = Date.now();
+  send({ type: "ping" });
+}
+
+// linkLost gives up on the current socket at once, without waiting for a
+// close that a dead link never delivers.
+function linkLost() {
+  const ws = state.ws;
+  if (!ws) return;
+  ws.onclose = ws.onmessage = null;
+  ws.close();
+  dropped(1006, true);
+}
+
+async function dropped(code, welcomed) {
+  clearInterval(state.beat);
+  state.ws = null;
+  state.synced = false;
+  showTyping(null);
+  if (code === 4001) { await end(t("ended"), true); return; }
+  if (state.stopped) return;
+  renderNet("offline");
+  render();
+  // A refused handshake looks like a network error from here: ask the
+  // server whether the session still stands. Only its explicit "no" ends it.
+  if (!welcomed && await sessionEnded()) { await end(t("ended"), true); return; }
+  const delay = state.backoff / 2 + Math.random() * state.backoff / 2;
+  state.backoff = Math.min(state.backoff * 2, 30000);
+  state.retryTimer = setTimeout(connect, delay);
+}
+
+// sessionEnded is true only when the server says the session is over: 401
+// with its own error body. A network error, a 5xx or a proxy's page is not.
+async function sessionEnded() {
+  try {
+    const r = await fetch("/api/v1/me", { cache: "no-store" });
+    if (r.status !== 401) return false;
+    const body = await r.json().catch(() => null);
+    return body?.error?.code === "unauthorized";
+  } catch {
+    return false;
+  }
 }
 
 async function handle(f) {
   switch (f.type) {
     case "welcome":
+      if (f.account.role !== "client") { await logout(); return; }
       state.me = f.account;
       state.org = f.org;
       state.conv = f.conversations[0] || null;
-      renderOrgName();
-      renderBanner();
+      await state.store?.putMeta("org", f.org);
+      renderOrg();
       if (state.conv) await dropBelow(state.conv.first_seq);
       else { state.messages.clear(); await state.store?.clearMessages(); }
       // The snapshot's deletions are applied: confirm them (a receipt).
@@ -229,6 +256,7 @@ async function handle(f) {
       break;
     case "message":
       await putMessage(f.message);
+      if (f.message.sender_role !== "client") showTyping(null);
       break;
     case "synced":
       state.synced = true;
@@ -236,16 +264,22 @@ async function handle(f) {
       renderNet(null);
       for (const p of state.outbox) if (!p.error) send({ type: "send", ref: p.ref, body: p.body });
       break;
-    case "ack":
-      state.outbox = state.outbox.filter((p) => p.ref !== f.ref);
+    case "ack": {
+      const i = state.outbox.findIndex((p) => p.ref === f.ref);
+      if (i >= 0) state.outbox.splice(i, 1);
       await state.store?.removePending(f.ref);
       await putMessage(f.message);
       break;
+    }
     case "error": {
+      // Every answer to a send names its ref. internal and unavailable are
+      // worth retrying (the entry stays and goes again after the next
+      // synced); anything else is final: the bubble says why and keeps
+      // the words.
       const p = state.outbox.find((x) => x.ref === f.ref);
       if (p && f.error.code !== "internal" && f.error.code !== "unavailable") {
-        p.error = f.error.code === "closed" ? t("blocked") : f.error.message;
-        await state.store?.removePending(p.ref);
+        p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null };
+        await state.store?.putPending(p);
       }
       break;
     }
@@ -259,15 +293,141 @@ async function handle(f) {
       break;
     case "settings":
       state.org = f.org;
-      renderOrgName();
-      renderBanner();
+      await state.store?.putMeta("org", f.org);
+      renderOrg();
       break;
+    case "typing":
+      showTyping(f);
+      return;
+    case "pong":
+      return;
     case "conversation_deleted":
     case "revoked":
       await end(t("ended"), true);
       return;
   }
   render();
+  sendReceipt();
+}
+
+function renderOrg() {
+  renderOrgName();
+  renderBanner();
+  renderIntro();
+  renderComposeState();
+}
+
+function showTyping(f) {
+  clearTimeout(state.typingTimer);
+  const el = $("typing");
+  if (!f || f.sender_role === "client") { el.hidden = true; return; }
+  el.textContent = t("typing", { name: f.sender_name || t("counselor") });
+  el.hidden = false;
+  state.typingTimer = setTimeout(() => { el.hidden = true; }, TYPING_SHOWN);
+}
+
+// --- writing ------------------------------------------------------------
+
+// blockedNow says whether the organisation refuses messages at this moment
+// (closed or paused, and set to block rather than accept).
+function blockedNow() {
+  const a = state.org?.availability;
+  return a && a.state !== "open" && state.org.settings.closed_behavior === "block" ? a : null;
+}
+
+function renderComposeState() {
+  const text = $("text").value;
+  const n = charCount(text);
+  const err = $("compose-error");
+  const blocked = blockedNow();
+  let msg = "";
+  if (n > MAX_CHARS) msg = t("tooLong", { n: n.toLocaleString(), max: MAX_CHARS.toLocaleString() });
+  else if (blocked && err.dataset.tried) msg = blocked.reopens_at ? t("blockedNow", { at: when(blocked.reopens_at) }) : t("blockedNowNoTime");
+  if (!blocked) delete err.dataset.tried;
+  err.textContent = msg;
+  err.hidden = !msg;
+  $("send").disabled = n > MAX_CHARS;
+}
+
+// The input grows with its text up to a few lines, then scrolls.
+function growInput() {
+  const el = $("text");
+  el.style.height = "auto";
+  el.style.height = Math.min(el.scrollHeight + 2, Math.round(parseFloat(getComputedStyle(el).lineHeight) * 6)) + "px";
+}
+
+let draftTimer;
+function onInput() {
+  growInput();
+  renderComposeState();
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(() => state.store?.putMeta("draft", $("text").value).catch(() => {}), 300);
+  const now = Date.now();
+  if ($("text").value.trim() && state.synced && now - state.typingSent >= TYPING_EVERY) {
+    state.typingSent = now;
+    send({ type: "typing" });
+  }
+}
+
+async function submit(ev) {
+  ev?.preventDefault();
+  const body = cleanBody($("text").value);
+  if (!body.trim() || charCount(body) > MAX_CHARS) return;
+  if (blockedNow()) {
+    // Refused before it leaves: the words stay in the box, with the reason.
+    $("compose-error").dataset.tried = "1";
+    renderComposeState();
+    return;
+  }
+  const p = { ref: newRef(), body };
+  state.outbox.push(p);
+  await state.store?.putPending(p);
+  $("text").value = "";
+  await state.store?.putMeta("draft", "");
+  growInput();
+  renderComposeState();
+  render({ follow: true });
+  if (state.synced) send({ type: "send", ref: p.ref, body: p.body });
+}
+
+// What can be done with a message the server refused.
+async function onAction(name, p, button) {
+  switch (name) {
+    case "retry":
+      p.error = null;
+      await state.store?.putPending(p);
+      if (state.synced) send({ type: "send", ref: p.ref, body: p.body });
+      break;
+    case "edit": {
+      const box = $("text");
+      box.value = box.value.trim() ? box.value + "\n" + p.body : p.body;
+      await forget(p);
+      onInput();
+      box.focus();
+      break;
+    }
+    case "copy":
+      try {
+        await navigator.clipboard.writeText(p.body);
+      } catch {
+        // No clipboard permission: select the text for a manual copy.
+        const range = document.createRange();
+        range.selectNodeContents(button.closest("li").querySelector(".body"));
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+      }
+      button.textContent = t("copied");
+      return;
+    case "remove":
+      await forget(p);
+      break;
+  }
+  render();
+}
+
+async function forget(p) {
+  state.outbox = state.outbox.filter((x) => x !== p);
+  await state.store?.removePending(p.ref);
 }
 
 // --- push notices ----------------------------------------------------
@@ -313,6 +473,90 @@ function togglePush() {
   }).finally(() => { btn.disabled = false; });
 }
 
+// --- menu and PIN -------------------------------------------------------
+
+function openMenu() {
+  $("menu").hidden = false;
+  $("menu-toggle").setAttribute("aria-expanded", "true");
+  $("menu-close").focus();
+}
+
+function closeMenu() {
+  $("menu").hidden = true;
+  $("pin-form").hidden = true;
+  $("menu-toggle").setAttribute("aria-expanded", "false");
+}
+
+function renderPinToggle() {
+  $("pin-toggle").textContent = t(state.pin ? "pinChange" : "pinSet");
+  $("pin-off").hidden = !state.pin;
+  $("pin-toggle").hidden = !state.store; // a shared device keeps nothing, not even a PIN
+}
+
+function openPinForm() {
+  const form = $("pin-form");
+  form.hidden = false;
+  $("pin-form-error").textContent = "";
+  $("new-pin").value = $("new-pin2").value = "";
+  $("lock-after").value = String(state.pin?.lockAfter ?? DEFAULT_LOCK_AFTER);
+  form.scrollIntoView({ block: "nearest" });
+  $("new-pin").focus();
+}
+
+async function savePin(ev) {
+  ev.preventDefault();
+  const a = $("new-pin").value, b = $("new-pin2").value;
+  const err = $("pin-form-error");
+  if (!validPin(a)) { err.textContent = t("pinBad"); $("new-pin").focus(); return; }
+  if (a !== b) { err.textContent = t("pinMismatch"); $("new-pin").value = $("new-pin2").value = ""; $("new-pin").focus(); return; }
+  state.pin = await newPin(a, Number($("lock-after").value));
+  await state.store.putMeta("pin", state.pin);
+  $("new-pin").value = $("new-pin2").value = "";
+  $("pin-form").hidden = true;
+  $("pin-status").textContent = t("pinDone");
+  renderPinToggle();
+}
+
+async function removePin() {
+  state.pin = null;
+  await state.store?.putMeta("pin", null);
+  $("pin-form").hidden = true;
+  $("pin-status").textContent = t("pinRemoved");
+  renderPinToggle();
+}
+
+// lock shows the lock screen over everything until the PIN is entered;
+// nothing is marked read meanwhile.
+async function lock() {
+  if (!state.pin || state.locked) return true;
+  state.locked = true;
+  show("lock");
+  $("pin").focus();
+  const ok = await askPin(state.pin, (p) => state.store.putMeta("pin", p));
+  state.locked = false;
+  if (!ok) {
+    leave();
+    // The server is told when it can be; the device is wiped regardless.
+    await end(t("ended"), false, () => fetch("/api/v1/logout?wiped=1", { method: "POST" }).catch(() => {}));
+    return false;
+  }
+  show("chat");
+  thread.reportSeen();
+  sendReceipt();
+  return true;
+}
+
+// Coming back from another app: lock again once the chosen time passed.
+function onVisibility() {
+  if (document.visibilityState === "hidden") {
+    state.hiddenAt = Date.now();
+    if (state.pin && state.pin.lockAfter === 0 && !state.stopped) lock();
+    return;
+  }
+  if (state.pin && !state.stopped && state.hiddenAt && Date.now() - state.hiddenAt >= (state.pin.lockAfter ?? DEFAULT_LOCK_AFTER)) lock();
+  sendReceipt();
+}
+
 // --- session -----------------------------------------------------------
 
 async function start() {
@@ -320,17 +564,22 @@ async function start() {
   const shared = sessionStorage.getItem(SHARED) === "1";
   state.store = shared ? null : await openStore();
   if (state.store) {
-    const pin = await state.store.getMeta("pin");
-    if (pin && !(await unlock(pin))) return;
+    state.pin = await state.store.getMeta("pin") || null;
+    if (state.pin && !(await lock())) return;
     const saved = await state.store.load();
     for (const m of saved.messages) state.messages.set(m.id, m);
     state.cursor = saved.cursor;
     state.outbox = saved.outbox;
-    $("pin-toggle").textContent = t(pin ? "pinChange" : "pinSet");
+    // What the app knew of the organisation: the first screen shows at
+    // once, offline too.
+    state.org = await state.store.getMeta("org") || null;
+    $("text").value = await state.store.getMeta("draft") || "";
   }
-  $("pin-toggle").hidden = !state.store; // a shared device keeps nothing, not even a PIN
+  renderPinToggle();
   show("chat");
-  render();
+  renderOrg();
+  growInput();
+  render({ follow: true });
   connect();
   setupPush().catch((e) => console.warn("push:", e));
 }
@@ -341,13 +590,16 @@ async function start() {
 // then, if given, runs once the device is wiped (before any reload).
 async function end(message, confirm = false, then = null) {
   state.stopped = true;
+  clearTimeout(state.retryTimer);
+  clearInterval(state.beat);
   const ws = state.ws;
   state.ws = null;
   ws?.close();
   state.messages.clear();
   state.outbox = [];
   state.cursor = 0;
-  state.conv = state.me = state.org = null;
+  state.conv = state.me = state.org = state.pin = null;
+  state.initialised = false;
   renderOrgName();
   state.store = null;
   const pushToken = state.pushToken;
@@ -369,22 +621,41 @@ async function end(message, confirm = false, then = null) {
     location.reload();
     return;
   }
+  thread = createThread(threadParts()); // a fresh thread for the next person
   showLogin(message);
+}
+
+function showLogin(notice = "") {
+  show("login");
+  $("banner").hidden = true;
+  renderNet(null);
+  $("login-notice").textContent = notice;
+  $("login-notice").hidden = !notice;
+  $("login-error").textContent = "";
+  $("password").value = "";
+  const contact = document.querySelector('meta[name="taiwa-contact"]')?.content;
+  $("contact").textContent = contact || t("contactDefault");
 }
 
 async function login(ev) {
   ev.preventDefault();
   const shared = $("shared").checked;
-  const btn = ev.submitter;
-  if (btn) btn.disabled = true;
+  const btn = ev.submitter || $("login-form").querySelector("button[type=submit]");
+  btn.disabled = true;
+  $("login-notice").hidden = true;
+  const id = normalizeLoginId($("login-id").value);
+  $("login-id").value = id; // show the ID as it is read
   try {
     const r = await fetch("/api/v1/login", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ login_id: $("login-id").value, password: $("password").value, cookie: true, shared, device: "phone" }),
+      body: JSON.stringify({ login_id: id, password: normalizePassword($("password").value), cookie: true, shared, device: "phone" }),
     });
     if (!r.ok) {
-      const code = (await r.json().catch(() => ({}))).error?.code;
-      $("login-error").textContent = t(code === "locked" || code === "rate_limited" ? "tooMany" : code === "forbidden" ? "expired" : "badLogin");
+      const e = (await r.json().catch(() => ({}))).error || {};
+      $("login-error").textContent = e.code === "locked" ? t("locked", { wait: wait(e.retry_after || 900) })
+        : e.code === "rate_limited" ? t("rateLimited", { wait: wait(e.retry_after || 60) })
+          : e.code === "forbidden" ? t("expired")
+            : e.code === "bad_credentials" || e.code === "bad_request" ? t("badLogin") : t("network");
       $("password").value = "";
       return;
     }
@@ -398,11 +669,14 @@ async function login(ev) {
     (shared ? sessionStorage : localStorage).setItem(SIGNED_IN, "1");
     $("login-id").value = "";
     $("password").value = "";
+    $("show-password").checked = false;
+    $("password").type = "password";
+    state.org = body.org;
     await start();
   } catch {
     $("login-error").textContent = t("network");
   } finally {
-    if (btn) btn.disabled = false;
+    btn.disabled = false;
   }
 }
 
@@ -410,6 +684,8 @@ async function login(ev) {
 // ends itself is not news (and must not start a second wipe).
 function leave() {
   state.stopped = true;
+  clearTimeout(state.retryTimer);
+  clearInterval(state.beat);
   const ws = state.ws;
   state.ws = null;
   ws?.close();
@@ -422,61 +698,73 @@ async function logout() {
   await end(t("ended"), false, () => fetch("/api/v1/logout?wiped=1", { method: "POST" }).catch(() => {}));
 }
 
-async function submit(ev) {
-  ev?.preventDefault();
-  const body = $("text").value;
-  if (!body.trim()) return;
-  const p = { ref: newRef(), body };
-  state.outbox.push(p);
-  await state.store?.addPending(p);
-  $("text").value = "";
-  render();
-  if (state.synced) send({ type: "send", ref: p.ref, body: p.body });
-}
-
-// Quick exit: blank the page and leave for a neutral one; Back does not
-// return here (replace), and nothing readable stays on screen.
+// Quick exit: blank the page at once and leave for an empty one; Back does
+// not return here (replace). A shared device's session ends on the server
+// (reopening asks for the password); elsewhere a PIN, if set, is asked
+// when the app opens again.
 function quickExit() {
+  document.title = "";
   document.body.replaceChildren();
+  if (sessionStorage.getItem(SHARED) === "1") {
+    sessionStorage.clear();
+    fetch("/api/v1/logout?wiped=1", { method: "POST", keepalive: true }).catch(() => {});
+  }
   location.replace("about:blank");
 }
 
-async function boot() {
-  applyStatic();
-  renderOrgName();
+function threadParts() {
+  return { scroller: $("scroller"), list: $("messages"), pill: $("new-pill"), onSeen, onAction };
+}
+
+function wire() {
   $("exit").addEventListener("click", quickExit);
   $("login-form").addEventListener("submit", login);
+  $("show-password").addEventListener("change", (e) => { $("password").type = e.target.checked ? "text" : "password"; });
   $("logout").addEventListener("click", logout);
   $("compose").addEventListener("submit", submit);
+  $("text").addEventListener("input", onInput);
   // Enter is a newline (input methods confirm with it); Ctrl/Cmd+Enter sends.
   $("text").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) { e.preventDefault(); submit(); }
   });
-  document.addEventListener("visibilitychange", sendReceipt);
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform);
+  $("send-hint").textContent = t(mac ? "sendHintMac" : "sendHint");
+  document.addEventListener("visibilitychange", onVisibility);
+  // The browser knows first when the network goes: do not wait for the
+  // heartbeat. When it comes back, try at once.
+  addEventListener("offline", () => { if (state.ws) linkLost(); });
+  addEventListener("online", () => { state.backoff = 500; if (!state.ws && !state.stopped) connect(); });
+  addEventListener("pageshow", (e) => { if (e.persisted && state.pin) lock(); });
   $("push-toggle").addEventListener("click", togglePush);
-  $("pin-toggle").addEventListener("click", () => { $("pin-form").hidden = !$("pin-form").hidden; });
-  $("pin-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const pin = $("new-pin").value;
-    $("new-pin").value = "";
-    if (!/^[0-9]{4,8}$/.test(pin)) return; // the form's pattern already says why
-    await setPin(pin);
-    $("pin-form").hidden = true;
-    $("pin-toggle").textContent = t("pinChange");
-  });
+  $("menu-toggle").addEventListener("click", () => ($("menu").hidden ? openMenu() : closeMenu()));
+  $("menu-close").addEventListener("click", closeMenu);
+  $("menu").addEventListener("keydown", (e) => { if (e.key === "Escape") closeMenu(); });
+  $("pin-toggle").addEventListener("click", openPinForm);
+  $("pin-off").addEventListener("click", removePin);
+  $("pin-form").addEventListener("submit", savePin);
+  $("pin-explain").textContent = t("pinExplain", { max: PIN_TRIES });
+}
+
+async function boot() {
+  applyStatic();
+  document.documentElement.lang = lang;
+  renderOrgName();
+  wire();
+  thread = createThread(threadParts());
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
   const known = localStorage.getItem(SIGNED_IN) || sessionStorage.getItem(SIGNED_IN);
-  const me = known ? await fetch("/api/v1/me").catch(() => null) : null;
-  if (me?.ok && (await me.json()).role === "client") await start();
-  else {
-    localStorage.removeItem(SIGNED_IN);
-    // Signed out means nothing of a session stays: finish any wipe that
-    // was interrupted (a closed tab, a reload).
-    await wipeStore();
-    const notice = sessionStorage.getItem(NOTICE) || "";
-    sessionStorage.removeItem(NOTICE);
-    showLogin(notice);
+  if (known) {
+    // Signed in on this device: open what it holds at once, and let the
+    // live connection find out (offline, a server error) how things stand.
+    await start();
+    return;
   }
+  // Signed out means nothing of a session stays: finish any wipe that
+  // was interrupted (a closed tab, a reload).
+  await wipeStore();
+  const notice = sessionStorage.getItem(NOTICE) || "";
+  sessionStorage.removeItem(NOTICE);
+  showLogin(notice);
 }
 
 boot();

@@ -1,39 +1,103 @@
 // Japanese first; English when the browser prefers it.
 const ja = {
-  appName: "対話", exit: "閉じる", signIn: "ログイン", loginId: "ログインID", password: "パスワード",
-  shared: "共用の端末（閉じたら何も残さない）", signInButton: "ログイン", empty: "メッセージを書いて送ってください。担当者から返事が届きます。",
+  appName: "対話", exit: "すぐに閉じる", exitLabel: "すぐに閉じる（画面を消して閉じます）", menu: "メニュー", menuClose: "閉じる",
+  signIn: "ログイン", loginId: "ログインID", password: "パスワード", showPassword: "パスワードを表示",
+  loginHint: "ログイン用紙に書かれたIDとパスワードを入力してください。全角で入力しても大丈夫です。",
+  contactDefault: "ログイン用紙をなくしたときや、ログインできないときは、用紙を受け取った窓口にお問い合わせください。",
+  shared: "共用の端末（閉じたら何も残さない）", signInButton: "ログイン",
   message: "メッセージ", placeholder: "メッセージを入力", send: "送信", logout: "ログアウト",
-  sending: "送信中", sent: "送信済み", delivered: "届きました", read: "既読", waiting: "送信待ち（接続後に送ります）",
-  open: "", closed: "受付時間外です。{at}以降に返信します。", closedNoTime: "受付時間外です。",
-  paused: "現在お休みしています。{at}以降に返信します。", pausedNoTime: "現在お休みしています。再開までお待ちください。",
-  blocked: "受付時間外のため送信できません。", badLogin: "ログインIDまたはパスワードが正しくありません。",
-  tooMany: "試行回数が多すぎます。しばらくしてからお試しください。", expired: "このログインは使えません。担当者にお問い合わせください。",
-  offline: "オフラインです。接続を待っています…", connecting: "接続しています…", ended: "ログアウトしました。",
-  notice: "自動のお知らせ：受付時間外です。{at}以降に返信します。", noticeNoTime: "自動のお知らせ：受付時間外です。",
+  sendHint: "Enterで改行、Ctrl+Enterで送信", sendHintMac: "Enterで改行、⌘+Enterで送信",
+  sending: "送信中", sent: "送信済み", delivered: "届きました", read: "既読", waiting: "送信待ち（接続したら送ります）",
+  counselor: "担当者", typing: "{name}が入力中…",
+  closed: "受付時間外です。{at}以降に返信します。", closedNoTime: "受付時間外です。",
+  paused: "受付を休止しています。{at}以降に返信します。", pausedNoTime: "受付を休止しています。再開までお待ちください。",
+  noticeClosed: "自動のお知らせ：受付時間外です。{at}以降に返信します。", noticeClosedNoTime: "自動のお知らせ：受付時間外です。",
+  noticePaused: "自動のお知らせ：受付を休止しています。{at}以降に返信します。", noticePausedNoTime: "自動のお知らせ：受付を休止しています。",
+  blockedNow: "受付時間外のため、今は送れません。{at}から送れます。書いた内容はこのまま残ります。",
+  blockedNowNoTime: "受付時間外のため、今は送れません。書いた内容はこのまま残ります。",
+  failClosed: "受付時間外のため送れませんでした。{at}から送れます。", failClosedNoTime: "受付時間外のため送れませんでした。",
+  failBody: "この内容は送れませんでした（使えない文字が含まれているか、長すぎます）。",
+  failForbidden: "このログインでは送信できません。", failOther: "送れませんでした（{code}）。",
+  retry: "もう一度送る", edit: "編集する", copy: "コピー", remove: "削除", removeConfirm: "本当に削除", copied: "コピーしました",
+  tooLong: "長すぎます（{n} / {max}文字）。短くするか、分けて送ってください。",
+  badLogin: "ログインIDまたはパスワードが正しくありません。何度も間違えると、しばらくログインできなくなります。",
+  locked: "間違いが続いたため、このログインIDは一時的にロックされています。{wait}後にもう一度お試しください。",
+  rateLimited: "この場所からのログインの失敗が続いています。{wait}後にもう一度お試しください。",
+  expired: "このログインは使えません。担当者にお問い合わせください。",
+  offline: "オフラインです。書いたメッセージは、接続したら送ります。", connecting: "接続しています…", ended: "ログアウトしました。",
   network: "接続できません。通信環境を確認してください。",
-  locked: "ロック中", pinEnter: "PINを入力してください", unlock: "開く", pinWrong: "PINが違います（あと{left}回で、この端末のデータを消去します）",
-  pinNew: "この端末で開くときのPIN（4〜8桁の数字）", pinSave: "PINを設定", pinSet: "PINを設定", pinChange: "PINを変更", pinDone: "PINを設定しました。",
-  pinBad: "4〜8桁の数字で入力してください。",
+  seconds: "{n}秒", minutes: "{n}分",
+  newMessages: "新しいメッセージ {n}件",
+  today: "今日", yesterday: "昨日",
+  welcomeDefault: "ここでは、担当者と1対1でやりとりできます。書いた内容は、この組織の担当者だけが読みます。",
+  hoursToday: "今日の受付時間：{spans}", hoursAlways: "24時間受け付けています。", hoursNoneToday: "今日は受付がお休みです。",
+  replyOpen: "受付時間内は、担当者が順番に返信します。", replyClosed: "今は受付時間外です。{at}以降に返信します。",
+  replyPaused: "今は受付を休止しています。{at}以降に返信します。", replyLater: "再開したら返信します。",
+  retentionDays: "メッセージは{n}日後に自動で消去されます（この端末からも）。",
+  retentionHours: "メッセージは{n}時間後に自動で消去されます（この端末からも）。",
+  lockTitle: "ロック中", pinEnter: "PINを入力してください", unlock: "開く",
+  pinRule: "PINを{max}回続けて間違えると、この端末に保存された内容を消去し、ログアウトします。",
+  pinWrong: "PINが違います。あと{left}回間違えると、この端末の内容を消去してログアウトします。",
+  pinForgot: "PINを忘れたときは、ログインし直してください。この端末の内容は消えますが、ログインIDとパスワードでまた読めます。",
+  pinReset: "ログインし直す", pinResetConfirm: "この端末の内容を消してログインし直す",
+  pinSet: "PINを設定", pinChange: "PINを変更", pinOff: "PINをやめる", pinSave: "PINを設定",
+  pinNew: "PIN（4〜8桁の数字）", pinAgain: "確認のため、もう一度", pinLockAfter: "ほかのアプリから戻ったとき",
+  lockNow: "すぐにロック", lock1: "1分後からロック", lock5: "5分後からロック",
+  pinExplain: "この端末でアプリを開くときにPINを聞きます。PINを{max}回続けて間違えると、この端末の内容を消去してログアウトします。",
+  pinBad: "4〜8桁の数字で入力してください。", pinMismatch: "2つのPINが違います。もう一度入力してください。",
+  pinDone: "PINを設定しました。次に開くときから、PINを聞きます。", pinRemoved: "PINをやめました。",
   pushOn: "返信を通知する", pushOff: "通知を止める",
   pushStarted: "返信があると、この端末に通知します。通知に内容や名前は表示されません。",
   pushStopped: "通知を止めました。", pushDenied: "このブラウザでは通知が許可されていません。ブラウザの設定で許可してください。",
   pushFailed: "通知の設定ができませんでした。通信環境を確認して、もう一度お試しください。",
 };
 const en = {
-  appName: "Taiwa", exit: "Close", signIn: "Sign in", loginId: "Login ID", password: "Password",
-  shared: "Shared device (keep nothing after closing)", signInButton: "Sign in", empty: "Write a message and send it. A counselor will answer.",
+  appName: "Taiwa", exit: "Quick exit", exitLabel: "Quick exit (clears the screen and closes)", menu: "Menu", menuClose: "Close",
+  signIn: "Sign in", loginId: "Login ID", password: "Password", showPassword: "Show password",
+  loginHint: "Enter the login ID and password printed on your slip. Full-width characters are fine.",
+  contactDefault: "If you lost your slip or cannot sign in, ask the office that gave it to you.",
+  shared: "Shared device (keep nothing after closing)", signInButton: "Sign in",
   message: "Message", placeholder: "Write a message", send: "Send", logout: "Sign out",
+  sendHint: "Enter for a new line, Ctrl+Enter to send", sendHintMac: "Enter for a new line, ⌘+Enter to send",
   sending: "sending", sent: "sent", delivered: "delivered", read: "read", waiting: "waiting (sent when online)",
-  open: "", closed: "Closed now. Replies from {at}.", closedNoTime: "Closed now.",
-  paused: "Paused. Replies from {at}.", pausedNoTime: "Paused for now. Please wait until it reopens.",
-  blocked: "Closed now: messages cannot be sent.", badLogin: "Login ID or password is incorrect.",
-  tooMany: "Too many attempts. Please try again later.", expired: "This login can no longer be used. Please ask your counselor.",
-  offline: "Offline. Waiting for the connection…", connecting: "Connecting…", ended: "Signed out.",
-  notice: "Automatic notice: closed now. Replies from {at}.", noticeNoTime: "Automatic notice: closed now.",
+  counselor: "Counselor", typing: "{name} is typing…",
+  closed: "Outside hours. Replies from {at}.", closedNoTime: "Outside hours.",
+  paused: "Paused. Replies from {at}.", pausedNoTime: "Paused. Please wait until it reopens.",
+  noticeClosed: "Automatic notice: outside hours. Replies from {at}.", noticeClosedNoTime: "Automatic notice: outside hours.",
+  noticePaused: "Automatic notice: paused. Replies from {at}.", noticePausedNoTime: "Automatic notice: paused.",
+  blockedNow: "Outside hours: messages cannot be sent now. You can send from {at}. Your text stays here.",
+  blockedNowNoTime: "Outside hours: messages cannot be sent now. Your text stays here.",
+  failClosed: "Not sent: outside hours. You can send from {at}.", failClosedNoTime: "Not sent: outside hours.",
+  failBody: "This text could not be sent (it has characters that cannot be used, or is too long).",
+  failForbidden: "This login cannot send messages.", failOther: "Not sent ({code}).",
+  retry: "Send again", edit: "Edit", copy: "Copy", remove: "Delete", removeConfirm: "Really delete", copied: "Copied",
+  tooLong: "Too long ({n} / {max} characters). Shorten it or send it in parts.",
+  badLogin: "Login ID or password is incorrect. After several wrong tries, signing in is blocked for a while.",
+  locked: "Too many wrong tries: this login ID is locked for now. Try again in {wait}.",
+  rateLimited: "Too many failed sign-ins from this place. Try again in {wait}.",
+  expired: "This login can no longer be used. Please ask your counselor.",
+  offline: "Offline. Messages you write are sent once connected.", connecting: "Connecting…", ended: "Signed out.",
   network: "Cannot connect. Please check your network.",
-  locked: "Locked", pinEnter: "Enter your PIN", unlock: "Open", pinWrong: "Wrong PIN ({left} more and this device's data is erased)",
-  pinNew: "PIN to open the app on this device (4 to 8 digits)", pinSave: "Set PIN", pinSet: "Set a PIN", pinChange: "Change PIN", pinDone: "PIN set.",
-  pinBad: "Use 4 to 8 digits.",
+  seconds: "{n} seconds", minutes: "{n} minutes",
+  newMessages: "{n} new messages",
+  today: "Today", yesterday: "Yesterday",
+  welcomeDefault: "Here you can talk one to one with a counselor. Only this organisation's counselors read what you write.",
+  hoursToday: "Today's hours: {spans}", hoursAlways: "Open around the clock.", hoursNoneToday: "Closed today.",
+  replyOpen: "During opening hours a counselor answers in turn.", replyClosed: "Outside hours now. Replies from {at}.",
+  replyPaused: "Paused now. Replies from {at}.", replyLater: "Replies when it reopens.",
+  retentionDays: "Messages are deleted automatically after {n} days (from this device too).",
+  retentionHours: "Messages are deleted automatically after {n} hours (from this device too).",
+  lockTitle: "Locked", pinEnter: "Enter your PIN", unlock: "Open",
+  pinRule: "After {max} wrong PINs in a row, this device's copy is erased and you are signed out.",
+  pinWrong: "Wrong PIN. {left} more wrong tries erase this device's copy and sign you out.",
+  pinForgot: "Forgot your PIN? Sign in again: this device's copy is erased, and your login ID and password show the conversation again.",
+  pinReset: "Sign in again", pinResetConfirm: "Erase this device's copy and sign in again",
+  pinSet: "Set a PIN", pinChange: "Change PIN", pinOff: "Remove PIN", pinSave: "Set PIN",
+  pinNew: "PIN (4 to 8 digits)", pinAgain: "The same PIN again", pinLockAfter: "When returning from another app",
+  lockNow: "Lock at once", lock1: "Lock after 1 minute", lock5: "Lock after 5 minutes",
+  pinExplain: "The app asks for the PIN when opened on this device. After {max} wrong PINs in a row, this device's copy is erased and you are signed out.",
+  pinBad: "Use 4 to 8 digits.", pinMismatch: "The two PINs differ. Please enter them again.",
+  pinDone: "PIN set. The app asks for it from the next opening.", pinRemoved: "PIN removed.",
   pushOn: "Notify me of replies", pushOff: "Stop notifications",
   pushStarted: "This device will be notified of replies. Notices show no words and no names.",
   pushStopped: "Notifications stopped.", pushDenied: "Notifications are blocked in this browser. Allow them in the browser's settings.",
@@ -42,6 +106,7 @@ const en = {
 
 export const lang = (navigator.languages || [navigator.language]).find((l) => /^(ja|en)/.test(l))?.slice(0, 2) === "en" ? "en" : "ja";
 const table = lang === "en" ? en : ja;
+const locale = lang === "en" ? "en" : "ja-JP";
 
 export function t(key, vars = {}) {
   return (table[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
@@ -51,9 +116,33 @@ export function applyStatic(root = document) {
   document.documentElement.lang = lang;
   root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  root.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nLabel)); });
 }
 
+// when is a date and time: "11/24 9:00".
 export function when(iso) {
+  return new Date(iso).toLocaleString(locale, { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+// clock is a time of day: "14:05".
+export function clock(iso) {
+  return new Date(iso).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+}
+
+// dayKey names a local calendar day; dayLabel says it for a separator.
+export function dayKey(iso) {
   const d = new Date(iso);
-  return d.toLocaleString(lang === "en" ? "en" : "ja-JP", { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+export function dayLabel(iso, now = new Date()) {
+  const key = dayKey(iso);
+  if (key === dayKey(now)) return t("today");
+  if (key === dayKey(new Date(now.getTime() - 86400000))) return t("yesterday");
+  return new Date(iso).toLocaleDateString(locale, { month: "long", day: "numeric", weekday: "short" });
+}
+
+// wait says how long to wait, rounded up: "40秒", "15分".
+export function wait(seconds) {
+  return seconds < 60 ? t("seconds", { n: Math.max(1, Math.ceil(seconds)) }) : t("minutes", { n: Math.ceil(seconds / 60) });
 }

@@ -1,5 +1,6 @@
-// The device copy: messages, the resume cursor and the outbox, in
-// IndexedDB. Not used on a shared device (nothing is kept there), and
+// The device copy: messages, the resume cursor, the outbox (with the
+// reason a message was refused, so that its words survive a reload) and
+// the draft being written, in IndexedDB. Not used on a shared device (nothing is kept there), and
 // deleted whole at logout, revocation and client deletion.
 const NAME = "taiwa";
 
@@ -30,7 +31,8 @@ export async function openStore() {
         req(tx.objectStore("meta").get("cursor")),
       ]);
       outbox.sort((a, b) => a.at - b.at);
-      return { messages, outbox: outbox.map(({ ref, body }) => ({ ref, body })), cursor: cursor || 0 };
+      order = Math.max(order, ...outbox.map((p) => p.at + 1));
+      return { messages, outbox: outbox.map(({ ref, body, at, error }) => ({ ref, body, at, error })), cursor: cursor || 0 };
     },
     async putMessage(m, cursor) {
       const tx = db.transaction(["messages", "meta"], "readwrite");
@@ -51,9 +53,11 @@ export async function openStore() {
       tx.objectStore("messages").clear();
       await done(tx);
     },
-    async addPending(p) {
+    // putPending adds or updates an outbox entry; a new one goes last.
+    async putPending(p) {
+      if (p.at === undefined) p.at = order++;
       const tx = db.transaction("outbox", "readwrite");
-      tx.objectStore("outbox").put({ ref: p.ref, body: p.body, at: order++ });
+      tx.objectStore("outbox").put({ ref: p.ref, body: p.body, at: p.at, error: p.error ?? null });
       await done(tx);
     },
     async removePending(ref) {

@@ -1,27 +1,46 @@
 // Caches the app shell only. Never API answers, never message contents.
-const SHELL = "taiwa-shell-v3";
-const FILES = ["./", "index.html", "style.css", "app.js", "i18n.js", "store.js", "push.js", "offline.html", "manifest.webmanifest", "icon-192.png", "icon-512.png"];
+// The server writes the shell's version into VERSION: a changed file
+// changes this script, the browser notices on its own update check (in
+// the background, on each visit), installs the new shell into a new cache
+// and the next opening uses it. Until then the shell is served from the
+// cache first, so reopening the app costs no download.
+const VERSION = "@VERSION@";
+const SHELL = "taiwa-shell-" + VERSION;
+const FILES = ["./", "style.css", "app.js", "i18n.js", "store.js", "push.js", "text.js", "view.js", "lock.js",
+  "offline.html", "manifest.webmanifest", "icon-192.png", "icon-512.png"];
 
 self.addEventListener("install", (e) => {
-  e.waitUntil(caches.open(SHELL).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
+  // cache: "reload" skips the HTTP cache: the shell is exactly this version.
+  e.waitUntil(caches.open(SHELL)
+    .then((c) => c.addAll(FILES.map((f) => new Request(f, { cache: "reload" }))))
+    .then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (e) => {
-  e.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== SHELL).map((k) => caches.delete(k))))
+  e.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("taiwa-shell-") && k !== SHELL).map((k) => caches.delete(k))))
     .then(() => self.clients.claim()));
 });
 
 self.addEventListener("fetch", (e) => {
   const url = new URL(e.request.url);
   if (e.request.method !== "GET" || url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
-  // Network first so that an update arrives at once; the shell when offline.
-  e.respondWith(fetch(e.request).catch(async () => {
-    const hit = await caches.match(e.request);
-    if (hit) return hit;
-    if (e.request.mode === "navigate") return caches.match("offline.html");
-    return Response.error();
-  }));
+  e.respondWith(fromShell(e.request));
 });
+
+async function fromShell(req) {
+  const cache = await caches.open(SHELL);
+  // Every page of the scope is the app: the one cached page answers.
+  const hit = req.mode === "navigate"
+    ? await cache.match(new URL("./", self.registration.scope).href)
+    : await cache.match(req, { ignoreSearch: true });
+  if (hit) return hit;
+  try {
+    return await fetch(req);
+  } catch (err) {
+    if (req.mode === "navigate") return (await cache.match("offline.html")) || Response.error();
+    throw err;
+  }
+}
 
 // A push says only that a reply is waiting (see server/internal/push): the
 // words shown are chosen here, in the phone's language, and name nobody.

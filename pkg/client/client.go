@@ -108,6 +108,13 @@ func (c *Client) Org(ctx context.Context) (protocol.Org, error) {
 	return o, c.do(ctx, http.MethodGet, "/api/v1/org", nil, &o)
 }
 
+// UpdateMe changes what a staff member chooses about themselves (the
+// display name clients see above their replies).
+func (c *Client) UpdateMe(ctx context.Context, patch protocol.MePatch) (protocol.Account, error) {
+	var a protocol.Account
+	return a, c.do(ctx, http.MethodPatch, "/api/v1/me", patch, &a)
+}
+
 // UpdateSettings changes organisation settings (admins).
 func (c *Client) UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error) {
 	var o protocol.Org

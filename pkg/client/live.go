@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -71,8 +72,12 @@ type LiveOptions struct {
 	// *protocol.Synced, *protocol.Ack, *protocol.ErrorFrame,
 	// *protocol.ConversationFrame, *protocol.ConversationDeletedFrame,
 	// *protocol.DeletedFrame, *protocol.SettingsFrame,
-	// *protocol.RevokedFrame) and StateEvent. It must not block for long.
+	// *protocol.RevokedFrame, *protocol.TypingFrame) and StateEvent. It must not block for long.
 	OnEvent func(any)
+	// PingEvery is the heartbeat: a ping this often, and a connection that
+	// heard nothing for twice as long is dropped and reconnected (a dead
+	// link sends no close). Default protocol.PingEvery; negative: none.
+	PingEvery time.Duration
 	// Backoff bounds between reconnection attempts (defaults 250ms, 30s).
 	MinBackoff, MaxBackoff time.Duration
 	// ReadLimit bounds one server frame (default 16 MiB: a welcome lists
@@ -107,6 +112,9 @@ func (c *Client) Live(opts LiveOptions) *Live {
 	}
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = 16 << 20
+	}
+	if opts.PingEvery == 0 {
+		opts.PingEvery = protocol.PingEvery
 	}
 	if opts.OnEvent == nil {
 		opts.OnEvent = func(any) {}
@@ -199,6 +207,20 @@ func (l *Live) Receipt(ctx context.Context, conversationID, delivered, read int6
 		return ErrOffline
 	}
 	return writeFrame(ctx, conn, protocol.Receipt{Type: protocol.TypeReceipt, ConversationID: conversationID, DeliveredSeq: delivered, ReadSeq: read})
+}
+
+// Typing tells the conversation's other side that this app's person is
+// writing (staff name the conversation; clients pass 0). Call it at most
+// every few seconds while they type: the server relays one per
+// protocol.TypingEvery and stores nothing.
+func (l *Live) Typing(ctx context.Context, conversationID int64) error {
+	l.mu.Lock()
+	conn := l.conn
+	l.mu.Unlock()
+	if conn == nil {
+		return ErrOffline
+	}
+	return writeFrame(ctx, conn, protocol.Typing{Type: protocol.TypeTyping, ConversationID: conversationID})
 }
 
 // Wiped sends a deletion receipt: this device has applied every deletion
@@ -304,9 +326,17 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 	if err := writeFrame(ctx, conn, protocol.Hello{Type: protocol.TypeHello, V: protocol.Version, Cursor: l.Cursor()}); err != nil {
 		return false, fmt.Errorf("hello: %w", err)
 	}
+	var lastRead atomic.Int64
+	lastRead.Store(time.Now().UnixNano())
+	if l.opts.PingEvery > 0 {
+		hctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go heartbeat(hctx, conn, l.opts.PingEvery, &lastRead)
+	}
 	var outside *OutsideHoursError
 	for {
 		_, data, err := conn.Read(ctx)
+		lastRead.Store(time.Now().UnixNano())
 		if err != nil {
 			switch websocket.CloseStatus(err) {
 			case protocol.CloseRevoked:
@@ -360,8 +390,31 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 		case *protocol.RevokedFrame:
 			l.opts.OnEvent(f)
 			return welcomed, ErrRevoked
+		case *protocol.Pong:
+			continue // the heartbeat's answer: nothing for the app
 		}
 		l.opts.OnEvent(ev)
+	}
+}
+
+// heartbeat pings every interval and drops the connection when nothing
+// arrived for two intervals: the read then fails and Run reconnects.
+func heartbeat(ctx context.Context, conn *websocket.Conn, every time.Duration, lastRead *atomic.Int64) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, lastRead.Load())) > 2*every {
+			conn.CloseNow()
+			return
+		}
+		if err := writeFrame(ctx, conn, protocol.Ping{Type: protocol.TypePing}); err != nil {
+			return
+		}
 	}
 }
 
@@ -416,6 +469,10 @@ func decodeServerFrame(data []byte) (any, error) {
 		v = new(protocol.SettingsFrame)
 	case protocol.TypeRevoked:
 		v = new(protocol.RevokedFrame)
+	case protocol.TypeTyping:
+		v = new(protocol.TypingFrame)
+	case protocol.TypePong:
+		v = new(protocol.Pong)
 	default:
 		// A newer server may add frames; an old app ignores them.
 		return struct{}{}, nil

@@ -65,18 +65,35 @@ func NewPassword() string {
 // operator are lower-cased and trimmed.
 func NormalizeLoginID(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	compact := strings.ReplaceAll(strings.ReplaceAll(s, "-", ""), " ", "")
+	compact := strings.NewReplacer("-", "", " ", "").Replace(strings.ToLower(foldTyped(s)))
 	if len(compact) == LoginIDLength && strings.Trim(compact, Alphabet) == "" {
 		return compact[:4] + "-" + compact[4:]
 	}
 	return s
 }
 
+// foldTyped undoes what a Japanese keyboard makes of a slip's characters:
+// full-width letters, digits and spaces become ASCII, and the long vowel
+// mark 「ー」 and the other dashes become "-".
+func foldTyped(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E: // full-width ASCII
+			return r - 0xFEE0
+		case r == 0x3000: // ideographic space
+			return ' '
+		case strings.ContainsRune("ーｰ‐‑‒–—―−", r):
+			return '-'
+		}
+		return r
+	}, s)
+}
+
 // NormalizePassword does the same for generated passwords, so that
 // "ABCD EFGH JKMN" and "abcd-efgh-jkmn" both work. Other passwords are
 // used exactly as typed.
 func NormalizePassword(s string) string {
-	compact := strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(s)))
+	compact := strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(foldTyped(s))))
 	if len(compact) == PasswordLength && strings.Trim(compact, Alphabet) == "" {
 		return compact[:4] + "-" + compact[4:8] + "-" + compact[8:]
 	}

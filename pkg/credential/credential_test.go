@@ -79,6 +79,13 @@ func TestNormalize(t *testing.T) {
 		{"Admin", "admin", "Admin"},
 		{"ABCD EFGH JKMN", "abcd efgh jkmn", "abcd-efgh-jkmn"},
 		{"abcdefghjkmn", "abcdefghjkmn", "abcd-efgh-jkmn"},
+		// Typed on a Japanese keyboard: full width, the long vowel mark.
+		{"ＡＢＣＤーＥＦＧＨ", "abcd-efgh", "ＡＢＣＤーＥＦＧＨ"},
+		{"ａｂｃｄ　ｅｆｇｈ", "abcd-efgh", "ａｂｃｄ　ｅｆｇｈ"},
+		{"ａｂｃｄ－ｅｆｇｈ－ｊｋｍｎ", "ａｂｃｄ－ｅｆｇｈ－ｊｋｍｎ", "abcd-efgh-jkmn"},
+		{"abcd—efgh—jkmn", "abcd—efgh—jkmn", "abcd-efgh-jkmn"},
+		// Other passwords stay exactly as typed.
+		{"パスワードー１", "パスワードー１", "パスワードー１"},
 	}
 	for _, tt := range tests {
 		if got := NormalizeLoginID(tt.in); got != tt.id {

@@ -99,6 +99,15 @@ type MessagePage struct {
 	NextBefore int64     `json:"next_before,omitempty"`
 }
 
+// MePatch changes what a staff member chooses about themselves: the name
+// clients see above their replies ("" for none; MaxDisplayNameRunes).
+type MePatch struct {
+	DisplayName *string `json:"display_name,omitempty"`
+}
+
+// MaxDisplayNameRunes bounds a staff member's display name.
+const MaxDisplayNameRunes = 20
+
 // ChangePasswordRequest is a staff member choosing a new password.
 type ChangePasswordRequest struct {
 	Current string `json:"current"`

@@ -16,6 +16,24 @@ const (
 	TypeSend    = "send"
 	TypeReceipt = "receipt"
 	TypeWiped   = "wiped"
+	// TypePing asks the server for a pong: the app's heartbeat. A
+	// connection that has sent one must keep sending frames (HeartbeatTimeout).
+	TypePing = "ping"
+	// TypeTyping says the sender is writing (never stored). Apps send it;
+	// the server relays it to the conversation's other side.
+	TypeTyping = "typing"
+)
+
+// HeartbeatTimeout is how long the server waits for the next frame from an
+// app that sends pings before it treats the link as dead and drops it. Apps
+// ping every PingEvery and give up on a pong after PingEvery too, so both
+// ends notice a dead link in under ten seconds.
+const (
+	HeartbeatTimeout = 9 * time.Second
+	PingEvery        = 4 * time.Second
+	// TypingEvery is the most often a connection's typing frames are
+	// relayed; more frequent ones are dropped without an answer.
+	TypingEvery = 2 * time.Second
 )
 
 // Frame types sent by the server.
@@ -30,6 +48,8 @@ const (
 	TypeDeleted             = "deleted"
 	TypeSettings            = "settings"
 	TypeRevoked             = "revoked"
+	TypePong                = "pong"
+	// TypeTyping (also sent by apps): someone on the other side is writing.
 )
 
 // WebSocket close codes used by the server besides the standard ones
@@ -68,6 +88,37 @@ type Receipt struct {
 	DeliveredSeq   int64  `json:"delivered_seq"`
 	ReadSeq        int64  `json:"read_seq"`
 }
+
+// Ping is the app's heartbeat; the server answers with a Pong at once.
+type Ping struct {
+	Type string `json:"type"`
+}
+
+// Pong answers a Ping.
+type Pong struct {
+	Type string `json:"type"`
+}
+
+// Typing, from an app, says its person is writing in a conversation
+// (clients leave ConversationID zero). Nothing of it is stored.
+type Typing struct {
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversation_id,omitempty"`
+}
+
+// TypingFrame, from the server, says someone on the conversation's other
+// side is writing. Apps show it for a few seconds (TypingShowFor) or until
+// that side's next message arrives.
+type TypingFrame struct {
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversation_id"`
+	SenderID       int64  `json:"sender_id"`
+	SenderRole     Role   `json:"sender_role"`
+	SenderName     string `json:"sender_name,omitempty"` // a staff member's display name
+}
+
+// TypingShowFor is how long an app shows "typing" after the last frame.
+const TypingShowFor = 6 * time.Second
 
 // Welcome answers a hello with the state the app needs before the replay.
 type Welcome struct {
@@ -152,7 +203,8 @@ type RevokedFrame struct {
 }
 
 // DecodeClientFrame validates and decodes one frame sent by an app. It
-// returns *Hello, *Send or *Receipt, or an *Error that can be sent back.
+// returns *Hello, *Send, *Receipt, *Wiped, *Ping or *Typing, or an *Error
+// that can be sent back.
 func DecodeClientFrame(data []byte) (any, error) {
 	if len(data) > MaxFrameBytes {
 		return nil, Errorf(CodeTooLarge, "frame is %d bytes; the limit is %d", len(data), MaxFrameBytes)
@@ -193,6 +245,15 @@ func DecodeClientFrame(data []byte) (any, error) {
 		err, f = strictUnmarshal(data, r), r
 		if err == nil {
 			err = r.validate()
+		}
+	case TypePing:
+		pg := new(Ping)
+		err, f = strictUnmarshal(data, pg), pg
+	case TypeTyping:
+		ty := new(Typing)
+		err, f = strictUnmarshal(data, ty), ty
+		if err == nil && ty.ConversationID < 0 {
+			err = Errorf(CodeBadFrame, "conversation_id must not be negative")
 		}
 	case TypeWiped:
 		w := new(Wiped)

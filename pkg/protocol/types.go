@@ -71,11 +71,14 @@ const (
 
 // Account is a person who can sign in.
 type Account struct {
-	ID          int64      `json:"id"`
-	OrgID       int64      `json:"org_id"`
-	Role        Role       `json:"role"`
-	LoginID     string     `json:"login_id"`
-	Nickname    string     `json:"nickname"`
+	ID       int64  `json:"id"`
+	OrgID    int64  `json:"org_id"`
+	Role     Role   `json:"role"`
+	LoginID  string `json:"login_id"`
+	Nickname string `json:"nickname"`
+	// DisplayName is what clients see above a staff member's replies, set
+	// by that staff member (never their real name unless they choose it).
+	DisplayName string     `json:"display_name,omitempty"`
 	Note        string     `json:"note,omitempty"`         // clients only; staff eyes only
 	AccessUntil *time.Time `json:"access_until,omitempty"` // clients only
 	CreatedAt   time.Time  `json:"created_at"`
@@ -102,6 +105,28 @@ type Settings struct {
 	// CounselorMarginMinutes on both sides. Admins are exempt.
 	CounselorHoursOnly     bool `json:"counselor_hours_only,omitempty"`
 	CounselorMarginMinutes int  `json:"counselor_margin_minutes,omitempty"`
+	// WelcomeText greets clients on the app's first screen; ContactText
+	// tells them whom to ask about a lost slip or a locked login (shown
+	// on the sign-in page of the organisation's own address, so it must
+	// not name the organisation unless it wants to be named there).
+	WelcomeText string `json:"welcome_text,omitempty"`
+	ContactText string `json:"contact_text,omitempty"`
+	// ShowOrgName lets clients' apps show DisplayName. Off by default: a
+	// phone others may see shows only the neutral app name, and clients
+	// are not even sent the organisation's name.
+	ShowOrgName bool `json:"show_org_name,omitempty"`
+}
+
+// MaxClientTextRunes bounds the welcome and contact texts.
+const MaxClientTextRunes = 500
+
+// ForClient is the organisation as a client's app is told of it: its
+// name only when the organisation chose to be named on clients' phones.
+func (o Org) ForClient() Org {
+	if !o.Settings.ShowOrgName {
+		o.Settings.DisplayName = ""
+	}
+	return o
 }
 
 // MaxCounselorMarginMinutes bounds the access-hours margin.
@@ -130,8 +155,9 @@ const MaxAppNameRunes = 30
 // AppLook is how an organisation's app looks on a home screen; it is
 // served without sign-in (the manifest is fetched before it).
 type AppLook struct {
-	Name string // empty: the product's default
-	Icon string // one of AppIcons
+	Name        string // empty: the product's default
+	Icon        string // one of AppIcons
+	ContactText string // whom to ask about a lost slip (Settings.ContactText)
 }
 
 // SettingsPatch changes some settings; nil fields stay as they are.
@@ -147,6 +173,9 @@ type SettingsPatch struct {
 	AuditRetentionDays     *int            `json:"audit_retention_days,omitempty"`
 	CounselorHoursOnly     *bool           `json:"counselor_hours_only,omitempty"`
 	CounselorMarginMinutes *int            `json:"counselor_margin_minutes,omitempty"`
+	WelcomeText            *string         `json:"welcome_text,omitempty"`
+	ContactText            *string         `json:"contact_text,omitempty"`
+	ShowOrgName            *bool           `json:"show_org_name,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -198,14 +227,19 @@ type Conversation struct {
 // Message is one entry of a conversation.
 type Message struct {
 	// ID is global and increases in commit order: it is the resume cursor.
-	ID             int64       `json:"id"`
-	ConversationID int64       `json:"conversation_id"`
-	Seq            int64       `json:"seq"` // 1, 2, 3… within the conversation
-	SenderID       int64       `json:"sender_id,omitempty"`
-	SenderRole     Role        `json:"sender_role"`
-	Kind           MessageKind `json:"kind"`
-	Body           string      `json:"body,omitempty"`
-	ReopensAt      *time.Time  `json:"reopens_at,omitempty"` // closed notices
-	CreatedAt      time.Time   `json:"created_at"`
-	ExpiresAt      time.Time   `json:"expires_at"`
+	ID             int64 `json:"id"`
+	ConversationID int64 `json:"conversation_id"`
+	Seq            int64 `json:"seq"` // 1, 2, 3… within the conversation
+	SenderID       int64 `json:"sender_id,omitempty"`
+	SenderRole     Role  `json:"sender_role"`
+	// SenderName is a staff sender's display name (Account.DisplayName) as
+	// it is now; empty when they chose none or left.
+	SenderName string      `json:"sender_name,omitempty"`
+	Kind       MessageKind `json:"kind"`
+	Body       string      `json:"body,omitempty"`
+	ReopensAt  *time.Time  `json:"reopens_at,omitempty"` // closed notices
+	// State is a closed notice's reason: hours.StateClosed or StatePaused.
+	State     hours.State `json:"state,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+	ExpiresAt time.Time   `json:"expires_at"`
 }

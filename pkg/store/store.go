@@ -153,6 +153,9 @@ type Store interface {
 	UpdateClient(ctx context.Context, p Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error)
 	// SetPassword replaces an account's password hash and ends its sessions (admins).
 	SetPassword(ctx context.Context, p Principal, id int64, hash string) error
+	// SetDisplayName sets the name clients see above the principal's
+	// replies (staff, their own; "" for none).
+	SetDisplayName(ctx context.Context, p Principal, name string) (protocol.Account, error)
 	// ChangeOwnPassword replaces the principal's own password hash and
 	// ends every other session of the account.
 	ChangeOwnPassword(ctx context.Context, p Principal, sessionID int64, hash string) error

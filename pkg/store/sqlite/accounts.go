@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
 )
 
-const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash"
+const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name"
 
 func scanAccount(sc interface{ Scan(...any) error }) (store.AccountRecord, error) {
 	var (
@@ -20,7 +22,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (store.AccountRecord, error
 		until   sql.NullInt64
 		created int64
 	)
-	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash)
+	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash, &a.DisplayName)
 	a.AccessUntil = fromNullMS(until)
 	a.CreatedAt = fromMS(created)
 	return a, err
@@ -246,6 +248,31 @@ func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash
 	})
 }
 
+// SetDisplayName sets the name clients see above a staff member's replies
+// (their own choice; "" for none).
+func (db *DB) SetDisplayName(ctx context.Context, p store.Principal, name string) (protocol.Account, error) {
+	if !p.IsStaff() {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only staff choose a display name")
+	}
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > protocol.MaxDisplayNameRunes || strings.ContainsFunc(name, unicode.IsControl) {
+		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "display name must be at most %d characters on one line", protocol.MaxDisplayNameRunes)
+	}
+	var out protocol.Account
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		if _, err := tx.Exec("UPDATE accounts SET display_name = ? WHERE id = ? AND org_id = ?", name, p.AccountID, p.OrgID); err != nil {
+			return nil, fmt.Errorf("set display name: %w", err)
+		}
+		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ?", p.AccountID))
+		if err != nil {
+			return nil, fmt.Errorf("load account: %w", err)
+		}
+		out = a.Account
+		return nil, nil
+	})
+	return out, err
+}
+
 // ChangeOwnPassword sets the principal's new password; the session that
 // asked stays, every other one ends (a password is changed when it may
 // have leaked).
@@ -373,7 +400,7 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		active  int64
 	)
 	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires, &active, &s.Shared,
-		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash)
+		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash, &a.DisplayName)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "session is not valid; sign in again")
 	}

@@ -138,8 +138,12 @@ func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (pr
 	return c.Conversation, nil
 }
 
+// msgCols reads a staff sender's display name as it is now: a name
+// changed later shows on earlier replies too, and a deleted account's
+// replies show none.
 const msgCols = "m.id, m.conversation_id, m.seq, m.sender_id, m.sender_role, m.kind, m.body, m.reopens_at, m.created_at, m.expires_at, " +
-	"m.sealed, m.slice, (SELECT client_id FROM conversations WHERE id = m.conversation_id)"
+	"m.sealed, m.slice, (SELECT client_id FROM conversations WHERE id = m.conversation_id), m.notice_state, " +
+	"COALESCE((SELECT display_name FROM accounts WHERE id = m.sender_id AND role != 'client'), '')"
 
 // scanMessage reads a row of msgCols and unseals its body.
 func (db *DB) scanMessage(sc interface{ Scan(...any) error }) (protocol.Message, error) {
@@ -151,7 +155,7 @@ func (db *DB) scanMessage(sc interface{ Scan(...any) error }) (protocol.Message,
 		slice, clientID  sql.NullInt64
 	)
 	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderRole, &m.Kind, &m.Body, &reopens, &created, &expires,
-		&sealed, &slice, &clientID); err != nil {
+		&sealed, &slice, &clientID, &m.State, &m.SenderName); err != nil {
 		return m, err
 	}
 	m.SenderID = sender.Int64
@@ -315,6 +319,11 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		period := time.Duration(settings.RetentionSeconds) * time.Second
 		out = protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: p.AccountID, SenderRole: p.Role,
 			Kind: protocol.KindText, Body: r.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}
+		if !isClient {
+			if err := tx.QueryRow("SELECT display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&out.SenderName); err != nil {
+				return nil, fmt.Errorf("load display name: %w", err)
+			}
+		}
 		if err := db.insertMessage(tx, c.OrgID, c.ClientID, &out, r.Ref); err != nil {
 			return nil, err
 		}
@@ -332,7 +341,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			c.ClientDeliveredSeq, c.ClientReadSeq = out.Seq, out.Seq
 			if avail.State != hours.StateOpen && (!c.NoticeUntil.Valid || ms(now) >= c.NoticeUntil.Int64) {
 				notice := protocol.Message{ConversationID: c.ID, Seq: out.Seq + 1, SenderRole: protocol.RoleSystem,
-					Kind: protocol.KindClosedNotice, ReopensAt: avail.ReopensAt, CreatedAt: now, ExpiresAt: out.ExpiresAt}
+					Kind: protocol.KindClosedNotice, ReopensAt: avail.ReopensAt, State: avail.State, CreatedAt: now, ExpiresAt: out.ExpiresAt}
 				if err := db.insertMessage(tx, c.OrgID, c.ClientID, &notice, ""); err != nil {
 					return nil, err
 				}
@@ -392,9 +401,9 @@ func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Messa
 		}
 		slice, sealed = s, blob
 	}
-	res, err := tx.Exec(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, ref, body, reopens_at, created_at, expires_at, slice, sealed)
-		VALUES (?,?,?,?,?,?,?,'',?,?,?,?,?)`, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg,
-		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt), slice, sealed)
+	res, err := tx.Exec(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, ref, body, reopens_at, created_at, expires_at, slice, sealed, notice_state)
+		VALUES (?,?,?,?,?,?,?,'',?,?,?,?,?,?)`, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg,
+		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt), slice, sealed, m.State)
 	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}

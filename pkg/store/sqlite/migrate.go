@@ -272,6 +272,12 @@ CREATE TABLE upgrades (
 	done_at INTEGER NOT NULL
 );
 `,
+	// 12: the name a staff member shows clients above their replies, and
+	// why a closed notice was added (closed or paused: the app says which).
+	`
+ALTER TABLE accounts ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN notice_state TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -51,6 +52,11 @@ func ValidateSettings(s protocol.Settings) error {
 	}
 	if s.CounselorMarginMinutes < 0 || s.CounselorMarginMinutes > protocol.MaxCounselorMarginMinutes {
 		return protocol.Errorf(protocol.CodeInvalid, "access-hours margin must be 0 to %d minutes", protocol.MaxCounselorMarginMinutes)
+	}
+	for name, text := range map[string]string{"welcome text": s.WelcomeText, "contact text": s.ContactText} {
+		if utf8.RuneCountInString(text) > protocol.MaxClientTextRunes || strings.ContainsFunc(text, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
+			return protocol.Errorf(protocol.CodeInvalid, "%s must be at most %d characters, without control characters", name, protocol.MaxClientTextRunes)
+		}
 	}
 	if !slices.Contains(protocol.AppIcons, s.AppIcon) {
 		return protocol.Errorf(protocol.CodeInvalid, "app icon must be one of %q", protocol.AppIcons)
@@ -150,7 +156,7 @@ func (db *DB) AppLook(ctx context.Context, code string) (protocol.AppLook, error
 	if err != nil {
 		return protocol.AppLook{}, err
 	}
-	return protocol.AppLook{Name: s.AppName, Icon: s.AppIcon}, nil
+	return protocol.AppLook{Name: s.AppName, Icon: s.AppIcon, ContactText: s.ContactText}, nil
 }
 
 // UpdateSettings applies patch to the admin's organisation.
@@ -198,6 +204,15 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		if patch.CounselorMarginMinutes != nil {
 			s.CounselorMarginMinutes = *patch.CounselorMarginMinutes
 		}
+		if patch.WelcomeText != nil {
+			s.WelcomeText = clientText(*patch.WelcomeText)
+		}
+		if patch.ContactText != nil {
+			s.ContactText = clientText(*patch.ContactText)
+		}
+		if patch.ShowOrgName != nil {
+			s.ShowOrgName = *patch.ShowOrgName
+		}
 		if err := ValidateSettings(s); err != nil {
 			return nil, err
 		}
@@ -226,6 +241,12 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
 	})
 	return out, err
+}
+
+// clientText trims a text shown to clients and keeps its line breaks as
+// "\n" (a desktop on Windows sends "\r\n").
+func clientText(s string) string {
+	return strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"))
 }
 
 // changedSettings names the settings that differ (the audit log's detail:

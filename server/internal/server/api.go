@@ -18,13 +18,40 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a *session) error {
 	return nil
 }
 
+// patchMe lets a staff member choose the name clients see above their
+// replies.
+func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, a *session) error {
+	var patch protocol.MePatch
+	if err := decodeJSON(w, r, &patch); err != nil {
+		return err
+	}
+	acct := a.account.Account
+	if patch.DisplayName != nil {
+		var err error
+		if acct, err = s.store.SetDisplayName(r.Context(), a.p, *patch.DisplayName); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, publicAccount(acct))
+	return nil
+}
+
 func (s *Server) getOrg(w http.ResponseWriter, r *http.Request, a *session) error {
 	org, err := s.store.Org(r.Context(), a.p.OrgID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, org)
+	writeJSON(w, http.StatusOK, orgFor(a.p.Role, org))
 	return nil
+}
+
+// orgFor is the organisation as one role is told of it: clients learn
+// its name only if it chose to be named on their phones.
+func orgFor(role protocol.Role, org protocol.Org) protocol.Org {
+	if role == protocol.RoleClient {
+		return org.ForClient()
+	}
+	return org
 }
 
 func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, a *session) error {

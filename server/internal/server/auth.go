@@ -215,7 +215,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		http.SetCookie(w, c)
 	}
-	writeJSON(w, http.StatusOK, protocol.LoginResponse{Token: token, ExpiresAt: sess.ExpiresAt, Account: publicAccount(acct.Account), Org: org})
+	writeJSON(w, http.StatusOK, protocol.LoginResponse{Token: token, ExpiresAt: sess.ExpiresAt, Account: publicAccount(acct.Account), Org: orgFor(acct.Role, org)})
 	return nil
 }
 

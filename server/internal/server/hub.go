@@ -183,7 +183,7 @@ func (h *hub) publish(changes []store.Change) {
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.DeletedFrame{Type: protocol.TypeDeleted,
 				ConversationID: c.ConversationID, ThroughSeq: c.ThroughSeq, Count: c.Count, At: c.At})})
 		case store.ChangeSettings:
-			h.toOrg(c.OrgID, outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: *c.Org})})
+			h.toOrgByRole(c.OrgID, *c.Org)
 		case store.ChangeAccess:
 			for s := range h.byAccount[c.AccountID] {
 				s.setAccessUntil(c.AccessUntil, h.now())
@@ -213,18 +213,48 @@ func (h *hub) toConversation(c store.Change, f outFrame) {
 	}
 }
 
-func (h *hub) toOrg(orgID int64, f outFrame) {
+// toOrgByRole sends the organisation's settings to each of its
+// connections, as that connection's role is told of them (orgFor).
+func (h *hub) toOrgByRole(orgID int64, org protocol.Org) {
+	staff := outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: org})}
+	client := outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: org.ForClient()})}
 	for s := range h.byOrg[orgID] {
-		h.deliver(s, f)
+		if s.p.IsStaff() {
+			h.deliver(s, staff)
+		} else {
+			h.deliver(s, client)
+		}
 	}
 }
 
-// publishOrg sends a frame to every connection of one organisation (the
-// availability changing on the clock, with no commit behind it).
-func (h *hub) publishOrg(orgID int64, f outFrame) {
+// publishSettings sends the organisation's settings to every connection of
+// it (the availability changing on the clock, with no commit behind it).
+func (h *hub) publishSettings(orgID int64, org protocol.Org) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	h.toOrg(orgID, f)
+	h.toOrgByRole(orgID, org)
+}
+
+// typing relays that someone is writing to the conversation's other side:
+// a client's to the organisation's staff, staff's to that client. Nothing
+// is stored; a full queue just misses the hint.
+func (h *hub) typing(orgID, clientID int64, from protocol.Role, f protocol.TypingFrame) {
+	data := outFrame{data: protocol.Encode(f)}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if from == protocol.RoleClient {
+		for s := range h.byOrg[orgID] {
+			if s.p.IsStaff() {
+				s.q.Push(data)
+			}
+		}
+		return
+	}
+	for s := range h.byAccount[clientID] {
+		if s.p.OrgID == orgID {
+			s.q.Push(data)
+		}
+	}
 }
 
 func (h *hub) deliver(s *subscriber, f outFrame) {

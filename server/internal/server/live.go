@@ -131,7 +131,7 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 	go func() { readDone <- lc.readLoop(ctx, replies) }()
 
 	welcome := protocol.Welcome{Type: protocol.TypeWelcome, V: protocol.Version, Account: publicAccount(lc.a.account.Account),
-		Org: snap.Org, Conversations: snap.Conversations, ServerTime: s.timeNow()}
+		Org: orgFor(lc.a.p.Role, snap.Org), Conversations: snap.Conversations, ServerTime: s.timeNow()}
 	if err := lc.write(ctx, protocol.Encode(welcome)); err != nil {
 		return 0, ""
 	}
@@ -289,6 +289,12 @@ func (lc *liveConn) readHello(ctx context.Context) (*protocol.Hello, websocket.S
 func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 	s := lc.s
 	strikes := 0
+	// heartbeat: once the app pings, a silence of HeartbeatTimeout means
+	// the link is dead (a phone that lost its network sends no close), and
+	// the connection is dropped so that the subscriber goes at once.
+	heartbeat := false
+	var lastTyping time.Time
+	typing := typingTargets{}
 	reply := func(b []byte) error {
 		select {
 		case replies <- b:
@@ -298,8 +304,16 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 		}
 	}
 	for {
-		typ, data, err := lc.c.Read(ctx)
+		rctx, rcancel := ctx, context.CancelFunc(func() {})
+		if heartbeat {
+			rctx, rcancel = context.WithTimeout(ctx, s.cfg.HeartbeatTimeout)
+		}
+		typ, data, err := lc.c.Read(rctx)
+		rcancel()
 		if err != nil {
+			if heartbeat && ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+				s.metrics.heartbeatLost.Inc()
+			}
 			return err
 		}
 		if typ != websocket.MessageText {
@@ -346,6 +360,22 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 					return err
 				}
 			}
+		case *protocol.Ping:
+			heartbeat = true
+			if err := reply(protocol.Encode(protocol.Pong{Type: protocol.TypePong})); err != nil {
+				return err
+			}
+		case *protocol.Typing:
+			// A hint, not a record: too frequent ones are dropped unanswered.
+			if now := time.Now(); now.Sub(lastTyping) >= s.cfg.TypingEvery {
+				lastTyping = now
+				s.touch(ctx, lc.a)
+				if err := lc.relayTyping(ctx, typing, v.ConversationID); err != nil {
+					if err := reply(errorFrame("", err)); err != nil {
+						return err
+					}
+				}
+			}
 		case *protocol.Wiped:
 			// A receipt of the app's, not a person's doing: no touch.
 			if err := s.store.RecordWiped(ctx, lc.a.ID, v.At); err != nil {
@@ -355,4 +385,53 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 			}
 		}
 	}
+}
+
+// typingTargets remembers, per connection, the conversations it has named
+// in typing frames (0 for a client's own): relayed without a read each time.
+type typingTargets map[int64]typingTarget
+
+type typingTarget struct{ conversationID, clientID int64 }
+
+// relayTyping tells the other side of a conversation the principal may
+// write in that its person is writing.
+func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conversationID int64) error {
+	p := lc.a.p
+	if p.Role == protocol.RoleClient {
+		conversationID = 0 // a client has one conversation, whatever it names
+	}
+	t, ok := known[conversationID]
+	if !ok {
+		c, err := lc.typingConversation(ctx, conversationID)
+		if err != nil {
+			return err
+		}
+		if len(known) >= 64 {
+			clear(known) // a counselor's whole day: bounded all the same
+		}
+		t = typingTarget{conversationID: c.ID, clientID: c.ClientID}
+		known[conversationID] = t
+	}
+	f := protocol.TypingFrame{Type: protocol.TypeTyping, ConversationID: t.conversationID, SenderID: p.AccountID, SenderRole: p.Role}
+	if p.IsStaff() {
+		f.SenderName = lc.a.account.DisplayName
+	}
+	lc.s.hub.typing(p.OrgID, t.clientID, p.Role, f)
+	return nil
+}
+
+// typingConversation finds the conversation a typing frame is about: the
+// one named (staff) or the client's own.
+func (lc *liveConn) typingConversation(ctx context.Context, id int64) (protocol.Conversation, error) {
+	if lc.a.p.IsStaff() {
+		return lc.s.store.Conversation(ctx, lc.a.p, id)
+	}
+	cs, err := lc.s.store.Conversations(ctx, lc.a.p)
+	if err != nil {
+		return protocol.Conversation{}, err
+	}
+	if len(cs) == 0 {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	return cs[0], nil
 }

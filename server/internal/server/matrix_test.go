@@ -237,6 +237,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"PATCH /api/v1/clients/{id}":                     httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
 		"POST /api/v1/clients/{id}/password":             httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
 		"DELETE /api/v1/clients/{id}":                    httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
+		"PATCH /api/v1/me":                               httpCell("PATCH", "/api/v1/me", jsonBody(`{"display_name":"担当A"}`)),
 		"GET /api/v1/staff":                              httpCell("GET", "/api/v1/staff", nil),
 		"POST /api/v1/staff":                             httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),
 		"POST /api/v1/staff/{id}/password":               httpCell("POST", "/api/v1/staff/{fresh-counselor}/password", nil),

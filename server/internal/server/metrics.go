@@ -22,6 +22,7 @@ type metrics struct {
 	commitBatch    prometheus.Histogram
 	commitDuration prometheus.Histogram
 	pushDropped    prometheus.Counter
+	heartbeatLost  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -58,13 +59,16 @@ func newMetrics() *metrics {
 		pushDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_push_dropped_total", Help: "Push notices dropped because the push queue was full.",
 		}),
+		heartbeatLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taiwa_heartbeat_lost_total", Help: "Connections dropped because an app that pings fell silent.",
+		}),
 		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "taiwa_commit_seconds", Help: "Duration of one group commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
 	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.badFrames, m.logins,
-		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped,
+		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped, m.heartbeatLost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Export every role from the start, so dashboards see zeros, not gaps.
 	for _, r := range []string{"admin", "counselor", "client"} {

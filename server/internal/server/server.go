@@ -71,6 +71,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	PingInterval time.Duration
 	HelloTimeout time.Duration
+	// HeartbeatTimeout drops a connection whose app pings (protocol.TypePing)
+	// but sent nothing for this long; TypingEvery rate-limits typing frames.
+	HeartbeatTimeout time.Duration
+	TypingEvery      time.Duration
 	// MaxFailures locks a login ID for one address, IDFailures for all
 	// addresses, after that many failures within Lockout (see loginGuard).
 	MaxFailures int
@@ -129,6 +133,8 @@ func (c *Config) fill() {
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.PingInterval, DefaultPingInterval)
 	def(&c.HelloTimeout, DefaultHelloTimeout)
+	def(&c.HeartbeatTimeout, protocol.HeartbeatTimeout)
+	def(&c.TypingEvery, protocol.TypingEvery)
 	def(&c.Lockout, DefaultLockout)
 	if c.HTTPTimeouts == (HTTPTimeouts{}) {
 		c.HTTPTimeouts = DefaultHTTPTimeouts
@@ -236,6 +242,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/login", s.handle(s.login)},
 		{"POST /api/v1/logout", s.authed(anyone, s.logout)},
 		{"GET /api/v1/me", s.authed(anyone, s.me)},
+		{"PATCH /api/v1/me", s.authed(staff, s.patchMe)},
 		{"POST /api/v1/me/password", s.authed(staff, s.changePassword)},
 		{"GET /api/v1/me/totp", s.authed(staff, s.totpStatus)},
 		{"POST /api/v1/me/totp", s.authed(staff, s.totpEnroll)},

@@ -55,7 +55,7 @@ func (s *Server) refreshOrgs(ctx context.Context) {
 			continue
 		}
 		if s.noteAvailability(org) {
-			s.hub.publishOrg(id, outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: org})})
+			s.hub.publishSettings(id, org)
 		}
 		s.closeOutsideHours(org)
 	}
