@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
-	"github.com/taiwa-chat/taiwa/pkg/keyring"
-	"github.com/taiwa-chat/taiwa/pkg/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
-	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
+	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/server"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 // version is set by the build (-ldflags "-X main.version=…").
@@ -171,7 +171,7 @@ func (c *commonFlags) masterKey(log *slog.Logger) ([]byte, error) {
 	case c.masterKeyFile != "" && c.masterKeychain:
 		return nil, errors.New("--master-key-file and --master-key-keychain exclude each other")
 	case c.masterKeyFile != "":
-		k, err := keyring.LoadOrCreate(c.masterKeyFile)
+		k, err := sealkeys.LoadOrCreate(c.masterKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("--master-key-file: %w", err)
 		}
@@ -181,7 +181,7 @@ func (c *commonFlags) masterKey(log *slog.Logger) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		k, err := keystore.CacheKey(keystore.Keychain{Service: "org.taiwa.server"}, "master-key "+dir)
+		k, err := keychain.CacheKey(keychain.OS{Service: "org.taiwa.server"}, "master-key "+dir)
 		if err != nil {
 			return nil, fmt.Errorf("--master-key-keychain: %w", err)
 		}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
 	"github.com/taiwa-chat/taiwa/server/internal/sendq"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // outFrame is an encoded frame on its way to one connection. ID is the

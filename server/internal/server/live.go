@@ -10,7 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // maxStrikes is how many refused frames a connection may send before it is

@@ -20,7 +20,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 func TestConversationBothWays(t *testing.T) {
@@ -308,7 +308,7 @@ func TestRetentionDeletesEverywhere(t *testing.T) {
 		}
 	}
 	coLive.rec.waitFor(t, "messages", func(evs []any) bool { return countMessages(evs, func(protocol.Message) bool { return true }) >= 5 })
-	// Bodies are sealed (pkg/keyring): never in the files, not even before
+	// Bodies are sealed (server/internal/sealkeys): never in the files, not even before
 	// the sweep; sqlite's tests check that the sealed bytes go too.
 	if hits := dbFilesContain(t, ts.dir, markers[0]); len(hits) > 0 {
 		t.Fatalf("body stored in the clear in %v", hits)

@@ -21,9 +21,9 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
-	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 // Defaults for Config.

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name"

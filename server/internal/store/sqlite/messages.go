@@ -13,7 +13,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/retention"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
@@ -384,7 +384,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 
 // insertMessage stores a message with its body sealed under its client's
 // and its expiry slice's keys: the database never holds the words. The
-// sender's ref is kept only as a keyed hash (keyring.HashRef).
+// sender's ref is kept only as a keyed hash (sealkeys.HashRef).
 func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Message, ref string) error {
 	var sender, refArg, slice any
 	if m.SenderID != 0 {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // IDs are never handed out twice: an app that was offline while a client
