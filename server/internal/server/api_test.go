@@ -314,6 +314,15 @@ func TestPushOnlyWhenAway(t *testing.T) {
 	})
 	clLive.stop()
 	clLive.ended(t)
+	// The app has gone; the server notices when its handler returns.
+	clientID := convClient(t, co, m.ConversationID)
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.hub.connected(clientID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server still counts the client as connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	// Away: one push to the registered device; the client's own messages never push.
 	if _, err := coLive.live.Send(ctx, m.ConversationID, "reply while away"); err != nil {

@@ -151,6 +151,13 @@ func (h *hub) stopRole(orgID int64, role protocol.Role, r endReason) {
 	}
 }
 
+// connected reports whether an account has a live connection.
+func (h *hub) connected(accountID int64) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.byAccount[accountID]) > 0
+}
+
 // orgs lists the organisations with live connections.
 func (h *hub) orgs() []int64 {
 	h.mu.RLock()
