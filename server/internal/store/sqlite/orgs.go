@@ -6,63 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
-
-// DefaultSettings are a new organisation's: a week's retention, open around
-// the clock in Japan's time zone, clients write first.
-func DefaultSettings(name string) protocol.Settings {
-	return protocol.Settings{
-		DisplayName:      name,
-		RetentionSeconds: int64(retention.DefaultPeriod / time.Second),
-		Hours:            hours.Schedule{TimeZone: "Asia/Tokyo"},
-		ClosedBehavior:   protocol.ClosedAccept,
-	}
-}
-
-// ValidateSettings reports the first invalid setting.
-func ValidateSettings(s protocol.Settings) error {
-	if strings.TrimSpace(s.DisplayName) == "" || len([]rune(s.DisplayName)) > 80 {
-		return protocol.Errorf(protocol.CodeInvalid, "display name must be 1 to 80 characters")
-	}
-	if err := retention.Validate(time.Duration(s.RetentionSeconds) * time.Second); err != nil {
-		return protocol.Errorf(protocol.CodeInvalid, "%v", err)
-	}
-	if err := s.Hours.Validate(); err != nil {
-		return protocol.Errorf(protocol.CodeInvalid, "business hours: %v", err)
-	}
-	if s.ClosedBehavior != protocol.ClosedAccept && s.ClosedBehavior != protocol.ClosedBlock {
-		return protocol.Errorf(protocol.CodeInvalid, "closed_behavior must be %q or %q", protocol.ClosedAccept, protocol.ClosedBlock)
-	}
-	if len([]rune(s.AppName)) > protocol.MaxAppNameRunes || strings.ContainsFunc(s.AppName, unicode.IsControl) {
-		return protocol.Errorf(protocol.CodeInvalid, "app name must be at most %d characters on one line", protocol.MaxAppNameRunes)
-	}
-	if d := s.AuditRetentionDays; d != 0 && (d < protocol.MinAuditRetentionDays || d > protocol.MaxAuditRetentionDays) {
-		return protocol.Errorf(protocol.CodeInvalid, "audit retention must be %d to %d days", protocol.MinAuditRetentionDays, protocol.MaxAuditRetentionDays)
-	}
-	if s.CounselorMarginMinutes < 0 || s.CounselorMarginMinutes > protocol.MaxCounselorMarginMinutes {
-		return protocol.Errorf(protocol.CodeInvalid, "access-hours margin must be 0 to %d minutes", protocol.MaxCounselorMarginMinutes)
-	}
-	for name, text := range map[string]string{"welcome text": s.WelcomeText, "contact text": s.ContactText} {
-		if utf8.RuneCountInString(text) > protocol.MaxClientTextRunes || strings.ContainsFunc(text, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
-			return protocol.Errorf(protocol.CodeInvalid, "%s must be at most %d characters, without control characters", name, protocol.MaxClientTextRunes)
-		}
-	}
-	if !slices.Contains(protocol.AppIcons, s.AppIcon) {
-		return protocol.Errorf(protocol.CodeInvalid, "app icon must be one of %q", protocol.AppIcons)
-	}
-	return nil
-}
 
 func (db *DB) orgView(id int64, s protocol.Settings, appCode string) protocol.Org {
 	return protocol.Org{ID: id, Settings: s, Availability: hours.At(s.Hours, s.Pause, db.now()), AppPath: "/a/" + appCode + "/"}
@@ -71,8 +22,8 @@ func (db *DB) orgView(id int64, s protocol.Settings, appCode string) protocol.Or
 // CreateOrg creates an organisation with default settings.
 func (db *DB) CreateOrg(ctx context.Context, name string) (protocol.Org, error) {
 	name = strings.TrimSpace(name)
-	s := DefaultSettings(name)
-	if err := ValidateSettings(s); err != nil {
+	s := rules.DefaultSettings(name)
+	if err := rules.ValidateSettings(s); err != nil {
 		return protocol.Org{}, err
 	}
 	raw, _ := json.Marshal(s)
@@ -161,77 +112,30 @@ func (db *DB) AppLook(ctx context.Context, code string) (protocol.AppLook, error
 
 // UpdateSettings applies patch to the admin's organisation.
 func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch protocol.SettingsPatch) (protocol.Org, error) {
-	if p.Role != protocol.RoleAdmin {
-		return protocol.Org{}, protocol.Errorf(protocol.CodeForbidden, "only admins change settings")
-	}
 	var out protocol.Org
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		old, code, err := loadOrg(ctx, tx, p.OrgID)
 		if err != nil {
 			return nil, err
 		}
-		s := old
-		if patch.DisplayName != nil {
-			s.DisplayName = strings.TrimSpace(*patch.DisplayName)
-		}
-		if patch.RetentionSeconds != nil {
-			s.RetentionSeconds = *patch.RetentionSeconds
-		}
-		if patch.Hours != nil {
-			s.Hours = *patch.Hours
-		}
-		if patch.Pause != nil {
-			s.Pause = *patch.Pause
-		}
-		if patch.ClosedBehavior != nil {
-			s.ClosedBehavior = *patch.ClosedBehavior
-		}
-		if patch.StaffMayWriteFirst != nil {
-			s.StaffMayWriteFirst = *patch.StaffMayWriteFirst
-		}
-		if patch.AppName != nil {
-			s.AppName = strings.TrimSpace(*patch.AppName)
-		}
-		if patch.AppIcon != nil {
-			s.AppIcon = *patch.AppIcon
-		}
-		if patch.AuditRetentionDays != nil {
-			s.AuditRetentionDays = *patch.AuditRetentionDays
-		}
-		if patch.CounselorHoursOnly != nil {
-			s.CounselorHoursOnly = *patch.CounselorHoursOnly
-		}
-		if patch.CounselorMarginMinutes != nil {
-			s.CounselorMarginMinutes = *patch.CounselorMarginMinutes
-		}
-		if patch.WelcomeText != nil {
-			s.WelcomeText = clientText(*patch.WelcomeText)
-		}
-		if patch.ContactText != nil {
-			s.ContactText = clientText(*patch.ContactText)
-		}
-		if patch.ShowOrgName != nil {
-			s.ShowOrgName = *patch.ShowOrgName
-		}
-		if err := ValidateSettings(s); err != nil {
+		ch, err := rules.ApplySettings(p, old, patch)
+		if err != nil {
 			return nil, err
 		}
+		s := ch.Settings
 		raw, _ := json.Marshal(s)
 		if _, err := tx.Exec("UPDATE orgs SET settings = ? WHERE id = ?", raw, p.OrgID); err != nil {
 			return nil, fmt.Errorf("update settings: %w", err)
 		}
-		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditSettingsChanged, 0, "", changedSettings(old, s)); err != nil {
+		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditSettingsChanged, 0, "", ch.Changed); err != nil {
 			return nil, err
 		}
-		if s.RetentionSeconds < old.RetentionSeconds {
-			// A shorter period applies to what is already stored
-			// (retention.Shorten); a longer one extends nothing.
+		if ch.Shortened {
 			if err := db.shortenSealed(tx, p.OrgID, time.Duration(s.RetentionSeconds)*time.Second); err != nil {
 				return nil, err
 			}
 		}
-		if old.Pause.On && !s.Pause.On || patch.Hours != nil {
-			// A new closed stretch deserves a new notice.
+		if ch.ResetNotices {
 			if _, err := tx.Exec("UPDATE conversations SET notice_until = NULL WHERE org_id = ?", p.OrgID); err != nil {
 				return nil, fmt.Errorf("reset notices: %w", err)
 			}
@@ -241,34 +145,4 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
 	})
 	return out, err
-}
-
-// clientText trims a text shown to clients and keeps its line breaks as
-// "\n" (a desktop on Windows sends "\r\n").
-func clientText(s string) string {
-	return strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"))
-}
-
-// changedSettings names the settings that differ (the audit log's detail:
-// which settings, not their values).
-func changedSettings(old, s protocol.Settings) string {
-	// Settings marshal and unmarshal without fail: plain fields only.
-	var a, b map[string]any
-	ra, _ := json.Marshal(old)
-	rb, _ := json.Marshal(s)
-	json.Unmarshal(ra, &a)
-	json.Unmarshal(rb, &b)
-	var names []string
-	for k := range a {
-		if _, ok := b[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	for k, v := range b {
-		if w, ok := a[k]; !ok || !reflect.DeepEqual(v, w) {
-			names = append(names, k)
-		}
-	}
-	slices.Sort(names)
-	return strings.Join(names, ",")
 }

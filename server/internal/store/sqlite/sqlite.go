@@ -21,6 +21,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
@@ -65,8 +66,7 @@ type DB struct {
 	log     *slog.Logger
 	onBatch func(int, time.Duration)
 	ring    *sealkeys.Ring
-	idle    time.Duration // Options.StaffIdle
-	shared  time.Duration // Options.SharedIdle
+	idle    rules.Idle // Options.StaffIdle and SharedIdle
 
 	// scrubPending is set when a checkpoint could not finish, so that the
 	// next sweep retries it even if it deletes nothing.
@@ -150,8 +150,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		log:      opt.Logger,
 		onBatch:  opt.OnBatch,
 		ring:     ring,
-		idle:     opt.StaffIdle,
-		shared:   opt.SharedIdle,
+		idle:     rules.Idle{Staff: opt.StaffIdle, Shared: opt.SharedIdle},
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),
 		done:     make(chan struct{}),
