@@ -111,7 +111,7 @@ func SendMessage(in Send) (Sent, error) {
 
 // forever is a notice_until for a closed stretch with no known end (a
 // pause without an end): no second notice until someone changes it.
-var forever = time.UnixMilli(1<<62).UTC()
+var forever = time.UnixMilli(1 << 62).UTC()
 
 // Receipt raises one side's delivered and read marks: marks never go down
 // and never pass the last message, and what is read is delivered. It
