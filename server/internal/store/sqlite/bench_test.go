@@ -14,14 +14,14 @@ import (
 // synchronous=FULL) with 8 senders sharing group commits.
 func BenchmarkSend(b *testing.B) {
 	f := newFixture(b)
-	o := f.org(b, 8)
+	o := f.Org(b, 8)
 	body := strings.Repeat("眠れない夜が続いています。", 10) // ~130 characters
 	var n atomic.Int64
 	b.SetParallelism(1)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := n.Add(1)
-		p := o.clients[int(i)%len(o.clients)]
+		p := o.Clients[int(i)%len(o.Clients)]
 		for pb.Next() {
 			ref := fmt.Sprintf("r-%d-%d", i, n.Add(1))
 			if _, _, err := f.db.Send(context.Background(), p, store.SendRequest{Ref: ref, Body: body}); err != nil {
@@ -35,10 +35,10 @@ func BenchmarkSend(b *testing.B) {
 // BenchmarkHistory measures reading a page of 100 sealed messages.
 func BenchmarkHistory(b *testing.B) {
 	f := newFixture(b)
-	o := f.org(b, 1)
+	o := f.Org(b, 1)
 	var conv int64
 	for i := 0; i < 100; i++ {
-		m, _, err := f.db.Send(context.Background(), o.clients[0], store.SendRequest{Ref: fmt.Sprint(i), Body: strings.Repeat("あ", 200)})
+		m, _, err := f.db.Send(context.Background(), o.Clients[0], store.SendRequest{Ref: fmt.Sprint(i), Body: strings.Repeat("あ", 200)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func BenchmarkHistory(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		page, err := f.db.History(context.Background(), o.staff, conv, 0, 100)
+		page, err := f.db.History(context.Background(), o.Staff, conv, 0, 100)
 		if err != nil || len(page.Messages) != 100 {
 			b.Fatal(len(page.Messages), err)
 		}
