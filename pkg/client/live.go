@@ -349,7 +349,7 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			}
 			return welcomed, fmt.Errorf("read: %w", err)
 		}
-		ev, err := decodeServerFrame(data)
+		ev, err := protocol.DecodeServerFrame(data)
 		if err != nil {
 			return welcomed, err
 		}
@@ -383,7 +383,7 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			if f.Error.Code == protocol.CodeOutsideHours && f.Error.ReopensAt != nil {
 				outside = &OutsideHoursError{Opens: *f.Error.ReopensAt}
 			}
-			if f.Ref != "" && !retryable(f.Error.Code) {
+			if f.Ref != "" && !f.Error.Code.Retryable() {
 				e := f.Error
 				l.resolve(f.Ref, Result{Err: &e})
 			}
@@ -418,11 +418,6 @@ func heartbeat(ctx context.Context, conn *websocket.Conn, every time.Duration, l
 	}
 }
 
-// retryable errors leave the message in the outbox for the next connection.
-func retryable(c protocol.Code) bool {
-	return c == protocol.CodeInternal || c == protocol.CodeUnavailable
-}
-
 func (l *Live) resolve(ref string, r Result) {
 	l.mu.Lock()
 	var hit *pending
@@ -439,46 +434,3 @@ func (l *Live) resolve(ref string, r Result) {
 	}
 }
 
-// decodeServerFrame decodes one frame from the server into its type.
-func decodeServerFrame(data []byte) (any, error) {
-	var head struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("server sent a malformed frame: %w", err)
-	}
-	var v any
-	switch head.Type {
-	case protocol.TypeWelcome:
-		v = new(protocol.Welcome)
-	case protocol.TypeSynced:
-		v = new(protocol.Synced)
-	case protocol.TypeMessage:
-		v = new(protocol.MessageFrame)
-	case protocol.TypeAck:
-		v = new(protocol.Ack)
-	case protocol.TypeError:
-		v = new(protocol.ErrorFrame)
-	case protocol.TypeConversation:
-		v = new(protocol.ConversationFrame)
-	case protocol.TypeConversationDeleted:
-		v = new(protocol.ConversationDeletedFrame)
-	case protocol.TypeDeleted:
-		v = new(protocol.DeletedFrame)
-	case protocol.TypeSettings:
-		v = new(protocol.SettingsFrame)
-	case protocol.TypeRevoked:
-		v = new(protocol.RevokedFrame)
-	case protocol.TypeTyping:
-		v = new(protocol.TypingFrame)
-	case protocol.TypePong:
-		v = new(protocol.Pong)
-	default:
-		// A newer server may add frames; an old app ignores them.
-		return struct{}{}, nil
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("server sent a malformed %s frame: %w", head.Type, err)
-	}
-	return v, nil
-}

@@ -187,7 +187,7 @@ func (c *Cache) Apply(frame any) error {
 	case *protocol.ErrorFrame:
 		// A final refusal takes the reply out of the outbox; internal and
 		// unavailable are retried on the next connection.
-		if f.Ref != "" && f.Error.Code != protocol.CodeInternal && f.Error.Code != protocol.CodeUnavailable {
+		if f.Ref != "" && !f.Error.Code.Retryable() {
 			return c.RemovePending(f.Ref)
 		}
 		return nil
