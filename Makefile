@@ -95,7 +95,7 @@ pwa-vendor-check:
 	$(VENDOR_BUILD) --outfile=$(CURDIR)/$(BIN)/firebase.check.js
 	@cmp -s $(BIN)/firebase.check.js $(VENDOR_JS) || { echo "$(VENDOR_JS) is not what mobileweb/vendor builds: run make pwa-vendor"; exit 1; }
 
-test-web: build pwa-vendor-check
+test-web: build pwa-vendor-check ## the client app in headless Chromium (installs chromium and a Japanese font if missing)
 	@missing=$$(for p in $(WEB_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing: $$missing"; \
@@ -106,7 +106,7 @@ test-web: build pwa-vendor-check
 	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
 	cd mobileweb/e2e && TAIWA_BIN=$(CURDIR)/$(BIN)/taiwa TAIWA_SHOTS=$(CURDIR)/$(DATA)/screenshots node --test --test-concurrency=1
 
-test-go:
+test-go: ## the fast loop: vet, gofmt and every Go test with -race (no browser)
 	$(GO) vet $(GOTAGS) $(GOPKGS)
 	@unformatted=$$(gofmt -l pkg server mobileweb desktop); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
