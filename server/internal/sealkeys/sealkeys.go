@@ -1,4 +1,4 @@
-// Package keyring holds the keys that message bodies are sealed with, so
+// Package sealkeys holds the keys that message bodies are sealed with, so
 // that destroying a key erases what it sealed everywhere at once: in the
 // database, in its free pages, in a backup or a forgotten copy.
 //

@@ -1,6 +1,8 @@
-// Package store defines what Taiwa keeps and the rules for who may read and
-// change it. The SQLite implementation in store/sqlite is the embedded
-// default; another database plugs in by implementing Store.
+// Package store defines what Taiwa keeps. The SQLite implementation in
+// store/sqlite is the embedded default; another database plugs in by
+// implementing Store and passing store/storetest, the conformance suite.
+// What is allowed is decided by package rules; implementations load rows,
+// ask the rules and write the outcome in one transaction.
 //
 // Every read and write takes the acting Principal, and implementations
 // enforce visibility in their queries: a client reaches only their own
