@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"net/url"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -21,19 +18,7 @@ import (
 // counters start above every ID still named anywhere.
 func TestUpgradeKeepsIDsAndNeverReusesThem(t *testing.T) {
 	dir := t.TempDir()
-	q := url.Values{}
-	q.Add("_pragma", "foreign_keys(ON)")
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?"+q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.SetMaxOpenConns(1)
-	for n := 1; n <= 9; n++ {
-		if err := apply(raw, n); err != nil {
-			t.Fatalf("migration %d: %v", n, err)
-		}
-	}
-	for _, stmt := range []string{
+	legacyDB(t, dir, 9,
 		`INSERT INTO orgs(id, name, settings, created_at, app_code) VALUES (1, 'o', '{}', 0, 'abc')`,
 		`INSERT INTO accounts(id, org_id, role, login_id, nickname, password_hash, created_at) VALUES (1, 1, 'admin', 'adm', 'a', 'x', 0), (2, 1, 'client', 'cli', 'c', 'x', 0)`,
 		`INSERT INTO conversations(id, org_id, client_id, updated_at) VALUES (4, 1, 2, 0)`,
@@ -41,12 +26,7 @@ func TestUpgradeKeepsIDsAndNeverReusesThem(t *testing.T) {
 		// Deleted before the upgrade: client 9 with session 8 and conversation 7.
 		`INSERT INTO ended_sessions(token_hash, session_id, org_id, account_id, created_at, ended_at, reason) VALUES (x'02', 8, 1, 9, 0, 0, 'deleted')`,
 		`INSERT INTO audit_log(org_id, at, actor_id, actor_role, action, target_id, target_role) VALUES (1, 0, 1, 'admin', 'account_deleted', 9, 'client')`,
-	} {
-		if _, err := raw.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	raw.Close()
+	)
 
 	db, err := Open(dir, Options{})
 	if err != nil {

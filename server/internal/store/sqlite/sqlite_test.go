@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 	"github.com/taiwa-chat/taiwa/server/internal/store/storetest"
 )
@@ -251,27 +251,12 @@ func TestClientListingUsesIndex(t *testing.T) {
 // session) are dropped for the apps to register again.
 func TestUpgradeFromSchema2(t *testing.T) {
 	dir := t.TempDir()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations[:2] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, q := range []string{
-		`PRAGMA user_version = 2`,
+	legacyDB(t, dir, 2,
 		`INSERT INTO orgs(id, name, settings, created_at) VALUES (1, 'a', '{"display_name":"a","retention_seconds":604800,"hours":{"time_zone":"Asia/Tokyo"},"closed_behavior":"accept"}', 0),
 			(2, 'b', '{"display_name":"b","retention_seconds":604800,"hours":{"time_zone":"Asia/Tokyo"},"closed_behavior":"accept"}', 0)`,
 		`INSERT INTO accounts(id, org_id, role, login_id, nickname, password_hash, created_at) VALUES (1, 1, 'client', 'c', 'c', 'x', 0)`,
 		`INSERT INTO push_tokens(token, account_id, created_at) VALUES ('old-token', 1, 0)`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
+	)
 
 	db, err := Open(dir, Options{})
 	if err != nil {
@@ -342,4 +327,26 @@ func sealedBody(t *testing.T, db *DB, id int64) []byte {
 		t.Fatalf("sealed body of %d: %v", id, err)
 	}
 	return b
+}
+
+// legacyDB makes the database in dir as an older version would have left
+// it: the first version migrations, then stmts.
+func legacyDB(t *testing.T, dir string, version int, stmts ...string) {
+	t.Helper()
+	raw, err := sqlitefile.Open(filepath.Join(dir, FileName), "foreign_keys(ON)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	for n := 1; n <= version; n++ {
+		if err := apply(raw, n); err != nil {
+			t.Fatalf("migration %d: %v", n, err)
+		}
+	}
+	for _, q := range stmts {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }

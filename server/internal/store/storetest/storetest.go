@@ -33,6 +33,9 @@ type Clock struct {
 	t  time.Time
 }
 
+// NewClock makes a clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
 // Now is the clock's time.
 func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
@@ -57,7 +60,7 @@ type Fixture struct {
 // Tokyo.
 func NewFixture(t testing.TB, open Opener) *Fixture {
 	t.Helper()
-	f := &Fixture{Clock: &Clock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}}
+	f := &Fixture{Clock: NewClock(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))}
 	f.Store = open(t, f.Clock.Now, func(c []store.Change) {
 		f.mu.Lock()
 		f.changes = append(f.changes, c...)
