@@ -200,7 +200,9 @@ func TestDisplayName(t *testing.T) {
 		t.Fatalf("ack carries sender name %q", reply.SenderName)
 	}
 	clLive.rec.waitFor(t, "the reply with its name", func(evs []any) bool {
-		return countMessages(evs, func(m protocol.Message) bool { return m.SenderName == "みどり" && m.SenderRole == protocol.RoleCounselor }) == 1
+		return countMessages(evs, func(m protocol.Message) bool {
+			return m.SenderName == "みどり" && m.SenderRole == protocol.RoleCounselor
+		}) == 1
 	})
 	// The client's own messages carry no name; a new name shows on old replies.
 	if _, err := co.UpdateMe(ctx, protocol.MePatch{DisplayName: ptr("さくら先生")}); err != nil {
