@@ -189,7 +189,7 @@ test("while sending is blocked, the text stays with the reason and the reopening
     await page.waitForSelector("#banner:not([hidden]) >> text=休止");
     await page.fill("#text", "夜中に書いた相談");
     await page.click("#send");
-    await page.waitForSelector("#compose-error:not([hidden]) >> text=今は送れません");
+    await page.waitForSelector("#compose-error:not([hidden]) >> text=受付を休止しているため、今は送れません");
     assert.match(await page.textContent("#compose-error"), /から送れます/);
     assert.equal(await page.inputValue("#text"), "夜中に書いた相談");
     await shot(page, "pwa-blocked.png");
@@ -212,7 +212,7 @@ test("while sending is blocked, the text stays with the reason and the reopening
     await env.admin("PATCH", "/api/v1/org/settings", { pause: { on: true, until: until_ } });
     await ctx.setOffline(false);
     const failed = page.locator("li.failed", { hasText: "電波がないときに書いた" });
-    await failed.locator("text=受付時間外のため送れませんでした").waitFor({ timeout: 30000 });
+    await failed.locator("text=受付を休止しているため送れませんでした").waitFor({ timeout: 30000 });
     assert.equal((await messagesWith(cred, "電波がないときに書いた")).length, 0);
 
     await env.admin("PATCH", "/api/v1/org/settings", { pause: { on: false } });

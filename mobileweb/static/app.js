@@ -278,7 +278,9 @@ async function handle(f) {
       // the words.
       const p = state.outbox.find((x) => x.ref === f.ref);
       if (p && f.error.code !== "internal" && f.error.code !== "unavailable") {
-        p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null };
+        // The organisation's state came with this connection's welcome:
+        // it says whether "closed" means outside hours or paused.
+        p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null, state: state.org?.availability?.state || null };
         await state.store?.putPending(p);
       }
       break;
@@ -342,7 +344,10 @@ function renderComposeState() {
   const blocked = blockedNow();
   let msg = "";
   if (n > MAX_CHARS) msg = t("tooLong", { n: n.toLocaleString(), max: MAX_CHARS.toLocaleString() });
-  else if (blocked && err.dataset.tried) msg = blocked.reopens_at ? t("blockedNow", { at: when(blocked.reopens_at) }) : t("blockedNowNoTime");
+  else if (blocked && err.dataset.tried) {
+    const key = blocked.state === "paused" ? "blockedNowPaused" : "blockedNow";
+    msg = blocked.reopens_at ? t(key, { at: when(blocked.reopens_at) }) : t(key + "NoTime");
+  }
   if (!blocked) delete err.dataset.tried;
   err.textContent = msg;
   err.hidden = !msg;
