@@ -590,6 +590,10 @@ test("day separators, a growing input with a send hint, safe-area insets", async
   const h20 = (await box(page, "#text")).height;
   assert.ok(h4 > h1 * 1.8, `the input did not grow: ${h1} → ${h4}`);
   assert.ok(h20 < 844 / 3 && h20 >= h4, `the input grew without bound: ${h20}`);
+  await page.waitForFunction(() => {
+    const last = [...document.querySelectorAll("#messages li.msg")].pop().getBoundingClientRect();
+    return last.bottom <= document.getElementById("compose").getBoundingClientRect().top;
+  }, null, { timeout: 3000 }).catch(() => {});
   const last = await box(page, "#messages li.msg >> nth=-1");
   const compose = await box(page, "#compose");
   assert.ok(last.y + last.height <= compose.y, "the grown input covers the last message");

@@ -68,7 +68,7 @@ before(async () => {
   const pw = /password: (\S+)/.exec(out)[1];
   writePushConfig();
   ({ p: server, url } = await startServer("127.0.0.1:0"));
-  const login = await (await fetch(url + "/api/v1/login", { method: "POST", body: JSON.stringify({ login_id: "kanri", password: pw }) })).json();
+  const login = await (await fetch(url + "/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ login_id: "kanri", password: pw }) })).json();
   adminToken = login.token;
   counselorCred = await api("POST", "/api/v1/staff", adminToken, { nickname: "田中", role: "counselor" });
   browser = await chromium.launch({
@@ -119,7 +119,7 @@ async function counselor() {
   const page = await ctx.newPage();
   await page.goto(url + "/healthz");
   await page.evaluate(async ({ id, pw }) => {
-    const r = await fetch("/api/v1/login", { method: "POST", body: JSON.stringify({ login_id: id, password: pw, cookie: true }) });
+    const r = await fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ login_id: id, password: pw, cookie: true }) });
     if (!r.ok) throw new Error("counselor login " + r.status);
     window.frames_ = [];
     await new Promise((res) => {

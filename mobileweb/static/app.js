@@ -38,6 +38,8 @@ const state = {
   pin: null, locked: false, hiddenAt: 0,
   typingSent: 0, typingTimer: null,
   initialised: false,
+  frames: Promise.resolve(), // frames are handled one after another
+  unsaved: [],               // messages not yet written to the device
 };
 let thread;
 
@@ -120,9 +122,18 @@ function hoursToday(h) {
 
 function render(opts) {
   if (!thread) return;
+  clearTimeout(renderTimer);
+  renderTimer = null;
   const messages = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
   thread.render({ messages, outbox: state.outbox, conv: state.conv, synced: state.synced, initialised: state.initialised }, opts);
   state.initialised = true;
+}
+
+// scheduleRender draws once for a burst of frames (a replay brings
+// hundreds), right after the burst.
+let renderTimer = null;
+function scheduleRender() {
+  if (renderTimer === null) renderTimer = setTimeout(() => { render(); sendReceipt(); }, 0);
 }
 
 // Receipts: delivered is what this device holds; read is what has been on
@@ -143,10 +154,20 @@ function sendReceipt() {
   }
 }
 
-async function putMessage(m) {
+// putMessage keeps a message; the device copy is written in batches, the
+// cursor with them (a cursor never runs ahead of what is stored).
+function putMessage(m) {
   state.messages.set(m.id, m);
   state.cursor = Math.max(state.cursor, m.id);
-  await state.store?.putMessage(m, state.cursor);
+  if (!state.store) return;
+  state.unsaved.push(m);
+  if (state.unsaved.length === 1) setTimeout(saveMessages, 0);
+}
+
+async function saveMessages() {
+  const batch = state.unsaved;
+  state.unsaved = [];
+  if (batch.length) await state.store?.putMessages(batch, state.cursor).catch((e) => console.error("store:", e));
 }
 
 async function dropBelow(seq) {
@@ -181,7 +202,8 @@ function connect() {
     state.lastFrame = Date.now();
     const f = JSON.parse(ev.data);
     if (f.type === "welcome") welcomed = true;
-    handle(f).catch((e) => console.error(e));
+    // In order: a frame's effects (the store, the outbox) land before the next's.
+    state.frames = state.frames.then(() => (state.ws === ws || f.type === "revoked") ? handle(f) : null).catch((e) => console.error(e));
   };
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
@@ -255,10 +277,12 @@ async function handle(f) {
       send({ type: "wiped", at: f.server_time });
       break;
     case "message":
-      await putMessage(f.message);
+      putMessage(f.message);
       if (f.message.sender_role !== "client") showTyping(null);
-      break;
+      scheduleRender();
+      return;
     case "synced":
+      await saveMessages();
       state.synced = true;
       state.backoff = 500;
       renderNet(null);
@@ -268,7 +292,7 @@ async function handle(f) {
       const i = state.outbox.findIndex((p) => p.ref === f.ref);
       if (i >= 0) state.outbox.splice(i, 1);
       await state.store?.removePending(f.ref);
-      await putMessage(f.message);
+      putMessage(f.message);
       break;
     }
     case "error": {
@@ -363,7 +387,9 @@ function growInput() {
 
 let draftTimer;
 function onInput() {
+  const stay = thread.atBottom();
   growInput();
+  if (stay) thread.scrollToBottom(); // the list got shorter: keep its end in view
   renderComposeState();
   clearTimeout(draftTimer);
   draftTimer = setTimeout(() => state.store?.putMeta("draft", $("text").value).catch(() => {}), 300);
@@ -601,6 +627,7 @@ async function end(message, confirm = false, then = null) {
   state.ws = null;
   ws?.close();
   state.messages.clear();
+  state.unsaved = [];
   state.outbox = [];
   state.cursor = 0;
   state.conv = state.me = state.org = state.pin = null;
