@@ -431,24 +431,45 @@ test("the PIN locks again when the app comes back from the background after the 
   await page.click("#pin-toggle");
   await page.fill("#new-pin", "2468");
   await page.fill("#new-pin2", "2468");
-  await page.selectOption("#lock-after", "0");
+  // The default: lock when the app was away for a minute or more.
+  assert.equal(await page.inputValue("#lock-after"), "60000");
   await page.click("#pin-form button[type=submit]");
   await page.waitForSelector("#pin-status >> text=PINを設定しました");
   await page.click("#menu-close");
-  // Another app comes to the front, then this one again.
-  const other = await ctx.newPage();
-  await other.goto(env.url + "/healthz");
-  const hide = (state) => page.evaluate((s) => {
-    Object.defineProperty(document, "visibilityState", { value: s, configurable: true });
-    document.dispatchEvent(new Event("visibilitychange"));
-  }, state);
-  await hide("hidden");
-  await hide("visible");
+  // Another app comes to the front, then this one again; the page's clock
+  // is moved on instead of waiting a minute.
+  const away = (ms) => page.evaluate((ms) => {
+    const set = (s) => {
+      Object.defineProperty(document, "visibilityState", { value: s, configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    };
+    set("hidden");
+    const now = Date.now.bind(Date);
+    const then = now() + ms;
+    Date.now = () => Math.max(now(), then);
+    set("visible");
+  }, ms);
+  await away(20000);
+  await page.waitForTimeout(300);
+  assert.equal(await page.isHidden("#lock-view"), true, "locked after 20 s away");
+  await away(61000);
   await page.waitForSelector("#lock-view:not([hidden])");
   assert.equal(await page.isHidden("#chat-view"), true);
   await page.fill("#pin", "2468");
   await page.click("#lock-form button[type=submit]");
   await page.waitForSelector("#chat-view:not([hidden])");
+
+  // Or at once, if the client chooses so.
+  await inMenu(page);
+  await page.click("#pin-toggle");
+  await page.fill("#new-pin", "2468");
+  await page.fill("#new-pin2", "2468");
+  await page.selectOption("#lock-after", "0");
+  await page.click("#pin-form button[type=submit]");
+  await page.waitForSelector("#pin-status >> text=PINを設定しました");
+  await page.click("#menu-close");
+  await away(1000);
+  await page.waitForSelector("#lock-view:not([hidden])");
   await ctx.close();
 });
 
