@@ -12,7 +12,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/session"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
-	"github.com/taiwa-chat/taiwa/pkg/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
 )
 
 //go:embed Icon.png
@@ -30,10 +30,10 @@ func main() {
 	opts := session.Options{Server: os.Getenv("TAIWA_SERVER"), Logger: slog.Default(), Icon: res}
 	// The keychain holds the token and the cache key; without one the app
 	// keeps nothing on disk and asks for the password at each start.
-	if err := keystore.Probe(keystore.Keychain{}); err != nil {
+	if err := keychain.Probe(keychain.OS{}); err != nil {
 		slog.Warn("no usable keychain", "err", err)
 	} else {
-		opts.Keys = keystore.Keychain{}
+		opts.Keys = keychain.OS{}
 	}
 	if dir, err := os.UserConfigDir(); err == nil {
 		opts.DataDir = filepath.Join(dir, "Taiwa")

@@ -8,20 +8,22 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
-	"github.com/taiwa-chat/taiwa/pkg/keyring"
-	"github.com/taiwa-chat/taiwa/pkg/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
-	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
+	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/server"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 // version is set by the build (-ldflags "-X main.version=…").
@@ -32,6 +34,8 @@ const usage = `usage: taiwa <command> [flags]
 commands:
   serve                           run the sync server
   org create --name N --admin ID  create an organisation and its first admin
+  org add-admin --org ID --admin LOGIN
+                                  add an admin to an organisation (recovery)
   demo                            create a demo organisation on first run
   version                         print the version
 
@@ -49,11 +53,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "org":
-		if len(args) < 2 || args[1] != "create" {
-			fmt.Fprint(stderr, "usage: taiwa org create --name N --admin LOGIN\n")
+		switch {
+		case len(args) >= 2 && args[1] == "create":
+			err = orgCreate(ctx, args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "add-admin":
+			err = orgAddAdmin(ctx, args[2:], stdout, stderr)
+		default:
+			fmt.Fprint(stderr, "usage: taiwa org create --name N --admin LOGIN\n       taiwa org add-admin --org ID --admin LOGIN\n")
 			return 2
 		}
-		err = orgCreate(ctx, args[2:], stdout, stderr)
 	case "demo":
 		err = demo(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -74,11 +82,65 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv("TAIWA_" + name); ok {
-		return v
+// envInUsage finds the TAIWA_ variable a flag's usage names.
+var envInUsage = regexp.MustCompile(`\(TAIWA_([A-Z0-9_]+)`)
+
+// parseFlags sets each flag from the TAIWA_ variable its usage names, then
+// from the command line (which wins). A malformed value in either is an
+// error at start, never a silent default.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envInUsage.FindStringSubmatch(f.Usage)
+		if m == nil || err != nil {
+			return
+		}
+		if v, ok := os.LookupEnv("TAIWA_" + m[1]); ok {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("TAIWA_%s=%q: %w", m[1], v, serr)
+			}
+		}
+	})
+	if err != nil {
+		return err
 	}
-	return def
+	return fs.Parse(args)
+}
+
+// prefixList is a flag of comma-separated CIDR prefixes (or single
+// addresses).
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	parts := make([]string, len(*p))
+	for i, v := range *p {
+		parts[i] = v.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	*p = nil
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			ip, err := netip.ParseAddr(part)
+			if err != nil {
+				return fmt.Errorf("%q is not an address or CIDR prefix", part)
+			}
+			*p = append(*p, netip.PrefixFrom(ip, ip.BitLen()))
+			continue
+		}
+		pre, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("%q is not an address or CIDR prefix", part)
+		}
+		*p = append(*p, pre.Masked())
+	}
+	return nil
 }
 
 // commonFlags are shared by every subcommand.
@@ -92,12 +154,12 @@ type commonFlags struct {
 func newFlagSet(name string, stderr io.Writer, c *commonFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.data, "data", env("DATA", server.DefaultDataDir), "data directory (TAIWA_DATA)")
-	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (TAIWA_LOG_LEVEL)")
-	fs.StringVar(&c.masterKeyFile, "master-key-file", env("MASTER_KEY_FILE", ""),
+	fs.StringVar(&c.data, "data", server.DefaultDataDir, "data directory (TAIWA_DATA)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (TAIWA_LOG_LEVEL)")
+	fs.StringVar(&c.masterKeyFile, "master-key-file", "",
 		"file with the 32-byte master key that wraps the message keys, created if missing; keep it off the data directory's backups (TAIWA_MASTER_KEY_FILE)")
-	fs.BoolVar(&c.masterKeychain, "master-key-keychain", env("MASTER_KEY_KEYCHAIN", "") == "1",
-		"keep the master key in the OS keychain instead of a file (TAIWA_MASTER_KEY_KEYCHAIN=1)")
+	fs.BoolVar(&c.masterKeychain, "master-key-keychain", false,
+		"keep the master key in the OS keychain instead of a file (TAIWA_MASTER_KEY_KEYCHAIN=true)")
 	return fs
 }
 
@@ -109,7 +171,7 @@ func (c *commonFlags) masterKey(log *slog.Logger) ([]byte, error) {
 	case c.masterKeyFile != "" && c.masterKeychain:
 		return nil, errors.New("--master-key-file and --master-key-keychain exclude each other")
 	case c.masterKeyFile != "":
-		k, err := keyring.LoadOrCreate(c.masterKeyFile)
+		k, err := sealkeys.LoadOrCreate(c.masterKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("--master-key-file: %w", err)
 		}
@@ -119,7 +181,7 @@ func (c *commonFlags) masterKey(log *slog.Logger) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		k, err := keystore.CacheKey(keystore.Keychain{Service: "org.taiwa.server"}, "master-key "+dir)
+		k, err := keychain.CacheKey(keychain.OS{Service: "org.taiwa.server"}, "master-key "+dir)
 		if err != nil {
 			return nil, fmt.Errorf("--master-key-keychain: %w", err)
 		}
@@ -166,18 +228,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg server.Config
 	)
 	fs := newFlagSet("serve", stderr, &c)
-	fs.StringVar(&cfg.Addr, "addr", env("ADDR", server.DefaultAddr), "listen address (TAIWA_ADDR)")
-	fs.StringVar(&cfg.BaseURL, "base-url", env("BASE_URL", ""), "public URL of this server, e.g. https://taiwa.example.org (TAIWA_BASE_URL)")
-	fs.StringVar(&cfg.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file (TAIWA_TLS_CERT)")
-	fs.StringVar(&cfg.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS key file (TAIWA_TLS_KEY)")
-	fs.DurationVar(&cfg.StaffIdle, "staff-idle-timeout", envDuration("STAFF_IDLE_TIMEOUT", server.DefaultStaffIdle), "end a desktop (staff) session nobody used for this long (TAIWA_STAFF_IDLE_TIMEOUT)")
-	sweep := fs.Duration("sweep-interval", envDuration("SWEEP_INTERVAL", server.DefaultSweepInterval), "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
-	origins := fs.String("origins", env("ORIGINS", ""), "extra allowed browser origins for the live connection, comma-separated host patterns (TAIWA_ORIGINS)")
-	fcm := fs.String("fcm-credentials", env("FCM_CREDENTIALS", ""), "Firebase service-account JSON file; without it push notifications are off (TAIWA_FCM_CREDENTIALS)")
-	fcmWeb := fs.String("fcm-web-config", env("FCM_WEB_CONFIG", ""), "Firebase web app config JSON with the Web Push key (vapidKey), for the client app to register phones (TAIWA_FCM_WEB_CONFIG)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "listen address (TAIWA_ADDR)")
+	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of this server, e.g. https://taiwa.example.org (TAIWA_BASE_URL)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (TAIWA_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS key file (TAIWA_TLS_KEY)")
+	fs.DurationVar(&cfg.StaffIdle, "staff-idle-timeout", server.DefaultStaffIdle, "end a desktop (staff) session nobody used for this long (TAIWA_STAFF_IDLE_TIMEOUT)")
+	fs.DurationVar(&cfg.SharedIdle, "shared-idle-timeout", server.DefaultSharedIdle, "end a client's shared-device sign-in nobody used for this long (TAIWA_SHARED_IDLE_TIMEOUT)")
+	sweep := fs.Duration("sweep-interval", server.DefaultSweepInterval, "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
+	var proxies prefixList
+	fs.Var(&proxies, "trusted-proxies", "reverse proxies whose X-Forwarded-For/Forwarded/X-Forwarded-Proto headers are believed, comma-separated CIDR prefixes, e.g. 127.0.0.1/32 (TAIWA_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address for /metrics, apart from the public one; \"off\" for none (TAIWA_METRICS_ADDR; default "+server.DefaultMetricsAddr+")")
+	origins := fs.String("origins", "", "extra allowed browser origins for the live connection, comma-separated host patterns (TAIWA_ORIGINS)")
+	fcm := fs.String("fcm-credentials", "", "Firebase service-account JSON file; without it push notifications are off (TAIWA_FCM_CREDENTIALS)")
+	fcmWeb := fs.String("fcm-web-config", "", "Firebase web app config JSON with the Web Push key (vapidKey), for the client app to register phones (TAIWA_FCM_WEB_CONFIG)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	cfg.TrustedProxies = proxies
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -230,30 +297,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv("TAIWA_" + name); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
 func orgCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c commonFlags
 	fs := newFlagSet("org create", stderr, &c)
 	name := fs.String("name", "", "organisation name, shown to clients")
 	admin := fs.String("admin", "", "login ID for the first admin")
 	nick := fs.String("admin-name", "管理者", "the admin's display name")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*name) == "" || strings.TrimSpace(*admin) == "" {
 		return errors.New("--name and --admin are required")
 	}
-	login := credential.NormalizeLoginID(*admin)
-	if len(login) < 3 || len(login) > 64 || strings.ContainsAny(login, " \t\n") {
-		return errors.New("--admin: login ID must be 3 to 64 characters without spaces")
+	login, err := checkLoginID(*admin)
+	if err != nil {
+		return err
 	}
 	srv, err := c.open(server.Config{}, stderr)
 	if err != nil {
@@ -278,10 +336,54 @@ func orgCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
+// orgAddAdmin gives an organisation another admin: the operator's way
+// back in when its admins are gone or locked out.
+func orgAddAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c commonFlags
+	fs := newFlagSet("org add-admin", stderr, &c)
+	orgID := fs.Int64("org", 0, "the organisation's ID (shown by org create)")
+	admin := fs.String("admin", "", "login ID for the new admin")
+	nick := fs.String("admin-name", "管理者", "the admin's display name")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *orgID <= 0 || strings.TrimSpace(*admin) == "" {
+		return errors.New("--org and --admin are required")
+	}
+	login, err := checkLoginID(*admin)
+	if err != nil {
+		return err
+	}
+	srv, err := c.open(server.Config{}, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if _, err := srv.Store().Org(ctx, *orgID); err != nil {
+		return fmt.Errorf("organisation %d: %w", *orgID, err)
+	}
+	cred, err := srv.NewCredentials(ctx, store.Principal{}, store.NewAccount{OrgID: *orgID, Role: protocol.RoleAdmin, LoginID: login, Nickname: *nick})
+	if err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	fmt.Fprintf(stdout, "Admin added to organisation %d.\n\nAdmin login ID:  %s\nOne-time password: %s\n\nThe password is shown only now. Hand it over in person or in a sealed letter.\n",
+		*orgID, cred.LoginID, cred.Password)
+	return nil
+}
+
+// checkLoginID normalises a login ID chosen at the command line.
+func checkLoginID(s string) (string, error) {
+	login := credential.NormalizeLoginID(s)
+	if len(login) < 3 || len(login) > 64 || strings.ContainsAny(login, " \t\n") {
+		return "", errors.New("--admin: login ID must be 3 to 64 characters without spaces")
+	}
+	return login, nil
+}
+
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c commonFlags
 	fs := newFlagSet("demo", stderr, &c)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	srv, err := c.open(server.Config{}, stderr)

@@ -95,6 +95,9 @@ func TestCommandLine(t *testing.T) {
 		// master key: another one must not start.
 		{[]string{"serve", "--data", dir, "--master-key-file", filepath.Join(t.TempDir(), "other.key")}, 1},
 		{[]string{"serve", "--data", dir, "--master-key-file", "x", "--master-key-keychain"}, 1},
+		{[]string{"serve", "--data", dir, "--trusted-proxies", "10.0.0.0/33"}, 1},
+		{[]string{"org", "add-admin", "--data", dir, "--org", "99", "--admin", "spare"}, 1}, // no such organisation
+		{[]string{"org", "add-admin", "--data", dir, "--org", "1", "--admin", "kanri"}, 1},  // login ID taken
 		{[]string{"version"}, 0},
 	}
 	for _, tt := range tests {
@@ -104,6 +107,19 @@ func TestCommandLine(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d (%s)", tt.args, code, tt.code, errOut.String())
 		}
 	}
+	// The operator's way back into an organisation whose admins are gone.
+	out.Reset()
+	if code := run(context.Background(), []string{"org", "add-admin", "--data", dir, "--org", "1", "--admin", "spare-admin"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "Admin login ID:  spare-admin") {
+		t.Fatalf("org add-admin: %d %s\n%s", code, errOut.String(), out.String())
+	}
+	// A malformed environment value stops the start, naming the variable.
+	t.Setenv("TAIWA_SWEEP_INTERVAL", "thirty seconds")
+	errOut.Reset()
+	if code := run(context.Background(), []string{"serve", "--data", dir}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "TAIWA_SWEEP_INTERVAL") {
+		t.Fatalf("malformed TAIWA_SWEEP_INTERVAL: exit %d: %s", code, errOut.String())
+	}
+	os.Unsetenv("TAIWA_SWEEP_INTERVAL")
 	out.Reset()
 	if code := run(context.Background(), []string{"demo", "--data", t.TempDir()}, &out, &errOut); code != 0 || strings.Count(out.String(), "client ") != 3 {
 		t.Fatalf("demo: %d\n%s", code, out.String())

@@ -55,10 +55,9 @@ const (
 // WebSocket close codes used by the server besides the standard ones
 // (1009 too big, 1003 binary data, 1001 going away).
 const (
-	CloseBadHello  = 4000 // first frame was not a valid hello
-	CloseRevoked   = 4001 // session ended: sign in again
-	CloseTooSlow   = 4008 // the app fell behind; reconnect and resume
-	CloseForbidden = 4003 // the account may not connect now
+	CloseBadHello = 4000 // first frame was not a valid hello
+	CloseRevoked  = 4001 // session ended: sign in again
+	CloseTooSlow  = 4008 // the app fell behind; reconnect and resume
 	// CloseOutsideHours: a counselor outside the organisation's access
 	// hours. An error frame with CodeOutsideHours and reopens_at precedes it.
 	CloseOutsideHours = 4009

@@ -13,8 +13,8 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
 	"github.com/taiwa-chat/taiwa/server/internal/server"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // Server is a running test server with one organisation and its admin.

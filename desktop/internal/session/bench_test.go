@@ -9,7 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/cache"
-	"github.com/taiwa-chat/taiwa/pkg/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -20,12 +20,12 @@ import (
 // the Go heap in use afterwards.
 func BenchmarkStartFromCache(b *testing.B) {
 	const convs, perConv = 200, 100
-	keys := &keystore.Memory{}
+	keys := &keychain.Memory{}
 	const server = "http://127.0.0.1:9" // discard port: the connection fails, as offline
 	keys.Set(keyToken, "token")
 	keys.Set(keyServer, server)
 	data := b.TempDir()
-	key, err := keystore.CacheKey(keys, keyCache)
+	key, err := keychain.CacheKey(keys, keyCache)
 	if err != nil {
 		b.Fatal(err)
 	}

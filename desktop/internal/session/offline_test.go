@@ -13,7 +13,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
-	"github.com/taiwa-chat/taiwa/pkg/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
 	"github.com/taiwa-chat/taiwa/server/servertest"
 )
 
@@ -86,7 +86,7 @@ func TestOfflineRepliesSurviveRestart(t *testing.T) {
 	cl, _ := srv.Client(t, "さくら")
 
 	h := &harness{}
-	opts := Options{Keys: &keystore.Memory{}, DataDir: t.TempDir(), Do: h.do}
+	opts := Options{Keys: &keychain.Memory{}, DataDir: t.TempDir(), Do: h.do}
 	ctrl := New(a, a.NewWindow("t"), opts)
 	h.do(ctrl.Start)
 	if err := ctrl.login(wire.url(), counselor.LoginID, counselor.Password, ""); err != nil {

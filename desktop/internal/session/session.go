@@ -20,7 +20,7 @@ import (
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
-	"github.com/taiwa-chat/taiwa/pkg/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -34,7 +34,7 @@ const (
 // Options configure the controller.
 type Options struct {
 	// Keys is the keychain; nil means there is none on this machine.
-	Keys keystore.Store
+	Keys keychain.Store
 	// DataDir holds the caches (one per server).
 	DataDir string
 	// Server pre-fills the sign-in form.
@@ -145,7 +145,7 @@ func (c *Controller) openCache(server string) *cache.Cache {
 	if c.opts.Keys == nil {
 		return nil
 	}
-	key, err := keystore.CacheKey(c.opts.Keys, keyCache)
+	key, err := keychain.CacheKey(c.opts.Keys, keyCache)
 	if err != nil {
 		c.log.Warn("no cache key; running without a local cache", "err", err)
 		return nil

@@ -17,7 +17,7 @@ import (
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
-	"github.com/taiwa-chat/taiwa/pkg/keystore"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/servertest"
 )
@@ -74,7 +74,7 @@ func TestCounselorSession(t *testing.T) {
 	cl, _ := srv.Client(t, "さくら")
 
 	h := &harness{}
-	keys := &keystore.Memory{}
+	keys := &keychain.Memory{}
 	data := t.TempDir()
 	opts := Options{Keys: keys, DataDir: data, Do: h.do}
 	ctrl := New(a, w, opts)
@@ -167,10 +167,10 @@ func TestCounselorSession(t *testing.T) {
 			f()
 		}
 	})
-	if _, err := keys.Get(keyToken); !errors.Is(err, keystore.ErrNotFound) {
+	if _, err := keys.Get(keyToken); !errors.Is(err, keychain.ErrNotFound) {
 		t.Fatalf("token survived: %v", err)
 	}
-	if _, err := keys.Get(keyCache); !errors.Is(err, keystore.ErrNotFound) {
+	if _, err := keys.Get(keyCache); !errors.Is(err, keychain.ErrNotFound) {
 		t.Fatalf("cache key survived: %v", err)
 	}
 	entries, _ := os.ReadDir(ctrl2.cacheDir(srv.URL))
@@ -238,7 +238,7 @@ func TestOutsideAccessHoursLocks(t *testing.T) {
 	}
 
 	h := &harness{}
-	ctrl := New(a, w, Options{Keys: &keystore.Memory{}, DataDir: t.TempDir(), Do: h.do})
+	ctrl := New(a, w, Options{Keys: &keychain.Memory{}, DataDir: t.TempDir(), Do: h.do})
 	h.do(ctrl.Start)
 	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password, ""); err != nil {
 		t.Fatal(err)
@@ -266,7 +266,7 @@ func TestLockFromKnownRules(t *testing.T) {
 		lock bool
 	}{{protocol.RoleCounselor, true}, {protocol.RoleAdmin, false}} {
 		t.Run(string(tt.role), func(t *testing.T) {
-			ctrl := New(a, w, Options{Keys: &keystore.Memory{}, DataDir: t.TempDir()})
+			ctrl := New(a, w, Options{Keys: &keychain.Memory{}, DataDir: t.TempDir()})
 			in := inbox.New(nil)
 			in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: tt.role}, Org: org})
 			scr := ui.NewMain(in, w, ui.Actions{Send: func(int64, string) {}, Read: func(int64, int64) {}, Alert: func() {}, Unread: func(int) {}})

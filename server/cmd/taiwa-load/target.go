@@ -18,8 +18,8 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
-	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 // target is a server under test, running in its own process.

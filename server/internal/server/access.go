@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // checkAccess refuses client data to a counselor outside the

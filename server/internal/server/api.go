@@ -9,8 +9,8 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, a *session) error {

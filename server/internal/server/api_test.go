@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -313,6 +314,15 @@ func TestPushOnlyWhenAway(t *testing.T) {
 	})
 	clLive.stop()
 	clLive.ended(t)
+	// The app has gone; the server notices when its handler returns.
+	clientID := convClient(t, co, m.ConversationID)
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.hub.connected(clientID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server still counts the client as connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	// Away: one push to the registered device; the client's own messages never push.
 	if _, err := coLive.live.Send(ctx, m.ConversationID, "reply while away"); err != nil {
@@ -608,5 +618,65 @@ func TestTOTPSecondFactor(t *testing.T) {
 	page, _ := o.admin.AuditLog(ctx, 0, 5)
 	if page.Entries[0].Action != protocol.AuditTOTPChanged || page.Entries[0].Detail != "reset" {
 		t.Fatalf("audit %+v", page.Entries[0])
+	}
+}
+
+// TestEveryRouteIsDocumented fails when a route exists that
+// docs/protocol.md does not describe (its table lists them under /api/v1).
+func TestEveryRouteIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{}
+	for _, rt := range s.apiRoutes() {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		documented := false
+		for _, p := range []string{path, strings.TrimPrefix(path, "/api/v1")} {
+			want := "`" + method + " " + p
+			documented = documented || strings.Contains(string(doc), want+"`") || strings.Contains(string(doc), want+"?")
+		}
+		if !documented {
+			t.Errorf("%s is not in docs/protocol.md", rt.pattern)
+		}
+	}
+}
+
+// Counselors take what is unassigned or theirs; a colleague's, an admin's
+// included, is not theirs to take (docs/protocol.md says the same).
+func TestAssignRules(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	co := ts.newCounselor(t, o, "co")
+	other := ts.newCounselor(t, o, "other")
+	cl, _ := ts.newClient(t, o, "c")
+	conv := convOf(t, cl)
+	me, _ := co.Me(ctx)
+	them, _ := other.Me(ctx)
+	admin, _ := o.admin.Me(ctx)
+	steps := []struct {
+		name     string
+		by       *client.Client
+		assignee *int64
+		ok       bool
+	}{
+		{"counselor takes an unassigned one", co, &me.ID, true},
+		{"takes it again", co, &me.ID, true},
+		{"a colleague takes it", other, &them.ID, false},
+		{"counselor hands it to a colleague", co, &them.ID, false},
+		{"counselor releases it", co, nil, true},
+		{"admin takes it", o.admin, &admin.ID, true},
+		{"counselor takes the admin's", co, &me.ID, false},
+		{"admin gives it to a counselor", o.admin, &them.ID, true},
+	}
+	for _, st := range steps {
+		_, err := st.by.Assign(ctx, conv, st.assignee)
+		if (err == nil) != st.ok {
+			t.Fatalf("%s: %v, want ok=%v", st.name, err, st.ok)
+		}
+		if !st.ok && !client.IsCode(err, protocol.CodeForbidden) {
+			t.Fatalf("%s: %v, want forbidden", st.name, err)
+		}
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
 	"github.com/taiwa-chat/taiwa/server/internal/sendq"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // outFrame is an encoded frame on its way to one connection. ID is the
@@ -149,6 +149,13 @@ func (h *hub) stopRole(orgID int64, role protocol.Role, r endReason) {
 			s.stop(r)
 		}
 	}
+}
+
+// connected reports whether an account has a live connection.
+func (h *hub) connected(accountID int64) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.byAccount[accountID]) > 0
 }
 
 // orgs lists the organisations with live connections.

@@ -10,7 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // maxStrikes is how many refused frames a connection may send before it is
@@ -35,13 +35,9 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 	// request until then, so the count is in place before Serve waits on it.
 	s.live.Add(1)
 	defer s.live.Done()
-	// The HTTP server's read and write timeouts bound a request; a live
-	// connection lasts for hours and has its own (pings, per-write
-	// timeouts). Hijacking would keep the deadlines they set.
-	rc := http.NewResponseController(w)
-	if err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{})); err != nil {
-		s.log.Debug("clear deadlines for the live connection", "err", err)
-	}
+	// The HTTP server's read and write timeouts bound a request, not a live
+	// connection: net/http clears them when Accept hijacks the connection
+	// (TestHTTPTimeoutsSpareLiveConnections holds it to that).
 	// Accept refuses cross-origin browser handshakes unless listed.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {

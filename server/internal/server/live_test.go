@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +20,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 func TestConversationBothWays(t *testing.T) {
@@ -165,24 +163,7 @@ func TestStalledReader(t *testing.T) {
 	fast := ts.newCounselor(t, o, "fast")
 	slow := ts.newCounselor(t, o, "slow")
 
-	// A tiny receive buffer makes the server's socket fill quickly, as it
-	// would for a phone on a dead network, whatever the host's defaults.
-	dialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		return errors.Join(err, serr)
-	}}
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+slow.Token)
-	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer dcancel()
-	stalled, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/api/v1/live", &websocket.DialOptions{
-		HTTPHeader: h, HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.CloseNow()
-	stalled.SetReadLimit(1 << 20)
+	stalled := stalledWS(t, ts.URL, slow.Token)
 	wsWrite(t, stalled, `{"type":"hello","v":1,"cursor":0}`)
 	wsReadType(t, stalled, "synced")
 	// From here on the stalled connection reads nothing.
@@ -327,7 +308,7 @@ func TestRetentionDeletesEverywhere(t *testing.T) {
 		}
 	}
 	coLive.rec.waitFor(t, "messages", func(evs []any) bool { return countMessages(evs, func(protocol.Message) bool { return true }) >= 5 })
-	// Bodies are sealed (pkg/keyring): never in the files, not even before
+	// Bodies are sealed (server/internal/sealkeys): never in the files, not even before
 	// the sweep; sqlite's tests check that the sealed bytes go too.
 	if hits := dbFilesContain(t, ts.dir, markers[0]); len(hits) > 0 {
 		t.Fatalf("body stored in the clear in %v", hits)

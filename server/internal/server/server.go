@@ -21,9 +21,9 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
-	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 // Defaults for Config.
@@ -71,6 +71,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	PingInterval time.Duration
 	HelloTimeout time.Duration
+	// HeartbeatTimeout drops a connection whose app pings (protocol.TypePing)
+	// but sent nothing for this long; TypingEvery rate-limits typing frames.
+	HeartbeatTimeout time.Duration
+	TypingEvery      time.Duration
 	// MaxFailures locks a login ID for one address, IDFailures for all
 	// addresses, after that many failures within Lockout (see loginGuard).
 	MaxFailures int
@@ -87,10 +91,6 @@ type Config struct {
 	// port already taken (another server on the machine) is logged and
 	// skipped; a chosen address that cannot be had stops the start.
 	MetricsAddr string
-	// HeartbeatTimeout drops a connection whose app pings (protocol.TypePing)
-	// but sent nothing for this long; TypingEvery rate-limits typing frames.
-	HeartbeatTimeout time.Duration
-	TypingEvery      time.Duration
 	// OriginPatterns are extra browser origins allowed to open the live
 	// connection (same-origin is always allowed).
 	OriginPatterns []string

@@ -23,7 +23,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key.

@@ -8,12 +8,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"time"
 
-	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/retention"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
@@ -21,24 +19,18 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
 	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until`
 
-// convRow is a conversation with the columns only the store uses.
-type convRow struct {
-	protocol.Conversation
-	OrgID       int64
-	ClientWrote bool
-	NoticeUntil sql.NullInt64
-}
-
-func scanConv(sc interface{ Scan(...any) error }) (convRow, error) {
+func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
-		c        convRow
+		c        store.ConversationState
 		assignee sql.NullInt64
 		waiting  sql.NullInt64
+		notice   sql.NullInt64
 		updated  int64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &c.NoticeUntil)
+		&waiting, &updated, &c.ClientWrote, &notice)
+	c.NoticeUntil = fromNullMS(notice)
 	if assignee.Valid {
 		v := assignee.Int64
 		c.AssigneeID = &v
@@ -237,9 +229,9 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 // writableConv loads, inside a write, the conversation p acts on: staff
 // name it and must share its organisation; a client always acts on their
 // own, whatever they name.
-func writableConv(tx *sql.Tx, p store.Principal, conversationID int64) (convRow, error) {
+func writableConv(tx *sql.Tx, p store.Principal, conversationID int64) (store.ConversationState, error) {
 	var (
-		c   convRow
+		c   store.ConversationState
 		err error
 	)
 	if p.IsStaff() {
@@ -269,9 +261,6 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 	if err := protocol.ValidateBody(r.Body); err != nil {
 		return protocol.Message{}, false, err
 	}
-	if p.Role != protocol.RoleClient && !p.IsStaff() {
-		return protocol.Message{}, false, protocol.Errorf(protocol.CodeForbidden, "only clients and staff send messages")
-	}
 	var (
 		out     protocol.Message
 		created bool
@@ -286,90 +275,40 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("look up ref: %w", err)
 		}
-
-		c, err := writableConv(tx, p, r.ConversationID)
+		in := rules.Send{Sender: p, Body: r.Body, Now: db.clock()}
+		if in.Conv, err = writableConv(tx, p, r.ConversationID); err != nil {
+			return nil, err
+		}
+		if in.Settings, err = loadSettings(ctx, tx, p.OrgID); err != nil {
+			return nil, err
+		}
+		var until sql.NullInt64
+		if err := tx.QueryRow("SELECT access_until, display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&until, &in.SenderName); err != nil {
+			return nil, fmt.Errorf("load sender: %w", err)
+		}
+		in.AccessUntil = fromNullMS(until)
+		sent, err := rules.SendMessage(in)
 		if err != nil {
 			return nil, err
 		}
-		settings, err := loadSettings(ctx, tx, p.OrgID)
-		if err != nil {
-			return nil, err
+		c := sent.Conv
+		msgs := []protocol.Message{sent.Message}
+		if sent.Notice != nil {
+			msgs = append(msgs, *sent.Notice)
 		}
-		now := db.clock()
-		avail := hours.At(settings.Hours, settings.Pause, now)
-		isClient := p.Role == protocol.RoleClient
-		if isClient {
-			// Decided here, not by the connection that carried the send:
-			// a message written as the access period ends is refused.
-			var until sql.NullInt64
-			if err := tx.QueryRow("SELECT access_until FROM accounts WHERE id = ?", p.AccountID).Scan(&until); err != nil {
-				return nil, fmt.Errorf("load client: %w", err)
-			}
-			if until.Valid && ms(now) >= until.Int64 {
-				return nil, protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
+		refs := []string{r.Ref, ""}
+		for i := range msgs {
+			if err := db.insertMessage(tx, c.OrgID, c.ClientID, &msgs[i], refs[i]); err != nil {
+				return nil, err
 			}
 		}
-		if isClient && avail.State != hours.StateOpen && settings.ClosedBehavior == protocol.ClosedBlock {
-			return nil, &protocol.Error{Code: protocol.CodeClosed, Message: "the organisation is not taking messages now", ReopensAt: avail.ReopensAt}
-		}
-		if !isClient && !c.ClientWrote && !settings.StaffMayWriteFirst {
-			return nil, protocol.Errorf(protocol.CodeClientFirst, "the client has not written yet; staff answer, they do not write first")
-		}
-
-		period := time.Duration(settings.RetentionSeconds) * time.Second
-		out = protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: p.AccountID, SenderRole: p.Role,
-			Kind: protocol.KindText, Body: r.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}
-		if !isClient {
-			if err := tx.QueryRow("SELECT display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&out.SenderName); err != nil {
-				return nil, fmt.Errorf("load display name: %w", err)
-			}
-		}
-		if err := db.insertMessage(tx, c.OrgID, c.ClientID, &out, r.Ref); err != nil {
-			return nil, err
-		}
-		created = true
-		msgs := []protocol.Message{out}
-
-		c.LastSeq = out.Seq
-		c.UpdatedAt = now
-		if isClient {
-			c.Status = protocol.StatusWaiting
-			if c.WaitingSince == nil {
-				c.WaitingSince = &now
-			}
-			c.ClientWrote = true
-			c.ClientDeliveredSeq, c.ClientReadSeq = out.Seq, out.Seq
-			if avail.State != hours.StateOpen && (!c.NoticeUntil.Valid || ms(now) >= c.NoticeUntil.Int64) {
-				notice := protocol.Message{ConversationID: c.ID, Seq: out.Seq + 1, SenderRole: protocol.RoleSystem,
-					Kind: protocol.KindClosedNotice, ReopensAt: avail.ReopensAt, State: avail.State, CreatedAt: now, ExpiresAt: out.ExpiresAt}
-				if err := db.insertMessage(tx, c.OrgID, c.ClientID, &notice, ""); err != nil {
-					return nil, err
-				}
-				msgs = append(msgs, notice)
-				c.LastSeq = notice.Seq
-				// One notice per closed stretch: none again before reopening.
-				until := int64(math.MaxInt64)
-				if avail.ReopensAt != nil {
-					until = ms(*avail.ReopensAt)
-				}
-				c.NoticeUntil = sql.NullInt64{Int64: until, Valid: true}
-			}
-		} else {
-			c.Status = protocol.StatusAnswered
-			c.WaitingSince = nil
-			c.StaffDeliveredSeq, c.StaffReadSeq = out.Seq, out.Seq
-			if c.AssigneeID == nil {
-				// Answering claims an unassigned conversation.
-				id := p.AccountID
-				c.AssigneeID = &id
-			}
-		}
+		out, created = msgs[0], true
 		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
 			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
 			assignee_id = ?, notice_until = ?, updated_at = ? WHERE id = ?`,
 			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
 			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
-			c.AssigneeID, c.NoticeUntil, ms(now), c.ID); err != nil {
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), c.ID); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
 		}
 		changes := make([]store.Change, 0, len(msgs)+1)
@@ -384,7 +323,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 
 // insertMessage stores a message with its body sealed under its client's
 // and its expiry slice's keys: the database never holds the words. The
-// sender's ref is kept only as a keyed hash (keyring.HashRef).
+// sender's ref is kept only as a keyed hash (sealkeys.HashRef).
 func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Message, ref string) error {
 	var sender, refArg, slice any
 	if m.SenderID != 0 {
@@ -414,25 +353,17 @@ func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Messa
 // Receipt raises the principal's side's delivered and read marks; marks
 // never go down and never pass the last message.
 func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, delivered, read int64) error {
-	side := "staff"
-	if p.Role == protocol.RoleClient {
-		side = "client"
-	}
 	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID)
 		if err != nil {
 			return nil, err
 		}
-		delivered, read = min(delivered, c.LastSeq), min(read, c.LastSeq)
-		dp, rp := &c.StaffDeliveredSeq, &c.StaffReadSeq
-		if side == "client" {
-			dp, rp = &c.ClientDeliveredSeq, &c.ClientReadSeq
-		}
-		if delivered <= *dp && read <= *rp {
+		c, changed := rules.Receipt(p, c, delivered, read)
+		if !changed {
 			return nil, nil // nothing new: no write, no broadcast
 		}
-		*dp, *rp = max(*dp, delivered), max(*rp, read)
-		if _, err := tx.Exec("UPDATE conversations SET "+side+"_delivered_seq = ?, "+side+"_read_seq = ? WHERE id = ?", *dp, *rp, c.ID); err != nil {
+		if _, err := tx.Exec(`UPDATE conversations SET client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?
+			WHERE id = ?`, c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq, c.ID); err != nil {
 			return nil, fmt.Errorf("update receipt: %w", err)
 		}
 		conv := c.Conversation
@@ -440,8 +371,7 @@ func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, de
 	})
 }
 
-// Assign sets or clears a conversation's assignee. Counselors may take a
-// conversation for themselves or let go of their own; admins assign anyone.
+// Assign sets or clears a conversation's assignee (rules.Assign decides).
 func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int64, assignee *int64) (protocol.Conversation, error) {
 	if !p.IsStaff() {
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
@@ -452,18 +382,15 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 		if err != nil {
 			return nil, err
 		}
-		if p.Role != protocol.RoleAdmin {
-			mine := c.AssigneeID == nil || *c.AssigneeID == p.AccountID
-			if !mine || (assignee != nil && *assignee != p.AccountID) {
-				return nil, protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only")
+		var role protocol.Role
+		if assignee != nil {
+			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *assignee, p.OrgID).Scan(&role)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("load assignee: %w", err)
 			}
 		}
-		if assignee != nil {
-			var role protocol.Role
-			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *assignee, p.OrgID).Scan(&role)
-			if err != nil || !role.IsStaff() {
-				return nil, protocol.Errorf(protocol.CodeInvalid, "assignee must be a staff member of the organisation")
-			}
+		if err := rules.Assign(p, c, assignee, role); err != nil {
+			return nil, err
 		}
 		c.AssigneeID = assignee
 		c.UpdatedAt = db.clock()
@@ -535,8 +462,8 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}
-		if db.idle > 0 || db.shared > 0 {
-			idle, err := endIdle(tx, fromMS(now), db.idle, db.shared)
+		if db.idle.Staff > 0 || db.idle.Shared > 0 {
+			idle, err := endIdle(tx, fromMS(now), db.idle)
 			if err != nil {
 				return nil, err
 			}

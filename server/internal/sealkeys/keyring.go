@@ -10,7 +10,7 @@
 // (AES-256-GCM) by a master key that is never stored next to them by this
 // package: a copy of the message database alone, or of the key file alone,
 // reads nothing.
-package keyring
+package sealkeys
 
 import (
 	"crypto/aes"

@@ -21,8 +21,9 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/taiwa-chat/taiwa/pkg/keyring"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
+	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // Options configure a DB. The zero value is usable.
@@ -44,7 +45,7 @@ type Options struct {
 	// SharedIdle, if set, does the same for sessions opened on a shared
 	// device (store.NewSession.Shared).
 	SharedIdle time.Duration
-	// MasterKey unwraps the keys that seal message bodies (keyring.KeySize
+	// MasterKey unwraps the keys that seal message bodies (sealkeys.KeySize
 	// bytes). Without one, the key in the data directory's MasterKeyFile
 	// is used, created on first use.
 	MasterKey []byte
@@ -64,9 +65,8 @@ type DB struct {
 	publish func([]store.Change)
 	log     *slog.Logger
 	onBatch func(int, time.Duration)
-	ring    *keyring.Ring
-	idle    time.Duration // Options.StaffIdle
-	shared  time.Duration // Options.SharedIdle
+	ring    *sealkeys.Ring
+	idle    rules.Idle // Options.StaffIdle and SharedIdle
 
 	// scrubPending is set when a checkpoint could not finish, so that the
 	// next sweep retries it even if it deletes nothing.
@@ -110,12 +110,12 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	master := opt.MasterKey
 	if master == nil {
-		if master, err = keyring.LoadOrCreate(filepath.Join(dir, MasterKeyFile)); err != nil {
+		if master, err = sealkeys.LoadOrCreate(filepath.Join(dir, MasterKeyFile)); err != nil {
 			write.Close()
 			return nil, err
 		}
 	}
-	ring, err := keyring.Open(filepath.Join(dir, KeyFileName), master)
+	ring, err := sealkeys.Open(filepath.Join(dir, KeyFileName), master)
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -150,8 +150,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		log:      opt.Logger,
 		onBatch:  opt.OnBatch,
 		ring:     ring,
-		idle:     opt.StaffIdle,
-		shared:   opt.SharedIdle,
+		idle:     rules.Idle{Staff: opt.StaffIdle, Shared: opt.SharedIdle},
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),
 		done:     make(chan struct{}),

@@ -1,4 +1,4 @@
-package keyring
+package sealkeys
 
 import (
 	"bytes"

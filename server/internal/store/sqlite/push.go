@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // SetPushToken records a device token for the principal's session.

@@ -68,6 +68,19 @@ type NewSession struct {
 	Shared    bool
 }
 
+// ConversationState is a conversation as the rules see it: what apps see,
+// plus what only the server keeps.
+type ConversationState struct {
+	protocol.Conversation
+	OrgID int64
+	// ClientWrote: the client has written at least once (staff may then
+	// answer, whatever staff_may_write_first says).
+	ClientWrote bool
+	// NoticeUntil: no closed notice again before this time (one per
+	// closed stretch); nil when none was given.
+	NoticeUntil *time.Time
+}
+
 // SendRequest is one message to store.
 type SendRequest struct {
 	Ref            string

@@ -1,4 +1,4 @@
-package keystore
+package keychain
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 
 func TestKeychainWithMock(t *testing.T) {
 	keyring.MockInit()
-	k := Keychain{}
+	k := OS{}
 	if err := Probe(k); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestKeychainWithMock(t *testing.T) {
 // surface as ErrUnavailable, never fall back to a file.
 func TestKeychainUnavailable(t *testing.T) {
 	keyring.MockInitWithError(errors.New(`exec: "dbus-launch": executable file not found in $PATH`))
-	k := Keychain{}
+	k := OS{}
 	if err := Probe(k); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("probe = %v, want ErrUnavailable", err)
 	}

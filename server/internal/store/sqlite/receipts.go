@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // endedKept is how long an ended session's record waits for its device's
@@ -123,16 +124,16 @@ func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
 	})
 }
 
-// endIdle ends the staff sessions unused for staffIdle and the
-// shared-device ones unused for sharedIdle (a zero limit ends none).
-func endIdle(tx *sql.Tx, now time.Time, staffIdle, sharedIdle time.Duration) ([]int64, error) {
+// endIdle ends the sessions unused for longer than their idle limit
+// (rules.Idle.Limit, in SQL; a zero limit ends none).
+func endIdle(tx *sql.Tx, now time.Time, idle rules.Idle) ([]int64, error) {
 	never := int64(math.MinInt64)
 	staffBefore, sharedBefore := never, never
-	if staffIdle > 0 {
-		staffBefore = ms(now.Add(-staffIdle))
+	if idle.Staff > 0 {
+		staffBefore = ms(now.Add(-idle.Staff))
 	}
-	if sharedIdle > 0 {
-		sharedBefore = ms(now.Add(-sharedIdle))
+	if idle.Shared > 0 {
+		sharedBefore = ms(now.Add(-idle.Shared))
 	}
 	return endSessions(tx, now, "idle", `COALESCE(s.active_at, s.created_at) <= CASE
 		WHEN s.shared THEN ?2

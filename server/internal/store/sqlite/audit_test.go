@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 func TestAuditLogRecordsEveryAdminAction(t *testing.T) {

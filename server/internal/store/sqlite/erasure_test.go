@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taiwa-chat/taiwa/pkg/keyring"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 )
 
 // copyDatabase is the attacker's or the forgotten backup's copy: the
@@ -81,7 +81,7 @@ func TestCopyBeforeDeletionUnreadableAfter(t *testing.T) {
 	if err := f.db.DeleteAccount(ctx, o.admin, o.clients[0].AccountID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readFromCopy(t, f, backup, deleted.ID); !errors.Is(err, keyring.ErrErased) {
+	if _, err := readFromCopy(t, f, backup, deleted.ID); !errors.Is(err, sealkeys.ErrErased) {
 		t.Fatalf("deleted client's message read from the old copy: %v", err)
 	}
 	if _, err := readFromCopy(t, f, backup, expiring.ID); err != nil {
@@ -89,11 +89,11 @@ func TestCopyBeforeDeletionUnreadableAfter(t *testing.T) {
 	}
 
 	// Retention runs out and the slice ends: that key goes too.
-	f.clock.Add(time.Hour + keyring.SliceLength)
+	f.clock.Add(time.Hour + sealkeys.SliceLength)
 	if _, err := f.db.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readFromCopy(t, f, backup, expiring.ID); !errors.Is(err, keyring.ErrErased) {
+	if _, err := readFromCopy(t, f, backup, expiring.ID); !errors.Is(err, sealkeys.ErrErased) {
 		t.Fatalf("expired message read from the old copy: %v", err)
 	}
 }
@@ -111,13 +111,13 @@ func TestResealing(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs, err := f.db.MessagesAfter(ctx, o.staff, 0, 0)
-	if err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-reseal" || keyring.Slice(msgs[0].ExpiresAt) != keyring.Slice(m.CreatedAt.Add(24*time.Hour)) {
+	if err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-reseal" || sealkeys.Slice(msgs[0].ExpiresAt) != sealkeys.Slice(m.CreatedAt.Add(24*time.Hour)) {
 		t.Fatalf("after shortening: %+v %v", msgs, err)
 	}
 	var slice int64
 	f.db.read.QueryRow("SELECT slice FROM messages WHERE id = ?", m.ID).Scan(&slice)
-	if slice != keyring.Slice(msgs[0].ExpiresAt) {
-		t.Fatalf("stored slice %d, want %d", slice, keyring.Slice(msgs[0].ExpiresAt))
+	if slice != sealkeys.Slice(msgs[0].ExpiresAt) {
+		t.Fatalf("stored slice %d, want %d", slice, sealkeys.Slice(msgs[0].ExpiresAt))
 	}
 
 	// An older version's clear body, as an upgrade finds it.
@@ -163,7 +163,7 @@ func TestKeysPreparedAheadOfSends(t *testing.T) {
 		t.Fatalf("sends made %d keys", after-before)
 	}
 	// The next hour's key is ready before the hour begins.
-	f.clock.Add(keyring.SliceLength)
+	f.clock.Add(sealkeys.SliceLength)
 	send(t, f.db, o.clients[0], 0, "3", "an hour later")
 	if after := keys(); after != before {
 		t.Fatalf("a send in the next hour made %d keys", after-before)

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/taiwa-chat/taiwa/pkg/keyring"
 	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 )
 
 // sealLegacy seals the bodies stored in the clear by versions before
 // sealing (schema 5 and older), in batches, then scrubs the files so that
 // no clear copy stays in a free page or the log.
-func sealLegacy(db *sql.DB, ring *keyring.Ring) error {
+func sealLegacy(db *sql.DB, ring *sealkeys.Ring) error {
 	sealed := 0
 	for {
 		n, err := sealBatch(db, ring, 500)
@@ -33,7 +33,7 @@ func sealLegacy(db *sql.DB, ring *keyring.Ring) error {
 	return nil
 }
 
-func sealBatch(db *sql.DB, ring *keyring.Ring, limit int) (int, error) {
+func sealBatch(db *sql.DB, ring *sealkeys.Ring, limit int) (int, error) {
 	tx, err := db.Begin()
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -76,7 +76,7 @@ func sealBatch(db *sql.DB, ring *keyring.Ring, limit int) (int, error) {
 // dropOrphanKeys destroys the keys of clients that no longer exist: a
 // deletion that stopped between the database's commit and the key's
 // destruction is finished here.
-func dropOrphanKeys(db *sql.DB, ring *keyring.Ring) error {
+func dropOrphanKeys(db *sql.DB, ring *sealkeys.Ring) error {
 	rows, err := db.Query("SELECT id FROM accounts WHERE role = 'client'")
 	if err != nil {
 		return fmt.Errorf("list clients: %w", err)
@@ -175,7 +175,7 @@ func (db *DB) prepareSlices(ctx context.Context) error {
 	now := db.clock()
 	for _, p := range periods {
 		// This slice and the next: the sweeper runs well within an hour.
-		for _, ahead := range []time.Duration{0, keyring.SliceLength} {
+		for _, ahead := range []time.Duration{0, sealkeys.SliceLength} {
 			if err := db.ring.EnsureSlice(now.Add(time.Duration(p)*time.Second + ahead)); err != nil {
 				return fmt.Errorf("prepare slice key: %w", err)
 			}
@@ -186,7 +186,7 @@ func (db *DB) prepareSlices(ctx context.Context) error {
 
 // hashLegacyRefs replaces the idempotency refs that older versions stored
 // in the clear with their keyed hashes, once.
-func hashLegacyRefs(db *sql.DB, ring *keyring.Ring, now time.Time) error {
+func hashLegacyRefs(db *sql.DB, ring *sealkeys.Ring, now time.Time) error {
 	var done int
 	if err := db.QueryRow("SELECT COUNT(*) FROM upgrades WHERE name = 'hash_refs'").Scan(&done); err != nil {
 		return fmt.Errorf("read upgrades: %w", err)

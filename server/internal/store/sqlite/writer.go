@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // ErrClosed is returned for writes after Close.

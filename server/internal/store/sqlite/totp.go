@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 func totpLabel(accountID int64) string { return fmt.Sprintf("totp %d", accountID) }

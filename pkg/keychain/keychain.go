@@ -1,8 +1,8 @@
-// Package keystore keeps secrets in the operating system's keychain: the
+// Package keychain keeps secrets in the operating system's keychain: the
 // desktop app's session token and cache key, and (if the operator asks)
 // the server's master key. Where there is no keychain it says so: secrets
 // are never written to a plain file instead.
-package keystore
+package keychain
 
 import (
 	"crypto/rand"
@@ -15,7 +15,7 @@ import (
 )
 
 // Service is the keychain service name of the desktop app's secrets, the
-// default for Keychain.
+// default for OS.
 const Service = "org.taiwa.desktop"
 
 // ErrUnavailable means the system has no usable keychain (for example a
@@ -26,7 +26,7 @@ var ErrUnavailable = errors.New("no system keychain available")
 // ErrNotFound means the keychain has no such secret.
 var ErrNotFound = keyring.ErrNotFound
 
-// Store is what the app needs of a keychain. Keychain is the real one;
+// Store is what the app needs of a keychain. OS is the real one;
 // Memory stands in when there is none.
 type Store interface {
 	Get(name string) (string, error)
@@ -34,22 +34,22 @@ type Store interface {
 	Delete(name string) error
 }
 
-// Keychain is the OS keychain (macOS Keychain, Windows Credential Manager,
+// OS is the operating system's keychain (macOS Keychain, Windows Credential Manager,
 // Secret Service on Linux) through go-keyring, with a time limit: a locked
 // desktop keyring can block a call indefinitely.
-type Keychain struct {
+type OS struct {
 	Service string // default Service
 	Timeout time.Duration
 }
 
-func (k Keychain) service() string {
+func (k OS) service() string {
 	if k.Service == "" {
 		return Service
 	}
 	return k.Service
 }
 
-func (k Keychain) call(f func() error) error {
+func (k OS) call(f func() error) error {
 	timeout := k.Timeout
 	if timeout == 0 {
 		timeout = 5 * time.Second
@@ -68,7 +68,7 @@ func (k Keychain) call(f func() error) error {
 }
 
 // Get reads a secret.
-func (k Keychain) Get(name string) (string, error) {
+func (k OS) Get(name string) (string, error) {
 	var v string
 	err := k.call(func() error {
 		var err error
@@ -79,12 +79,12 @@ func (k Keychain) Get(name string) (string, error) {
 }
 
 // Set stores a secret.
-func (k Keychain) Set(name, value string) error {
+func (k OS) Set(name, value string) error {
 	return k.call(func() error { return keyring.Set(k.service(), name, value) })
 }
 
 // Delete removes a secret; a missing one is not an error.
-func (k Keychain) Delete(name string) error {
+func (k OS) Delete(name string) error {
 	err := k.call(func() error { return keyring.Delete(k.service(), name) })
 	if errors.Is(err, keyring.ErrNotFound) {
 		return nil

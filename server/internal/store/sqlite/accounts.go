@@ -11,7 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name"
@@ -32,37 +33,17 @@ func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// mayAdminister reports whether p may manage accounts of orgID. The zero
-// Principal is the operator at the command line.
-func mayAdminister(p store.Principal, orgID int64) bool {
-	return p == (store.Principal{}) || (p.Role == protocol.RoleAdmin && p.OrgID == orgID)
-}
-
 // CreateAccount adds an account; a client gets its conversation with it.
 func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewAccount) (protocol.Account, error) {
-	if !mayAdminister(p, a.OrgID) {
-		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins create accounts")
-	}
-	switch a.Role {
-	case protocol.RoleAdmin, protocol.RoleCounselor, protocol.RoleClient:
-	default:
-		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "role must be admin, counselor or client")
-	}
-	a.Nickname = strings.TrimSpace(a.Nickname)
-	if err := protocol.ValidateNickname(a.Nickname); err != nil {
+	a, err := rules.NewAccount(p, a)
+	if err != nil {
 		return protocol.Account{}, err
-	}
-	if len([]rune(a.Note)) > protocol.MaxNoteRunes {
-		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "note must be at most %d characters", protocol.MaxNoteRunes)
-	}
-	if a.Role != protocol.RoleClient && (a.Note != "" || a.AccessUntil != nil) {
-		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "notes and access dates are for clients only")
 	}
 	now := db.clock()
 	out := protocol.Account{OrgID: a.OrgID, Role: a.Role, LoginID: a.LoginID, Nickname: a.Nickname,
 		Note: a.Note, AccessUntil: a.AccessUntil, CreatedAt: now}
 
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at)
 			VALUES (?,?,?,?,?,?,?,?)`, a.OrgID, a.Role, a.LoginID, a.Nickname, a.Note, nullMS(a.AccessUntil), a.PasswordHash, ms(now))
 		if isUniqueViolation(err) {
@@ -155,15 +136,6 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 	if p.Role != protocol.RoleAdmin {
 		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
 	}
-	if u.Nickname != nil {
-		*u.Nickname = strings.TrimSpace(*u.Nickname)
-		if err := protocol.ValidateNickname(*u.Nickname); err != nil {
-			return protocol.Account{}, err
-		}
-	}
-	if u.Note != nil && len([]rune(*u.Note)) > protocol.MaxNoteRunes {
-		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "note must be at most %d characters", protocol.MaxNoteRunes)
-	}
 	var out protocol.Account
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ? AND role = 'client'", id, p.OrgID))
@@ -173,26 +145,13 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		if err != nil {
 			return nil, fmt.Errorf("load client: %w", err)
 		}
-		var fields []string
-		if u.Nickname != nil {
-			a.Nickname = *u.Nickname
-			fields = append(fields, "nickname")
+		now := db.clock()
+		up, err := rules.UpdateClient(p, a.Account, u, now)
+		if err != nil {
+			return nil, err
 		}
-		if u.Note != nil {
-			a.Note = *u.Note
-			fields = append(fields, "note")
-		}
-		if u.AccessUntil != nil {
-			t := u.AccessUntil.UTC()
-			a.AccessUntil = &t
-		}
-		if u.ClearAccessUntil {
-			a.AccessUntil = nil
-		}
-		if u.AccessUntil != nil || u.ClearAccessUntil {
-			fields = append(fields, "access_until")
-		}
-		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditClientUpdated, id, protocol.RoleClient, strings.Join(fields, ",")); err != nil {
+		a.Account = up.Account
+		if err := record(tx, now, p, p.OrgID, protocol.AuditClientUpdated, id, protocol.RoleClient, strings.Join(up.Fields, ",")); err != nil {
 			return nil, err
 		}
 		if _, err := tx.Exec("UPDATE accounts SET nickname = ?, note = ?, access_until = ? WHERE id = ?",
@@ -201,19 +160,17 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		}
 		out = a.Account
 		var changes []store.Change
-		if u.AccessUntil != nil || u.ClearAccessUntil {
-			now := db.clock()
-			if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
-				// Ended now: every device is signed out at once, as a
-				// forced logout would, not at the next sweep.
-				ended, err := revokeAll(tx, now, p.OrgID, a.ID, "access_ended")
-				if err != nil {
-					return nil, err
-				}
-				changes = append(changes, ended...)
-			} else {
-				changes = append(changes, store.Change{Kind: store.ChangeAccess, OrgID: p.OrgID, AccountID: a.ID, AccessUntil: a.AccessUntil})
+		switch {
+		case up.AccessEnded:
+			// Ended now: every device is signed out at once, as a forced
+			// logout would, not at the next sweep.
+			ended, err := revokeAll(tx, now, p.OrgID, a.ID, "access_ended")
+			if err != nil {
+				return nil, err
 			}
+			changes = append(changes, ended...)
+		case u.AccessUntil != nil || u.ClearAccessUntil:
+			changes = append(changes, store.Change{Kind: store.ChangeAccess, OrgID: p.OrgID, AccountID: a.ID, AccessUntil: a.AccessUntil})
 		}
 		if u.Nickname == nil {
 			return changes, nil
@@ -235,7 +192,7 @@ func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash
 			orgID int64
 			role  protocol.Role
 		)
-		if err := tx.QueryRow("SELECT org_id, role FROM accounts WHERE id = ?", id).Scan(&orgID, &role); err != nil || !mayAdminister(p, orgID) {
+		if err := tx.QueryRow("SELECT org_id, role FROM accounts WHERE id = ?", id).Scan(&orgID, &role); err != nil || !rules.MayAdminister(p, orgID) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
 		}
 		if _, err := tx.Exec("UPDATE accounts SET password_hash = ? WHERE id = ?", hash, id); err != nil {
@@ -298,9 +255,6 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 	if p.Role != protocol.RoleAdmin {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
-	if id == p.AccountID {
-		return protocol.Errorf(protocol.CodeConflict, "admins cannot delete their own account")
-	}
 	var role protocol.Role
 	err := db.do(ctx, true, func(tx *sql.Tx) ([]store.Change, error) {
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
@@ -310,16 +264,12 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		if err != nil {
 			return nil, fmt.Errorf("load account: %w", err)
 		}
-		if role == protocol.RoleAdmin {
-			// Decided here, in the deleting transaction: two admins
-			// deleting each other at once must not leave none.
-			var admins int
-			if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE org_id = ? AND role = 'admin'", p.OrgID).Scan(&admins); err != nil {
-				return nil, fmt.Errorf("count admins: %w", err)
-			}
-			if admins <= 1 {
-				return nil, protocol.Errorf(protocol.CodeConflict, "the last admin cannot be deleted")
-			}
+		var admins int
+		if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE org_id = ? AND role = 'admin'", p.OrgID).Scan(&admins); err != nil {
+			return nil, fmt.Errorf("count admins: %w", err)
+		}
+		if err := rules.DeleteAccount(p, id, role, admins); err != nil {
+			return nil, err
 		}
 		changes, err := revokeAll(tx, db.clock(), p.OrgID, id, "deleted")
 		if err != nil {
@@ -409,30 +359,7 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 	}
 	s.CreatedAt, s.ExpiresAt, s.ActiveAt = fromMS(created), fromMS(expires), fromMS(active)
 	a.AccessUntil, a.CreatedAt = fromNullMS(until), fromMS(aCreate)
-	now := db.now()
-	if !now.Before(s.ExpiresAt) {
-		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "session expired; sign in again")
-	}
-	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
-		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "access period has ended")
-	}
-	if idle := db.idleLimit(a.Role, s.Shared); idle > 0 && !now.Before(s.ActiveAt.Add(idle)) {
-		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "signed out after %s without use; sign in again", idle)
-	}
-	return s, a, nil
-}
-
-// idleLimit is how long a session may go unused: staff sessions and
-// shared-device ones end after a while; a client's own phone stays signed
-// in (0).
-func (db *DB) idleLimit(role protocol.Role, shared bool) time.Duration {
-	switch {
-	case shared:
-		return db.shared
-	case role.IsStaff():
-		return db.idle
-	}
-	return 0
+	return s, a, rules.Session(s, a, db.idle, db.now())
 }
 
 func prefixed(prefix, cols string) string {
@@ -463,8 +390,8 @@ func (db *DB) RevokeSession(ctx context.Context, sessionID int64, reason string)
 
 // RevokeAccountSessions ends every session of an account (forced logout).
 func (db *DB) RevokeAccountSessions(ctx context.Context, p store.Principal, accountID int64, reason string) error {
-	if p.AccountID != accountID && p.Role != protocol.RoleAdmin {
-		return protocol.Errorf(protocol.CodeForbidden, "only admins end other people's sessions")
+	if err := rules.EndSessions(p, accountID); err != nil {
+		return err
 	}
 	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		var role protocol.Role

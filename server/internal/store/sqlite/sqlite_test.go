@@ -16,7 +16,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // clock is a settable test clock.

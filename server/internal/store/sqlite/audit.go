@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
-	"github.com/taiwa-chat/taiwa/pkg/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // record appends one entry to an organisation's audit log inside the

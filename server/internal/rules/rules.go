@@ -1,0 +1,299 @@
+// Package rules decides what Taiwa allows. Each function takes the rows a
+// store has loaded, who is acting and the time, and returns the outcome
+// (or the error to answer with); none does I/O. A store loads, calls the
+// rule and writes the outcome inside one transaction of its single
+// writer, so every check-then-act is atomic, and a second database
+// implements storage, never the rules again.
+//
+// Visibility (a client reaches only its own conversation, staff only their
+// organisation's) is the exception: it lives in every query, where it
+// cannot be forgotten, and the store conformance suite holds each
+// implementation to it.
+package rules
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+// Send is one message about to be stored.
+type Send struct {
+	Sender store.Principal
+	// SenderName is a staff sender's display name (shown to the client).
+	SenderName string
+	// AccessUntil is a client sender's access period's end, if any.
+	AccessUntil *time.Time
+	Conv        store.ConversationState
+	Settings    protocol.Settings
+	Body        string
+	Now         time.Time
+}
+
+// Sent is what Send decides: the message to store, a closed notice to
+// store after it (if one is due), and the conversation afterwards. IDs are
+// left for the store to assign.
+type Sent struct {
+	Message protocol.Message
+	Notice  *protocol.Message
+	Conv    store.ConversationState
+}
+
+// SendMessage decides whether a message may be stored and what it
+// changes. Clients write first unless the organisation lets staff; while
+// the organisation is closed or paused a client's message is refused
+// (closed_behavior "block") or stored with one notice per closed stretch
+// ("accept"); a client whose access period has ended writes nothing; a
+// staff reply answers the conversation and claims it if nobody has.
+func SendMessage(in Send) (Sent, error) {
+	if err := protocol.ValidateBody(in.Body); err != nil {
+		return Sent{}, err
+	}
+	p, c, now := in.Sender, in.Conv, in.Now
+	isClient := p.Role == protocol.RoleClient
+	if !isClient && !p.IsStaff() {
+		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "only clients and staff send messages")
+	}
+	if isClient && in.AccessUntil != nil && !now.Before(*in.AccessUntil) {
+		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
+	}
+	avail := hours.At(in.Settings.Hours, in.Settings.Pause, now)
+	if isClient && avail.State != hours.StateOpen && in.Settings.ClosedBehavior == protocol.ClosedBlock {
+		return Sent{}, &protocol.Error{Code: protocol.CodeClosed, Message: "the organisation is not taking messages now", ReopensAt: avail.ReopensAt}
+	}
+	if !isClient && !c.ClientWrote && !in.Settings.StaffMayWriteFirst {
+		return Sent{}, protocol.Errorf(protocol.CodeClientFirst, "the client has not written yet; staff answer, they do not write first")
+	}
+
+	period := time.Duration(in.Settings.RetentionSeconds) * time.Second
+	out := Sent{Message: protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: p.AccountID, SenderRole: p.Role,
+		Kind: protocol.KindText, Body: in.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}}
+	if !isClient {
+		out.Message.SenderName = in.SenderName
+	}
+	c.LastSeq = out.Message.Seq
+	c.UpdatedAt = now
+	if isClient {
+		c.Status = protocol.StatusWaiting
+		if c.WaitingSince == nil {
+			c.WaitingSince = &now
+		}
+		c.ClientWrote = true
+		c.ClientDeliveredSeq, c.ClientReadSeq = c.LastSeq, c.LastSeq
+		if avail.State != hours.StateOpen && (c.NoticeUntil == nil || !now.Before(*c.NoticeUntil)) {
+			out.Notice = &protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderRole: protocol.RoleSystem,
+				Kind: protocol.KindClosedNotice, ReopensAt: avail.ReopensAt, State: avail.State, CreatedAt: now, ExpiresAt: out.Message.ExpiresAt}
+			c.LastSeq = out.Notice.Seq
+			// One notice per closed stretch: none again before reopening.
+			c.NoticeUntil = &forever
+			if avail.ReopensAt != nil {
+				c.NoticeUntil = avail.ReopensAt
+			}
+		}
+	} else {
+		c.Status = protocol.StatusAnswered
+		c.WaitingSince = nil
+		c.StaffDeliveredSeq, c.StaffReadSeq = c.LastSeq, c.LastSeq
+		if c.AssigneeID == nil {
+			// Answering claims an unassigned conversation.
+			id := p.AccountID
+			c.AssigneeID = &id
+		}
+	}
+	out.Conv = c
+	return out, nil
+}
+
+// forever is a notice_until for a closed stretch with no known end (a
+// pause without an end): no second notice until someone changes it.
+var forever = time.UnixMilli(1 << 62).UTC()
+
+// Receipt raises one side's delivered and read marks: marks never go down
+// and never pass the last message, and what is read is delivered. It
+// reports whether anything changed (nothing to write or announce if not).
+func Receipt(p store.Principal, c store.ConversationState, delivered, read int64) (store.ConversationState, bool) {
+	delivered, read = min(delivered, c.LastSeq), min(read, c.LastSeq)
+	delivered = max(delivered, read)
+	dp, rp := &c.StaffDeliveredSeq, &c.StaffReadSeq
+	if p.Role == protocol.RoleClient {
+		dp, rp = &c.ClientDeliveredSeq, &c.ClientReadSeq
+	}
+	if delivered <= *dp && read <= *rp {
+		return c, false
+	}
+	*dp, *rp = max(*dp, delivered), max(*rp, read)
+	return c, true
+}
+
+// Assign decides whether actor may set a conversation's assignee (nil
+// releases it). assigneeRole is the assignee's role in the actor's
+// organisation ("" if it is no account there). Counselors take what is
+// unassigned or theirs and release their own; a colleague's, an admin's
+// included, is not theirs to take. Admins assign any staff member.
+func Assign(actor store.Principal, c store.ConversationState, assignee *int64, assigneeRole protocol.Role) error {
+	if !actor.IsStaff() {
+		return protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	if actor.Role != protocol.RoleAdmin {
+		mine := c.AssigneeID == nil || *c.AssigneeID == actor.AccountID
+		if !mine || (assignee != nil && *assignee != actor.AccountID) {
+			return protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only")
+		}
+	}
+	if assignee != nil && !assigneeRole.IsStaff() {
+		return protocol.Errorf(protocol.CodeInvalid, "assignee must be a staff member of the organisation")
+	}
+	return nil
+}
+
+// MayAdminister reports whether p may manage the accounts of orgID: its
+// admins, or the operator at the command line (the zero Principal).
+func MayAdminister(p store.Principal, orgID int64) bool {
+	return p == (store.Principal{}) || (p.Role == protocol.RoleAdmin && p.OrgID == orgID)
+}
+
+// NewAccount checks an account about to be created and returns it tidied
+// (the nickname trimmed).
+func NewAccount(actor store.Principal, a store.NewAccount) (store.NewAccount, error) {
+	if !MayAdminister(actor, a.OrgID) {
+		return a, protocol.Errorf(protocol.CodeForbidden, "only admins create accounts")
+	}
+	switch a.Role {
+	case protocol.RoleAdmin, protocol.RoleCounselor, protocol.RoleClient:
+	default:
+		return a, protocol.Errorf(protocol.CodeInvalid, "role must be admin, counselor or client")
+	}
+	a.Nickname = strings.TrimSpace(a.Nickname)
+	if err := protocol.ValidateNickname(a.Nickname); err != nil {
+		return a, err
+	}
+	if err := validNote(a.Note); err != nil {
+		return a, err
+	}
+	if a.Role != protocol.RoleClient && (a.Note != "" || a.AccessUntil != nil) {
+		return a, protocol.Errorf(protocol.CodeInvalid, "notes and access dates are for clients only")
+	}
+	return a, nil
+}
+
+func validNote(note string) error {
+	if utf8.RuneCountInString(note) > protocol.MaxNoteRunes {
+		return protocol.Errorf(protocol.CodeInvalid, "note must be at most %d characters", protocol.MaxNoteRunes)
+	}
+	return nil
+}
+
+// ClientUpdate is what UpdateClient decides.
+type ClientUpdate struct {
+	Account protocol.Account
+	// Fields names what changed, for the audit log (never the values).
+	Fields []string
+	// AccessEnded: the access period is over as of now; every session of
+	// the client ends at once.
+	AccessEnded bool
+}
+
+// UpdateClient applies an admin's change to a client.
+func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateClientRequest, now time.Time) (ClientUpdate, error) {
+	if actor.Role != protocol.RoleAdmin || a.OrgID != actor.OrgID {
+		return ClientUpdate{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
+	}
+	if a.Role != protocol.RoleClient {
+		return ClientUpdate{}, protocol.Errorf(protocol.CodeNotFound, "no such client")
+	}
+	var out ClientUpdate
+	if u.Nickname != nil {
+		nick := strings.TrimSpace(*u.Nickname)
+		if err := protocol.ValidateNickname(nick); err != nil {
+			return ClientUpdate{}, err
+		}
+		a.Nickname = nick
+		out.Fields = append(out.Fields, "nickname")
+	}
+	if u.Note != nil {
+		if err := validNote(*u.Note); err != nil {
+			return ClientUpdate{}, err
+		}
+		a.Note = *u.Note
+		out.Fields = append(out.Fields, "note")
+	}
+	if u.AccessUntil != nil {
+		t := u.AccessUntil.UTC()
+		a.AccessUntil = &t
+	}
+	if u.ClearAccessUntil {
+		a.AccessUntil = nil
+	}
+	if u.AccessUntil != nil || u.ClearAccessUntil {
+		out.Fields = append(out.Fields, "access_until")
+		out.AccessEnded = a.AccessUntil != nil && !now.Before(*a.AccessUntil)
+	}
+	out.Account = a
+	return out, nil
+}
+
+// DeleteAccount decides whether actor may delete an account of role
+// targetRole; admins is how many admins the organisation has now. Admins
+// delete accounts of their organisation, never their own, and never the
+// last admin (decided in the deleting transaction: two admins deleting
+// each other at once must not leave none).
+func DeleteAccount(actor store.Principal, targetID int64, targetRole protocol.Role, admins int) error {
+	if actor.Role != protocol.RoleAdmin {
+		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
+	}
+	if targetID == actor.AccountID {
+		return protocol.Errorf(protocol.CodeConflict, "admins cannot delete their own account")
+	}
+	if targetRole == protocol.RoleAdmin && admins <= 1 {
+		return protocol.Errorf(protocol.CodeConflict, "the last admin cannot be deleted")
+	}
+	return nil
+}
+
+// EndSessions decides whether actor may end every session of an account
+// (a forced logout, or one's own everywhere).
+func EndSessions(actor store.Principal, accountID int64) error {
+	if actor.AccountID != accountID && actor.Role != protocol.RoleAdmin {
+		return protocol.Errorf(protocol.CodeForbidden, "only admins end other people's sessions")
+	}
+	return nil
+}
+
+// Idle is how long sessions may go unused before they end.
+type Idle struct {
+	Staff  time.Duration // desktop (staff) sessions; 0: never
+	Shared time.Duration // a client's sign-in on a shared device; 0: never
+}
+
+// Limit is the idle limit for a session (0: none): staff sessions and
+// shared-device ones end after a while; a client's own phone stays
+// signed in.
+func (i Idle) Limit(role protocol.Role, shared bool) time.Duration {
+	switch {
+	case shared:
+		return i.Shared
+	case role.IsStaff():
+		return i.Staff
+	}
+	return 0
+}
+
+// Session decides whether a session is still valid now: not past its
+// expiry, its client's access period not over, not idle too long.
+func Session(s store.Session, a store.AccountRecord, idle Idle, now time.Time) error {
+	if !now.Before(s.ExpiresAt) {
+		return protocol.Errorf(protocol.CodeUnauthorized, "session expired; sign in again")
+	}
+	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
+		return protocol.Errorf(protocol.CodeUnauthorized, "access period has ended")
+	}
+	if limit := idle.Limit(a.Role, s.Shared); limit > 0 && !now.Before(s.ActiveAt.Add(limit)) {
+		return protocol.Errorf(protocol.CodeUnauthorized, "signed out after %s without use; sign in again", limit)
+	}
+	return nil
+}
