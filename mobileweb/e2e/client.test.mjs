@@ -162,8 +162,8 @@ test("pasted control characters are cleaned; a message refused for its content k
   await failed.locator("text=コピーしました").waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "壊れた文字のある大事な話");
   await failed.locator("button[data-action=edit]").click();
+  await failed.waitFor({ state: "detached" });
   assert.equal(await page.inputValue("#text"), "壊れた文字のある大事な話");
-  assert.equal(await failed.count(), 0);
 
   // Deleting takes two taps.
   await page.click("#send");
