@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: pwa-vendor pwa-vendor-check help run build desktop desktop-deps package screenshot test test-go test-web lint bench fuzz tools clean
+.PHONY: pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package screenshot test test-go test-web lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -110,6 +110,10 @@ test-go: ## the fast loop: vet, gofmt and every Go test with -race (no browser)
 	$(GO) vet $(GOTAGS) $(GOPKGS)
 	@unformatted=$$(gofmt -l pkg server mobileweb desktop); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
+
+pwa-figures: build ## print the client app's figures: Slow 4G first visit and reopening, crash and stalled-link recovery
+	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
+	cd mobileweb/e2e && TAIWA_BIN=$(CURDIR)/$(BIN)/taiwa node figures.mjs
 
 lint: ## vet, gofmt and staticcheck
 	$(GO) vet $(GOTAGS) $(GOPKGS)

@@ -63,6 +63,7 @@ func Handler(looks Looks) http.Handler {
 				serveWorker(w, protocol.AppLook{})
 				return
 			}
+			setETag(w, r.URL.Path)
 			static.ServeHTTP(w, r)
 			return
 		}
@@ -127,6 +128,7 @@ func serveOrgFile(w http.ResponseWriter, r *http.Request, static http.Handler, l
 	default:
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/" + file
+		setETag(w, r2.URL.Path)
 		static.ServeHTTP(w, r2)
 	}
 }
@@ -145,6 +147,34 @@ func namedPage(page []byte, look protocol.AppLook) []byte {
 		head += "\n" + `<meta name="taiwa-contact" content="` + html.EscapeString(look.ContactText) + `">`
 	}
 	return bytes.Replace(page, []byte("<title>"+DefaultName+"</title>"), []byte(head), 1)
+}
+
+// etags are the files' content hashes: with one, a revalidation (the
+// service worker's install right after the page loaded the same files)
+// is answered 304 without the body. Embedded files have no modification
+// time to offer instead.
+var etags = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	err := fs.WalkDir(FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(FS(), name)
+		sum := sha256.Sum256(b)
+		m["/"+name] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		return err
+	})
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	m["/"] = m["/index.html"]
+	return m
+})
+
+func setETag(w http.ResponseWriter, urlPath string) {
+	if tag, ok := etags()[urlPath]; ok {
+		w.Header().Set("ETag", tag)
+	}
 }
 
 // shellHash digests every file of the app once: the service worker

@@ -87,6 +87,33 @@ func TestWorkerVersion(t *testing.T) {
 	}
 }
 
+// Files carry an ETag, so a revalidation costs no body.
+func TestRevalidation(t *testing.T) {
+	srv := httptest.NewServer(Handler(nil))
+	defer srv.Close()
+	for _, path := range []string{"/", "/app.js", "/style.css", "/icon-192.png"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		tag := resp.Header.Get("ETag")
+		if tag == "" {
+			t.Fatalf("%s has no ETag", path)
+		}
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("If-None-Match", tag)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotModified {
+			t.Fatalf("%s revalidated: %d", path, resp.StatusCode)
+		}
+	}
+}
+
 func TestCompressed(t *testing.T) {
 	srv := httptest.NewServer(Handler(nil))
 	defer srv.Close()

@@ -90,6 +90,7 @@ export async function liveAs(env, loginId, password) {
       ws.onopen = () => ws.send(JSON.stringify({ type: "hello", v: 1, cursor: 0 }));
       ws.onmessage = (e) => {
         const f = JSON.parse(e.data);
+        f.at_ = Date.now(); // when it arrived, for rate checks
         window.frames_.push(f);
         if (f.type === "ack" || (f.type === "error" && f.ref)) window.acks_.get(f.ref)?.(f);
         if (f.type === "synced") res();

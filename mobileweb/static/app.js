@@ -38,6 +38,8 @@ const state = {
   pin: null, locked: false, hiddenAt: 0,
   typingSent: 0, typingTimer: null,
   initialised: false,
+  frames: Promise.resolve(), // frames are handled one after another
+  unsaved: [],               // messages not yet written to the device
 };
 let thread;
 
@@ -120,9 +122,18 @@ function hoursToday(h) {
 
 function render(opts) {
   if (!thread) return;
+  clearTimeout(renderTimer);
+  renderTimer = null;
   const messages = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
   thread.render({ messages, outbox: state.outbox, conv: state.conv, synced: state.synced, initialised: state.initialised }, opts);
   state.initialised = true;
+}
+
+// scheduleRender draws once for a burst of frames (a replay brings
+// hundreds), right after the burst.
+let renderTimer = null;
+function scheduleRender() {
+  if (renderTimer === null) renderTimer = setTimeout(() => { render(); sendReceipt(); }, 0);
 }
 
 // Receipts: delivered is what this device holds; read is what has been on
@@ -143,10 +154,20 @@ function sendReceipt() {
   }
 }
 
-async function putMessage(m) {
+// putMessage keeps a message; the device copy is written in batches, the
+// cursor with them (a cursor never runs ahead of what is stored).
+function putMessage(m) {
   state.messages.set(m.id, m);
   state.cursor = Math.max(state.cursor, m.id);
-  await state.store?.putMessage(m, state.cursor);
+  if (!state.store) return;
+  state.unsaved.push(m);
+  if (state.unsaved.length === 1) setTimeout(saveMessages, 0);
+}
+
+async function saveMessages() {
+  const batch = state.unsaved;
+  state.unsaved = [];
+  if (batch.length) await state.store?.putMessages(batch, state.cursor).catch((e) => console.error("store:", e));
 }
 
 async function dropBelow(seq) {
@@ -181,7 +202,8 @@ function connect() {
     state.lastFrame = Date.now();
     const f = JSON.parse(ev.data);
     if (f.type === "welcome") welcomed = true;
-    handle(f).catch((e) => console.error(e));
+    // In order: a frame's effects (the store, the outbox) land before the next's.
+    state.frames = state.frames.then(() => (state.ws === ws || f.type === "revoked") ? handle(f) : null).catch((e) => console.error(e));
   };
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
@@ -255,10 +277,12 @@ async function handle(f) {
       send({ type: "wiped", at: f.server_time });
       break;
     case "message":
-      await putMessage(f.message);
+      putMessage(f.message);
       if (f.message.sender_role !== "client") showTyping(null);
-      break;
+      scheduleRender();
+      return;
     case "synced":
+      await saveMessages();
       state.synced = true;
       state.backoff = 500;
       renderNet(null);
@@ -268,7 +292,7 @@ async function handle(f) {
       const i = state.outbox.findIndex((p) => p.ref === f.ref);
       if (i >= 0) state.outbox.splice(i, 1);
       await state.store?.removePending(f.ref);
-      await putMessage(f.message);
+      putMessage(f.message);
       break;
     }
     case "error": {
@@ -278,7 +302,9 @@ async function handle(f) {
       // the words.
       const p = state.outbox.find((x) => x.ref === f.ref);
       if (p && f.error.code !== "internal" && f.error.code !== "unavailable") {
-        p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null };
+        // The organisation's state came with this connection's welcome:
+        // it says whether "closed" means outside hours or paused.
+        p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null, state: state.org?.availability?.state || null };
         await state.store?.putPending(p);
       }
       break;
@@ -342,7 +368,10 @@ function renderComposeState() {
   const blocked = blockedNow();
   let msg = "";
   if (n > MAX_CHARS) msg = t("tooLong", { n: n.toLocaleString(), max: MAX_CHARS.toLocaleString() });
-  else if (blocked && err.dataset.tried) msg = blocked.reopens_at ? t("blockedNow", { at: when(blocked.reopens_at) }) : t("blockedNowNoTime");
+  else if (blocked && err.dataset.tried) {
+    const key = blocked.state === "paused" ? "blockedNowPaused" : "blockedNow";
+    msg = blocked.reopens_at ? t(key, { at: when(blocked.reopens_at) }) : t(key + "NoTime");
+  }
   if (!blocked) delete err.dataset.tried;
   err.textContent = msg;
   err.hidden = !msg;
@@ -358,7 +387,9 @@ function growInput() {
 
 let draftTimer;
 function onInput() {
+  const stay = thread.atBottom();
   growInput();
+  if (stay) thread.scrollToBottom(); // the list got shorter: keep its end in view
   renderComposeState();
   clearTimeout(draftTimer);
   draftTimer = setTimeout(() => state.store?.putMeta("draft", $("text").value).catch(() => {}), 300);
@@ -596,6 +627,7 @@ async function end(message, confirm = false, then = null) {
   state.ws = null;
   ws?.close();
   state.messages.clear();
+  state.unsaved = [];
   state.outbox = [];
   state.cursor = 0;
   state.conv = state.me = state.org = state.pin = null;

@@ -34,9 +34,11 @@ export async function openStore() {
       order = Math.max(order, ...outbox.map((p) => p.at + 1));
       return { messages, outbox: outbox.map(({ ref, body, at, error }) => ({ ref, body, at, error })), cursor: cursor || 0 };
     },
-    async putMessage(m, cursor) {
+    // putMessages stores a batch and the cursor in one transaction: a
+    // replay of hundreds of messages is one write, not hundreds.
+    async putMessages(ms, cursor) {
       const tx = db.transaction(["messages", "meta"], "readwrite");
-      tx.objectStore("messages").put(m);
+      for (const m of ms) tx.objectStore("messages").put(m);
       tx.objectStore("meta").put(cursor, "cursor");
       await done(tx);
     },

@@ -10,9 +10,10 @@ const FILES = ["./", "style.css", "app.js", "i18n.js", "store.js", "push.js", "t
   "offline.html", "manifest.webmanifest", "icon-192.png", "icon-512.png"];
 
 self.addEventListener("install", (e) => {
-  // cache: "reload" skips the HTTP cache: the shell is exactly this version.
+  // cache: "no-cache" revalidates with the server (ETags): the shell is
+  // exactly this version, and what the page just loaded is not sent twice.
   e.waitUntil(caches.open(SHELL)
-    .then((c) => c.addAll(FILES.map((f) => new Request(f, { cache: "reload" }))))
+    .then((c) => c.addAll(FILES.map((f) => new Request(f, { cache: "no-cache" }))))
     .then(() => self.skipWaiting()));
 });
 

@@ -205,7 +205,11 @@ export function createThread({ scroller, list, pill, onSeen, onAction }) {
 
 export function failText(e) {
   switch (e.code) {
-    case "closed": return e.reopens_at ? t("failClosed", { at: when(e.reopens_at) }) : t("failClosedNoTime");
+    case "closed": {
+      // The same word as the banner: paused, or outside hours.
+      const key = e.state === "paused" ? "failPaused" : "failClosed";
+      return e.reopens_at ? t(key, { at: when(e.reopens_at) }) : t(key + "NoTime");
+    }
     case "invalid_body":
     case "bad_frame": return t("failBody");
     case "forbidden": return t("failForbidden");

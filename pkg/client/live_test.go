@@ -207,3 +207,66 @@ func TestHTTPErrorsDecode(t *testing.T) {
 		t.Fatal("IsCode")
 	}
 }
+
+// A link that stalls (the server neither answers nor closes) is dropped
+// after two silent heartbeat intervals, and the client reconnects.
+func TestHeartbeatDropsStalledLink(t *testing.T) {
+	const every = 100 * time.Millisecond
+	second := make(chan time.Time, 1)
+	stalled := make(chan time.Time, 1)
+	release := make(chan struct{})
+	defer close(release)
+	s := &script{steps: []func(*testing.T, *websocket.Conn, protocol.Hello){
+		func(t *testing.T, c *websocket.Conn, h protocol.Hello) {
+			welcomeAndSync(c)
+			stalled <- time.Now()
+			<-release // silent: no pong, no close
+		},
+		func(t *testing.T, c *websocket.Conn, h protocol.Hello) {
+			second <- time.Now()
+			welcomeAndSync(c)
+			var ping protocol.Ping
+			for readJSON(t, c, &ping) {
+				if ping.Type != protocol.TypePing {
+					t.Errorf("frame %q, want ping", ping.Type)
+				}
+				writeJSON(c, protocol.Pong{Type: protocol.TypePong})
+			}
+		},
+	}}
+	srv := httptest.NewServer(s.handler(t))
+	defer srv.Close()
+	var events []any
+	var mu sync.Mutex
+	l := New(srv.URL, "tok").Live(LiveOptions{PingEvery: every, MinBackoff: 10 * time.Millisecond, OnEvent: func(ev any) {
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx) //nolint:errcheck
+	from := <-stalled
+	select {
+	case at := <-second:
+		if d := at.Sub(from); d > 10*every {
+			t.Fatalf("reconnected %v after the stall, heartbeat every %v", d, every)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stalled link was never dropped")
+	}
+	// Pongs keep the second link up and never reach the app.
+	time.Sleep(5 * every)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ev := range events {
+		if _, ok := ev.(*protocol.Pong); ok {
+			t.Fatal("a pong reached the app")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.steps); s.n != n {
+		t.Fatalf("%d connections, want %d (the second link was dropped too)", s.n, n)
+	}
+}
