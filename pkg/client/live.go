@@ -433,4 +433,3 @@ func (l *Live) resolve(ref string, r Result) {
 		hit.done <- r
 	}
 }
-
