@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/cache"
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
 	"github.com/taiwa-chat/taiwa/pkg/keystore"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
@@ -65,10 +66,10 @@ func BenchmarkStartFromCache(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		w := a.NewWindow("bench")
 		h := &harness{}
-		ctrl := New(a, w, Options{Keys: keys, DataDir: data, Do: h.do})
+		ctrl := New(a, w, Options{Keys: keys, DataDir: data, Do: h.do, DoWait: h.do})
 		h.do(ctrl.Start)
 		var n int
-		h.do(func() { n = len(ctrl.in.Conversations()) })
+		h.do(func() { n = len(ctrl.in.List(inbox.FilterAll, "")) })
 		if n != convs {
 			b.Fatalf("loaded %d conversations", n)
 		}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 
@@ -75,8 +76,8 @@ func (l *Login) Content() fyne.CanvasObject { return l.content }
 func (l *Login) Submit() {
 	server := strings.TrimRight(strings.TrimSpace(l.server.Text), "/")
 	id, pw, code := strings.TrimSpace(l.loginID.Text), l.password.Text, strings.TrimSpace(l.code.Text)
-	if u, err := url.Parse(server); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		l.message.SetText(T("login.badServer", "Enter the server address, starting with https://"))
+	if err := CheckServer(server); err != nil {
+		l.message.SetText(loginErrorText(err))
 		return
 	}
 	if id == "" || pw == "" {
@@ -121,7 +122,48 @@ func (l *Login) CodeAsked() bool {
 	return len(l.form.Items) > 3
 }
 
+// AddressError is a server address the app refuses.
+type AddressError struct{ Text string }
+
+func (e *AddressError) Error() string { return e.Text }
+
+// CheckServer refuses an address the app must not send a password to:
+// anything but https://, except plain http:// to this computer itself (a
+// server for trying things out), where nothing crosses a network.
+func CheckServer(server string) error {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return &AddressError{T("login.badServer", "Enter the server address, starting with https://")}
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return &AddressError{T("login.plainHTTP", "This address starts with http://, so your password and the conversations would cross the network unencrypted. Use the https:// address your organisation gave you (http:// works only for a server on this computer).")}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// FocusFirst puts the cursor in the first empty field.
+func (l *Login) FocusFirst(w fyne.Window) {
+	for _, e := range []*widget.Entry{l.server, l.loginID, l.password} {
+		if e.Text == "" {
+			w.Canvas().Focus(e)
+			return
+		}
+	}
+}
+
 func loginErrorText(err error) string {
+	var ae *AddressError
+	if errors.As(err, &ae) {
+		return ae.Text
+	}
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
 		switch pe.Code {
@@ -132,7 +174,10 @@ func loginErrorText(err error) string {
 		case protocol.CodeForbidden:
 			return T("login.forbidden", "This login may not be used now.")
 		}
-		return pe.Message
+		return ErrorText(pe)
 	}
-	return T("login.unreachable", "Cannot reach the server: {{.Err}}", map[string]any{"Err": err.Error()})
+	if unreachable(err) {
+		return T("login.unreachable", "Cannot reach the server. Check the address and the network connection, then try again.")
+	}
+	return ErrorText(err)
 }
