@@ -578,13 +578,14 @@ func (c *Controller) setMenu(role protocol.Role) {
 
 // openAdmin shows the admin settings in a window of their own, so that the
 // conversation stays in view. It belongs to the session.
-func (c *Controller) openAdmin(server string, cli *client.Client) {
+func (c *Controller) openAdmin(server string, cli *client.Client) *ui.Admin {
 	w := c.windows.New(ui.T("menu.admin", "Admin settings…"))
 	a := ui.NewAdmin(cli, w, server+"/", c.windows.New)
 	w.SetContent(a.Content())
 	w.Resize(fyne.NewSize(1000, 680))
 	a.Reload()
 	w.Show()
+	return a
 }
 
 // unsent says what would be lost by quitting or signing out now: replies

@@ -384,3 +384,42 @@ func waitForUI(t *testing.T, ui func(func()), what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Passwords and tokens never cross a network unencrypted: plain http://
+// only to this computer.
+func TestCheckServer(t *testing.T) {
+	tests := []struct {
+		server string
+		ok     bool
+	}{
+		{"https://taiwa.example.org", true},
+		{"https://192.0.2.7:8443", true},
+		{"http://127.0.0.1:8080", true},
+		{"http://localhost:8080", true},
+		{"http://[::1]:8080", true},
+		{"http://taiwa.example.org", false},
+		{"http://192.168.1.5:8080", false},
+		{"http://127.0.0.1.example.org", false},
+		{"ftp://taiwa.example.org", false},
+		{"taiwa.example.org", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.server, func(t *testing.T) {
+			err := CheckServer(tt.server)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckServer(%q) = %v", tt.server, err)
+			}
+		})
+	}
+	test.NewTempApp(t)
+	l := NewLogin("http://taiwa.example.org", "", func(string, string, string, string) error {
+		t.Fatal("signed in over plain HTTP")
+		return nil
+	})
+	test.Type(l.loginID, "kanri")
+	test.Type(l.password, "password")
+	l.Submit()
+	if !strings.Contains(l.message.Text, "https://") {
+		t.Fatalf("no clear message: %q", l.message.Text)
+	}
+}
