@@ -58,7 +58,9 @@ func TestWindowsCloseWhenTheSessionEnds(t *testing.T) {
 		}},
 		// Idle expiry reaches the app as the same revoked frame (tested on
 		// the server); here its reason takes the same path.
-		{"idle expiry", func(t *testing.T, _ *servertest.Server, ctrl *Controller, h *harness, _ int64) { h.do(func() { ctrl.end("idle") }) }},
+		{"idle expiry", func(t *testing.T, _ *servertest.Server, ctrl *Controller, h *harness, _ int64) {
+			h.do(func() { ctrl.end("idle") })
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +138,6 @@ func TestDraftsSurviveRestart(t *testing.T) {
 		}
 	})
 }
-
 
 // Quitting or signing out with replies not yet sent asks first; nothing
 // is lost without a word.

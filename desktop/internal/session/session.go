@@ -77,6 +77,7 @@ type Controller struct {
 	main    *ui.Main
 	drafts  *drafts
 	cancel  context.CancelFunc
+	sess    *session
 	windows *windows
 
 	trayIcon, trayMenu bool
@@ -216,13 +217,31 @@ func (c *Controller) open(server string, cli *client.Client) {
 	if c.cache != nil {
 		pending = c.loadFromCache()
 		cursor, _ = c.cache.Cursor()
+		// Offline, the app is still usable: the longest wait in front.
+		if q := c.in.Queue(); len(q) > 0 {
+			c.in.Focus(q[0].ID)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	s := &session{in: c.in, cache: c.cache, cli: cli, ctx: ctx, clients: map[int64]int64{}}
+	c.sess = s
 	for _, conv := range c.in.List(inbox.FilterAll, "") {
 		s.clients[conv.ID] = conv.ClientID
 	}
+	p := newPump()
+	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) {
+		switch f := ev.(type) {
+		case *protocol.RevokedFrame:
+			s.reason.Store(f.Reason)
+		case *protocol.Welcome:
+			c.welcomed(s, f)
+		}
+		p.push(ev)
+	}})
+	s.live = c.live
+	// The screen is built after the connection exists (not running yet):
+	// showing a conversation reports it read over it.
 	c.main = ui.NewMain(c.in, c.win, ui.Actions{
 		Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray,
 		Older: func(conv, before int64) { go c.older(s, conv, before) },
@@ -238,17 +257,6 @@ func (c *Controller) open(server string, cli *client.Client) {
 	c.app.Lifecycle().SetOnEnteredForeground(func() { scrFG.SetForeground(true) })
 	c.app.Lifecycle().SetOnExitedForeground(func() { scrFG.SetForeground(false) })
 
-	p := newPump()
-	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) {
-		switch f := ev.(type) {
-		case *protocol.RevokedFrame:
-			s.reason.Store(f.Reason)
-		case *protocol.Welcome:
-			c.welcomed(s, f)
-		}
-		p.push(ev)
-	}})
-	s.live = c.live
 	go c.run(s)
 	go c.deliver(s, p)
 	go c.tick(s)
@@ -580,7 +588,7 @@ func (c *Controller) setMenu(role protocol.Role) {
 // conversation stays in view. It belongs to the session.
 func (c *Controller) openAdmin(server string, cli *client.Client) *ui.Admin {
 	w := c.windows.New(ui.T("menu.admin", "Admin settings…"))
-	a := ui.NewAdmin(cli, w, server+"/", c.windows.New)
+	a := ui.NewAdmin(cli, w, server+"/", ui.AdminOptions{NewWindow: c.windows.New, Do: c.do})
 	w.SetContent(a.Content())
 	w.Resize(fyne.NewSize(1000, 680))
 	a.Reload()
@@ -647,6 +655,7 @@ func (c *Controller) Close() {
 			c.log.Error("close cache", "err", err)
 		}
 	}
+	c.main = nil // the session's goroutines stop touching the screen
 }
 
 // Logout ends the session on the server and wipes this machine's copy.
@@ -693,7 +702,7 @@ func (c *Controller) end(reason string) {
 			}
 		}
 	}
-	c.cli, c.live, c.cache, c.in, c.main, c.cancel, c.drafts = nil, nil, nil, nil, nil, nil, nil
+	c.cli, c.live, c.cache, c.in, c.main, c.cancel, c.drafts, c.sess = nil, nil, nil, nil, nil, nil, nil, nil
 	if cli != nil && reason != "logout" { // Logout confirms after signing out
 		// Ended by the server and wiped: say so with the ended session's token.
 		go func() {

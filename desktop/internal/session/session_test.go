@@ -31,7 +31,7 @@ type harness struct {
 func (h *harness) do(f func()) { h.mu.Lock(); defer h.mu.Unlock(); f() }
 
 // waitFor polls cond (run under the UI lock) until it holds.
-func (h *harness) waitFor(t *testing.T, what string, cond func() bool) {
+func (h *harness) waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {

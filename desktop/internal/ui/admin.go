@@ -94,11 +94,22 @@ type Admin struct {
 	auditTab *container.TabItem
 }
 
-// NewAdmin builds the admin screen for the server at serverURL, in win;
-// newWindow opens the session's other windows (supervisor's views).
-func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, newWindow func(string) fyne.Window) *Admin {
+// AdminOptions connect the admin screen to the app's session.
+type AdminOptions struct {
+	// NewWindow opens the session's other windows (supervisor's views),
+	// which close when the session ends.
+	NewWindow func(title string) fyne.Window
+	// Do brings results back to the UI goroutine (default fyne.Do).
+	Do func(func())
+}
+
+// NewAdmin builds the admin screen for the server at serverURL, in win.
+func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions) *Admin {
 	server := strings.TrimSuffix(serverURL, "/")
-	env := &adminEnv{api: api, win: win, server: server, appURL: server + "/", async: func(f func()) { go f() }, do: fyne.Do, newWindow: newWindow}
+	if opts.Do == nil {
+		opts.Do = fyne.Do
+	}
+	env := &adminEnv{api: api, win: win, server: server, appURL: server + "/", async: func(f func()) { go f() }, do: opts.Do, newWindow: opts.NewWindow}
 	a := &Admin{env: env}
 	a.clients = newClientsTab(env)
 	a.org = newOrgTab(env)

@@ -32,11 +32,11 @@ func newAdminForTest(t *testing.T) *adminHarness {
 	h := &adminHarness{srv: servertest.New(t)}
 	h.w = app.NewWindow("admin")
 	h.w.Resize(fyne.NewSize(1000, 700))
-	h.a = NewAdmin(h.srv.Admin, h.w, h.srv.URL+"/", func(title string) fyne.Window {
+	h.a = NewAdmin(h.srv.Admin, h.w, h.srv.URL+"/", AdminOptions{NewWindow: func(title string) fyne.Window {
 		w := app.NewWindow(title)
 		h.windows = append(h.windows, w)
 		return w
-	})
+	}})
 	inline := func(f func()) { f() }
 	h.a.env.async, h.a.env.do = inline, inline
 	h.w.SetContent(h.a.Content())

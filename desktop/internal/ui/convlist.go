@@ -26,14 +26,15 @@ type convList struct {
 	content fyne.CanvasObject
 
 	shown     []*inbox.Conv
-	selIndex  int  // the row the list shows selected, -1 for none
-	selecting bool // the list is being made to mirror the inbox
+	rows      map[int64]*convRow // the row widget showing each conversation in view
+	selIndex  int                // the row the list shows selected, -1 for none
+	selecting bool               // the list is being made to mirror the inbox
 }
 
 var filterOrder = []inbox.Filter{inbox.FilterAll, inbox.FilterWaiting, inbox.FilterAnswered}
 
 func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
-	l := &convList{in: in, onPick: onPick}
+	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}}
 	l.search = widget.NewEntry()
 	l.search.SetPlaceHolder(T("list.search", "Search by nickname"))
 	l.filter = widget.NewSelect([]string{T("list.all", "All"), T("list.waiting", "Waiting for a reply"), T("list.answered", "Answered")}, nil)
@@ -43,7 +44,12 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 		newConvRow,
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i < len(l.shown) {
-				o.(*convRow).bind(l.in, l.shown[i])
+				r := o.(*convRow)
+				if r.conv != 0 && l.rows[r.conv] == r {
+					delete(l.rows, r.conv)
+				}
+				r.bind(l.in, l.shown[i])
+				l.rows[r.conv] = r
 			}
 		})
 	l.selIndex = -1
@@ -85,9 +91,13 @@ func (l *convList) Sync(eff inbox.Effect) {
 	case !same || eff.All || eff.FocusChanged:
 		l.list.Refresh()
 	default:
+		// The order holds: redraw the changed rows in view, each by itself
+		// (widget.List's RefreshItem redraws every row in view).
 		for _, id := range eff.Convs {
-			if i := l.index(id); i >= 0 {
-				l.list.RefreshItem(i)
+			if r := l.rows[id]; r != nil && r.conv == id {
+				if c := l.in.Conv(id); c != nil {
+					r.bind(l.in, c)
+				}
 			}
 		}
 	}
@@ -127,6 +137,7 @@ func (l *convList) Tick() { l.list.Refresh() }
 type convRow struct {
 	widget.BaseWidget
 	name, when, state *widget.Label
+	conv              int64 // the conversation shown
 }
 
 func newConvRow() fyne.CanvasObject {
@@ -146,17 +157,18 @@ func (r *convRow) CreateRenderer() fyne.WidgetRenderer {
 }
 
 func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
-	r.name.SetText(c.Nickname)
+	r.conv = c.ID
+	setText(r.name, c.Nickname)
 	unread := c.Unread()
 	state := ""
 	switch {
 	case c.Waiting():
-		r.when.SetText(waitText(in.Wait(c)))
 		r.when.Importance = widget.WarningImportance
+		setText(r.when, waitText(in.Wait(c)))
 		state = T("list.stateWaiting", "Waiting for a reply")
 	default:
-		r.when.SetText(whenText(c.LastActivity(), in.Now()))
 		r.when.Importance = widget.LowImportance
+		setText(r.when, whenText(c.LastActivity(), in.Now()))
 		state = T("list.stateAnswered", "Answered")
 		if c.LastSeq == 0 {
 			state = T("list.stateNew", "Has not written yet")
@@ -171,8 +183,15 @@ func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
 	if n := len(c.Pending); n > 0 {
 		state += " · " + T("list.pending", "{{.Count}} waiting to send", map[string]any{"Count": n})
 	}
-	r.state.SetText(state)
-	r.when.Refresh()
+	setText(r.state, state)
+}
+
+// setText changes a label only if its text changed: each change shapes
+// the text again, which is what a list redraw spends its time on.
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+	}
 }
 
 // waitText says how long a client has waited: minutes, then hours.

@@ -349,7 +349,7 @@ func (v *historyView) appendMessages(msgs []protocol.Message) {
 	v.lastSeq = msgs[len(msgs)-1].Seq
 	v.nMsgs += len(msgs)
 	v.retop(at)
-	v.body.rebind()
+	v.body.place()
 }
 
 // prepend puts an older page in front and returns the height it added.
@@ -371,7 +371,7 @@ func (v *historyView) prepend(msgs []protocol.Message) float32 {
 	v.firstSeq = msgs[0].Seq
 	v.nMsgs += len(msgs)
 	v.retop(0)
-	v.body.rebind()
+	v.body.place()
 	return v.total() - before
 }
 
@@ -389,7 +389,7 @@ func (v *historyView) syncPending(c *inbox.Conv) {
 		v.layoutRow(&v.rows[i])
 	}
 	v.retop(at)
-	v.body.rebind()
+	v.body.place()
 }
 
 // syncHead updates the head row's text (loading, begins here, deleted).
@@ -407,7 +407,10 @@ func (v *historyView) syncHead() {
 		v.layoutRow(&v.rows[0])
 	}
 	v.retop(0)
-	v.body.rebind()
+	if rv := v.body.active[v.rows[0].key]; rv != nil {
+		rv.key = rowKey{} // draw the head again
+	}
+	v.body.place()
 }
 
 // settle fixes the scroll position after a change: at the newest message

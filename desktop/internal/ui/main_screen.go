@@ -85,6 +85,7 @@ type Main struct {
 	looked      bool
 	readSent    map[int64]int64
 	lastTick    time.Time
+	unread      map[int64]int // unread counts by conversation, for the tray
 }
 
 // NewMain builds the main screen over an inbox.
@@ -294,19 +295,34 @@ func (m *Main) Apply(eff inbox.Effect) {
 	m.list.Sync(eff)
 	m.avail.SetText(availabilityText(m.in.Org().Availability))
 	m.showFocused(eff)
-	if m.actions.Unread != nil {
-		total := 0
-		for _, c := range m.list.shown {
-			total += c.Unread()
+	m.countUnread(eff)
+}
+
+// countUnread tells the tray the unread total, counting again only the
+// conversations that changed.
+func (m *Main) countUnread(eff inbox.Effect) {
+	if m.actions.Unread == nil {
+		return
+	}
+	if eff.All || m.unread == nil {
+		m.unread = map[int64]int{}
+		for _, c := range m.in.List(inbox.FilterAll, "") {
+			m.unread[c.ID] = c.Unread()
 		}
-		if m.list.currentFilter() != inbox.FilterAll || m.list.search.Text != "" {
-			total = 0
-			for _, c := range m.in.List(inbox.FilterAll, "") {
-				total += c.Unread()
+	} else {
+		for _, id := range eff.Convs {
+			if c := m.in.Conv(id); c != nil {
+				m.unread[id] = c.Unread()
+			} else {
+				delete(m.unread, id)
 			}
 		}
-		m.actions.Unread(total)
 	}
+	total := 0
+	for _, n := range m.unread {
+		total += n
+	}
+	m.actions.Unread(total)
 }
 
 // notify raises one OS notification per burst: when clients had been

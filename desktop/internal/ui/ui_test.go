@@ -367,6 +367,8 @@ func TestLoginAsksForCode(t *testing.T) {
 	if s := <-got; s != "a long passphrase|123456" {
 		t.Fatalf("second attempt sent %q", s)
 	}
+	// Nothing of this test may still run when the next begins.
+	waitForUI(t, ui, "the form done", func() bool { return !l.submit.Disabled() })
 }
 
 func waitForUI(t *testing.T, ui func(func()), what string, cond func() bool) {
