@@ -191,19 +191,19 @@ func (c *Client) TOTPStatus(ctx context.Context) (protocol.TOTPStatus, error) {
 }
 
 // EnrollTOTP starts turning on a second factor; ConfirmTOTP finishes it.
-func (c *Client) EnrollTOTP(ctx context.Context) (protocol.TOTPEnrollment, error) {
+func (c *Client) EnrollTOTP(ctx context.Context, password string) (protocol.TOTPEnrollment, error) {
 	var out protocol.TOTPEnrollment
-	return out, c.do(ctx, http.MethodPost, "/api/v1/me/totp", nil, &out)
+	return out, c.do(ctx, http.MethodPost, "/api/v1/me/totp", protocol.TOTPRequest{Password: password}, &out)
 }
 
 // ConfirmTOTP turns the enrolled second factor on with a code from it.
 func (c *Client) ConfirmTOTP(ctx context.Context, code string) error {
-	return c.do(ctx, http.MethodPost, "/api/v1/me/totp/confirm", protocol.TOTPCode{Code: code}, nil)
+	return c.do(ctx, http.MethodPost, "/api/v1/me/totp/confirm", protocol.TOTPRequest{Code: code}, nil)
 }
 
 // DisableTOTP turns one's own second factor off with a current code.
-func (c *Client) DisableTOTP(ctx context.Context, code string) error {
-	return c.do(ctx, http.MethodDelete, "/api/v1/me/totp", protocol.TOTPCode{Code: code}, nil)
+func (c *Client) DisableTOTP(ctx context.Context, code, password string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/me/totp", protocol.TOTPRequest{Code: code, Password: password}, nil)
 }
 
 // ResetStaffTOTP turns off a staff member's second factor (admins: a lost phone).

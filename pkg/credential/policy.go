@@ -11,9 +11,14 @@ import (
 // the generated ones). Length matters most (NIST SP 800-63B); beyond it,
 // refuse what guessers try first. No composition rules: they make
 // passwords harder to remember, not to guess.
+//
+// MaxPasswordBytes is the one upper bound for every password, checked by
+// the policy and by sign-in alike, in bytes because that is what hashing
+// and request limits see: 512 bytes hold 128 characters of any script
+// (170 kanji), so a password the policy accepts can always be used.
 const (
 	MinStaffPassword = 12
-	MaxStaffPassword = 128
+	MaxPasswordBytes = 512
 )
 
 // common are passwords and stems that guessers try first; a password
@@ -32,8 +37,8 @@ func CheckStaffPassword(password, loginID, nickname string) error {
 	switch {
 	case n < MinStaffPassword:
 		return protocol.Errorf(protocol.CodeInvalid, "password must be at least %d characters", MinStaffPassword)
-	case n > MaxStaffPassword:
-		return protocol.Errorf(protocol.CodeInvalid, "password must be at most %d characters", MaxStaffPassword)
+	case len(password) > MaxPasswordBytes:
+		return protocol.Errorf(protocol.CodeInvalid, "password must be at most %d bytes (128 characters of any script)", MaxPasswordBytes)
 	}
 	lower := strings.ToLower(password)
 	for _, part := range []string{strings.ToLower(loginID), strings.ToLower(nickname)} {

@@ -22,7 +22,8 @@ func TestCheckStaffPassword(t *testing.T) {
 		{"one character", "aaaaaaaaaaaaaaaa", false},
 		{"digits in a row", "123456789012", false},
 		{"letters in a row", "abcdefghijklm", false},
-		{"too long", strings.Repeat("abcdefgh12", 13), false},
+		{"too long", strings.Repeat("abcdefgh12", 52), false},                // 520 bytes
+		{"128 kanji-heavy characters fit", strings.Repeat("青い鳥が朝に三回鳴いた日", 14), true}, // 168 characters, 504 bytes
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
@@ -58,6 +59,7 @@ func SliceEnd(slice int64) time.Time {
 type Ring struct {
 	db     *sql.DB
 	master cipher.AEAD
+	refKey []byte // HMAC key for idempotency refs, derived from the master key
 
 	mu      sync.Mutex
 	clients map[int64][]byte
@@ -89,7 +91,12 @@ func Open(path string, master []byte) (*Ring, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare key file %s: %w", path, err)
 	}
-	r := &Ring{db: db, master: m, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: map[[2]int64]cipher.AEAD{}}
+	refKey, err := hkdf.Key(sha256.New, master, nil, "taiwa idempotency ref", KeySize)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("derive ref key: %w", err)
+	}
+	r := &Ring{db: db, master: m, refKey: refKey, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: map[[2]int64]cipher.AEAD{}}
 	// A wrong master key must stop the server at once, not at the first
 	// read: the file carries a check value, wrapped like every key.
 	var wrapped []byte
@@ -395,6 +402,17 @@ func (r *Ring) UnwrapSecret(label string, wrapped []byte) ([]byte, error) {
 		return nil, fmt.Errorf("unwrap secret: %w", err)
 	}
 	return b, nil
+}
+
+// HashRef is what the database keeps of a sender's idempotency ref: a
+// keyed hash, so that a ref with meaning leaks nothing into the database
+// or its backups, while a resent ref still finds its message.
+func (r *Ring) HashRef(sender int64, ref string) []byte {
+	m := hmac.New(sha256.New, r.refKey)
+	m.Write([]byte(strconv.FormatInt(sender, 10)))
+	m.Write([]byte{0})
+	m.Write([]byte(ref))
+	return m.Sum(nil)
 }
 
 // CountKeys reports how many keys the file holds.

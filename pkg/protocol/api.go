@@ -31,9 +31,13 @@ type TOTPEnrollment struct {
 	QRPNG  []byte `json:"qr_png"` // base64 in JSON
 }
 
-// TOTPCode carries one code (to confirm an enrollment or turn it off).
-type TOTPCode struct {
-	Code string `json:"code"`
+// TOTPRequest starts an enrollment (password), confirms it (code) or turns
+// the second factor off (code and password). The password is the current
+// one: a session left open must not be enough to change how the account
+// signs in.
+type TOTPRequest struct {
+	Code     string `json:"code,omitempty"`
+	Password string `json:"password,omitempty"`
 }
 
 // LoginResponse carries the session token, shown only here.

@@ -17,6 +17,8 @@ const (
 	CodeUnknownType        Code = "unknown_type"
 	CodeUnsupportedVersion Code = "unsupported_version"
 	CodeTooLarge           Code = "too_large"
+	CodeUnsupportedMedia   Code = "unsupported_media_type" // a JSON body sent without Content-Type: application/json
+	CodeMethodNotAllowed   Code = "method_not_allowed"     // the path exists, the method does not (with an Allow header)
 	CodeInvalidBody        Code = "invalid_body"
 	CodeInvalid            Code = "invalid"
 	CodeUnauthorized       Code = "unauthorized" // no or expired session
@@ -38,7 +40,8 @@ const (
 type Error struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
-	// ReopensAt accompanies CodeClosed; RetryAfter CodeLocked and CodeRateLimited.
+	// ReopensAt accompanies CodeClosed and CodeOutsideHours; RetryAfter
+	// CodeLocked, CodeRateLimited and CodeUnavailable.
 	ReopensAt  *time.Time `json:"reopens_at,omitempty"`
 	RetryAfter int        `json:"retry_after,omitempty"` // seconds
 }

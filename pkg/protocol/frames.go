@@ -163,6 +163,9 @@ func DecodeClientFrame(data []byte) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, Errorf(CodeBadFrame, "frame is not valid UTF-8")
 	}
+	if err := CheckEscapes(data); err != nil {
+		return nil, err
+	}
 	var head struct {
 		Type string `json:"type"`
 	}
@@ -209,10 +212,30 @@ func DecodeClientFrame(data []byte) (any, error) {
 	return f, nil
 }
 
-// strictUnmarshal refuses fields of the wrong JSON type and trailing data,
-// so that a malformed frame is reported rather than half-applied.
+// SendRef returns the ref of a send frame that could not be decoded or
+// was refused, if it can be read at all, so that the error frame names the
+// outbox entry it answers ("" when it cannot).
+func SendRef(data []byte) string {
+	var head struct {
+		Type string          `json:"type"`
+		Ref  json.RawMessage `json:"ref"`
+	}
+	if json.Unmarshal(data, &head) != nil || head.Type != TypeSend {
+		return ""
+	}
+	var ref string
+	if json.Unmarshal(head.Ref, &ref) != nil || ValidateRef(ref) != nil {
+		return ""
+	}
+	return ref
+}
+
+// strictUnmarshal refuses unknown fields, fields of the wrong JSON type and
+// trailing data, so that a malformed frame is reported rather than
+// half-applied (the same rule as HTTP bodies).
 func strictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return Errorf(CodeBadFrame, "malformed frame: %v", err)
 	}
@@ -318,4 +341,87 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// CheckEscapes refuses JSON text whose strings hold a lone UTF-16
+// surrogate escape ("\ud800" without its pair): encoding/json would
+// silently store U+FFFD in its place, and a message must arrive exactly as
+// written or be refused, never repaired. data must be valid UTF-8.
+func CheckEscapes(data []byte) error {
+	inString := false
+	pendingHigh := false // the previous escape was a high surrogate
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if !inString {
+			if c == '"' {
+				inString = true
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			if pendingHigh {
+				return errLoneSurrogate
+			}
+			inString = false
+		case '\\':
+			if i+1 >= len(data) {
+				return nil // the decoder reports the truncation
+			}
+			if data[i+1] != 'u' {
+				if pendingHigh {
+					return errLoneSurrogate
+				}
+				i++
+				continue
+			}
+			if i+6 > len(data) {
+				return nil
+			}
+			var v uint16
+			for _, h := range data[i+2 : i+6] {
+				d, ok := hexDigit(h)
+				if !ok {
+					return nil // not an escape the decoder accepts either
+				}
+				v = v<<4 | uint16(d)
+			}
+			i += 5
+			switch {
+			case v >= 0xD800 && v <= 0xDBFF:
+				if pendingHigh {
+					return errLoneSurrogate
+				}
+				pendingHigh = true
+			case v >= 0xDC00 && v <= 0xDFFF:
+				if !pendingHigh {
+					return errLoneSurrogate
+				}
+				pendingHigh = false
+			default:
+				if pendingHigh {
+					return errLoneSurrogate
+				}
+			}
+		default:
+			if pendingHigh {
+				return errLoneSurrogate
+			}
+		}
+	}
+	return nil
+}
+
+var errLoneSurrogate = Errorf(CodeInvalidBody, "text contains a lone UTF-16 surrogate escape (\\ud800–\\udfff without its pair)")
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

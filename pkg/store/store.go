@@ -54,6 +54,18 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	ActiveAt  time.Time // last used by a person (see TouchSession)
+	// Shared marks a sign-in on a device others use: it ends after a
+	// short time without use.
+	Shared bool
+}
+
+// NewSession describes a sign-in to record.
+type NewSession struct {
+	AccountID int64
+	TokenHash []byte
+	Device    string
+	ExpiresAt time.Time
+	Shared    bool
 }
 
 // SendRequest is one message to store.
@@ -74,6 +86,7 @@ const (
 	ChangeDeleted                                   // ConversationID, ClientID, ThroughSeq, Count
 	ChangeSettings                                  // Org
 	ChangeRevoked                                   // SessionIDs or AccountID (all its sessions), Reason
+	ChangeAccess                                    // AccountID, AccessUntil: a client's access period changed
 )
 
 // Change is something that connected apps may need to hear about. Changes
@@ -91,7 +104,8 @@ type Change struct {
 	AccountID      int64
 	SessionIDs     []int64
 	Reason         string
-	At             time.Time // when a deletion happened (the apps' receipts name it)
+	At             time.Time  // when a deletion happened (the apps' receipts name it)
+	AccessUntil    *time.Time // ChangeAccess: the new end of the access period (nil: none)
 }
 
 // Snapshot is the state an app starts from.
@@ -157,14 +171,17 @@ type Store interface {
 	// UseTOTPStep records a used step; a replayed one is refused.
 	UseTOTPStep(ctx context.Context, accountID, step int64) error
 	// DeleteAccount removes an account; for a client, its conversation and
-	// every message go with it and its sessions end (admins).
+	// every message go with it and its sessions end (admins). An admin
+	// cannot delete their own account, nor the organisation's last admin:
+	// both are decided in the deleting transaction.
 	DeleteAccount(ctx context.Context, p Principal, id int64) error
 
 	// CreateSession records a signed-in device by the hash of its token.
-	CreateSession(ctx context.Context, accountID int64, tokenHash []byte, device string, expires time.Time) (Session, error)
+	CreateSession(ctx context.Context, n NewSession) (Session, error)
 	// SessionByToken finds a live session and its account.
 	SessionByToken(ctx context.Context, tokenHash []byte) (Session, AccountRecord, error)
-	// TouchSession records that a person used the session now.
+	// TouchSession records that a person used the session now (staff and
+	// shared-device sessions end after a time without use).
 	TouchSession(ctx context.Context, sessionID int64) error
 	// RevokeSession ends one session.
 	RevokeSession(ctx context.Context, sessionID int64, reason string) error

@@ -198,14 +198,29 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 			return nil, fmt.Errorf("update client: %w", err)
 		}
 		out = a.Account
+		var changes []store.Change
+		if u.AccessUntil != nil || u.ClearAccessUntil {
+			now := db.clock()
+			if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
+				// Ended now: every device is signed out at once, as a
+				// forced logout would, not at the next sweep.
+				ended, err := revokeAll(tx, now, p.OrgID, a.ID, "access_ended")
+				if err != nil {
+					return nil, err
+				}
+				changes = append(changes, ended...)
+			} else {
+				changes = append(changes, store.Change{Kind: store.ChangeAccess, OrgID: p.OrgID, AccountID: a.ID, AccessUntil: a.AccessUntil})
+			}
+		}
 		if u.Nickname == nil {
-			return nil, nil
+			return changes, nil
 		}
 		conv, err := conversationByClient(tx, a.ID)
 		if err != nil {
 			return nil, err
 		}
-		return []store.Change{{Kind: store.ChangeConversation, OrgID: p.OrgID, ClientID: a.ID, ConversationID: conv.ID, Conversation: &conv}}, nil
+		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: p.OrgID, ClientID: a.ID, ConversationID: conv.ID, Conversation: &conv}), nil
 	})
 	return out, err
 }
@@ -268,6 +283,17 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		if err != nil {
 			return nil, fmt.Errorf("load account: %w", err)
 		}
+		if role == protocol.RoleAdmin {
+			// Decided here, in the deleting transaction: two admins
+			// deleting each other at once must not leave none.
+			var admins int
+			if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE org_id = ? AND role = 'admin'", p.OrgID).Scan(&admins); err != nil {
+				return nil, fmt.Errorf("count admins: %w", err)
+			}
+			if admins <= 1 {
+				return nil, protocol.Errorf(protocol.CodeConflict, "the last admin cannot be deleted")
+			}
+		}
 		changes, err := revokeAll(tx, db.clock(), p.OrgID, id, "deleted")
 		if err != nil {
 			return nil, err
@@ -316,11 +342,12 @@ func revokeAll(tx *sql.Tx, now time.Time, orgID, accountID int64, reason string)
 }
 
 // CreateSession records a signed-in device.
-func (db *DB) CreateSession(ctx context.Context, accountID int64, tokenHash []byte, device string, expires time.Time) (store.Session, error) {
-	s := store.Session{AccountID: accountID, Device: device, CreatedAt: db.clock(), ExpiresAt: expires.UTC().Truncate(time.Millisecond)}
+func (db *DB) CreateSession(ctx context.Context, n store.NewSession) (store.Session, error) {
+	s := store.Session{AccountID: n.AccountID, Device: n.Device, CreatedAt: db.clock(), ExpiresAt: n.ExpiresAt.UTC().Truncate(time.Millisecond), Shared: n.Shared}
+	s.ActiveAt = s.CreatedAt
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		res, err := tx.Exec("INSERT INTO sessions(account_id, token_hash, device, created_at, expires_at) VALUES (?,?,?,?,?)",
-			accountID, tokenHash, device, ms(s.CreatedAt), ms(s.ExpiresAt))
+		res, err := tx.Exec("INSERT INTO sessions(account_id, token_hash, device, created_at, expires_at, shared) VALUES (?,?,?,?,?,?)",
+			n.AccountID, n.TokenHash, n.Device, ms(s.CreatedAt), ms(s.ExpiresAt), n.Shared)
 		if err != nil {
 			return nil, fmt.Errorf("insert session: %w", err)
 		}
@@ -337,7 +364,7 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		s                store.Session
 		created, expires int64
 	)
-	row := db.read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, COALESCE(s.active_at, s.created_at), `+prefixed("a.", accountCols)+`
+	row := db.read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, COALESCE(s.active_at, s.created_at), s.shared, `+prefixed("a.", accountCols)+`
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, tokenHash)
 	var (
 		a       store.AccountRecord
@@ -345,7 +372,7 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		aCreate int64
 		active  int64
 	)
-	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires, &active,
+	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires, &active, &s.Shared,
 		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "session is not valid; sign in again")
@@ -362,10 +389,23 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
 		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "access period has ended")
 	}
-	if db.idle > 0 && a.Role.IsStaff() && !now.Before(s.ActiveAt.Add(db.idle)) {
-		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "signed out after %s without use; sign in again", db.idle)
+	if idle := db.idleLimit(a.Role, s.Shared); idle > 0 && !now.Before(s.ActiveAt.Add(idle)) {
+		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "signed out after %s without use; sign in again", idle)
 	}
 	return s, a, nil
+}
+
+// idleLimit is how long a session may go unused: staff sessions and
+// shared-device ones end after a while; a client's own phone stays signed
+// in (0).
+func (db *DB) idleLimit(role protocol.Role, shared bool) time.Duration {
+	switch {
+	case shared:
+		return db.shared
+	case role.IsStaff():
+		return db.idle
+	}
+	return 0
 }
 
 func prefixed(prefix, cols string) string {

@@ -274,7 +274,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 	)
 	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		// Idempotency: the same sender and ref is the same message.
-		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, r.Ref))
+		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, db.ring.HashRef(p.AccountID, r.Ref)))
 		if err == nil {
 			out = prev
 			return nil, nil
@@ -294,6 +294,17 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		now := db.clock()
 		avail := hours.At(settings.Hours, settings.Pause, now)
 		isClient := p.Role == protocol.RoleClient
+		if isClient {
+			// Decided here, not by the connection that carried the send:
+			// a message written as the access period ends is refused.
+			var until sql.NullInt64
+			if err := tx.QueryRow("SELECT access_until FROM accounts WHERE id = ?", p.AccountID).Scan(&until); err != nil {
+				return nil, fmt.Errorf("load client: %w", err)
+			}
+			if until.Valid && ms(now) >= until.Int64 {
+				return nil, protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
+			}
+		}
 		if isClient && avail.State != hours.StateOpen && settings.ClosedBehavior == protocol.ClosedBlock {
 			return nil, &protocol.Error{Code: protocol.CodeClosed, Message: "the organisation is not taking messages now", ReopensAt: avail.ReopensAt}
 		}
@@ -363,14 +374,15 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 }
 
 // insertMessage stores a message with its body sealed under its client's
-// and its expiry slice's keys: the database never holds the words.
+// and its expiry slice's keys: the database never holds the words. The
+// sender's ref is kept only as a keyed hash (keyring.HashRef).
 func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Message, ref string) error {
 	var sender, refArg, slice any
 	if m.SenderID != 0 {
 		sender = m.SenderID
 	}
 	if ref != "" {
-		refArg = ref
+		refArg = db.ring.HashRef(m.SenderID, ref)
 	}
 	var sealed []byte
 	if m.Body != "" {
@@ -514,8 +526,8 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}
-		if db.idle > 0 {
-			idle, err := endIdleStaff(tx, fromMS(now), db.idle)
+		if db.idle > 0 || db.shared > 0 {
+			idle, err := endIdle(tx, fromMS(now), db.idle, db.shared)
 			if err != nil {
 				return nil, err
 			}

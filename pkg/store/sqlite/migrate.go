@@ -175,7 +175,109 @@ ALTER TABLE accounts ADD COLUMN totp BLOB;
 ALTER TABLE accounts ADD COLUMN totp_pending BLOB;
 ALTER TABLE accounts ADD COLUMN totp_step INTEGER;
 `,
+	// 10: IDs are never reused. Without AUTOINCREMENT SQLite hands out
+	// max(id)+1, so deleting the newest client gave the next client the
+	// same account and conversation ID: an app that was offline meanwhile
+	// could file the old client's messages under the new one. The tables
+	// are rebuilt with AUTOINCREMENT (SQLite's documented procedure: with
+	// foreign keys off, see migrateOffline) and their counters start above
+	// every ID still named anywhere (ended sessions, the audit log).
+	// Shared-device sessions are marked: they end after a short idle time.
+	`
+CREATE TABLE orgs_new (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	name       TEXT NOT NULL,
+	settings   TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	app_code   TEXT
+);
+INSERT INTO orgs_new(id, name, settings, created_at, app_code) SELECT id, name, settings, created_at, app_code FROM orgs;
+DROP TABLE orgs;
+ALTER TABLE orgs_new RENAME TO orgs;
+CREATE UNIQUE INDEX orgs_app_code ON orgs(app_code);
+
+CREATE TABLE accounts_new (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id        INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	role          TEXT NOT NULL CHECK (role IN ('admin','counselor','client')),
+	login_id      TEXT NOT NULL UNIQUE,
+	nickname      TEXT NOT NULL,
+	note          TEXT NOT NULL DEFAULT '',
+	access_until  INTEGER,
+	password_hash TEXT NOT NULL,
+	created_at    INTEGER NOT NULL,
+	totp          BLOB,
+	totp_pending  BLOB,
+	totp_step     INTEGER
+);
+INSERT INTO accounts_new SELECT id, org_id, role, login_id, nickname, note, access_until, password_hash, created_at, totp, totp_pending, totp_step FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_new RENAME TO accounts;
+CREATE INDEX accounts_org_role ON accounts(org_id, role);
+
+CREATE TABLE sessions_new (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	token_hash   BLOB NOT NULL UNIQUE,
+	device       TEXT NOT NULL DEFAULT '',
+	created_at   INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL,
+	wiped_at     INTEGER,
+	active_at    INTEGER,
+	shared       INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO sessions_new(id, account_id, token_hash, device, created_at, expires_at, wiped_at, active_at)
+	SELECT id, account_id, token_hash, device, created_at, expires_at, wiped_at, active_at FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_new RENAME TO sessions;
+CREATE INDEX sessions_account ON sessions(account_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+
+CREATE TABLE conversations_new (
+	id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id               INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	client_id            INTEGER NOT NULL UNIQUE REFERENCES accounts(id) ON DELETE CASCADE,
+	assignee_id          INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+	status               TEXT NOT NULL DEFAULT 'new',
+	last_seq             INTEGER NOT NULL DEFAULT 0,
+	client_wrote         INTEGER NOT NULL DEFAULT 0,
+	client_delivered_seq INTEGER NOT NULL DEFAULT 0,
+	client_read_seq      INTEGER NOT NULL DEFAULT 0,
+	staff_delivered_seq  INTEGER NOT NULL DEFAULT 0,
+	staff_read_seq       INTEGER NOT NULL DEFAULT 0,
+	waiting_since        INTEGER,
+	notice_until         INTEGER,
+	updated_at           INTEGER NOT NULL
+);
+INSERT INTO conversations_new SELECT id, org_id, client_id, assignee_id, status, last_seq, client_wrote, client_delivered_seq,
+	client_read_seq, staff_delivered_seq, staff_read_seq, waiting_since, notice_until, updated_at FROM conversations;
+DROP TABLE conversations;
+ALTER TABLE conversations_new RENAME TO conversations;
+CREATE INDEX conversations_org ON conversations(org_id);
+
+DELETE FROM sqlite_sequence WHERE name IN ('orgs', 'accounts', 'sessions', 'conversations');
+INSERT INTO sqlite_sequence(name, seq) VALUES
+	('orgs', (SELECT MAX(v) FROM (SELECT MAX(id) AS v FROM orgs UNION ALL SELECT MAX(org_id) FROM audit_log UNION ALL SELECT 0))),
+	('accounts', (SELECT MAX(v) FROM (SELECT MAX(id) AS v FROM accounts UNION ALL SELECT MAX(account_id) FROM ended_sessions
+		UNION ALL SELECT MAX(target_id) FROM audit_log UNION ALL SELECT MAX(actor_id) FROM audit_log UNION ALL SELECT 0))),
+	('sessions', (SELECT MAX(v) FROM (SELECT MAX(id) AS v FROM sessions UNION ALL SELECT MAX(session_id) FROM ended_sessions UNION ALL SELECT 0))),
+	('conversations', (SELECT MAX(v) FROM (SELECT MAX(id) AS v FROM conversations UNION ALL SELECT MAX(conversation_id) FROM messages UNION ALL SELECT 0)));
+`,
+	// 11: one-time upgrades done in Go at start (hashing the idempotency
+	// refs stored in the clear before), recorded so that they never scan
+	// the messages again.
+	`
+CREATE TABLE upgrades (
+	name    TEXT PRIMARY KEY,
+	done_at INTEGER NOT NULL
+);
+`,
 }
+
+// offline lists the migrations that rebuild tables: they run with foreign
+// keys off (PRAGMA foreign_keys cannot change inside a transaction), and
+// the result is checked with PRAGMA foreign_key_check before the commit.
+var offline = map[int]bool{10: true}
 
 func migrate(db *sql.DB) error {
 	var version int
@@ -186,22 +288,49 @@ func migrate(db *sql.DB) error {
 		return fmt.Errorf("database schema version %d is newer than this program knows (%d): refusing to start", version, len(migrations))
 	}
 	for v := version; v < len(migrations); v++ {
-		tx, err := db.Begin()
-		if err != nil {
+		if err := apply(db, v+1); err != nil {
 			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.Exec(migrations[v]); err != nil {
-			tx.Rollback() //nolint:errcheck
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		// PRAGMA does not take bound parameters.
-		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-			tx.Rollback() //nolint:errcheck
-			return fmt.Errorf("migration %d: set version: %w", v+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: commit: %w", v+1, err)
 		}
 	}
 	return nil
+}
+
+// apply runs migration number n in its own transaction. db has one
+// connection (the writer), so the pragmas around it hold for the
+// transaction.
+func apply(db *sql.DB, n int) (err error) {
+	if offline[n] {
+		if _, err := db.Exec("PRAGMA foreign_keys = OFF"); err != nil {
+			return err
+		}
+		defer func() {
+			if _, ferr := db.Exec("PRAGMA foreign_keys = ON"); ferr != nil && err == nil {
+				err = ferr
+			}
+		}()
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if _, err := tx.Exec(migrations[n-1]); err != nil {
+		return err
+	}
+	if offline[n] {
+		rows, err := tx.Query("PRAGMA foreign_key_check")
+		if err != nil {
+			return err
+		}
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return fmt.Errorf("foreign keys broken by the rebuild")
+		}
+	}
+	// PRAGMA does not take bound parameters.
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
+		return fmt.Errorf("set version: %w", err)
+	}
+	return tx.Commit()
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -78,7 +79,8 @@ func (db *DB) Devices(ctx context.Context, p store.Principal, accountID int64) (
 		return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
 	}
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT id, device, created_at, 1, NULL, '', wiped_at FROM sessions WHERE account_id = ?1
+		SELECT s.id, s.device, s.created_at, 1, NULL, '', s.wiped_at FROM sessions s JOIN accounts a ON a.id = s.account_id
+			WHERE s.account_id = ?1 AND a.org_id = ?2
 		UNION ALL
 		SELECT session_id, device, created_at, 0, ended_at, reason, wiped_at FROM ended_sessions WHERE account_id = ?1 AND org_id = ?2
 		ORDER BY 3 DESC`, accountID, p.OrgID)
@@ -110,7 +112,8 @@ func (db *DB) Devices(ctx context.Context, p store.Principal, accountID int64) (
 }
 
 // TouchSession records that a person used the session now (a request, a
-// message, a read mark): idle staff sessions end after Options.StaffIdle.
+// message, a read mark): idle staff sessions end after Options.StaffIdle,
+// idle shared-device ones after Options.SharedIdle.
 func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
 	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		if _, err := tx.Exec("UPDATE sessions SET active_at = ? WHERE id = ?", ms(db.clock()), sessionID); err != nil {
@@ -120,10 +123,21 @@ func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
 	})
 }
 
-// endIdleStaff ends the staff sessions unused for idle.
-func endIdleStaff(tx *sql.Tx, now time.Time, idle time.Duration) ([]int64, error) {
-	return endSessions(tx, now, "idle",
-		"s.account_id IN (SELECT id FROM accounts WHERE role != 'client') AND COALESCE(s.active_at, s.created_at) <= ?", ms(now.Add(-idle)))
+// endIdle ends the staff sessions unused for staffIdle and the
+// shared-device ones unused for sharedIdle (a zero limit ends none).
+func endIdle(tx *sql.Tx, now time.Time, staffIdle, sharedIdle time.Duration) ([]int64, error) {
+	never := int64(math.MinInt64)
+	staffBefore, sharedBefore := never, never
+	if staffIdle > 0 {
+		staffBefore = ms(now.Add(-staffIdle))
+	}
+	if sharedIdle > 0 {
+		sharedBefore = ms(now.Add(-sharedIdle))
+	}
+	return endSessions(tx, now, "idle", `COALESCE(s.active_at, s.created_at) <= CASE
+		WHEN s.shared THEN ?2
+		WHEN s.account_id IN (SELECT id FROM accounts WHERE role != 'client') THEN ?1
+		ELSE ?3 END`, staffBefore, sharedBefore, never)
 }
 
 // endSessions ends the sessions matching where (on sessions AS s, with

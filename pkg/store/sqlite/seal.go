@@ -183,3 +183,60 @@ func (db *DB) prepareSlices(ctx context.Context) error {
 	}
 	return nil
 }
+
+// hashLegacyRefs replaces the idempotency refs that older versions stored
+// in the clear with their keyed hashes, once.
+func hashLegacyRefs(db *sql.DB, ring *keyring.Ring, now time.Time) error {
+	var done int
+	if err := db.QueryRow("SELECT COUNT(*) FROM upgrades WHERE name = 'hash_refs'").Scan(&done); err != nil {
+		return fmt.Errorf("read upgrades: %w", err)
+	}
+	if done > 0 {
+		return nil
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	rows, err := tx.Query("SELECT id, sender_id, ref FROM messages WHERE typeof(ref) = 'text'")
+	if err != nil {
+		return fmt.Errorf("find refs: %w", err)
+	}
+	type row struct {
+		id, sender int64
+		ref        string
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.sender, &r.ref); err != nil {
+			rows.Close()
+			return fmt.Errorf("find refs: %w", err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find refs: %w", err)
+	}
+	for _, r := range all {
+		if _, err := tx.Exec("UPDATE messages SET ref = ? WHERE id = ?", ring.HashRef(r.sender, r.ref), r.id); err != nil {
+			return fmt.Errorf("hash ref: %w", err)
+		}
+	}
+	if _, err := tx.Exec("INSERT INTO upgrades(name, done_at) VALUES ('hash_refs', ?)", ms(now)); err != nil {
+		return fmt.Errorf("record upgrade: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if len(all) > 0 {
+		// secure_delete scrubbed the old values from the pages; the WAL
+		// still holds them until a TRUNCATE checkpoint.
+		if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return fmt.Errorf("scrub after hashing refs: %w", err)
+		}
+	}
+	return nil
+}

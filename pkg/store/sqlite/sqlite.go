@@ -41,6 +41,9 @@ type Options struct {
 	// StaffIdle, if set, ends a staff session unused for that long (the
 	// desktop app then wipes and asks for the password).
 	StaffIdle time.Duration
+	// SharedIdle, if set, does the same for sessions opened on a shared
+	// device (store.NewSession.Shared).
+	SharedIdle time.Duration
 	// MasterKey unwraps the keys that seal message bodies (keyring.KeySize
 	// bytes). Without one, the key in the data directory's MasterKeyFile
 	// is used, created on first use.
@@ -63,6 +66,7 @@ type DB struct {
 	onBatch func(int, time.Duration)
 	ring    *keyring.Ring
 	idle    time.Duration // Options.StaffIdle
+	shared  time.Duration // Options.SharedIdle
 
 	// scrubPending is set when a checkpoint could not finish, so that the
 	// next sweep retries it even if it deletes nothing.
@@ -121,6 +125,11 @@ func Open(dir string, opt Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("seal stored bodies in %s: %w", path, err)
 	}
+	if err := hashLegacyRefs(write, ring, time.Now()); err != nil {
+		ring.Close()
+		write.Close()
+		return nil, fmt.Errorf("hash stored refs in %s: %w", path, err)
+	}
 	if err := dropOrphanKeys(write, ring); err != nil {
 		ring.Close()
 		write.Close()
@@ -142,6 +151,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		onBatch:  opt.OnBatch,
 		ring:     ring,
 		idle:     opt.StaffIdle,
+		shared:   opt.SharedIdle,
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),
 		done:     make(chan struct{}),

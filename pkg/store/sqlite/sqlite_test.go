@@ -402,7 +402,7 @@ func TestDeleteClientScrubsAndRevokes(t *testing.T) {
 	o := f.org(t, 1)
 	cl := o.clients[0]
 	m := send(t, f.db, cl, 0, "1", "MARKER-deleted-client-aa91")
-	sess, err := f.db.CreateSession(ctx, cl.AccountID, []byte("hash-of-token-000000000000000000"), "phone", f.clock.Now().Add(time.Hour))
+	sess, err := f.db.CreateSession(ctx, store.NewSession{AccountID: cl.AccountID, TokenHash: []byte("hash-of-token-000000000000000000"), Device: "phone", ExpiresAt: f.clock.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestSessions(t *testing.T) {
 	o := f.org(t, 1)
 	cl := o.clients[0]
 	hash := []byte("0123456789abcdef0123456789abcdef")
-	if _, err := f.db.CreateSession(ctx, cl.AccountID, hash, "", f.clock.Now().Add(time.Hour)); err != nil {
+	if _, err := f.db.CreateSession(ctx, store.NewSession{AccountID: cl.AccountID, TokenHash: hash, ExpiresAt: f.clock.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, a, err := f.db.SessionByToken(ctx, hash); err != nil || a.ID != cl.AccountID {

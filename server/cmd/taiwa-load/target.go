@@ -135,7 +135,7 @@ func seed(ctx context.Context, dir string, clients, counselors int, t *target) e
 			return a, "", err
 		}
 		tok := credential.NewToken()
-		_, err = db.CreateSession(ctx, a.ID, credential.TokenHash(tok), "load", time.Now().Add(24*time.Hour))
+		_, err = db.CreateSession(ctx, store.NewSession{AccountID: a.ID, TokenHash: credential.TokenHash(tok), Device: "load", ExpiresAt: time.Now().Add(24 * time.Hour)})
 		return a, tok, err
 	}
 	_, adminTok, err := mk(protocol.RoleAdmin, 0)

@@ -190,15 +190,6 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request, a *sessio
 	if err != nil {
 		return err
 	}
-	if acct.Role == protocol.RoleAdmin {
-		admins, err := s.store.Accounts(r.Context(), a.p, protocol.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		if len(admins) <= 1 {
-			return protocol.Errorf(protocol.CodeConflict, "the last admin cannot be deleted")
-		}
-	}
 	if err := s.store.DeleteAccount(r.Context(), a.p, acct.ID); err != nil {
 		return err
 	}
@@ -263,20 +254,11 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a *sessi
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if len(req.Current) > 200 || len(req.New) > 4*credential.MaxStaffPassword {
-		return protocol.Errorf(protocol.CodeBadRequest, "password too long")
+	if len(req.New) > credential.MaxPasswordBytes {
+		return protocol.Errorf(protocol.CodeInvalid, "password must be at most %d bytes", credential.MaxPasswordBytes)
 	}
-	id, addr := a.account.LoginID, clientAddr(r)
-	if err := s.guard.check(id, addr); err != nil {
+	if err := s.currentPassword(r, a, req.Current); err != nil {
 		return err
-	}
-	ok, err := s.verify(r.Context(), credential.NormalizePassword(req.Current), a.account.PasswordHash)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		s.guard.fail(id, addr)
-		return protocol.Errorf(protocol.CodeBadCredentials, "the current password is incorrect")
 	}
 	if err := credential.CheckStaffPassword(req.New, a.account.LoginID, a.account.Nickname); err != nil {
 		return err
@@ -301,9 +283,16 @@ func (s *Server) totpStatus(w http.ResponseWriter, r *http.Request, a *session) 
 	return nil
 }
 
-// totpEnroll starts turning on a second factor: a new secret, kept
-// pending until a code from it confirms the app has it.
+// totpEnroll starts turning on a second factor: after the current password,
+// a new secret, kept pending until a code from it confirms the app has it.
 func (s *Server) totpEnroll(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.TOTPRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.currentPassword(r, a, req.Password); err != nil {
+		return err
+	}
 	if secret, _, err := s.store.TOTP(r.Context(), a.p.AccountID); err != nil {
 		return err
 	} else if secret != "" {
@@ -320,8 +309,10 @@ func (s *Server) totpEnroll(w http.ResponseWriter, r *http.Request, a *session) 
 	return nil
 }
 
+// totpConfirm turns the pending secret on; a wrong code counts toward the
+// lockout like any other guess.
 func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, a *session) error {
-	var req protocol.TOTPCode
+	var req protocol.TOTPRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -332,9 +323,16 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, a *session)
 	if pending == "" {
 		return protocol.Errorf(protocol.CodeConflict, "no second factor is being set up")
 	}
-	step, ok := credential.TOTPStep(req.Code, pending, s.cfg.Now())
-	if !ok {
-		return protocol.Errorf(protocol.CodeInvalid, "the code does not match: check the app's clock and try the next code")
+	var step int64
+	err = s.checkSecret(r, a, func() (ok bool, _ error) {
+		step, ok = credential.TOTPStep(req.Code, pending, s.cfg.Now())
+		return ok, nil
+	})
+	if protocol.AsError(err).Code == protocol.CodeBadCredentials {
+		return protocol.Errorf(protocol.CodeBadCredentials, "the code does not match: check the app's clock and try the next code")
+	}
+	if err != nil {
+		return err
 	}
 	if err := s.store.ActivateTOTP(r.Context(), a.p, step); err != nil {
 		return err
@@ -343,17 +341,33 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, a *session)
 	return nil
 }
 
-// totpOff turns one's own second factor off; a current code proves the
-// phone is at hand (a lost phone is an admin's reset).
+// totpOff turns one's own second factor off: the current password and a
+// current code prove both factors are at hand (a lost phone is an admin's
+// reset).
 func (s *Server) totpOff(w http.ResponseWriter, r *http.Request, a *session) error {
-	var req protocol.TOTPCode
+	var req protocol.TOTPRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.secondFactor(r.Context(), a.p.AccountID, req.Code, s.cfg.Now()); err != nil {
-		if protocol.AsError(err).Code == protocol.CodeTOTPRequired {
-			return protocol.Errorf(protocol.CodeInvalid, "enter a current code")
-		}
+	if err := s.currentPassword(r, a, req.Password); err != nil {
+		return err
+	}
+	secret, _, err := s.store.TOTP(r.Context(), a.p.AccountID)
+	if err != nil {
+		return err
+	}
+	if secret == "" {
+		return protocol.Errorf(protocol.CodeConflict, "the second factor is not on")
+	}
+	var step int64
+	err = s.checkSecret(r, a, func() (ok bool, _ error) {
+		step, ok = credential.TOTPStep(req.Code, secret, s.cfg.Now())
+		return ok, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.UseTOTPStep(r.Context(), a.p.AccountID, step); err != nil {
 		return err
 	}
 	if err := s.store.DisableTOTP(r.Context(), a.p, a.p.AccountID); err != nil {
@@ -400,7 +414,7 @@ func (s *Server) wipedAfterEnd(w http.ResponseWriter, r *http.Request) error {
 	if tok == "" {
 		return protocol.Errorf(protocol.CodeUnauthorized, "no token")
 	}
-	if byCookie && !sameOrigin(r) {
+	if byCookie && !s.sameOrigin(r) {
 		return protocol.Errorf(protocol.CodeForbidden, "cross-origin request refused")
 	}
 	if err := s.store.RecordWipedEnded(r.Context(), credential.TokenHash(tok)); err != nil {

@@ -2,13 +2,10 @@ package server
 
 import (
 	"context"
-	"net"
 	"net/http"
+	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -64,18 +61,24 @@ func (s *Server) authenticate(r *http.Request) (*session, error) {
 	return &session{Session: sess, account: acct, p: acct.Principal(), byCookie: byCookie, tokenHash: hash}, nil
 }
 
-// sameOrigin guards cookie-authenticated writes against cross-site
-// requests (SameSite=Strict already blocks them in current browsers).
-func sameOrigin(r *http.Request) bool {
+// sameOrigin guards cookie-carrying requests (and sign-in, which sets the
+// cookie) against cross-site pages; SameSite=Strict already keeps the
+// cookie off them in current browsers. Apps that are not browsers send no
+// Origin and pass.
+func (s *Server) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
 	}
-	o, ok := strings.CutPrefix(origin, "https://")
-	if !ok {
-		o, ok = strings.CutPrefix(origin, "http://")
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return false
 	}
-	return ok && o == r.Host
+	if u.Host == r.Host {
+		return true
+	}
+	base, err := url.Parse(s.cfg.BaseURL)
+	return err == nil && base.Host != "" && u.Host == base.Host
 }
 
 // authed wraps a handler that needs a session whose role is in roles.
@@ -85,7 +88,7 @@ func (s *Server) authed(roles roleSet, fn func(http.ResponseWriter, *http.Reques
 		if err != nil {
 			return err
 		}
-		if a.byCookie && r.Method != http.MethodGet && !sameOrigin(r) {
+		if a.byCookie && !s.sameOrigin(r) {
 			return protocol.Errorf(protocol.CodeForbidden, "cross-origin request refused")
 		}
 		if !roles(a.p.Role) {
@@ -96,10 +99,11 @@ func (s *Server) authed(roles roleSet, fn func(http.ResponseWriter, *http.Reques
 	})
 }
 
-// touch records that a person used a staff session (idle sessions end;
-// see Config.StaffIdle), at most once a minute per session.
+// touch records that a person used a staff or shared-device session
+// (idle ones end; see Config.StaffIdle and SharedIdle), at most once a
+// minute per session.
 func (s *Server) touch(ctx context.Context, a *session) {
-	if !a.p.IsStaff() {
+	if !a.p.IsStaff() && !a.Shared {
 		return
 	}
 	now := s.cfg.Now()
@@ -129,31 +133,32 @@ func (s *Server) secondFactor(ctx context.Context, accountID int64, code string,
 	return s.store.UseTOTPStep(ctx, accountID, step)
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // login checks a login ID and password and opens a session. The answer
 // never tells whether the ID exists: unknown IDs are hashed against a dummy
 // and locked out like real ones.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	if !s.sameOrigin(r) {
+		// A page on another site must not sign this browser in to an
+		// account of the attacker's choosing (login CSRF).
+		return protocol.Errorf(protocol.CodeForbidden, "cross-origin request refused")
+	}
 	var req protocol.LoginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if len(req.LoginID) > 100 || len(req.Password) > 200 || len(req.Device) > 100 || len(req.TOTP) > 20 {
+	if len(req.LoginID) > 100 || len(req.Password) > credential.MaxPasswordBytes || len(req.Device) > 100 || len(req.TOTP) > 20 {
 		return protocol.Errorf(protocol.CodeBadRequest, "login ID, password or device label too long")
 	}
+	if req.Shared && !req.Cookie {
+		return protocol.Errorf(protocol.CodeBadRequest, "shared applies to cookie sign-ins only")
+	}
 	id := credential.NormalizeLoginID(req.LoginID)
-	addr := clientAddr(r)
-	if err := s.guard.check(id, addr); err != nil {
+	att, err := s.guard.reserve(id, s.clientAddr(r))
+	if err != nil {
 		s.metrics.logins.WithLabelValues("refused").Inc()
 		return err
 	}
+	defer att.done(false) // a no-op once decided
 	acct, lookupErr := s.store.AccountByLogin(r.Context(), id)
 	hash := s.dummy
 	if lookupErr == nil {
@@ -161,30 +166,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	} else if protocol.AsError(lookupErr).Code != protocol.CodeNotFound {
 		return lookupErr
 	}
-	ok, err := s.verify(r.Context(), credential.NormalizePassword(req.Password), hash)
+	ok, err := credential.Verify(credential.NormalizePassword(req.Password), hash)
+	att.hashed()
 	if err != nil {
 		return err
 	}
 	if !ok || lookupErr != nil {
-		s.guard.fail(id, addr)
+		att.done(false)
 		s.metrics.logins.WithLabelValues("failed").Inc()
 		return protocol.Errorf(protocol.CodeBadCredentials, "login ID or password is incorrect")
 	}
 	now := s.cfg.Now()
 	if acct.AccessUntil != nil && !now.Before(*acct.AccessUntil) {
+		att.done(true)
 		s.metrics.logins.WithLabelValues("expired").Inc()
 		return protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
 	}
 	if err := s.secondFactor(r.Context(), acct.ID, req.TOTP, now); err != nil {
-		if protocol.AsError(err).Code == protocol.CodeBadCredentials {
-			s.guard.fail(id, addr)
+		switch protocol.AsError(err).Code {
+		case protocol.CodeBadCredentials:
+			att.done(false)
 			s.metrics.logins.WithLabelValues("failed").Inc()
+		case protocol.CodeTOTPRequired:
+			att.done(true) // the password was right; the code is asked for
 		}
 		return err
 	}
-	s.guard.succeed(id)
+	att.done(true)
 	token := credential.NewToken()
-	sess, err := s.store.CreateSession(r.Context(), acct.ID, credential.TokenHash(token), strings.TrimSpace(req.Device), now.Add(s.cfg.SessionTTL))
+	sess, err := s.store.CreateSession(r.Context(), store.NewSession{AccountID: acct.ID, TokenHash: credential.TokenHash(token),
+		Device: strings.TrimSpace(req.Device), ExpiresAt: now.Add(s.cfg.SessionTTL), Shared: req.Shared})
 	if err != nil {
 		return err
 	}
@@ -197,8 +208,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if req.Cookie {
 		c := &http.Cookie{
 			Name: CookieName, Value: token, Path: "/", Expires: sess.ExpiresAt,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode,
-			Secure: r.TLS != nil || strings.HasPrefix(s.cfg.BaseURL, "https://"),
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.isHTTPS(r),
 		}
 		if req.Shared {
 			c.Expires = time.Time{} // a session cookie: gone when the browser closes
@@ -207,6 +217,41 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, protocol.LoginResponse{Token: token, ExpiresAt: sess.ExpiresAt, Account: publicAccount(acct.Account), Org: org})
 	return nil
+}
+
+// checkSecret verifies a secret of the signed-in account (its current
+// password, or a TOTP code) as a guess that counts toward the login
+// lockout: a stolen session must not be a way around it.
+func (s *Server) checkSecret(r *http.Request, a *session, check func() (bool, error)) error {
+	att, err := s.guard.reserve(a.account.LoginID, s.clientAddr(r))
+	if err != nil {
+		return err
+	}
+	defer att.done(false)
+	ok, err := check()
+	att.hashed()
+	if err != nil {
+		return err
+	}
+	att.done(ok)
+	if !ok {
+		return protocol.Errorf(protocol.CodeBadCredentials, "the password or code is incorrect")
+	}
+	return nil
+}
+
+// currentPassword checks the signed-in account's own password.
+func (s *Server) currentPassword(r *http.Request, a *session, password string) error {
+	if len(password) > credential.MaxPasswordBytes {
+		return protocol.Errorf(protocol.CodeBadRequest, "password too long")
+	}
+	err := s.checkSecret(r, a, func() (bool, error) {
+		return credential.Verify(credential.NormalizePassword(password), a.account.PasswordHash)
+	})
+	if protocol.AsError(err).Code == protocol.CodeBadCredentials {
+		return protocol.Errorf(protocol.CodeBadCredentials, "the current password is incorrect")
+	}
+	return err
 }
 
 // publicAccount is what an account is shown about itself: the
@@ -218,25 +263,19 @@ func publicAccount(a protocol.Account) protocol.Account {
 	return a
 }
 
-// verify runs argon2 with bounded concurrency: each hash takes 64 MiB, and
-// a burst of logins must not exhaust memory.
-func (s *Server) verify(ctx context.Context, password, hash string) (bool, error) {
-	select {
-	case s.hashers <- struct{}{}:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	defer func() { <-s.hashers }()
-	return credential.Verify(password, hash)
-}
-
+// hashPassword hashes a new password with bounded concurrency: each hash
+// takes 64 MiB, and a bulk registration must leave sign-ins a slot.
 func (s *Server) hashPassword(ctx context.Context, password string) (string, error) {
 	select {
 	case s.hashers <- struct{}{}:
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	defer func() { <-s.hashers }()
+	s.guard.otherHash(1)
+	defer func() {
+		s.guard.otherHash(-1)
+		<-s.hashers
+	}()
 	return credential.Hash(password, s.cfg.Password), nil
 }
 
@@ -256,85 +295,4 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, a *session) erro
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// loginGuard limits guessing: a login ID is locked after MaxFailures
-// failures within Lockout, and an address may fail only AddrFailures times
-// in a burst, refilling one every AddrRefill. Successful logins are not
-// limited per address: a seminar room behind one NAT signs in together.
-type loginGuard struct {
-	mu     sync.Mutex
-	now    func() time.Time
-	cfg    Config
-	byID   map[string]*idFailures
-	byAddr map[string]*rate.Limiter
-}
-
-type idFailures struct {
-	count       int
-	first       time.Time
-	lockedUntil time.Time
-}
-
-func newLoginGuard(cfg Config) *loginGuard {
-	return &loginGuard{now: cfg.Now, cfg: cfg, byID: map[string]*idFailures{}, byAddr: map[string]*rate.Limiter{}}
-}
-
-func (g *loginGuard) check(id, addr string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	if f := g.byID[id]; f != nil && now.Before(f.lockedUntil) {
-		return &protocol.Error{Code: protocol.CodeLocked, Message: "too many failed attempts; try again later",
-			RetryAfter: int(f.lockedUntil.Sub(now).Seconds()) + 1}
-	}
-	if l := g.byAddr[addr]; l != nil && l.TokensAt(now) < 1 {
-		return &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many failed attempts from this address; try again later",
-			RetryAfter: int(g.cfg.AddrRefill.Seconds()) + 1}
-	}
-	return nil
-}
-
-func (g *loginGuard) fail(id, addr string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	f := g.byID[id]
-	if f == nil || now.Sub(f.first) > g.cfg.Lockout {
-		f = &idFailures{first: now}
-		g.byID[id] = f
-	}
-	f.count++
-	if f.count >= g.cfg.MaxFailures {
-		f.lockedUntil = now.Add(g.cfg.Lockout)
-	}
-	l := g.byAddr[addr]
-	if l == nil {
-		l = rate.NewLimiter(rate.Every(g.cfg.AddrRefill), g.cfg.AddrFailures)
-		g.byAddr[addr] = l
-	}
-	l.AllowN(now, 1)
-}
-
-func (g *loginGuard) succeed(id string) {
-	g.mu.Lock()
-	delete(g.byID, id)
-	g.mu.Unlock()
-}
-
-// prune forgets entries that no longer limit anything.
-func (g *loginGuard) prune() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	for id, f := range g.byID {
-		if now.After(f.lockedUntil) && now.Sub(f.first) > g.cfg.Lockout {
-			delete(g.byID, id)
-		}
-	}
-	for addr, l := range g.byAddr {
-		if l.TokensAt(now) >= float64(g.cfg.AddrFailures) {
-			delete(g.byAddr, addr)
-		}
-	}
 }

@@ -31,7 +31,7 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		tokens[i] = credential.NewToken()
-		if _, err := ts.store.CreateSession(ctx, a.ID, credential.TokenHash(tokens[i]), "", ts.clock.Now().Add(1e15)); err != nil {
+		if _, err := ts.store.CreateSession(ctx, store.NewSession{AccountID: a.ID, TokenHash: credential.TokenHash(tokens[i]), ExpiresAt: ts.clock.Now().Add(1e15)}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -72,6 +72,9 @@ func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 		Password: credential.Params{Time: 1, Memory: 1024, Threads: 1},
 		// Tests move the clock by days; TestStaffIdleExpiry sets its own.
 		StaffIdle: 365 * 24 * time.Hour,
+		// Test hashes are cheap and tests sign in side by side from one
+		// address; TestHashFloodFromOneAddress sets the real bound.
+		Hashers: 64,
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -313,6 +316,9 @@ func wsCloseCode(t *testing.T, c *websocket.Conn) websocket.StatusCode {
 func apiDo(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -332,4 +338,15 @@ func convOf(t testing.TB, c *client.Client) int64 {
 		t.Fatalf("conversations: %v %v", cs, err)
 	}
 	return cs[0].ID
+}
+
+// metricsText is what the metrics address serves.
+func metricsText(t *testing.T, ts *testServer) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	ts.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -36,6 +37,10 @@ func statusOf(code protocol.Code) int {
 		return http.StatusConflict
 	case protocol.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case protocol.CodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case protocol.CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case protocol.CodeLocked, protocol.CodeRateLimited:
 		return http.StatusTooManyRequests
 	case protocol.CodeUnavailable:
@@ -85,7 +90,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeJSON reads a bounded, valid UTF-8 JSON body into v, refusing
 // unknown fields so that a typo is an error rather than a silent no-op.
+// The body must be declared as JSON: a form on another site can send
+// text/plain that happens to be JSON, but not application/json without
+// the browser asking first (CORS preflight, which nothing here answers).
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return protocol.Errorf(protocol.CodeUnsupportedMedia, "send the body as Content-Type: application/json")
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxRequestBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -96,6 +107,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if !utf8.Valid(body) {
 		return protocol.Errorf(protocol.CodeBadRequest, "request body is not valid UTF-8")
+	}
+	if err := protocol.CheckEscapes(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

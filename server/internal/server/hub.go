@@ -2,6 +2,8 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
@@ -28,10 +30,36 @@ type subscriber struct {
 	// slow); the connection's writer acts on it.
 	end  chan endReason
 	once sync.Once
+	// ended is set the moment the connection must close: the hub delivers
+	// nothing more to it, and its writer writes nothing more but the
+	// goodbye. A session the server has ended gets no frame after the
+	// answer that says so.
+	ended atomic.Bool
+
+	// accessEnd closes a client's connection when its access period ends
+	// (Account.AccessUntil), to the millisecond rather than at the next
+	// sweep.
+	accessMu  sync.Mutex
+	accessEnd *time.Timer
 }
 
 func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
 	return &subscriber{p: p, sessionID: sessionID, q: sendq.New[outFrame](limit), end: make(chan endReason, 1)}
+}
+
+// setAccessUntil (re)arms the end of the access period; nil disarms it.
+func (s *subscriber) setAccessUntil(until *time.Time, now time.Time) {
+	s.accessMu.Lock()
+	defer s.accessMu.Unlock()
+	if s.accessEnd != nil {
+		s.accessEnd.Stop()
+		s.accessEnd = nil
+	}
+	if until == nil {
+		return
+	}
+	end := func() { s.stop(endReason{code: protocol.CloseRevoked, reason: "access_ended"}) }
+	s.accessEnd = time.AfterFunc(max(0, until.Sub(now)), end)
 }
 
 type endReason struct {
@@ -41,8 +69,14 @@ type endReason struct {
 }
 
 func (s *subscriber) stop(r endReason) {
-	s.once.Do(func() { s.end <- r })
+	s.once.Do(func() {
+		s.ended.Store(true)
+		s.end <- r
+	})
 }
+
+// close releases what the subscriber holds once its connection is gone.
+func (s *subscriber) close() { s.setAccessUntil(nil, time.Time{}) }
 
 // hub routes committed changes to the connections allowed to see them.
 // Publish runs on the store's writer goroutine and never blocks on a
@@ -53,13 +87,15 @@ type hub struct {
 	bySession map[int64]map[*subscriber]struct{}
 	byAccount map[int64]map[*subscriber]struct{}
 	metrics   *metrics
+	now       func() time.Time
 	// onReply, if set, hears of a staff reply to a client who has no live
 	// connection (to push a content-free notice). It must not block.
 	onReply func(clientID int64)
 }
 
-func newHub(m *metrics) *hub {
+func newHub(m *metrics, now func() time.Time) *hub {
 	return &hub{
+		now:       now,
 		byOrg:     map[int64]map[*subscriber]struct{}{},
 		bySession: map[int64]map[*subscriber]struct{}{},
 		byAccount: map[int64]map[*subscriber]struct{}{},
@@ -100,6 +136,7 @@ func (h *hub) remove(s *subscriber) {
 	removeFrom(h.bySession, s.sessionID, s)
 	removeFrom(h.byAccount, s.p.AccountID, s)
 	h.mu.Unlock()
+	s.close()
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
 }
 
@@ -147,6 +184,10 @@ func (h *hub) publish(changes []store.Change) {
 				ConversationID: c.ConversationID, ThroughSeq: c.ThroughSeq, Count: c.Count, At: c.At})})
 		case store.ChangeSettings:
 			h.toOrg(c.OrgID, outFrame{data: protocol.Encode(protocol.SettingsFrame{Type: protocol.TypeSettings, Org: *c.Org})})
+		case store.ChangeAccess:
+			for s := range h.byAccount[c.AccountID] {
+				s.setAccessUntil(c.AccessUntil, h.now())
+			}
 		case store.ChangeRevoked:
 			r := endReason{code: protocol.CloseRevoked, reason: c.Reason}
 			for _, id := range c.SessionIDs {
@@ -187,6 +228,9 @@ func (h *hub) publishOrg(orgID int64, f outFrame) {
 }
 
 func (h *hub) deliver(s *subscriber, f outFrame) {
+	if s.ended.Load() {
+		return
+	}
 	if s.q.Push(f) {
 		h.metrics.framesOut.Inc()
 		return

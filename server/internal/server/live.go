@@ -35,6 +35,13 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 	// request until then, so the count is in place before Serve waits on it.
 	s.live.Add(1)
 	defer s.live.Done()
+	// The HTTP server's read and write timeouts bound a request; a live
+	// connection lasts for hours and has its own (pings, per-write
+	// timeouts). Hijacking would keep the deadlines they set.
+	rc := http.NewResponseController(w)
+	if err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{})); err != nil {
+		s.log.Debug("clear deadlines for the live connection", "err", err)
+	}
 	// Accept refuses cross-origin browser handshakes unless listed.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
@@ -58,12 +65,25 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 type liveConn struct {
-	s *Server
-	c *websocket.Conn
-	a *session
+	s   *Server
+	c   *websocket.Conn
+	a   *session
+	sub *subscriber // set once subscribed
 }
 
+// errEnded stops a writer whose connection must close: nothing more is
+// written to it but the goodbye (see subscriber.ended).
+var errEnded = errors.New("connection ended")
+
 func (lc *liveConn) write(ctx context.Context, b []byte) error {
+	if lc.sub != nil && lc.sub.ended.Load() {
+		return errEnded
+	}
+	return lc.writeFinal(ctx, b)
+}
+
+// writeFinal writes even after the end: the frame that says why.
+func (lc *liveConn) writeFinal(ctx context.Context, b []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, lc.s.cfg.WriteTimeout)
 	defer cancel()
 	return lc.c.Write(ctx, websocket.MessageText, b)
@@ -94,8 +114,10 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 	}
 
 	sub := newSubscriber(lc.a.p, lc.a.ID, s.cfg.SendQueue)
+	lc.sub = sub
 	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
 	defer s.hub.remove(sub)
+	sub.setAccessUntil(lc.a.account.AccessUntil, s.cfg.Now())
 	if err != nil {
 		s.log.Error("subscribe failed", "err", err)
 		return websocket.StatusInternalError, "internal error"
@@ -158,27 +180,33 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 					continue // already sent in the replay
 				}
 				if err := lc.write(ctx, f.data); err != nil {
-					return 0, ""
+					return lc.ended(ctx, sub, err)
 				}
 			}
 			clear(batch) // drop references to sent frames
 			batch = batch[:0]
 		case b := <-replies:
 			if err := lc.write(ctx, b); err != nil {
-				return 0, ""
+				return lc.ended(ctx, sub, err)
 			}
 		case e := <-sub.end:
-			if e.code == protocol.CloseRevoked {
-				_ = lc.write(ctx, protocol.Encode(protocol.RevokedFrame{Type: protocol.TypeRevoked, Reason: e.reason}))
-				return websocket.StatusCode(e.code), "session ended"
-			}
-			if e.frame != nil {
-				_ = lc.write(ctx, e.frame)
-			}
-			return websocket.StatusCode(e.code), e.reason
+			return lc.goodbye(ctx, e)
 		case err := <-readDone:
 			var ce closeErr
 			if errors.As(err, &ce) {
+				// Say why each refused frame was refused before closing:
+				// the read loop has queued its last answers.
+				for {
+					select {
+					case b := <-replies:
+						if lc.write(ctx, b) != nil {
+							return ce.code, ce.reason
+						}
+						continue
+					default:
+					}
+					break
+				}
 				return ce.code, ce.reason
 			}
 			return 0, "" // the app went away or closed normally
@@ -201,6 +229,29 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 			return 0, ""
 		}
 	}
+}
+
+// ended finishes a connection after a failed write: if the subscriber was
+// stopped, it says why and closes with its code; otherwise the connection
+// is gone.
+func (lc *liveConn) ended(ctx context.Context, sub *subscriber, err error) (websocket.StatusCode, string) {
+	if !errors.Is(err, errEnded) {
+		return 0, ""
+	}
+	return lc.goodbye(ctx, <-sub.end)
+}
+
+// goodbye sends the frame that says why the connection ends and returns
+// the close code.
+func (lc *liveConn) goodbye(ctx context.Context, e endReason) (websocket.StatusCode, string) {
+	if e.code == protocol.CloseRevoked {
+		_ = lc.writeFinal(ctx, protocol.Encode(protocol.RevokedFrame{Type: protocol.TypeRevoked, Reason: e.reason}))
+		return websocket.StatusCode(e.code), "session ended"
+	}
+	if e.frame != nil {
+		_ = lc.writeFinal(ctx, e.frame)
+	}
+	return websocket.StatusCode(e.code), e.reason
 }
 
 // closeErr asks run to close the connection with a code.
@@ -269,7 +320,7 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 			if strikes++; strikes > maxStrikes {
 				return closeErr{websocket.StatusPolicyViolation, "too many invalid frames"}
 			}
-			if err := reply(errorFrame("", err)); err != nil {
+			if err := reply(errorFrame(protocol.SendRef(data), err)); err != nil {
 				return err
 			}
 			continue

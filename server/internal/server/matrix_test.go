@@ -273,7 +273,7 @@ func TestPermissionMatrix(t *testing.T) {
 			return ok, got
 		},
 		"GET /api/v1/me/totp":                httpCell("GET", "/api/v1/me/totp", nil),
-		"POST /api/v1/me/totp":               httpCell("POST", "/api/v1/me/totp", nil),
+		"POST /api/v1/me/totp":               httpCell("POST", "/api/v1/me/totp", withPassword),
 		"POST /api/v1/staff/{id}/totp/reset": httpCell("POST", "/api/v1/staff/{fresh-counselor}/totp/reset", nil),
 		// Confirming needs an enrollment and a code from it; the second
 		// factor is turned off again after (other cells sign in).
@@ -343,7 +343,7 @@ func (f *matrixFixture) enrollCode(t *testing.T, a matrixActor) string {
 	if a.role != "counselor" && a.role != "admin" {
 		return `{"code":"123456"}`
 	}
-	code, resp := apiDo(t, "POST", f.ts.URL+"/api/v1/me/totp", a.token, "")
+	code, resp := apiDo(t, "POST", f.ts.URL+"/api/v1/me/totp", a.token, withPassword(t, f, a))
 	if code != http.StatusOK {
 		t.Fatalf("enroll: %d %s", code, resp)
 	}
@@ -372,7 +372,15 @@ func (f *matrixFixture) enrollCodeFor(t *testing.T, a matrixActor) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return `{"code":"` + c + `"}`
+	b, _ := json.Marshal(protocol.TOTPRequest{Code: c, Password: a.cred.Password})
+	return string(b)
+}
+
+// withPassword is a body with the actor's current password (what turning
+// the second factor on or off asks for).
+func withPassword(_ *testing.T, _ *matrixFixture, a matrixActor) string {
+	b, _ := json.Marshal(protocol.TOTPRequest{Password: a.cred.Password})
+	return string(b)
 }
 
 // totpOff turns a staff actor's second factor off, as an admin would.

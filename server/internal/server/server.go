@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/taiwa-chat/taiwa/mobileweb"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/store"
 	"github.com/taiwa-chat/taiwa/pkg/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
@@ -34,12 +36,13 @@ const (
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultPingInterval  = 30 * time.Second
 	DefaultHelloTimeout  = 10 * time.Second
-	DefaultMaxFailures   = 5                // failed logins per ID before lockout
+	DefaultMaxFailures   = 5                // failed attempts per (address, login ID) before lockout
+	DefaultIDFailures    = 20               // failed attempts per login ID from all addresses
 	DefaultLockout       = 15 * time.Minute // lockout and counting window
-	DefaultAddrFailures  = 20               // failed logins per address in a burst
-	DefaultAddrRefill    = 30 * time.Second // one more allowed failure per address per
 	DefaultHashers       = 2                // concurrent argon2 hashes (64 MiB each)
 	DefaultStaffIdle     = 12 * time.Hour   // a staff session unused this long ends
+	DefaultSharedIdle    = 30 * time.Minute // a shared-device session unused this long ends
+	DefaultMetricsAddr   = "127.0.0.1:9464" // /metrics, loopback only
 )
 
 // Config is everything the server needs. Zero fields take the defaults.
@@ -57,15 +60,33 @@ type Config struct {
 	SessionTTL    time.Duration
 	// StaffIdle ends a staff session (the desktop app) that nobody used for
 	// this long: no request, no message, no read mark.
-	StaffIdle    time.Duration
-	SendQueue    int
+	StaffIdle time.Duration
+	// SharedIdle does the same for a client's shared-device sign-in (the
+	// cookie dies with the browser; the session must not outlive it long).
+	SharedIdle time.Duration
+	SendQueue  int
+	// HTTPTimeouts bound HTTP requests; WriteTimeout bounds each write to
+	// a live connection.
+	HTTPTimeouts HTTPTimeouts
 	WriteTimeout time.Duration
 	PingInterval time.Duration
 	HelloTimeout time.Duration
-	MaxFailures  int
-	Lockout      time.Duration
-	AddrFailures int
-	AddrRefill   time.Duration
+	// MaxFailures locks a login ID for one address, IDFailures for all
+	// addresses, after that many failures within Lockout (see loginGuard).
+	MaxFailures int
+	IDFailures  int
+	Lockout     time.Duration
+	// Hashers bounds the password hashes running at once.
+	Hashers int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For,
+	// Forwarded and X-Forwarded-Proto headers are believed; from anyone
+	// else they are ignored.
+	TrustedProxies []netip.Prefix
+	// MetricsAddr is where /metrics is served, apart from the public
+	// address; "off" serves none. Empty means DefaultMetricsAddr, where a
+	// port already taken (another server on the machine) is logged and
+	// skipped; a chosen address that cannot be had stops the start.
+	MetricsAddr string
 	// OriginPatterns are extra browser origins allowed to open the live
 	// connection (same-origin is always allowed).
 	OriginPatterns []string
@@ -104,20 +125,27 @@ func (c *Config) fill() {
 	def(&c.SweepInterval, DefaultSweepInterval)
 	def(&c.SessionTTL, DefaultSessionTTL)
 	def(&c.StaffIdle, DefaultStaffIdle)
+	def(&c.SharedIdle, DefaultSharedIdle)
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.PingInterval, DefaultPingInterval)
 	def(&c.HelloTimeout, DefaultHelloTimeout)
 	def(&c.Lockout, DefaultLockout)
-	def(&c.AddrRefill, DefaultAddrRefill)
+	if c.HTTPTimeouts == (HTTPTimeouts{}) {
+		c.HTTPTimeouts = DefaultHTTPTimeouts
+	}
 	if c.SendQueue == 0 {
 		c.SendQueue = DefaultSendQueue
 	}
 	if c.MaxFailures == 0 {
 		c.MaxFailures = DefaultMaxFailures
 	}
-	if c.AddrFailures == 0 {
-		c.AddrFailures = DefaultAddrFailures
+	if c.IDFailures == 0 {
+		c.IDFailures = DefaultIDFailures
 	}
+	if c.Hashers == 0 {
+		c.Hashers = DefaultHashers
+	}
+
 }
 
 // Server is a running Taiwa sync server.
@@ -128,6 +156,8 @@ type Server struct {
 	hub     *hub
 	metrics *metrics
 	guard   *loginGuard
+	// hashers bounds the hashes that are not sign-ins (new accounts'
+	// passwords) to one fewer than Config.Hashers: sign-ins keep a slot.
 	hashers chan struct{}
 	dummy   string // a hash to verify against when a login ID is unknown
 
@@ -153,20 +183,21 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
-		hub:       newHub(m),
+		hub:       newHub(m, cfg.Now),
 		metrics:   m,
 		guard:     newLoginGuard(cfg),
-		hashers:   make(chan struct{}, DefaultHashers),
+		hashers:   make(chan struct{}, max(1, cfg.Hashers-1)),
 		closing:   make(chan struct{}),
 		lastAvail: map[int64]hours.Availability{},
 	}
 	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{
-		Now:       cfg.Now,
-		Publish:   s.hub.publish,
-		Logger:    cfg.Logger,
-		OnBatch:   m.observeBatch,
-		MasterKey: cfg.MasterKey,
-		StaffIdle: cfg.StaffIdle,
+		Now:        cfg.Now,
+		Publish:    s.hub.publish,
+		Logger:     cfg.Logger,
+		OnBatch:    m.observeBatch,
+		MasterKey:  cfg.MasterKey,
+		StaffIdle:  cfg.StaffIdle,
+		SharedIdle: cfg.SharedIdle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -191,55 +222,107 @@ func New(cfg Config) (*Server, error) {
 // subcommands, which run without serving).
 func (s *Server) Store() store.Store { return s.store }
 
-// Handler returns the HTTP handler with every route.
+// route is one route of the API: a method and path pattern of
+// net/http's mux, and its handler. docs/protocol.md documents each one (a
+// test checks it).
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// apiRoutes is every route under /api/v1/.
+func (s *Server) apiRoutes() []route {
+	return []route{
+		{"POST /api/v1/login", s.handle(s.login)},
+		{"POST /api/v1/logout", s.authed(anyone, s.logout)},
+		{"GET /api/v1/me", s.authed(anyone, s.me)},
+		{"POST /api/v1/me/password", s.authed(staff, s.changePassword)},
+		{"GET /api/v1/me/totp", s.authed(staff, s.totpStatus)},
+		{"POST /api/v1/me/totp", s.authed(staff, s.totpEnroll)},
+		{"POST /api/v1/me/totp/confirm", s.authed(staff, s.totpConfirm)},
+		{"DELETE /api/v1/me/totp", s.authed(staff, s.totpOff)},
+		{"POST /api/v1/staff/{id}/totp/reset", s.authed(admins, s.totpReset)},
+		{"GET /api/v1/org", s.authed(anyone, s.getOrg)},
+		{"PATCH /api/v1/org/settings", s.authed(admins, s.patchSettings)},
+
+		{"GET /api/v1/clients", s.authed(staff, s.clientData(s.listClients))},
+		{"POST /api/v1/clients", s.authed(admins, s.createClient)},
+		{"POST /api/v1/clients/bulk", s.authed(admins, s.bulkCreateClients)},
+		{"PATCH /api/v1/clients/{id}", s.authed(admins, s.updateClient)},
+		{"DELETE /api/v1/clients/{id}", s.authed(admins, s.deleteAccount)},
+		{"POST /api/v1/clients/{id}/password", s.authed(admins, s.resetPassword)},
+
+		{"GET /api/v1/staff", s.authed(staff, s.listStaff)},
+		{"POST /api/v1/staff", s.authed(admins, s.createStaff)},
+		{"DELETE /api/v1/staff/{id}", s.authed(admins, s.deleteAccount)},
+		{"POST /api/v1/staff/{id}/password", s.authed(admins, s.resetPassword)},
+		{"POST /api/v1/accounts/{id}/logout", s.authed(admins, s.forceLogout)},
+		{"GET /api/v1/accounts/{id}/devices", s.authed(admins, s.devices)},
+		{"POST /api/v1/wiped", s.handle(s.wipedAfterEnd)},
+
+		{"GET /api/v1/conversations", s.authed(anyone, s.clientData(s.listConversations))},
+		{"GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.clientData(s.history))},
+		{"POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign))},
+		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
+		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
+
+		{"GET /api/v1/push/config", s.authed(clients, s.pushConfig)},
+		{"PUT /api/v1/push", s.authed(clients, s.setPushToken)},
+		{"DELETE /api/v1/push", s.authed(clients, s.deletePushToken)},
+
+		{"GET /api/v1/live", s.liveHandler},
+	}
+}
+
+// Handler returns the HTTP handler with every route. /metrics is not
+// among them: it is served on its own address (MetricsHandler).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.handle(s.ready))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-
-	mux.HandleFunc("POST /api/v1/login", s.handle(s.login))
-	mux.HandleFunc("POST /api/v1/logout", s.authed(anyone, s.logout))
-	mux.HandleFunc("GET /api/v1/me", s.authed(anyone, s.me))
-	mux.HandleFunc("POST /api/v1/me/password", s.authed(staff, s.changePassword))
-	mux.HandleFunc("GET /api/v1/me/totp", s.authed(staff, s.totpStatus))
-	mux.HandleFunc("POST /api/v1/me/totp", s.authed(staff, s.totpEnroll))
-	mux.HandleFunc("POST /api/v1/me/totp/confirm", s.authed(staff, s.totpConfirm))
-	mux.HandleFunc("DELETE /api/v1/me/totp", s.authed(staff, s.totpOff))
-	mux.HandleFunc("POST /api/v1/staff/{id}/totp/reset", s.authed(admins, s.totpReset))
-	mux.HandleFunc("GET /api/v1/org", s.authed(anyone, s.getOrg))
-	mux.HandleFunc("PATCH /api/v1/org/settings", s.authed(admins, s.patchSettings))
-
-	mux.HandleFunc("GET /api/v1/clients", s.authed(staff, s.clientData(s.listClients)))
-	mux.HandleFunc("POST /api/v1/clients", s.authed(admins, s.createClient))
-	mux.HandleFunc("POST /api/v1/clients/bulk", s.authed(admins, s.bulkCreateClients))
-	mux.HandleFunc("PATCH /api/v1/clients/{id}", s.authed(admins, s.updateClient))
-	mux.HandleFunc("DELETE /api/v1/clients/{id}", s.authed(admins, s.deleteAccount))
-	mux.HandleFunc("POST /api/v1/clients/{id}/password", s.authed(admins, s.resetPassword))
-
-	mux.HandleFunc("GET /api/v1/staff", s.authed(staff, s.listStaff))
-	mux.HandleFunc("POST /api/v1/staff", s.authed(admins, s.createStaff))
-	mux.HandleFunc("DELETE /api/v1/staff/{id}", s.authed(admins, s.deleteAccount))
-	mux.HandleFunc("POST /api/v1/staff/{id}/password", s.authed(admins, s.resetPassword))
-	mux.HandleFunc("POST /api/v1/accounts/{id}/logout", s.authed(admins, s.forceLogout))
-	mux.HandleFunc("GET /api/v1/accounts/{id}/devices", s.authed(admins, s.devices))
-	mux.HandleFunc("POST /api/v1/wiped", s.handle(s.wipedAfterEnd))
-
-	mux.HandleFunc("GET /api/v1/conversations", s.authed(anyone, s.clientData(s.listConversations)))
-	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.clientData(s.history)))
-	mux.HandleFunc("POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign)))
-	mux.HandleFunc("GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise))
-	mux.HandleFunc("GET /api/v1/audit", s.authed(admins, s.auditLog))
-
-	mux.HandleFunc("GET /api/v1/push/config", s.authed(clients, s.pushConfig))
-	mux.HandleFunc("PUT /api/v1/push", s.authed(clients, s.setPushToken))
-	mux.HandleFunc("DELETE /api/v1/push", s.authed(clients, s.deletePushToken))
-
-	mux.HandleFunc("GET /api/v1/live", s.liveHandler)
+	for _, rt := range s.apiRoutes() {
+		mux.HandleFunc(rt.pattern, rt.handler)
+	}
+	// Anything else under /api/ answers in the documented error shape (one
+	// pattern per method: a method-less one would conflict with "GET /").
+	noRoute := s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.noRoute(mux, w, r) })
+	for _, m := range routeMethods {
+		mux.HandleFunc(m+" /api/", noRoute)
+	}
 	if s.cfg.Web {
 		mux.Handle("GET /", mobileweb.Handler(s.store.AppLook))
 	}
-	return securityHeaders(mux, s.pushOrigins())
+	return securityHeaders(mux, s.pushOrigins(), s.isHTTPS)
+}
+
+// MetricsHandler serves /metrics (Prometheus). It shows when clients are
+// connected and writing, so it is served apart from the public address.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// routeMethods are the methods the API answers in its own words (GET
+// patterns answer HEAD too).
+var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// noRoute answers a request no API route matched: 405 with Allow when the
+// path exists with other methods, else 404, both as JSON errors.
+func (s *Server) noRoute(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range routeMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && !strings.HasSuffix(pattern, " /api/") && pattern != "GET /" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return protocol.Errorf(protocol.CodeNotFound, "no such route: %s", r.URL.Path)
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	return protocol.Errorf(protocol.CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, strings.Join(allow, " or "))
 }
 
 // pushOrigins are the only third-party origins the PWA may reach: Firebase's
@@ -253,8 +336,8 @@ func (s *Server) pushOrigins() []string {
 
 // securityHeaders applies to every response: no framing, no sniffing, a
 // strict CSP (no inline script, same origin only, plus connectOrigins for
-// fetches) and no referrer.
-func securityHeaders(next http.Handler, connectOrigins []string) http.Handler {
+// fetches), no referrer, and HSTS wherever the browser came over TLS.
+func securityHeaders(next http.Handler, connectOrigins []string, https func(*http.Request) bool) http.Handler {
 	csp := "default-src 'self'; connect-src " + strings.Join(append([]string{"'self'"}, connectOrigins...), " ") +
 		"; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -263,7 +346,7 @@ func securityHeaders(next http.Handler, connectOrigins []string) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", csp)
-		if r.TLS != nil {
+		if https(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
@@ -297,12 +380,13 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 
 // ServeListener is Serve on an existing listener.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(addr net.Addr)) error {
-	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	hs := s.httpServer(s.Handler())
+	stopMetrics, err := s.serveMetrics()
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	defer stopMetrics()
 	sweepCtx, stopSweeper := context.WithCancel(context.Background())
 	sweeperDone := make(chan struct{})
 	go func() {
@@ -338,7 +422,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	s.beginClose()
-	err := hs.Shutdown(shutCtx)
+	err = hs.Shutdown(shutCtx)
 	s.live.Wait() // live handlers finish their in-flight sends
 	stopSweeper()
 	<-sweeperDone
@@ -346,6 +430,60 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 		err = errors.Join(err, cerr)
 	}
 	return err
+}
+
+// HTTPTimeouts bound each HTTP connection: a slow or silent peer cannot
+// hold a connection (and its goroutine) forever. The live endpoint clears
+// Read and Write for its connection once it is a WebSocket, which has its
+// own (pings, per-write timeouts).
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // the request line and headers
+	Read       time.Duration // a whole request, body included (≤ 256 KiB)
+	Write      time.Duration // a whole answer
+	Idle       time.Duration // between requests on a kept-alive connection
+}
+
+// DefaultHTTPTimeouts are generous for a phone on a slow network.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second, Idle: 2 * time.Minute}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	t := s.cfg.HTTPTimeouts
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveMetrics serves /metrics on Config.MetricsAddr until stop is called.
+func (s *Server) serveMetrics() (stop func(), err error) {
+	addr := s.cfg.MetricsAddr
+	switch addr {
+	case "off":
+		return func() {}, nil
+	case "":
+		addr = DefaultMetricsAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && s.cfg.MetricsAddr == "" {
+		s.log.Warn("metrics not served: the default address is taken; choose one with --metrics-addr", "addr", addr, "err", err)
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s (--metrics-addr, or off): %w", addr, err)
+	}
+	hs := s.httpServer(s.MetricsHandler())
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	s.log.Info("metrics served", "addr", ln.Addr().String())
+	return func() { hs.Close() }, nil
 }
 
 func (s *Server) beginClose() { s.closeOnce.Do(func() { close(s.closing) }) }

@@ -1,0 +1,356 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/credential"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// loginFrom signs in as if from addr (the test server trusts loopback as
+// a proxy, so X-Forwarded-For names the client), with extra headers.
+func loginFrom(t *testing.T, url, addr, id, pw string, header map[string]string) (int, protocol.Error, http.Header) {
+	t.Helper()
+	body, _ := json.Marshal(protocol.LoginRequest{LoginID: id, Password: pw})
+	req, _ := http.NewRequest("POST", url+"/api/v1/login", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if addr != "" {
+		req.Header.Set("X-Forwarded-For", addr)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0, protocol.Error{}, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var er protocol.ErrorResponse
+	_ = json.Unmarshal(b, &er)
+	return resp.StatusCode, er.Error, resp.Header
+}
+
+func behindProxy(c *Config) {
+	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+}
+
+// slowHashes makes each password check take milliseconds, so that a burst
+// of requests really is decided at the same time.
+func slowHashes(c *Config) { c.Password = credential.Params{Time: 1, Memory: 16 * 1024, Threads: 1} }
+
+// A burst of guesses at one login ID evaluates no more of them than the
+// lockout allows, and the right password inside the burst gets no
+// further than the limit.
+func TestConcurrentGuessesEvaluateAtMostTheLimit(t *testing.T) {
+	for _, rightInside := range []bool{false, true} {
+		t.Run(fmt.Sprintf("right password inside: %v", rightInside), func(t *testing.T) {
+			ts := newTestServer(t, func(c *Config) { slowHashes(c); c.Hashers = 100 })
+			o := ts.org(t, "org")
+			_, cred := ts.newClient(t, o, "c")
+			const n = 40
+			status := make([]int, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				pw := "wrong-password"
+				if rightInside && i == n-1 {
+					pw = cred.Password
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					status[i], _, _ = loginFrom(t, ts.URL, "", cred.LoginID, pw, nil)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			wrong := 0
+			for _, st := range status {
+				if st == http.StatusUnauthorized {
+					wrong++ // bad_credentials: the hash ran and failed
+				}
+			}
+			if wrong > DefaultMaxFailures {
+				t.Fatalf("%d of %d concurrent wrong guesses were evaluated; the limit is %d (statuses %v)", wrong, n, DefaultMaxFailures, status)
+			}
+			if !rightInside {
+				if code, e, _ := loginFrom(t, ts.URL, "", cred.LoginID, cred.Password, nil); code != http.StatusTooManyRequests || e.Code != protocol.CodeLocked {
+					t.Fatalf("the right password after the burst: %d %+v", code, e)
+				}
+			}
+		})
+	}
+}
+
+// Failures of other accounts from the same address (a seminar room behind
+// one NAT, or everyone behind a proxy) never refuse a correct password.
+func TestOthersFailuresNeverRefuseACorrectPassword(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	other := ts.org(t, "another org")
+	for i := range 60 {
+		loginRaw(t, ts.URL, fmt.Sprintf("gues-s%03d", i), "x") // a different ID each time
+	}
+	if code, e := loginRaw(t, ts.URL, cred.LoginID, cred.Password); code != http.StatusOK {
+		t.Fatalf("a client after 60 failures of others from its address: %d %+v", code, e)
+	}
+	if _, err := other.admin.Me(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Lockouts count per (address, login ID), and per login ID over all
+// addresses for guessing spread across many.
+func TestLockoutPerAddressAndPerID(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { behindProxy(c); c.IDFailures = 12 })
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	for range DefaultMaxFailures {
+		loginFrom(t, ts.URL, "203.0.113.7", cred.LoginID, "wrong", nil)
+	}
+	if code, e, _ := loginFrom(t, ts.URL, "203.0.113.7", cred.LoginID, cred.Password, nil); code != http.StatusTooManyRequests || e.Code != protocol.CodeLocked {
+		t.Fatalf("locked address: %d %+v", code, e)
+	}
+	if code, e, _ := loginFrom(t, ts.URL, "198.51.100.2", cred.LoginID, cred.Password, nil); code != http.StatusOK {
+		t.Fatalf("the client from its own address: %d %+v", code, e)
+	}
+	// 12 failures spread over four addresses lock the ID everywhere.
+	for i := range 12 {
+		loginFrom(t, ts.URL, fmt.Sprintf("192.0.2.%d", i/3+1), cred.LoginID, "wrong", nil)
+	}
+	if code, e, _ := loginFrom(t, ts.URL, "198.51.100.2", cred.LoginID, cred.Password, nil); code != http.StatusTooManyRequests || e.Code != protocol.CodeLocked {
+		t.Fatalf("distributed guessing did not lock the ID: %d %+v", code, e)
+	}
+	ts.clock.Add(DefaultLockout + time.Second)
+	if code, e, _ := loginFrom(t, ts.URL, "198.51.100.2", cred.LoginID, cred.Password, nil); code != http.StatusOK {
+		t.Fatalf("after the lockout: %d %+v", code, e)
+	}
+}
+
+// A flood of sign-ins from one address gets at most its share of the
+// hashers and is answered at once past it; a sign-in from elsewhere goes
+// through meanwhile.
+func TestHashFloodFromOneAddress(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		behindProxy(c)
+		c.Hashers = DefaultHashers
+		c.Password = credential.Params{Time: 2, Memory: 32 * 1024, Threads: 1}
+		c.MaxFailures, c.IDFailures = 1000, 1000
+	})
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	const n = 30
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		busy     int
+		retryHdr bool
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			code, e, h := loginFrom(t, ts.URL, "203.0.113.9", fmt.Sprintf("floo-d%03d", i), "x", nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if code == http.StatusTooManyRequests && e.Code == protocol.CodeRateLimited || code == http.StatusServiceUnavailable && e.Code == protocol.CodeUnavailable {
+				busy++
+				retryHdr = retryHdr || (e.RetryAfter > 0 && h.Get("Retry-After") != "")
+			}
+		}()
+	}
+	close(start)
+	code, e, _ := loginFrom(t, ts.URL, "198.51.100.3", cred.LoginID, cred.Password, nil)
+	wg.Wait()
+	if code != http.StatusOK {
+		t.Fatalf("a sign-in from another address during the flood: %d %+v", code, e)
+	}
+	if busy == 0 || !retryHdr {
+		t.Fatalf("no flood request was answered busy with retry_after (busy %d)", busy)
+	}
+}
+
+// Trusted proxies: the client's address and scheme come from the proxy's
+// headers only when the peer is a trusted proxy.
+func TestClientAddrAndScheme(t *testing.T) {
+	s := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}}
+	tests := []struct {
+		name, peer string
+		header     map[string]string
+		addr       string
+		https      bool
+	}{
+		{"direct, headers ignored", "203.0.113.5:4000", map[string]string{"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, "203.0.113.5", false},
+		{"through a proxy", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}, "198.51.100.7", true},
+		{"a forged first hop is skipped", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.0.0.3"}, "198.51.100.7", false},
+		{"Forwarded", "[::1]:4000", map[string]string{"Forwarded": `for="[2001:db8::1]:5000";proto=https`}, "2001:db8::1", true},
+		{"proxy without headers", "10.0.0.2:4000", nil, "10.0.0.2", false},
+		{"garbage hop", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7, unknown"}, "10.0.0.2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := http.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.peer
+			for k, v := range tt.header {
+				r.Header.Set(k, v)
+			}
+			if got := s.clientAddr(r); got != tt.addr {
+				t.Errorf("clientAddr = %q, want %q", got, tt.addr)
+			}
+			if got := s.isHTTPS(r); got != tt.https {
+				t.Errorf("isHTTPS = %v, want %v", got, tt.https)
+			}
+		})
+	}
+	if got := addrKey("2001:db8:1:2:3:4:5:6"); got != "2001:db8:1:2::/64" {
+		t.Errorf("IPv6 addresses are limited per /64: %q", got)
+	}
+}
+
+// Behind a TLS-terminating proxy the browser gets HSTS and a Secure cookie.
+func TestHSTSBehindProxy(t *testing.T) {
+	ts := newTestServer(t, behindProxy)
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	body, _ := json.Marshal(protocol.LoginRequest{LoginID: cred.LoginID, Password: cred.Password, Cookie: true})
+	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/login", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatal("no HSTS for a request the proxy received over HTTPS")
+	}
+	if c := resp.Cookies(); len(c) != 1 || !c[0].Secure {
+		t.Fatalf("cookie %+v is not Secure", c)
+	}
+	plain, err := http.Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Body.Close()
+	if plain.Header.Get("Strict-Transport-Security") != "" {
+		t.Fatal("HSTS on plain HTTP")
+	}
+}
+
+// Login CSRF: a page on another site cannot sign a browser in, neither
+// with a simple text/plain form nor with its own Origin.
+func TestLoginRefusesCrossSite(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	body := fmt.Sprintf(`{"login_id":%q,"password":%q,"cookie":true}`, cred.LoginID, cred.Password)
+	tests := []struct {
+		name   string
+		header map[string]string
+		status int
+	}{
+		{"text/plain form", map[string]string{"Content-Type": "text/plain"}, http.StatusUnsupportedMediaType},
+		{"no content type", map[string]string{}, http.StatusUnsupportedMediaType},
+		{"other site's origin", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}, http.StatusForbidden},
+		{"cross-site fetch", map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"same origin", map[string]string{"Content-Type": "application/json", "Origin": ts.URL}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", ts.URL+"/api/v1/login", strings.NewReader(body))
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("got %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.status != http.StatusOK && len(resp.Cookies()) > 0 {
+				t.Fatal("a refused sign-in set a cookie")
+			}
+		})
+	}
+	// Cookie-carrying requests from another site are refused, reads too.
+	phone, _, err := client.Login(context.Background(), ts.URL, cred.LoginID, cred.Password, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/api/v1/conversations", nil)
+	req.AddCookie(&http.Cookie{Name: CookieName, Value: phone.Token})
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site read with the cookie: %d", resp.StatusCode)
+	}
+}
+
+// Changing how a staff account signs in counts wrong secrets toward the
+// same lockout as sign-in.
+func TestSecretChecksCountTowardLockout(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	cred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "co", Role: protocol.RoleCounselor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := ts.login(t, cred.LoginID, cred.Password)
+	for range DefaultMaxFailures {
+		if _, err := co.EnrollTOTP(ctx, "wrong"); !client.IsCode(err, protocol.CodeBadCredentials) {
+			t.Fatalf("enroll with a wrong password: %v", err)
+		}
+	}
+	if _, err := co.EnrollTOTP(ctx, cred.Password); !client.IsCode(err, protocol.CodeLocked) {
+		t.Fatalf("enroll after %d wrong passwords: %v", DefaultMaxFailures, err)
+	}
+	if code, e := loginRaw(t, ts.URL, cred.LoginID, cred.Password); code != http.StatusTooManyRequests || e.Code != protocol.CodeLocked {
+		t.Fatalf("sign-in after the wrong passwords: %d %+v", code, e)
+	}
+}
+
+// One password limit, in bytes, for the policy and for sign-in: a long
+// Japanese passphrase the policy accepts can be used.
+func TestLongJapanesePasswordWorks(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	cred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "co", Role: protocol.RoleCounselor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := ts.login(t, cred.LoginID, cred.Password)
+	long := strings.Repeat("静かな朝に鳥が三回鳴いた日", 13) // 169 characters, 507 bytes
+	if err := co.ChangePassword(ctx, cred.Password, long); err != nil {
+		t.Fatal(err)
+	}
+	if code, e := loginRaw(t, ts.URL, cred.LoginID, long); code != http.StatusOK {
+		t.Fatalf("the accepted password cannot sign in: %d %+v", code, e)
+	}
+	if err := co.ChangePassword(ctx, long, long+"長長"); !client.IsCode(err, protocol.CodeInvalid) {
+		t.Fatalf("a password over the limit: %v", err)
+	}
+}
