@@ -17,6 +17,7 @@ type composeEntry struct {
 	widget.Entry
 	onSend  func()
 	onStep  func(dir int)
+	onFind  func()
 	onFocus func(bool)
 	rows    int
 }
@@ -44,6 +45,11 @@ func (e *composeEntry) TypedShortcut(s fyne.Shortcut) {
 		case fyne.KeyDown:
 			e.onStep(1)
 			return
+		case fyne.KeyF:
+			if e.onFind != nil {
+				e.onFind()
+			}
+			return
 		}
 	}
 	e.Entry.TypedShortcut(s)
@@ -64,6 +70,45 @@ func (e *composeEntry) FocusLost() {
 	if e.onFocus != nil {
 		e.onFocus(false)
 	}
+}
+
+// searchEntry is the list's search box: Enter opens the first match,
+// Escape clears the search and goes back to the reply box.
+type searchEntry struct {
+	widget.Entry
+	onEscape func()
+	onFocus  func(bool)
+}
+
+// FocusGained reports the cursor in the search box.
+func (e *searchEntry) FocusGained() {
+	e.Entry.FocusGained()
+	if e.onFocus != nil {
+		e.onFocus(true)
+	}
+}
+
+// FocusLost reports the cursor leaving the search box.
+func (e *searchEntry) FocusLost() {
+	e.Entry.FocusLost()
+	if e.onFocus != nil {
+		e.onFocus(false)
+	}
+}
+
+func newSearchEntry() *searchEntry {
+	e := &searchEntry{}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// TypedKey handles Escape.
+func (e *searchEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && e.onEscape != nil {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(k)
 }
 
 // canvasBackground is a rectangle in a theme colour, softened, for a

@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
@@ -19,7 +20,7 @@ type convList struct {
 	in     *inbox.Inbox
 	onPick func(id int64)
 
-	search  *widget.Entry
+	search  *searchEntry
 	filter  *widget.Select
 	list    *widget.List
 	count   *widget.Label
@@ -35,8 +36,13 @@ var filterOrder = []inbox.Filter{inbox.FilterAll, inbox.FilterWaiting, inbox.Fil
 
 func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}}
-	l.search = widget.NewEntry()
-	l.search.SetPlaceHolder(T("list.search", "Search by nickname"))
+	l.search = newSearchEntry()
+	l.search.SetPlaceHolder(T("list.search", "Search by nickname (Ctrl+F)"))
+	l.search.OnSubmitted = func(string) {
+		if len(l.shown) > 0 {
+			l.onPick(l.shown[0].ID)
+		}
+	}
 	l.filter = widget.NewSelect([]string{T("list.all", "All"), T("list.waiting", "Waiting for a reply"), T("list.answered", "Answered")}, nil)
 	l.filter.SetSelectedIndex(0)
 	l.list = widget.NewList(
@@ -146,7 +152,7 @@ func newConvRow() fyne.CanvasObject {
 	r.name.Truncation = fyne.TextTruncateEllipsis
 	r.when.Importance = widget.LowImportance
 	r.state.Importance = widget.LowImportance
-	r.state.SizeName = "captionText"
+	r.state.SizeName = theme.SizeNameCaptionText
 	r.ExtendBaseWidget(r)
 	return r
 }

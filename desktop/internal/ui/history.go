@@ -19,12 +19,15 @@ import (
 type rowKind uint8
 
 const (
-	rowHead    rowKind = iota // older messages load here, or the history begins
-	rowDay                    // a day separator
-	rowClient                 // the client's message, on the left
-	rowStaff                  // a staff reply, on the right
-	rowNotice                 // an automatic closed-hours notice, centred
-	rowPending                // a reply waiting to be sent
+	// rowUnbound is no row: a widget waiting to be bound (so it differs
+	// from every real row's key, the head's included).
+	rowUnbound rowKind = iota
+	rowHead            // older messages load here, or the history begins
+	rowDay             // a day separator
+	rowClient          // the client's message, on the left
+	rowStaff           // a staff reply, on the right
+	rowNotice          // an automatic closed-hours notice, centred
+	rowPending         // a reply waiting to be sent
 )
 
 // rowKey identifies a row across changes, so that a row still in view

@@ -200,3 +200,19 @@ func TestReadableLineLength(t *testing.T) {
 		}
 	}
 }
+
+// Switching conversations draws the new one's rows only: no widget keeps
+// a row of the conversation before (the head row included).
+func TestHistorySwitchLeavesNothingBehind(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	longConversation(in, 300, clk.t.Add(-2*time.Hour))
+	m.pick(1)
+	m.Apply(in.Apply(clientMsg(3, 1, "そらです")))
+	m.pick(3)
+	for _, o := range m.history.body.objs {
+		rv := o.(*rowView)
+		if text := strings.Join(rv.Text(), " "); strings.Contains(text, "番目") || strings.Contains(text, "お話") {
+			t.Fatalf("a row of the conversation before is still drawn: %v %q", rv.key, text)
+		}
+	}
+}

@@ -68,6 +68,8 @@ type Main struct {
 	lockText *widget.Label
 
 	settling   bool  // the screen itself sets the reply box's text
+	composing  bool  // the cursor is in the reply box
+	searching  bool  // the cursor is in the search box
 	shown      int64 // the conversation the reply box belongs to
 	arrived    int64 // the conversation the banner names
 	foreground bool
@@ -130,8 +132,18 @@ func (m *Main) buildUI() {
 	m.banner.Hide()
 
 	m.compose = newComposeEntry(m.send, m.step)
+	m.compose.onFind = m.find
+	m.list.search.onEscape = func() {
+		m.list.search.SetText("")
+		if c := m.win.Canvas(); c != nil && !m.compose.Disabled() {
+			c.Focus(m.compose)
+		}
+	}
 	m.compose.SetPlaceHolder(T("compose.placeholder", "Write a reply. Enter starts a new line; Ctrl+Enter sends."))
-	m.compose.onFocus = func(on bool) { m.in.SetComposing(on) }
+	// The cursor in the reply box or the search box holds the front: the
+	// counselor is writing, or choosing whom to open themselves.
+	m.compose.onFocus = func(on bool) { m.composing = on; m.in.SetComposing(m.composing || m.searching) }
+	m.list.search.onFocus = func(on bool) { m.searching = on; m.in.SetComposing(m.composing || m.searching) }
 	m.compose.OnChanged = func(s string) {
 		m.grow()
 		if m.settling {
@@ -197,6 +209,14 @@ func (m *Main) Locked() bool { return m.lock.Visible() }
 func (m *Main) Shortcuts(c fyne.Canvas) {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(-1) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.find() })
+}
+
+// find puts the cursor in the list's search box (Ctrl/Cmd+F).
+func (m *Main) find() {
+	if c := m.win.Canvas(); c != nil {
+		c.Focus(m.list.search)
+	}
 }
 
 func (m *Main) step(dir int) {

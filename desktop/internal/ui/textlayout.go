@@ -21,8 +21,9 @@ const (
 )
 
 // maxPullBack bounds how many characters move down to the next line to
-// keep a forbidden character off a line's start or end.
-const maxPullBack = 3
+// keep a forbidden character off a line's start or end ("（299）" needs
+// five: a number is not split either).
+const maxPullBack = 8
 
 // lineBreaker measures text in one size and style and breaks it into
 // lines that fit a width. Widths are measured per character once and
@@ -117,19 +118,17 @@ func (b *lineBreaker) breakParagraph(rs []rune, maxWidth float32) []line {
 // last space for a Latin word, else before i, moved back while the rules
 // forbid the break. hang reports that the character at i should hang.
 func (b *lineBreaker) breakBefore(rs []rune, start, i int) (brk int, hang bool) {
+	brk = i
 	if isWordRune(rs[i]) && i > start && isWordRune(rs[i-1]) {
-		// Inside a Latin word or number: break at the last space before it.
+		// Inside a Latin word or number: break where it begins (after a
+		// space, CJK text or punctuation), unless it fills the line alone.
 		for j := i - 1; j > start; j-- {
-			if rs[j] == ' ' {
-				return j + 1, false
-			}
 			if !isWordRune(rs[j]) {
-				return j + 1, false // after CJK text or punctuation
+				brk = j + 1
+				break
 			}
 		}
-		// A word longer than the line breaks anywhere.
 	}
-	brk = i
 	for n := 0; n <= maxPullBack && brk > start+1; n++ {
 		if !strings.ContainsRune(noLineStart, rs[brk]) && !strings.ContainsRune(noLineEnd, rs[brk-1]) &&
 			!(isWordRune(rs[brk]) && isWordRune(rs[brk-1])) {

@@ -30,6 +30,7 @@ func TestLineBreaking(t *testing.T) {
 		{"a word longer than a line breaks anyway", "abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
 		{"mixed", "はい、see you tomorrow。", 8, []string{"はい、see", "you", "tomorrow。"}}, {"a full stop hangs rather than split a word", "see you。", 7, []string{"see", "you。"}},
 		{"tabs become spaces", "a\tb", 10, []string{"a    b"}},
+		{"a bracketed number goes down whole", "泣いていました。（299）", 11, []string{"泣いていました。", "（299）"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

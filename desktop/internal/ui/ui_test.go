@@ -425,3 +425,28 @@ func TestCheckServer(t *testing.T) {
 		t.Fatalf("no clear message: %q", l.message.Text)
 	}
 }
+
+// Ctrl+F finds a client by nickname from the reply box; Enter opens the
+// first match with the cursor in its reply box; Escape goes back.
+func TestFindByNickname(t *testing.T) {
+	m, in, _, _, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	w.Canvas().Focus(m.compose)
+	m.compose.TypedShortcut(ctrlKey(fyne.KeyF))
+	if w.Canvas().Focused() != m.list.search {
+		t.Fatal("Ctrl+F did not go to the search box")
+	}
+	test.Type(m.list.search, "そら")
+	if len(m.list.shown) != 1 {
+		t.Fatalf("search shows %d", len(m.list.shown))
+	}
+	m.list.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if in.FocusedID() != 3 || w.Canvas().Focused() != m.compose {
+		t.Fatalf("Enter opened %d, focus on %T", in.FocusedID(), w.Canvas().Focused())
+	}
+	w.Canvas().Focus(m.list.search)
+	m.list.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if m.list.search.Text != "" || w.Canvas().Focused() != m.compose {
+		t.Fatal("Escape did not clear the search and go back to the reply box")
+	}
+}
