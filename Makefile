@@ -49,7 +49,7 @@ package: desktop ## package the counselor app for this OS with the fyne tool (bi
 		--app-version "$(call toml,Version)" --app-build "$(call toml,Build)" --icon Icon.png
 	@mkdir -p $(BIN) && mv -f *.tar.xz *.zip *.app *.exe $(BIN)/ 2>/dev/null; ls -l $(BIN)
 
-SHOT_DEBS := xvfb xauth xdotool imagemagick
+SHOT_DEBS := xvfb xauth xdotool imagemagick xclip
 
 screenshot: build desktop ## photograph the real app under Xvfb against a real server: var/screenshots/*.png
 	@missing=$$(for p in $(SHOT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

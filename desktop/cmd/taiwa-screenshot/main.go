@@ -71,16 +71,28 @@ func (s *shooter) shot(name string) error {
 	return nil
 }
 
-// typeText types text one character at a time: xdotool drops kana typed
-// in one go (it remaps one spare key per character).
+// typeText enters text as a person would: ASCII typed key by key,
+// anything else pasted from the clipboard (xdotool drops kana it types:
+// it remaps one spare key per character, faster than the app reads the
+// keymap; a person's input method commits whole words anyway).
 func (s *shooter) typeText(text string) error {
+	ascii := true
 	for _, r := range text {
-		if err := s.xdo("type", string(r)); err != nil {
-			return err
-		}
-		time.Sleep(60 * time.Millisecond)
+		ascii = ascii && r < 0x80
 	}
-	return nil
+	if ascii {
+		return s.xdo("type", "--delay", "60", text)
+	}
+	// xclip serves the clipboard from a background copy of itself, which
+	// ends with the display; it must not hold our pipes open.
+	cmd := exec.CommandContext(s.ctx, "xclip", "-selection", "clipboard")
+	cmd.Env = append(os.Environ(), "DISPLAY="+s.display)
+	cmd.Stdin = strings.NewReader(text)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("xclip: %w", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	return s.xdo("key", "ctrl+v")
 }
 
 // find opens a conversation by nickname: Ctrl+F, the name, Enter.
@@ -109,9 +121,9 @@ func run() error {
 	out := flag.String("out", "var/screenshots", "where to write the PNGs")
 	small := flag.Bool("small", false, "a small desk (20 clients) for a quick look")
 	flag.Parse()
-	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
+	for _, tool := range []string{"Xvfb", "xdotool", "import", "xclip"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s is missing: apt-get install xvfb xauth xdotool imagemagick", tool)
+			return fmt.Errorf("%s is missing: apt-get install xvfb xauth xdotool imagemagick xclip", tool)
 		}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {

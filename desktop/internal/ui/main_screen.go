@@ -368,12 +368,18 @@ func (m *Main) showBanner(id int64) {
 	m.arrived = id
 	m.bannerL.SetText(T("banner.arrived", "{{.Name}} has written. Finish your reply; the conversation waits in the list.", map[string]any{"Name": c.Nickname}))
 	m.bannerB.SetText(T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}))
-	m.banner.Show()
+	if !m.banner.Visible() {
+		m.banner.Show()
+		m.convBox.Refresh() // the history makes room for it
+	}
 }
 
 func (m *Main) hideBanner() {
 	m.arrived = 0
-	m.banner.Hide()
+	if m.banner.Visible() {
+		m.banner.Hide()
+		m.convBox.Refresh()
+	}
 }
 
 // BannerText is what the arrival banner says ("" when hidden).

@@ -450,3 +450,18 @@ func TestFindByNickname(t *testing.T) {
 		t.Fatal("Escape did not clear the search and go back to the reply box")
 	}
 }
+
+// The banner takes its own room above the history, over no message.
+func TestBannerDoesNotCoverTheHistory(t *testing.T) {
+	m, in, _, _, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(2, 1, "ひなたです")))
+	w.Canvas().Focus(m.compose)
+	m.Apply(in.Apply(clientMsg(3, 1, "そらです")))
+	if m.BannerText() == "" {
+		t.Fatal("no banner")
+	}
+	bannerBottom := m.banner.Position().Y + m.banner.Size().Height
+	if top := m.history.Position().Y; top < bannerBottom {
+		t.Fatalf("the history starts at %v, under the banner ending at %v", top, bannerBottom)
+	}
+}
