@@ -199,3 +199,46 @@ func TestQuitAndSignOutAskWithUnsentReplies(t *testing.T) {
 		}
 	})
 }
+
+// platformKeys refuses what the tightest OS keychains refuse: Windows'
+// Credential Manager 2,560 bytes a secret, macOS about 3,000 bytes for
+// the service, the entry's name and the secret together (go-keyring's
+// ErrSetDataTooBig).
+type platformKeys struct {
+	keystore.Memory
+	largest int
+}
+
+func (k *platformKeys) Set(name, value string) error {
+	if len(value) > 2560 || len(keystore.Service)+len(name)+len(value) > 3000 {
+		return errors.New("data passed to Set was too big")
+	}
+	k.largest = max(k.largest, len(value))
+	return k.Memory.Set(name, value)
+}
+
+// Everything the app keeps in the keychain fits every platform's, with
+// the longest server address the sign-in screen accepts.
+func TestKeychainEntriesFitEveryPlatform(t *testing.T) {
+	srv := servertest.New(t)
+	keys := &platformKeys{}
+	long := srv.URL + "/" + strings.Repeat("x", ui.MaxServerBytes-len(srv.URL)-1)
+	if err := ui.CheckServer(long); err != nil {
+		t.Fatalf("the longest accepted address was refused: %v", err)
+	}
+	if err := ui.CheckServer(long + "x"); err == nil {
+		t.Fatal("an address longer than the keychain's room was accepted")
+	}
+	ctrl, h, _, _ := signedIn(t, srv, protocol.RoleCounselor, Options{Keys: keys, DataDir: t.TempDir()})
+	h.do(func() {
+		for _, k := range []string{keyToken, keyServer, keyCache} {
+			if v, err := keys.Get(k); err != nil || v == "" {
+				t.Errorf("%s not kept: %v", k, err)
+			}
+		}
+		if err := keys.Set(keyServer, long); err != nil {
+			t.Errorf("the longest address does not fit: %v", err)
+		}
+	})
+	_ = ctrl
+}

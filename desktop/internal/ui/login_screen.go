@@ -122,6 +122,11 @@ func (l *Login) CodeAsked() bool {
 	return len(l.form.Items) > 3
 }
 
+// MaxServerBytes bounds a server address: it is kept in the OS keychain,
+// and the tightest keychain (Windows Credential Manager) holds at most
+// 2,560 bytes a secret; macOS about 3,000 with the service and entry names.
+const MaxServerBytes = 1024
+
 // AddressError is a server address the app refuses.
 type AddressError struct{ Text string }
 
@@ -131,6 +136,9 @@ func (e *AddressError) Error() string { return e.Text }
 // anything but https://, except plain http:// to this computer itself (a
 // server for trying things out), where nothing crosses a network.
 func CheckServer(server string) error {
+	if len(server) > MaxServerBytes {
+		return &AddressError{T("login.longServer", "This address is too long. Enter the server's address only, such as https://taiwa.example.org")}
+	}
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
 		return &AddressError{T("login.badServer", "Enter the server address, starting with https://")}
