@@ -26,10 +26,12 @@ ZIP=bin/$NAME-$VERSION-windows-amd64.zip
 command -v "$CC" >/dev/null || { echo "$CC is missing: apt-get install gcc-mingw-w64-x86-64" >&2; exit 1; }
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-# The fyne tool builds (cgo, MinGW), writes a .syso with the icon, the
-# manifest and the version information, and builds again with it.
+# The fyne tool (built for this machine, not for Windows) builds the app
+# (cgo, MinGW), writes a .syso with the icon, the manifest and the version
+# information, and builds again with it.
+GOBIN="$PWD/bin/tools" $GO install "$FYNE_TOOL"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=$CC \
-	$GO run "$FYNE_TOOL" package --os windows --release --src desktop \
+	bin/tools/fyne package --os windows --release --src desktop \
 	--name "$NAME" --app-id "$(toml ID)" --app-version "$VERSION" --app-build "$BUILD" --icon Icon.png
 mv -f "$NAME.exe" "$OUT/$NAME.exe"
 

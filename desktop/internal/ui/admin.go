@@ -161,14 +161,14 @@ func (a *Admin) Reload() {
 // selection shows who is selected, and enables the buttons that act on
 // them only then: nothing happens silently with nobody selected.
 type selection struct {
-	label   *widget.Label
+	label   *jaLabel
 	buttons []*widget.Button
 	none    string
 }
 
 func newSelection(none string) *selection {
-	s := &selection{label: widget.NewLabelWithStyle(none, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), none: none}
-	s.label.Wrapping = fyne.TextWrapWord
+	s := &selection{label: newJALabel(none), none: none}
+	s.label.TextStyle.Bold = true
 	return s
 }
 
@@ -208,9 +208,7 @@ func (e *adminEnv) showDevices(id int64, name string) {
 			lines.Add(widget.NewLabel(T("devices.none", "No device has signed in.")))
 		}
 		for _, d := range list {
-			l := widget.NewLabel(DeviceLine(d))
-			l.Wrapping = fyne.TextWrapWord
-			lines.Add(l)
+			lines.Add(newJALabel(DeviceLine(d)))
 		}
 		scroll := container.NewVScroll(lines)
 		// A scroll collapses to one line in a dialog unless told its size.

@@ -53,8 +53,7 @@ func newAuditTab(env *adminEnv) *auditTab {
 		}
 	})
 	t.read.Disable()
-	hint := widget.NewLabel(T("audit.hint", "Who did what and when. Message text is never recorded; clients appear by number. Reading a conversation here is recorded too."))
-	hint.Wrapping = fyne.TextWrapWord
+	hint := newJALabel(T("audit.hint", "Who did what and when. Message text is never recorded; clients appear by number. Reading a conversation here is recorded too."))
 	hint.Importance = widget.LowImportance
 	top := container.NewVBox(hint,
 		container.NewBorder(nil, nil, widget.NewLabel(T("audit.supervisor", "Supervisor's view")), t.read, t.pick),

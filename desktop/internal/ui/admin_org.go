@@ -76,8 +76,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.appLink = widget.NewLabel("")
 	t.appLink.Selectable = true
 	t.appLink.Wrapping = fyne.TextWrapBreak
-	appHint := widget.NewLabel(T("admin.appHint", "For clients whose phone others may see: the app shows this name and icon on the home screen and in its header. Clients install it from the address below (it is printed on their sign-in slips). An empty name means the organisation's name."))
-	appHint.Wrapping = fyne.TextWrapWord
+	appHint := newJALabel(T("admin.appHint", "For clients whose phone others may see: the app shows this name and icon on the home screen and in its header. Clients install it from the address below (it is printed on their sign-in slips). An empty name means the organisation's name."))
 	appHint.Importance = widget.LowImportance
 	save := widget.NewButton(T("admin.save", "Save settings"), t.Save)
 	save.Importance = widget.HighImportance

@@ -128,8 +128,8 @@ func TestAdminClients(t *testing.T) {
 		t.Fatalf("filter shows %d", len(a.clients.shown))
 	}
 	// Nothing selected: the buttons say so by being disabled.
-	if !strings.Contains(a.clients.sel.label.Text, T("admin.noneSelected", "Choose a client in the list to act on them.")) {
-		t.Fatalf("selection label %q", a.clients.sel.label.Text)
+	if !strings.Contains(a.clients.sel.label.source, T("admin.noneSelected", "Choose a client in the list to act on them.")) {
+		t.Fatalf("selection label %q", a.clients.sel.label.source)
 	}
 	for _, b := range a.clients.sel.buttons {
 		if !b.Disabled() {
@@ -137,8 +137,8 @@ func TestAdminClients(t *testing.T) {
 		}
 	}
 	a.clients.list.Select(0)
-	if !strings.Contains(a.clients.sel.label.Text, "セミナー") {
-		t.Fatalf("the selection does not name who: %q", a.clients.sel.label.Text)
+	if !strings.Contains(a.clients.sel.label.source, "セミナー") {
+		t.Fatalf("the selection does not name who: %q", a.clients.sel.label.source)
 	}
 	a.clients.SetAccessUntil("2027-03-31")
 	list, _ := srv.Admin.Clients(ctx)
@@ -304,8 +304,11 @@ func TestCredentialsAreReadable(t *testing.T) {
 func dialogTexts(w fyne.Window) []string {
 	var out []string
 	for _, o := range overlayObjects(w) {
-		if l, ok := o.(*widget.Label); ok {
+		switch l := o.(type) {
+		case *widget.Label:
 			out = append(out, l.Text)
+		case *jaLabel:
+			out = append(out, l.source)
 		}
 	}
 	return out

@@ -41,8 +41,7 @@ var credColumns = []float32{190, 150, 200}
 
 func newCredentialsView(win fyne.Window, sheet slips.Sheet) *credentialsView {
 	v := &credentialsView{sheet: sheet, win: win}
-	warn := widget.NewLabel(T("admin.onceOnly", "These passwords are shown only now. Print or save them before closing."))
-	warn.Wrapping = fyne.TextWrapWord
+	warn := newJALabel(T("admin.onceOnly", "These passwords are shown only now. Print or save them before closing."))
 	warn.Importance = widget.WarningImportance
 	header := container.New(&columns{widths: credColumns},
 		boldLabel(T("cred.nickname", "Nickname")), boldLabel(T("cred.loginID", "Login ID")), boldLabel(T("cred.password", "Password")), widget.NewLabel(""))

@@ -75,9 +75,7 @@ func ShowError(win fyne.Window, title string, err error) dialog.Dialog {
 }
 
 func wrapped(message string) fyne.CanvasObject {
-	l := widget.NewLabel(message)
-	l.Wrapping = fyne.TextWrapWord
-	return l
+	return newJALabel(message)
 }
 
 // Field is a text field for a dialog: Escape closes the dialog, Enter

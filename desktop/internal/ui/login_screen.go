@@ -23,8 +23,8 @@ type Login struct {
 	codeItem *widget.FormItem
 	form     *widget.Form
 	submit   *widget.Button
-	message  *widget.Label
-	notice   *widget.Label
+	message  *jaLabel
+	notice   *jaLabel
 	content  fyne.CanvasObject
 	// onLogin runs off the UI goroutine; its error is shown on the form.
 	onLogin func(server, loginID, password, code string) error
@@ -47,11 +47,9 @@ func NewLogin(server, notice string, onLogin func(server, loginID, password, cod
 	l.code.OnSubmitted = func(string) { l.Submit() }
 	l.submit = widget.NewButton(T("login.submit", "Sign in"), l.Submit)
 	l.submit.Importance = widget.HighImportance
-	l.message = widget.NewLabel("")
-	l.message.Wrapping = fyne.TextWrapWord
+	l.message = newJALabel("")
 	l.message.Importance = widget.DangerImportance
-	l.notice = widget.NewLabel(notice)
-	l.notice.Wrapping = fyne.TextWrapWord
+	l.notice = newJALabel(notice)
 	l.notice.Importance = widget.WarningImportance
 	if notice == "" {
 		l.notice.Hide()

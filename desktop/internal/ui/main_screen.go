@@ -56,7 +56,7 @@ type Main struct {
 	title    *widget.Label
 	subtitle *widget.Label
 	banner   *fyne.Container
-	bannerL  *widget.Label
+	bannerL  *jaLabel
 	bannerB  *widget.Button
 	history  *historyView
 	compose  *composeEntry
@@ -65,7 +65,7 @@ type Main struct {
 	content  fyne.CanvasObject
 	work     fyne.CanvasObject // everything with client data
 	lock     *fyne.Container   // shown instead of work outside access hours
-	lockText *widget.Label
+	lockText *jaLabel
 
 	settling   bool  // the screen itself sets the reply box's text
 	composing  bool  // the cursor is in the reply box
@@ -117,8 +117,7 @@ func (m *Main) buildUI() {
 	m.history.meta = m.metaLine
 	m.history.headText = m.headText
 
-	m.bannerL = widget.NewLabel("")
-	m.bannerL.Wrapping = fyne.TextWrapWord
+	m.bannerL = newJALabel("")
 	m.bannerB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() {
 		if m.arrived != 0 {
 			m.pick(m.arrived)
@@ -169,8 +168,9 @@ func (m *Main) buildUI() {
 	split.Offset = 0.26
 	top := container.NewHBox(m.status, layout.NewSpacer(), m.avail)
 	m.work = split
-	m.lockText = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	m.lockText.Wrapping = fyne.TextWrapWord
+	m.lockText = newJALabel("")
+	m.lockText.Alignment = fyne.TextAlignCenter
+	m.lockText.TextStyle.Bold = true
 	m.lock = container.NewCenter(container.NewVBox(widget.NewIcon(theme.VisibilityOffIcon()), m.lockText))
 	m.lock.Hide()
 	m.content = container.NewBorder(top, nil, nil, nil, container.NewStack(m.work, m.lock))
@@ -387,7 +387,7 @@ func (m *Main) BannerText() string {
 	if !m.banner.Visible() {
 		return ""
 	}
-	return m.bannerL.Text
+	return m.bannerL.source
 }
 
 func (m *Main) showFocused(eff inbox.Effect) {

@@ -24,8 +24,7 @@ func ShowChangePassword(win fyne.Window, api PasswordChanger, do func(func())) {
 	current := NewField(true)
 	next := NewField(true)
 	again := NewField(true)
-	hint := widget.NewLabel(T("password.hint", "At least 12 characters. A sentence you remember is good; your name or login ID is not."))
-	hint.Wrapping = fyne.TextWrapWord
+	hint := newJALabel(T("password.hint", "At least 12 characters. A sentence you remember is good; your name or login ID is not."))
 	hint.Importance = widget.LowImportance
 	items := []*widget.FormItem{
 		widget.NewFormItem(T("password.current", "Current password"), current),

@@ -4,6 +4,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 )
 
 // Every character is one unit wide, so lines are easy to count by eye.
@@ -64,5 +68,25 @@ func TestLineBreakingKeepsEveryCharacter(t *testing.T) {
 				t.Errorf("width %v: line ends with %q: %q", w, r[len(r)-1], lines)
 			}
 		}
+	}
+}
+
+// Labels outside the history break by the same rules.
+func TestJALabelBreaksByJapaneseRules(t *testing.T) {
+	test.NewTempApp(t)
+	l := newJALabel("誰が・いつ・何をしたかの記録です。メッセージの本文は記録しません。相談者は番号で表示します。ここで会話を閲覧したことも記録されます。")
+	for w := float32(120); w < 700; w += 7 {
+		l.Resize(fyne.NewSize(w, 100))
+		for _, line := range strings.Split(l.Text, "\n")[1:] {
+			if r := []rune(line); len(r) > 0 && strings.ContainsRune(noLineStart, r[0]) {
+				t.Fatalf("width %v: a line starts with %q:\n%s", w, r[0], l.Text)
+			}
+		}
+		if strings.ReplaceAll(l.Text, "\n", "") != l.source {
+			t.Fatalf("text changed at width %v", w)
+		}
+	}
+	if l.MinSize().Height < 2*fyne.MeasureText("あ", theme.TextSize(), fyne.TextStyle{}).Height {
+		t.Fatal("the height does not follow the lines")
 	}
 }

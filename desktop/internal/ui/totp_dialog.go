@@ -81,8 +81,7 @@ func enroll(win fyne.Window, api TOTPAPI, run func(func(context.Context) error, 
 		qr.SetMinSize(fyne.NewSize(200, 200))
 		secret := widget.NewLabelWithStyle(e.Secret, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		secret.Selectable = true
-		help := widget.NewLabel(T("totp.help", "Scan the code with an authenticator app (or type the key below), then enter the 6-digit code it shows."))
-		help.Wrapping = fyne.TextWrapWord
+		help := newJALabel(T("totp.help", "Scan the code with an authenticator app (or type the key below), then enter the 6-digit code it shows."))
 		items := []*widget.FormItem{
 			widget.NewFormItem("", help),
 			widget.NewFormItem("", container.NewCenter(qr)),

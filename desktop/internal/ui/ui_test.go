@@ -312,12 +312,12 @@ func TestLoginValidation(t *testing.T) {
 	l.do = ui
 	ui(func() {
 		l.Submit()
-		if l.message.Text == "" {
+		if l.message.source == "" {
 			t.Error("no message for a missing server")
 		}
 		test.Type(l.server, "https://taiwa.example.org/")
 		l.Submit()
-		if l.message.Text == "" {
+		if l.message.source == "" {
 			t.Error("no message for a missing login ID")
 		}
 		test.Type(l.loginID, "kanri")
@@ -326,7 +326,7 @@ func TestLoginValidation(t *testing.T) {
 	})
 	// Wait for the refusal to reach the form, so that nothing of this test
 	// still runs when the next begins.
-	waitForUI(t, ui, "the refusal shown", func() bool { return len(calls) == 1 && l.message.Text != "" && l.password.Text == "" })
+	waitForUI(t, ui, "the refusal shown", func() bool { return len(calls) == 1 && l.message.source != "" && l.password.Text == "" })
 	if calls[0] != "https://taiwa.example.org|kanri|pass word" {
 		t.Fatalf("called with %q", calls[0])
 	}
@@ -421,8 +421,8 @@ func TestCheckServer(t *testing.T) {
 	test.Type(l.loginID, "kanri")
 	test.Type(l.password, "password")
 	l.Submit()
-	if !strings.Contains(l.message.Text, "https://") {
-		t.Fatalf("no clear message: %q", l.message.Text)
+	if !strings.Contains(l.message.source, "https://") {
+		t.Fatalf("no clear message: %q", l.message.source)
 	}
 }
 
