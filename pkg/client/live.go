@@ -35,6 +35,10 @@ func (e *OutsideHoursError) Error() string {
 	return "outside access hours until " + e.Opens.Format(time.RFC3339)
 }
 
+// ErrWithdrawn is the result of a queued message the app took back
+// (WithdrawConversation): it was never sent.
+var ErrWithdrawn = errors.New("message withdrawn before sending")
+
 // ErrOffline is returned by calls that need a live connection.
 var ErrOffline = errors.New("not connected")
 
@@ -184,6 +188,29 @@ func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan 
 		_ = writeFrame(context.Background(), conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
 	}
 	return p.done
+}
+
+// WithdrawConversation takes back every queued message of a
+// conversation: the app learned that its number now names another
+// client, so they must not be sent. It returns how many were withdrawn.
+// Called from OnEvent for a welcome, it runs before the outbox is resent.
+func (l *Live) WithdrawConversation(conversationID int64) int {
+	l.mu.Lock()
+	var out []*pending
+	kept := l.outbox[:0]
+	for _, p := range l.outbox {
+		if p.ConversationID == conversationID {
+			out = append(out, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	l.outbox = kept
+	l.mu.Unlock()
+	for _, p := range out {
+		p.done <- Result{Err: ErrWithdrawn}
+	}
+	return len(out)
 }
 
 // Send enqueues a message and waits for its acknowledgement. If ctx ends
