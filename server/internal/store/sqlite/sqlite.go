@@ -109,15 +109,21 @@ func Open(dir string, opt Options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	if err := sealLegacy(write, ring); err != nil {
-		ring.Close()
-		write.Close()
-		return nil, fmt.Errorf("seal stored bodies in %s: %w", path, err)
-	}
-	if err := hashLegacyRefs(write, ring, time.Now()); err != nil {
-		ring.Close()
-		write.Close()
-		return nil, fmt.Errorf("hash stored refs in %s: %w", path, err)
+	// One-time upgrades of what older versions stored; recorded, so that
+	// no later start scans the messages again.
+	now := time.Now()
+	for _, u := range []struct {
+		name string
+		run  func() error
+	}{
+		{"seal_bodies", func() error { return sealLegacy(write, ring) }},
+		{"hash_refs", func() error { return hashLegacyRefs(write, ring) }},
+	} {
+		if err := upgradeOnce(write, u.name, now, u.run); err != nil {
+			ring.Close()
+			write.Close()
+			return nil, fmt.Errorf("upgrade %s (%s): %w", path, u.name, err)
+		}
 	}
 	if err := dropOrphanKeys(write, ring); err != nil {
 		ring.Close()
