@@ -327,12 +327,19 @@ func orgCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("create organisation: %w", err)
 	}
-	cred, err := srv.NewCredentials(ctx, store.Principal{}, store.NewAccount{OrgID: org.ID, Role: protocol.RoleAdmin, LoginID: login, Nickname: *nick})
+	fmt.Fprintf(stdout, "Organisation %q created (id %d).\n\n", *name, org.ID)
+	return addAdmin(ctx, srv, org.ID, login, *nick, stdout)
+}
+
+// addAdmin creates an admin as the operator and prints its one-time
+// password, the only time it is shown.
+func addAdmin(ctx context.Context, srv *server.Server, orgID int64, login, nick string, stdout io.Writer) error {
+	cred, err := srv.NewCredentials(ctx, store.Principal{}, store.NewAccount{OrgID: orgID, Role: protocol.RoleAdmin, LoginID: login, Nickname: nick})
 	if err != nil {
 		return fmt.Errorf("create admin: %w", err)
 	}
-	fmt.Fprintf(stdout, "Organisation %q created (id %d).\n\nAdmin login ID:  %s\nOne-time password: %s\n\nThe password is shown only now. Hand it over in person or in a sealed letter.\n",
-		*name, org.ID, cred.LoginID, cred.Password)
+	fmt.Fprintf(stdout, "Admin login ID:  %s\nOne-time password: %s\n\nThe password is shown only now. Hand it over in person or in a sealed letter.\n",
+		cred.LoginID, cred.Password)
 	return nil
 }
 
@@ -362,13 +369,8 @@ func orgAddAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := srv.Store().Org(ctx, *orgID); err != nil {
 		return fmt.Errorf("organisation %d: %w", *orgID, err)
 	}
-	cred, err := srv.NewCredentials(ctx, store.Principal{}, store.NewAccount{OrgID: *orgID, Role: protocol.RoleAdmin, LoginID: login, Nickname: *nick})
-	if err != nil {
-		return fmt.Errorf("create admin: %w", err)
-	}
-	fmt.Fprintf(stdout, "Admin added to organisation %d.\n\nAdmin login ID:  %s\nOne-time password: %s\n\nThe password is shown only now. Hand it over in person or in a sealed letter.\n",
-		*orgID, cred.LoginID, cred.Password)
-	return nil
+	fmt.Fprintf(stdout, "Adding an admin to organisation %d.\n\n", *orgID)
+	return addAdmin(ctx, srv, *orgID, login, *nick, stdout)
 }
 
 // checkLoginID normalises a login ID chosen at the command line.

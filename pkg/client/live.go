@@ -35,6 +35,10 @@ func (e *OutsideHoursError) Error() string {
 	return "outside access hours until " + e.Opens.Format(time.RFC3339)
 }
 
+// ErrWithdrawn is the result of a queued message the app took back
+// (WithdrawConversation): it was never sent.
+var ErrWithdrawn = errors.New("message withdrawn before sending")
+
 // ErrOffline is returned by calls that need a live connection.
 var ErrOffline = errors.New("not connected")
 
@@ -184,6 +188,29 @@ func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan 
 		_ = writeFrame(context.Background(), conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
 	}
 	return p.done
+}
+
+// WithdrawConversation takes back every queued message of a
+// conversation: the app learned that its number now names another
+// client, so they must not be sent. It returns how many were withdrawn.
+// Called from OnEvent for a welcome, it runs before the outbox is resent.
+func (l *Live) WithdrawConversation(conversationID int64) int {
+	l.mu.Lock()
+	var out []*pending
+	kept := l.outbox[:0]
+	for _, p := range l.outbox {
+		if p.ConversationID == conversationID {
+			out = append(out, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	l.outbox = kept
+	l.mu.Unlock()
+	for _, p := range out {
+		p.done <- Result{Err: ErrWithdrawn}
+	}
+	return len(out)
 }
 
 // Send enqueues a message and waits for its acknowledgement. If ctx ends
@@ -349,7 +376,7 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			}
 			return welcomed, fmt.Errorf("read: %w", err)
 		}
-		ev, err := decodeServerFrame(data)
+		ev, err := protocol.DecodeServerFrame(data)
 		if err != nil {
 			return welcomed, err
 		}
@@ -383,7 +410,7 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			if f.Error.Code == protocol.CodeOutsideHours && f.Error.ReopensAt != nil {
 				outside = &OutsideHoursError{Opens: *f.Error.ReopensAt}
 			}
-			if f.Ref != "" && !retryable(f.Error.Code) {
+			if f.Ref != "" && !f.Error.Code.Retryable() {
 				e := f.Error
 				l.resolve(f.Ref, Result{Err: &e})
 			}
@@ -418,11 +445,6 @@ func heartbeat(ctx context.Context, conn *websocket.Conn, every time.Duration, l
 	}
 }
 
-// retryable errors leave the message in the outbox for the next connection.
-func retryable(c protocol.Code) bool {
-	return c == protocol.CodeInternal || c == protocol.CodeUnavailable
-}
-
 func (l *Live) resolve(ref string, r Result) {
 	l.mu.Lock()
 	var hit *pending
@@ -437,48 +459,4 @@ func (l *Live) resolve(ref string, r Result) {
 	if hit != nil {
 		hit.done <- r
 	}
-}
-
-// decodeServerFrame decodes one frame from the server into its type.
-func decodeServerFrame(data []byte) (any, error) {
-	var head struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("server sent a malformed frame: %w", err)
-	}
-	var v any
-	switch head.Type {
-	case protocol.TypeWelcome:
-		v = new(protocol.Welcome)
-	case protocol.TypeSynced:
-		v = new(protocol.Synced)
-	case protocol.TypeMessage:
-		v = new(protocol.MessageFrame)
-	case protocol.TypeAck:
-		v = new(protocol.Ack)
-	case protocol.TypeError:
-		v = new(protocol.ErrorFrame)
-	case protocol.TypeConversation:
-		v = new(protocol.ConversationFrame)
-	case protocol.TypeConversationDeleted:
-		v = new(protocol.ConversationDeletedFrame)
-	case protocol.TypeDeleted:
-		v = new(protocol.DeletedFrame)
-	case protocol.TypeSettings:
-		v = new(protocol.SettingsFrame)
-	case protocol.TypeRevoked:
-		v = new(protocol.RevokedFrame)
-	case protocol.TypeTyping:
-		v = new(protocol.TypingFrame)
-	case protocol.TypePong:
-		v = new(protocol.Pong)
-	default:
-		// A newer server may add frames; an old app ignores them.
-		return struct{}{}, nil
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("server sent a malformed %s frame: %w", head.Type, err)
-	}
-	return v, nil
 }

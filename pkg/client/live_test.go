@@ -272,3 +272,21 @@ func TestHeartbeatDropsStalledLink(t *testing.T) {
 		t.Fatalf("%d connections, want %d (the second link was dropped too)", s.n, n)
 	}
 }
+
+// Withdrawn messages leave the outbox with ErrWithdrawn; others stay.
+func TestWithdrawConversation(t *testing.T) {
+	l := New("http://127.0.0.1:9", "tok").Live(LiveOptions{Outbox: []PendingMessage{
+		{Ref: "a", ConversationID: 3, Body: "to the old client"},
+		{Ref: "b", ConversationID: 4, Body: "elsewhere"},
+	}})
+	done := l.EnqueueRef("c", 3, "also to the old client")
+	if n := l.WithdrawConversation(3); n != 2 {
+		t.Fatalf("withdrew %d, want 2", n)
+	}
+	if r := <-done; !errors.Is(r.Err, ErrWithdrawn) {
+		t.Fatalf("result %v", r.Err)
+	}
+	if p := l.Pending(); len(p) != 1 || p[0].Ref != "b" {
+		t.Fatalf("outbox %+v", p)
+	}
+}

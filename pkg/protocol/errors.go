@@ -36,6 +36,12 @@ const (
 	CodeUnavailable        Code = "unavailable"
 )
 
+// Retryable reports whether a request refused with c is worth sending
+// again as it is: the server failed (internal) or was busy or away
+// (unavailable). Every other code is final for that request; an app keeps
+// the person's words and says why.
+func (c Code) Retryable() bool { return c == CodeInternal || c == CodeUnavailable }
+
 // Error is the body of every refused request and error frame.
 type Error struct {
 	Code    Code   `json:"code"`

@@ -290,6 +290,53 @@ func SendRef(data []byte) string {
 	return ref
 }
 
+// DecodeServerFrame decodes one frame sent by the server into a pointer
+// to its type (*Welcome, *MessageFrame, …). A frame type this version does
+// not know decodes to struct{}{}: a newer server may add frames, and an
+// older app ignores them.
+func DecodeServerFrame(data []byte) (any, error) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("server sent a malformed frame: %w", err)
+	}
+	var v any
+	switch head.Type {
+	case TypeWelcome:
+		v = new(Welcome)
+	case TypeSynced:
+		v = new(Synced)
+	case TypeMessage:
+		v = new(MessageFrame)
+	case TypeAck:
+		v = new(Ack)
+	case TypeError:
+		v = new(ErrorFrame)
+	case TypeConversation:
+		v = new(ConversationFrame)
+	case TypeConversationDeleted:
+		v = new(ConversationDeletedFrame)
+	case TypeDeleted:
+		v = new(DeletedFrame)
+	case TypeSettings:
+		v = new(SettingsFrame)
+	case TypeRevoked:
+		v = new(RevokedFrame)
+	case TypeTyping:
+		v = new(TypingFrame)
+	case TypePong:
+		v = new(Pong)
+	default:
+		// A newer server may add frames; an old app ignores them.
+		return struct{}{}, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("server sent a malformed %s frame: %w", head.Type, err)
+	}
+	return v, nil
+}
+
 // strictUnmarshal refuses unknown fields, fields of the wrong JSON type and
 // trailing data, so that a malformed frame is reported rather than
 // half-applied (the same rule as HTTP bodies).

@@ -1,7 +1,8 @@
-// Command taiwa-screenshot photographs the real counselor app: it starts
-// Xvfb, a real server with an organisation whose clients write in
-// Japanese, launches the app, signs in by typing into the window
-// (xdotool), and saves PNGs of the sign-in screen and the main window.
+// Command taiwa-screenshot photographs the real counselor app at a real
+// desk's volume: it starts Xvfb and a real server, builds the
+// walkthroughs' desk over the API (200 clients × 15 messages and one with
+// 1,500), launches the app, signs in by typing into the window (xdotool)
+// and saves a PNG at each step a counselor and an admin would take.
 //
 //	taiwa-screenshot --server bin/taiwa --desktop bin/taiwa-desktop --out var/screenshots
 package main
@@ -13,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taiwa-chat/taiwa/desktop/internal/dataset"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
@@ -31,21 +34,102 @@ func main() {
 	}
 }
 
+// shooter drives the app on one X display.
+type shooter struct {
+	ctx     context.Context
+	display string
+	out     string
+}
+
+func (s *shooter) xdo(args ...string) error {
+	cmd := exec.CommandContext(s.ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+s.display)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("xdotool %s: %v %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// steps runs xdotool commands with a pause after each, as a person types.
+func (s *shooter) steps(steps ...[]string) error {
+	for _, st := range steps {
+		if err := s.xdo(st...); err != nil {
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return nil
+}
+
+func (s *shooter) shot(name string) error {
+	cmd := exec.CommandContext(s.ctx, "import", "-display", s.display, "-window", "root", filepath.Join(s.out, name))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("import: %v %s", err, out)
+	}
+	fmt.Println("wrote", filepath.Join(s.out, name))
+	return nil
+}
+
+// typeText enters text as a person would: ASCII typed key by key,
+// anything else pasted from the clipboard (xdotool drops kana it types:
+// it remaps one spare key per character, faster than the app reads the
+// keymap; a person's input method commits whole words anyway).
+func (s *shooter) typeText(text string) error {
+	ascii := true
+	for _, r := range text {
+		ascii = ascii && r < 0x80
+	}
+	if ascii {
+		return s.xdo("type", "--delay", "60", text)
+	}
+	// xclip serves the clipboard from a background copy of itself, which
+	// ends with the display; it must not hold our pipes open.
+	cmd := exec.CommandContext(s.ctx, "xclip", "-selection", "clipboard")
+	cmd.Env = append(os.Environ(), "DISPLAY="+s.display)
+	cmd.Stdin = strings.NewReader(text)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("xclip: %w", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	return s.xdo("key", "ctrl+v")
+}
+
+// find opens a conversation by nickname: Ctrl+F, the name, Enter.
+func (s *shooter) find(nick string) error {
+	if err := s.steps([]string{"key", "ctrl+f"}, []string{"key", "ctrl+a"}); err != nil {
+		return err
+	}
+	if err := s.typeText(nick); err != nil {
+		return err
+	}
+	return s.steps([]string{"key", "Return"})
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
 func run() error {
 	serverBin := flag.String("server", "bin/taiwa", "server binary")
 	desktopBin := flag.String("desktop", "bin/taiwa-desktop", "desktop app binary")
 	out := flag.String("out", "var/screenshots", "where to write the PNGs")
-	display := new(string) // chosen by Xvfb
+	small := flag.Bool("small", false, "a small desk (20 clients) for a quick look")
 	flag.Parse()
-	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
+	for _, tool := range []string{"Xvfb", "xdotool", "import", "xclip"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s is missing: apt-get install xvfb xauth xdotool imagemagick", tool)
+			return fmt.Errorf("%s is missing: apt-get install xvfb xauth xdotool imagemagick xclip", tool)
 		}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 
 	// Xvfb picks a free display and says which (-displayfd): a display left
@@ -66,7 +150,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("no display from Xvfb: %w", err)
 	}
-	*display = ":" + strings.TrimSpace(num)
+	s := &shooter{ctx: ctx, display: ":" + strings.TrimSpace(num), out: *out}
 
 	dir, err := os.MkdirTemp("", "taiwa-shot-")
 	if err != nil {
@@ -81,17 +165,25 @@ func run() error {
 	if adminPW == nil {
 		return fmt.Errorf("no admin password in:\n%s", orgOut)
 	}
-	srv := exec.CommandContext(ctx, *serverBin, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "warn")
-	stdout, _ := srv.StdoutPipe()
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start server: %w", err)
-	}
-	defer srv.Process.Kill()
-	url, err := servingURL(stdout)
+	addr, err := freePort()
 	if err != nil {
 		return err
 	}
+	serve := func() (*exec.Cmd, string, error) {
+		srv := exec.CommandContext(ctx, *serverBin, "serve", "--data", dir, "--addr", addr, "--log-level", "warn")
+		stdout, _ := srv.StdoutPipe()
+		srv.Stderr = os.Stderr
+		if err := srv.Start(); err != nil {
+			return nil, "", fmt.Errorf("start server: %w", err)
+		}
+		url, err := servingURL(stdout)
+		return srv, url, err
+	}
+	srv, url, err := serve()
+	if err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill() }()
 
 	admin, _, err := client.Login(ctx, url, "kanri", string(adminPW[1]), "screenshot")
 	if err != nil {
@@ -100,118 +192,188 @@ func run() error {
 	if _, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "田中", Role: protocol.RoleCounselor}); err != nil {
 		return err
 	}
-	// Sign in as the admin, who counsels too and can open admin settings.
-	loginID, password := "kanri", string(adminPW[1])
-	// Three clients; two have written and wait, one writes after sign-in.
-	script := []struct {
-		nick  string
-		lines []string
-	}{
-		{"そら", []string{"こんばんは。職場の人間関係で少し疲れています。"}},
-		{"ひなた", []string{"先週はありがとうございました。", "あれから少し眠れるようになりました。"}},
-		{"さくら", nil},
+	spec := dataset.Realistic
+	if *small {
+		spec = dataset.Spec{Clients: 20, Messages: 15, Long: 300, Workers: 4}
 	}
+	start := time.Now()
+	desk, err := dataset.Build(ctx, url, admin, spec)
+	if err != nil {
+		return fmt.Errorf("build the desk: %w", err)
+	}
+	fmt.Printf("desk: %d clients, %d messages in %s\n", len(desk.Clients), desk.Sent, time.Since(start).Round(time.Second))
+
+	// Three clients who write while the counselor works.
 	lives := map[string]*client.Live{}
-	for _, s := range script {
-		cred, err := admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: s.nick})
+	for _, nick := range []string{"そら", "ひなた", "さくら"} {
+		cred, err := admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: nick})
 		if err != nil {
 			return err
 		}
-		c, _, err := client.Login(ctx, url, cred.LoginID, cred.Password, "phone")
+		c, err := signIn(ctx, url, cred)
 		if err != nil {
 			return err
 		}
 		l := c.Live(client.LiveOptions{})
 		go l.Run(ctx)
-		lives[s.nick] = l
-		for _, line := range s.lines {
-			if _, err := l.Send(ctx, 0, line); err != nil {
+		lives[nick] = l
+	}
+	say := func(nick string, lines ...string) error {
+		for _, line := range lines {
+			if _, err := lives[nick].Send(ctx, 0, line); err != nil {
 				return err
 			}
 		}
+		return nil
+	}
+	if err := say("ひなた", "先週はありがとうございました。", "あれから少し眠れるようになりました。"); err != nil {
+		return err
 	}
 
 	app := exec.CommandContext(ctx, *desktopBin)
-	app.Env = append(os.Environ(), "DISPLAY="+*display, "TAIWA_SERVER="+url, "LANG=ja_JP.UTF-8", "LANGUAGE=ja")
+	app.Env = append(os.Environ(), "DISPLAY="+s.display, "TAIWA_SERVER="+url, "LANG=ja_JP.UTF-8", "LANGUAGE=ja")
 	app.Stdout, app.Stderr = io.Discard, os.Stderr
 	if err := app.Start(); err != nil {
 		return fmt.Errorf("start the app: %w", err)
 	}
 	defer app.Process.Kill()
-	xdo := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "xdotool", args...)
-		cmd.Env = append(os.Environ(), "DISPLAY="+*display)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("xdotool %s: %v %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	shot := func(name string) error {
-		cmd := exec.CommandContext(ctx, "import", "-display", *display, "-window", "root", filepath.Join(*out, name))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("import: %v %s", err, out)
-		}
-		fmt.Println("wrote", filepath.Join(*out, name))
-		return nil
-	}
-	if err := xdo("search", "--sync", "--name", "Taiwa"); err != nil {
+	if err := s.xdo("search", "--sync", "--name", "Taiwa"); err != nil {
 		return err
 	}
 	time.Sleep(2 * time.Second) // the first frame of a software-rendered window
-	if err := shot("login.png"); err != nil {
+	if err := s.shot("login.png"); err != nil {
 		return err
 	}
-	// Server is pre-filled; Tab moves server → login ID → password.
-	for _, step := range [][]string{
-		{"key", "Tab"}, {"key", "Tab"}, {"type", "--delay", "30", loginID},
-		{"key", "Tab"}, {"type", "--delay", "30", password}, {"key", "Return"},
-	} {
-		if err := xdo(step...); err != nil {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
+	// The server address is filled in and the cursor is in the login ID.
+	signedIn := time.Now()
+	if err := s.steps([]string{"type", "--delay", "30", "kanri"}, []string{"key", "Tab"},
+		[]string{"type", "--delay", "30", string(adminPW[1])}, []string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(8 * time.Second) // sign-in hashes the password; the replay of 4,500 messages follows
+	fmt.Printf("signed in and replayed within %s\n", time.Since(signedIn).Round(time.Second))
+	if err := s.shot("main.png"); err != nil {
+		return err
+	}
+
+	// The long conversation, open at its newest message.
+	if err := s.find(dataset.LongNickname); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("long.png"); err != nil {
+		return err
+	}
+
+	// The walkthrough's sequence: the cursor in ひなた's empty reply box,
+	// そら writes, the counselor goes on typing. The words stay in ひなた's
+	// box; そら waits in the list with a banner.
+	if err := s.find("ひなた"); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := say("そら", "こんばんは。職場の人間関係で少し疲れています。"); err != nil {
+		return err
+	}
+	if err := s.typeText("hinata-san, thank you for"); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := s.shot("focus.png"); err != nil {
+		return err
+	}
+	// Send it (Ctrl+Enter): it shows as sending, then as delivered.
+	if err := s.typeText(" writing."); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+Return"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("sent.png"); err != nil {
+		return err
+	}
+
+	// The server goes away: the status line counts down to the next try,
+	// and a reply waits in the outbox.
+	srv.Process.Kill()
+	srv.Wait()
+	if err := s.typeText("また明日お話ししましょう。"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+Return"}); err != nil {
+		return err
 	}
 	time.Sleep(3 * time.Second)
-	// さくら writes now: her conversation comes to the front.
-	for _, line := range []string{"はじめまして。さくらです。", "最近、夜になると不安で眠れません。\n誰かに話を聞いてほしくて連絡しました。"} {
-		if _, err := lives["さくら"].Send(ctx, 0, line); err != nil {
-			return err
-		}
-	}
-	time.Sleep(2 * time.Second)
-	if err := shot("main.png"); err != nil {
+	if err := s.shot("offline.png"); err != nil {
 		return err
 	}
-	// Open admin settings through the window's own menu: "Taiwa" at the
-	// top left, its first item just below.
-	for _, step := range [][]string{
-		{"mousemove", "30", "16"}, {"click", "1"}, {"mousemove", "80", "52"}, {"click", "1"},
-	} {
-		if err := xdo(step...); err != nil {
-			return err
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second)
-	if err := shot("admin.png"); err != nil {
+	if srv, url, err = serve(); err != nil {
 		return err
 	}
-	// The organisation's settings and the audit log: their tabs at the
-	// top of the admin window.
-	for _, tab := range []struct {
-		x    string
-		name string
-	}{{"114", "settings.png"}, {"281", "audit.png"}} {
-		if err := xdo("mousemove", tab.x, "24", "click", "1"); err != nil {
+	_ = url
+	time.Sleep(8 * time.Second)
+	if err := s.shot("reconnected.png"); err != nil {
+		return err
+	}
+
+	// Admin settings through the window's own menu: "Taiwa" at the top
+	// left, its first item just below.
+	if err := s.steps([]string{"mousemove", "30", "16"}, []string{"click", "1"}, []string{"mousemove", "80", "52"}, []string{"click", "1"}); err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.shot("admin.png"); err != nil {
+		return err
+	}
+	// Register a client: the one-time password in its table.
+	if err := s.steps([]string{"mousemove", "820", "106"}, []string{"click", "1"}); err != nil {
+		return err
+	}
+	if err := s.typeText("はるか"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.shot("credentials.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Escape"}); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := s.shot("credentials-close.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Return"}); err != nil {
+		return err
+	}
+	// The organisation's settings, the staff and the audit log: their tabs
+	// at the top of the admin window.
+	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}} {
+		if err := s.steps([]string{"mousemove", tab.x, "24"}, []string{"click", "1"}); err != nil {
 			return err
 		}
 		time.Sleep(2 * time.Second)
-		if err := shot(tab.name); err != nil {
+		if err := s.shot(tab.name); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// signIn signs a client in, waiting while the server is busy hashing.
+func signIn(ctx context.Context, url string, cred protocol.Credentials) (*client.Client, error) {
+	for {
+		c, _, err := client.Login(ctx, url, cred.LoginID, cred.Password, "phone")
+		var pe *protocol.Error
+		if err == nil || !errors.As(err, &pe) || (pe.Code != protocol.CodeRateLimited && pe.Code != protocol.CodeUnavailable) {
+			return c, err
+		}
+		time.Sleep(time.Duration(max(pe.RetryAfter, 1)) * time.Second)
+	}
 }
 
 func servingURL(r io.Reader) (string, error) {

@@ -11,25 +11,21 @@ package cache
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/pkg/sealbox"
+	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
 )
 
 // FileName is the cache database inside its directory.
@@ -43,7 +39,7 @@ var ErrWrongKey = errors.New("cache key does not match this cache")
 type Cache struct {
 	dir  string
 	db   *sql.DB
-	aead cipher.AEAD
+	box  *sealbox.Box
 	now  func() time.Time
 	wake chan struct{} // an earlier expiry may have arrived
 
@@ -68,6 +64,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 	position INTEGER NOT NULL,
 	data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS drafts (conversation_id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 `
 
 // Open opens (or creates) the cache in dir with a 32-byte key. now is the
@@ -79,19 +76,13 @@ func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create cache directory: %w", err)
 	}
-	block, err := aes.NewCipher(key)
+	box, err := sealbox.New(key)
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(5000)", "secure_delete(ON)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?"+q.Encode())
+	// NORMAL: a cache that loses its last writes in a power cut fetches
+	// them again; the server is where durability lives.
+	db, err := sqlitefile.Open(filepath.Join(dir, FileName), "synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("open cache: %w", err)
 	}
@@ -103,7 +94,7 @@ func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
 	if now == nil {
 		now = time.Now
 	}
-	c := &Cache{dir: dir, db: db, aead: aead, now: now, wake: make(chan struct{}, 1)}
+	c := &Cache{dir: dir, db: db, box: box, now: now, wake: make(chan struct{}, 1)}
 	if err := c.checkKey(); err != nil {
 		db.Close()
 		return nil, err
@@ -130,19 +121,9 @@ func (c *Cache) checkKey() error {
 
 // seal encrypts plain; aad binds the ciphertext to its row, so rows cannot
 // be swapped undetected.
-func (c *Cache) seal(aad string, plain []byte) []byte {
-	nonce := make([]byte, c.aead.NonceSize(), c.aead.NonceSize()+len(plain)+c.aead.Overhead())
-	_, _ = rand.Read(nonce)
-	return c.aead.Seal(nonce, nonce, plain, []byte(aad))
-}
+func (c *Cache) seal(aad string, plain []byte) []byte { return c.box.Seal(plain, []byte(aad)) }
 
-func (c *Cache) open(aad string, blob []byte) ([]byte, error) {
-	n := c.aead.NonceSize()
-	if len(blob) < n {
-		return nil, errors.New("ciphertext too short")
-	}
-	return c.aead.Open(nil, blob[:n], blob[n:], []byte(aad))
-}
+func (c *Cache) open(aad string, blob []byte) ([]byte, error) { return c.box.Open(blob, []byte(aad)) }
 
 func (c *Cache) sealJSON(aad string, v any) []byte {
 	b, err := json.Marshal(v)
@@ -163,6 +144,7 @@ func (c *Cache) openJSON(aad string, blob []byte, v any) error {
 func convAAD(id int64) string  { return fmt.Sprintf("conversation:%d", id) }
 func msgAAD(id int64) string   { return fmt.Sprintf("message:%d", id) }
 func refAAD(ref string) string { return "outbox:" + ref }
+func draftAAD(id int64) string { return fmt.Sprintf("draft:%d", id) }
 
 func (c *Cache) poke() {
 	select {
@@ -173,37 +155,85 @@ func (c *Cache) poke() {
 
 // Apply records one frame from the server (or an ack). Frames of other
 // types are ignored.
-func (c *Cache) Apply(frame any) error {
+func (c *Cache) Apply(frame any) error { return c.ApplyAll([]any{frame}) }
+
+// ApplyAll records a batch of frames in one transaction: a burst of
+// thousands of replayed messages costs one commit, not thousands.
+// Deletions among them are scrubbed from the WAL after the commit.
+func (c *Cache) ApplyAll(frames []any) error {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return fmt.Errorf("cache: begin: %w", err)
+	}
+	var (
+		scrub  bool
+		cursor int64
+	)
+	for _, f := range frames {
+		s, id, err := c.applyTx(tx, f)
+		if err != nil {
+			tx.Rollback() //nolint:errcheck
+			return err
+		}
+		scrub = scrub || s
+		cursor = max(cursor, id)
+	}
+	if cursor > 0 {
+		if err := raiseCursor(tx, cursor); err != nil {
+			tx.Rollback() //nolint:errcheck
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cache: commit: %w", err)
+	}
+	if cursor > 0 {
+		c.poke()
+	}
+	if scrub {
+		if _, err := c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return fmt.Errorf("cache: checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyTx applies one frame in tx, reporting whether it deleted anything
+// and the highest message ID it stored.
+func (c *Cache) applyTx(tx *sql.Tx, frame any) (scrub bool, id int64, err error) {
 	switch f := frame.(type) {
 	case *protocol.Welcome:
-		return c.applyWelcome(f)
+		return true, 0, c.applyWelcome(tx, f)
 	case *protocol.MessageFrame:
-		return c.putMessage(f.Message)
+		return false, f.Message.ID, c.putMessage(tx, f.Message)
 	case *protocol.Ack:
-		if _, err := c.db.Exec("DELETE FROM outbox WHERE ref = ?", f.Ref); err != nil {
-			return fmt.Errorf("cache: clear outbox entry: %w", err)
+		if _, err := tx.Exec("DELETE FROM outbox WHERE ref = ?", f.Ref); err != nil {
+			return false, 0, fmt.Errorf("cache: clear outbox entry: %w", err)
 		}
-		return c.putMessage(f.Message)
+		return false, f.Message.ID, c.putMessage(tx, f.Message)
 	case *protocol.ErrorFrame:
 		// A final refusal takes the reply out of the outbox; internal and
 		// unavailable are retried on the next connection.
-		if f.Ref != "" && f.Error.Code != protocol.CodeInternal && f.Error.Code != protocol.CodeUnavailable {
-			return c.RemovePending(f.Ref)
+		if f.Ref != "" && !f.Error.Code.Retryable() {
+			if _, err := tx.Exec("DELETE FROM outbox WHERE ref = ?", f.Ref); err != nil {
+				return false, 0, fmt.Errorf("cache: remove outbox entry: %w", err)
+			}
 		}
-		return nil
+		return false, 0, nil
 	case *protocol.ConversationFrame:
-		return c.putConversation(c.db, f.Conversation)
+		return false, 0, c.putConversation(tx, f.Conversation)
 	case *protocol.ConversationDeletedFrame:
-		return c.deleteConversation(f.ConversationID)
+		return true, 0, deleteConversation(tx, f.ConversationID)
 	case *protocol.DeletedFrame:
-		return c.scrub(func(tx *sql.Tx) error {
-			_, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ? AND seq <= ?", f.ConversationID, f.ThroughSeq)
-			return err
-		})
+		_, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ? AND seq <= ?", f.ConversationID, f.ThroughSeq)
+		if err != nil {
+			return false, 0, fmt.Errorf("cache: delete messages: %w", err)
+		}
+		return true, 0, nil
 	case *protocol.SettingsFrame:
-		return c.putMeta("org", c.sealJSON("meta:org", f.Org))
+		return false, 0, putMeta(tx, "org", c.sealJSON("meta:org", f.Org))
 	}
-	return nil
+	return false, 0, nil
 }
 
 type execer interface {
@@ -219,37 +249,54 @@ func (c *Cache) putConversation(db execer, conv protocol.Conversation) error {
 	return nil
 }
 
-func (c *Cache) putMessage(m protocol.Message) error {
+func (c *Cache) putMessage(db execer, m protocol.Message) error {
 	if m.ID == 0 {
 		return nil
 	}
-	_, err := c.db.Exec("INSERT OR IGNORE INTO messages(id, conversation_id, seq, expires_at, data) VALUES (?,?,?,?,?)",
+	_, err := db.Exec("INSERT OR IGNORE INTO messages(id, conversation_id, seq, expires_at, data) VALUES (?,?,?,?,?)",
 		m.ID, m.ConversationID, m.Seq, m.ExpiresAt.UnixMilli(), c.sealJSON(msgAAD(m.ID), m))
 	if err != nil {
 		return fmt.Errorf("cache: store message: %w", err)
 	}
-	if err := c.raiseCursor(m.ID); err != nil {
-		return err
+	return nil
+}
+
+// PutMessages stores messages fetched from the server's history (older
+// pages), so that the next time they come from disk.
+func (c *Cache) PutMessages(msgs []protocol.Message) error {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return fmt.Errorf("cache: begin: %w", err)
+	}
+	for _, m := range msgs {
+		if err := c.putMessage(tx, m); err != nil {
+			tx.Rollback() //nolint:errcheck
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cache: commit: %w", err)
 	}
 	c.poke()
 	return nil
 }
 
-func (c *Cache) putMeta(k string, v []byte) error {
-	if _, err := c.db.Exec("INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", k, v); err != nil {
+func putMeta(db execer, k string, v []byte) error {
+	if _, err := db.Exec("INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", k, v); err != nil {
 		return fmt.Errorf("cache: store %s: %w", k, err)
 	}
 	return nil
 }
 
-func (c *Cache) raiseCursor(id int64) error {
-	cur, err := c.Cursor()
-	if err != nil || id <= cur {
-		return err
-	}
+// raiseCursor keeps the highest message ID held. The value is 8 bytes
+// big-endian, so SQLite's max() of two blobs is the larger number.
+func raiseCursor(db execer, id int64) error {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, uint64(id))
-	return c.putMeta("cursor", b)
+	if _, err := db.Exec("INSERT INTO meta(k, v) VALUES ('cursor', ?) ON CONFLICT(k) DO UPDATE SET v = max(v, excluded.v)", b); err != nil {
+		return fmt.Errorf("cache: store cursor: %w", err)
+	}
+	return nil
 }
 
 // Cursor is the highest message ID held: the next hello's cursor.
@@ -267,65 +314,93 @@ func (c *Cache) Cursor() (int64, error) {
 
 // applyWelcome takes the server's view as the truth: conversations it no
 // longer lists are gone, and so is everything below each first_seq. A
-// welcome for a different account than the cache's wipes the cache first.
-func (c *Cache) applyWelcome(w *protocol.Welcome) error {
+// welcome for a different account than the cache's wipes the cache
+// first; a conversation whose number now names another client loses
+// everything held under it, drafts and unsent replies included.
+func (c *Cache) applyWelcome(tx *sql.Tx, w *protocol.Welcome) error {
 	acct := make([]byte, 8)
 	binary.BigEndian.PutUint64(acct, uint64(w.Account.ID))
 	var prev []byte
-	err := c.db.QueryRow("SELECT v FROM meta WHERE k = 'account'").Scan(&prev)
+	err := tx.QueryRow("SELECT v FROM meta WHERE k = 'account'").Scan(&prev)
 	if err == nil && string(prev) != string(acct) {
-		if err := c.clear(); err != nil {
+		if err := clearAll(tx); err != nil {
 			return err
 		}
 	}
-	return c.scrub(func(tx *sql.Tx) error {
-		if _, err := tx.Exec("INSERT INTO meta(k, v) VALUES ('account', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", acct); err != nil {
+	held, err := c.conversations(tx)
+	if err != nil {
+		return err
+	}
+	clients := make(map[int64]int64, len(held))
+	for _, conv := range held {
+		clients[conv.ID] = conv.ClientID
+	}
+	for _, kv := range [][2]any{{"account", acct}, {"org", c.sealJSON("meta:org", w.Org)}, {"role", []byte(w.Account.Role)}} {
+		if err := putMeta(tx, kv[0].(string), kv[1].([]byte)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec("INSERT INTO meta(k, v) VALUES ('org', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", c.sealJSON("meta:org", w.Org)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec("INSERT INTO meta(k, v) VALUES ('role', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", []byte(w.Account.Role)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS keep (id INTEGER PRIMARY KEY)"); err != nil {
-			return err
-		}
-		if _, err := tx.Exec("DELETE FROM temp.keep"); err != nil {
-			return err
-		}
-		for _, conv := range w.Conversations {
-			if err := c.putConversation(tx, conv); err != nil {
-				return err
-			}
-			if _, err := tx.Exec("INSERT INTO temp.keep(id) VALUES (?)", conv.ID); err != nil {
-				return err
-			}
-			if _, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ? AND seq < ?", conv.ID, conv.FirstSeq); err != nil {
-				return err
-			}
-		}
-		for _, q := range []string{
-			"DELETE FROM messages WHERE conversation_id NOT IN (SELECT id FROM temp.keep)",
-			"DELETE FROM conversations WHERE id NOT IN (SELECT id FROM temp.keep)",
-		} {
-			if _, err := tx.Exec(q); err != nil {
+	}
+	if _, err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS keep (id INTEGER PRIMARY KEY)"); err != nil {
+		return fmt.Errorf("cache: welcome: %w", err)
+	}
+	if _, err := tx.Exec("DELETE FROM temp.keep"); err != nil {
+		return fmt.Errorf("cache: welcome: %w", err)
+	}
+	for _, conv := range w.Conversations {
+		if old, ok := clients[conv.ID]; ok && old != 0 && conv.ClientID != 0 && old != conv.ClientID {
+			if err := c.forgetConversation(tx, conv.ID); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
+		if err := c.putConversation(tx, conv); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("INSERT INTO temp.keep(id) VALUES (?)", conv.ID); err != nil {
+			return fmt.Errorf("cache: welcome: %w", err)
+		}
+		if _, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ? AND seq < ?", conv.ID, conv.FirstSeq); err != nil {
+			return fmt.Errorf("cache: welcome: %w", err)
+		}
+	}
+	for _, q := range []string{
+		"DELETE FROM messages WHERE conversation_id NOT IN (SELECT id FROM temp.keep)",
+		"DELETE FROM drafts WHERE conversation_id NOT IN (SELECT id FROM temp.keep)",
+		"DELETE FROM conversations WHERE id NOT IN (SELECT id FROM temp.keep)",
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			return fmt.Errorf("cache: welcome: %w", err)
+		}
+	}
+	return nil
 }
 
-func (c *Cache) deleteConversation(id int64) error {
-	return c.scrub(func(tx *sql.Tx) error {
-		for _, q := range []string{"DELETE FROM messages WHERE conversation_id = ?", "DELETE FROM conversations WHERE id = ?"} {
-			if _, err := tx.Exec(q, id); err != nil {
-				return err
+// forgetConversation deletes everything held under a conversation number
+// that now names another client: messages, draft and unsent replies.
+func (c *Cache) forgetConversation(tx *sql.Tx, id int64) error {
+	if err := deleteConversation(tx, id); err != nil {
+		return err
+	}
+	pending, err := c.pending(tx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		if p.ConversationID == id {
+			if _, err := tx.Exec("DELETE FROM outbox WHERE ref = ?", p.Ref); err != nil {
+				return fmt.Errorf("cache: forget outbox entry: %w", err)
 			}
 		}
-		return nil
-	})
+	}
+	return nil
+}
+
+func deleteConversation(tx *sql.Tx, id int64) error {
+	for _, q := range []string{"DELETE FROM messages WHERE conversation_id = ?", "DELETE FROM drafts WHERE conversation_id = ?", "DELETE FROM conversations WHERE id = ?"} {
+		if _, err := tx.Exec(q, id); err != nil {
+			return fmt.Errorf("cache: delete conversation: %w", err)
+		}
+	}
+	return nil
 }
 
 // scrub runs a deletion and then truncates the WAL, so deleted rows leave
@@ -348,21 +423,27 @@ func (c *Cache) scrub(f func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// clear deletes every row (another account signed in on this machine).
-func (c *Cache) clear() error {
-	return c.scrub(func(tx *sql.Tx) error {
-		for _, q := range []string{"DELETE FROM messages", "DELETE FROM conversations", "DELETE FROM outbox", "DELETE FROM meta WHERE k <> 'check'"} {
-			if _, err := tx.Exec(q); err != nil {
-				return err
-			}
+// clear deletes every row.
+func (c *Cache) clear() error { return c.scrub(clearAll) }
+
+func clearAll(tx *sql.Tx) error {
+	for _, q := range []string{"DELETE FROM messages", "DELETE FROM conversations", "DELETE FROM outbox", "DELETE FROM drafts", "DELETE FROM meta WHERE k <> 'check'"} {
+		if _, err := tx.Exec(q); err != nil {
+			return fmt.Errorf("cache: clear: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
+}
+
+type querier interface {
+	Query(query string, args ...any) (*sql.Rows, error)
 }
 
 // Conversations returns every cached conversation.
-func (c *Cache) Conversations() ([]protocol.Conversation, error) {
-	rows, err := c.db.Query("SELECT id, data FROM conversations ORDER BY id")
+func (c *Cache) Conversations() ([]protocol.Conversation, error) { return c.conversations(c.db) }
+
+func (c *Cache) conversations(db querier) ([]protocol.Conversation, error) {
+	rows, err := db.Query("SELECT id, data FROM conversations ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("cache: list conversations: %w", err)
 	}
@@ -375,7 +456,7 @@ func (c *Cache) Conversations() ([]protocol.Conversation, error) {
 			conv protocol.Conversation
 		)
 		if err := rows.Scan(&id, &blob); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cache: list conversations: %w", err)
 		}
 		if err := c.openJSON(convAAD(id), blob, &conv); err != nil {
 			return nil, err
@@ -388,8 +469,26 @@ func (c *Cache) Conversations() ([]protocol.Conversation, error) {
 // Messages returns a conversation's cached messages in order, skipping any
 // already past their expiry (the timer may not have fired yet).
 func (c *Cache) Messages(conversationID int64) ([]protocol.Message, error) {
-	rows, err := c.db.Query("SELECT id, data FROM messages WHERE conversation_id = ? AND expires_at > ? ORDER BY seq",
+	return c.messages("SELECT id, data FROM messages WHERE conversation_id = ? AND expires_at > ? ORDER BY seq",
 		conversationID, c.now().UnixMilli())
+}
+
+// Newest returns a conversation's newest n messages, oldest first: what
+// the app shows at start; older ones are read page by page (Before).
+func (c *Cache) Newest(conversationID int64, n int) ([]protocol.Message, error) {
+	return c.messages("SELECT id, data FROM (SELECT id, seq, data FROM messages WHERE conversation_id = ? AND expires_at > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+		conversationID, c.now().UnixMilli(), n)
+}
+
+// Before returns up to n messages of a conversation just before seq
+// before, oldest first.
+func (c *Cache) Before(conversationID, before int64, n int) ([]protocol.Message, error) {
+	return c.messages("SELECT id, data FROM (SELECT id, seq, data FROM messages WHERE conversation_id = ? AND seq < ? AND expires_at > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+		conversationID, before, c.now().UnixMilli(), n)
+}
+
+func (c *Cache) messages(query string, args ...any) ([]protocol.Message, error) {
+	rows, err := c.db.Query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cache: list messages: %w", err)
 	}
@@ -402,12 +501,53 @@ func (c *Cache) Messages(conversationID int64) ([]protocol.Message, error) {
 			m    protocol.Message
 		)
 		if err := rows.Scan(&id, &blob); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cache: list messages: %w", err)
 		}
 		if err := c.openJSON(msgAAD(id), blob, &m); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// SetDraft keeps the text being written to a conversation (empty: none),
+// encrypted like everything else, so that a restart loses no words.
+func (c *Cache) SetDraft(conversationID int64, text string) error {
+	var err error
+	if text == "" {
+		_, err = c.db.Exec("DELETE FROM drafts WHERE conversation_id = ?", conversationID)
+	} else {
+		_, err = c.db.Exec("INSERT INTO drafts(conversation_id, data) VALUES (?, ?) ON CONFLICT(conversation_id) DO UPDATE SET data = excluded.data",
+			conversationID, c.seal(draftAAD(conversationID), []byte(text)))
+	}
+	if err != nil {
+		return fmt.Errorf("cache: store draft: %w", err)
+	}
+	return nil
+}
+
+// Drafts returns the kept drafts by conversation.
+func (c *Cache) Drafts() (map[int64]string, error) {
+	rows, err := c.db.Query("SELECT conversation_id, data FROM drafts")
+	if err != nil {
+		return nil, fmt.Errorf("cache: list drafts: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var (
+			id   int64
+			blob []byte
+		)
+		if err := rows.Scan(&id, &blob); err != nil {
+			return nil, fmt.Errorf("cache: list drafts: %w", err)
+		}
+		text, err := c.open(draftAAD(id), blob)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt draft: %w", err)
+		}
+		out[id] = string(text)
 	}
 	return out, rows.Err()
 }
@@ -460,8 +600,10 @@ func (c *Cache) RemovePending(ref string) error {
 }
 
 // Pending returns the outbox, oldest first.
-func (c *Cache) Pending() ([]client.PendingMessage, error) {
-	rows, err := c.db.Query("SELECT ref, data FROM outbox ORDER BY position")
+func (c *Cache) Pending() ([]client.PendingMessage, error) { return c.pending(c.db) }
+
+func (c *Cache) pending(db querier) ([]client.PendingMessage, error) {
+	rows, err := db.Query("SELECT ref, data FROM outbox ORDER BY position")
 	if err != nil {
 		return nil, fmt.Errorf("cache: list outbox: %w", err)
 	}
@@ -474,7 +616,7 @@ func (c *Cache) Pending() ([]client.PendingMessage, error) {
 			p    client.PendingMessage
 		)
 		if err := rows.Scan(&ref, &blob); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cache: list outbox: %w", err)
 		}
 		if err := c.openJSON(refAAD(ref), blob, &p); err != nil {
 			return nil, err

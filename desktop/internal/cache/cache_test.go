@@ -292,3 +292,100 @@ func TestRoleKept(t *testing.T) {
 		t.Fatalf("role %q %v", r, err)
 	}
 }
+
+// A burst of frames is one transaction; paging reads the newest first,
+// then page by page before a seq.
+func TestBatchAndPages(t *testing.T) {
+	c := openTest(t, t.TempDir(), nil)
+	exp := time.Now().Add(time.Hour)
+	frames := []any{welcome(1, protocol.Conversation{ID: 3, ClientID: 30, FirstSeq: 1})}
+	for s := int64(1); s <= 250; s++ {
+		frames = append(frames, msg(100+s, 3, s, "本文", exp))
+	}
+	if err := c.ApplyAll(frames); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := c.Cursor(); cur != 350 {
+		t.Fatalf("cursor %d", cur)
+	}
+	seqs := func(ms []protocol.Message) (int64, int64, int) {
+		if len(ms) == 0 {
+			return 0, 0, 0
+		}
+		return ms[0].Seq, ms[len(ms)-1].Seq, len(ms)
+	}
+	newest, err := c.Newest(3, 100)
+	if first, last, n := seqs(newest); err != nil || first != 151 || last != 250 || n != 100 {
+		t.Fatalf("newest: %d..%d (%d), %v", first, last, n, err)
+	}
+	page, err := c.Before(3, 151, 100)
+	if first, last, n := seqs(page); err != nil || first != 51 || last != 150 || n != 100 {
+		t.Fatalf("page before 151: %d..%d (%d), %v", first, last, n, err)
+	}
+	page, _ = c.Before(3, 51, 100)
+	if first, last, n := seqs(page); first != 1 || last != 50 || n != 50 {
+		t.Fatalf("last page: %d..%d (%d)", first, last, n)
+	}
+	// A lower cursor in a later batch never lowers the cursor.
+	if err := c.ApplyAll([]any{msg(5, 3, 251, "x", exp)}); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := c.Cursor(); cur != 350 {
+		t.Fatalf("cursor went down to %d", cur)
+	}
+}
+
+// Drafts survive a restart, encrypted, and go with their conversation.
+func TestDrafts(t *testing.T) {
+	dir := t.TempDir()
+	c := openTest(t, dir, nil)
+	if err := c.Apply(welcome(1, protocol.Conversation{ID: 3, ClientID: 30, FirstSeq: 1}, protocol.Conversation{ID: 4, ClientID: 40, FirstSeq: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetDraft(3, "DRAFT-書きかけ-x9"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDraft(4, "four")
+	c.SetDraft(4, "") // cleared
+	if hits := filesContain(t, dir, []byte("DRAFT-書きかけ-x9")); len(hits) > 0 {
+		t.Fatalf("draft in plaintext in %v", hits)
+	}
+	c.Close()
+	c = openTest(t, dir, nil)
+	d, err := c.Drafts()
+	if err != nil || len(d) != 1 || d[3] != "DRAFT-書きかけ-x9" {
+		t.Fatalf("drafts after restart: %v, %v", d, err)
+	}
+	if err := c.Apply(&protocol.ConversationDeletedFrame{ConversationID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.Drafts(); len(d) != 0 {
+		t.Fatalf("draft of a deleted conversation kept: %v", d)
+	}
+}
+
+// A conversation number that names another client after a welcome (the
+// old client deleted while this app was offline) keeps nothing of the old
+// one: not its messages, not the draft, not the unsent reply to them.
+func TestConversationOfAnotherClientStartsClean(t *testing.T) {
+	c := openTest(t, t.TempDir(), nil)
+	exp := time.Now().Add(time.Hour)
+	c.Apply(welcome(1, protocol.Conversation{ID: 3, ClientID: 30, FirstSeq: 1}))
+	c.Apply(msg(10, 3, 1, "old client's words", exp))
+	c.SetDraft(3, "to the old client")
+	c.AddPending(client.PendingMessage{Ref: "r-old", ConversationID: 3, Body: "reply to the old client"})
+	c.AddPending(client.PendingMessage{Ref: "r-other", ConversationID: 4, Body: "reply elsewhere"})
+	if err := c.Apply(welcome(1, protocol.Conversation{ID: 3, ClientID: 99, FirstSeq: 1}, protocol.Conversation{ID: 4, ClientID: 40, FirstSeq: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := c.Messages(3); len(ms) != 0 {
+		t.Fatalf("kept %d messages of the old client", len(ms))
+	}
+	if d, _ := c.Drafts(); len(d) != 0 {
+		t.Fatalf("kept the draft: %v", d)
+	}
+	p, _ := c.Pending()
+	if len(p) != 1 || p[0].Ref != "r-other" {
+		t.Fatalf("outbox after the identity changed: %+v", p)
+	}
+}

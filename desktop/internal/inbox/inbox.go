@@ -1,27 +1,38 @@
 // Package inbox is the counselor app's model, without widgets: the
-// conversations and their messages, the waiting queue, which conversation
-// has the focus, per-conversation drafts, and the guard against answering
-// the wrong person. The screens draw it; tests drive it directly.
+// conversations and the messages held of each, the order the list shows
+// them in, which conversation is in front, per-conversation drafts, and
+// the guards against answering the wrong person. The screens draw it;
+// tests drive it directly.
+//
+// Every change reports an Effect naming what changed, so that the screen
+// updates one row, not everything: with 200 conversations and a
+// 2,000-message history in front, one new message costs one row.
 package inbox
 
 import (
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
-// ConfirmWindow is how soon after a focus change a send asks for
-// confirmation: the conversation may have changed under the counselor's
+// ConfirmWindow is how soon after the conversation in front changed a
+// send asks for confirmation: it may have changed under the counselor's
 // fingers.
 const ConfirmWindow = 2 * time.Second
+
+// TypingQuiet is how long after the last keystroke the reply box still
+// counts as in use: a conversation never comes to the front meanwhile.
+const TypingQuiet = 8 * time.Second
 
 // Conv is one conversation as the app holds it.
 type Conv struct {
 	protocol.Conversation
-	Messages []protocol.Message // ordered by seq
+	// Messages are the newest messages held, ordered by seq, without gaps;
+	// older ones are paged in on demand (HasOlder).
+	Messages []protocol.Message
 	Draft    string
 	// Pending are replies written but not yet acknowledged (offline, or
 	// on their way), oldest first.
@@ -31,26 +42,99 @@ type Conv struct {
 // Unread counts client messages the staff have not read.
 func (c *Conv) Unread() int {
 	n := 0
-	for _, m := range c.Messages {
-		if m.SenderRole == protocol.RoleClient && m.Seq > c.StaffReadSeq {
+	for i := len(c.Messages) - 1; i >= 0 && c.Messages[i].Seq > c.StaffReadSeq; i-- {
+		if c.Messages[i].SenderRole == protocol.RoleClient {
 			n++
 		}
 	}
 	return n
 }
 
-// Unanswered reports whether the client spoke last.
-func (c *Conv) Unanswered() bool { return c.Status == protocol.StatusWaiting }
+// Waiting reports whether the client spoke last and waits for an answer.
+func (c *Conv) Waiting() bool { return c.Status == protocol.StatusWaiting }
+
+// Oldest is the seq of the oldest message held (LastSeq+1 when none is).
+func (c *Conv) Oldest() int64 {
+	if len(c.Messages) == 0 {
+		return max(c.LastSeq+1, c.FirstSeq)
+	}
+	return c.Messages[0].Seq
+}
+
+// HasOlder reports whether the server still keeps messages older than the
+// ones held.
+func (c *Conv) HasOlder() bool { return c.Oldest() > max(c.FirstSeq, 1) }
+
+// LastActivity is when the conversation last changed.
+func (c *Conv) LastActivity() time.Time {
+	t := c.UpdatedAt
+	if n := len(c.Messages); n > 0 && c.Messages[n-1].CreatedAt.After(t) {
+		t = c.Messages[n-1].CreatedAt
+	}
+	return t
+}
 
 // Effect tells the screen what a change asks of it.
 type Effect struct {
-	FocusChanged bool  // another conversation came to the front
-	Chime        bool  // a client wrote in a conversation that is not in front
-	Notify       int64 // a client wrote: conversation to notify about (0: none)
-	Changed      bool  // anything visible changed
-	// Refused is the server's final refusal of a reply (it left the outbox).
-	Refused *protocol.Error
+	// Convs are the conversations whose row or history changed.
+	Convs []int64
+	// All: too much changed to name (a welcome, settings): redraw all.
+	All bool
+	// FocusChanged: another conversation came to the front.
+	FocusChanged bool
+	// Arrived is a conversation where a client wrote while the counselor
+	// was writing in the one in front: it waits, and the screen signals it.
+	Arrived int64
+	// Notify: a client wrote, live (not replayed history).
+	Notify bool
+	// Refused are the server's final refusals of replies (they left the
+	// outbox).
+	Refused []protocol.Error
 }
+
+// Changed reports whether anything visible changed.
+func (e Effect) Changed() bool { return e.All || e.FocusChanged || len(e.Convs) > 0 }
+
+// Merge adds o to e, for a batch of frames applied at once.
+func (e *Effect) Merge(o Effect) {
+	for _, id := range o.Convs {
+		e.touch(id)
+	}
+	e.All = e.All || o.All
+	e.FocusChanged = e.FocusChanged || o.FocusChanged
+	if o.Arrived != 0 {
+		e.Arrived = o.Arrived
+	}
+	e.Notify = e.Notify || o.Notify
+	e.Refused = append(e.Refused, o.Refused...)
+}
+
+// maxNamed bounds Effect.Convs: past it, redrawing everything is cheaper
+// than naming rows.
+const maxNamed = 32
+
+func (e *Effect) touch(id int64) {
+	if e.All || slices.Contains(e.Convs, id) {
+		return
+	}
+	if len(e.Convs) == maxNamed {
+		e.All, e.Convs = true, nil
+		return
+	}
+	e.Convs = append(e.Convs, id)
+}
+
+func changed(id int64) Effect { return Effect{Convs: []int64{id}} }
+
+// Filter chooses which conversations the list shows.
+type Filter int
+
+// Filters.
+const (
+	FilterAll      Filter = iota // every conversation
+	FilterWaiting                // the client spoke last
+	FilterAnswered               // answered, or not begun
+)
 
 // Inbox holds everything the main window shows.
 type Inbox struct {
@@ -63,6 +147,10 @@ type Inbox struct {
 	// synced is false during a connection's replay: replayed history is
 	// old news and must not pull conversations to the front.
 	synced bool
+	// composing: the reply box has the keyboard focus; typedAt: the last
+	// keystroke in it. Either holds the conversation in front.
+	composing bool
+	typedAt   time.Time
 }
 
 // New returns an empty inbox. now is the clock (nil: time.Now).
@@ -79,54 +167,80 @@ func (in *Inbox) Me() protocol.Account { return in.me }
 // Org is the organisation with its availability.
 func (in *Inbox) Org() protocol.Org { return in.org }
 
+// Now is the inbox's clock.
+func (in *Inbox) Now() time.Time { return in.now() }
+
 // Conv returns a conversation, or nil.
 func (in *Inbox) Conv(id int64) *Conv { return in.convs[id] }
 
 // Focused returns the conversation in front, or nil.
 func (in *Inbox) Focused() *Conv { return in.convs[in.focused] }
 
-// Conversations lists all conversations, most recently active first.
-func (in *Inbox) Conversations() []*Conv {
+// FocusedID is the ID of the conversation in front, 0 for none: the one
+// source of truth for it, which the list's selection follows.
+func (in *Inbox) FocusedID() int64 { return in.focused }
+
+// Len is the number of conversations.
+func (in *Inbox) Len() int { return len(in.convs) }
+
+// less orders the list: waiting conversations first, longest wait first;
+// then the rest, most recent activity first.
+func (in *Inbox) less(a, b *Conv) int {
+	if a.Waiting() != b.Waiting() {
+		if a.Waiting() {
+			return -1
+		}
+		return 1
+	}
+	if a.Waiting() {
+		as, bs := a.WaitingSince, b.WaitingSince
+		switch {
+		case as != nil && bs == nil:
+			return -1
+		case as == nil && bs != nil:
+			return 1
+		case as != nil && !as.Equal(*bs):
+			return as.Compare(*bs)
+		}
+	} else if at, bt := a.LastActivity(), b.LastActivity(); !at.Equal(bt) {
+		return bt.Compare(at)
+	}
+	switch {
+	case a.ID < b.ID:
+		return -1
+	case a.ID > b.ID:
+		return 1
+	}
+	return 0
+}
+
+// List returns the conversations the list shows, in its order, filtered
+// and matched against a nickname search (case-insensitive substring).
+func (in *Inbox) List(f Filter, query string) []*Conv {
+	query = strings.ToLower(strings.TrimSpace(query))
 	out := make([]*Conv, 0, len(in.convs))
 	for _, c := range in.convs {
+		switch {
+		case f == FilterWaiting && !c.Waiting(), f == FilterAnswered && c.Waiting():
+			continue
+		case query != "" && !strings.Contains(strings.ToLower(c.Nickname), query):
+			continue
+		}
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
-			return out[i].UpdatedAt.After(out[j].UpdatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+	slices.SortFunc(out, in.less)
 	return out
 }
 
 // Queue lists the conversations waiting for an answer, longest wait first.
-func (in *Inbox) Queue() []*Conv {
-	var out []*Conv
-	for _, c := range in.convs {
-		if c.Unanswered() {
-			out = append(out, c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].WaitingSince, out[j].WaitingSince
-		switch {
-		case a == nil || b == nil:
-			return a != nil || (b == nil && out[i].ID < out[j].ID)
-		case !a.Equal(*b):
-			return a.Before(*b)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
+func (in *Inbox) Queue() []*Conv { return in.List(FilterWaiting, "") }
 
 // Wait is how long a conversation's client has waited for an answer.
 func (in *Inbox) Wait(c *Conv) time.Duration {
-	if c.WaitingSince == nil {
+	if c.WaitingSince == nil || !c.Waiting() {
 		return 0
 	}
-	return in.now().Sub(*c.WaitingSince)
+	return max(in.now().Sub(*c.WaitingSince), 0)
 }
 
 // Focus brings a conversation to the front at the counselor's request.
@@ -138,18 +252,20 @@ func (in *Inbox) Focus(id int64) bool {
 	return true
 }
 
-// Step moves the focus through the queue (+1 next, -1 previous), or
-// through all conversations when none is waiting.
+// Step moves the focus through the waiting conversations (+1 next, -1
+// previous), or through all of them when none is waiting.
 func (in *Inbox) Step(dir int) bool {
 	list := in.Queue()
 	if len(list) == 0 {
-		list = in.Conversations()
+		list = in.List(FilterAll, "")
 	}
 	if len(list) == 0 {
 		return false
 	}
 	i := slices.IndexFunc(list, func(c *Conv) bool { return c.ID == in.focused })
 	switch {
+	case i < 0 && dir < 0:
+		i = len(list) - 1
 	case i < 0:
 		i = 0
 	default:
@@ -158,15 +274,30 @@ func (in *Inbox) Step(dir int) bool {
 	return in.Focus(list[i].ID)
 }
 
-// SetDraft keeps the text being written in the focused conversation.
+// SetDraft keeps the text being written in the conversation in front; it
+// counts as typing.
 func (in *Inbox) SetDraft(text string) {
 	if c := in.Focused(); c != nil {
 		c.Draft = text
+		in.typedAt = in.now()
 	}
 }
 
+// SetComposing records whether the reply box has the keyboard focus.
+func (in *Inbox) SetComposing(on bool) { in.composing = on }
+
+// Holding reports whether the conversation in front must stay there: the
+// counselor is in its reply box, typed moments ago, or has a draft in it.
+func (in *Inbox) Holding() bool {
+	f := in.Focused()
+	if f == nil {
+		return false
+	}
+	return in.composing || in.now().Sub(in.typedAt) < TypingQuiet || f.Draft != ""
+}
+
 // NeedsConfirm reports whether sending now should be confirmed first:
-// the focus changed moments ago.
+// the conversation in front changed moments ago.
 func (in *Inbox) NeedsConfirm() bool {
 	return in.focused != 0 && in.now().Sub(in.focusedAt) < ConfirmWindow
 }
@@ -179,35 +310,16 @@ func (in *Inbox) Apply(frame any) Effect {
 		if in.focused == 0 {
 			if q := in.Queue(); len(q) > 0 {
 				in.Focus(q[0].ID)
-				return Effect{Changed: true, FocusChanged: true}
+				return Effect{All: true, FocusChanged: true}
 			}
 		}
-		return Effect{Changed: true}
+		return Effect{All: true}
 	case *protocol.Welcome:
-		in.me, in.org, in.synced = f.Account, f.Org, false
-		keep := map[int64]bool{}
-		for _, conv := range f.Conversations {
-			keep[conv.ID] = true
-			c := in.convs[conv.ID]
-			if c == nil {
-				c = &Conv{}
-				in.convs[conv.ID] = c
-			}
-			c.Conversation = conv
-			c.Messages = slices.DeleteFunc(c.Messages, func(m protocol.Message) bool { return m.Seq < conv.FirstSeq })
-		}
-		for id := range in.convs {
-			if !keep[id] {
-				delete(in.convs, id)
-			}
-		}
-		if in.convs[in.focused] == nil {
-			in.focused = 0
-		}
-		return Effect{Changed: true}
+		in.applyWelcome(f)
+		return Effect{All: true}
 	case *protocol.SettingsFrame:
 		in.org = f.Org
-		return Effect{Changed: true}
+		return Effect{All: true}
 	case *protocol.ConversationFrame:
 		c := in.convs[f.Conversation.ID]
 		if c == nil {
@@ -215,112 +327,246 @@ func (in *Inbox) Apply(frame any) Effect {
 			in.convs[f.Conversation.ID] = c
 		}
 		c.Conversation = f.Conversation
-		return Effect{Changed: true}
+		c.dropBelow(f.Conversation.FirstSeq)
+		return changed(c.ID)
 	case *protocol.MessageFrame:
 		return in.addMessage(f.Message, true)
 	case *protocol.Ack:
-		in.dropPending(f.Ref)
-		return in.addMessage(f.Message, false)
+		eff := in.addMessage(f.Message, false)
+		if id, ok := in.dropPending(f.Ref); ok {
+			// The message frame comes before the ack: the copy shown as
+			// "waiting to send" goes now, or it would linger.
+			eff.touch(id)
+		}
+		return eff
 	case *protocol.ErrorFrame:
-		if f.Ref == "" || !in.dropPending(f.Ref) {
+		if f.Ref == "" {
 			return Effect{}
 		}
-		e := f.Error
-		return Effect{Changed: true, Refused: &e}
+		id, ok := in.dropPending(f.Ref)
+		if !ok {
+			return Effect{}
+		}
+		eff := changed(id)
+		eff.Refused = []protocol.Error{f.Error}
+		return eff
 	case *protocol.DeletedFrame:
 		if c := in.convs[f.ConversationID]; c != nil {
-			c.Messages = slices.DeleteFunc(c.Messages, func(m protocol.Message) bool { return m.Seq <= f.ThroughSeq })
+			c.dropBelow(f.ThroughSeq + 1)
+			return changed(c.ID)
 		}
-		return Effect{Changed: true}
+		return Effect{}
 	case *protocol.ConversationDeletedFrame:
-		delete(in.convs, f.ConversationID)
-		if in.focused == f.ConversationID {
-			in.focused = 0
-			if q := in.Queue(); len(q) > 0 {
-				in.Focus(q[0].ID)
-			}
-			return Effect{Changed: true, FocusChanged: true}
-		}
-		return Effect{Changed: true}
+		return in.remove(f.ConversationID)
 	}
 	return Effect{}
 }
 
-// FocusedID is the ID of the conversation in front, 0 for none.
-func (in *Inbox) FocusedID() int64 { return in.focused }
-
-// AddPending shows a reply that is queued for sending.
-func (in *Inbox) AddPending(p client.PendingMessage) {
-	if c := in.convs[p.ConversationID]; c != nil {
-		c.Pending = append(c.Pending, p)
+func (in *Inbox) applyWelcome(f *protocol.Welcome) {
+	in.me, in.org, in.synced = f.Account, f.Org, false
+	keep := make(map[int64]bool, len(f.Conversations))
+	for _, conv := range f.Conversations {
+		keep[conv.ID] = true
+		c := in.convs[conv.ID]
+		if c == nil {
+			c = &Conv{}
+			in.convs[conv.ID] = c
+		} else if c.ClientID != 0 && conv.ClientID != c.ClientID {
+			// The same number now names another client's conversation:
+			// nothing held under it may be shown.
+			*c = Conv{}
+		}
+		c.Conversation = conv
+		c.dropBelow(conv.FirstSeq)
+	}
+	for id := range in.convs {
+		if !keep[id] {
+			delete(in.convs, id)
+		}
+	}
+	if in.convs[in.focused] == nil {
+		in.focused = 0
 	}
 }
 
-// dropPending removes a queued reply by ref, reporting whether it was held.
-func (in *Inbox) dropPending(ref string) bool {
+func (in *Inbox) remove(id int64) Effect {
+	if in.convs[id] == nil {
+		return Effect{}
+	}
+	delete(in.convs, id)
+	if in.focused != id {
+		return Effect{All: true}
+	}
+	in.focused = 0
+	if q := in.Queue(); len(q) > 0 && !in.Holding() {
+		in.Focus(q[0].ID)
+	}
+	return Effect{All: true, FocusChanged: true}
+}
+
+// dropBelow forgets messages with a seq below first (deleted on the server).
+func (c *Conv) dropBelow(first int64) {
+	i := 0
+	for i < len(c.Messages) && c.Messages[i].Seq < first {
+		i++
+	}
+	if i > 0 {
+		c.Messages = slices.Delete(c.Messages, 0, i)
+	}
+}
+
+// AddPending shows a reply that is queued for sending.
+func (in *Inbox) AddPending(p client.PendingMessage) Effect {
+	c := in.convs[p.ConversationID]
+	if c == nil {
+		return Effect{}
+	}
+	c.Pending = append(c.Pending, p)
+	return changed(c.ID)
+}
+
+// PendingCount is the number of replies not yet acknowledged.
+func (in *Inbox) PendingCount() int {
+	n := 0
+	for _, c := range in.convs {
+		n += len(c.Pending)
+	}
+	return n
+}
+
+// Drafts returns the non-empty drafts by conversation.
+func (in *Inbox) Drafts() map[int64]string {
+	out := map[int64]string{}
+	for id, c := range in.convs {
+		if c.Draft != "" {
+			out[id] = c.Draft
+		}
+	}
+	return out
+}
+
+// SetDrafts restores drafts kept from an earlier run.
+func (in *Inbox) SetDrafts(drafts map[int64]string) {
+	for id, d := range drafts {
+		if c := in.convs[id]; c != nil {
+			c.Draft = d
+		}
+	}
+}
+
+// dropPending removes a queued reply by ref, reporting its conversation.
+func (in *Inbox) dropPending(ref string) (int64, bool) {
 	for _, c := range in.convs {
 		for i, p := range c.Pending {
 			if p.Ref == ref {
 				c.Pending = slices.Delete(c.Pending, i, i+1)
-				return true
+				return c.ID, true
 			}
 		}
 	}
-	return false
+	return 0, false
 }
 
 // Expire drops messages the cache's timer deleted.
-func (in *Inbox) Expire(conversationID, messageID int64) {
-	if c := in.convs[conversationID]; c != nil {
-		c.Messages = slices.DeleteFunc(c.Messages, func(m protocol.Message) bool { return m.ID == messageID })
+func (in *Inbox) Expire(conversationID, messageID int64) Effect {
+	c := in.convs[conversationID]
+	if c == nil {
+		return Effect{}
 	}
+	n := len(c.Messages)
+	c.Messages = slices.DeleteFunc(c.Messages, func(m protocol.Message) bool { return m.ID == messageID })
+	if len(c.Messages) == n {
+		return Effect{}
+	}
+	return changed(c.ID)
 }
 
-// Load fills a conversation's history from the cache, oldest first.
-func (in *Inbox) Load(conversationID int64, msgs []protocol.Message) {
+// Load puts messages of one conversation held elsewhere (the cache, a
+// history page from the server) in place: the newest held at start, or an
+// older page as the counselor scrolls up. Messages already held are kept.
+func (in *Inbox) Load(conversationID int64, msgs []protocol.Message) Effect {
+	c := in.convs[conversationID]
+	if c == nil || len(msgs) == 0 {
+		return Effect{}
+	}
+	oldest := c.Oldest()
+	var older []protocol.Message
 	for _, m := range msgs {
-		if m.ConversationID == conversationID {
+		if m.ConversationID != conversationID || m.Seq < c.FirstSeq {
+			continue
+		}
+		if m.Seq < oldest || len(c.Messages) == 0 {
+			older = append(older, m)
+		} else {
 			in.addMessage(m, false)
 		}
 	}
+	if len(older) == 0 {
+		return changed(c.ID)
+	}
+	slices.SortFunc(older, func(a, b protocol.Message) int { return int(a.Seq - b.Seq) })
+	older = slices.CompactFunc(older, func(a, b protocol.Message) bool { return a.Seq == b.Seq })
+	if len(c.Messages) > 0 {
+		// Only the run adjacent to what is held: a gap would show as if
+		// nothing had been said in between.
+		if older[len(older)-1].Seq != c.Messages[0].Seq-1 {
+			return Effect{}
+		}
+		i := len(older) - 1
+		for i > 0 && older[i-1].Seq == older[i].Seq-1 {
+			i--
+		}
+		older = older[i:]
+	}
+	c.Messages = append(older, c.Messages...)
+	return changed(c.ID)
 }
 
 // addMessage inserts m in seq order (ignoring one already held). A new
 // client message applies the focus rule: its conversation comes to the
-// front unless the counselor is writing in the one in front, in which case
-// it stays in the queue and the app chimes.
+// front unless the counselor is writing in the one in front, in which
+// case it waits in the list and the screen signals it.
 func (in *Inbox) addMessage(m protocol.Message, live bool) Effect {
 	c := in.convs[m.ConversationID]
 	if c == nil {
 		c = &Conv{Conversation: protocol.Conversation{ID: m.ConversationID, FirstSeq: 1}}
 		in.convs[m.ConversationID] = c
 	}
-	i, found := slices.BinarySearchFunc(c.Messages, m.Seq, func(x protocol.Message, seq int64) int {
-		switch {
-		case x.Seq < seq:
-			return -1
-		case x.Seq > seq:
-			return 1
+	n := len(c.Messages)
+	switch {
+	case n == 0 || m.Seq > c.Messages[n-1].Seq:
+		c.Messages = append(c.Messages, m) // the usual case: newest last
+	default:
+		i, found := slices.BinarySearchFunc(c.Messages, m.Seq, func(x protocol.Message, seq int64) int {
+			switch {
+			case x.Seq < seq:
+				return -1
+			case x.Seq > seq:
+				return 1
+			}
+			return 0
+		})
+		if found {
+			return Effect{}
 		}
-		return 0
-	})
-	if found {
-		return Effect{}
+		if i == 0 && m.Seq < c.Messages[0].Seq-1 {
+			return Effect{} // older than held and not adjacent: paged in later
+		}
+		c.Messages = slices.Insert(c.Messages, i, m)
 	}
-	c.Messages = slices.Insert(c.Messages, i, m)
-	eff := Effect{Changed: true}
+	c.LastSeq = max(c.LastSeq, m.Seq)
+	eff := changed(c.ID)
 	if !live || !in.synced || m.SenderRole != protocol.RoleClient {
 		return eff
 	}
-	eff.Notify = c.ID
-	if c.ID == in.focused {
-		return eff
+	eff.Notify = true
+	switch {
+	case c.ID == in.focused:
+	case in.Holding():
+		eff.Arrived = c.ID // don't tear the reply box away
+	default:
+		in.Focus(c.ID)
+		eff.FocusChanged = true
 	}
-	if f := in.Focused(); f != nil && f.Draft != "" {
-		eff.Chime = true // don't tear a half-written reply away
-		return eff
-	}
-	in.Focus(c.ID)
-	eff.FocusChanged = true
 	return eff
 }

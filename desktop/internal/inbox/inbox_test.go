@@ -1,9 +1,11 @@
 package inbox
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -44,29 +46,41 @@ func waiting(in *Inbox, id int64, since time.Time) {
 func TestFocusRule(t *testing.T) {
 	tests := []struct {
 		name      string
-		draft     string
+		hold      func(in *Inbox, clk *clock)
 		wantFocus int64
-		wantChime bool
 	}{
-		{"not composing: the newcomer comes to the front", "", 2, false},
-		{"composing: the reply stays, the newcomer waits with a chime", "書きかけの返事", 1, true},
+		{"away from the reply box: the newcomer comes to the front", func(*Inbox, *clock) {}, 2},
+		{"a draft: the reply stays, the newcomer waits", func(in *Inbox, _ *clock) { in.SetDraft("書きかけの返事") }, 1},
+		{"cursor in the empty reply box: the newcomer waits", func(in *Inbox, _ *clock) { in.SetComposing(true) }, 1},
+		{"typed moments ago, box now empty: the newcomer waits", func(in *Inbox, clk *clock) {
+			in.SetDraft("x")
+			in.SetDraft("")
+			clk.t = clk.t.Add(TypingQuiet - time.Second)
+		}, 1},
+		{"typed long ago, box empty and left: the newcomer comes", func(in *Inbox, clk *clock) {
+			in.SetDraft("x")
+			in.SetDraft("")
+			clk.t = clk.t.Add(TypingQuiet)
+		}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in, _ := setup(t, conv(1, "さくら"), conv(2, "ひなた"))
+			in, clk := setup(t, conv(1, "さくら"), conv(2, "ひなた"))
 			in.Apply(clientMsg(1, 1, "こんにちは"))
 			if f := in.Focused(); f == nil || f.ID != 1 {
 				t.Fatalf("first message did not focus its conversation")
 			}
-			in.SetDraft(tt.draft)
+			tt.hold(in, clk)
+			draft := in.Conv(1).Draft
 			eff := in.Apply(clientMsg(2, 1, "聞いてください"))
 			if got := in.Focused().ID; got != tt.wantFocus {
 				t.Fatalf("focused %d, want %d", got, tt.wantFocus)
 			}
-			if eff.Chime != tt.wantChime || eff.FocusChanged == tt.wantChime || eff.Notify != 2 {
+			held := tt.wantFocus == 1
+			if (eff.Arrived == 2) != held || eff.FocusChanged == held || !eff.Notify {
 				t.Fatalf("effect %+v", eff)
 			}
-			if in.Conv(1).Draft != tt.draft {
+			if in.Conv(1).Draft != draft {
 				t.Fatalf("draft of conversation 1 = %q", in.Conv(1).Draft)
 			}
 		})
@@ -99,8 +113,8 @@ func TestQueueOrderAndMarkers(t *testing.T) {
 	if len(q) != 3 || q[0].ID != 3 || q[1].ID != 2 || q[2].ID != 1 {
 		t.Fatalf("queue order %d %d %d, want 3 2 1 (longest wait first)", q[0].ID, q[1].ID, q[2].ID)
 	}
-	if q[0].Unread() != 2 || !q[0].Unanswered() {
-		t.Fatalf("markers: unread %d, unanswered %v", q[0].Unread(), q[0].Unanswered())
+	if q[0].Unread() != 2 || !q[0].Waiting() {
+		t.Fatalf("markers: unread %d, waiting %v", q[0].Unread(), q[0].Waiting())
 	}
 	clk.t = t0.Add(5 * time.Minute)
 	if w := in.Wait(q[0]); w != 35*time.Minute {
@@ -193,7 +207,7 @@ func TestOwnMessagesDoNotMoveFocus(t *testing.T) {
 	in.Focus(1)
 	nextID++
 	eff := in.Apply(&protocol.MessageFrame{Message: protocol.Message{ID: nextID, ConversationID: 2, Seq: 1, SenderRole: protocol.RoleCounselor}})
-	if eff.FocusChanged || eff.Notify != 0 || in.Focused().ID != 1 {
+	if eff.FocusChanged || eff.Notify || in.Focused().ID != 1 {
 		t.Fatalf("a colleague's reply moved the focus: %+v", eff)
 	}
 }
@@ -207,7 +221,7 @@ func TestReplayDoesNotMoveFocus(t *testing.T) {
 	waiting(in, 1, t0.Add(-time.Hour))
 	waiting(in, 2, t0.Add(-time.Minute))
 	for _, f := range []*protocol.MessageFrame{clientMsg(1, 1, "x"), clientMsg(2, 1, "y")} {
-		if eff := in.Apply(f); eff.FocusChanged || eff.Notify != 0 {
+		if eff := in.Apply(f); eff.FocusChanged || eff.Notify {
 			t.Fatalf("replayed message moved focus or notified: %+v", eff)
 		}
 	}
@@ -216,5 +230,113 @@ func TestReplayDoesNotMoveFocus(t *testing.T) {
 	}
 	if eff := in.Apply(&protocol.Synced{}); !eff.FocusChanged || in.Focused().ID != 1 {
 		t.Fatalf("after sync focused %v, want the longest wait (1)", in.Focused())
+	}
+}
+
+// The server sends the message frame before the ack: the reply held as
+// "waiting to send" must go when the ack comes, and the screen must hear.
+func TestAckAfterMessageClearsPending(t *testing.T) {
+	in, _ := setup(t, conv(1, "a"))
+	in.Apply(clientMsg(1, 1, "x"))
+	in.AddPending(client.PendingMessage{Ref: "r1", ConversationID: 1, Body: "はい"})
+	nextID++
+	m := protocol.Message{ID: nextID, ConversationID: 1, Seq: 2, SenderRole: protocol.RoleCounselor, Body: "はい"}
+	in.Apply(&protocol.MessageFrame{Message: m})
+	eff := in.Apply(&protocol.Ack{Ref: "r1", Message: m})
+	if n := len(in.Conv(1).Pending); n != 0 {
+		t.Fatalf("%d replies still shown as waiting to send", n)
+	}
+	if !slices.Contains(eff.Convs, 1) {
+		t.Fatalf("the ack did not ask for a redraw: %+v", eff)
+	}
+	if n := len(in.Conv(1).Messages); n != 2 {
+		t.Fatalf("%d messages", n)
+	}
+}
+
+func TestListOrderFilterAndSearch(t *testing.T) {
+	in, _ := setup(t, conv(1, "さくら"), conv(2, "ひなた"), conv(3, "Sora"), conv(4, "ゆう"))
+	waiting(in, 2, t0.Add(-time.Hour))
+	waiting(in, 4, t0.Add(-time.Minute))
+	for id, at := range map[int64]time.Time{1: t0.Add(-2 * time.Hour), 3: t0.Add(-3 * time.Minute)} {
+		c := in.Conv(id).Conversation
+		c.Status, c.UpdatedAt = protocol.StatusAnswered, at
+		in.Apply(&protocol.ConversationFrame{Conversation: c})
+	}
+	ids := func(cs []*Conv) []int64 {
+		var out []int64
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		filter Filter
+		query  string
+		want   []int64
+	}{
+		{"all: waiting first by wait, then answered by activity", FilterAll, "", []int64{2, 4, 3, 1}},
+		{"waiting only", FilterWaiting, "", []int64{2, 4}},
+		{"answered only", FilterAnswered, "", []int64{3, 1}},
+		{"search by nickname", FilterAll, "ひな", []int64{2}},
+		{"search ignores case", FilterAll, "sora", []int64{3}},
+		{"search and filter", FilterWaiting, "さくら", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(in.List(tt.filter, tt.query)); !slices.Equal(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Older history is paged in in front of what is held, only when adjacent.
+func TestLoadOlderPages(t *testing.T) {
+	c := conv(1, "a")
+	c.LastSeq = 10
+	in, _ := setup(t, c)
+	page := func(from, to int64) []protocol.Message {
+		var out []protocol.Message
+		for s := from; s <= to; s++ {
+			out = append(out, protocol.Message{ID: 100 + s, ConversationID: 1, Seq: s, SenderRole: protocol.RoleClient})
+		}
+		return out
+	}
+	if !in.Conv(1).HasOlder() {
+		t.Fatal("nothing held of 10 messages, yet no older ones")
+	}
+	in.Load(1, page(7, 10))
+	in.Load(1, page(1, 3)) // not adjacent: ignored
+	if got := in.Conv(1).Oldest(); got != 7 {
+		t.Fatalf("oldest %d after a non-adjacent page", got)
+	}
+	in.Load(1, page(2, 6))
+	if got := in.Conv(1).Oldest(); got != 2 || len(in.Conv(1).Messages) != 9 || !in.Conv(1).HasOlder() {
+		t.Fatalf("oldest %d, %d held", got, len(in.Conv(1).Messages))
+	}
+	in.Load(1, page(1, 1))
+	if in.Conv(1).HasOlder() {
+		t.Fatal("still older after seq 1")
+	}
+	for i, m := range in.Conv(1).Messages {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("message %d has seq %d", i, m.Seq)
+		}
+	}
+}
+
+// A conversation number that now names another client (an ID reused
+// while this app was offline) keeps nothing of the old one.
+func TestWelcomeWipesAConversationWhoseClientChanged(t *testing.T) {
+	in, _ := setup(t, conv(1, "さくら"))
+	in.Apply(clientMsg(1, 1, "さくらの相談"))
+	in.SetDraft("さくらさんへ")
+	other := conv(1, "ひなた")
+	other.ClientID = 999
+	in.Apply(&protocol.Welcome{Conversations: []protocol.Conversation{other}})
+	if c := in.Conv(1); len(c.Messages) != 0 || c.Draft != "" || c.Nickname != "ひなた" {
+		t.Fatalf("kept %d messages and draft %q of another client", len(c.Messages), c.Draft)
 	}
 }

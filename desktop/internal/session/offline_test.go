@@ -86,7 +86,7 @@ func TestOfflineRepliesSurviveRestart(t *testing.T) {
 	cl, _ := srv.Client(t, "さくら")
 
 	h := &harness{}
-	opts := Options{Keys: &keychain.Memory{}, DataDir: t.TempDir(), Do: h.do}
+	opts := Options{Keys: &keychain.Memory{}, DataDir: t.TempDir(), Do: h.do, DoWait: h.do}
 	ctrl := New(a, a.NewWindow("t"), opts)
 	h.do(ctrl.Start)
 	if err := ctrl.login(wire.url(), counselor.LoginID, counselor.Password, ""); err != nil {

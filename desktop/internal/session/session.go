@@ -1,5 +1,6 @@
 // Package session runs the desktop app: sign-in, the live connection, the
-// encrypted cache and the screens, and the wipe when a session ends.
+// encrypted cache and the screens, and the wipe when a session ends. Every
+// window that shows client data belongs to the session and closes with it.
 package session
 
 import (
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +33,13 @@ const (
 	keyCache  = "cache-key"
 )
 
+// Paging: how many messages of each conversation are read at start, and
+// how many more each time the counselor scrolls to the top.
+const (
+	startPage = 60
+	olderPage = 100
+)
+
 // Options configure the controller.
 type Options struct {
 	// Keys is the keychain; nil means there is none on this machine.
@@ -40,9 +49,11 @@ type Options struct {
 	// Server pre-fills the sign-in form.
 	Server string
 	Logger *slog.Logger
-	// Do runs a function on the UI goroutine (default fyne.Do). Tests
-	// pass one that serialises with their own reads.
-	Do func(func())
+	// Do runs a function on the UI goroutine without waiting (default
+	// fyne.Do); DoWait runs it and waits (default fyne.DoAndWait), which
+	// paces the live connection's batches to what the screen can take.
+	// Tests pass functions that serialise with their own reads.
+	Do, DoWait func(func())
 	// Icon is the app's icon, also shown in the system tray.
 	Icon fyne.Resource
 }
@@ -54,16 +65,20 @@ type Controller struct {
 	opts Options
 	log  *slog.Logger
 	do   func(func())
+	wait func(func())
 
 	// Set while signed in; touched only on the UI goroutine, except cli,
 	// live and cache, which are safe for concurrent use.
-	cli    *client.Client
-	server string
-	live   *client.Live
-	cache  *cache.Cache
-	in     *inbox.Inbox
-	main   *ui.Main
-	cancel context.CancelFunc
+	cli     *client.Client
+	server  string
+	live    *client.Live
+	cache   *cache.Cache
+	in      *inbox.Inbox
+	main    *ui.Main
+	drafts  *drafts
+	cancel  context.CancelFunc
+	sess    *session
+	windows *windows
 
 	trayIcon, trayMenu bool
 	trayUnread         int
@@ -79,7 +94,12 @@ func New(a fyne.App, w fyne.Window, opts Options) *Controller {
 	if opts.Do == nil {
 		opts.Do = fyne.Do
 	}
-	return &Controller{app: a, win: w, opts: opts, log: opts.Logger, do: opts.Do}
+	if opts.DoWait == nil {
+		opts.DoWait = fyne.DoAndWait
+	}
+	c := &Controller{app: a, win: w, opts: opts, log: opts.Logger, do: opts.Do, wait: opts.DoWait, windows: &windows{app: a}}
+	w.SetCloseIntercept(c.RequestQuit)
+	return c
 }
 
 // Start resumes a stored session, or shows the sign-in screen.
@@ -87,7 +107,7 @@ func (c *Controller) Start() {
 	if c.opts.Keys != nil {
 		token, err1 := c.opts.Keys.Get(keyToken)
 		server, err2 := c.opts.Keys.Get(keyServer)
-		if err1 == nil && err2 == nil && token != "" {
+		if err1 == nil && err2 == nil && token != "" && ui.CheckServer(server) == nil {
 			c.open(server, client.New(server, token))
 			return
 		}
@@ -109,10 +129,14 @@ func (c *Controller) showLogin(notice string) {
 	l := ui.NewLogin(server, notice, c.login)
 	c.win.SetMainMenu(nil)
 	c.win.SetContent(l.Content())
+	l.FocusFirst(c.win)
 }
 
 // login runs on the sign-in screen's goroutine.
 func (c *Controller) login(server, loginID, password, code string) error {
+	if err := ui.CheckServer(server); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	host, _ := os.Hostname()
@@ -164,11 +188,28 @@ func (c *Controller) openCache(server string) *cache.Cache {
 	return cc
 }
 
+// session is what the goroutines of one signed-in session hold: never the
+// controller's fields, which end() clears.
+type session struct {
+	in     *inbox.Inbox
+	scr    *ui.Main
+	cache  *cache.Cache
+	live   *client.Live
+	cli    *client.Client
+	ctx    context.Context
+	reason atomic.Value // why the server ended the session, from its revoked frame
+	// clients maps each conversation to its client, to notice a number
+	// that now names another client (see welcomed).
+	mu      sync.Mutex
+	clients map[int64]int64
+}
+
 // open shows the main screen from the cache at once and connects.
 func (c *Controller) open(server string, cli *client.Client) {
-	c.cli = cli
+	c.cli, c.server = cli, server
 	c.cache = c.openCache(server)
 	c.in = inbox.New(nil)
+	c.drafts = newDrafts(c.cache, c.log)
 	var (
 		cursor  int64
 		pending []client.PendingMessage
@@ -176,79 +217,252 @@ func (c *Controller) open(server string, cli *client.Client) {
 	if c.cache != nil {
 		pending = c.loadFromCache()
 		cursor, _ = c.cache.Cursor()
+		// Offline, the app is still usable: the longest wait in front.
+		if q := c.in.Queue(); len(q) > 0 {
+			c.in.Focus(q[0].ID)
+		}
 	}
-	c.main = ui.NewMain(c.in, c.win, ui.Actions{Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray})
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	s := &session{in: c.in, cache: c.cache, cli: cli, ctx: ctx, clients: map[int64]int64{}}
+	c.sess = s
+	for _, conv := range c.in.List(inbox.FilterAll, "") {
+		s.clients[conv.ID] = conv.ClientID
+	}
+	p := newPump()
+	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) {
+		switch f := ev.(type) {
+		case *protocol.RevokedFrame:
+			s.reason.Store(f.Reason)
+		case *protocol.Welcome:
+			c.welcomed(s, f)
+		}
+		p.push(ev)
+	}})
+	s.live = c.live
+	// The screen is built after the connection exists (not running yet):
+	// showing a conversation reports it read over it.
+	c.main = ui.NewMain(c.in, c.win, ui.Actions{
+		Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray,
+		Older: func(conv, before int64) { go c.older(s, conv, before) },
+		Draft: c.drafts.Set,
+	})
+	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
-	c.server = server
 	c.setMenu("")
 	c.win.SetContent(c.main.Content())
-	c.main.Refresh()
 	// Bound to this screen, not to c.main, which end() clears: the window
 	// can gain and lose focus on the sign-in screen too.
 	scrFG := c.main
 	c.app.Lifecycle().SetOnEnteredForeground(func() { scrFG.SetForeground(true) })
 	c.app.Lifecycle().SetOnExitedForeground(func() { scrFG.SetForeground(false) })
 
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	// Callbacks from other goroutines are bound to this session's objects,
-	// never to the controller's fields, which end() clears.
-	in, scr, cc := c.in, c.main, c.cache
-	var (
-		live   *client.Live
-		reason atomic.Value // why the server ended the session, from its revoked frame
-	)
-	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) {
-		if f, ok := ev.(*protocol.RevokedFrame); ok {
-			reason.Store(f.Reason)
-		}
-		c.onEvent(ev, in, scr, cc, live)
-	}})
-	live = c.live
-	go func() {
-		err := live.Run(ctx)
-		// Not after a local logout, which cancelled ctx and already wiped.
-		if errors.Is(err, client.ErrRevoked) && ctx.Err() == nil {
-			why, _ := reason.Load().(string)
-			if why == "" {
-				why = "revoked"
-			}
-			c.do(func() { c.end(why) })
-		}
-	}()
-	// Access hours hold offline too: the cache knows the organisation's
-	// rules and this account's role; the server enforces them when online.
-	go func() {
-		t := time.NewTicker(30 * time.Second)
-		defer t.Stop()
-		for {
-			c.do(func() { c.lockIfOutsideHours(in, scr, cc) })
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	if cc != nil {
-		go func() {
-			err := cc.RunExpiry(ctx, func(gone []cache.Expired) {
-				c.do(func() {
-					for _, g := range gone {
-						in.Expire(g.ConversationID, g.ID)
-					}
-					scr.Refresh()
-				})
-			})
-			if err != nil && ctx.Err() == nil {
-				c.log.Error("cache expiry stopped", "err", err)
-			}
-		}()
+	go c.run(s)
+	go c.deliver(s, p)
+	go c.tick(s)
+	if s.cache != nil {
+		go c.expire(s)
 	}
 }
 
-// loadFromCache fills the inbox from the cache and returns the outbox,
-// which the live connection resends.
+// run drives the live connection until the session ends.
+func (c *Controller) run(s *session) {
+	err := s.live.Run(s.ctx)
+	// Not after a local logout, which cancelled ctx and already wiped.
+	if errors.Is(err, client.ErrRevoked) && s.ctx.Err() == nil {
+		why, _ := s.reason.Load().(string)
+		if why == "" {
+			why = "revoked"
+		}
+		c.do(func() {
+			if c.main == s.scr {
+				c.end(why)
+			}
+		})
+	}
+}
+
+// welcomed runs on the connection's goroutine before the replay and the
+// outbox's resending: replies queued for a conversation whose number now
+// names another client are withdrawn, never sent to the wrong person.
+func (c *Controller) welcomed(s *session, w *protocol.Welcome) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, conv := range w.Conversations {
+		if old, ok := s.clients[conv.ID]; ok && old != 0 && conv.ClientID != 0 && old != conv.ClientID {
+			if n := s.live.WithdrawConversation(conv.ID); n > 0 {
+				c.log.Warn("replies withdrawn: their conversation now belongs to another client", "conversation", conv.ID, "count", n)
+			}
+		}
+		s.clients[conv.ID] = conv.ClientID
+	}
+}
+
+// deliver takes the pump's batches: the cache first (on this goroutine),
+// then the inbox and the screen (on the UI goroutine, one trip a batch).
+func (c *Controller) deliver(s *session, p *pump) {
+	for {
+		batch := p.next(s.ctx)
+		if batch == nil {
+			return
+		}
+		if s.cache != nil {
+			if err := s.cache.ApplyAll(batch); err != nil && s.ctx.Err() == nil {
+				c.log.Error("cache write failed", "err", err)
+			}
+		}
+		// Deletions the server ordered, once applied to the cache and the
+		// screen, are confirmed: admins see per device when the last one was.
+		var wipedAt time.Time
+		c.wait(func() {
+			if c.main != s.scr || s.ctx.Err() != nil {
+				return // the session ended meanwhile
+			}
+			wipedAt = c.applyBatch(s, batch)
+		})
+		if !wipedAt.IsZero() {
+			go func() {
+				ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+				defer cancel()
+				if err := s.live.Wiped(ctx, wipedAt); err != nil && !errors.Is(err, client.ErrOffline) && s.ctx.Err() == nil {
+					c.log.Warn("deletion receipt not sent", "err", err)
+				}
+			}()
+		}
+	}
+}
+
+// applyBatch applies a batch on the UI goroutine and returns the time of
+// the latest deletion it applied (zero for none).
+func (c *Controller) applyBatch(s *session, batch []any) (wipedAt time.Time) {
+	var eff inbox.Effect
+	for _, ev := range batch {
+		switch f := ev.(type) {
+		case client.StateEvent:
+			var outside *client.OutsideHoursError
+			s.scr.SetConnection(f.Connected, f.RetryIn)
+			if errors.As(f.Err, &outside) {
+				s.scr.Lock(outside.Opens)
+			}
+			continue
+		case *protocol.Welcome:
+			wipedAt = f.ServerTime // the snapshot drops what was deleted meanwhile
+			c.setMenu(f.Account.Role)
+			s.scr.Unlock() // a welcome means the server shows us client data
+			go c.loadStaff(s)
+		case *protocol.DeletedFrame:
+			wipedAt = f.At
+		case *protocol.ConversationDeletedFrame:
+			wipedAt = f.At
+		}
+		eff.Merge(s.in.Apply(ev))
+	}
+	s.scr.Apply(eff)
+	return wipedAt
+}
+
+// loadStaff names the organisation's staff for "who wrote" on replies.
+func (c *Controller) loadStaff(s *session) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	staff, err := s.cli.Staff(ctx)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			c.log.Warn("staff names not loaded", "err", err)
+		}
+		return
+	}
+	names := make(map[int64]string, len(staff))
+	for _, a := range staff {
+		names[a.ID] = a.Nickname
+	}
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.SetStaff(names)
+		}
+	})
+}
+
+// tick moves the screen's clocks every second and applies the access
+// hours the app knows every 30 seconds (they hold offline too).
+func (c *Controller) tick(s *session) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		c.do(func() {
+			if c.main != s.scr {
+				return
+			}
+			s.scr.Tick()
+			if n%30 == 0 {
+				c.lockIfOutsideHours(s.in, s.scr, s.cache)
+			}
+		})
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// expire deletes cached messages as they expire, from the screen too.
+func (c *Controller) expire(s *session) {
+	err := s.cache.RunExpiry(s.ctx, func(gone []cache.Expired) {
+		c.do(func() {
+			if c.main != s.scr {
+				return
+			}
+			var eff inbox.Effect
+			for _, g := range gone {
+				eff.Merge(s.in.Expire(g.ConversationID, g.ID))
+			}
+			s.scr.Apply(eff)
+		})
+	})
+	if err != nil && s.ctx.Err() == nil {
+		c.log.Error("cache expiry stopped", "err", err)
+	}
+}
+
+// older reads the page before seq before: from the cache when it holds
+// it, else from the server (and keeps it in the cache).
+func (c *Controller) older(s *session, conv, before int64) {
+	var (
+		msgs []protocol.Message
+		err  error
+	)
+	if s.cache != nil {
+		msgs, err = s.cache.Before(conv, before, olderPage)
+		if err != nil {
+			c.log.Error("read cache", "err", err)
+		}
+		if n := len(msgs); n > 0 && msgs[n-1].Seq != before-1 {
+			msgs = nil // a hole in the cache: ask the server
+		}
+	}
+	if len(msgs) == 0 {
+		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+		var page protocol.MessagePage
+		page, err = s.cli.History(ctx, conv, before, olderPage)
+		cancel()
+		msgs = page.Messages
+		if err == nil && s.cache != nil && len(msgs) > 0 {
+			if err := s.cache.PutMessages(msgs); err != nil {
+				c.log.Error("cache write failed", "err", err)
+			}
+		}
+	}
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.OlderLoaded(conv, msgs, err)
+		}
+	})
+}
+
+// loadFromCache fills the inbox from the cache (each conversation's newest
+// page; older pages load as the counselor scrolls) and returns the
+// outbox, which the live connection resends.
 func (c *Controller) loadFromCache() []client.PendingMessage {
 	convs, err := c.cache.Conversations()
 	if err != nil {
@@ -257,7 +471,11 @@ func (c *Controller) loadFromCache() []client.PendingMessage {
 	}
 	for _, conv := range convs {
 		c.in.Apply(&protocol.ConversationFrame{Conversation: conv})
-		msgs, err := c.cache.Messages(conv.ID)
+		n := startPage
+		if unread := int(conv.LastSeq - conv.StaffReadSeq); unread > n {
+			n = unread // every unread message, for the counts
+		}
+		msgs, err := c.cache.Newest(conv.ID, n)
 		if err != nil {
 			c.log.Error("read cache", "err", err)
 			continue
@@ -266,6 +484,11 @@ func (c *Controller) loadFromCache() []client.PendingMessage {
 	}
 	if org, ok, _ := c.cache.Org(); ok {
 		c.in.Apply(&protocol.SettingsFrame{Org: org})
+	}
+	if d, err := c.cache.Drafts(); err != nil {
+		c.log.Error("read drafts", "err", err)
+	} else {
+		c.in.SetDrafts(d)
 	}
 	pending, err := c.cache.Pending()
 	if err != nil {
@@ -293,60 +516,6 @@ func (c *Controller) lockIfOutsideHours(in *inbox.Inbox, scr *ui.Main, cc *cache
 	}
 	if open, opens := org.Settings.CounselorWindow(time.Now()); !open {
 		scr.Lock(opens)
-	}
-}
-
-// onEvent runs on the live connection's goroutine: the cache is written
-// there, the inbox and screen on the UI goroutine.
-func (c *Controller) onEvent(ev any, in *inbox.Inbox, scr *ui.Main, cc *cache.Cache, live *client.Live) {
-	if cc != nil {
-		if err := cc.Apply(ev); err != nil {
-			c.log.Error("cache write failed", "err", err)
-		}
-	}
-	// Deletions the server ordered, once applied to the cache and the
-	// screen, are confirmed: admins see per device when the last one was.
-	var wipedAt time.Time
-	switch f := ev.(type) {
-	case *protocol.Welcome:
-		wipedAt = f.ServerTime // the snapshot drops what was deleted meanwhile
-	case *protocol.DeletedFrame:
-		wipedAt = f.At
-	case *protocol.ConversationDeletedFrame:
-		wipedAt = f.At
-	}
-	if !wipedAt.IsZero() {
-		defer c.do(func() {
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if err := live.Wiped(ctx, wipedAt); err != nil && !errors.Is(err, client.ErrOffline) {
-					c.log.Warn("deletion receipt not sent", "err", err)
-				}
-			}()
-		})
-	}
-	switch f := ev.(type) {
-	case client.StateEvent:
-		var outside *client.OutsideHoursError
-		c.do(func() {
-			scr.SetConnection(f.Connected, f.RetryIn)
-			if errors.As(f.Err, &outside) {
-				scr.Lock(outside.Opens)
-			}
-		})
-	case *protocol.RevokedFrame:
-		// Run returns ErrRevoked next; end() wipes.
-	case *protocol.Welcome:
-		c.do(func() {
-			if c.main == scr { // still this session
-				c.setMenu(f.Account.Role)
-			}
-			scr.Unlock() // a welcome means the server shows us client data
-			scr.Apply(in.Apply(ev))
-		})
-	default:
-		c.do(func() { scr.Apply(in.Apply(ev)) })
 	}
 }
 
@@ -401,7 +570,7 @@ func (c *Controller) alert() {
 // setMenu offers admin settings to admins; the role is known from the
 // welcome, which a session resumed from the keychain has not had yet.
 func (c *Controller) setMenu(role protocol.Role) {
-	items := []*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.Logout)}
+	items := []*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.RequestLogout)}
 	if cli := c.cli; cli != nil && role.IsStaff() {
 		items = append([]*fyne.MenuItem{
 			fyne.NewMenuItem(ui.T("menu.password", "Change password…"), func() { ui.ShowChangePassword(c.win, cli, c.do) }),
@@ -416,14 +585,61 @@ func (c *Controller) setMenu(role protocol.Role) {
 }
 
 // openAdmin shows the admin settings in a window of their own, so that the
-// conversation stays in view.
-func (c *Controller) openAdmin(server string, cli *client.Client) {
-	w := c.app.NewWindow(ui.T("menu.admin", "Admin settings…"))
-	a := ui.NewAdmin(cli, w, server+"/")
+// conversation stays in view. It belongs to the session.
+func (c *Controller) openAdmin(server string, cli *client.Client) *ui.Admin {
+	w := c.windows.New(ui.T("menu.admin", "Admin settings…"))
+	a := ui.NewAdmin(cli, w, server+"/", ui.AdminOptions{NewWindow: c.windows.New, Do: c.do})
 	w.SetContent(a.Content())
 	w.Resize(fyne.NewSize(1000, 680))
 	a.Reload()
 	w.Show()
+	return a
+}
+
+// unsent says what would be lost by quitting or signing out now: replies
+// not yet delivered and drafts (that the cache cannot keep, or that a
+// sign-out wipes).
+func (c *Controller) unsent(signOut bool) (replies, drafts int) {
+	if c.in == nil {
+		return 0, 0
+	}
+	replies = c.in.PendingCount()
+	if signOut || c.cache == nil {
+		drafts = len(c.in.Drafts())
+	}
+	return replies, drafts
+}
+
+// RequestQuit quits, asking first if replies have not gone yet: without
+// a keychain they would be lost; with one they would wait until the app
+// runs again.
+func (c *Controller) RequestQuit() {
+	replies, drafts := c.unsent(false)
+	if replies == 0 && drafts == 0 {
+		c.win.Close()
+		return
+	}
+	msg := ui.T("quit.kept", "{{.Replies}} replies have not been sent yet. They will be sent the next time Taiwa runs and is online; until then the client waits. Quit anyway?",
+		map[string]any{"Replies": replies})
+	if c.cache == nil {
+		msg = ui.T("quit.lost", "{{.Replies}} unsent replies and {{.Drafts}} drafts will be lost: this computer has no keychain, so Taiwa keeps nothing on disk. Wait until they are sent (the status line says Online), or copy them elsewhere.",
+			map[string]any{"Replies": replies, "Drafts": drafts})
+	}
+	ui.Confirm(c.win, ui.T("quit.title", "Quit Taiwa?"), msg, ui.T("quit.yes", "Quit"), ui.T("quit.no", "Go back"), c.win.Close)
+}
+
+// RequestLogout signs out, asking first if replies or drafts would be
+// wiped with the session.
+func (c *Controller) RequestLogout() {
+	replies, drafts := c.unsent(true)
+	if replies == 0 && drafts == 0 {
+		c.Logout()
+		return
+	}
+	ui.Confirm(c.win, ui.T("logout.title", "Sign out?"),
+		ui.T("logout.unsent", "Signing out wipes this computer's copy: {{.Replies}} replies not yet sent and {{.Drafts}} drafts would be lost. Wait until they are sent (the status line says Online) or go back.",
+			map[string]any{"Replies": replies, "Drafts": drafts}),
+		ui.T("logout.yes", "Sign out and discard"), ui.T("quit.no", "Go back"), c.Logout)
 }
 
 // Close stops the connection and closes the cache, keeping both the
@@ -432,11 +648,14 @@ func (c *Controller) Close() {
 	if c.cancel != nil {
 		c.cancel()
 	}
+	c.drafts.Stop(true)
+	c.windows.CloseAll()
 	if c.cache != nil {
 		if err := c.cache.Close(); err != nil {
 			c.log.Error("close cache", "err", err)
 		}
 	}
+	c.main = nil // the session's goroutines stop touching the screen
 }
 
 // Logout ends the session on the server and wipes this machine's copy.
@@ -457,12 +676,18 @@ func (c *Controller) Logout() {
 	}
 }
 
-// end stops the connection and wipes everything local: cache files, the
-// cache key and the token. Without the key, any copy of the cache that
-// escaped deletion stays unreadable.
+// end stops the connection, closes every window and dialog that shows
+// client data, and wipes everything local: cache files, the cache key and
+// the token. Without the key, any copy of the cache that escaped deletion
+// stays unreadable.
 func (c *Controller) end(reason string) {
 	if c.cancel != nil {
 		c.cancel()
+	}
+	c.drafts.Stop(false)
+	c.windows.CloseAll()
+	for o := c.win.Canvas().Overlays(); o.Top() != nil; {
+		o.Remove(o.Top()) // dialogs over the conversation
 	}
 	cli := c.cli
 	if c.cache != nil {
@@ -477,7 +702,7 @@ func (c *Controller) end(reason string) {
 			}
 		}
 	}
-	c.cli, c.live, c.cache, c.in, c.main, c.cancel = nil, nil, nil, nil, nil, nil
+	c.cli, c.live, c.cache, c.in, c.main, c.cancel, c.drafts, c.sess = nil, nil, nil, nil, nil, nil, nil, nil
 	if cli != nil && reason != "logout" { // Logout confirms after signing out
 		// Ended by the server and wiped: say so with the ended session's token.
 		go func() {

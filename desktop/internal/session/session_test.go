@@ -31,7 +31,7 @@ type harness struct {
 func (h *harness) do(f func()) { h.mu.Lock(); defer h.mu.Unlock(); f() }
 
 // waitFor polls cond (run under the UI lock) until it holds.
-func (h *harness) waitFor(t *testing.T, what string, cond func() bool) {
+func (h *harness) waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -76,7 +76,7 @@ func TestCounselorSession(t *testing.T) {
 	h := &harness{}
 	keys := &keychain.Memory{}
 	data := t.TempDir()
-	opts := Options{Keys: keys, DataDir: data, Do: h.do}
+	opts := Options{Keys: keys, DataDir: data, Do: h.do, DoWait: h.do}
 	ctrl := New(a, w, opts)
 	h.do(ctrl.Start)
 	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password, ""); err != nil {
@@ -120,7 +120,7 @@ func TestCounselorSession(t *testing.T) {
 	ctrl2 := New(a, w, opts)
 	h.do(ctrl2.Start)
 	h.do(func() {
-		convs := ctrl2.in.Conversations()
+		convs := ctrl2.in.List(inbox.FilterAll, "")
 		if len(convs) != 1 || len(convs[0].Messages) != 2 {
 			t.Fatalf("not opened from the cache: %d conversations", len(convs))
 		}
@@ -187,7 +187,7 @@ func TestNoKeychainKeepsNothing(t *testing.T) {
 	counselor := srv.Counselor(t, "田中")
 	h := &harness{}
 	data := t.TempDir()
-	ctrl := New(a, w, Options{DataDir: data, Do: h.do})
+	ctrl := New(a, w, Options{DataDir: data, Do: h.do, DoWait: h.do})
 	h.do(ctrl.Start)
 	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password, ""); err != nil {
 		t.Fatal(err)
@@ -203,7 +203,7 @@ func TestClientsCannotUseTheDesktopApp(t *testing.T) {
 	a := test.NewTempApp(t)
 	srv := servertest.New(t)
 	_, cred := srv.Client(t, "さくら")
-	ctrl := New(a, a.NewWindow("t"), Options{Do: (&harness{}).do})
+	ctrl := New(a, a.NewWindow("t"), Options{Do: (&harness{}).do, DoWait: (&harness{}).do})
 	err := ctrl.login(srv.URL, cred.LoginID, cred.Password, "")
 	var pe *protocol.Error
 	if !errors.As(err, &pe) || pe.Code != protocol.CodeForbidden {
@@ -238,14 +238,14 @@ func TestOutsideAccessHoursLocks(t *testing.T) {
 	}
 
 	h := &harness{}
-	ctrl := New(a, w, Options{Keys: &keychain.Memory{}, DataDir: t.TempDir(), Do: h.do})
+	ctrl := New(a, w, Options{Keys: &keychain.Memory{}, DataDir: t.TempDir(), Do: h.do, DoWait: h.do})
 	h.do(ctrl.Start)
 	if err := ctrl.login(srv.URL, counselor.LoginID, counselor.Password, ""); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor(t, "the lock notice", func() bool { return ctrl.main != nil && ctrl.main.Locked() })
 	h.do(func() {
-		if n := len(ctrl.in.Conversations()); n != 0 {
+		if n := len(ctrl.in.List(inbox.FilterAll, "")); n != 0 {
 			t.Errorf("%d conversations reached the app outside hours", n)
 		}
 	})

@@ -1,6 +1,8 @@
 // Package slips writes one-time credentials for handing out: a CSV for
-// mail merges and an HTML sheet, ready to print, with one slip per client
-// to cut out or fold into a sealed letter.
+// mail merges and an HTML sheet, ready to print, with one slip per person
+// to cut out or fold into a sealed letter. A client's slip says where to
+// open the app on a phone; a staff member's says which server to enter in
+// the desktop app and to choose a password of their own.
 package slips
 
 import (
@@ -17,8 +19,22 @@ import (
 type Sheet struct {
 	OrgName string
 	AppURL  string // where clients open the app
+	Server  string // the server's address, for staff
 	Created time.Time
 	Slips   []protocol.Credentials
+	// Print opens the browser's print dialog as the page loads.
+	Print bool
+}
+
+// Staff reports whether the sheet is for staff (every slip is a staff
+// account's).
+func (s Sheet) Staff() bool {
+	for _, c := range s.Slips {
+		if !c.Account.Role.IsStaff() {
+			return false
+		}
+	}
+	return len(s.Slips) > 0
 }
 
 // WriteCSV writes nickname, login ID, password and access date, one row
@@ -26,6 +42,18 @@ type Sheet struct {
 // with a leading apostrophe.
 func WriteCSV(w io.Writer, s Sheet) error {
 	cw := csv.NewWriter(w)
+	if s.Staff() {
+		if err := cw.Write([]string{"nickname", "role", "login_id", "password", "server"}); err != nil {
+			return fmt.Errorf("write csv: %w", err)
+		}
+		for _, c := range s.Slips {
+			if err := cw.Write([]string{defuse(c.Account.Nickname), string(c.Account.Role), c.LoginID, c.Password, s.Server}); err != nil {
+				return fmt.Errorf("write csv: %w", err)
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	}
 	if err := cw.Write([]string{"nickname", "login_id", "password", "access_until", "app_url"}); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
@@ -55,6 +83,7 @@ var page = template.Must(template.New("slips").Parse(`<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>{{.OrgName}} ログイン情報</title>
+<meta name="robots" content="noindex">
 <style>
 body { font-family: "Noto Sans JP", "Hiragino Sans", "Yu Gothic", sans-serif; margin: 0; color: #111; }
 .slip { box-sizing: border-box; height: 92mm; padding: 10mm 14mm; border-bottom: 1px dashed #888; page-break-inside: avoid; }
@@ -62,16 +91,29 @@ body { font-family: "Noto Sans JP", "Hiragino Sans", "Yu Gothic", sans-serif; ma
 h1 { font-size: 13pt; margin: 0 0 4mm; }
 dl { display: grid; grid-template-columns: 32mm 1fr; gap: 2mm 4mm; margin: 0 0 4mm; font-size: 12pt; }
 dt { color: #444; }
-dd { margin: 0; font-family: "Noto Sans Mono", ui-monospace, monospace; font-size: 15pt; letter-spacing: 0.08em; }
+dd { margin: 0; font-family: "Noto Sans Mono", ui-monospace, monospace; font-size: 15pt; letter-spacing: 0.08em; line-height: 1.5; }
+dd.name { font-family: inherit; letter-spacing: normal; }
 p { font-size: 9.5pt; line-height: 1.6; margin: 0; }
 @page { size: A4; margin: 10mm; }
 </style>
 </head>
 <body>
-{{range .Slips}}<section class="slip">
+{{if .Staff}}{{range .Slips}}<section class="slip staff">
+<h1>{{$.OrgName}}　対話 Taiwa 相談員アプリのログイン情報 / Staff sign-in</h1>
+<dl>
+<dt>お名前</dt><dd class="name">{{.Account.Nickname}}</dd>
+<dt>役割</dt><dd class="name">{{if eq .Account.Role "admin"}}管理者 / admin{{else}}相談員 / counselor{{end}}</dd>
+<dt>サーバー</dt><dd>{{$.Server}}</dd>
+<dt>ログインID</dt><dd>{{.LoginID}}</dd>
+<dt>初回パスワード</dt><dd>{{.Password}}</dd>
+</dl>
+<p>パソコンの対話 Taiwa アプリを起動し、上のサーバー、ログインID、初回パスワードでログインしてください。ログイン後すぐに、メニューの「パスワードを変更」でご自身のパスワードに変更し、「2段階認証」も設定してください。この用紙は読んだら破棄してください。</p>
+<p>Open the Taiwa desktop app and sign in with the server, login ID and first password above. Then choose your own password at once (menu: Change password) and turn on two-step sign-in. Destroy this slip once read.</p>
+</section>
+{{end}}{{else}}{{range .Slips}}<section class="slip">
 <h1>{{$.OrgName}}　相談チャットのご案内 / Your sign-in</h1>
 <dl>
-<dt>ニックネーム</dt><dd>{{.Account.Nickname}}</dd>
+<dt>ニックネーム</dt><dd class="name">{{.Account.Nickname}}</dd>
 <dt>ログインID</dt><dd>{{.LoginID}}</dd>
 <dt>パスワード</dt><dd>{{.Password}}</dd>
 {{if .Account.AccessUntil}}<dt>利用期限</dt><dd>{{.Account.AccessUntil.Format "2006-01-02"}}</dd>{{end}}
@@ -79,7 +121,7 @@ p { font-size: 9.5pt; line-height: 1.6; margin: 0; }
 <p>スマートフォンのブラウザで {{$.AppURL}} を開き、上のログインIDとパスワードでログインしてください。お名前やメールアドレスの登録は不要です。この用紙は他の人に見られない場所に保管してください。</p>
 <p>Open {{$.AppURL}} on your phone and sign in with the login ID and password above. No name or e-mail is needed. Keep this slip where nobody else can read it.</p>
 </section>
-{{end}}</body>
+{{end}}{{end}}{{if .Print}}<script>window.addEventListener("load", () => window.print());</script>{{end}}</body>
 </html>
 `))
 

@@ -54,3 +54,34 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("formula not defused: %q", rows[3][0])
 	}
 }
+
+// A staff member's slip is a staff slip: the server to enter in the
+// desktop app and a first password to change, not the client's phone app.
+func TestStaffSlip(t *testing.T) {
+	s := Sheet{OrgName: "こころ相談室", AppURL: "https://taiwa.example.org/a/x/", Server: "https://taiwa.example.org", Slips: []protocol.Credentials{
+		{Account: protocol.Account{Nickname: "田中", Role: protocol.RoleCounselor}, LoginID: "abcd-efgh", Password: "jkmn-pqrs-tuvw"},
+	}}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"相談員", "https://taiwa.example.org", "パスワードを変更", "abcd-efgh", "jkmn-pqrs-tuvw"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("staff slip lacks %q", want)
+		}
+	}
+	for _, not := range []string{"スマートフォン", "/a/x/"} {
+		if strings.Contains(out, not) {
+			t.Errorf("staff slip carries the client's text %q", not)
+		}
+	}
+	var c bytes.Buffer
+	if err := WriteCSV(&c, s); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := csv.NewReader(&c).ReadAll()
+	if len(rows) != 2 || rows[0][1] != "role" || rows[1][4] != "https://taiwa.example.org" {
+		t.Fatalf("staff CSV %v", rows)
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
@@ -16,64 +18,129 @@ import (
 	"github.com/taiwa-chat/taiwa/server/servertest"
 )
 
-func newAdminForTest(t *testing.T) (*Admin, *servertest.Server, fyne.Window) {
+type adminHarness struct {
+	a       *Admin
+	srv     *servertest.Server
+	w       fyne.Window
+	windows []fyne.Window // the supervisor's windows opened
+}
+
+func newAdminForTest(t *testing.T) *adminHarness {
 	t.Helper()
 	app := test.NewTempApp(t)
-	w := app.NewWindow("admin")
-	w.Resize(fyne.NewSize(1000, 700))
-	srv := servertest.New(t)
-	a := NewAdmin(srv.Admin, w, srv.URL+"/")
+	app.Settings().SetTheme(Theme{})
+	h := &adminHarness{srv: servertest.New(t)}
+	h.w = app.NewWindow("admin")
+	h.w.Resize(fyne.NewSize(1000, 700))
+	h.a = NewAdmin(h.srv.Admin, h.w, h.srv.URL+"/", AdminOptions{NewWindow: func(title string) fyne.Window {
+		w := app.NewWindow(title)
+		h.windows = append(h.windows, w)
+		return w
+	}})
 	inline := func(f func()) { f() }
-	a.async, a.do = inline, inline
-	w.SetContent(a.Content())
-	a.Reload()
-	return a, srv, w
+	h.a.env.async, h.a.env.do = inline, inline
+	h.w.SetContent(h.a.Content())
+	h.a.Reload()
+	return h
+}
+
+// overlayObjects are the objects of the dialog on top of the window.
+func overlayObjects(w fyne.Window) []fyne.CanvasObject {
+	top := w.Canvas().Overlays().Top()
+	if top == nil {
+		return nil
+	}
+	return test.LaidOutObjects(top)
+}
+
+// closeDialogs removes every dialog, as a person closing them would.
+func closeDialogs(w fyne.Window) {
+	for o := w.Canvas().Overlays(); o.Top() != nil; {
+		o.Remove(o.Top())
+	}
+}
+
+// issuedOnScreen reads the credentials the dialog shows, row by row.
+func issuedOnScreen(t *testing.T, w fyne.Window) ([]protocol.Credentials, *credentialsView) {
+	t.Helper()
+	var (
+		out  []protocol.Credentials
+		view *credentialsView
+	)
+	for _, o := range overlayObjects(w) {
+		switch x := o.(type) {
+		case *credRow:
+			if x.Visible() && x.id.Text != "" {
+				out = append(out, protocol.Credentials{Account: protocol.Account{Nickname: x.nick.Text}, LoginID: x.id.Text, Password: x.pw.Text})
+			}
+		case *credentialsView:
+			view = x
+		}
+	}
+	if view == nil {
+		t.Fatal("no credentials dialog shown")
+	}
+	return out, view
 }
 
 func TestAdminClients(t *testing.T) {
-	a, srv, _ := newAdminForTest(t)
+	h := newAdminForTest(t)
+	a, srv, w := h.a, h.srv, h.w
 	ctx := context.Background()
-	if a.retention.Text != "7" {
-		t.Fatalf("retention shown as %q days", a.retention.Text)
+	if a.org.retention.Text != "7" {
+		t.Fatalf("retention shown as %q days", a.org.retention.Text)
 	}
-	a.Register("さくら", "初回面談済み")
-	if len(a.LastCredentials) != 1 || len(a.clients) != 1 {
-		t.Fatalf("register: %d credentials, %d clients", len(a.LastCredentials), len(a.clients))
+	a.clients.Register("さくら", "初回面談済み")
+	creds, _ := issuedOnScreen(t, w)
+	if len(creds) != 1 || len(a.clients.all) != 1 || creds[0].Account.Nickname != "さくら" {
+		t.Fatalf("register: %d credentials shown, %d clients", len(creds), len(a.clients.all))
 	}
-	cred := a.LastCredentials[0]
+	cred := creds[0]
 	if _, _, err := client.Login(ctx, srv.URL, cred.LoginID, cred.Password, ""); err != nil {
 		t.Fatalf("issued credentials do not work: %v", err)
 	}
+	closeDialogs(w)
 
-	a.BulkRegister("セミナー", "3")
-	if len(a.LastCredentials) != 3 || len(a.clients) != 4 {
-		t.Fatalf("bulk: %d credentials, %d clients", len(a.LastCredentials), len(a.clients))
+	a.clients.BulkRegister("セミナー", "3")
+	creds, view := issuedOnScreen(t, w)
+	if len(creds) != 3 || len(a.clients.all) != 4 {
+		t.Fatalf("bulk: %d credentials shown, %d clients", len(creds), len(a.clients.all))
 	}
 	var html, csv bytes.Buffer
-	if err := a.WriteSheet(&html, "html"); err != nil {
+	if err := view.Write(&html, "html"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.WriteSheet(&csv, "csv"); err != nil {
+	if err := view.Write(&csv, "csv"); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range a.LastCredentials {
+	for _, c := range creds {
 		if !strings.Contains(html.String(), c.Password) || !strings.Contains(csv.String(), c.LoginID) {
 			t.Fatalf("sheet lacks %s", c.LoginID)
 		}
 	}
-	if !strings.Contains(html.String(), srv.URL) {
-		t.Fatal("sheet does not say where to open the app")
+	if !strings.Contains(html.String(), srv.URL) || strings.Contains(html.String(), "相談員") {
+		t.Fatal("the client sheet does not say where to open the app, or is a staff sheet")
 	}
+	closeDialogs(w)
 
-	test.Type(a.filter, "セミナー")
-	if len(a.shown) != 3 {
-		t.Fatalf("filter shows %d", len(a.shown))
+	test.Type(a.clients.filter, "セミナー")
+	if len(a.clients.shown) != 3 {
+		t.Fatalf("filter shows %d", len(a.clients.shown))
 	}
-	a.clientList.Select(0)
-	if a.selected == nil || !strings.HasPrefix(a.selected.Nickname, "セミナー") {
-		t.Fatal("selection")
+	// Nothing selected: the buttons say so by being disabled.
+	if !strings.Contains(a.clients.sel.label.source, T("admin.noneSelected", "Choose a client in the list to act on them.")) {
+		t.Fatalf("selection label %q", a.clients.sel.label.source)
 	}
-	a.SetAccessUntil("2027-03-31")
+	for _, b := range a.clients.sel.buttons {
+		if !b.Disabled() {
+			t.Fatalf("%q enabled with nobody selected", b.Text)
+		}
+	}
+	a.clients.list.Select(0)
+	if !strings.Contains(a.clients.sel.label.source, "セミナー") {
+		t.Fatalf("the selection does not name who: %q", a.clients.sel.label.source)
+	}
+	a.clients.SetAccessUntil("2027-03-31")
 	list, _ := srv.Admin.Clients(ctx)
 	var until *time.Time
 	for _, c := range list {
@@ -84,14 +151,24 @@ func TestAdminClients(t *testing.T) {
 	if until == nil || until.Local().Format("2006-01-02") != "2027-04-01" {
 		t.Fatalf("access until = %v (the day after 2027-03-31, local midnight)", until)
 	}
+	if a.clients.until.Text != "2027-03-31" {
+		t.Fatalf("access until shown as %q", a.clients.until.Text)
+	}
 
-	a.filter.SetText("さくら")
-	a.clientList.Select(0)
-	a.ConfirmDeleteSelected() // asks first: nothing deleted yet
+	// A new password asks first: it ends the client's sessions.
+	a.clients.confirmReset()
+	if w.Canvas().Overlays().Top() == nil {
+		t.Fatal("a password reset did not ask")
+	}
+	closeDialogs(w)
+
+	a.clients.filter.SetText("さくら")
+	a.clients.list.Select(0)
+	a.clients.ConfirmDelete() // asks first: nothing deleted yet
 	if list, _ := srv.Admin.Clients(ctx); len(list) != 4 {
 		t.Fatal("deleted without confirmation")
 	}
-	a.DeleteClient(cred.Account.ID)
+	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter confirms
 	if list, _ := srv.Admin.Clients(ctx); len(list) != 3 {
 		t.Fatalf("%d clients after delete", len(list))
 	}
@@ -101,71 +178,145 @@ func TestAdminClients(t *testing.T) {
 }
 
 func TestAdminSettings(t *testing.T) {
-	a, srv, _ := newAdminForTest(t)
+	h := newAdminForTest(t)
+	a, srv := h.a, h.srv
 	ctx := context.Background()
-	a.days[1].SetChecked(true)
-	a.starts[1].SetText("09:00")
-	a.ends[1].SetText("17:30")
-	a.retention.SetText("3")
-	a.closed.SetSelected(a.closed.Options[1])
-	a.pause.SetChecked(true)
-	test.Type(a.appName, "メモ")
-	a.appIcon.SetSelectedIndex(1)
-	a.SaveSettings()
+	o := a.org
+	// An unticked day's times are empty and disabled: nothing grey that
+	// looks like a value. Ticking fills usual hours.
+	if o.starts[1].Text != "" || !o.starts[1].Disabled() || o.starts[1].PlaceHolder != "" {
+		t.Fatalf("unticked Monday shows %q (placeholder %q, disabled %v)", o.starts[1].Text, o.starts[1].PlaceHolder, o.starts[1].Disabled())
+	}
+	test.Tap(o.days[1])
+	if o.starts[1].Text != defaultStart || o.ends[1].Text != defaultEnd || o.starts[1].Disabled() {
+		t.Fatalf("ticked Monday shows %q–%q", o.starts[1].Text, o.ends[1].Text)
+	}
+	o.ends[1].SetText("17:30")
+	o.retention.SetText("3")
+	o.closed.SetSelected(o.closed.Options[1])
+	test.Type(o.appName, "メモ")
+	o.appIcon.SetSelectedIndex(1)
+	o.Save()
 	org, err := srv.Admin.Org(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := org.Settings
-	if s.RetentionSeconds != 3*86400 || s.ClosedBehavior != protocol.ClosedBlock || !s.Pause.On ||
-		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || org.Availability.State != hours.StatePaused ||
-		s.AppName != "メモ" || s.AppIcon != "notes" {
+	if s.RetentionSeconds != 3*86400 || s.ClosedBehavior != protocol.ClosedBlock ||
+		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || s.AppName != "メモ" || s.AppIcon != "notes" {
 		t.Fatalf("saved settings %+v", org)
 	}
-	// The organisation's own app address is shown and printed on slips.
-	if want := srv.URL + org.AppPath; a.appLink.Text != want || !strings.HasPrefix(org.AppPath, "/a/") {
-		t.Fatalf("app address shown %q, want %q", a.appLink.Text, want)
+	// Pause is a switch that acts at once: no Save.
+	test.Tap(o.pause)
+	if org, _ := srv.Admin.Org(ctx); !org.Settings.Pause.On || org.Availability.State != hours.StatePaused {
+		t.Fatalf("pause did not take effect at once: %+v", org.Settings.Pause)
 	}
-	a.Register("ゆう", "")
+	test.Tap(o.pause)
+	if org, _ := srv.Admin.Org(ctx); org.Settings.Pause.On {
+		t.Fatal("unpause did not take effect at once")
+	}
+	// The organisation's own app address is shown and printed on slips.
+	if want := srv.URL + org.AppPath; o.appLink.Text != want || !strings.HasPrefix(org.AppPath, "/a/") {
+		t.Fatalf("app address shown %q, want %q", o.appLink.Text, want)
+	}
+	closeDialogs(h.w)
+	a.clients.Register("ゆう", "")
+	_, view := issuedOnScreen(t, h.w)
 	var sheet bytes.Buffer
-	if err := a.WriteSheet(&sheet, "html"); err != nil || !strings.Contains(sheet.String(), srv.URL+org.AppPath) {
+	if err := view.Write(&sheet, "html"); err != nil || !strings.Contains(sheet.String(), srv.URL+org.AppPath) {
 		t.Fatalf("slip does not name the organisation's app address: %v", err)
 	}
+	closeDialogs(h.w)
 	// Bad input is refused on the form; nothing is sent.
-	a.retention.SetText("0")
-	a.SaveSettings()
-	a.retention.SetText("3")
-	a.starts[1].SetText("9時")
-	a.SaveSettings()
+	o.retention.SetText("0")
+	o.Save()
+	o.retention.SetText("3")
+	o.starts[1].SetText("9時")
+	o.Save()
 	if org2, _ := srv.Admin.Org(ctx); org2.Settings.RetentionSeconds != 3*86400 || org2.Settings.Hours.Spans[0].Start != 9*60 {
 		t.Fatalf("bad input changed settings: %+v", org2.Settings)
 	}
 }
 
 func TestAdminStaff(t *testing.T) {
-	a, srv, _ := newAdminForTest(t)
-	a.AddStaff("佐藤", protocol.RoleCounselor)
-	if len(a.LastCredentials) != 1 || len(a.staff) != 2 {
-		t.Fatalf("add staff: %d creds, %d staff", len(a.LastCredentials), len(a.staff))
+	h := newAdminForTest(t)
+	a, srv, w := h.a, h.srv, h.w
+	a.staff.Add("佐藤", protocol.RoleCounselor)
+	creds, view := issuedOnScreen(t, w)
+	if len(creds) != 1 || len(a.staff.staff) != 2 {
+		t.Fatalf("add staff: %d creds, %d staff", len(creds), len(a.staff.staff))
 	}
-	first := a.LastCredentials[0]
+	var slip bytes.Buffer
+	view.Write(&slip, "html")
+	if !strings.Contains(slip.String(), "相談員") || strings.Contains(slip.String(), "スマートフォン") {
+		t.Fatal("a staff member got a client's slip")
+	}
+	first := creds[0]
 	if _, _, err := client.Login(context.Background(), srv.URL, first.LoginID, first.Password, ""); err != nil {
 		t.Fatal(err)
 	}
-	a.ResetStaff(first.Account.ID)
-	if len(a.LastCredentials) != 1 || a.LastCredentials[0].Password == first.Password {
+	closeDialogs(w)
+	for i, s := range a.staff.staff {
+		if s.LoginID == first.LoginID {
+			a.staff.list.Select(i)
+		}
+	}
+	a.staff.confirmReset()
+	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	creds, _ = issuedOnScreen(t, w)
+	if len(creds) != 1 || creds[0].Password == first.Password {
 		t.Fatal("no new password issued")
 	}
 	if _, _, err := client.Login(context.Background(), srv.URL, first.LoginID, first.Password, ""); err == nil {
 		t.Fatal("old staff password still works")
 	}
-	if _, _, err := client.Login(context.Background(), srv.URL, first.LoginID, a.LastCredentials[0].Password, ""); err != nil {
+	if _, _, err := client.Login(context.Background(), srv.URL, first.LoginID, creds[0].Password, ""); err != nil {
 		t.Fatalf("new staff password: %v", err)
 	}
 }
 
+// The credentials dialog shows each password in a monospace label at
+// full height, selectable, and asks before closing unsaved.
+func TestCredentialsAreReadable(t *testing.T) {
+	h := newAdminForTest(t)
+	h.a.clients.Register("ひなた", "")
+	_, view := issuedOnScreen(t, h.w)
+	for _, o := range overlayObjects(h.w) {
+		r, ok := o.(*credRow)
+		if !ok || r.pw.Text == "" {
+			continue
+		}
+		if !r.pw.TextStyle.Monospace || !r.pw.Selectable || !r.id.Selectable {
+			t.Fatal("password not monospace and selectable")
+		}
+		if r.pw.Size().Height < r.pw.MinSize().Height || strings.ContainsAny(r.pw.Text, "\t") {
+			t.Fatalf("password cut off: %v < %v", r.pw.Size(), r.pw.MinSize())
+		}
+	}
+	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if !strings.Contains(strings.Join(dialogTexts(h.w), " "), T("cred.closeTitle", "Close without printing?")) {
+		t.Fatal("closing unsaved credentials did not ask")
+	}
+	_ = view
+}
+
+// dialogTexts are the texts of the labels in the top dialog.
+func dialogTexts(w fyne.Window) []string {
+	var out []string
+	for _, o := range overlayObjects(w) {
+		switch l := o.(type) {
+		case *widget.Label:
+			out = append(out, l.Text)
+		case *jaLabel:
+			out = append(out, l.source)
+		}
+	}
+	return out
+}
+
 func TestAdminAuditAndSupervisorView(t *testing.T) {
-	a, srv, _ := newAdminForTest(t)
+	h := newAdminForTest(t)
+	a, srv := h.a, h.srv
 	ctx := context.Background()
 	cl, _ := srv.Client(t, "さくら")
 	live := cl.Live(client.LiveOptions{})
@@ -175,33 +326,44 @@ func TestAdminAuditAndSupervisorView(t *testing.T) {
 	if _, err := live.Send(ctx, 0, "監督者にだけ見える相談"); err != nil {
 		t.Fatal(err)
 	}
-	a.hoursOnly.SetChecked(true)
-	a.margin.SetText("45")
-	a.auditDays.SetText("90")
-	a.SaveSettings()
+	a.org.hoursOnly.SetChecked(true)
+	a.org.margin.SetText("45")
+	a.org.auditDays.SetText("90")
+	a.org.Save()
 	org, _ := srv.Admin.Org(ctx)
 	if s := org.Settings; !s.CounselorHoursOnly || s.CounselorMarginMinutes != 45 || s.AuditRetentionDays != 90 {
 		t.Fatalf("settings %+v", s)
 	}
-	a.margin.SetText("999")
-	a.SaveSettings() // refused on the form
+	a.org.margin.SetText("999")
+	a.org.Save() // refused on the form
 	if org, _ := srv.Admin.Org(ctx); org.Settings.CounselorMarginMinutes != 45 {
 		t.Fatal("bad margin sent")
 	}
 
-	a.loadAudit(false)
-	if len(a.superviseConvs) != 1 || len(a.superviseSel.Options) != 1 {
-		t.Fatalf("conversations to supervise: %d", len(a.superviseConvs))
+	// The audit tab loads when selected (the tab is known by value).
+	a.tabs.Select(a.auditTab)
+	if len(a.audit.convs) != 1 || len(a.audit.pick.Options) != 1 {
+		t.Fatalf("conversations to supervise: %d", len(a.audit.convs))
 	}
-	a.Supervise(a.superviseConvs[0])
-	if len(a.LastSupervised) != 1 || a.LastSupervised[0].Body != "監督者にだけ見える相談" {
-		t.Fatalf("supervisor's view showed %+v", a.LastSupervised)
+	a.audit.pick.SetSelectedIndex(0)
+	test.Tap(a.audit.read)
+	if len(h.windows) != 1 {
+		t.Fatalf("%d supervisor windows", len(h.windows))
+	}
+	var shown []string
+	for _, o := range test.LaidOutObjects(h.windows[0].Content()) {
+		if rv, ok := o.(*rowView); ok {
+			shown = append(shown, rv.Text()...)
+		}
+	}
+	if !strings.Contains(strings.Join(shown, "\n"), "監督者にだけ見える相談") {
+		t.Fatalf("supervisor's view showed %q", shown)
 	}
 	var (
 		lines   []string
 		actions = map[protocol.AuditAction]bool{}
 	)
-	for _, e := range a.audit {
+	for _, e := range a.audit.entries {
 		lines = append(lines, auditLine(e))
 		actions[e.Action] = true
 	}
@@ -214,10 +376,14 @@ func TestAdminAuditAndSupervisorView(t *testing.T) {
 	if strings.Contains(all, "監督者にだけ見える相談") || strings.Contains(all, "さくら") {
 		t.Errorf("audit tab shows message text or a client's nickname:\n%s", all)
 	}
+	if strings.Contains(all, "counselor_hours_only") || strings.Contains(all, "settings_changed") {
+		t.Errorf("audit tab shows internal names:\n%s", all)
+	}
 }
 
 func TestAdminSeesDevices(t *testing.T) {
-	a, srv, _ := newAdminForTest(t)
+	h := newAdminForTest(t)
+	a, srv := h.a, h.srv
 	ctx := context.Background()
 	cl, cred := srv.Client(t, "さくら")
 	if err := srv.Admin.ForceLogout(ctx, cred.Account.ID); err != nil {
@@ -226,11 +392,16 @@ func TestAdminSeesDevices(t *testing.T) {
 	if err := cl.ConfirmWiped(ctx); err != nil {
 		t.Fatal(err)
 	}
-	a.ShowDevices(cred.Account.ID, "さくら")
-	if len(a.LastDevices) != 1 || a.LastDevices[0].Active || a.LastDevices[0].WipedAt == nil {
-		t.Fatalf("devices %+v", a.LastDevices)
+	devices, _ := srv.Admin.Devices(ctx, cred.Account.ID)
+	a.env.showDevices(cred.Account.ID, "さくら")
+	texts := strings.Join(dialogTexts(h.w), "\n")
+	if len(devices) != 1 || !strings.Contains(texts, devices[0].WipedAt.Local().Format("2006-01-02 15:04")) {
+		t.Fatalf("the dialog does not say when the device wiped itself:\n%s", texts)
 	}
-	if line := DeviceLine(a.LastDevices[0]); !strings.Contains(line, a.LastDevices[0].WipedAt.Local().Format("2006-01-02 15:04")) {
-		t.Fatalf("line does not say when it wiped: %q", line)
+	// The list is tall enough to read, not one line at a time.
+	for _, o := range overlayObjects(h.w) {
+		if s, ok := o.(*container.Scroll); ok && s.Size().Height < 48 {
+			t.Fatalf("devices list is %v px tall", s.Size().Height)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 
@@ -22,8 +23,8 @@ type Login struct {
 	codeItem *widget.FormItem
 	form     *widget.Form
 	submit   *widget.Button
-	message  *widget.Label
-	notice   *widget.Label
+	message  *jaLabel
+	notice   *jaLabel
 	content  fyne.CanvasObject
 	// onLogin runs off the UI goroutine; its error is shown on the form.
 	onLogin func(server, loginID, password, code string) error
@@ -46,11 +47,9 @@ func NewLogin(server, notice string, onLogin func(server, loginID, password, cod
 	l.code.OnSubmitted = func(string) { l.Submit() }
 	l.submit = widget.NewButton(T("login.submit", "Sign in"), l.Submit)
 	l.submit.Importance = widget.HighImportance
-	l.message = widget.NewLabel("")
-	l.message.Wrapping = fyne.TextWrapWord
+	l.message = newJALabel("")
 	l.message.Importance = widget.DangerImportance
-	l.notice = widget.NewLabel(notice)
-	l.notice.Wrapping = fyne.TextWrapWord
+	l.notice = newJALabel(notice)
 	l.notice.Importance = widget.WarningImportance
 	if notice == "" {
 		l.notice.Hide()
@@ -75,8 +74,8 @@ func (l *Login) Content() fyne.CanvasObject { return l.content }
 func (l *Login) Submit() {
 	server := strings.TrimRight(strings.TrimSpace(l.server.Text), "/")
 	id, pw, code := strings.TrimSpace(l.loginID.Text), l.password.Text, strings.TrimSpace(l.code.Text)
-	if u, err := url.Parse(server); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		l.message.SetText(T("login.badServer", "Enter the server address, starting with https://"))
+	if err := CheckServer(server); err != nil {
+		l.message.SetText(loginErrorText(err))
 		return
 	}
 	if id == "" || pw == "" {
@@ -121,7 +120,56 @@ func (l *Login) CodeAsked() bool {
 	return len(l.form.Items) > 3
 }
 
+// MaxServerBytes bounds a server address: it is kept in the OS keychain,
+// and the tightest keychain (Windows Credential Manager) holds at most
+// 2,560 bytes a secret; macOS about 3,000 with the service and entry names.
+const MaxServerBytes = 1024
+
+// AddressError is a server address the app refuses.
+type AddressError struct{ Text string }
+
+func (e *AddressError) Error() string { return e.Text }
+
+// CheckServer refuses an address the app must not send a password to:
+// anything but https://, except plain http:// to this computer itself (a
+// server for trying things out), where nothing crosses a network.
+func CheckServer(server string) error {
+	if len(server) > MaxServerBytes {
+		return &AddressError{T("login.longServer", "This address is too long. Enter the server's address only, such as https://taiwa.example.org")}
+	}
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return &AddressError{T("login.badServer", "Enter the server address, starting with https://")}
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return &AddressError{T("login.plainHTTP", "This address starts with http://, so your password and the conversations would cross the network unencrypted. Use the https:// address your organisation gave you (http:// works only for a server on this computer).")}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// FocusFirst puts the cursor in the first empty field.
+func (l *Login) FocusFirst(w fyne.Window) {
+	for _, e := range []*widget.Entry{l.server, l.loginID, l.password} {
+		if e.Text == "" {
+			w.Canvas().Focus(e)
+			return
+		}
+	}
+}
+
 func loginErrorText(err error) string {
+	var ae *AddressError
+	if errors.As(err, &ae) {
+		return ae.Text
+	}
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
 		switch pe.Code {
@@ -132,7 +180,10 @@ func loginErrorText(err error) string {
 		case protocol.CodeForbidden:
 			return T("login.forbidden", "This login may not be used now.")
 		}
-		return pe.Message
+		return ErrorText(pe)
 	}
-	return T("login.unreachable", "Cannot reach the server: {{.Err}}", map[string]any{"Err": err.Error()})
+	if unreachable(err) {
+		return T("login.unreachable", "Cannot reach the server. Check the address and the network connection, then try again.")
+	}
+	return ErrorText(err)
 }

@@ -1,13 +1,11 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -18,7 +16,9 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
-// Actions are what the main screen asks of the app behind it.
+// Actions are what the main screen asks of the app behind it. Each runs
+// on the UI goroutine and must not block: network and disk work go to
+// goroutines of the app's own.
 type Actions struct {
 	// Send queues a reply in the outbox; it is delivered, now or after
 	// reconnection, with its idempotency id.
@@ -26,41 +26,74 @@ type Actions struct {
 	// Read reports the conversation in front as read up to seq.
 	Read func(conversationID, seq int64)
 	// Alert draws attention without showing text: a client wrote while
-	// the counselor was busy or away.
+	// the counselor was busy or away (once per burst).
 	Alert func()
-	// Unread hears the total of unread client messages after each redraw
-	// (for the tray icon).
+	// Unread hears the total of unread client messages after each change
+	// (for the tray).
 	Unread func(total int)
+	// Older asks for the messages before seq `before` of a conversation;
+	// the app answers with OlderLoaded.
+	Older func(conversationID, before int64)
+	// Draft hears the reply box's text of a conversation as it changes,
+	// to keep it across restarts.
+	Draft func(conversationID int64, text string)
 }
 
-// Main is the counselor's window: the waiting queue on the left, one
-// conversation in front, and the reply box.
+// BurstQuiet is how long clients must stay silent before another OS
+// notification: one per burst of messages, not one per message.
+const BurstQuiet = time.Minute
+
+// Main is the counselor's window: every conversation on the left, one in
+// front, and the reply box. It draws the inbox; the inbox decides.
 type Main struct {
 	in      *inbox.Inbox
 	win     fyne.Window
 	actions Actions
 
-	status     *widget.Label
-	avail      *widget.Label
-	queue      *widget.List
-	queued     []*inbox.Conv
-	title      *widget.Label
-	history    *fyne.Container
-	scroll     *container.Scroll
-	compose    *composeEntry
-	sendBtn    *widget.Button
-	content    fyne.CanvasObject
-	work       fyne.CanvasObject // everything with client data
-	lock       *fyne.Container   // shown instead of work outside access hours
-	lockText   *widget.Label
-	settling   bool // true while the screen itself sets the compose text
-	shown      int64
+	status   *widget.Label
+	avail    *widget.Label
+	list     *convList
+	title    *widget.Label
+	subtitle *widget.Label
+	banner   *fyne.Container
+	bannerL  *jaLabel
+	bannerB  *widget.Button
+	history  *historyView
+	compose  *composeEntry
+	sendBtn  *widget.Button
+	convBox  *fyne.Container
+	content  fyne.CanvasObject
+	work     fyne.CanvasObject // everything with client data
+	lock     *fyne.Container   // shown instead of work outside access hours
+	lockText *jaLabel
+
+	settling   bool  // the screen itself sets the reply box's text
+	composing  bool  // the cursor is in the reply box
+	searching  bool  // the cursor is in the search box
+	shown      int64 // the conversation the reply box belongs to
+	arrived    int64 // the conversation the banner names
 	foreground bool
+	staff      map[int64]string // staff names by account, for "who wrote"
+
+	// Connection state, for the status line's countdown.
+	connected bool
+	retryAt   time.Time
+	// Paging: which conversation is loading older messages, and which
+	// could not (offline) until the next connection.
+	loadingOlder int64
+	olderFailed  map[int64]bool
+	// Notifications: one per burst.
+	lastArrival time.Time
+	looked      bool
+	readSent    map[int64]int64
+	lastTick    time.Time
+	unread      map[int64]int // unread counts by conversation, for the tray
 }
 
 // NewMain builds the main screen over an inbox.
 func NewMain(in *inbox.Inbox, win fyne.Window, actions Actions) *Main {
-	m := &Main{in: in, win: win, actions: actions, foreground: true}
+	m := &Main{in: in, win: win, actions: actions, foreground: true, looked: true,
+		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}}
 	m.buildUI()
 	return m
 }
@@ -70,49 +103,78 @@ func (m *Main) Content() fyne.CanvasObject { return m.content }
 
 func (m *Main) buildUI() {
 	m.status = widget.NewLabel(T("status.connecting", "Connecting…"))
+	m.status.Importance = widget.WarningImportance
 	m.avail = widget.NewLabel("")
 	m.title = widget.NewLabelWithStyle(T("main.nobody", "No conversation yet: clients write first."), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	m.history = container.NewVBox()
-	m.scroll = container.NewVScroll(m.history)
+	m.title.SizeName = theme.SizeNameSubHeadingText
+	m.subtitle = widget.NewLabel("")
+	m.subtitle.Importance = widget.LowImportance
 
-	m.queue = widget.NewList(
-		func() int { return len(m.queued) },
-		func() fyne.CanvasObject { return widget.NewLabel("nickname · 00:00 · 0") },
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i < len(m.queued) {
-				o.(*widget.Label).SetText(m.queueLine(m.queued[i]))
-			}
-		})
-	m.queue.OnSelected = func(i widget.ListItemID) {
-		if i < len(m.queued) && m.in.Focus(m.queued[i].ID) {
-			m.Refresh()
+	m.list = newConvList(m.in, m.pick)
+
+	m.history = newHistoryView()
+	m.history.onOlder = m.needOlder
+	m.history.meta = m.metaLine
+	m.history.headText = m.headText
+
+	m.bannerL = newJALabel("")
+	m.bannerB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() {
+		if m.arrived != 0 {
+			m.pick(m.arrived)
+		}
+	})
+	closeB := widget.NewButtonWithIcon("", theme.CancelIcon(), m.hideBanner)
+	closeB.Importance = widget.LowImportance
+	m.banner = container.NewStack(
+		canvasBackground(theme.ColorNameWarning),
+		container.NewBorder(nil, nil, widget.NewIcon(theme.MailComposeIcon()), container.NewHBox(m.bannerB, closeB), m.bannerL))
+	m.banner.Hide()
+
+	m.compose = newComposeEntry(m.send, m.step)
+	m.compose.onFind = m.find
+	m.list.search.onEscape = func() {
+		m.list.search.SetText("")
+		if c := m.win.Canvas(); c != nil && !m.compose.Disabled() {
+			c.Focus(m.compose)
 		}
 	}
-
-	m.compose = newComposeEntry(m.send)
 	m.compose.SetPlaceHolder(T("compose.placeholder", "Write a reply. Enter starts a new line; Ctrl+Enter sends."))
+	// The cursor in the reply box or the search box holds the front: the
+	// counselor is writing, or choosing whom to open themselves.
+	m.compose.onFocus = func(on bool) { m.composing = on; m.in.SetComposing(m.composing || m.searching) }
+	m.list.search.onFocus = func(on bool) { m.searching = on; m.in.SetComposing(m.composing || m.searching) }
 	m.compose.OnChanged = func(s string) {
-		if !m.settling {
-			m.in.SetDraft(s)
+		m.grow()
+		if m.settling {
+			return
+		}
+		m.in.SetDraft(s)
+		if f := m.in.Focused(); f != nil {
+			if m.actions.Draft != nil {
+				m.actions.Draft(f.ID, s)
+			}
+			if s == "" || len(s) == 1 { // the list row shows "draft"
+				m.list.Sync(inbox.Effect{Convs: []int64{f.ID}})
+			}
 		}
 	}
 	m.sendBtn = widget.NewButtonWithIcon(T("compose.send", "Send"), theme.MailSendIcon(), m.send)
 	m.sendBtn.Importance = widget.HighImportance
 
-	queueBox := container.NewBorder(widget.NewLabelWithStyle(T("queue.title", "Waiting"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		nil, nil, nil, m.queue)
-	composeBox := container.NewBorder(nil, nil, nil, m.sendBtn, m.compose)
-	convBox := container.NewBorder(m.title, composeBox, nil, nil, m.scroll)
-	split := container.NewHSplit(queueBox, convBox)
-	split.Offset = 0.25
+	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), m.banner)
+	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
+	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
+	split := container.NewHSplit(m.list.content, m.convBox)
+	split.Offset = 0.26
 	top := container.NewHBox(m.status, layout.NewSpacer(), m.avail)
 	m.work = split
-	m.lockText = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	m.lockText.Wrapping = fyne.TextWrapWord
+	m.lockText = newJALabel("")
+	m.lockText.Alignment = fyne.TextAlignCenter
+	m.lockText.TextStyle.Bold = true
 	m.lock = container.NewCenter(container.NewVBox(widget.NewIcon(theme.VisibilityOffIcon()), m.lockText))
 	m.lock.Hide()
 	m.content = container.NewBorder(top, nil, nil, nil, container.NewStack(m.work, m.lock))
-	m.Refresh()
+	m.Apply(inbox.Effect{All: true, FocusChanged: true})
 }
 
 // Lock hides every piece of client data behind a notice: the organisation
@@ -134,7 +196,7 @@ func (m *Main) Unlock() {
 	if m.lock.Visible() {
 		m.lock.Hide()
 		m.work.Show()
-		m.Refresh()
+		m.Apply(inbox.Effect{All: true})
 	}
 }
 
@@ -142,90 +204,198 @@ func (m *Main) Unlock() {
 func (m *Main) Locked() bool { return m.lock.Visible() }
 
 // Shortcuts registers the window's keyboard shortcuts: Ctrl+Down/Up walk
-// the queue (Cmd on macOS).
+// the conversations (Cmd on macOS). The reply box handles them itself
+// while it has the focus, which is nearly always.
 func (m *Main) Shortcuts(c fyne.Canvas) {
-	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
-		if m.in.Step(1) {
-			m.Refresh()
-		}
-	})
-	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
-		if m.in.Step(-1) {
-			m.Refresh()
-		}
-	})
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(1) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(-1) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.find() })
 }
 
-func (m *Main) queueLine(c *inbox.Conv) string {
-	wait := m.in.Wait(c).Round(time.Minute)
-	line := fmt.Sprintf("%s · %s", c.Nickname, T("queue.wait", "{{.Minutes}} min", map[string]any{"Minutes": int(wait.Minutes())}))
-	if n := c.Unread(); n > 0 {
-		line += " · " + T("queue.unread", "{{.Count}} unread", map[string]any{"Count": n})
+// find puts the cursor in the list's search box (Ctrl/Cmd+F).
+func (m *Main) find() {
+	if c := m.win.Canvas(); c != nil {
+		c.Focus(m.list.search)
 	}
-	if c.ID == m.in.FocusedID() {
-		line = "▶ " + line
-	}
-	return line
 }
 
-// SetConnection shows whether the app is live.
+func (m *Main) step(dir int) {
+	if m.in.Step(dir) {
+		m.Apply(inbox.Effect{FocusChanged: true})
+	}
+}
+
+// pick brings a conversation to the front at the counselor's request and
+// puts the cursor in its reply box.
+func (m *Main) pick(id int64) {
+	if m.in.Focus(id) {
+		m.Apply(inbox.Effect{FocusChanged: true})
+	}
+	if c := m.win.Canvas(); c != nil && !m.compose.Disabled() {
+		c.Focus(m.compose)
+	}
+}
+
+// SetConnection shows whether the app is live, and while it is not, when
+// it tries again (the countdown runs with Tick).
 func (m *Main) SetConnection(connected bool, retryIn time.Duration) {
+	m.connected = connected
+	m.retryAt = time.Time{}
+	if retryIn > 0 {
+		m.retryAt = time.Now().Add(retryIn)
+	}
+	if connected {
+		clear(m.olderFailed)
+		m.history.Refresh()
+		m.needOlder()
+	}
+	m.showStatus()
+}
+
+func (m *Main) showStatus() {
 	switch {
-	case connected:
+	case m.connected:
 		m.status.SetText(T("status.online", "Online"))
-	case retryIn > 0:
-		m.status.SetText(T("status.offline", "Offline: reconnecting in {{.Seconds}} s; replies wait in the outbox",
-			map[string]any{"Seconds": int(retryIn.Seconds() + 0.5)}))
+		m.status.Importance = widget.SuccessImportance
+	case !m.retryAt.IsZero():
+		secs := max(int(time.Until(m.retryAt).Seconds()+0.5), 0)
+		m.status.SetText(T("status.offline", "Offline: reconnecting in {{.Seconds}} s; replies wait in the outbox", map[string]any{"Seconds": secs}))
+		m.status.Importance = widget.DangerImportance
 	default:
 		m.status.SetText(T("status.connecting", "Connecting…"))
+		m.status.Importance = widget.WarningImportance
+	}
+	m.status.Refresh()
+}
+
+// Tick moves the clocks on screen: the offline countdown every second,
+// wait times every minute. The app calls it once a second.
+func (m *Main) Tick() {
+	if !m.connected {
+		m.showStatus()
+	}
+	now := m.in.Now()
+	if now.Truncate(time.Minute) != m.lastTick.Truncate(time.Minute) {
+		m.lastTick = now
+		m.list.Tick()
+		m.showSubtitle()
 	}
 }
 
-// SetForeground records whether the window has the user's attention.
-func (m *Main) SetForeground(fg bool) { m.foreground = fg }
+// SetForeground records whether the window has the person's attention.
+func (m *Main) SetForeground(fg bool) {
+	m.foreground = fg
+	if fg {
+		m.looked = true
+		m.markRead()
+	}
+}
 
-// Apply shows the effect of a change in the inbox.
+// SetStaff names the organisation's staff, for "who wrote" on replies.
+func (m *Main) SetStaff(names map[int64]string) {
+	m.staff = names
+	m.history.Refresh()
+}
+
+// Apply shows the effect of a change in the inbox: the rows it names,
+// not everything.
 func (m *Main) Apply(eff inbox.Effect) {
-	// Alert when a client writes and either the counselor is busy writing
-	// to someone else (the chime) or not looking at the window.
-	if eff.Notify != 0 && (eff.Chime || !m.foreground) && m.actions.Alert != nil {
+	if eff.Notify {
+		m.notify(eff)
+	}
+	for _, e := range eff.Refused {
+		ShowError(m.win, T("refused.title", "Reply not sent"), refusal(e))
+	}
+	if eff.Arrived != 0 && eff.Arrived != m.in.FocusedID() {
+		m.showBanner(eff.Arrived)
+	}
+	if !eff.Changed() {
+		return
+	}
+	m.list.Sync(eff)
+	m.avail.SetText(availabilityText(m.in.Org().Availability))
+	m.showFocused(eff)
+	m.countUnread(eff)
+}
+
+// countUnread tells the tray the unread total, counting again only the
+// conversations that changed.
+func (m *Main) countUnread(eff inbox.Effect) {
+	if m.actions.Unread == nil {
+		return
+	}
+	if eff.All || m.unread == nil {
+		m.unread = map[int64]int{}
+		for _, c := range m.in.List(inbox.FilterAll, "") {
+			m.unread[c.ID] = c.Unread()
+		}
+	} else {
+		for _, id := range eff.Convs {
+			if c := m.in.Conv(id); c != nil {
+				m.unread[id] = c.Unread()
+			} else {
+				delete(m.unread, id)
+			}
+		}
+	}
+	total := 0
+	for _, n := range m.unread {
+		total += n
+	}
+	m.actions.Unread(total)
+}
+
+// notify raises one OS notification per burst: when clients had been
+// quiet for BurstQuiet, or the counselor has looked since the last one.
+func (m *Main) notify(eff inbox.Effect) {
+	now := m.in.Now()
+	quiet := now.Sub(m.lastArrival) >= BurstQuiet
+	m.lastArrival = now
+	if eff.Arrived == 0 && m.foreground {
+		return // in front of a counselor who is looking
+	}
+	if (quiet || m.looked) && m.actions.Alert != nil {
+		m.looked = m.foreground && eff.Arrived == 0
 		m.actions.Alert()
 	}
-	if eff.Refused != nil {
-		dialog.ShowError(fmt.Errorf("%s", refusalText(eff.Refused)), m.win)
+}
+
+func (m *Main) showBanner(id int64) {
+	c := m.in.Conv(id)
+	if c == nil {
+		return
 	}
-	if eff.Changed || eff.FocusChanged {
-		m.Refresh()
+	m.arrived = id
+	m.bannerL.SetText(T("banner.arrived", "{{.Name}} has written. Finish your reply; the conversation waits in the list.", map[string]any{"Name": c.Nickname}))
+	m.bannerB.SetText(T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}))
+	if !m.banner.Visible() {
+		m.banner.Show()
+		m.convBox.Refresh() // the history makes room for it
 	}
 }
 
-func refusalText(e *protocol.Error) string {
-	switch e.Code {
-	case protocol.CodeClientFirst:
-		return T("refused.clientFirst", "Not sent: the client has not written yet, and this organisation lets clients speak first.")
-	case protocol.CodeNotFound:
-		return T("refused.gone", "Not sent: this conversation no longer exists.")
+func (m *Main) hideBanner() {
+	m.arrived = 0
+	if m.banner.Visible() {
+		m.banner.Hide()
+		m.convBox.Refresh()
 	}
-	return T("refused.other", "Not sent: {{.Message}}", map[string]any{"Message": e.Message})
 }
 
-// Refresh redraws everything from the inbox.
-func (m *Main) Refresh() {
-	m.queued = m.in.Queue()
-	m.queue.Refresh()
-	if m.actions.Unread != nil {
-		total := 0
-		for _, c := range m.in.Conversations() {
-			total += c.Unread()
-		}
-		m.actions.Unread(total)
+// BannerText is what the arrival banner says ("" when hidden).
+func (m *Main) BannerText() string {
+	if !m.banner.Visible() {
+		return ""
 	}
-	m.avail.SetText(availabilityText(m.in.Org().Availability))
+	return m.bannerL.source
+}
 
+func (m *Main) showFocused(eff inbox.Effect) {
 	f := m.in.Focused()
 	if f == nil {
 		m.title.SetText(T("main.nobody", "No conversation yet: clients write first."))
-		m.history.RemoveAll()
+		m.subtitle.SetText("")
+		m.history.Sync(nil)
 		m.setCompose("")
 		m.compose.Disable()
 		m.sendBtn.Disable()
@@ -233,34 +403,173 @@ func (m *Main) Refresh() {
 		m.shown = 0
 		return
 	}
-	m.compose.Enable()
-	m.sendBtn.Enable()
-	// The button names the person: the last guard against a wrong reply.
-	m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
-	m.title.SetText(f.Nickname)
+	if f.ID == m.arrived {
+		m.hideBanner()
+	}
 	if m.shown != f.ID {
+		m.compose.Enable()
+		m.sendBtn.Enable()
+		// The button names the person: the last guard against a wrong reply.
+		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
+		m.title.SetText(f.Nickname)
 		m.setCompose(f.Draft)
 		m.shown = f.ID
+	} else if touches(eff, f.ID) {
+		m.title.SetText(f.Nickname)
+		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 	}
-	m.history.RemoveAll()
-	for _, msg := range f.Messages {
-		m.history.Add(messageRow(msg))
+	m.showSubtitle()
+	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
+		m.history.Sync(f)
 	}
-	for _, p := range f.Pending {
-		m.history.Add(pendingRow(p.Body))
+	m.markRead()
+}
+
+func touches(eff inbox.Effect, id int64) bool {
+	for _, c := range eff.Convs {
+		if c == id {
+			return true
+		}
 	}
-	m.history.Refresh()
-	m.scroll.ScrollToBottom()
-	// Shown in front of a counselor who is looking: read.
-	if n := len(f.Messages); n > 0 && m.foreground && m.actions.Read != nil && f.Messages[n-1].Seq > f.StaffReadSeq {
-		m.actions.Read(f.ID, f.Messages[n-1].Seq)
+	return false
+}
+
+func (m *Main) showSubtitle() {
+	f := m.in.Focused()
+	if f == nil {
+		return
 	}
+	switch {
+	case f.Waiting():
+		m.subtitle.SetText(T("title.waiting", "waiting for a reply for {{.Wait}}", map[string]any{"Wait": waitText(m.in.Wait(f))}))
+	case f.LastSeq == 0:
+		m.subtitle.SetText(T("list.stateNew", "Has not written yet"))
+	default:
+		m.subtitle.SetText(T("list.stateAnswered", "Answered"))
+	}
+}
+
+// markRead reports the conversation in front as read: it is shown to a
+// counselor who is looking.
+func (m *Main) markRead() {
+	f := m.in.Focused()
+	if f == nil || !m.foreground || m.actions.Read == nil || m.lock.Visible() {
+		return
+	}
+	n := len(f.Messages)
+	if n == 0 {
+		return
+	}
+	seq := f.Messages[n-1].Seq
+	if seq > f.StaffReadSeq && seq > m.readSent[f.ID] {
+		m.readSent[f.ID] = seq
+		m.actions.Read(f.ID, seq)
+	}
+}
+
+// metaLine says when a message was written, by whom (replies), and
+// whether the client has read it.
+func (m *Main) metaLine(r *histRow) string {
+	if r.key.kind == rowPending {
+		if m.connected {
+			return T("msg.sending", "sending…")
+		}
+		return T("msg.pending", "waiting to send")
+	}
+	when := r.msg.CreatedAt.Local().Format("15:04")
+	if r.key.kind == rowClient {
+		return when
+	}
+	who := m.staff[r.msg.SenderID]
+	switch {
+	case r.msg.SenderID != 0 && r.msg.SenderID == m.in.Me().ID:
+		who = T("msg.you", "you")
+	case who == "" && r.msg.SenderRole == protocol.RoleAdmin:
+		who = T("role.admin", "admin")
+	case who == "":
+		who = T("role.counselor", "counselor")
+	}
+	line := when + " · " + who
+	if f := m.in.Focused(); f != nil && r.msg.Seq <= f.ClientReadSeq {
+		line += " · " + T("msg.read", "read")
+	}
+	return line
+}
+
+// headText says what is above the oldest message shown.
+func (m *Main) headText() string {
+	f := m.in.Focused()
+	switch {
+	case f == nil:
+		return ""
+	case f.HasOlder() && m.olderFailed[f.ID]:
+		return T("history.olderOffline", "Earlier messages can be loaded when online.")
+	case f.HasOlder():
+		return T("history.loading", "Loading earlier messages…")
+	case f.FirstSeq > 1:
+		return T("history.deleted", "Earlier messages were deleted at the end of the keeping period.")
+	}
+	return T("history.start", "The conversation begins here.")
+}
+
+// needOlder asks for the page before the oldest message shown, one page
+// at a time.
+func (m *Main) needOlder() {
+	f := m.in.Focused()
+	if f == nil || !f.HasOlder() || m.loadingOlder != 0 || m.olderFailed[f.ID] || m.actions.Older == nil {
+		return
+	}
+	m.loadingOlder = f.ID
+	m.actions.Older(f.ID, f.Oldest())
+}
+
+// OlderLoaded takes the answer to Actions.Older.
+func (m *Main) OlderLoaded(conversationID int64, msgs []protocol.Message, err error) {
+	m.loadingOlder = 0
+	if err != nil || len(msgs) == 0 {
+		m.olderFailed[conversationID] = true
+		m.history.Refresh()
+		return
+	}
+	m.Apply(m.in.Load(conversationID, msgs))
+}
+
+func refusal(e protocol.Error) error {
+	switch e.Code {
+	case protocol.CodeClientFirst:
+		return &protocol.Error{Code: e.Code, Message: T("refused.clientFirst", "Not sent: the client has not written yet, and this organisation lets clients speak first.")}
+	case protocol.CodeNotFound:
+		return &protocol.Error{Code: e.Code, Message: T("refused.gone", "Not sent: this conversation no longer exists.")}
+	}
+	return &e
 }
 
 func (m *Main) setCompose(s string) {
 	m.settling = true
 	m.compose.SetText(s)
 	m.settling = false
+	m.grow()
+}
+
+// grow fits the reply box to its text, from two lines to ten; past that
+// it scrolls.
+func (m *Main) grow() {
+	lines := 1
+	w := m.compose.Size().Width - 4*theme.Padding()
+	b := m.history.text
+	for _, para := range strings.Split(m.compose.Text, "\n") {
+		if b == nil || w <= 0 {
+			lines++
+			continue
+		}
+		lines += max(int(b.sum([]rune(para))/w), 0) + 1
+	}
+	rows := min(max(lines-1, 2), 10)
+	if rows != m.compose.rows {
+		m.compose.rows = rows
+		m.compose.SetMinRowsVisible(rows)
+		m.convBox.Refresh()
+	}
 }
 
 // send sends the reply box's text to the conversation in front, asking
@@ -277,19 +586,19 @@ func (m *Main) send() {
 		if c := m.in.Conv(target); c != nil {
 			c.Draft = ""
 		}
+		if m.actions.Draft != nil {
+			m.actions.Draft(target, "")
+		}
 		if cur := m.in.Focused(); cur != nil && cur.ID == target {
 			m.setCompose("")
 		}
-		m.Refresh()
+		m.history.ScrollToBottom()
+		m.Apply(inbox.Effect{Convs: []int64{target}})
 	}
 	if m.in.NeedsConfirm() {
-		dialog.ShowConfirm(T("confirm.title", "Send now?"),
+		Confirm(m.win, T("confirm.title", "Send now?"),
 			T("confirm.body", "The conversation changed a moment ago. Send this reply to {{.Name}}?", map[string]any{"Name": f.Nickname}),
-			func(ok bool) {
-				if ok {
-					do()
-				}
-			}, m.win)
+			T("confirm.send", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}), T("confirm.back", "Back to editing"), do)
 		return
 	}
 	do()
@@ -316,61 +625,17 @@ func availabilityText(a hours.Availability) string {
 	return ""
 }
 
-func messageRow(m protocol.Message) fyne.CanvasObject {
+func noticeText(m protocol.Message) string {
 	when := m.CreatedAt.Local().Format("15:04")
-	if m.Kind == protocol.KindClosedNotice {
-		txt := T("msg.closedNotice", "Automatic notice sent: closed now")
-		if m.ReopensAt != nil {
-			txt = T("msg.closedNoticeAt", "Automatic notice sent: replies from {{.At}}", map[string]any{"At": m.ReopensAt.Local().Format("1/2 15:04")})
-		}
-		l := widget.NewLabelWithStyle(when+"  "+txt, fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
-		l.Wrapping = fyne.TextWrapWord
-		return l
+	if m.ReopensAt != nil {
+		return when + "  " + T("msg.closedNoticeAt", "Automatic notice sent: replies from {{.At}}", map[string]any{"At": m.ReopensAt.Local().Format("1/2 15:04")})
 	}
-	body := widget.NewLabel(m.Body)
-	body.Wrapping = fyne.TextWrapWord
-	meta := widget.NewLabelWithStyle(when, fyne.TextAlignLeading, fyne.TextStyle{})
-	meta.Importance = widget.LowImportance
-	if m.SenderRole == protocol.RoleClient {
-		return container.NewBorder(nil, nil, nil, meta, body)
-	}
-	// Staff replies sit on the right, like any chat.
-	body.Alignment = fyne.TextAlignTrailing
-	return container.NewBorder(nil, nil, meta, nil, body)
+	return when + "  " + T("msg.closedNotice", "Automatic notice sent: closed now")
 }
 
-func pendingRow(text string) fyne.CanvasObject {
-	body := widget.NewLabel(text)
-	body.Wrapping = fyne.TextWrapWord
-	body.Alignment = fyne.TextAlignTrailing
-	body.Importance = widget.LowImportance
-	meta := widget.NewLabel(T("msg.pending", "waiting to send"))
-	meta.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, meta, nil, body)
-}
-
-// composeEntry is a multi-line entry where Enter inserts a newline (input
-// methods confirm conversions with Enter) and Ctrl+Enter or Cmd+Enter sends.
-type composeEntry struct {
-	widget.Entry
-	onSend func()
-}
-
-func newComposeEntry(onSend func()) *composeEntry {
-	e := &composeEntry{onSend: onSend}
-	e.MultiLine = true
-	e.Wrapping = fyne.TextWrapWord
-	e.ExtendBaseWidget(e)
-	return e
-}
-
-// TypedShortcut sends on Ctrl/Cmd+Enter and leaves every other shortcut
-// (copy, paste, select all…) to the entry.
-func (e *composeEntry) TypedShortcut(s fyne.Shortcut) {
-	if cs, ok := s.(*desktop.CustomShortcut); ok && (cs.KeyName == fyne.KeyReturn || cs.KeyName == fyne.KeyEnter) &&
-		cs.Modifier == fyne.KeyModifierShortcutDefault {
-		e.onSend()
-		return
-	}
-	e.Entry.TypedShortcut(s)
+// dayText names a day for the separator above its first message.
+func dayText(day time.Time) string {
+	weekdays := []string{T("day.sun", "Sun"), T("day.mon", "Mon"), T("day.tue", "Tue"), T("day.wed", "Wed"), T("day.thu", "Thu"), T("day.fri", "Fri"), T("day.sat", "Sat")}
+	return T("history.day", "{{.Weekday}}, {{.Month}}/{{.Day}}/{{.Year}}", map[string]any{
+		"Year": day.Year(), "Month": int(day.Month()), "Day": day.Day(), "Weekday": weekdays[day.Weekday()]})
 }

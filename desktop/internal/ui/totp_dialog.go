@@ -3,13 +3,11 @@ package ui
 import (
 	"bytes"
 	"context"
-	"errors"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -29,6 +27,8 @@ type TOTPAPI interface {
 // open must not be enough to change how the account signs in. do brings
 // results back to the UI goroutine.
 func ShowTOTP(win fyne.Window, api TOTPAPI, do func(func())) {
+	title := T("totp.title", "Two-step sign-in")
+	failed := T("totp.failed", "Two-step sign-in not changed")
 	run := func(f func(ctx context.Context) error, then func()) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -36,7 +36,14 @@ func ShowTOTP(win fyne.Window, api TOTPAPI, do func(func())) {
 			err := f(ctx)
 			do(func() {
 				if err != nil {
-					dialog.ShowError(errors.New(errorText(err)), win)
+					switch protocol.AsError(err).Code {
+					case protocol.CodeBadCredentials:
+						Inform(win, failed, T("totp.wrongPassword", "The password or the code is not right. Try again."))
+					case protocol.CodeInvalid:
+						Inform(win, failed, T("totp.wrongCode", "The code is not right. Enter the 6 digits the app shows now."))
+					default:
+						ShowError(win, failed, err)
+					}
 					return
 				}
 				then()
@@ -45,54 +52,48 @@ func ShowTOTP(win fyne.Window, api TOTPAPI, do func(func())) {
 	}
 	var st protocol.TOTPStatus
 	run(func(ctx context.Context) (err error) { st, err = api.TOTPStatus(ctx); return err }, func() {
-		code := widget.NewEntry()
+		code := NewField(false)
 		code.SetPlaceHolder("123456")
-		password := widget.NewPasswordEntry()
+		password := NewField(true)
 		passwordItem := widget.NewFormItem(T("totp.password", "Current password"), password)
-		title := T("totp.title", "Two-step sign-in")
 		if st.On {
 			items := []*widget.FormItem{passwordItem, widget.NewFormItem(T("totp.code", "Current code"), code)}
-			dialog.ShowForm(title+" — "+T("totp.isOn", "on"), T("totp.turnOff", "Turn off"), T("dialog.cancel", "Cancel"), items, func(ok bool) {
-				if ok {
-					c, pw := code.Text, password.Text
-					run(func(ctx context.Context) error { return api.DisableTOTP(ctx, c, pw) }, func() {
-						dialog.ShowInformation(title, T("totp.off", "Two-step sign-in is off."), win)
-					})
-				}
-			}, win)
+			Form(win, title+" — "+T("totp.isOn", "on"), T("totp.turnOff", "Turn off"), items, func() {
+				c, pw := code.Text, password.Text
+				run(func(ctx context.Context) error { return api.DisableTOTP(ctx, c, pw) }, func() {
+					Inform(win, title, T("totp.off", "Two-step sign-in is off."))
+				})
+			})
 			return
 		}
-		dialog.ShowForm(title, T("totp.next", "Next"), T("dialog.cancel", "Cancel"), []*widget.FormItem{passwordItem}, func(ok bool) {
-			if ok {
-				enroll(win, api, run, title, password.Text, code)
-			}
-		}, win)
+		Form(win, title, T("totp.next", "Next"), []*widget.FormItem{passwordItem}, func() {
+			enroll(win, api, run, title, password.Text, code)
+		})
 	})
 }
 
 // enroll shows a new secret as a QR code and turns it on with a code.
-func enroll(win fyne.Window, api TOTPAPI, run func(func(context.Context) error, func()), title, password string, code *widget.Entry) {
-	{
-		var e protocol.TOTPEnrollment
-		run(func(ctx context.Context) (err error) { e, err = api.EnrollTOTP(ctx, password); return err }, func() {
-			qr := canvas.NewImageFromReader(bytes.NewReader(e.QRPNG), "totp.png")
-			qr.FillMode = canvas.ImageFillContain
-			qr.SetMinSize(fyne.NewSize(200, 200))
-			secret := widget.NewLabel(e.Secret)
-			secret.Selectable = true
-			help := widget.NewLabel(T("totp.help", "Scan the code with an authenticator app (or type the key below), then enter the 6-digit code it shows."))
-			help.Wrapping = fyne.TextWrapWord
-			body := container.NewVBox(help, qr, secret, widget.NewForm(widget.NewFormItem(T("totp.code", "Current code"), code)))
-			d := dialog.NewCustomConfirm(title, T("totp.turnOn", "Turn on"), T("dialog.cancel", "Cancel"), body, func(ok bool) {
-				if ok {
-					c := code.Text
-					run(func(ctx context.Context) error { return api.ConfirmTOTP(ctx, c) }, func() {
-						dialog.ShowInformation(title, T("totp.on", "Two-step sign-in is on: from now on, sign-in asks for a code."), win)
-					})
-				}
-			}, win)
-			d.Resize(fyne.NewSize(440, 520))
-			d.Show()
+func enroll(win fyne.Window, api TOTPAPI, run func(func(context.Context) error, func()), title, password string, code *Field) {
+	var e protocol.TOTPEnrollment
+	run(func(ctx context.Context) (err error) { e, err = api.EnrollTOTP(ctx, password); return err }, func() {
+		qr := canvas.NewImageFromReader(bytes.NewReader(e.QRPNG), "totp.png")
+		qr.FillMode = canvas.ImageFillContain
+		qr.SetMinSize(fyne.NewSize(200, 200))
+		secret := widget.NewLabelWithStyle(e.Secret, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		secret.Selectable = true
+		help := newJALabel(T("totp.help", "Scan the code with an authenticator app (or type the key below), then enter the 6-digit code it shows."))
+		items := []*widget.FormItem{
+			widget.NewFormItem("", help),
+			widget.NewFormItem("", container.NewCenter(qr)),
+			widget.NewFormItem(T("totp.key", "Key"), secret),
+			widget.NewFormItem(T("totp.code", "Current code"), code),
+		}
+		d := Form(win, title, T("totp.turnOn", "Turn on"), items, func() {
+			c := code.Text
+			run(func(ctx context.Context) error { return api.ConfirmTOTP(ctx, c) }, func() {
+				Inform(win, title, T("totp.on", "Two-step sign-in is on: from now on, sign-in asks for a code."))
+			})
 		})
-	}
+		d.Resize(fyne.NewSize(480, 560))
+	})
 }

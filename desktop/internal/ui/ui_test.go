@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -23,13 +24,13 @@ func TestFontCoversJapanese(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ja map[string]string
+	var ja map[string]any
 	if err := json.Unmarshal(raw, &ja); err != nil {
 		t.Fatal(err)
 	}
 	text := "眠れない日が続いています。相談できますか？ひらがなカタカナ漢字ー「」…①"
 	for _, v := range ja {
-		text += v
+		text += fmt.Sprint(v)
 	}
 	for name, data := range map[string][]byte{"regular": fontRegular, "bold": fontBold} {
 		f, err := sfnt.Parse(data)
@@ -51,6 +52,18 @@ func TestFontCoversJapanese(t *testing.T) {
 	}
 	if (Theme{}).Font(fyne.TextStyle{}) != regularFont || (Theme{}).Font(fyne.TextStyle{Bold: true}) != boldFont {
 		t.Fatal("theme does not return the bundled fonts")
+	}
+	// Login IDs and passwords are shown in the monospace font: it has
+	// every character they can hold, the dash included.
+	mono, err := sfnt.Parse((Theme{}).Font(fyne.TextStyle{Monospace: true}).Content())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf sfnt.Buffer
+	for _, r := range "abcdefghjkmnpqrstuvwxyz23456789-" {
+		if gi, err := mono.GlyphIndex(&buf, r); err != nil || gi == 0 {
+			t.Errorf("monospace font has no glyph for %q", r)
+		}
 	}
 }
 
@@ -92,8 +105,9 @@ func newMainForTest(t *testing.T) (*Main, *inbox.Inbox, *clock, *recorder, fyne.
 	clk := &clock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}
 	in := inbox.New(clk.now)
 	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleCounselor}, Conversations: []protocol.Conversation{
-		{ID: 1, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1},
-		{ID: 2, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1},
+		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1},
+		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1},
+		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusNew, FirstSeq: 1},
 	}})
 	in.Apply(&protocol.Synced{})
 	rec := &recorder{}
@@ -106,6 +120,10 @@ func ctrlEnter() fyne.Shortcut {
 	return &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
 }
 
+func ctrlKey(k fyne.KeyName) fyne.Shortcut {
+	return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
+}
+
 func TestFocusRuleOnScreen(t *testing.T) {
 	m, in, _, rec, _ := newMainForTest(t)
 	if !m.compose.Disabled() {
@@ -115,7 +133,7 @@ func TestFocusRuleOnScreen(t *testing.T) {
 	if m.title.Text != "さくら" || !strings.Contains(m.sendBtn.Text, "さくら") {
 		t.Fatalf("title %q, button %q", m.title.Text, m.sendBtn.Text)
 	}
-	// Not composing: the next client's message takes the front.
+	// Away from the reply box: the next client's message takes the front.
 	m.Apply(in.Apply(clientMsg(2, 1, "相談があります")))
 	if m.title.Text != "ひなた" {
 		t.Fatalf("title %q after second client wrote", m.title.Text)
@@ -130,16 +148,51 @@ func TestFocusRuleOnScreen(t *testing.T) {
 	if rec.alerts != alerts+1 {
 		t.Fatal("no alert for the waiting client")
 	}
-	// Each conversation keeps its own draft.
-	in.Focus(1)
-	m.Refresh()
-	if m.compose.Text != "" || m.title.Text != "さくら" {
-		t.Fatalf("draft leaked: %q", m.compose.Text)
+	if !strings.Contains(m.BannerText(), "さくら") {
+		t.Fatalf("no visible signal for the waiting client: banner %q", m.BannerText())
 	}
-	in.Focus(2)
-	m.Refresh()
+	// Each conversation keeps its own draft.
+	m.pick(1)
+	if m.compose.Text != "" || m.title.Text != "さくら" || m.BannerText() != "" {
+		t.Fatalf("draft leaked: %q (banner %q)", m.compose.Text, m.BannerText())
+	}
+	m.pick(2)
 	if m.compose.Text != "書きかけの返事" {
 		t.Fatalf("draft lost: %q", m.compose.Text)
+	}
+}
+
+// The sequence from the walkthrough: the cursor sits in ひなた's empty
+// reply box; そら writes; the counselor keeps typing. Every word goes to
+// ひなた's box, the front does not change, and そら waits with a signal.
+func TestTypingNeverLandsInAnotherClientsBox(t *testing.T) {
+	m, in, clk, _, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(2, 1, "ひなたです")))
+	clk.t = clk.t.Add(time.Minute) // long after any earlier typing
+	w.Canvas().Focus(m.compose)
+	if m.compose.Text != "" || m.title.Text != "ひなた" {
+		t.Fatalf("setup: box %q, front %q", m.compose.Text, m.title.Text)
+	}
+	m.Apply(in.Apply(clientMsg(3, 1, "そらです。聞いてください")))
+	for _, word := range []string{"hinata-san, ", "thank ", "you ", "for"} {
+		test.Type(m.compose, word)
+		clk.t = clk.t.Add(3 * time.Second) // typing takes longer than any confirmation window
+		m.Apply(in.Apply(clientMsg(3, in.Conv(3).LastSeq+1, "まだですか")))
+	}
+	if m.title.Text != "ひなた" || in.FocusedID() != 2 || m.list.SelectedID() != 2 {
+		t.Fatalf("the front changed: title %q, focused %d, list selection %d", m.title.Text, in.FocusedID(), m.list.SelectedID())
+	}
+	if got := in.Conv(2).Draft; got != "hinata-san, thank you for" {
+		t.Fatalf("ひなた's box holds %q", got)
+	}
+	if got := in.Conv(3).Draft; got != "" {
+		t.Fatalf("そら's box holds %q", got)
+	}
+	if !strings.Contains(m.BannerText(), "そら") {
+		t.Fatalf("そら waits without a visible signal: banner %q", m.BannerText())
+	}
+	if w.Canvas().Overlays().Top() != nil {
+		t.Fatal("the signal is modal")
 	}
 }
 
@@ -168,6 +221,28 @@ func TestEnterIsNewlineCtrlEnterSends(t *testing.T) {
 	}
 }
 
+// Ctrl+Up/Down walk the conversations even with the cursor in the reply
+// box, where the entry would otherwise swallow them.
+func TestCtrlUpDownFromTheReplyBox(t *testing.T) {
+	m, in, clk, _, w := newMainForTest(t)
+	for id := int64(1); id <= 3; id++ {
+		since := clk.t.Add(-time.Duration(10-id) * time.Minute)
+		c := in.Conv(id).Conversation
+		c.Status, c.WaitingSince = protocol.StatusWaiting, &since
+		m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
+	}
+	m.pick(1)
+	w.Canvas().Focus(m.compose)
+	m.compose.TypedShortcut(ctrlKey(fyne.KeyDown))
+	if in.FocusedID() != 2 || m.title.Text != "ひなた" {
+		t.Fatalf("Ctrl+Down in the reply box: focused %d", in.FocusedID())
+	}
+	m.compose.TypedShortcut(ctrlKey(fyne.KeyUp))
+	if in.FocusedID() != 1 {
+		t.Fatalf("Ctrl+Up in the reply box: focused %d", in.FocusedID())
+	}
+}
+
 func TestSendRightAfterFocusChangeAsks(t *testing.T) {
 	m, in, _, rec, w := newMainForTest(t)
 	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは"))) // came to the front just now
@@ -179,9 +254,14 @@ func TestSendRightAfterFocusChangeAsks(t *testing.T) {
 	if w.Canvas().Overlays().Top() == nil {
 		t.Fatal("no confirmation dialog shown")
 	}
+	// Enter answers the dialog: the reply goes to さくら.
+	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(rec.sent) != 1 || w.Canvas().Overlays().Top() != nil {
+		t.Fatalf("Enter did not confirm: sent %v", rec.sent)
+	}
 }
 
-func TestQueueLine(t *testing.T) {
+func TestListRowsAndWaitTimesTick(t *testing.T) {
 	m, in, clk, _, _ := newMainForTest(t)
 	since := clk.t.Add(-12 * time.Minute)
 	c := in.Conv(1).Conversation
@@ -189,19 +269,33 @@ func TestQueueLine(t *testing.T) {
 	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
 	m.Apply(in.Apply(clientMsg(1, 1, "a")))
 	m.Apply(in.Apply(clientMsg(1, 2, "b")))
-	if len(m.queued) != 1 {
-		t.Fatalf("queue has %d entries", len(m.queued))
-	}
 	var total int
 	m.actions.Unread = func(n int) { total = n }
-	m.Refresh()
+	m.Apply(inbox.Effect{All: true})
 	if total != 2 {
 		t.Fatalf("tray unread total = %d, want 2", total)
 	}
-	line := m.queueLine(m.queued[0])
-	if !strings.Contains(line, "さくら") || !strings.Contains(line, "12") || !strings.Contains(line, "2") {
-		t.Fatalf("queue line %q lacks nickname, wait or unread count", line)
+	row := listRow(t, m, "さくら")
+	if !strings.Contains(row.when.Text, "12") || !strings.Contains(row.state.Text, "2") {
+		t.Fatalf("row %q / %q lacks the wait or the unread count", row.when.Text, row.state.Text)
 	}
+	clk.t = clk.t.Add(5*time.Minute + 30*time.Second)
+	m.Tick()
+	if row := listRow(t, m, "さくら"); !strings.Contains(row.when.Text, "17") {
+		t.Fatalf("wait time did not move on: %q", row.when.Text)
+	}
+}
+
+// listRow finds the list's row showing a nickname among the widgets drawn.
+func listRow(t *testing.T, m *Main, nick string) *convRow {
+	t.Helper()
+	for _, o := range test.LaidOutObjects(m.list.list) {
+		if r, ok := o.(*convRow); ok && r.Visible() && r.name.Text == nick {
+			return r
+		}
+	}
+	t.Fatalf("no row for %s in the list", nick)
+	return nil
 }
 
 func TestLoginValidation(t *testing.T) {
@@ -218,12 +312,12 @@ func TestLoginValidation(t *testing.T) {
 	l.do = ui
 	ui(func() {
 		l.Submit()
-		if l.message.Text == "" {
+		if l.message.source == "" {
 			t.Error("no message for a missing server")
 		}
 		test.Type(l.server, "https://taiwa.example.org/")
 		l.Submit()
-		if l.message.Text == "" {
+		if l.message.source == "" {
 			t.Error("no message for a missing login ID")
 		}
 		test.Type(l.loginID, "kanri")
@@ -232,7 +326,7 @@ func TestLoginValidation(t *testing.T) {
 	})
 	// Wait for the refusal to reach the form, so that nothing of this test
 	// still runs when the next begins.
-	waitForUI(t, ui, "the refusal shown", func() bool { return len(calls) == 1 && l.message.Text != "" && l.password.Text == "" })
+	waitForUI(t, ui, "the refusal shown", func() bool { return len(calls) == 1 && l.message.source != "" && l.password.Text == "" })
 	if calls[0] != "https://taiwa.example.org|kanri|pass word" {
 		t.Fatalf("called with %q", calls[0])
 	}
@@ -273,6 +367,8 @@ func TestLoginAsksForCode(t *testing.T) {
 	if s := <-got; s != "a long passphrase|123456" {
 		t.Fatalf("second attempt sent %q", s)
 	}
+	// Nothing of this test may still run when the next begins.
+	waitForUI(t, ui, "the form done", func() bool { return !l.submit.Disabled() })
 }
 
 func waitForUI(t *testing.T, ui func(func()), what string, cond func() bool) {
@@ -288,5 +384,84 @@ func waitForUI(t *testing.T, ui func(func()), what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Passwords and tokens never cross a network unencrypted: plain http://
+// only to this computer.
+func TestCheckServer(t *testing.T) {
+	tests := []struct {
+		server string
+		ok     bool
+	}{
+		{"https://taiwa.example.org", true},
+		{"https://192.0.2.7:8443", true},
+		{"http://127.0.0.1:8080", true},
+		{"http://localhost:8080", true},
+		{"http://[::1]:8080", true},
+		{"http://taiwa.example.org", false},
+		{"http://192.168.1.5:8080", false},
+		{"http://127.0.0.1.example.org", false},
+		{"ftp://taiwa.example.org", false},
+		{"taiwa.example.org", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.server, func(t *testing.T) {
+			err := CheckServer(tt.server)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckServer(%q) = %v", tt.server, err)
+			}
+		})
+	}
+	test.NewTempApp(t)
+	l := NewLogin("http://taiwa.example.org", "", func(string, string, string, string) error {
+		t.Fatal("signed in over plain HTTP")
+		return nil
+	})
+	test.Type(l.loginID, "kanri")
+	test.Type(l.password, "password")
+	l.Submit()
+	if !strings.Contains(l.message.source, "https://") {
+		t.Fatalf("no clear message: %q", l.message.source)
+	}
+}
+
+// Ctrl+F finds a client by nickname from the reply box; Enter opens the
+// first match with the cursor in its reply box; Escape goes back.
+func TestFindByNickname(t *testing.T) {
+	m, in, _, _, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	w.Canvas().Focus(m.compose)
+	m.compose.TypedShortcut(ctrlKey(fyne.KeyF))
+	if w.Canvas().Focused() != m.list.search {
+		t.Fatal("Ctrl+F did not go to the search box")
+	}
+	test.Type(m.list.search, "そら")
+	if len(m.list.shown) != 1 {
+		t.Fatalf("search shows %d", len(m.list.shown))
+	}
+	m.list.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if in.FocusedID() != 3 || w.Canvas().Focused() != m.compose {
+		t.Fatalf("Enter opened %d, focus on %T", in.FocusedID(), w.Canvas().Focused())
+	}
+	w.Canvas().Focus(m.list.search)
+	m.list.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if m.list.search.Text != "" || w.Canvas().Focused() != m.compose {
+		t.Fatal("Escape did not clear the search and go back to the reply box")
+	}
+}
+
+// The banner takes its own room above the history, over no message.
+func TestBannerDoesNotCoverTheHistory(t *testing.T) {
+	m, in, _, _, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(2, 1, "ひなたです")))
+	w.Canvas().Focus(m.compose)
+	m.Apply(in.Apply(clientMsg(3, 1, "そらです")))
+	if m.BannerText() == "" {
+		t.Fatal("no banner")
+	}
+	bannerBottom := m.banner.Position().Y + m.banner.Size().Height
+	if top := m.history.Position().Y; top < bannerBottom {
+		t.Fatalf("the history starts at %v, under the banner ending at %v", top, bannerBottom)
 	}
 }

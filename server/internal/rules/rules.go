@@ -12,6 +12,8 @@
 package rules
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -262,6 +264,47 @@ func EndSessions(actor store.Principal, accountID int64) error {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins end other people's sessions")
 	}
 	return nil
+}
+
+// SignIn decides whether an account whose password (and second factor)
+// was right may sign in now: not once a client's access period has ended.
+func SignIn(a store.AccountRecord, now time.Time) error {
+	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
+		return protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
+	}
+	return nil
+}
+
+// BulkNicknames expands a bulk registration into the nicknames to create,
+// all checked before any is created: a typo in line 40 must not leave 39
+// half-distributed accounts behind.
+func BulkNicknames(req protocol.BulkCreateClientsRequest) ([]string, error) {
+	names := req.Nicknames
+	switch {
+	case len(names) > 0 && req.Count > 0:
+		return nil, protocol.Errorf(protocol.CodeInvalid, "give nicknames or prefix and count, not both")
+	case len(names) == 0:
+		prefix := strings.TrimSpace(req.Prefix)
+		if req.Count <= 0 || prefix == "" {
+			return nil, protocol.Errorf(protocol.CodeInvalid, "give nicknames, or a prefix and a count")
+		}
+		if req.Count > protocol.MaxBulkClients {
+			return nil, protocol.Errorf(protocol.CodeInvalid, "at most %d clients at once", protocol.MaxBulkClients)
+		}
+		width := len(strconv.Itoa(req.Count))
+		for i := 1; i <= req.Count; i++ {
+			names = append(names, fmt.Sprintf("%s-%0*d", prefix, width, i))
+		}
+	}
+	if len(names) > protocol.MaxBulkClients {
+		return nil, protocol.Errorf(protocol.CodeInvalid, "at most %d clients at once", protocol.MaxBulkClients)
+	}
+	for i, n := range names {
+		if err := protocol.ValidateNickname(n); err != nil {
+			return nil, protocol.Errorf(protocol.CodeInvalid, "nickname %d: %s", i+1, protocol.AsError(err).Message)
+		}
+	}
+	return names, nil
 }
 
 // Idle is how long sessions may go unused before they end.

@@ -347,3 +347,34 @@ func TestApplySettings(t *testing.T) {
 		})
 	}
 }
+
+func TestSignInAndBulk(t *testing.T) {
+	if SignIn(store.AccountRecord{Account: protocol.Account{AccessUntil: ptr(monday)}}, monday) == nil {
+		t.Fatal("signed in on the day access ended")
+	}
+	if err := SignIn(store.AccountRecord{Account: protocol.Account{AccessUntil: ptr(monday.Add(time.Hour))}}, monday); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		req   protocol.BulkCreateClientsRequest
+		first string
+		n     int
+		code  protocol.Code
+	}{
+		{"a seminar", protocol.BulkCreateClientsRequest{Prefix: " seminar ", Count: 30}, "seminar-01", 30, ""},
+		{"named", protocol.BulkCreateClientsRequest{Nicknames: []string{"さくら", "ひなた"}}, "さくら", 2, ""},
+		{"both", protocol.BulkCreateClientsRequest{Prefix: "s", Count: 2, Nicknames: []string{"a"}}, "", 0, protocol.CodeInvalid},
+		{"neither", protocol.BulkCreateClientsRequest{}, "", 0, protocol.CodeInvalid},
+		{"too many", protocol.BulkCreateClientsRequest{Prefix: "s", Count: protocol.MaxBulkClients + 1}, "", 0, protocol.CodeInvalid},
+		{"one bad name stops all", protocol.BulkCreateClientsRequest{Nicknames: []string{"ok", " "}}, "", 0, protocol.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			names, err := BulkNicknames(tt.req)
+			if codeOf(err) != tt.code || len(names) != tt.n || (tt.n > 0 && names[0] != tt.first) {
+				t.Fatalf("%v %v", names, err)
+			}
+		})
+	}
+}

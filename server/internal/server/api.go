@@ -10,6 +10,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
@@ -137,31 +138,9 @@ func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *se
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	names := req.Nicknames
-	switch {
-	case len(names) > 0 && req.Count > 0:
-		return protocol.Errorf(protocol.CodeInvalid, "give nicknames or prefix and count, not both")
-	case len(names) == 0:
-		if req.Count <= 0 || strings.TrimSpace(req.Prefix) == "" {
-			return protocol.Errorf(protocol.CodeInvalid, "give nicknames, or a prefix and a count")
-		}
-		if req.Count > protocol.MaxBulkClients {
-			return protocol.Errorf(protocol.CodeInvalid, "at most %d clients at once", protocol.MaxBulkClients)
-		}
-		width := len(fmt.Sprint(req.Count))
-		for i := 1; i <= req.Count; i++ {
-			names = append(names, fmt.Sprintf("%s-%0*d", strings.TrimSpace(req.Prefix), width, i))
-		}
-	}
-	if len(names) > protocol.MaxBulkClients {
-		return protocol.Errorf(protocol.CodeInvalid, "at most %d clients at once", protocol.MaxBulkClients)
-	}
-	// Validate every name before creating any, so a typo in line 40 does
-	// not leave 39 half-distributed accounts behind.
-	for i, n := range names {
-		if err := protocol.ValidateNickname(n); err != nil {
-			return protocol.Errorf(protocol.CodeInvalid, "nickname %d: %s", i+1, protocol.AsError(err).Message)
-		}
+	names, err := rules.BulkNicknames(req)
+	if err != nil {
+		return err
 	}
 	out := make([]protocol.Credentials, 0, len(names))
 	for _, n := range names {

@@ -530,11 +530,7 @@ func TestTOTPSecondFactor(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	ctx := context.Background()
-	cred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "co", Role: protocol.RoleCounselor})
-	if err != nil {
-		t.Fatal(err)
-	}
-	co := ts.login(t, cred.LoginID, cred.Password)
+	co, cred := ts.newCounselorCred(t, o, "co")
 	code := func(secret string, d time.Duration) string {
 		t.Helper()
 		c, err := credential.TOTPCode(secret, ts.clock.Now().Add(d))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
@@ -177,10 +178,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return protocol.Errorf(protocol.CodeBadCredentials, "login ID or password is incorrect")
 	}
 	now := s.cfg.Now()
-	if acct.AccessUntil != nil && !now.Before(*acct.AccessUntil) {
+	if err := rules.SignIn(acct, now); err != nil {
 		att.done(true)
 		s.metrics.logins.WithLabelValues("expired").Inc()
-		return protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
+		return err
 	}
 	if err := s.secondFactor(r.Context(), acct.ID, req.TOTP, now); err != nil {
 		switch protocol.AsError(err).Code {

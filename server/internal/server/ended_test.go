@@ -21,6 +21,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/storetest"
 )
 
 // Once the server has answered that a session is ended, not one more
@@ -151,9 +152,7 @@ func TestSendAnswersCarryTheirRef(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	cl, _ := ts.newClient(t, o, "c")
-	ws := rawWS(t, ts.URL, cl.Token)
-	wsWrite(t, ws, `{"type":"hello","v":1}`)
-	wsReadType(t, ws, "synced")
+	ws := syncedWS(t, ts, cl.Token)
 	tests := []struct {
 		name, frame string
 		code        protocol.Code
@@ -208,9 +207,7 @@ func TestStrikesAreAnsweredBeforeTheClose(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	cl, _ := ts.newClient(t, o, "c")
-	ws := rawWS(t, ts.URL, cl.Token)
-	wsWrite(t, ws, `{"type":"hello","v":1}`)
-	wsReadType(t, ws, "synced")
+	ws := syncedWS(t, ts, cl.Token)
 	for i := range maxStrikes + 10 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := ws.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"type":"send","ref":"bad-%d","body":""}`, i)))
@@ -294,7 +291,7 @@ func TestHTTPTimeoutsSpareLiveConnections(t *testing.T) {
 	go func() { done <- s.Serve(ctx, func(a net.Addr) { addrc <- a }) }()
 	t.Cleanup(func() { stop(); <-done })
 	url := "http://" + (<-addrc).String()
-	ts := &testServer{Server: s, URL: url, clock: &testClock{t: time.Now()}}
+	ts := &testServer{Server: s, URL: url, clock: storetest.NewClock(time.Now())}
 	o := ts.org(t, "org")
 	cl, _ := ts.newClient(t, o, "c")
 

@@ -314,11 +314,7 @@ func TestSecretChecksCountTowardLockout(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	ctx := context.Background()
-	cred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "co", Role: protocol.RoleCounselor})
-	if err != nil {
-		t.Fatal(err)
-	}
-	co := ts.login(t, cred.LoginID, cred.Password)
+	co, cred := ts.newCounselorCred(t, o, "co")
 	for range DefaultMaxFailures {
 		if _, err := co.EnrollTOTP(ctx, "wrong"); !client.IsCode(err, protocol.CodeBadCredentials) {
 			t.Fatalf("enroll with a wrong password: %v", err)
@@ -338,11 +334,7 @@ func TestLongJapanesePasswordWorks(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	ctx := context.Background()
-	cred, err := o.admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "co", Role: protocol.RoleCounselor})
-	if err != nil {
-		t.Fatal(err)
-	}
-	co := ts.login(t, cred.LoginID, cred.Password)
+	co, cred := ts.newCounselorCred(t, o, "co")
 	long := strings.Repeat("静かな朝に鳥が三回鳴いた日", 13) // 169 characters, 507 bytes
 	if err := co.ChangePassword(ctx, cred.Password, long); err != nil {
 		t.Fatal(err)

@@ -21,20 +21,8 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/storetest"
 )
-
-// testClock is a settable clock shared by the server and its store.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // syncBuffer is a log sink that tests can read while the server writes.
 type syncBuffer struct {
@@ -53,7 +41,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 type testServer struct {
 	*Server
 	URL   string
-	clock *testClock
+	clock *storetest.Clock
 	logs  *syncBuffer
 	dir   string
 }
@@ -67,7 +55,7 @@ type testOrg struct {
 // hashing and a settable clock (Monday 2026-11-23 12:00 in Tokyo).
 func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
-	ts := &testServer{clock: &testClock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, dir: t.TempDir()}
+	ts := &testServer{clock: storetest.NewClock(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)), logs: &syncBuffer{}, dir: t.TempDir()}
 	cfg := Config{
 		DataDir:  ts.dir,
 		Logger:   slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -133,11 +121,19 @@ func (ts *testServer) newClient(t testing.TB, o testOrg, nick string) (*client.C
 
 func (ts *testServer) newCounselor(t testing.TB, o testOrg, nick string) *client.Client {
 	t.Helper()
+	c, _ := ts.newCounselorCred(t, o, nick)
+	return c
+}
+
+// newCounselorCred registers a counselor, signs it in and returns its
+// one-time credentials too.
+func (ts *testServer) newCounselorCred(t testing.TB, o testOrg, nick string) (*client.Client, protocol.Credentials) {
+	t.Helper()
 	cred, err := o.admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: nick, Role: protocol.RoleCounselor})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ts.login(t, cred.LoginID, cred.Password)
+	return ts.login(t, cred.LoginID, cred.Password), cred
 }
 
 // recorder collects a live connection's events for assertions.

@@ -1,6 +1,8 @@
-// Package store defines what Taiwa keeps and the rules for who may read and
-// change it. The SQLite implementation in store/sqlite is the embedded
-// default; another database plugs in by implementing Store.
+// Package store defines what Taiwa keeps. The SQLite implementation in
+// store/sqlite is the embedded default; another database plugs in by
+// implementing Store and passing store/storetest, the conformance suite.
+// What is allowed is decided by package rules; implementations load rows,
+// ask the rules and write the outcome in one transaction.
 //
 // Every read and write takes the acting Principal, and implementations
 // enforce visibility in their queries: a client reaches only their own
@@ -138,8 +140,22 @@ type SweepResult struct {
 	AuditEntries  int // audit entries past the audit retention
 }
 
-// Store is the storage every part of the server uses.
+// Store is everything the server keeps: the sum of the parts below, each
+// of which a caller can take alone (the push notifier takes its own
+// push.Tokens; the command line takes Orgs and Accounts). Implementations
+// run store/storetest, the conformance suite.
 type Store interface {
+	Orgs
+	Accounts
+	Sessions
+	Conversations
+	Audit
+	PushTokens
+	Lifecycle
+}
+
+// Orgs are organisations and their settings.
+type Orgs interface {
 	// CreateOrg creates an organisation (operator only: the command line).
 	CreateOrg(ctx context.Context, name string) (protocol.Org, error)
 	// Org returns the principal's organisation with its availability now.
@@ -151,7 +167,10 @@ type Store interface {
 	UpdateSettings(ctx context.Context, p Principal, patch protocol.SettingsPatch) (protocol.Org, error)
 	// OrgCount reports how many organisations exist.
 	OrgCount(ctx context.Context) (int, error)
+}
 
+// Accounts are the people who sign in, and their credentials.
+type Accounts interface {
 	// CreateAccount adds an account. Admins create accounts in their own
 	// organisation; the operator (a zero Principal) in any.
 	CreateAccount(ctx context.Context, p Principal, a NewAccount) (protocol.Account, error)
@@ -191,7 +210,10 @@ type Store interface {
 	// cannot delete their own account, nor the organisation's last admin:
 	// both are decided in the deleting transaction.
 	DeleteAccount(ctx context.Context, p Principal, id int64) error
+}
 
+// Sessions are signed-in devices and their deletion receipts.
+type Sessions interface {
 	// CreateSession records a signed-in device by the hash of its token.
 	CreateSession(ctx context.Context, n NewSession) (Session, error)
 	// SessionByToken finds a live session and its account.
@@ -205,19 +227,25 @@ type Store interface {
 	// principal's organisation (admins, or the account itself).
 	RevokeAccountSessions(ctx context.Context, p Principal, accountID int64, reason string) error
 
-	// AuditLog pages backwards through the organisation's audit log (admins).
-	AuditLog(ctx context.Context, p Principal, before int64, limit int) (protocol.AuditPage, error)
-	// Supervise records an admin's read-only look into a conversation and
-	// returns the page of history asked for, as History does.
-	Supervise(ctx context.Context, p Principal, conversationID, before int64, limit int) (protocol.MessagePage, error)
-
 	// RecordWiped notes a live session's deletion receipt (deletions up to at applied).
 	RecordWiped(ctx context.Context, sessionID int64, at time.Time) error
 	// RecordWipedEnded notes that an ended session's device wiped itself.
 	RecordWipedEnded(ctx context.Context, tokenHash []byte) error
 	// Devices lists an account's devices and their receipts (admins).
 	Devices(ctx context.Context, p Principal, accountID int64) ([]protocol.Device, error)
+}
 
+// Audit is the organisation's append-only record of admin actions.
+type Audit interface {
+	// AuditLog pages backwards through the organisation's audit log (admins).
+	AuditLog(ctx context.Context, p Principal, before int64, limit int) (protocol.AuditPage, error)
+	// Supervise records an admin's read-only look into a conversation and
+	// returns the page of history asked for, as History does.
+	Supervise(ctx context.Context, p Principal, conversationID, before int64, limit int) (protocol.MessagePage, error)
+}
+
+// Conversations are the conversations and their messages.
+type Conversations interface {
 	// Conversations lists what the principal may see.
 	Conversations(ctx context.Context, p Principal) ([]protocol.Conversation, error)
 	// Conversation returns one conversation the principal may see.
@@ -235,7 +263,10 @@ type Store interface {
 	Receipt(ctx context.Context, p Principal, conversationID, delivered, read int64) error
 	// Assign sets a conversation's assignee (staff), nil to release it.
 	Assign(ctx context.Context, p Principal, conversationID int64, assignee *int64) (protocol.Conversation, error)
+}
 
+// PushTokens are the devices to tell of replies.
+type PushTokens interface {
 	// SetPushToken records a device token for the principal's session (a
 	// device that moves to another session is moved with it). The token is
 	// forgotten with the session.
@@ -246,7 +277,10 @@ type Store interface {
 	PushTokens(ctx context.Context, accountID int64) ([]string, error)
 	// DropPushToken forgets a token the push service no longer knows.
 	DropPushToken(ctx context.Context, token string) error
+}
 
+// Lifecycle is subscription, retention and the database's own life.
+type Lifecycle interface {
 	// Subscribe runs register at a point between commits and returns what
 	// the principal could see at that point. Changes committed afterwards
 	// reach whatever register installed, so an app that loads the snapshot

@@ -59,13 +59,13 @@ func readFromCopy(t *testing.T, f *fixture, copyPath string, id int64) (string, 
 func TestCopyBeforeDeletionUnreadableAfter(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	o := f.org(t, 2)
+	o := f.Org(t, 2)
 	hour := int64(3600)
-	if _, err := f.db.UpdateSettings(ctx, o.admin, protocol.SettingsPatch{RetentionSeconds: &hour}); err != nil {
+	if _, err := f.db.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &hour}); err != nil {
 		t.Fatal(err)
 	}
-	deleted := send(t, f.db, o.clients[0], 0, "d", "MARKER-client-deleted")
-	expiring := send(t, f.db, o.clients[1], 0, "e", "MARKER-expires")
+	deleted := send(t, f.db, o.Clients[0], 0, "d", "MARKER-client-deleted")
+	expiring := send(t, f.db, o.Clients[1], 0, "e", "MARKER-expires")
 	backup := copyDatabase(t, f)
 
 	if b, _ := os.ReadFile(backup); strings.Contains(string(b), "MARKER") {
@@ -78,7 +78,7 @@ func TestCopyBeforeDeletionUnreadableAfter(t *testing.T) {
 	}
 
 	// The client is deleted: its key goes.
-	if err := f.db.DeleteAccount(ctx, o.admin, o.clients[0].AccountID); err != nil {
+	if err := f.db.DeleteAccount(ctx, o.Admin, o.Clients[0].AccountID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := readFromCopy(t, f, backup, deleted.ID); !errors.Is(err, sealkeys.ErrErased) {
@@ -89,7 +89,7 @@ func TestCopyBeforeDeletionUnreadableAfter(t *testing.T) {
 	}
 
 	// Retention runs out and the slice ends: that key goes too.
-	f.clock.Add(time.Hour + sealkeys.SliceLength)
+	f.Clock.Add(time.Hour + sealkeys.SliceLength)
 	if _, err := f.db.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +104,13 @@ func TestCopyBeforeDeletionUnreadableAfter(t *testing.T) {
 func TestResealing(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	o := f.org(t, 1)
-	m := send(t, f.db, o.clients[0], 0, "1", "MARKER-reseal")
+	o := f.Org(t, 1)
+	m := send(t, f.db, o.Clients[0], 0, "1", "MARKER-reseal")
 	day := int64(24 * 3600)
-	if _, err := f.db.UpdateSettings(ctx, o.admin, protocol.SettingsPatch{RetentionSeconds: &day}); err != nil {
+	if _, err := f.db.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &day}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := f.db.MessagesAfter(ctx, o.staff, 0, 0)
+	msgs, err := f.db.MessagesAfter(ctx, o.Staff, 0, 0)
 	if err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-reseal" || sealkeys.Slice(msgs[0].ExpiresAt) != sealkeys.Slice(m.CreatedAt.Add(24*time.Hour)) {
 		t.Fatalf("after shortening: %+v %v", msgs, err)
 	}
@@ -120,12 +120,16 @@ func TestResealing(t *testing.T) {
 		t.Fatalf("stored slice %d, want %d", slice, sealkeys.Slice(msgs[0].ExpiresAt))
 	}
 
-	// An older version's clear body, as an upgrade finds it.
+	// An older version's clear body, as an upgrade finds it (before the
+	// upgrade was recorded).
 	if _, err := f.db.write.Exec("UPDATE messages SET body = 'MARKER-legacy', sealed = NULL, slice = NULL WHERE id = ?", m.ID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.db.write.Exec("DELETE FROM upgrades WHERE name = 'seal_bodies'"); err != nil {
+		t.Fatal(err)
+	}
 	f.db.Close()
-	db, err := Open(f.dir, Options{Now: f.clock.Now})
+	db, err := Open(f.dir, Options{Now: f.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +137,7 @@ func TestResealing(t *testing.T) {
 	if hits := fileContains(t, f.dir, "MARKER-legacy"); len(hits) > 0 {
 		t.Fatalf("clear body left in %v after sealing", hits)
 	}
-	msgs, err = db.MessagesAfter(ctx, o.staff, 0, 0)
+	msgs, err = db.MessagesAfter(ctx, o.Staff, 0, 0)
 	if err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-legacy" {
 		t.Fatalf("after sealing at open: %+v %v", msgs, err)
 	}
@@ -144,7 +148,7 @@ func TestResealing(t *testing.T) {
 func TestKeysPreparedAheadOfSends(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	o := f.org(t, 2)
+	o := f.Org(t, 2)
 	if _, err := f.db.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +161,14 @@ func TestKeysPreparedAheadOfSends(t *testing.T) {
 		return n
 	}
 	before := keys()
-	send(t, f.db, o.clients[0], 0, "1", "first words")
-	send(t, f.db, o.clients[1], 0, "2", "other words")
+	send(t, f.db, o.Clients[0], 0, "1", "first words")
+	send(t, f.db, o.Clients[1], 0, "2", "other words")
 	if after := keys(); after != before {
 		t.Fatalf("sends made %d keys", after-before)
 	}
 	// The next hour's key is ready before the hour begins.
-	f.clock.Add(sealkeys.SliceLength)
-	send(t, f.db, o.clients[0], 0, "3", "an hour later")
+	f.Clock.Add(sealkeys.SliceLength)
+	send(t, f.db, o.Clients[0], 0, "3", "an hour later")
 	if after := keys(); after != before {
 		t.Fatalf("a send in the next hour made %d keys", after-before)
 	}

@@ -2,67 +2,23 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"net/url"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/storetest"
 )
 
 // IDs are never handed out twice: an app that was offline while a client
 // was deleted and another registered must not see the new client under
 // the old client's account or conversation ID.
-func TestIDsAreNeverReused(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	o := f.org(t, 1)
-	old := o.clients[0]
-	oldConv := onlyConv(t, f.db, old)
-	oldSess, err := f.db.CreateSession(ctx, store.NewSession{AccountID: old.AccountID, TokenHash: []byte("old-token-hash-0000000000000000"), ExpiresAt: f.clock.Now().Add(1e12)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The newest of everything is deleted: without AUTOINCREMENT the next
-	// insert would take its ID.
-	if err := f.db.DeleteAccount(ctx, o.admin, old.AccountID); err != nil {
-		t.Fatal(err)
-	}
-	next, err := f.db.CreateAccount(ctx, store.Principal{}, store.NewAccount{OrgID: o.id, Role: protocol.RoleClient, LoginID: "next-client", Nickname: "次", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nextP := store.Principal{AccountID: next.ID, OrgID: o.id, Role: protocol.RoleClient}
-	nextConv := onlyConv(t, f.db, nextP)
-	nextSess, err := f.db.CreateSession(ctx, store.NewSession{AccountID: next.ID, TokenHash: []byte("new-token-hash-0000000000000000"), ExpiresAt: f.clock.Now().Add(1e12)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if next.ID <= old.AccountID || nextConv.ID <= oldConv.ID || nextSess.ID <= oldSess.ID {
-		t.Fatalf("reused: account %d→%d, conversation %d→%d, session %d→%d",
-			old.AccountID, next.ID, oldConv.ID, nextConv.ID, oldSess.ID, nextSess.ID)
-	}
-}
 
 // A database from before the rebuild keeps its IDs and rows, and its
 // counters start above every ID still named anywhere.
 func TestUpgradeKeepsIDsAndNeverReusesThem(t *testing.T) {
 	dir := t.TempDir()
-	q := url.Values{}
-	q.Add("_pragma", "foreign_keys(ON)")
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?"+q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.SetMaxOpenConns(1)
-	for n := 1; n <= 9; n++ {
-		if err := apply(raw, n); err != nil {
-			t.Fatalf("migration %d: %v", n, err)
-		}
-	}
-	for _, stmt := range []string{
+	legacyDB(t, dir, 9,
 		`INSERT INTO orgs(id, name, settings, created_at, app_code) VALUES (1, 'o', '{}', 0, 'abc')`,
 		`INSERT INTO accounts(id, org_id, role, login_id, nickname, password_hash, created_at) VALUES (1, 1, 'admin', 'adm', 'a', 'x', 0), (2, 1, 'client', 'cli', 'c', 'x', 0)`,
 		`INSERT INTO conversations(id, org_id, client_id, updated_at) VALUES (4, 1, 2, 0)`,
@@ -70,12 +26,7 @@ func TestUpgradeKeepsIDsAndNeverReusesThem(t *testing.T) {
 		// Deleted before the upgrade: client 9 with session 8 and conversation 7.
 		`INSERT INTO ended_sessions(token_hash, session_id, org_id, account_id, created_at, ended_at, reason) VALUES (x'02', 8, 1, 9, 0, 0, 'deleted')`,
 		`INSERT INTO audit_log(org_id, at, actor_id, actor_role, action, target_id, target_role) VALUES (1, 0, 1, 'admin', 'account_deleted', 9, 'client')`,
-	} {
-		if _, err := raw.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	raw.Close()
+	)
 
 	db, err := Open(dir, Options{})
 	if err != nil {
@@ -99,7 +50,7 @@ func TestUpgradeKeepsIDsAndNeverReusesThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := onlyConv(t, db, store.Principal{AccountID: a.ID, OrgID: 1, Role: protocol.RoleClient})
+	c := storetest.ClientConversation(t, db, store.Principal{AccountID: a.ID, OrgID: 1, Role: protocol.RoleClient})
 	if a.ID <= 9 || s.ID <= 8 || c.ID <= 4 {
 		t.Fatalf("after the upgrade: account %d (≤ 9), session %d (≤ 8), conversation %d (≤ 4)", a.ID, s.ID, c.ID)
 	}
@@ -114,18 +65,18 @@ func TestUpgradeKeepsIDsAndNeverReusesThem(t *testing.T) {
 func TestDevicesStayInTheirOrganisation(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a, b := f.org(t, 1), f.org(t, 1)
-	victim := b.clients[0]
-	if _, err := f.db.CreateSession(ctx, store.NewSession{AccountID: victim.AccountID, TokenHash: []byte("b-session-hash-0000000000000000"), Device: "B's phone", ExpiresAt: f.clock.Now().Add(1e12)}); err != nil {
+	a, b := f.Org(t, 1), f.Org(t, 1)
+	victim := b.Clients[0]
+	if _, err := f.db.CreateSession(ctx, store.NewSession{AccountID: victim.AccountID, TokenHash: []byte("b-session-hash-0000000000000000"), Device: "B's phone", ExpiresAt: f.Clock.Now().Add(1e12)}); err != nil {
 		t.Fatal(err)
 	}
 	// A record left by organisation A under the same account ID (as IDs
 	// were reused before schema 10).
 	if _, err := f.db.write.Exec(`INSERT INTO ended_sessions(token_hash, session_id, org_id, account_id, created_at, ended_at, reason)
-		VALUES (x'aa', 999, ?, ?, 0, 0, 'deleted')`, a.id, victim.AccountID); err != nil {
+		VALUES (x'aa', 999, ?, ?, 0, 0, 'deleted')`, a.ID, victim.AccountID); err != nil {
 		t.Fatal(err)
 	}
-	devices, err := f.db.Devices(ctx, a.admin, victim.AccountID)
+	devices, err := f.db.Devices(ctx, a.Admin, victim.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +90,8 @@ func TestDevicesStayInTheirOrganisation(t *testing.T) {
 // Idempotency refs are kept only as keyed hashes, and still work.
 func TestRefsAreNotStoredInTheClear(t *testing.T) {
 	f := newFixture(t)
-	o := f.org(t, 1)
-	cl := o.clients[0]
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
 	const ref = "REF-MARKER-meaningful-7319"
 	first := send(t, f.db, cl, 0, ref, "こんにちは")
 	again, created, err := f.db.Send(context.Background(), cl, store.SendRequest{Ref: ref, Body: "こんにちは"})
@@ -159,8 +110,8 @@ func TestRefsAreNotStoredInTheClear(t *testing.T) {
 // and a resend with one still finds its message.
 func TestLegacyRefsAreHashed(t *testing.T) {
 	f := newFixture(t)
-	o := f.org(t, 1)
-	cl := o.clients[0]
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
 	m := send(t, f.db, cl, 0, "placeholder", "昔のメッセージ")
 	const ref = "LEGACY-REF-marker-5521"
 	for _, stmt := range []string{
@@ -172,7 +123,7 @@ func TestLegacyRefsAreHashed(t *testing.T) {
 		}
 	}
 	f.db.Close()
-	db, err := Open(f.dir, Options{Now: f.clock.Now})
+	db, err := Open(f.dir, Options{Now: f.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,13 +138,3 @@ func TestLegacyRefsAreHashed(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
-
-// onlyConv is a client's one conversation.
-func onlyConv(t *testing.T, db *DB, client store.Principal) protocol.Conversation {
-	t.Helper()
-	cs, err := db.Conversations(context.Background(), client)
-	if err != nil || len(cs) != 1 {
-		t.Fatalf("conversations of %d: %v %v", client.AccountID, cs, err)
-	}
-	return cs[0]
-}

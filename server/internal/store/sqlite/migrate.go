@@ -137,7 +137,7 @@ CREATE INDEX audit_log_at ON audit_log(at);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `,
-	// 6: message bodies sealed (pkg/keyring): slice names the expiry slice
+	// 6: message bodies sealed (server/internal/sealkeys): slice names the expiry slice
 	// whose key, with the client's, seals the body. Open seals the bodies
 	// stored in the clear before.
 	`

@@ -14,13 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
+	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
@@ -86,20 +84,11 @@ const FileName = "taiwa.db"
 // Open opens (creating if needed) the database in dir and applies migrations.
 func Open(dir string, opt Options) (*DB, error) {
 	path := filepath.Join(dir, FileName)
-	q := url.Values{}
-	for _, p := range []string{
-		"journal_mode(WAL)",
-		"synchronous(FULL)",
-		"foreign_keys(ON)",
-		"busy_timeout(10000)",
-		"secure_delete(ON)",
-	} {
-		q.Add("_pragma", p)
-	}
-	dsn := "file:" + path + "?" + q.Encode()
-	write, err := sql.Open("sqlite", dsn)
+	// Every acknowledged write is durable (synchronous=FULL).
+	pragmas := []string{"synchronous(FULL)", "foreign_keys(ON)"}
+	write, err := sqlitefile.Open(path, pragmas...)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
@@ -120,22 +109,28 @@ func Open(dir string, opt Options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	if err := sealLegacy(write, ring); err != nil {
-		ring.Close()
-		write.Close()
-		return nil, fmt.Errorf("seal stored bodies in %s: %w", path, err)
-	}
-	if err := hashLegacyRefs(write, ring, time.Now()); err != nil {
-		ring.Close()
-		write.Close()
-		return nil, fmt.Errorf("hash stored refs in %s: %w", path, err)
+	// One-time upgrades of what older versions stored; recorded, so that
+	// no later start scans the messages again.
+	now := time.Now()
+	for _, u := range []struct {
+		name string
+		run  func() error
+	}{
+		{"seal_bodies", func() error { return sealLegacy(write, ring) }},
+		{"hash_refs", func() error { return hashLegacyRefs(write, ring) }},
+	} {
+		if err := upgradeOnce(write, u.name, now, u.run); err != nil {
+			ring.Close()
+			write.Close()
+			return nil, fmt.Errorf("upgrade %s (%s): %w", path, u.name, err)
+		}
 	}
 	if err := dropOrphanKeys(write, ring); err != nil {
 		ring.Close()
 		write.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	read, err := sqlitefile.Open(path, append(pragmas, "query_only(ON)")...)
 	if err != nil {
 		ring.Close()
 		write.Close()

@@ -1,4 +1,4 @@
-// Package keyring holds the keys that message bodies are sealed with, so
+// Package sealkeys holds the keys that message bodies are sealed with, so
 // that destroying a key erases what it sealed everywhere at once: in the
 // database, in its free pages, in a backup or a forgotten copy.
 //
@@ -13,8 +13,6 @@
 package sealkeys
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
@@ -22,13 +20,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the database/sql driver
+	"github.com/taiwa-chat/taiwa/pkg/sealbox"
+	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
 )
 
 // SliceLength is the span of expiry times that share a slice key: a
@@ -58,13 +56,13 @@ func SliceEnd(slice int64) time.Time {
 // Ring is an open key file.
 type Ring struct {
 	db     *sql.DB
-	master cipher.AEAD
+	master *sealbox.Box
 	refKey []byte // HMAC key for idempotency refs, derived from the master key
 
 	mu      sync.Mutex
 	clients map[int64][]byte
 	slices  map[int64][]byte
-	derived map[[2]int64]cipher.AEAD
+	derived map[[2]int64]*sealbox.Box
 }
 
 // Open opens (creating if needed) the key file at path; master unwraps
@@ -73,17 +71,13 @@ func Open(path string, master []byte) (*Ring, error) {
 	if len(master) != KeySize {
 		return nil, fmt.Errorf("master key must be %d bytes, not %d", KeySize, len(master))
 	}
-	m, err := newAEAD(master)
+	m, err := sealbox.New(master)
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "secure_delete(ON)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitefile.Open(path, "synchronous(FULL)")
 	if err != nil {
-		return nil, fmt.Errorf("open key file %s: %w", path, err)
+		return nil, fmt.Errorf("open key file: %w", err)
 	}
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS keys (
@@ -96,14 +90,14 @@ func Open(path string, master []byte) (*Ring, error) {
 		db.Close()
 		return nil, fmt.Errorf("derive ref key: %w", err)
 	}
-	r := &Ring{db: db, master: m, refKey: refKey, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: map[[2]int64]cipher.AEAD{}}
+	r := &Ring{db: db, master: m, refKey: refKey, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: map[[2]int64]*sealbox.Box{}}
 	// A wrong master key must stop the server at once, not at the first
 	// read: the file carries a check value, wrapped like every key.
 	var wrapped []byte
 	err = db.QueryRow("SELECT wrapped FROM keys WHERE kind = 'check' AND id = 0").Scan(&wrapped)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES ('check', 0, ?)", seal(m, NewMasterKey(), label("check", 0))); err != nil {
+		if _, err := db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES ('check', 0, ?)", m.Seal(NewMasterKey(), label("check", 0))); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("prepare key file %s: %w", path, err)
 		}
@@ -122,40 +116,12 @@ func Open(path string, master []byte) (*Ring, error) {
 // Close closes the key file.
 func (r *Ring) Close() error { return r.db.Close() }
 
-func newAEAD(key []byte) (cipher.AEAD, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("aes: %w", err)
-	}
-	g, err := cipher.NewGCM(b)
-	if err != nil {
-		return nil, fmt.Errorf("gcm: %w", err)
-	}
-	return g, nil
-}
-
 func label(kind string, id int64) []byte {
 	return []byte("taiwa key " + kind + " " + strconv.FormatInt(id, 10))
 }
 
-// seal encrypts plain under a with a fresh random nonce, stored in front.
-func seal(a cipher.AEAD, plain, aad []byte) []byte {
-	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plain)+a.Overhead())
-	rand.Read(nonce)
-	return a.Seal(nonce, nonce, plain, aad)
-}
-
-// open decrypts what seal made under the same aad.
-func open(a cipher.AEAD, blob, aad []byte) ([]byte, error) {
-	ns := a.NonceSize()
-	if len(blob) < ns {
-		return nil, errors.New("sealed data too short")
-	}
-	return a.Open(nil, blob[:ns], blob[ns:], aad)
-}
-
 func (r *Ring) unwrap(kind string, id int64, wrapped []byte) ([]byte, error) {
-	k, err := open(r.master, wrapped, label(kind, id))
+	k, err := r.master.Open(wrapped, label(kind, id))
 	if err != nil {
 		return nil, fmt.Errorf("unwrap %s key %d: %w", kind, id, err)
 	}
@@ -189,14 +155,14 @@ func (r *Ring) key(kind string, id int64, create bool) ([]byte, error) {
 	}
 	k := make([]byte, KeySize)
 	rand.Read(k)
-	if _, err := r.db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES (?,?,?)", kind, id, seal(r.master, k, label(kind, id))); err != nil {
+	if _, err := r.db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES (?,?,?)", kind, id, r.master.Seal(k, label(kind, id))); err != nil {
 		return nil, fmt.Errorf("store %s key %d: %w", kind, id, err)
 	}
 	cache[id] = k
 	return k, nil
 }
 
-func (r *Ring) aead(client, slice int64, create bool) (cipher.AEAD, error) {
+func (r *Ring) box(client, slice int64, create bool) (*sealbox.Box, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if a, ok := r.derived[[2]int64{client, slice}]; ok {
@@ -215,7 +181,7 @@ func (r *Ring) aead(client, slice int64, create bool) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive body key: %w", err)
 	}
-	a, err := newAEAD(k)
+	a, err := sealbox.New(k)
 	if err != nil {
 		return nil, err
 	}
@@ -247,20 +213,20 @@ func (r *Ring) EnsureSlice(expires time.Time) error {
 // store with the blob. New keys are durable before Seal returns.
 func (r *Ring) Seal(client int64, expires time.Time, body, aad []byte) (slice int64, blob []byte, err error) {
 	slice = Slice(expires)
-	a, err := r.aead(client, slice, true)
+	a, err := r.box(client, slice, true)
 	if err != nil {
 		return 0, nil, err
 	}
-	return slice, seal(a, body, aad), nil
+	return slice, a.Seal(body, aad), nil
 }
 
 // Open unseals a body; ErrErased if its client's or slice's key is gone.
 func (r *Ring) Open(client, slice int64, blob, aad []byte) ([]byte, error) {
-	a, err := r.aead(client, slice, false)
+	a, err := r.box(client, slice, false)
 	if err != nil {
 		return nil, err
 	}
-	b, err := open(a, blob, aad)
+	b, err := a.Open(blob, aad)
 	if err != nil {
 		return nil, fmt.Errorf("open sealed body: %w", err)
 	}
@@ -392,12 +358,12 @@ func LoadOrCreate(path string) ([]byte, error) {
 // WrapSecret seals a small secret (a TOTP seed, say) under the master key,
 // bound to label; it is stored in the database, useless without the key.
 func (r *Ring) WrapSecret(label string, secret []byte) []byte {
-	return seal(r.master, secret, []byte("taiwa secret "+label))
+	return r.master.Seal(secret, []byte("taiwa secret "+label))
 }
 
 // UnwrapSecret opens what WrapSecret sealed under the same label.
 func (r *Ring) UnwrapSecret(label string, wrapped []byte) ([]byte, error) {
-	b, err := open(r.master, wrapped, []byte("taiwa secret "+label))
+	b, err := r.master.Open(wrapped, []byte("taiwa secret "+label))
 	if err != nil {
 		return nil, fmt.Errorf("unwrap secret: %w", err)
 	}

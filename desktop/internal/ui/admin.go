@@ -1,0 +1,252 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/slips"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// AdminAPI is what the admin screens need of the server; *client.Client
+// provides it.
+type AdminAPI interface {
+	Clients(ctx context.Context) ([]protocol.Account, error)
+	CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error)
+	BulkCreateClients(ctx context.Context, req protocol.BulkCreateClientsRequest) ([]protocol.Credentials, error)
+	UpdateClient(ctx context.Context, id int64, req protocol.UpdateClientRequest) (protocol.Account, error)
+	DeleteClient(ctx context.Context, id int64) error
+	ResetClientPassword(ctx context.Context, id int64) (protocol.Credentials, error)
+	Staff(ctx context.Context) ([]protocol.Account, error)
+	CreateStaff(ctx context.Context, req protocol.CreateStaffRequest) (protocol.Credentials, error)
+	DeleteStaff(ctx context.Context, id int64) error
+	ResetStaffPassword(ctx context.Context, id int64) (protocol.Credentials, error)
+	ForceLogout(ctx context.Context, accountID int64) error
+	Org(ctx context.Context) (protocol.Org, error)
+	Conversations(ctx context.Context) ([]protocol.Conversation, error)
+	AuditLog(ctx context.Context, before int64, limit int) (protocol.AuditPage, error)
+	Supervise(ctx context.Context, conversationID, before int64, limit int) (protocol.MessagePage, error)
+	Devices(ctx context.Context, accountID int64) ([]protocol.Device, error)
+	ResetStaffTOTP(ctx context.Context, id int64) error
+	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
+}
+
+// adminEnv is what the admin tabs share: the server, the window, and how
+// calls run (off the UI goroutine, results back on it).
+type adminEnv struct {
+	api    AdminAPI
+	win    fyne.Window
+	server string // the server's address, without a trailing slash
+	appURL string // where this organisation's clients open the app
+	org    string // the organisation's name, for slips
+	// async runs network calls off the UI goroutine and do brings results
+	// back (fyne.Do); tests run both inline.
+	async func(func())
+	do    func(func())
+	// newWindow opens a window that belongs to the session (it closes
+	// when the session ends).
+	newWindow func(title string) fyne.Window
+}
+
+// callContext bounds one admin call; a bulk registration of 500 clients
+// hashes 500 passwords, so it is generous.
+func callContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 60*time.Second)
+}
+
+// call runs f off the UI goroutine; a failure is shown titled with what
+// failed ("Could not register"), saying what happened and what to do.
+func (e *adminEnv) call(failed string, f func(ctx context.Context) error, then func()) {
+	e.async(func() {
+		ctx, cancel := callContext()
+		defer cancel()
+		err := f(ctx)
+		e.do(func() {
+			if err != nil {
+				ShowError(e.win, failed, err)
+				return
+			}
+			if then != nil {
+				then()
+			}
+		})
+	})
+}
+
+// issued shows credentials once, with the right slips for who they are.
+func (e *adminEnv) issued(creds []protocol.Credentials) *credentialsView {
+	return showCredentials(e.win, slips.Sheet{OrgName: e.org, AppURL: e.appURL, Server: e.server, Slips: creds})
+}
+
+// Admin is the admin settings window: one tab per job, each its own type.
+type Admin struct {
+	env      *adminEnv
+	tabs     *container.AppTabs
+	clients  *clientsTab
+	org      *orgTab
+	staff    *staffTab
+	audit    *auditTab
+	auditTab *container.TabItem
+}
+
+// AdminOptions connect the admin screen to the app's session.
+type AdminOptions struct {
+	// NewWindow opens the session's other windows (supervisor's views),
+	// which close when the session ends.
+	NewWindow func(title string) fyne.Window
+	// Do brings results back to the UI goroutine (default fyne.Do).
+	Do func(func())
+}
+
+// NewAdmin builds the admin screen for the server at serverURL, in win.
+func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions) *Admin {
+	server := strings.TrimSuffix(serverURL, "/")
+	if opts.Do == nil {
+		opts.Do = fyne.Do
+	}
+	env := &adminEnv{api: api, win: win, server: server, appURL: server + "/", async: func(f func()) { go f() }, do: opts.Do, newWindow: opts.NewWindow}
+	a := &Admin{env: env}
+	a.clients = newClientsTab(env)
+	a.org = newOrgTab(env)
+	a.staff = newStaffTab(env)
+	a.audit = newAuditTab(env)
+	a.auditTab = container.NewTabItem(T("admin.audit", "Audit"), a.audit.content)
+	a.tabs = container.NewAppTabs(
+		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
+		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
+		container.NewTabItem(T("admin.staff", "Staff"), a.staff.content),
+		a.auditTab,
+	)
+	a.tabs.OnSelected = func(t *container.TabItem) {
+		if t == a.auditTab {
+			a.audit.Load(false)
+		}
+	}
+	a.clients.changed = a.Reload
+	a.staff.changed = a.Reload
+	return a
+}
+
+// Content is the screen's root object.
+func (a *Admin) Content() fyne.CanvasObject { return a.tabs }
+
+// Reload fetches clients, staff and settings.
+func (a *Admin) Reload() {
+	var (
+		clients, staff []protocol.Account
+		org            protocol.Org
+	)
+	a.env.call(T("admin.loadFailed", "Could not load"), func(ctx context.Context) error {
+		var err error
+		if clients, err = a.env.api.Clients(ctx); err != nil {
+			return err
+		}
+		if staff, err = a.env.api.Staff(ctx); err != nil {
+			return err
+		}
+		org, err = a.env.api.Org(ctx)
+		return err
+	}, func() {
+		a.org.show(org)
+		a.clients.show(clients)
+		a.staff.show(staff)
+	})
+}
+
+// selection shows who is selected, and enables the buttons that act on
+// them only then: nothing happens silently with nobody selected.
+type selection struct {
+	label   *jaLabel
+	buttons []*widget.Button
+	none    string
+}
+
+func newSelection(none string) *selection {
+	s := &selection{label: newJALabel(none), none: none}
+	s.label.TextStyle.Bold = true
+	return s
+}
+
+func (s *selection) add(b ...*widget.Button) {
+	s.buttons = append(s.buttons, b...)
+	s.set("")
+}
+
+// set names the selection ("" for none).
+func (s *selection) set(name string) {
+	if name == "" {
+		s.label.SetText(s.none)
+	} else {
+		s.label.SetText(name)
+	}
+	for _, b := range s.buttons {
+		if name == "" {
+			b.Disable()
+		} else {
+			b.Enable()
+		}
+	}
+}
+
+// showDevices lists an account's devices: signed in or signed out, and
+// when each last confirmed applying deletions (a lost phone that comes
+// back online wipes itself and says so).
+func (e *adminEnv) showDevices(id int64, name string) {
+	var list []protocol.Device
+	e.call(T("devices.failed", "Could not load the devices"), func(ctx context.Context) error {
+		var err error
+		list, err = e.api.Devices(ctx, id)
+		return err
+	}, func() {
+		lines := container.NewVBox()
+		if len(list) == 0 {
+			lines.Add(widget.NewLabel(T("devices.none", "No device has signed in.")))
+		}
+		for _, d := range list {
+			lines.Add(newJALabel(DeviceLine(d)))
+		}
+		scroll := container.NewVScroll(lines)
+		// A scroll collapses to one line in a dialog unless told its size.
+		scroll.SetMinSize(fyne.NewSize(620, min(float32(max(len(list), 1))*64, 420)))
+		d := newCustom(e.win, T("devices.title", "Devices of {{.Name}}", map[string]any{"Name": name}), scroll)
+		d.Show()
+	})
+}
+
+// DeviceLine says one device's state in a line.
+func DeviceLine(d protocol.Device) string {
+	const layout = "2006-01-02 15:04"
+	name := d.Device
+	if name == "" {
+		name = T("devices.unnamed", "device")
+	}
+	state := T("devices.active", "signed in since {{.At}}", map[string]any{"At": d.SignedInAt.Local().Format(layout)})
+	if !d.Active && d.EndedAt != nil {
+		state = T("devices.ended", "signed out {{.At}} ({{.Reason}})", map[string]any{"At": d.EndedAt.Local().Format(layout),
+			"Reason": T("devices.reason."+d.EndReason, d.EndReason)})
+	}
+	wiped := T("devices.notConfirmed", "no deletion confirmed yet")
+	if d.WipedAt != nil {
+		wiped = T("devices.wiped", "deletions applied up to {{.At}}", map[string]any{"At": d.WipedAt.Local().Format(layout)})
+		if !d.Active {
+			wiped = T("devices.wipedAll", "wiped itself at {{.At}}", map[string]any{"At": d.WipedAt.Local().Format(layout)})
+		}
+	}
+	return name + " · " + state + " · " + wiped
+}
+
+// forceLogout ends every session of an account, after asking.
+func (e *adminEnv) forceLogout(id int64, name string) {
+	Confirm(e.win, T("admin.forceLogout", "Sign out everywhere"),
+		T("admin.forceLogoutBody", "Sign {{.Name}} out on every device? Their apps wipe what they hold; they sign in again with their password.", map[string]any{"Name": name}),
+		T("admin.forceLogoutYes", "Sign out"), T("dialog.cancel", "Cancel"), func() {
+			e.call(T("admin.forceLogoutFailed", "Could not sign out"), func(ctx context.Context) error { return e.api.ForceLogout(ctx, id) }, func() {
+				Inform(e.win, T("admin.forceLogout", "Sign out everywhere"), T("admin.loggedOut", "All of this account's devices have been signed out."))
+			})
+		})
+}

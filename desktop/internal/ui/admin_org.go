@@ -1,0 +1,264 @@
+package ui
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// orgTab holds the organisation's settings. Pausing is a switch that acts
+// at once (a counselor who must stop now should not hunt for a Save
+// button); everything else is a form saved together.
+type orgTab struct {
+	env *adminEnv
+
+	pause      *widget.Check
+	pauseState *widget.Label
+	settling   bool // the form is being filled from the server
+
+	zone       *widget.Entry
+	days       [7]*widget.Check
+	starts     [7]*widget.Entry
+	ends       [7]*widget.Entry
+	closed     *widget.RadioGroup
+	retention  *widget.Entry
+	writeFirst *widget.Check
+	appName    *widget.Entry
+	appIcon    *widget.Select
+	appLink    *widget.Label
+	hoursOnly  *widget.Check
+	margin     *widget.Entry
+	auditDays  *widget.Entry
+	content    fyne.CanvasObject
+}
+
+// Default business hours filled in when a day is ticked.
+const (
+	defaultStart = "09:00"
+	defaultEnd   = "17:00"
+)
+
+func newOrgTab(env *adminEnv) *orgTab {
+	t := &orgTab{env: env}
+	t.pause = widget.NewCheck(T("admin.pause", "Pause the service now (takes effect at once)"), t.setPause)
+	t.pauseState = widget.NewLabel("")
+	t.pauseState.Importance = widget.LowImportance
+	t.zone = widget.NewEntry()
+	t.closed = widget.NewRadioGroup([]string{T("admin.closedAccept", "Accept messages and send an automatic notice"), T("admin.closedBlock", "Do not accept messages")}, nil)
+	t.retention = widget.NewEntry()
+	t.writeFirst = widget.NewCheck(T("admin.writeFirst", "Staff may write first"), nil)
+	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
+	t.margin = widget.NewEntry()
+	t.auditDays = widget.NewEntry()
+	dayNames := []string{T("day.sun", "Sun"), T("day.mon", "Mon"), T("day.tue", "Tue"), T("day.wed", "Wed"), T("day.thu", "Thu"), T("day.fri", "Fri"), T("day.sat", "Sat")}
+	grid := container.NewGridWithColumns(3, boldLabel(T("admin.day", "Day")), boldLabel(T("admin.opens", "Opens")), boldLabel(T("admin.closes", "Closes")))
+	for d := 0; d < 7; d++ {
+		t.starts[d] = widget.NewEntry()
+		t.ends[d] = widget.NewEntry()
+		t.starts[d].Disable()
+		t.ends[d].Disable()
+		t.days[d] = widget.NewCheck(dayNames[d], func(on bool) { t.dayTicked(d, on) })
+		grid.Add(t.days[d])
+		grid.Add(t.starts[d])
+		grid.Add(t.ends[d])
+	}
+	t.appName = widget.NewEntry()
+	t.appIcon = widget.NewSelect(appIconLabels(), nil)
+	t.appLink = widget.NewLabel("")
+	t.appLink.Selectable = true
+	t.appLink.Wrapping = fyne.TextWrapBreak
+	appHint := newJALabel(T("admin.appHint", "For clients whose phone others may see: the app shows this name and icon on the home screen and in its header. Clients install it from the address below (it is printed on their sign-in slips). An empty name means the organisation's name."))
+	appHint.Importance = widget.LowImportance
+	save := widget.NewButton(T("admin.save", "Save settings"), t.Save)
+	save.Importance = widget.HighImportance
+	hint := widget.NewLabel(T("admin.hoursHint", "Tick the days you are open. No day ticked means open around the clock."))
+	hint.Importance = widget.LowImportance
+	form := widget.NewForm(
+		widget.NewFormItem(T("admin.timeZone", "Time zone"), t.zone),
+		widget.NewFormItem(T("admin.retention", "Keep messages (days)"), t.retention),
+		widget.NewFormItem(T("admin.whenClosed", "When closed"), t.closed),
+		widget.NewFormItem(T("admin.margin", "Margin around business hours (minutes)"), t.margin),
+		widget.NewFormItem(T("admin.auditDays", "Keep the audit log (days)"), t.auditDays),
+	)
+	appForm := widget.NewForm(
+		widget.NewFormItem(T("admin.appName", "App name"), t.appName),
+		widget.NewFormItem(T("admin.appIcon", "App icon"), t.appIcon),
+		widget.NewFormItem(T("admin.appLink", "Clients open"), t.appLink),
+	)
+	pauseBox := container.NewVBox(widget.NewLabelWithStyle(T("admin.pauseTitle", "Taking messages"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		t.pause, t.pauseState)
+	t.content = container.NewBorder(container.NewVBox(pauseBox, widget.NewSeparator()), container.NewHBox(save), nil, nil,
+		container.NewVScroll(container.NewVBox(
+			widget.NewLabelWithStyle(T("admin.hours", "Business hours"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			hint, grid, t.hoursOnly, form, t.writeFirst, widget.NewSeparator(),
+			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			appHint, appForm)))
+	return t
+}
+
+// appIconLabels names protocol.AppIcons, in the same order.
+func appIconLabels() []string {
+	return []string{T("icon.default", "Standard"), T("icon.notes", "Notes"), T("icon.calendar", "Calendar"), T("icon.weather", "Weather")}
+}
+
+// dayTicked enables a day's times, filling in usual hours where empty:
+// a grey hint that looks like a value but is none is worse than a value.
+func (t *orgTab) dayTicked(d int, on bool) {
+	if !on {
+		t.starts[d].Disable()
+		t.ends[d].Disable()
+		return
+	}
+	t.starts[d].Enable()
+	t.ends[d].Enable()
+	if t.settling {
+		return
+	}
+	if t.starts[d].Text == "" {
+		t.starts[d].SetText(defaultStart)
+	}
+	if t.ends[d].Text == "" {
+		t.ends[d].SetText(defaultEnd)
+	}
+}
+
+// setPause switches the pause at once.
+func (t *orgTab) setPause(on bool) {
+	if t.settling {
+		return
+	}
+	pause := hours.Pause{On: on}
+	var org protocol.Org
+	t.env.call(T("admin.pauseFailed", "Could not change the pause"), func(ctx context.Context) error {
+		var err error
+		org, err = t.env.api.UpdateSettings(ctx, protocol.SettingsPatch{Pause: &pause})
+		return err
+	}, func() { t.showPause(org) })
+}
+
+func (t *orgTab) showPause(org protocol.Org) {
+	t.settling = true
+	t.pause.SetChecked(org.Settings.Pause.On)
+	t.settling = false
+	if org.Settings.Pause.On {
+		t.pauseState.SetText(T("admin.pausedNow", "Paused: clients see that replies will come later."))
+		t.pauseState.Importance = widget.WarningImportance
+	} else {
+		t.pauseState.SetText(T("admin.notPaused", "Not paused: business hours apply."))
+		t.pauseState.Importance = widget.LowImportance
+	}
+	t.pauseState.Refresh()
+}
+
+func (t *orgTab) show(org protocol.Org) {
+	s := org.Settings
+	t.env.org = s.DisplayName
+	if org.AppPath != "" {
+		t.env.appURL = t.env.server + org.AppPath
+	}
+	t.showPause(org)
+	t.settling = true
+	defer func() { t.settling = false }()
+	t.zone.SetText(s.Hours.TimeZone)
+	for d := 0; d < 7; d++ {
+		t.starts[d].SetText("")
+		t.ends[d].SetText("")
+		t.days[d].SetChecked(false)
+	}
+	for _, sp := range s.Hours.Spans {
+		t.starts[sp.Day].SetText(sp.Start.String())
+		t.ends[sp.Day].SetText(sp.End.String())
+		t.days[sp.Day].SetChecked(true)
+	}
+	if s.ClosedBehavior == protocol.ClosedBlock {
+		t.closed.SetSelected(t.closed.Options[1])
+	} else {
+		t.closed.SetSelected(t.closed.Options[0])
+	}
+	t.retention.SetText(strconv.FormatInt(s.RetentionSeconds/86400, 10))
+	t.writeFirst.SetChecked(s.StaffMayWriteFirst)
+	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
+	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
+	auditDays := s.AuditRetentionDays
+	if auditDays == 0 {
+		auditDays = protocol.DefaultAuditRetentionDays
+	}
+	t.auditDays.SetText(strconv.Itoa(auditDays))
+	t.appName.SetText(s.AppName)
+	t.appIcon.SetSelectedIndex(max(0, slices.Index(protocol.AppIcons, s.AppIcon)))
+	t.appLink.SetText(t.env.appURL)
+}
+
+// Save checks the form and sends it; a field that is wrong is named.
+func (t *orgTab) Save() {
+	win := t.env.win
+	zone := strings.TrimSpace(t.zone.Text)
+	if _, err := time.LoadLocation(zone); zone != "" && err != nil {
+		Inform(win, T("admin.timeZone", "Time zone"), T("admin.badZone", "Enter a time zone such as Asia/Tokyo."))
+		return
+	}
+	sched := hours.Schedule{TimeZone: zone}
+	for d := 0; d < 7; d++ {
+		if !t.days[d].Checked {
+			continue
+		}
+		start, err1 := hours.ParseClock(strings.TrimSpace(t.starts[d].Text))
+		end, err2 := hours.ParseClock(strings.TrimSpace(t.ends[d].Text))
+		if err1 != nil || err2 != nil {
+			Inform(win, T("admin.hours", "Business hours"), T("admin.badClock", "Write times as 09:00 and 17:00 ({{.Day}}).", map[string]any{"Day": t.days[d].Text}))
+			return
+		}
+		sched.Spans = append(sched.Spans, hours.Span{Day: time.Weekday(d), Start: start, End: end})
+	}
+	days, err := strconv.ParseInt(strings.TrimSpace(t.retention.Text), 10, 64)
+	if err != nil || days < 1 || days > 365 {
+		Inform(win, T("admin.retention", "Keep messages (days)"), T("admin.badRetention", "Enter a number of days from 1 to 365."))
+		return
+	}
+	secs := days * 86400
+	behavior := protocol.ClosedAccept
+	if t.closed.Selected == t.closed.Options[1] {
+		behavior = protocol.ClosedBlock
+	}
+	writeFirst := t.writeFirst.Checked
+	appName := strings.TrimSpace(t.appName.Text)
+	if len([]rune(appName)) > protocol.MaxAppNameRunes {
+		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
+		return
+	}
+	appIcon := protocol.AppIcons[max(0, t.appIcon.SelectedIndex())]
+	margin, err := strconv.Atoi(strings.TrimSpace(t.margin.Text))
+	if err != nil || margin < 0 || margin > protocol.MaxCounselorMarginMinutes {
+		Inform(win, T("admin.margin", "Margin around business hours (minutes)"),
+			T("admin.badMargin", "Enter minutes from 0 to {{.Max}}.", map[string]any{"Max": protocol.MaxCounselorMarginMinutes}))
+		return
+	}
+	auditDays, err := strconv.Atoi(strings.TrimSpace(t.auditDays.Text))
+	if err != nil || auditDays < protocol.MinAuditRetentionDays || auditDays > protocol.MaxAuditRetentionDays {
+		Inform(win, T("admin.auditDays", "Keep the audit log (days)"),
+			T("admin.badAuditDays", "Enter days from {{.Min}} to {{.Max}}.", map[string]any{"Min": protocol.MinAuditRetentionDays, "Max": protocol.MaxAuditRetentionDays}))
+		return
+	}
+	hoursOnly := t.hoursOnly.Checked
+	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior,
+		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
+		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays}
+	var org protocol.Org
+	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
+		var err error
+		org, err = t.env.api.UpdateSettings(ctx, patch)
+		return err
+	}, func() {
+		t.show(org)
+		Inform(win, T("admin.settings", "Organisation"), T("admin.saved", "Settings saved."))
+	})
+}

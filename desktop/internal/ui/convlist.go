@@ -1,0 +1,245 @@
+package ui
+
+import (
+	"slices"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
+)
+
+// convList is the left pane: every conversation (waiting first, longest
+// wait first; then the others by last activity), a filter and a search by
+// nickname. Its selection only mirrors the inbox's conversation in front;
+// picking a row asks the inbox, never the other way round.
+type convList struct {
+	in     *inbox.Inbox
+	onPick func(id int64)
+
+	search  *searchEntry
+	filter  *widget.Select
+	list    *widget.List
+	count   *widget.Label
+	content fyne.CanvasObject
+
+	shown     []*inbox.Conv
+	rows      map[int64]*convRow // the row widget showing each conversation in view
+	selIndex  int                // the row the list shows selected, -1 for none
+	selecting bool               // the list is being made to mirror the inbox
+}
+
+var filterOrder = []inbox.Filter{inbox.FilterAll, inbox.FilterWaiting, inbox.FilterAnswered}
+
+func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
+	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}}
+	l.search = newSearchEntry()
+	l.search.SetPlaceHolder(T("list.search", "Search by nickname (Ctrl+F)"))
+	l.search.OnSubmitted = func(string) {
+		if len(l.shown) > 0 {
+			l.onPick(l.shown[0].ID)
+		}
+	}
+	l.filter = widget.NewSelect([]string{T("list.all", "All"), T("list.waiting", "Waiting for a reply"), T("list.answered", "Answered")}, nil)
+	l.filter.SetSelectedIndex(0)
+	l.list = widget.NewList(
+		func() int { return len(l.shown) },
+		newConvRow,
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(l.shown) {
+				r := o.(*convRow)
+				if r.conv != 0 && l.rows[r.conv] == r {
+					delete(l.rows, r.conv)
+				}
+				r.bind(l.in, l.shown[i])
+				l.rows[r.conv] = r
+			}
+		})
+	l.selIndex = -1
+	l.list.OnSelected = func(i widget.ListItemID) {
+		l.selIndex = i
+		if l.selecting || i >= len(l.shown) {
+			return
+		}
+		l.onPick(l.shown[i].ID)
+	}
+	l.list.OnUnselected = func(i widget.ListItemID) {
+		if l.selIndex == i {
+			l.selIndex = -1
+		}
+	}
+	l.search.OnChanged = func(string) { l.Sync(inbox.Effect{All: true}) }
+	l.filter.OnChanged = func(string) { l.Sync(inbox.Effect{All: true}) }
+	l.count = widget.NewLabel("")
+	l.count.Importance = widget.LowImportance
+	top := container.NewVBox(l.search, l.filter)
+	l.content = container.NewBorder(top, l.count, nil, nil, l.list)
+	return l
+}
+
+func (l *convList) currentFilter() inbox.Filter {
+	return filterOrder[max(l.filter.SelectedIndex(), 0)]
+}
+
+// Sync brings the list up to date with the inbox after eff: when the
+// order holds, only the changed rows are redrawn.
+func (l *convList) Sync(eff inbox.Effect) {
+	next := l.in.List(l.currentFilter(), l.search.Text)
+	same := len(next) == len(l.shown)
+	for i := 0; same && i < len(next); i++ {
+		same = next[i] == l.shown[i]
+	}
+	l.shown = next
+	switch {
+	case !same || eff.All || eff.FocusChanged:
+		l.list.Refresh()
+	default:
+		// The order holds: redraw the changed rows in view, each by itself
+		// (widget.List's RefreshItem redraws every row in view).
+		for _, id := range eff.Convs {
+			if r := l.rows[id]; r != nil && r.conv == id {
+				if c := l.in.Conv(id); c != nil {
+					r.bind(l.in, c)
+				}
+			}
+		}
+	}
+	l.count.SetText(T("list.count", "{{.Shown}} of {{.Total}} conversations", map[string]any{"Shown": len(next), "Total": l.in.Len()}))
+	l.mirror()
+}
+
+func (l *convList) index(id int64) int {
+	return slices.IndexFunc(l.shown, func(c *inbox.Conv) bool { return c.ID == id })
+}
+
+// mirror selects the conversation in front, or nothing if it is filtered
+// out: the list never shows one person selected while another is in front.
+func (l *convList) mirror() {
+	l.selecting = true
+	defer func() { l.selecting = false }()
+	if i := l.index(l.in.FocusedID()); i >= 0 {
+		l.list.Select(i)
+		return
+	}
+	l.list.UnselectAll()
+}
+
+// SelectedID is the conversation the list shows selected (0: none).
+func (l *convList) SelectedID() int64 {
+	if l.selIndex < 0 || l.selIndex >= len(l.shown) {
+		return 0
+	}
+	return l.shown[l.selIndex].ID
+}
+
+// Tick redraws the rows in view: wait times move on.
+func (l *convList) Tick() { l.list.Refresh() }
+
+// convRow is one conversation in the list: nickname and wait (or last
+// activity) on the first line, its state and unread count on the second.
+type convRow struct {
+	widget.BaseWidget
+	name, when, state *widget.Label
+	conv              int64 // the conversation shown
+}
+
+func newConvRow() fyne.CanvasObject {
+	r := &convRow{name: widget.NewLabel("nickname"), when: widget.NewLabel("00:00"), state: widget.NewLabel("state")}
+	r.name.TextStyle.Bold = true
+	r.name.Truncation = fyne.TextTruncateEllipsis
+	r.when.Importance = widget.LowImportance
+	r.state.Importance = widget.LowImportance
+	r.state.SizeName = theme.SizeNameCaptionText
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *convRow) CreateRenderer() fyne.WidgetRenderer {
+	top := container.NewBorder(nil, nil, nil, r.when, r.name)
+	return widget.NewSimpleRenderer(container.New(&tightRows{}, top, r.state))
+}
+
+func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
+	r.conv = c.ID
+	setText(r.name, c.Nickname)
+	unread := c.Unread()
+	state := ""
+	switch {
+	case c.Waiting():
+		r.when.Importance = widget.WarningImportance
+		setText(r.when, waitText(in.Wait(c)))
+		state = T("list.stateWaiting", "Waiting for a reply")
+	default:
+		r.when.Importance = widget.LowImportance
+		setText(r.when, whenText(c.LastActivity(), in.Now()))
+		state = T("list.stateAnswered", "Answered")
+		if c.LastSeq == 0 {
+			state = T("list.stateNew", "Has not written yet")
+		}
+	}
+	if unread > 0 {
+		state += " · " + T("queue.unread", "{{.Count}} unread", map[string]any{"Count": unread})
+	}
+	if c.Draft != "" {
+		state += " · " + T("list.draft", "draft")
+	}
+	if n := len(c.Pending); n > 0 {
+		state += " · " + T("list.pending", "{{.Count}} waiting to send", map[string]any{"Count": n})
+	}
+	setText(r.state, state)
+}
+
+// setText changes a label only if its text changed: each change shapes
+// the text again, which is what a list redraw spends its time on.
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+	}
+}
+
+// waitText says how long a client has waited: minutes, then hours.
+func waitText(d time.Duration) string {
+	m := int(d / time.Minute)
+	if m < 60 {
+		return T("queue.wait", "{{.Minutes}} min", map[string]any{"Minutes": m})
+	}
+	return T("queue.waitHours", "{{.Hours}} h {{.Minutes}} min", map[string]any{"Hours": m / 60, "Minutes": m % 60})
+}
+
+// whenText is a time today, else a date.
+func whenText(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if localDay(t).Equal(localDay(now)) {
+		return t.Local().Format("15:04")
+	}
+	return t.Local().Format("1/2")
+}
+
+// tightRows stacks objects with no padding between them: two lines of one
+// list row read as one entry.
+type tightRows struct{}
+
+func (tightRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for _, o := range objs {
+		h := o.MinSize().Height
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h - 8 // labels carry their own padding; overlap it
+	}
+}
+
+func (tightRows) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		m := o.MinSize()
+		s.Width = max(s.Width, m.Width)
+		s.Height += m.Height - 8
+	}
+	return s.AddWidthHeight(0, 8)
+}

@@ -1,0 +1,672 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/hours"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+func testConversationFlow(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	conv := f.Conversation(t, cl)
+	if conv.Status != protocol.StatusNew {
+		t.Fatalf("a new client's conversation: %+v", conv)
+	}
+	// Staff may not write first by default.
+	if _, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "s0", ConversationID: conv.ID, Body: "こんにちは"}); Code(err) != protocol.CodeClientFirst {
+		t.Fatalf("staff first: %v", err)
+	}
+	m1 := f.Send(t, cl, 0, "c1", "聞いてほしいことがあります")
+	if m1.Seq != 1 || m1.ConversationID != conv.ID || !m1.ExpiresAt.Equal(m1.CreatedAt.Add(7*24*time.Hour)) {
+		t.Fatalf("m1 = %+v", m1)
+	}
+	// Idempotency: the same sender and ref is the same message.
+	again, created, err := f.Store.Send(ctx, cl, store.SendRequest{Ref: "c1", Body: "聞いてほしいことがあります"})
+	if err != nil || created || again.ID != m1.ID || again.Body != m1.Body {
+		t.Fatalf("resend: %+v created=%v err=%v", again, created, err)
+	}
+	c, _ := f.Store.Conversation(ctx, o.Staff, conv.ID)
+	if c.Status != protocol.StatusWaiting || c.WaitingSince == nil || c.LastSeq != 1 || c.AssigneeID != nil {
+		t.Fatalf("after the client's message: %+v", c)
+	}
+	m2 := f.Send(t, o.Staff, conv.ID, "s1", "はい、どうぞ")
+	if m2.Seq != 2 || m2.ID <= m1.ID {
+		t.Fatalf("m2 = %+v", m2)
+	}
+	c, _ = f.Store.Conversation(ctx, o.Staff, conv.ID)
+	if c.Status != protocol.StatusAnswered || c.WaitingSince != nil || c.AssigneeID == nil || *c.AssigneeID != o.Staff.AccountID {
+		t.Fatalf("after the reply: %+v", c)
+	}
+	page, err := f.Store.History(ctx, o.Staff, conv.ID, 0, 1)
+	if err != nil || len(page.Messages) != 1 || page.Messages[0].Seq != 2 || page.NextBefore != 2 {
+		t.Fatalf("history page 1 = %+v, %v", page, err)
+	}
+	page, err = f.Store.History(ctx, o.Staff, conv.ID, page.NextBefore, 1)
+	if err != nil || len(page.Messages) != 1 || page.Messages[0].Seq != 1 || page.NextBefore != 0 || page.Messages[0].Body != "聞いてほしいことがあります" {
+		t.Fatalf("history page 2 = %+v, %v", page, err)
+	}
+	after, err := f.Store.MessagesAfter(ctx, cl, m1.ID, 0)
+	if err != nil || len(after) != 1 || after[0].ID != m2.ID {
+		t.Fatalf("after = %+v, %v", after, err)
+	}
+	if n := len(f.Published(store.ChangeMessage)); n != 2 {
+		t.Fatalf("published %d message changes, want 2", n)
+	}
+}
+
+func testIsolation(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	a, b := f.Org(t, 2), f.Org(t, 1)
+	mA := f.Send(t, a.Clients[0], 0, "a", "A's secret")
+	f.Send(t, a.Clients[1], 0, "a", "A2's secret") // same ref, other sender: a new message
+	f.Send(t, b.Clients[0], 0, "b", "B's secret")
+	tests := []struct {
+		name string
+		p    store.Principal
+		want int // messages visible
+	}{
+		{"a client sees only its own", a.Clients[0], 1},
+		{"another client of the same organisation", a.Clients[1], 1},
+		{"staff of A see A", a.Staff, 2},
+		{"staff of B see B", b.Staff, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs, err := f.Store.MessagesAfter(ctx, tt.p, 0, 0)
+			if err != nil || len(msgs) != tt.want {
+				t.Fatalf("got %d messages (%v), want %d", len(msgs), err, tt.want)
+			}
+			convs, _ := f.Store.Conversations(ctx, tt.p)
+			for _, m := range msgs {
+				found := false
+				for _, c := range convs {
+					found = found || c.ID == m.ConversationID
+				}
+				if !found {
+					t.Fatalf("message %d from a conversation not listed", m.ID)
+				}
+			}
+		})
+	}
+	// Another tenant's conversation is not found, never forbidden.
+	for _, p := range []store.Principal{b.Staff, a.Clients[1]} {
+		if _, err := f.Store.Conversation(ctx, p, mA.ConversationID); Code(err) != protocol.CodeNotFound {
+			t.Errorf("%+v read the conversation: %v", p, err)
+		}
+		if _, err := f.Store.History(ctx, p, mA.ConversationID, 0, 10); Code(err) != protocol.CodeNotFound {
+			t.Errorf("%+v read the history: %v", p, err)
+		}
+		if err := f.Store.Receipt(ctx, p, mA.ConversationID, 1, 1); p.IsStaff() && Code(err) != protocol.CodeNotFound {
+			t.Errorf("%+v receipt: %v", p, err)
+		}
+	}
+	if _, _, err := f.Store.Send(ctx, b.Staff, store.SendRequest{Ref: "x", ConversationID: mA.ConversationID, Body: "hi"}); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("cross-organisation send: %v", err)
+	}
+	// A client names its own conversation or none; another's is not found.
+	if _, _, err := f.Store.Send(ctx, a.Clients[1], store.SendRequest{Ref: "z", ConversationID: mA.ConversationID, Body: "mine"}); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("a client wrote into another client's conversation: %v", err)
+	}
+	if err := f.Store.DeleteAccount(ctx, b.Admin, a.Clients[0].AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("cross-organisation delete: %v", err)
+	}
+	if err := f.Store.DeleteAccount(ctx, a.Staff, a.Clients[0].AccountID); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a counselor deleted: %v", err)
+	}
+	if _, err := f.Store.Account(ctx, b.Admin, a.Clients[0].AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("cross-organisation account: %v", err)
+	}
+	if _, err := f.Store.Devices(ctx, b.Admin, a.Clients[0].AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("cross-organisation devices: %v", err)
+	}
+	if _, err := f.Store.Assign(ctx, b.Staff, mA.ConversationID, &b.Staff.AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("cross-organisation assign: %v", err)
+	}
+}
+
+func testClosedHours(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	// Open 09:00–10:00 on weekdays only; the clock says 12:00 Monday.
+	sched := hours.Schedule{TimeZone: "Asia/Tokyo"}
+	for d := time.Monday; d <= time.Friday; d++ {
+		sched.Spans = append(sched.Spans, hours.Span{Day: d, Start: 9 * 60, End: 10 * 60})
+	}
+	org, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{Hours: &sched})
+	if err != nil || org.Availability.State != hours.StateClosed {
+		t.Fatalf("settings: %+v %v", org, err)
+	}
+	f.Send(t, cl, 0, "1", "夜分にすみません")
+	f.Send(t, cl, 0, "2", "もう一つ")
+	msgs, _ := f.Store.MessagesAfter(ctx, cl, 0, 0)
+	if len(msgs) != 3 || msgs[1].Kind != protocol.KindClosedNotice || msgs[1].ReopensAt == nil {
+		t.Fatalf("want text, one notice, text; got %+v", msgs)
+	}
+	want := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC) // Tuesday 09:00 JST
+	if !msgs[1].ReopensAt.Equal(want) {
+		t.Fatalf("reopens at %v, want %v", msgs[1].ReopensAt, want)
+	}
+	// Staff can still answer while closed.
+	f.Send(t, o.Staff, msgs[0].ConversationID, "s", "明日お返事します")
+	block := protocol.ClosedBlock
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{ClosedBehavior: &block}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.Store.Send(ctx, cl, store.SendRequest{Ref: "3", Body: "届きますか"})
+	var pe *protocol.Error
+	if !errors.As(err, &pe) || pe.Code != protocol.CodeClosed || pe.ReopensAt == nil || !pe.ReopensAt.Equal(want) {
+		t.Fatalf("blocked send: %v", err)
+	}
+	// Next opening: a new closed stretch later gets a new notice.
+	f.Clock.Add(21*time.Hour + 30*time.Minute) // Tuesday 09:30 JST
+	accept := protocol.ClosedAccept
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{ClosedBehavior: &accept}); err != nil {
+		t.Fatal(err)
+	}
+	f.Send(t, cl, 0, "4", "おはようございます")
+	f.Clock.Add(time.Hour) // 10:30: closed again
+	f.Send(t, cl, 0, "5", "また閉まりました")
+	msgs, _ = f.Store.MessagesAfter(ctx, cl, 0, 0)
+	notices := 0
+	for _, m := range msgs {
+		if m.Kind == protocol.KindClosedNotice {
+			notices++
+		}
+	}
+	if notices != 2 {
+		t.Fatalf("notices = %d, want 2", notices)
+	}
+}
+
+func testRetention(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 2)
+	old := f.Send(t, o.Clients[0], 0, "old", "消えるはずの言葉")
+	f.Send(t, o.Staff, old.ConversationID, "r", "返事")
+	f.Send(t, o.Clients[1], 0, "other", "別の人")
+	f.Clock.Add(6 * 24 * time.Hour)
+	keep := f.Send(t, o.Clients[0], 0, "new", "残る言葉")
+	f.Clock.Add(24*time.Hour + time.Second)
+	res, err := f.Store.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Messages != 3 || res.Conversations != 2 {
+		t.Fatalf("sweep = %+v, want 3 messages in 2 conversations", res)
+	}
+	if msgs, err := f.Store.MessagesAfter(ctx, o.Staff, 0, 0); err != nil || len(msgs) != 1 || msgs[0].Body != "残る言葉" {
+		t.Errorf("after the sweep: %+v %v", msgs, err)
+	}
+	dels := f.Published(store.ChangeDeleted)
+	if len(dels) != 2 {
+		t.Fatalf("deleted changes = %+v", dels)
+	}
+	for _, d := range dels {
+		if d.ConversationID == old.ConversationID && (d.ThroughSeq != 2 || d.Count != 2 || d.At.IsZero()) {
+			t.Fatalf("deletion of conversation %d = %+v, want through 2, count 2, with its time", d.ConversationID, d)
+		}
+	}
+	c, _ := f.Store.Conversation(ctx, o.Staff, old.ConversationID)
+	if c.FirstSeq != keep.Seq || c.LastSeq != keep.Seq {
+		t.Fatalf("first/last seq = %d/%d, want %d", c.FirstSeq, c.LastSeq, keep.Seq)
+	}
+	if page, err := f.Store.History(ctx, o.Clients[0], old.ConversationID, 0, 100); err != nil || len(page.Messages) != 1 {
+		t.Fatalf("history after the sweep: %+v %v", page, err)
+	}
+}
+
+func testShorterRetention(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	f.Send(t, o.Clients[0], 0, "1", "one")
+	day := int64(24 * 3600)
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &day}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 0)
+	if got := msgs[0].ExpiresAt.Sub(msgs[0].CreatedAt); got != 24*time.Hour || msgs[0].Body != "one" {
+		t.Fatalf("expiry after shortening = %v (%q)", got, msgs[0].Body)
+	}
+	month := int64(30 * 24 * 3600)
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &month}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ = f.Store.MessagesAfter(ctx, o.Staff, 0, 0)
+	if got := msgs[0].ExpiresAt.Sub(msgs[0].CreatedAt); got != 24*time.Hour {
+		t.Fatalf("lengthening extended a stored message to %v", got)
+	}
+	if _, err := f.Store.UpdateSettings(ctx, o.Staff, protocol.SettingsPatch{RetentionSeconds: &day}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a counselor changed settings: %v", err)
+	}
+}
+
+func testDeleteClient(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	m := f.Send(t, cl, 0, "1", "消える相談")
+	hash := []byte("hash-of-token-000000000000000000")
+	sess, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: cl.AccountID, TokenHash: hash, Device: "phone", ExpiresAt: f.Clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.DeleteAccount(ctx, o.Admin, cl.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Store.SessionByToken(ctx, hash); Code(err) != protocol.CodeUnauthorized {
+		t.Fatalf("the session survived the deletion: %v", err)
+	}
+	rev := f.Published(store.ChangeRevoked)
+	if len(rev) != 1 || rev[0].AccountID != cl.AccountID || len(rev[0].SessionIDs) != 1 || rev[0].SessionIDs[0] != sess.ID || rev[0].Reason != "deleted" {
+		t.Fatalf("revocations = %+v", rev)
+	}
+	if d := f.Published(store.ChangeConversationDeleted); len(d) != 1 || d[0].ConversationID != m.ConversationID || d[0].At.IsZero() {
+		t.Fatalf("conversation deletions = %+v", d)
+	}
+	if _, err := f.Store.Conversation(ctx, o.Staff, m.ConversationID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("the conversation is still there: %v", err)
+	}
+	if msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 0); len(msgs) != 0 {
+		t.Fatalf("messages of a deleted client: %+v", msgs)
+	}
+	// Its device can still confirm that it wiped itself.
+	if err := f.Store.RecordWipedEnded(ctx, hash); err != nil {
+		t.Fatal(err)
+	}
+	devs, err := f.Store.Devices(ctx, o.Admin, cl.AccountID)
+	if err != nil || len(devs) != 1 || devs[0].Active || devs[0].EndReason != "deleted" || devs[0].WipedAt == nil {
+		t.Fatalf("the deleted client's device: %+v %v", devs, err)
+	}
+}
+
+func testIDsNeverReused(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	old := o.Clients[0]
+	oldConv := f.Conversation(t, old)
+	oldSess, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: old.AccountID, TokenHash: []byte("old-token-hash-0000000000000000"), ExpiresAt: f.Clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newest of everything is deleted; the next must not take its ID.
+	if err := f.Store.DeleteAccount(ctx, o.Admin, old.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	next := f.Account(t, o.ID, protocol.RoleClient)
+	nextConv := f.Conversation(t, next)
+	nextSess, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: next.AccountID, TokenHash: []byte("new-token-hash-0000000000000000"), ExpiresAt: f.Clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.AccountID <= old.AccountID || nextConv.ID <= oldConv.ID || nextSess.ID <= oldSess.ID {
+		t.Fatalf("reused: account %d→%d, conversation %d→%d, session %d→%d",
+			old.AccountID, next.AccountID, oldConv.ID, nextConv.ID, oldSess.ID, nextSess.ID)
+	}
+}
+
+func testSessions(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	if _, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: cl.AccountID, TokenHash: hash, ExpiresAt: f.Clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, a, err := f.Store.SessionByToken(ctx, hash); err != nil || a.ID != cl.AccountID {
+		t.Fatalf("lookup: %+v %v", a, err)
+	}
+	until := f.Clock.Now().Add(30 * time.Minute)
+	if _, err := f.Store.UpdateClient(ctx, o.Admin, cl.AccountID, protocol.UpdateClientRequest{AccessUntil: &until}); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.Published(store.ChangeAccess); len(c) != 1 || !c[0].AccessUntil.Equal(until) {
+		t.Fatalf("access change = %+v", c)
+	}
+	f.Clock.Add(31 * time.Minute)
+	if _, _, err := f.Store.SessionByToken(ctx, hash); Code(err) != protocol.CodeUnauthorized {
+		t.Fatalf("the access date passed but the session is valid: %v", err)
+	}
+	if _, err := f.Store.UpdateClient(ctx, o.Admin, cl.AccountID, protocol.UpdateClientRequest{ClearAccessUntil: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Add(30 * time.Minute)
+	if _, _, err := f.Store.SessionByToken(ctx, hash); Code(err) != protocol.CodeUnauthorized {
+		t.Fatalf("an expired session is valid: %v", err)
+	}
+	res, err := f.Store.Sweep(ctx)
+	if err != nil || res.Sessions != 1 {
+		t.Fatalf("sweep sessions = %+v %v", res, err)
+	}
+	// Ending access now ends every session at once.
+	other := []byte("fedcba9876543210fedcba9876543210")
+	if _, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: cl.AccountID, TokenHash: other, ExpiresAt: f.Clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	past := f.Clock.Now().Add(-time.Minute)
+	if _, err := f.Store.UpdateClient(ctx, o.Admin, cl.AccountID, protocol.UpdateClientRequest{AccessUntil: &past}); err != nil {
+		t.Fatal(err)
+	}
+	rev := f.Published(store.ChangeRevoked)
+	if last := rev[len(rev)-1]; last.Reason != "access_ended" || last.AccountID != cl.AccountID {
+		t.Fatalf("revocation = %+v", last)
+	}
+}
+
+func testReceipts(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	m := f.Send(t, cl, 0, "1", "一")
+	f.Send(t, o.Staff, m.ConversationID, "2", "二")
+	if err := f.Store.Receipt(ctx, cl, 0, 2, 2); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Published(store.ChangeConversation))
+	if err := f.Store.Receipt(ctx, cl, 0, 99, 1); err != nil { // capped, never lowered
+		t.Fatal(err)
+	}
+	c, _ := f.Store.Conversation(ctx, cl, m.ConversationID)
+	if c.ClientReadSeq != 2 || c.ClientDeliveredSeq != 2 {
+		t.Fatalf("receipts: %+v", c)
+	}
+	if after := len(f.Published(store.ChangeConversation)); after != before {
+		t.Fatal("a receipt that changed nothing was announced")
+	}
+	if err := f.Store.Receipt(ctx, o.Staff, m.ConversationID, 2, 2); err != nil {
+		t.Fatal(err)
+	}
+	// Deletion receipts, per device.
+	hash := []byte("device-token-hash-0000000000000000")
+	sess, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: cl.AccountID, TokenHash: hash, Device: "phone", ExpiresAt: f.Clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := f.Clock.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	if err := f.Store.RecordWiped(ctx, sess.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	devs, err := f.Store.Devices(ctx, o.Admin, cl.AccountID)
+	if err != nil || len(devs) != 1 || !devs[0].Active || devs[0].WipedAt == nil || !devs[0].WipedAt.Equal(at) {
+		t.Fatalf("devices = %+v %v", devs, err)
+	}
+}
+
+func testAudit(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	o := f.Org(t, 1) // org created; admin, counselor and client created
+	ctx := context.Background()
+	cl := o.Clients[0]
+	conv := f.Send(t, cl, 0, "a", "秘密の相談内容").ConversationID
+	note := "ノートの中身"
+	if _, err := f.Store.UpdateClient(ctx, o.Admin, cl.AccountID, protocol.UpdateClientRequest{Note: &note}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.SetPassword(ctx, o.Admin, cl.AccountID, "new-hash"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.RevokeAccountSessions(ctx, o.Admin, o.Staff.AccountID, "forced"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.RevokeAccountSessions(ctx, o.Staff, o.Staff.AccountID, "own"); err != nil {
+		t.Fatal(err) // signing oneself out everywhere is not an admin action
+	}
+	days := 90
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{AuditRetentionDays: &days}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.Supervise(ctx, o.Admin, conv, 0, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.DeleteAccount(ctx, o.Admin, cl.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	page, err := f.Store.AuditLog(ctx, o.Admin, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(page.Entries) - 1; i >= 0; i-- {
+		e := page.Entries[i]
+		got = append(got, e.ActorRole+" "+string(e.Action)+" "+string(e.TargetRole)+" "+e.Detail)
+	}
+	want := []string{
+		"operator org_created  ",
+		"operator account_created admin admin", // the fixture creates accounts as the operator
+		"operator account_created counselor counselor",
+		"operator account_created client client",
+		"admin client_updated client note",
+		"admin password_reset client ",
+		"admin forced_logout counselor ",
+		"admin settings_changed  audit_retention_days",
+		"admin supervisor_view client ",
+		"admin account_deleted client client",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Who, what, when: never the words, the note or a client's nickname.
+	raw, _ := json.Marshal(page)
+	for _, secret := range []string{"秘密の相談内容", note, "client "} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("the audit log holds %q", secret)
+		}
+	}
+	if page.Entries[0].ActorName == "" || page.Entries[0].ActorID == nil || *page.Entries[0].ActorID != o.Admin.AccountID {
+		t.Errorf("actor not named: %+v", page.Entries[0])
+	}
+	if _, err := f.Store.AuditLog(ctx, o.Staff, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a counselor read the audit log: %v", err)
+	}
+	if _, err := f.Store.Supervise(ctx, o.Staff, conv, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a counselor supervised: %v", err)
+	}
+	first, _ := f.Store.AuditLog(ctx, o.Admin, 0, 4)
+	rest, _ := f.Store.AuditLog(ctx, o.Admin, first.Entries[3].ID, 100)
+	if !first.More || rest.More || len(first.Entries)+len(rest.Entries) != len(want) {
+		t.Fatalf("pages: %d (more %v) + %d (more %v)", len(first.Entries), first.More, len(rest.Entries), rest.More)
+	}
+}
+
+func testAuditRetention(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	a, b := f.Org(t, 0), f.Org(t, 0)
+	ctx := context.Background()
+	days := 30
+	if _, err := f.Store.UpdateSettings(ctx, a.Admin, protocol.SettingsPatch{AuditRetentionDays: &days}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(p store.Principal) int {
+		t.Helper()
+		page, err := f.Store.AuditLog(ctx, p, 0, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Entries)
+	}
+	before := count(b.Admin)
+	f.Clock.Add(31 * 24 * time.Hour)
+	res, err := f.Store.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A keeps 30 days: all gone. B keeps the default year: all kept.
+	if count(a.Admin) != 0 || count(b.Admin) != before || res.AuditEntries == 0 {
+		t.Fatalf("after 31 days: A %d, B %d (of %d), swept %d", count(a.Admin), count(b.Admin), before, res.AuditEntries)
+	}
+}
+
+// Many clients and staff writing at once: every conversation's sequence
+// numbers stay 1, 2, 3… without gaps, and message IDs rise in commit
+// order.
+func testConcurrentSends(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 8)
+	const each = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, len(o.Clients)*each*2)
+	for _, cl := range o.Clients {
+		conv := f.Conversation(t, cl).ID
+		f.Send(t, cl, 0, "first", "はじめまして")
+		for _, p := range []store.Principal{cl, o.Staff} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					if _, _, err := f.Store.Send(ctx, p, store.SendRequest{Ref: fmt.Sprintf("%d-%d-%d", p.AccountID, conv, i), ConversationID: conv, Body: "x"}); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	msgs, err := f.Store.MessagesAfter(ctx, o.Staff, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[int64]int64{}
+	var lastID int64
+	for _, m := range msgs {
+		if m.Seq != last[m.ConversationID]+1 || m.ID <= lastID {
+			t.Fatalf("conversation %d: seq %d after %d (id %d after %d)", m.ConversationID, m.Seq, last[m.ConversationID], m.ID, lastID)
+		}
+		last[m.ConversationID], lastID = m.Seq, m.ID
+	}
+	if len(msgs) != len(o.Clients)*(1+2*each) {
+		t.Fatalf("%d messages stored, want %d", len(msgs), len(o.Clients)*(1+2*each))
+	}
+}
+
+// Several counselors take the same unassigned conversation at the same
+// moment: exactly one gets it.
+func testConcurrentClaims(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	conv := f.Send(t, o.Clients[0], 0, "1", "誰か").ConversationID
+	counselors := []store.Principal{o.Staff}
+	for range 7 {
+		counselors = append(counselors, f.Account(t, o.ID, protocol.RoleCounselor))
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins []int64
+	)
+	start := make(chan struct{})
+	for _, p := range counselors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			id := p.AccountID
+			_, err := f.Store.Assign(ctx, p, conv, &id)
+			switch Code(err) {
+			case "":
+				mu.Lock()
+				wins = append(wins, id)
+				mu.Unlock()
+			case protocol.CodeForbidden:
+			default:
+				t.Errorf("claim: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	c, _ := f.Store.Conversation(ctx, o.Admin, conv)
+	if len(wins) != 1 || c.AssigneeID == nil || *c.AssigneeID != wins[0] {
+		t.Fatalf("winners %v, assignee %v", wins, c.AssigneeID)
+	}
+}
+
+// Two admins deleting each other at the same moment leave one of them.
+func testConcurrentAdminDeletes(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	for round := range 10 {
+		o := f.Org(t, 0)
+		second := f.Account(t, o.ID, protocol.RoleAdmin)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); f.Store.DeleteAccount(ctx, o.Admin, second.AccountID) }()
+		go func() { defer wg.Done(); f.Store.DeleteAccount(ctx, second, o.Admin.AccountID) }()
+		wg.Wait()
+		admins, err := f.Store.Accounts(ctx, o.Staff, protocol.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(admins) != 1 {
+			t.Fatalf("round %d: %d admins left", round, len(admins))
+		}
+	}
+}
+
+// A subscription's snapshot and its changes meet without a gap or an
+// overlap: every message is either at or below the high-water mark, or
+// published after it.
+func testSubscribe(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 4)
+	var wg sync.WaitGroup
+	for _, cl := range o.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				if _, _, err := f.Store.Send(ctx, cl, store.SendRequest{Ref: fmt.Sprint(i), Body: "x"}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	var registeredAt int
+	snap, err := f.Store.Subscribe(ctx, o.Staff, func() { registeredAt = len(f.Published(store.ChangeMessage)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 10000)
+	for _, m := range msgs {
+		if m.ID <= snap.HighWater {
+			seen[m.ID] = true
+		}
+	}
+	for _, c := range f.Published(store.ChangeMessage)[registeredAt:] {
+		if seen[c.Message.ID] {
+			t.Fatalf("message %d both in the snapshot and published after it", c.Message.ID)
+		}
+		seen[c.Message.ID] = true
+	}
+	if len(seen) != 100 {
+		t.Fatalf("%d of 100 messages reached the subscriber", len(seen))
+	}
+}
