@@ -85,7 +85,7 @@ func Open(path string, master []byte) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlitefile.Open(path, "synchronous(FULL)")
+	db, err := sqlitefile.OpenWriter(path, "synchronous(FULL)")
 	if err != nil {
 		return nil, fmt.Errorf("open key file: %w", err)
 	}
