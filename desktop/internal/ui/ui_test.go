@@ -465,3 +465,29 @@ func TestBannerDoesNotCoverTheHistory(t *testing.T) {
 		t.Fatalf("the history starts at %v, under the banner ending at %v", top, bannerBottom)
 	}
 }
+
+// The client's typing shows under the name in front and in the list,
+// and goes when it runs out.
+func TestTypingShows(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	var typed []int64
+	m.actions.Typing = func(conv int64) { typed = append(typed, conv) }
+	m.Apply(in.Apply(&protocol.TypingFrame{ConversationID: 1, SenderID: 11, SenderRole: protocol.RoleClient}))
+	if !strings.Contains(m.subtitle.Text, "さくら") {
+		t.Fatalf("subtitle %q does not say さくら is writing", m.subtitle.Text)
+	}
+	if row := listRow(t, m, "さくら"); !strings.Contains(row.state.Text, typingText(&protocol.TypingFrame{SenderRole: protocol.RoleClient}, "さくら")) {
+		t.Fatalf("list row %q", row.state.Text)
+	}
+	clk.t = clk.t.Add(protocol.TypingShowFor)
+	m.Tick()
+	if strings.Contains(m.subtitle.Text, "さくら") {
+		t.Fatalf("typing still shown: %q", m.subtitle.Text)
+	}
+	// The counselor's typing is reported (the app throttles it).
+	test.Type(m.compose, "はい")
+	if len(typed) == 0 || typed[0] != 1 {
+		t.Fatalf("typing reported for %v", typed)
+	}
+}
