@@ -248,7 +248,7 @@ func (m *Main) SetConnection(connected bool, retryIn time.Duration) {
 	m.connected = connected
 	m.retryAt = time.Time{}
 	if retryIn > 0 {
-		m.retryAt = time.Now().Add(retryIn)
+		m.retryAt = m.in.Now().Add(retryIn)
 	}
 	if connected {
 		clear(m.olderFailed)
@@ -264,7 +264,7 @@ func (m *Main) showStatus() {
 		m.status.SetText(T("status.online", "Online"))
 		m.status.Importance = widget.SuccessImportance
 	case !m.retryAt.IsZero():
-		secs := max(int(time.Until(m.retryAt).Seconds()+0.5), 0)
+		secs := max(int(m.retryAt.Sub(m.in.Now()).Seconds()+0.5), 0)
 		m.status.SetText(T("status.offline", "Offline: reconnecting in {{.Seconds}} s; replies wait in the outbox", map[string]any{"Seconds": secs}))
 		m.status.Importance = widget.DangerImportance
 	default:
