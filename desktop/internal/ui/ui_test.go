@@ -569,3 +569,33 @@ func TestErrorText(t *testing.T) {
 		})
 	}
 }
+
+// After a reconnection reorders the list, the selection still names the
+// conversation in front: the inbox is the one source of truth.
+func TestListSelectionFollowsTheFrontAfterReconnect(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(2, 1, "ひなたです")))
+	m.pick(2)
+	if m.list.SelectedID() != 2 {
+		t.Fatalf("selected %d", m.list.SelectedID())
+	}
+	// The reconnection's welcome: さくら and そら now wait, longer than ひなた.
+	since := clk.t.Add(-time.Hour)
+	convs := []protocol.Conversation{
+		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
+		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusAnswered, FirstSeq: 1, LastSeq: 1},
+		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
+	}
+	var eff inbox.Effect
+	eff.Merge(in.Apply(&protocol.Welcome{Account: in.Me(), Conversations: convs}))
+	eff.Merge(in.Apply(&protocol.Synced{}))
+	m.Apply(eff)
+	if in.FocusedID() != 2 || m.list.SelectedID() != 2 || m.title.Text != "ひなた" {
+		t.Fatalf("front %d, list selection %d, title %q", in.FocusedID(), m.list.SelectedID(), m.title.Text)
+	}
+	// Filtered out of the list, the front is selected nowhere, not elsewhere.
+	m.list.filter.SetSelectedIndex(1) // waiting only
+	if m.list.SelectedID() != 0 {
+		t.Fatalf("list selects %d while ひなた (filtered out) is in front", m.list.SelectedID())
+	}
+}
