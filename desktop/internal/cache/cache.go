@@ -11,25 +11,21 @@ package cache
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/pkg/sealbox"
+	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
 )
 
 // FileName is the cache database inside its directory.
@@ -43,7 +39,7 @@ var ErrWrongKey = errors.New("cache key does not match this cache")
 type Cache struct {
 	dir  string
 	db   *sql.DB
-	aead cipher.AEAD
+	box  *sealbox.Box
 	now  func() time.Time
 	wake chan struct{} // an earlier expiry may have arrived
 
@@ -80,19 +76,13 @@ func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create cache directory: %w", err)
 	}
-	block, err := aes.NewCipher(key)
+	box, err := sealbox.New(key)
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(5000)", "secure_delete(ON)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?"+q.Encode())
+	// NORMAL: a cache that loses its last writes in a power cut fetches
+	// them again; the server is where durability lives.
+	db, err := sqlitefile.Open(filepath.Join(dir, FileName), "synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("open cache: %w", err)
 	}
@@ -104,7 +94,7 @@ func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
 	if now == nil {
 		now = time.Now
 	}
-	c := &Cache{dir: dir, db: db, aead: aead, now: now, wake: make(chan struct{}, 1)}
+	c := &Cache{dir: dir, db: db, box: box, now: now, wake: make(chan struct{}, 1)}
 	if err := c.checkKey(); err != nil {
 		db.Close()
 		return nil, err
@@ -131,19 +121,9 @@ func (c *Cache) checkKey() error {
 
 // seal encrypts plain; aad binds the ciphertext to its row, so rows cannot
 // be swapped undetected.
-func (c *Cache) seal(aad string, plain []byte) []byte {
-	nonce := make([]byte, c.aead.NonceSize(), c.aead.NonceSize()+len(plain)+c.aead.Overhead())
-	_, _ = rand.Read(nonce)
-	return c.aead.Seal(nonce, nonce, plain, []byte(aad))
-}
+func (c *Cache) seal(aad string, plain []byte) []byte { return c.box.Seal(plain, []byte(aad)) }
 
-func (c *Cache) open(aad string, blob []byte) ([]byte, error) {
-	n := c.aead.NonceSize()
-	if len(blob) < n {
-		return nil, errors.New("ciphertext too short")
-	}
-	return c.aead.Open(nil, blob[:n], blob[n:], []byte(aad))
-}
+func (c *Cache) open(aad string, blob []byte) ([]byte, error) { return c.box.Open(blob, []byte(aad)) }
 
 func (c *Cache) sealJSON(aad string, v any) []byte {
 	b, err := json.Marshal(v)
