@@ -470,6 +470,23 @@ test("the PIN locks again when the app comes back from the background after the 
   await page.click("#menu-close");
   await away(1000);
   await page.waitForSelector("#lock-view:not([hidden])");
+
+  // Signed out by an admin while locked: wiped; the next sign-in works
+  // fully (it reads, and says so).
+  await env.admin("POST", `/api/v1/accounts/${cred.account.id}/logout`);
+  await page.waitForSelector("#login-view:not([hidden]) >> text=ログアウトしました");
+  await page.fill("#login-id", cred.login_id); // the same page, no reload
+  await page.fill("#password", cred.password);
+  await page.click("#login-form button[type=submit]");
+  await synced(page);
+  const co = await counselor(env);
+  await page.fill("#text", "もう一度ログインしました");
+  await page.click("#send");
+  await co.waitMessage("もう一度ログインしました");
+  await co.reply(await co.conversationOf("もう一度ログインしました"), "おかえりなさい");
+  await page.waitForSelector("li.msg.theirs >> text=おかえりなさい");
+  await until("the reply marked read", async () => { const c = await conversationOf(cred); return c.client_read_seq === c.last_seq; });
+  await co.ctx.close();
   await ctx.close();
 });
 
@@ -501,10 +518,17 @@ test("sign-in guidance: full-width IDs and 「ー」 work, the password can be s
     await shot(page, "pwa-locked-out.png");
     await ctx.close();
 
-    // Signing in with the full-width ID works (another ID: that one is locked).
+    // Signing in with the full-width ID works (another ID: that one is
+    // locked), after a busy server said so rather than "check your network".
     const cred2 = await env.newClient("ぜんかく2");
     const p2 = await phone(env);
+    await p2.page.route("**/api/v1/login", (r) => r.fulfill({ status: 503, contentType: "application/json",
+      body: JSON.stringify({ error: { code: "unavailable", message: "busy", retry_after: 1 } }) }), { times: 1 });
     await p2.page.goto(env.url + appPath);
+    await p2.page.fill("#login-id", cred2.login_id);
+    await p2.page.fill("#password", cred2.password);
+    await p2.page.click("#login-form button[type=submit]");
+    await p2.page.waitForSelector("#login-error >> text=混み合っている");
     await p2.page.fill("#login-id", wide(cred2.login_id));
     await p2.page.fill("#password", wide(cred2.password));
     await p2.page.click("#login-form button[type=submit]");

@@ -528,6 +528,7 @@ function openPinForm() {
   const form = $("pin-form");
   form.hidden = false;
   $("pin-form-error").textContent = "";
+  $("pin-status").textContent = "";
   $("new-pin").value = $("new-pin2").value = "";
   $("lock-after").value = String(state.pin?.lockAfter ?? DEFAULT_LOCK_AFTER);
   form.scrollIntoView({ block: "nearest" });
@@ -581,6 +582,9 @@ async function lock() {
 function onVisibility() {
   if (document.visibilityState === "hidden") {
     state.hiddenAt = Date.now();
+    // The app may never come back (closed from the switcher): keep the draft now.
+    clearTimeout(draftTimer);
+    if (state.store && !state.stopped) state.store.putMeta("draft", $("text").value).catch(() => {});
     if (state.pin && state.pin.lockAfter === 0 && !state.stopped) lock();
     return;
   }
@@ -631,7 +635,7 @@ async function end(message, confirm = false, then = null) {
   state.outbox = [];
   state.cursor = 0;
   state.conv = state.me = state.org = state.pin = null;
-  state.initialised = false;
+  state.initialised = state.locked = false;
   renderOrgName();
   state.store = null;
   const pushToken = state.pushToken;
@@ -687,7 +691,8 @@ async function login(ev) {
       $("login-error").textContent = e.code === "locked" ? t("locked", { wait: wait(e.retry_after || 900) })
         : e.code === "rate_limited" ? t("rateLimited", { wait: wait(e.retry_after || 60) })
           : e.code === "forbidden" ? t("expired")
-            : e.code === "bad_credentials" || e.code === "bad_request" ? t("badLogin") : t("network");
+            : e.code === "bad_credentials" || e.code === "bad_request" ? t("badLogin")
+              : r.status >= 500 ? t("busy") : t("network");
       $("password").value = "";
       return;
     }

@@ -211,7 +211,9 @@ func TestHTTPErrorsDecode(t *testing.T) {
 // A link that stalls (the server neither answers nor closes) is dropped
 // after two silent heartbeat intervals, and the client reconnects.
 func TestHeartbeatDropsStalledLink(t *testing.T) {
-	const every = 100 * time.Millisecond
+	// Long enough that a loaded machine (the race detector, every package
+	// at once) answers pings in time on the healthy second link.
+	const every = 500 * time.Millisecond
 	second := make(chan time.Time, 1)
 	stalled := make(chan time.Time, 1)
 	release := make(chan struct{})
@@ -252,11 +254,11 @@ func TestHeartbeatDropsStalledLink(t *testing.T) {
 		if d := at.Sub(from); d > 10*every {
 			t.Fatalf("reconnected %v after the stall, heartbeat every %v", d, every)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(20 * every):
 		t.Fatal("a stalled link was never dropped")
 	}
 	// Pongs keep the second link up and never reach the app.
-	time.Sleep(5 * every)
+	time.Sleep(4 * every)
 	mu.Lock()
 	defer mu.Unlock()
 	for _, ev := range events {

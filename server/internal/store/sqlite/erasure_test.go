@@ -120,8 +120,12 @@ func TestResealing(t *testing.T) {
 		t.Fatalf("stored slice %d, want %d", slice, sealkeys.Slice(msgs[0].ExpiresAt))
 	}
 
-	// An older version's clear body, as an upgrade finds it.
+	// An older version's clear body, as an upgrade finds it (before the
+	// upgrade was recorded).
 	if _, err := f.db.write.Exec("UPDATE messages SET body = 'MARKER-legacy', sealed = NULL, slice = NULL WHERE id = ?", m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.write.Exec("DELETE FROM upgrades WHERE name = 'seal_bodies'"); err != nil {
 		t.Fatal(err)
 	}
 	f.db.Close()

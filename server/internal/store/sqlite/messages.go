@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
@@ -404,38 +405,86 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 	return out, err
 }
 
-// Sweep deletes expired messages and sessions and scrubs the files.
-func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
-	var res store.SweepResult
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
-		now := ms(db.clock())
-		rows, err := tx.Query(`SELECT m.org_id, m.conversation_id, c.client_id, MAX(m.seq), COUNT(*)
-			FROM messages m JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.expires_at <= ? GROUP BY m.conversation_id`, now)
+// sweepBatch deletes up to sweepBatchSize expired messages, oldest first,
+// and announces each conversation's deletion. Ordered by expiry, then
+// conversation and seq: as expiry rises with seq in every conversation
+// (retention.Shorten keeps that true), each batch takes the lowest seqs of
+// each conversation it touches, so "deleted through seq N" is exact.
+func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversations int, err error) {
+	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		messages, conversations = 0, 0
+		rows, err := tx.Query(`DELETE FROM messages WHERE id IN (SELECT id FROM messages
+			WHERE expires_at <= ? ORDER BY expires_at, conversation_id, seq LIMIT ?)
+			RETURNING org_id, conversation_id, seq`, now, db.sweepBatchSize)
 		if err != nil {
-			return nil, fmt.Errorf("find expired: %w", err)
+			return nil, fmt.Errorf("delete expired: %w", err)
 		}
-		var changes []store.Change
+		byConv := map[int64]*store.Change{}
+		var order []int64
 		for rows.Next() {
-			ch := store.Change{Kind: store.ChangeDeleted, At: fromMS(now)}
-			if err := rows.Scan(&ch.OrgID, &ch.ConversationID, &ch.ClientID, &ch.ThroughSeq, &ch.Count); err != nil {
+			var org, conv, seq int64
+			if err := rows.Scan(&org, &conv, &seq); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("scan expired: %w", err)
+				return nil, fmt.Errorf("delete expired: %w", err)
 			}
-			res.Messages += ch.Count
-			changes = append(changes, ch)
+			ch := byConv[conv]
+			if ch == nil {
+				ch = &store.Change{Kind: store.ChangeDeleted, OrgID: org, ConversationID: conv, At: fromMS(now)}
+				byConv[conv] = ch
+				order = append(order, conv)
+			}
+			ch.ThroughSeq = max(ch.ThroughSeq, seq)
+			ch.Count++
+			messages++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("find expired: %w", err)
-		}
-		res.Conversations = len(changes)
-		// Expiry rises with seq in every conversation (retention.Shorten
-		// keeps that true), so this deletes exactly the seqs <= ThroughSeq
-		// announced above.
-		if _, err := tx.Exec("DELETE FROM messages WHERE expires_at <= ?", now); err != nil {
 			return nil, fmt.Errorf("delete expired: %w", err)
 		}
+		changes := make([]store.Change, 0, len(order))
+		for _, conv := range order {
+			ch := byConv[conv]
+			// The client, for routing: the conversation outlives its messages.
+			if err := tx.QueryRow("SELECT client_id FROM conversations WHERE id = ?", conv).Scan(&ch.ClientID); err != nil {
+				return nil, fmt.Errorf("find the conversation's client: %w", err)
+			}
+			changes = append(changes, *ch)
+		}
+		conversations = len(changes)
+		return changes, nil
+	})
+	return messages, conversations, err
+}
+
+// Sweep deletes expired messages and sessions and scrubs the files.
+func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
+	var res store.SweepResult
+	now := ms(db.clock())
+	// Expired messages go in bounded batches, each its own write: other
+	// writes (sends, acks) take turns with the sweep instead of waiting
+	// behind a million deletions.
+	for {
+		start := time.Now()
+		n, convs, err := db.sweepBatch(ctx, now)
+		if err != nil {
+			return res, err
+		}
+		res.Messages += n
+		res.Conversations += convs
+		if n < db.sweepBatchSize {
+			break
+		}
+		// Leave the writer to others for as long again: a sweep of a
+		// million messages then costs the sends beside it at most one
+		// batch's wait, and only half of the time.
+		select {
+		case <-time.After(time.Since(start)):
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		var changes []store.Change
 		// Sessions past their expiry, and those of clients whose access
 		// period has ended, end now; connected apps are told.
 		if _, err := tx.Exec("DELETE FROM ended_sessions WHERE ended_at <= ?", now-endedKept.Milliseconds()); err != nil {

@@ -10,6 +10,27 @@ import (
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 )
 
+// upgradeOnce runs a one-time upgrade of stored data unless the upgrades
+// table says it is done, and records it when it is: start-up work must
+// not grow with the number of stored messages. An upgrade interrupted
+// halfway runs again at the next start (each must be safe to repeat).
+func upgradeOnce(db *sql.DB, name string, now time.Time, upgrade func() error) error {
+	var done int
+	if err := db.QueryRow("SELECT COUNT(*) FROM upgrades WHERE name = ?", name).Scan(&done); err != nil {
+		return fmt.Errorf("read upgrades: %w", err)
+	}
+	if done > 0 {
+		return nil
+	}
+	if err := upgrade(); err != nil {
+		return err
+	}
+	if _, err := db.Exec("INSERT INTO upgrades(name, done_at) VALUES (?, ?)", name, ms(now)); err != nil {
+		return fmt.Errorf("record upgrade %s: %w", name, err)
+	}
+	return nil
+}
+
 // sealLegacy seals the bodies stored in the clear by versions before
 // sealing (schema 5 and older), in batches, then scrubs the files so that
 // no clear copy stays in a free page or the log.
@@ -185,15 +206,8 @@ func (db *DB) prepareSlices(ctx context.Context) error {
 }
 
 // hashLegacyRefs replaces the idempotency refs that older versions stored
-// in the clear with their keyed hashes, once.
-func hashLegacyRefs(db *sql.DB, ring *sealkeys.Ring, now time.Time) error {
-	var done int
-	if err := db.QueryRow("SELECT COUNT(*) FROM upgrades WHERE name = 'hash_refs'").Scan(&done); err != nil {
-		return fmt.Errorf("read upgrades: %w", err)
-	}
-	if done > 0 {
-		return nil
-	}
+// in the clear with their keyed hashes.
+func hashLegacyRefs(db *sql.DB, ring *sealkeys.Ring) error {
 	tx, err := db.Begin()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -224,9 +238,6 @@ func hashLegacyRefs(db *sql.DB, ring *sealkeys.Ring, now time.Time) error {
 		if _, err := tx.Exec("UPDATE messages SET ref = ? WHERE id = ?", ring.HashRef(r.sender, r.ref), r.id); err != nil {
 			return fmt.Errorf("hash ref: %w", err)
 		}
-	}
-	if _, err := tx.Exec("INSERT INTO upgrades(name, done_at) VALUES ('hash_refs', ?)", ms(now)); err != nil {
-		return fmt.Errorf("record upgrade: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

@@ -35,6 +35,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBatch bounds how many writes share one transaction.
 	MaxBatch int
+	// SweepBatch bounds how many expired messages one write of the
+	// retention sweep deletes (default DefaultSweepBatch).
+	SweepBatch int
 	// OnBatch, if set, observes each commit (for metrics).
 	OnBatch func(size int, d time.Duration)
 	// StaffIdle, if set, ends a staff session unused for that long (the
@@ -72,11 +75,18 @@ type DB struct {
 
 	reqs     chan *writeReq
 	maxBatch int
+	// sweepBatchSize is Options.SweepBatch.
+	sweepBatchSize int
 	done     chan struct{}
 	closed   chan struct{}
 }
 
 var _ store.Store = (*DB)(nil)
+
+// DefaultSweepBatch is how many expired messages one write of the sweep
+// deletes: a few milliseconds of the writer, so that acks never wait long
+// behind a large deletion.
+const DefaultSweepBatch = 1000
 
 // FileName is the database file inside the data directory.
 const FileName = "taiwa.db"
@@ -109,15 +119,21 @@ func Open(dir string, opt Options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	if err := sealLegacy(write, ring); err != nil {
-		ring.Close()
-		write.Close()
-		return nil, fmt.Errorf("seal stored bodies in %s: %w", path, err)
-	}
-	if err := hashLegacyRefs(write, ring, time.Now()); err != nil {
-		ring.Close()
-		write.Close()
-		return nil, fmt.Errorf("hash stored refs in %s: %w", path, err)
+	// One-time upgrades of what older versions stored; recorded, so that
+	// no later start scans the messages again.
+	now := time.Now()
+	for _, u := range []struct {
+		name string
+		run  func() error
+	}{
+		{"seal_bodies", func() error { return sealLegacy(write, ring) }},
+		{"hash_refs", func() error { return hashLegacyRefs(write, ring) }},
+	} {
+		if err := upgradeOnce(write, u.name, now, u.run); err != nil {
+			ring.Close()
+			write.Close()
+			return nil, fmt.Errorf("upgrade %s (%s): %w", path, u.name, err)
+		}
 	}
 	if err := dropOrphanKeys(write, ring); err != nil {
 		ring.Close()
@@ -156,6 +172,9 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	if db.maxBatch <= 0 {
 		db.maxBatch = 256
+	}
+	if db.sweepBatchSize = opt.SweepBatch; db.sweepBatchSize <= 0 {
+		db.sweepBatchSize = DefaultSweepBatch
 	}
 	go db.writer()
 	return db, nil

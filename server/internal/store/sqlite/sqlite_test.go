@@ -350,3 +350,73 @@ func legacyDB(t *testing.T, dir string, version int, stmts ...string) {
 		}
 	}
 }
+
+// The sweep deletes in bounded batches, each announced exactly: through
+// the highest seq it deleted, for each conversation it touched.
+func TestSweepInBatches(t *testing.T) {
+	dir := t.TempDir()
+	var (
+		mu      sync.Mutex
+		changes []store.Change
+	)
+	clock := storetest.NewClock(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
+	db, err := Open(dir, Options{Now: clock.Now, SweepBatch: 3, Publish: func(c []store.Change) {
+		mu.Lock()
+		changes = append(changes, c...)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f := &fixture{Fixture: storetest.NewFixture(t, func(testing.TB, func() time.Time, func([]store.Change)) store.Store { return db }), db: db, dir: dir}
+	o := f.Org(t, 2)
+	a, b := o.Clients[0], o.Clients[1]
+	for i := range 10 {
+		send(t, db, a, 0, fmt.Sprint("a", i), "x")
+		if i < 2 {
+			send(t, db, b, 0, fmt.Sprint("b", i), "y")
+		}
+	}
+	clock.Add(time.Hour)
+	send(t, db, a, 0, "later", "z") // kept: it expires an hour later
+	clock.Add(7*24*time.Hour - time.Hour - time.Millisecond)
+	res, err := db.Sweep(context.Background())
+	if err != nil || res.Messages != 0 {
+		t.Fatalf("before expiry: %+v %v", res, err)
+	}
+	clock.Add(2 * time.Millisecond)
+	res, err = db.Sweep(context.Background())
+	if err != nil || res.Messages != 12 {
+		t.Fatalf("sweep: %+v %v", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	through := map[int64][]int64{}
+	for _, c := range changes {
+		if c.Kind == store.ChangeDeleted {
+			through[c.ConversationID] = append(through[c.ConversationID], c.ThroughSeq)
+		}
+	}
+	ca, cb := f.Conversation(t, a), f.Conversation(t, b)
+	// Batches of 3 over 12 messages: each conversation's announcements rise
+	// to its last expired seq, whatever the other's take.
+	if !increasingTo(through[ca.ID], 10) || len(through[ca.ID]) < 3 {
+		t.Fatalf("a's deletions %v", through[ca.ID])
+	}
+	if !increasingTo(through[cb.ID], 2) {
+		t.Fatalf("b's deletions %v", through[cb.ID])
+	}
+	if ca.FirstSeq != 11 || cb.FirstSeq != 3 {
+		t.Fatalf("first seqs %d, %d", ca.FirstSeq, cb.FirstSeq)
+	}
+}
+
+func increasingTo(seqs []int64, last int64) bool {
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			return false
+		}
+	}
+	return len(seqs) > 0 && seqs[len(seqs)-1] == last
+}
