@@ -144,3 +144,32 @@ func TestSliceBounds(t *testing.T) {
 		}
 	}
 }
+
+// The cache of derived keys stays bounded however many (client, hour)
+// pairs are written, and what it has let go of still opens.
+func TestDerivedKeysBounded(t *testing.T) {
+	r := openRing(t, filepath.Join(t.TempDir(), "keys.db"), NewMasterKey())
+	base := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	type sealed struct {
+		client, slice int64
+		blob          []byte
+	}
+	var first sealed
+	for i := range DerivedCacheSize + 500 {
+		client := int64(i%100 + 1)
+		exp := base.Add(time.Duration(i/100) * SliceLength)
+		slice, blob, err := r.Seal(client, exp, []byte("眠れない"), []byte("aad"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = sealed{client, slice, blob}
+		}
+	}
+	if n := r.derived.Len(); n > DerivedCacheSize {
+		t.Fatalf("%d derived keys in memory, bound %d", n, DerivedCacheSize)
+	}
+	if got, err := r.Open(first.client, first.slice, first.blob, []byte("aad")); err != nil || string(got) != "眠れない" {
+		t.Fatalf("an evicted pair no longer opens: %q %v", got, err)
+	}
+}

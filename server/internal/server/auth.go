@@ -160,6 +160,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer att.done(false) // a no-op once decided
+	start := time.Now()
 	acct, lookupErr := s.store.AccountByLogin(r.Context(), id)
 	hash := s.dummy
 	if lookupErr == nil {
@@ -175,6 +176,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if !ok || lookupErr != nil {
 		att.done(false)
 		s.metrics.logins.WithLabelValues("failed").Inc()
+		// Waiting, not hashing: the time costs no CPU.
+		select {
+		case <-time.After(time.Until(start.Add(s.failFloor))):
+		case <-r.Context().Done():
+		}
 		return protocol.Errorf(protocol.CodeBadCredentials, "login ID or password is incorrect")
 	}
 	now := s.cfg.Now()
@@ -265,8 +271,9 @@ func publicAccount(a protocol.Account) protocol.Account {
 }
 
 // hashPassword hashes a new password with bounded concurrency: each hash
-// takes 64 MiB, and a bulk registration must leave sign-ins a slot.
-func (s *Server) hashPassword(ctx context.Context, password string) (string, error) {
+// takes memory, and a bulk registration must leave sign-ins a slot. p is
+// cfg.Password for chosen passwords, cfg.Generated for generated ones.
+func (s *Server) hashPassword(ctx context.Context, password string, p credential.Params) (string, error) {
 	select {
 	case s.hashers <- struct{}{}:
 	case <-ctx.Done():
@@ -277,7 +284,7 @@ func (s *Server) hashPassword(ctx context.Context, password string) (string, err
 		s.guard.otherHash(-1)
 		<-s.hashers
 	}()
-	return credential.Hash(password, s.cfg.Password), nil
+	return credential.Hash(password, p), nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, a *session) error {

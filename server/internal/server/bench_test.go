@@ -146,3 +146,24 @@ func BenchmarkLoginDuringFlood(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBulkRegistration registers a seminar of 1,000 clients through
+// the API (two requests of 500), with the real hashing of generated
+// passwords, and reports the seconds it took.
+func BenchmarkBulkRegistration(b *testing.B) {
+	ts := newTestServer(b, func(c *Config) {
+		c.Password, c.Generated, c.Hashers = credential.DefaultParams, credential.GeneratedParams, DefaultHashers
+	})
+	o := ts.org(b, "seminar")
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		for half := range 2 {
+			creds, err := o.admin.BulkCreateClients(context.Background(), protocol.BulkCreateClientsRequest{Prefix: fmt.Sprintf("s%d-%d", i, half), Count: 500})
+			if err != nil || len(creds) != 500 {
+				b.Fatalf("%d slips, %v", len(creds), err)
+			}
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/1000-clients")
+	}
+}

@@ -346,3 +346,24 @@ func TestLongJapanesePasswordWorks(t *testing.T) {
 		t.Fatalf("a password over the limit: %v", err)
 	}
 }
+
+// A failed sign-in takes at least as long as checking a chosen password,
+// whether the login ID exists, is a client's (a cheap generated-password
+// hash) or is unknown: the time tells nothing.
+func TestFailedSignInsTakeTheFloor(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.Password = credential.Params{Time: 2, Memory: 16 * 1024, Threads: 1} })
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	if ts.failFloor <= 0 {
+		t.Fatal("no floor measured")
+	}
+	for _, id := range []string{cred.LoginID, "nobo-dyhe"} {
+		start := time.Now()
+		if code, _ := loginRaw(t, ts.URL, id, "wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("%s: %d", id, code)
+		}
+		if took := time.Since(start); took < ts.failFloor {
+			t.Fatalf("%s failed in %v, under the floor of %v", id, took, ts.failFloor)
+		}
+	}
+}

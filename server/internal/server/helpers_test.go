@@ -57,10 +57,11 @@ func newTestServer(t testing.TB, tweak func(*Config)) *testServer {
 	t.Helper()
 	ts := &testServer{clock: storetest.NewClock(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)), logs: &syncBuffer{}, dir: t.TempDir()}
 	cfg := Config{
-		DataDir:  ts.dir,
-		Logger:   slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:      ts.clock.Now,
-		Password: credential.Params{Time: 1, Memory: 1024, Threads: 1},
+		DataDir:   ts.dir,
+		Logger:    slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:       ts.clock.Now,
+		Password:  credential.Params{Time: 1, Memory: 1024, Threads: 1},
+		Generated: credential.Params{Time: 1, Memory: 1024, Threads: 1},
 		// Tests move the clock by days; TestStaffIdleExpiry sets its own.
 		StaffIdle: 365 * 24 * time.Hour,
 		// Test hashes are cheap and tests sign in side by side from one

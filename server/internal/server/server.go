@@ -47,14 +47,17 @@ const (
 
 // Config is everything the server needs. Zero fields take the defaults.
 type Config struct {
-	Addr     string
-	DataDir  string
-	BaseURL  string // public address, e.g. https://taiwa.example.org
-	TLSCert  string
-	TLSKey   string
-	Logger   *slog.Logger
-	Now      func() time.Time // the clock; tests move it
-	Password credential.Params
+	Addr    string
+	DataDir string
+	BaseURL string // public address, e.g. https://taiwa.example.org
+	TLSCert string
+	TLSKey  string
+	Logger  *slog.Logger
+	Now     func() time.Time // the clock; tests move it
+	// Password hashes the passwords people choose; Generated the
+	// generated one-time ones (see credential.GeneratedParams).
+	Password  credential.Params
+	Generated credential.Params
 
 	SweepInterval time.Duration
 	SessionTTL    time.Duration
@@ -126,6 +129,9 @@ func (c *Config) fill() {
 	if c.Password == (credential.Params{}) {
 		c.Password = credential.DefaultParams
 	}
+	if c.Generated == (credential.Params{}) {
+		c.Generated = credential.GeneratedParams
+	}
 	def(&c.SweepInterval, DefaultSweepInterval)
 	def(&c.SessionTTL, DefaultSessionTTL)
 	def(&c.StaffIdle, DefaultStaffIdle)
@@ -166,6 +172,8 @@ type Server struct {
 	// passwords) to one fewer than Config.Hashers: sign-ins keep a slot.
 	hashers chan struct{}
 	dummy   string // a hash to verify against when a login ID is unknown
+	// failFloor is how long a failed sign-in takes at least (see New).
+	failFloor time.Duration
 
 	// closing is closed at shutdown: live connections say goodbye.
 	closing   chan struct{}
@@ -209,7 +217,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.store = st
-	s.dummy = credential.Hash("not a password", cfg.Password)
+	// Unknown login IDs are checked against a dummy as cheap as a client's
+	// hash; every failed sign-in then takes at least as long as checking a
+	// chosen (costlier) password, so that the time does not tell which
+	// login IDs exist or whose password was chosen.
+	s.dummy = credential.Hash("not a password", cfg.Generated)
+	start := time.Now()
+	credential.Hash("not a password", cfg.Password)
+	s.failFloor = time.Since(start)
 	if cfg.Push != nil {
 		n := push.NewNotifier(cfg.Push, st, cfg.Logger, 4096)
 		ctx, cancel := context.WithCancel(context.Background())

@@ -77,8 +77,8 @@ type DB struct {
 	maxBatch int
 	// sweepBatchSize is Options.SweepBatch.
 	sweepBatchSize int
-	done     chan struct{}
-	closed   chan struct{}
+	done           chan struct{}
+	closed         chan struct{}
 }
 
 var _ store.Store = (*DB)(nil)
