@@ -37,7 +37,8 @@ desktop-deps: ## install the Debian packages the desktop window needs (if missin
 desktop: tools desktop-deps ## build the counselor app (bin/taiwa-desktop)
 	$(GO) build -ldflags "-X main.commit=$(VERSION)" -o $(BIN)/taiwa-desktop ./desktop
 
-# App metadata lives in desktop/FyneApp.toml, where the fyne tool reads it;
+# App metadata lives in FyneApp.toml (its copy desktop/FyneApp.toml is where
+# the fyne tool reads it; a test keeps the two identical);
 # the app embeds it too (taiwa-desktop --version).
 toml = $(shell sed -n 's/^$(1) = "\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' desktop/FyneApp.toml)
 FYNE_TOOL := fyne.io/tools/cmd/fyne@v1.7.4
