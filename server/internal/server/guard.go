@@ -66,23 +66,25 @@ func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 	defer g.mu.Unlock()
 	now := g.now()
 	key := pairKey{addrKey(addr), id}
-	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
-	all := windowOf(g.byID, id, now, g.cfg.Lockout)
-	for _, f := range []*failures{all, pair} {
-		if now.Before(f.lockedUntil) {
+	// Look first, create entries only for an attempt that will be made: a
+	// spray of refused attempts must not grow the maps.
+	for _, f := range []*failures{g.byID[id], g.byPair[key]} {
+		if f != nil && now.Before(f.lockedUntil) {
 			return nil, g.locked(f.lockedUntil, now)
 		}
-	}
-	if pair.count+pair.pending >= g.cfg.MaxFailures || all.count+all.pending >= g.cfg.IDFailures {
-		// Enough guesses are already being decided to reach the limit;
-		// if they fail, the lockout follows.
-		return nil, g.locked(now.Add(2*time.Second), now)
 	}
 	if g.running[key.addr] >= max(1, g.cfg.Hashers/2) {
 		return nil, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many sign-ins at once from this address; try again in a moment", RetryAfter: 1}
 	}
 	if g.hashing >= g.cfg.Hashers {
 		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
+	}
+	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
+	all := windowOf(g.byID, id, now, g.cfg.Lockout)
+	if pair.count+pair.pending >= g.cfg.MaxFailures || all.count+all.pending >= g.cfg.IDFailures {
+		// Enough guesses are already being decided to reach the limit;
+		// if they fail, the lockout follows.
+		return nil, g.locked(now.Add(2*time.Second), now)
 	}
 	pair.pending++
 	all.pending++
