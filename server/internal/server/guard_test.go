@@ -189,19 +189,25 @@ func TestHashFloodFromOneAddress(t *testing.T) {
 // Trusted proxies: the client's address and scheme come from the proxy's
 // headers only when the peer is a trusted proxy.
 func TestClientAddrAndScheme(t *testing.T) {
-	s := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}}
+	xff := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}}
+	fwd := &Server{cfg: Config{TrustedProxies: xff.cfg.TrustedProxies, ProxyHeader: "Forwarded"}}
 	tests := []struct {
 		name, peer string
 		header     map[string]string
 		addr       string
 		https      bool
+		s          *Server
 	}{
-		{"direct, headers ignored", "203.0.113.5:4000", map[string]string{"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, "203.0.113.5", false},
-		{"through a proxy", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}, "198.51.100.7", true},
-		{"a forged first hop is skipped", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.0.0.3"}, "198.51.100.7", false},
-		{"Forwarded", "[::1]:4000", map[string]string{"Forwarded": `for="[2001:db8::1]:5000";proto=https`}, "2001:db8::1", true},
-		{"proxy without headers", "10.0.0.2:4000", nil, "10.0.0.2", false},
-		{"garbage hop", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7, unknown"}, "10.0.0.2", false},
+		{"direct, headers ignored", "203.0.113.5:4000", map[string]string{"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, "203.0.113.5", false, nil},
+		{"through a proxy", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}, "198.51.100.7", true, nil},
+		{"a forged first hop is skipped", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.0.0.3"}, "198.51.100.7", false, nil},
+		{"Forwarded", "[::1]:4000", map[string]string{"Forwarded": `for="[2001:db8::1]:5000";proto=https`}, "2001:db8::1", true, fwd},
+		{"behind a Forwarded proxy, a client's own X-Forwarded-For is ignored", "10.0.0.2:4000",
+			map[string]string{"Forwarded": "for=198.51.100.9", "X-Forwarded-For": "6.6.6.6"}, "198.51.100.9", false, fwd},
+		{"behind an X-Forwarded-For proxy, a client's own Forwarded is ignored", "10.0.0.2:4000",
+			map[string]string{"Forwarded": "for=6.6.6.6;proto=https", "X-Forwarded-For": "198.51.100.9"}, "198.51.100.9", false, nil},
+		{"proxy without headers", "10.0.0.2:4000", nil, "10.0.0.2", false, nil},
+		{"garbage hop", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7, unknown"}, "10.0.0.2", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,6 +215,10 @@ func TestClientAddrAndScheme(t *testing.T) {
 			r.RemoteAddr = tt.peer
 			for k, v := range tt.header {
 				r.Header.Set(k, v)
+			}
+			s := tt.s
+			if s == nil {
+				s = xff
 			}
 			if got := s.clientAddr(r); got != tt.addr {
 				t.Errorf("clientAddr = %q, want %q", got, tt.addr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,11 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		s.writeError(w, r, protocol.Errorf(protocol.CodeUpgradeRequired, "this address is the live WebSocket connection: open it with a WebSocket handshake"))
+		return
+	}
+
 	select {
 	case <-s.closing:
 		s.writeError(w, r, protocol.Errorf(protocol.CodeUnavailable, "server is shutting down"))
@@ -446,8 +452,13 @@ type typingTarget struct{ conversationID, clientID int64 }
 // write in that its person is writing.
 func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conversationID int64) error {
 	p := lc.a.p
-	if p.Role == protocol.RoleClient {
-		conversationID = 0 // a client has one conversation, whatever it names
+	if p.Role == protocol.RoleClient && conversationID != 0 {
+		// A client has one conversation: naming another is not found, as
+		// a send naming it is (the store checks that one).
+		if c, err := lc.typingConversation(ctx, 0); err != nil || c.ID != conversationID {
+			return protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		}
+		conversationID = 0
 	}
 	t, ok := known[conversationID]
 	if !ok {
