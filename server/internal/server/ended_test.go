@@ -255,7 +255,6 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 		{"GET", "/api/v1/clients/7/password", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "POST"},
 		{"TRACE", "/api/v1/login", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "POST"},
 		{"BREW", "/api/v1/me", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "GET, PATCH"},
-
 	}
 	o := ts.org(t, "org")
 	tests = append(tests, struct {
