@@ -396,3 +396,43 @@ func TestRefusedAttemptsLeaveNoState(t *testing.T) {
 	}
 	held.done(false)
 }
+
+// Two addresses flooding sign-in, each holding its share of the hashers,
+// do not keep a third out: it waits its turn for the next free slot.
+func TestTwoFloodingAddressesDoNotKeepOthersOut(t *testing.T) {
+	slow := credential.Params{Time: 2, Memory: 32 * 1024, Threads: 1}
+	ts := newTestServer(t, func(c *Config) {
+		behindProxy(c)
+		c.Hashers = DefaultHashers
+		c.Password, c.Generated = slow, slow
+		c.MaxFailures, c.IDFailures = 1000, 1000
+	})
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for a := range 2 {
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					loginFrom(t, ts.URL, fmt.Sprintf("203.0.113.%d", a+1), fmt.Sprintf("floo-d%d%d%d", a, w, i), "x", nil)
+				}
+			}()
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the flood holds both slots
+	for range 3 {
+		if code, e, _ := loginFrom(t, ts.URL, "198.51.100.4", cred.LoginID, cred.Password, nil); code != http.StatusOK {
+			t.Errorf("a sign-in from a third address during the flood: %d %+v", code, e)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
