@@ -176,21 +176,36 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 		pinging atomic.Bool
 		batch   []outFrame
 	)
+	// flush writes what the hub has queued for this connection.
+	flush := func() error {
+		batch = sub.q.Take(batch)
+		defer func() {
+			clear(batch) // drop references to sent frames
+			batch = batch[:0]
+		}()
+		for _, f := range batch {
+			if f.id != 0 && f.id <= snap.HighWater {
+				continue // already sent in the replay
+			}
+			if err := lc.write(ctx, f.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-sub.q.Ready():
-			batch = sub.q.Take(batch)
-			for _, f := range batch {
-				if f.id != 0 && f.id <= snap.HighWater {
-					continue // already sent in the replay
-				}
-				if err := lc.write(ctx, f.data); err != nil {
-					return lc.ended(ctx, sub, err)
-				}
+			if err := flush(); err != nil {
+				return lc.ended(ctx, sub, err)
 			}
-			clear(batch) // drop references to sent frames
-			batch = batch[:0]
 		case b := <-replies:
+			// An answer goes after every frame published before it: an ack
+			// names a message whose commit published what came before it,
+			// so an app may take the ack's ID as its resume cursor.
+			if err := flush(); err != nil {
+				return lc.ended(ctx, sub, err)
+			}
 			if err := lc.write(ctx, b); err != nil {
 				return lc.ended(ctx, sub, err)
 			}
