@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"slices"
 	"strings"
@@ -330,11 +331,20 @@ func (s *Server) Handler() http.Handler {
 	return securityHeaders(api, s.pushOrigins(), s.isHTTPS)
 }
 
-// MetricsHandler serves /metrics (Prometheus). It shows when clients are
-// connected and writing, so it is served apart from the public address.
+// MetricsHandler serves /metrics (Prometheus) and the runtime's profiles
+// under /debug/pprof/ (CPU, heap, allocations, goroutines: where the time
+// and memory go under real load, docs/bench.md). It shows when clients
+// are connected and writing, so it is served apart from the public
+// address. The profiles hold code locations and sizes, never a message;
+// pprof's cmdline and trace are left out (a command line can carry a
+// database password).
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	for _, name := range []string{"heap", "allocs", "goroutine", "mutex", "block"} {
+		mux.Handle("GET /debug/pprof/"+name, pprof.Handler(name))
+	}
 	return mux
 }
 
