@@ -1,0 +1,214 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store is closed")
+
+// wtx is one write inside a batch's transaction: queries in the SQLite
+// store's parameter style, and the message IDs handed out under the feed
+// lock.
+type wtx struct {
+	q
+	lastMessage int64
+}
+
+// nextMessageID hands out the next message ID (never reused: the feed row
+// keeps the last one, committed with the batch).
+func (w *wtx) nextMessageID() int64 {
+	w.lastMessage++
+	return w.lastMessage
+}
+
+// writeFn does one write inside the batch's transaction and returns the
+// changes it made, to publish once the batch is committed.
+type writeFn func(tx *wtx) ([]store.Change, error)
+
+type writeReq struct {
+	fn   writeFn
+	done chan error
+}
+
+// do queues fn for the writer and waits until its batch is committed and
+// its changes published. Cancelling ctx stops the wait, not the write.
+func (db *DB) do(ctx context.Context, fn writeFn) error {
+	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	select {
+	case <-db.done:
+		return ErrClosed
+	default:
+	}
+	select {
+	case db.reqs <- req:
+	case <-db.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writer is this replica's one writing goroutine: it takes whatever is
+// queued, runs each request in its own savepoint (one failing request
+// does not spoil the others) and commits once.
+func (db *DB) writer() {
+	defer close(db.closed)
+	batch := make([]*writeReq, 0, db.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-db.reqs:
+			batch = append(batch, r)
+		case <-db.done:
+			for {
+				select {
+				case r := <-db.reqs:
+					db.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case r := <-db.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// feedEntry is a change as the changes table keeps it: a message's body
+// is sealed as in the messages table, never in the clear.
+type feedEntry struct {
+	store.Change
+	Sealed []byte `json:"sealed,omitempty"`
+	Slice  int64  `json:"slice,omitempty"`
+}
+
+func (db *DB) encodeChange(c store.Change) (string, error) {
+	e := feedEntry{Change: c}
+	if c.Message != nil && c.Message.Body != "" {
+		m := *c.Message
+		slice, blob, err := db.ring.Seal(c.ClientID, m.ExpiresAt, []byte(m.Body), bodyAAD(m.ConversationID, m.Seq))
+		if err != nil {
+			return "", fmt.Errorf("seal change: %w", err)
+		}
+		m.Body = ""
+		e.Change.Message, e.Sealed, e.Slice = &m, blob, slice
+	}
+	b, err := json.Marshal(e)
+	return string(b), err
+}
+
+func (db *DB) commit(batch []*writeReq) {
+	start := time.Now()
+	errs := make([]error, len(batch))
+	ctx := context.Background()
+	var lastChange int64
+	err := func() error {
+		tx, err := db.pool.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
+		// The order of every write of every replica: see the package doc.
+		var lastMessage int64
+		if err := tx.QueryRow(ctx, "SELECT last_change, last_message FROM feed WHERE id = 1 FOR UPDATE").Scan(&lastChange, &lastMessage); err != nil {
+			return fmt.Errorf("lock the feed: %w", err)
+		}
+		w := &wtx{q: q{ctx: ctx, c: tx}, lastMessage: lastMessage}
+		var (
+			ids  []int64
+			data []string
+		)
+		for i, r := range batch {
+			sp, err := tx.Begin(ctx) // a savepoint
+			if err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			w.c = sp
+			before := w.lastMessage
+			ch, err := r.fn(w)
+			if err != nil {
+				errs[i] = err
+				w.lastMessage = before
+				if rerr := sp.Rollback(ctx); rerr != nil {
+					return fmt.Errorf("rollback to savepoint: %w", rerr)
+				}
+				continue
+			}
+			if err := sp.Commit(ctx); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+			for _, c := range ch {
+				d, err := db.encodeChange(c)
+				if err != nil {
+					return err
+				}
+				lastChange++
+				ids, data = append(ids, lastChange), append(data, d)
+			}
+		}
+		w.c = tx
+		if len(ids) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO changes(id, at, data) SELECT i, $2, d::jsonb FROM unnest($1::bigint[], $3::text[]) AS u(i, d)`,
+				ids, ms(db.clock()), data); err != nil {
+				return fmt.Errorf("record changes: %w", err)
+			}
+			if _, err := tx.Exec(ctx, "NOTIFY "+notifyChannel); err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+		}
+		if w.lastMessage != lastMessage || len(ids) > 0 {
+			if _, err := tx.Exec(ctx, "UPDATE feed SET last_change = $1, last_message = $2 WHERE id = 1", lastChange, w.lastMessage); err != nil {
+				return fmt.Errorf("advance the feed: %w", err)
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		if len(ids) == 0 {
+			lastChange = 0 // nothing to wait for
+		}
+		return nil
+	}()
+	if err != nil {
+		db.log.Error("write batch failed", "size", len(batch), "err", err)
+		for _, r := range batch {
+			r.done <- fmt.Errorf("store write: %w", err)
+		}
+		return
+	}
+	if db.onBatch != nil {
+		db.onBatch(len(batch), time.Since(start))
+	}
+	// Answer once the feed has published the batch's changes: an app that
+	// hears its write acknowledged has had the chance to hear it live.
+	db.feed.answerAfter(lastChange, batch, errs)
+}
+
+// inTx runs fn in a transaction of its own, outside the writer (reads
+// that must see one state, and the sweep's own bookkeeping).
+func (db *DB) inTx(ctx context.Context, fn func(q) error) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return fn(q{ctx: ctx, c: tx}) })
+}
