@@ -1,10 +1,10 @@
 package postgres
 
 import (
-	"github.com/jackc/pgx/v5"
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"

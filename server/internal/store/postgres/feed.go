@@ -26,10 +26,10 @@ type feed struct {
 	db      *DB
 	publish func([]store.Change)
 
-	wake chan struct{}
-	subs chan *subReq
-	quit chan struct{}
-	done chan struct{}
+	wake       chan struct{}
+	subs       chan *subReq
+	quit       chan struct{}
+	done       chan struct{}
 	stopListen context.CancelFunc
 	listening  sync.WaitGroup
 

@@ -1,11 +1,11 @@
 package postgres
 
 import (
-	"github.com/jackc/pgx/v5"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"math"
 	"slices"
 	"strconv"
@@ -427,4 +427,3 @@ func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversation
 	})
 	return messages, conversations, err
 }
-

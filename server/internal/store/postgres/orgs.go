@@ -1,11 +1,11 @@
 package postgres
 
 import (
-	"github.com/jackc/pgx/v5"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"time"
 

@@ -1,11 +1,11 @@
 package postgres
 
 import (
-	"github.com/jackc/pgx/v5"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"math"
 	"time"
 
