@@ -230,9 +230,11 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close finishes queued writes, stops the feed and closes the pool.
 func (db *DB) Close() error {
-	if db.closing.CompareAndSwap(false, true) {
-		close(db.done)
+	if !db.closing.CompareAndSwap(false, true) {
+		<-db.closed
+		return nil
 	}
+	close(db.done)
 	<-db.closed
 	db.feed.stop()
 	db.pool.Close()

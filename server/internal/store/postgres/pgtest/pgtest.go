@@ -242,6 +242,50 @@ func Shared(t testing.TB) *Cluster {
 	return shared
 }
 
+// Own starts a cluster of the test's own (one it may stop, restart or
+// copy), removed at the test's end.
+func Own(t testing.TB, options ...string) *Cluster {
+	t.Helper()
+	if _, err := BinDir(); err != nil {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("PostgreSQL: %v", err)
+		}
+		t.Skipf("no PostgreSQL here (%v); make test installs it", err)
+	}
+	c, err := New(options...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Remove(); err != nil {
+			t.Log(err)
+		}
+	})
+	return c
+}
+
+// Backup takes a base backup with its WAL (pg_basebackup, as an operator
+// would) into a new directory laid out as the cluster's, for Attach. The
+// caller removes it.
+func (c *Cluster) Backup() (string, error) {
+	dir, err := os.MkdirTemp("", "taiwa-pg-copy-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := handOver(dir); err != nil {
+		return "", err
+	}
+	cmd := asServerUser(filepath.Join(c.bin, "pg_basebackup"), "-h", c.Dir, "-U", User, "-D", filepath.Join(dir, "data"), "-X", "stream", "-c", "fast")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("pg_basebackup: %w\n%s", err, out)
+	}
+	return dir, nil
+}
+
 // DB creates a fresh database on the shared cluster and returns its
 // connection string.
 func DB(t testing.TB) string {
