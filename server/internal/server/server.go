@@ -23,7 +23,6 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
-	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 // Defaults for Config.
@@ -106,6 +105,15 @@ type Config struct {
 	// MasterKey wraps the keys that seal message bodies; nil keeps one in
 	// the data directory (see sqlite.Options.MasterKey).
 	MasterKey []byte
+	// DB, if set, is a PostgreSQL address (postgres://…): the store is
+	// PostgreSQL, shared with other replicas, instead of SQLite in DataDir.
+	DB string
+	// KEKDir is where a PostgreSQL store keeps its key-encryption keys,
+	// outside the database; every replica names the same directory.
+	// Empty means DataDir/kek.
+	KEKDir string
+	// KEKRotation is how often they rotate (postgres.DefaultKEKRotation).
+	KEKRotation time.Duration
 }
 
 func (c *Config) fill() {
@@ -204,15 +212,7 @@ func New(cfg Config) (*Server, error) {
 		closing:   make(chan struct{}),
 		lastAvail: map[int64]hours.Availability{},
 	}
-	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{
-		Now:        cfg.Now,
-		Publish:    s.hub.publish,
-		Logger:     cfg.Logger,
-		OnBatch:    m.observeBatch,
-		MasterKey:  cfg.MasterKey,
-		StaffIdle:  cfg.StaffIdle,
-		SharedIdle: cfg.SharedIdle,
-	})
+	st, err := openStore(cfg, s.hub.publish, m.observeBatch)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
