@@ -43,7 +43,9 @@ func TestReplicasServeOneConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	coLive.rec.waitFor(t, "the message on replica A", func(evs []any) bool {
-		return hasEvent(evs, func(f *protocol.MessageFrame) bool { return f.Message.ID == m.ID && f.Message.Body == "レプリカを越えて" })
+		return hasEvent(evs, func(f *protocol.MessageFrame) bool {
+			return f.Message.ID == m.ID && f.Message.Body == "レプリカを越えて"
+		})
 	})
 	if _, err := coLive.live.Send(ctx, m.ConversationID, "返事"); err != nil {
 		t.Fatal(err)
