@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
+.PHONY: pg-deps pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -120,10 +120,23 @@ test-web: build pwa-vendor-check ## the client app in headless Chromium (install
 	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
 	cd mobileweb/e2e && TAIWA_BIN=$(CURDIR)/$(BIN)/taiwa TAIWA_SHOTS=$(CURDIR)/$(DATA)/screenshots node --test --test-concurrency=1
 
-test-go: ## the fast loop: vet, gofmt and every Go test with -race (no browser)
+# Debian's PostgreSQL server programs: the PostgreSQL store's tests start
+# throwaway clusters of their own (initdb in a temporary directory, a Unix
+# socket, no port); the cluster the package itself sets up is not used.
+PG_DEBS := postgresql
+
+pg-deps: ## install Debian's PostgreSQL if missing (the store's tests run their own throwaway clusters)
+	@missing=$$(for p in $(PG_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test-go: pg-deps ## the fast loop: vet, gofmt and every Go test with -race (no browser), PostgreSQL included
 	$(GO) vet $(GOTAGS) $(GOPKGS)
 	@unformatted=$$(gofmt -l pkg server mobileweb desktop); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	$(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
+	TAIWA_REQUIRE_POSTGRES=1 $(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
 
 pwa-figures: build ## print the client app's figures: Slow 4G first visit and reopening, crash and stalled-link recovery
 	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
