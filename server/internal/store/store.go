@@ -279,6 +279,19 @@ type PushTokens interface {
 	DropPushToken(ctx context.Context, token string) error
 }
 
+// LoginFailures are failed sign-ins kept where every server on one
+// database sees them, so that the sign-in limits hold whichever replica is
+// asked. A store that serves one server alone (SQLite) has none: that
+// server's memory is enough.
+type LoginFailures interface {
+	// RecordLoginFailure notes a failed guess at login ID id's secret from
+	// address addr.
+	RecordLoginFailure(ctx context.Context, id, addr string, at time.Time) error
+	// LoginFailures returns the times of the failed guesses at id since
+	// since, oldest first: those from addr, and those from every address.
+	LoginFailures(ctx context.Context, id, addr string, since time.Time) (fromAddr, all []time.Time, err error)
+}
+
 // Lifecycle is subscription, retention and the database's own life.
 type Lifecycle interface {
 	// Subscribe runs register at a point between commits and returns what

@@ -179,6 +179,18 @@ CREATE TABLE kek_state (
 	rotated_at bigint NOT NULL
 );
 `,
+	// 2: failed sign-ins, shared by the replicas so that the limits hold
+	// whichever one is asked (store.LoginFailures); the sweep forgets
+	// those older than a day.
+	`
+CREATE TABLE login_failures (
+	login_id text NOT NULL,
+	addr     text NOT NULL,
+	at       bigint NOT NULL
+);
+CREATE INDEX login_failures_id ON login_failures(login_id, at);
+CREATE INDEX login_failures_at ON login_failures(at);
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

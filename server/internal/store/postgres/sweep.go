@@ -121,6 +121,9 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 	if _, err := db.pool.Exec(ctx, "DELETE FROM changes WHERE at < $1", now-db.feedKept.Milliseconds()); err != nil {
 		return res, fmt.Errorf("prune the change feed: %w", err)
 	}
+	if _, err := db.pool.Exec(ctx, "DELETE FROM login_failures WHERE at < $1", now-loginFailuresKept.Milliseconds()); err != nil {
+		return res, fmt.Errorf("forget old failed sign-ins: %w", err)
+	}
 	return res, nil
 }
 
