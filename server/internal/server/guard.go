@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // loginGuard limits password and code guessing. Every check of a secret
@@ -25,7 +27,13 @@ import (
 // Failures of other accounts never refuse a correct password: a seminar
 // room behind one NAT, or every user behind a reverse proxy without
 // --trusted-proxies, shares an address.
+//
+// Several replicas on one database share their failures through the store
+// (store.LoginFailures): each replica counts what every replica recorded,
+// so the failure limits hold whichever replica a guess reaches. The hash
+// slots stay per replica: they guard its own CPU.
 type loginGuard struct {
+	shared  store.LoginFailures // nil for a server alone
 	mu      sync.Mutex
 	now     func() time.Time
 	cfg     Config
@@ -62,12 +70,36 @@ type attempt struct {
 // It refuses at once when either counter is at its limit (locked) or when
 // no hash slot is free (busy).
 func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
+	key := pairKey{addrKey(addr), id}
+	var sharedPair, sharedAll []time.Time
+	if g.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		var err error
+		sharedPair, sharedAll, err = g.shared.LoginFailures(ctx, id, key.addr, g.now().Add(-g.cfg.Lockout))
+		cancel()
+		if err != nil {
+			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	key := pairKey{addrKey(addr), id}
 	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
 	all := windowOf(g.byID, id, now, g.cfg.Lockout)
+	// What every replica recorded (this one's included) within the window:
+	// the limit-th newest failure locks until it is Lockout old.
+	for _, c := range []struct {
+		f     *failures
+		times []time.Time
+		limit int
+	}{{pair, sharedPair, g.cfg.MaxFailures}, {all, sharedAll, g.cfg.IDFailures}} {
+		c.f.count = max(c.f.count, len(c.times))
+		if n := len(c.times); n >= c.limit {
+			if until := c.times[n-c.limit].Add(g.cfg.Lockout); until.After(c.f.lockedUntil) {
+				c.f.lockedUntil = until
+			}
+		}
+	}
 	for _, f := range []*failures{all, pair} {
 		if now.Before(f.lockedUntil) {
 			return nil, g.locked(f.lockedUntil, now)
@@ -137,12 +169,26 @@ func (a *attempt) releaseSlot() {
 // right password guessed in the middle of a burst does not reopen the
 // burst (a person who mistyped a few times keeps the rest of the limit).
 func (a *attempt) done(ok bool) {
+	if a.decide(ok) && !ok && a.g.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := a.g.shared.RecordLoginFailure(ctx, a.pair.id, a.pair.addr, a.g.now()); err != nil {
+			a.g.cfg.Logger.Error("record failed sign-in", "err", err)
+		}
+	}
+}
+
+// sharedTimeout bounds a look at, or a note of, the shared failures.
+const sharedTimeout = 2 * time.Second
+
+// decide counts the attempt once and reports whether this call did.
+func (a *attempt) decide(ok bool) bool {
 	g := a.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	a.releaseSlot()
 	if a.closed {
-		return
+		return false
 	}
 	a.closed = true
 	now := g.now()
@@ -158,6 +204,7 @@ func (a *attempt) done(ok bool) {
 			f.lockedUntil = now.Add(g.cfg.Lockout)
 		}
 	}
+	return true
 }
 
 // otherHash counts a hash that is not a guess (a new account's password)

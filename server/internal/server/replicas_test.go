@@ -67,3 +67,24 @@ func TestReplicasServeOneConversation(t *testing.T) {
 		t.Logf("forced logout on A closed the socket on B in %v", d)
 	}
 }
+
+// Guesses spread over replicas count as one: the failure limits hold
+// whichever replica each guess reaches, and lock on all of them.
+func TestLoginLimitsHoldAcrossReplicas(t *testing.T) {
+	dsn, master, kek := pgtest.DB(t), sealkeys.NewMasterKey(), t.TempDir()
+	pg := func(c *Config) { c.DB, c.MasterKey, c.KEKDir, c.MaxFailures, c.IDFailures = dsn, master, kek, 3, 100 }
+	a, b := newTestServer(t, pg), newTestServer(t, pg)
+	o := a.org(t, "org")
+	_, cred := a.newClient(t, o, "c")
+	ctx := context.Background()
+	for i, ts := range []*testServer{a, b, a} {
+		if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, "wrong-password", ""); !client.IsCode(err, protocol.CodeBadCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	for name, ts := range map[string]*testServer{"A": a, "B": b} {
+		if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, cred.Password, ""); !client.IsCode(err, protocol.CodeLocked) {
+			t.Fatalf("after three failures on two replicas, replica %s let the right password in: %v", name, err)
+		}
+	}
+}

@@ -217,6 +217,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.store = st
+	if shared, ok := st.(store.LoginFailures); ok {
+		s.guard.shared = shared // several replicas: the limits hold across them
+	}
 	// Unknown login IDs are checked against a dummy as cheap as a client's
 	// hash; every failed sign-in then takes at least as long as checking a
 	// chosen (costlier) password, so that the time does not tell which
