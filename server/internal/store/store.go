@@ -292,6 +292,22 @@ type LoginFailures interface {
 	LoginFailures(ctx context.Context, id, addr string, since time.Time) (fromAddr, all []time.Time, err error)
 }
 
+// Typing is someone writing in a conversation: a hint relayed live to the
+// conversation's other side, never stored.
+type Typing struct {
+	OrgID    int64
+	ClientID int64
+	From     protocol.Role
+	Frame    protocol.TypingFrame
+}
+
+// TypingRelay carries typing hints to the other servers on one database
+// (their connections may be the other side). A hint lost on the way costs
+// nothing: the next one follows within seconds.
+type TypingRelay interface {
+	RelayTyping(ctx context.Context, t Typing) error
+}
+
 // Lifecycle is subscription, retention and the database's own life.
 type Lifecycle interface {
 	// Subscribe runs register at a point between commits and returns what

@@ -113,13 +113,18 @@ func (f *feed) listenOnce(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel+"; LISTEN "+typingChannel); err != nil {
 		return err
 	}
 	f.poke()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
+		}
+		if n.Channel == typingChannel {
+			f.db.heardTyping(n.Payload)
+			continue
 		}
 		f.poke()
 	}

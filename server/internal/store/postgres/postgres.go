@@ -82,6 +82,9 @@ type Options struct {
 	KEKRotation time.Duration
 	// PoolSize bounds the connections (default 16).
 	PoolSize int
+	// OnTyping hears the typing hints relayed by the other replicas (on
+	// the listening goroutine: it must not block).
+	OnTyping func(store.Typing)
 	// FeedKept is how long the changes table keeps a change (default 1h):
 	// a replica cut off from the database for longer loses changes.
 	FeedKept time.Duration
@@ -101,8 +104,13 @@ const (
 	lockSweep     = 2 // retention sweeps, key destruction, rotation, timeouts
 )
 
-// notifyChannel is the channel a commit with changes notifies.
-const notifyChannel = "taiwa_changes"
+// notifyChannel is the channel a commit with changes notifies: a wake-up
+// only, never the data. typingChannel carries typing hints themselves:
+// they are not stored, and one lost costs nothing.
+const (
+	notifyChannel = "taiwa_changes"
+	typingChannel = "taiwa_typing"
+)
 
 // DB is a store.Store on PostgreSQL.
 type DB struct {
@@ -118,6 +126,9 @@ type DB struct {
 	feedKept time.Duration
 
 	feed *feed
+	// replica tells this replica's notifications from the others'.
+	replica  string
+	onTyping func(store.Typing)
 
 	reqs           chan *writeReq
 	maxBatch       int
@@ -184,6 +195,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		idle:     rules.Idle{Staff: opt.StaffIdle, Shared: opt.SharedIdle},
 		rotation: opt.KEKRotation,
 		feedKept: opt.FeedKept,
+		replica:  newAppCode(),
+		onTyping: opt.OnTyping,
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),
 		done:     make(chan struct{}),
