@@ -54,6 +54,14 @@ func TestReplicasServeOneConversation(t *testing.T) {
 		return hasEvent(evs, func(f *protocol.MessageFrame) bool { return f.Message.Body == "返事" })
 	})
 
+	// Typing on B reaches the counselor on A once (a hint, not stored).
+	if err := clLive.live.Typing(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	coLive.rec.waitFor(t, "the typing hint on replica A", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.TypingFrame) bool { return f.ConversationID == m.ConversationID })
+	})
+
 	start := time.Now()
 	if err := o.admin.ForceLogout(ctx, cred.Account.ID); err != nil {
 		t.Fatal(err)

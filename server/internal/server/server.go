@@ -196,6 +196,9 @@ type Server struct {
 	touched sync.Map // session ID → time.Time
 
 	stopPush context.CancelFunc
+	// typingRelay, with several replicas, carries typing hints to the
+	// others' connections.
+	typingRelay store.TypingRelay
 }
 
 // New opens the store in cfg.DataDir and wires every part.
@@ -212,13 +215,16 @@ func New(cfg Config) (*Server, error) {
 		closing:   make(chan struct{}),
 		lastAvail: map[int64]hours.Availability{},
 	}
-	st, err := openStore(cfg, s.hub.publish, m.observeBatch)
+	st, err := openStore(cfg, s.hub.publish, m.observeBatch, func(t store.Typing) { s.hub.typing(t.OrgID, t.ClientID, t.From, t.Frame) })
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.store = st
 	if shared, ok := st.(store.LoginFailures); ok {
 		s.guard.shared = shared // several replicas: the limits hold across them
+	}
+	if relay, ok := st.(store.TypingRelay); ok {
+		s.typingRelay = relay
 	}
 	// Unknown login IDs are checked against a dummy as cheap as a client's
 	// hash; every failed sign-in then takes at least as long as checking a
