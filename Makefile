@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: pg-deps pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
+.PHONY: run-cluster cluster-deps pg-deps pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -85,6 +85,21 @@ run: build ## run the server on $(ADDR) with data in ./$(DATA), demo organisatio
 		echo "No display here: serving only (the counselor app needs one). Open the client app in a browser at the address below."; \
 	fi; \
 	exec $(BIN)/taiwa serve --data $(DATA) --addr $(ADDR)
+
+CLUSTER_DEBS := postgresql nginx
+CLUSTER_ADDR ?= 127.0.0.1:8080
+
+cluster-deps:
+	@missing=$$(for p in $(CLUSTER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run-cluster: build cluster-deps ## a throwaway PostgreSQL, three replicas and nginx on $(CLUSTER_ADDR), demo organisation; Ctrl-C removes it all (docs/deploy.md)
+	$(GO) build -o $(BIN)/taiwa-cluster ./server/cmd/taiwa-cluster
+	$(BIN)/taiwa-cluster --bin $(BIN)/taiwa --addr $(CLUSTER_ADDR)
 
 test: tools test-go test-web ## run every test: Go (with -race) and the PWA in headless Chromium
 
