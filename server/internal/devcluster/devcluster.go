@@ -42,6 +42,9 @@ type Options struct {
 	Log io.Writer
 	// Args are extra flags for every replica's serve command.
 	Args []string
+	// Wrap, if set, is a command every process is started under (say
+	// taskset -c 0, to keep the cluster off a load generator's CPU).
+	Wrap []string
 }
 
 // Cluster is a running loopback cluster.
@@ -67,6 +70,7 @@ type Replica struct {
 	args []string
 	bin  string
 	log  io.Writer
+	wrap []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -108,6 +112,16 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	if c.PG, err = pgcluster.New(); err != nil {
 		return fail(err)
 	}
+	if len(opt.Wrap) > 0 {
+		// Restarted under the wrapper: initdb and the first start need none.
+		c.PG.Wrap = opt.Wrap
+		if err := c.PG.Stop("fast"); err != nil {
+			return fail(err)
+		}
+		if err := c.PG.Start(); err != nil {
+			return fail(err)
+		}
+	}
 	if c.DSN, err = c.PG.CreateDB(ctx, "taiwa"); err != nil {
 		return fail(err)
 	}
@@ -122,7 +136,7 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 			return fail(err)
 		}
 		name := fmt.Sprintf("r%d", i+1)
-		r := &Replica{Name: name, Addr: addr, URL: "http://" + addr, bin: opt.Bin, log: prefixed(opt.Log, name)}
+		r := &Replica{Name: name, Addr: addr, URL: "http://" + addr, bin: opt.Bin, log: prefixed(opt.Log, name), wrap: opt.Wrap}
 		r.args = append(append([]string{"serve"}, c.Flags(filepath.Join(dir, name))...),
 			"--addr", addr, "--trusted-proxies", "127.0.0.1/32", "--metrics-addr", "off")
 		r.args = append(r.args, opt.Args...)
@@ -189,6 +203,9 @@ func (c *Cluster) Close() error {
 // Start starts the replica's process and waits until it serves.
 func (r *Replica) Start() error {
 	cmd := exec.Command(r.bin, r.args...)
+	if len(r.wrap) > 0 {
+		cmd = exec.Command(r.wrap[0], append(append(r.wrap[1:len(r.wrap):len(r.wrap)], r.bin), r.args...)...)
+	}
 	cmd.Stderr = r.log
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -229,6 +246,53 @@ func (r *Replica) signal(sig syscall.Signal) error {
 		return nil
 	}
 	return r.cmd.Process.Signal(sig)
+}
+
+// Pids lists every process of the cluster: replicas, proxy, PostgreSQL.
+func (c *Cluster) Pids() []int {
+	var pids []int
+	for _, r := range c.Replicas {
+		if p := r.Pid(); p != 0 {
+			pids = append(pids, p)
+		}
+	}
+	if c.nginx != nil {
+		pids = append(pids, c.nginx.Process.Pid)
+		pids = append(pids, children(c.nginx.Process.Pid)...)
+	}
+	return append(pids, c.PG.Pids()...)
+}
+
+// children lists a process's children.
+func children(parent int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(st)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(parent) {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// RestartPostgres stops PostgreSQL (fast: open transactions roll back,
+// connections are cut) and starts it again: an outage the replicas ride.
+func (c *Cluster) RestartPostgres() error {
+	if err := c.PG.Stop("fast"); err != nil {
+		return err
+	}
+	return c.PG.Start()
 }
 
 // Pid is the process's ID (0 when not running).
@@ -366,7 +430,11 @@ func (c *Cluster) startProxy() error {
 			return err
 		}
 	}
-	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
+	args := []string{"-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;"}
+	cmd := exec.Command(bin, args...)
+	if w := c.opt.Wrap; len(w) > 0 {
+		cmd = exec.Command(w[0], append(append(w[1:len(w):len(w)], bin), args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = c.opt.Log, c.opt.Log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start nginx: %w", err)

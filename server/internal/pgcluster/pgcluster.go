@@ -33,7 +33,10 @@ type Cluster struct {
 	bin string
 	// Options are extra server settings (-c name=value).
 	Options []string
-	owned   bool // Dir is removed by Remove
+	// Wrap, if set, is a command the server is started under (say
+	// taskset -c 0, to keep it off a load generator's CPU).
+	Wrap  []string
+	owned bool // Dir is removed by Remove
 }
 
 // BinDir finds the PostgreSQL server programs (the newest installed).
@@ -140,6 +143,9 @@ func (c *Cluster) Start() error {
 	}
 	cmd := asServerUser(filepath.Join(c.bin, "pg_ctl"), "-D", c.DataDir(), "-l", filepath.Join(c.Dir, "log"), "-w", "-t", "60",
 		"-o", strings.Join(opts, " "), "start")
+	if len(c.Wrap) > 0 {
+		cmd = exec.Command(c.Wrap[0], append(c.Wrap[1:], cmd.Args...)...)
+	}
 	// pg_ctl's server must not die with the test's process group on a
 	// signal meant for the test, but its output must not hold our pipes.
 	var out bytes.Buffer
@@ -156,6 +162,38 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// Pids lists the server's processes: the postmaster and its children.
+func (c *Cluster) Pids() []int {
+	b, err := os.ReadFile(filepath.Join(c.DataDir(), "postmaster.pid"))
+	if err != nil {
+		return nil
+	}
+	main, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return nil
+	}
+	pids := []int{main}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces, so read after ")".
+		s := string(st)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(main) {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }
 
 // Stop stops the server; mode is pg_ctl's: "fast" (roll back and stop),

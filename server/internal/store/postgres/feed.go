@@ -92,9 +92,13 @@ func (f *feed) listen(ctx context.Context) {
 	defer f.listening.Done()
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
+		began := time.Now()
 		err := f.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(began) > 10*time.Second {
+			backoff = 50 * time.Millisecond // it had been up: start over
 		}
 		f.db.log.Warn("change feed: listening connection lost; reconnecting", "err", err, "in", backoff)
 		select {

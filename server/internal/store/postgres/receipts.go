@@ -138,9 +138,9 @@ func endIdle(tx *wtx, now time.Time, idle rules.Idle) ([]int64, error) {
 		sharedBefore = ms(now.Add(-idle.Shared))
 	}
 	return endSessions(tx, now, "idle", `COALESCE(s.active_at, s.created_at) <= CASE
-		WHEN s.shared THEN ?2
-		WHEN s.account_id IN (SELECT id FROM accounts WHERE role != 'client') THEN ?1
-		ELSE ?3 END`, staffBefore, sharedBefore, never)
+		WHEN s.shared THEN ?2::bigint
+		WHEN s.account_id IN (SELECT id FROM accounts WHERE role != 'client') THEN ?1::bigint
+		ELSE ?3::bigint END`, staffBefore, sharedBefore, never)
 }
 
 // endSessions ends the sessions matching where (on sessions AS s, with

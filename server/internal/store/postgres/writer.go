@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
@@ -120,8 +122,38 @@ func (db *DB) encodeChange(c store.Change) (string, error) {
 	return string(b), err
 }
 
+// writeRetryFor is how long a batch is tried again while the database is
+// unreachable (a restart, a failover): its callers wait, and an app sees
+// a slow acknowledgement instead of an error.
+const writeRetryFor = 20 * time.Second
+
+// retryable reports whether a batch that failed with err before its
+// commit was sent can run again: the database is unreachable or shutting
+// down, and nothing of the batch was committed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	return true // not the database's answer: the connection itself failed
+}
+
 func (db *DB) commit(batch []*writeReq) {
 	start := time.Now()
+	backoff := 50 * time.Millisecond
+	for !db.commitOnce(batch, start) {
+		select {
+		case <-db.done:
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// commitOnce tries a batch once. It reports false, having answered
+// nobody, when the batch should be tried again.
+func (db *DB) commitOnce(batch []*writeReq, start time.Time) bool {
+	committing := false
 	errs := make([]error, len(batch))
 	ctx := context.Background()
 	var lastChange int64
@@ -184,6 +216,7 @@ func (db *DB) commit(batch []*writeReq) {
 				return fmt.Errorf("advance the feed: %w", err)
 			}
 		}
+		committing = true
 		if err := tx.Commit(ctx); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
@@ -193,11 +226,19 @@ func (db *DB) commit(batch []*writeReq) {
 		return nil
 	}()
 	if err != nil {
+		closing := db.closing.Load()
+		if !committing && !closing && retryable(err) && time.Since(start) < writeRetryFor {
+			db.log.Warn("write batch: database unreachable; trying again", "size", len(batch), "err", err)
+			return false
+		}
+		// A commit cut off in flight may or may not have happened: the
+		// callers hear an error they may retry (a resent message finds
+		// itself by its ref).
 		db.log.Error("write batch failed", "size", len(batch), "err", err)
 		for _, r := range batch {
 			r.done <- fmt.Errorf("store write: %w", err)
 		}
-		return
+		return true
 	}
 	if db.onBatch != nil {
 		db.onBatch(len(batch), time.Since(start))
@@ -205,6 +246,7 @@ func (db *DB) commit(batch []*writeReq) {
 	// Answer once the feed has published the batch's changes: an app that
 	// hears its write acknowledged has had the chance to hear it live.
 	db.feed.answerAfter(lastChange, batch, errs)
+	return true
 }
 
 // inTx runs fn in a transaction of its own, outside the writer (reads
