@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: run-cluster cluster-deps pg-deps pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
+.PHONY: chaos run-cluster cluster-deps pg-deps pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -97,11 +97,14 @@ cluster-deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+chaos: build cluster-deps ## three replicas on PostgreSQL behind nginx under load: kill -9 one, SIGSTOP another, restart PostgreSQL; 0 acknowledged lost, 0 duplicates, 0 gaps
+	$(BIN)/taiwa-load chaos --server $(BIN)/taiwa
+
 run-cluster: build cluster-deps ## a throwaway PostgreSQL, three replicas and nginx on $(CLUSTER_ADDR), demo organisation; Ctrl-C removes it all (docs/deploy.md)
 	$(GO) build -o $(BIN)/taiwa-cluster ./server/cmd/taiwa-cluster
 	$(BIN)/taiwa-cluster --bin $(BIN)/taiwa --addr $(CLUSTER_ADDR)
 
-test: tools test-go test-web ## run every test: Go (with -race) and the PWA in headless Chromium
+test: tools test-go test-web chaos ## run every test: Go (with -race), the PWA in headless Chromium, and the cluster's chaos run
 
 # Debian's Chromium for the PWA tests (never a browser download), and a
 # Japanese font so that screenshots show text, as phones do.
@@ -162,8 +165,9 @@ lint: ## vet, gofmt and staticcheck
 	gofmt -l pkg server mobileweb desktop
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(GOTAGS) $(GOPKGS)
 
-bench: build ## load test: Taiwa vs a bare WebSocket relay (see docs/bench.md)
+bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and three replicas on PostgreSQL vs one server on SQLite (see docs/bench.md)
 	$(BIN)/taiwa-load compare --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
+	$(BIN)/taiwa-load cluster --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 	$(BIN)/taiwa-load idle --server $(BIN)/taiwa --conns 10000
 	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x ./desktop/...
 	$(GO) test $(GOTAGS) -run '^$$' -bench LoginDuringFlood -benchtime 20x ./server/internal/server/
