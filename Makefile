@@ -37,7 +37,8 @@ desktop-deps: ## install the Debian packages the desktop window needs (if missin
 desktop: tools desktop-deps ## build the counselor app (bin/taiwa-desktop)
 	$(GO) build -ldflags "-X main.commit=$(VERSION)" -o $(BIN)/taiwa-desktop ./desktop
 
-# App metadata lives in desktop/FyneApp.toml, where the fyne tool reads it;
+# App metadata lives in FyneApp.toml (its copy desktop/FyneApp.toml is where
+# the fyne tool reads it; a test keeps the two identical);
 # the app embeds it too (taiwa-desktop --version).
 toml = $(shell sed -n 's/^$(1) = "\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' desktop/FyneApp.toml)
 FYNE_TOOL := fyne.io/tools/cmd/fyne@v1.7.4
@@ -169,7 +170,7 @@ bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and thr
 	$(BIN)/taiwa-load compare --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 	$(BIN)/taiwa-load cluster --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 	$(BIN)/taiwa-load idle --server $(BIN)/taiwa --conns 10000
-	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x ./desktop/...
+	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x -benchmem ./desktop/...
 	$(GO) test $(GOTAGS) -run '^$$' -bench LoginDuringFlood -benchtime 20x ./server/internal/server/
 	$(GO) test $(GOTAGS) -run '^$$' -bench BulkRegistration -benchtime 1x ./server/internal/server/
 	$(GO) test -run '^$$' -bench 'BenchmarkOpen|BenchmarkSweepUnderLoad' -benchtime 1x ./server/internal/store/sqlite/

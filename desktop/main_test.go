@@ -1,27 +1,21 @@
 package main
 
 import (
-	"bytes"
-	"strings"
+	"os"
 	"testing"
-
-	"github.com/zalando/go-keyring"
 )
 
-func TestVersionAndCheck(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if code := run([]string{"--version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "taiwa-desktop 0.") {
-		t.Fatalf("--version: %d %q %q", code, out.String(), errOut.String())
+// The project keeps its app metadata at the top level; the fyne tool and
+// --version read the copy beside this package. They must not drift.
+func TestFyneAppTomlInStep(t *testing.T) {
+	top, err := os.ReadFile("../FyneApp.toml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	// No keychain: the check says so (the app then keeps nothing on disk).
-	keyring.MockInitWithError(keyring.ErrUnsupportedPlatform)
-	out.Reset()
-	if code := run([]string{"--check"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "keychain: unavailable") {
-		t.Fatalf("--check without a keychain: %q", out.String())
+	if string(top) != metadata {
+		t.Fatal("desktop/FyneApp.toml differs from the top-level FyneApp.toml: edit the top-level one and copy it here")
 	}
-	keyring.MockInit()
-	out.Reset()
-	if code := run([]string{"--check"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "keychain: ok") {
-		t.Fatalf("--check with a keychain: %q", out.String())
+	if tomlValue("Version") == "?" || tomlValue("Build") == "?" {
+		t.Fatalf("version %q build %q", tomlValue("Version"), tomlValue("Build"))
 	}
 }

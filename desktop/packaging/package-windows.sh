@@ -26,6 +26,11 @@ ZIP=bin/$NAME-$VERSION-windows-amd64.zip
 command -v "$CC" >/dev/null || { echo "$CC is missing: apt-get install gcc-mingw-w64-x86-64" >&2; exit 1; }
 rm -rf "$OUT" && mkdir -p "$OUT"
 
+# The fyne tool counts the build up in FyneApp.toml after packaging; the
+# committed file says which build this is, so it is put back.
+cp desktop/FyneApp.toml "$OUT/FyneApp.toml.orig"
+trap 'cp "$OUT/FyneApp.toml.orig" desktop/FyneApp.toml 2>/dev/null; rm -f "$OUT/FyneApp.toml.orig"' EXIT
+
 # The fyne tool (built for this machine, not for Windows) builds the app
 # (cgo, MinGW), writes a .syso with the icon, the manifest and the version
 # information, and builds again with it.
@@ -33,7 +38,7 @@ GOBIN="$PWD/bin/tools" $GO install "$FYNE_TOOL"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=$CC \
 	bin/tools/fyne package --os windows --release --src desktop \
 	--name "$NAME" --app-id "$(toml ID)" --app-version "$VERSION" --app-build "$BUILD" --icon Icon.png
-mv -f "$NAME.exe" "$OUT/$NAME.exe"
+mv -f "desktop/$NAME.exe" "$OUT/$NAME.exe"
 
 if [ -n "${WINDOWS_CERT:-}" ]; then
 	command -v osslsigncode >/dev/null || { echo "osslsigncode is missing: apt-get install osslsigncode" >&2; exit 1; }

@@ -164,6 +164,10 @@ function putMessage(m) {
   if (state.unsaved.length === 1) setTimeout(saveMessages, 0);
 }
 
+// retryable says whether a refused send is worth sending again as it is
+// (the same rule as protocol.Code.Retryable on the server's side).
+const retryable = (code) => code === "internal" || code === "unavailable";
+
 async function saveMessages() {
   const batch = state.unsaved;
   state.unsaved = [];
@@ -297,11 +301,19 @@ async function handle(f) {
     }
     case "error": {
       // Every answer to a send names its ref. internal and unavailable are
-      // worth retrying (the entry stays and goes again after the next
-      // synced); anything else is final: the bubble says why and keeps
-      // the words.
+      // worth retrying (protocol.Code.Retryable): the entry stays and goes
+      // again after retry_after, or after a delay that doubles (1 s …
+      // 30 s), or with the next connection; anything else is final: the
+      // bubble says why and keeps the words.
       const p = state.outbox.find((x) => x.ref === f.ref);
-      if (p && f.error.code !== "internal" && f.error.code !== "unavailable") {
+      if (p && retryable(f.error.code)) {
+        p.refusals = (p.refusals || 0) + 1;
+        const wait = f.error.retry_after ? f.error.retry_after * 1000 : Math.min(30000, 1000 * 2 ** (p.refusals - 1));
+        const ws = state.ws;
+        setTimeout(() => {
+          if (state.ws === ws && state.synced && state.outbox.includes(p) && !p.error) send({ type: "send", ref: p.ref, body: p.body });
+        }, wait);
+      } else if (p) {
         // The organisation's state came with this connection's welcome:
         // it says whether "closed" means outside hours or paused.
         p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null, state: state.org?.availability?.state || null };

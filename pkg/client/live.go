@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,8 @@ type Live struct {
 type pending struct {
 	PendingMessage
 	done chan Result
+	// refusals counts the server's "not now" answers (guarded by Live.mu).
+	refusals int
 }
 
 // Live prepares a live connection; Run drives it.
@@ -413,6 +416,8 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			if f.Ref != "" && !f.Error.Code.Retryable() {
 				e := f.Error
 				l.resolve(f.Ref, Result{Err: &e})
+			} else if f.Ref != "" {
+				l.retryLater(ctx, conn, f.Ref, f.Error.RetryAfter)
 			}
 		case *protocol.RevokedFrame:
 			l.opts.OnEvent(f)
@@ -422,6 +427,39 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 		}
 		l.opts.OnEvent(ev)
 	}
+}
+
+// retryLater sends a message again after the server could not store it
+// for now (internal, unavailable): after retry_after if given, else after
+// a delay that doubles with each refusal (1 s … 30 s), on the same
+// connection if it is still up; a new connection resends it anyway.
+func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string, retryAfter int) {
+	l.mu.Lock()
+	var p *pending
+	for _, q := range l.outbox {
+		if q.Ref == ref {
+			p = q
+		}
+	}
+	if p == nil {
+		l.mu.Unlock()
+		return
+	}
+	delay := time.Second << min(p.refusals, 5)
+	p.refusals++
+	l.mu.Unlock()
+	if retryAfter > 0 {
+		delay = time.Duration(retryAfter) * time.Second
+	}
+	time.AfterFunc(min(delay, 30*time.Second), func() {
+		l.mu.Lock()
+		still := l.conn == conn && l.synced && slices.Contains(l.outbox, p)
+		l.mu.Unlock()
+		if still && ctx.Err() == nil {
+			// A failed write is not an error here: the next connection resends.
+			_ = writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
+		}
+	})
 }
 
 // heartbeat pings every interval and drops the connection when nothing

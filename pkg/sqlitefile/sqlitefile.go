@@ -21,7 +21,18 @@ var Defaults = []string{"journal_mode(WAL)", "busy_timeout(10000)", "secure_dele
 // extra pragmas given, e.g. "synchronous(FULL)", "foreign_keys(ON)",
 // "query_only(ON)".
 func Open(path string, extra ...string) (*sql.DB, error) {
-	q := url.Values{}
+	return open(path, url.Values{}, extra)
+}
+
+// OpenWriter is Open for a file's writing connection: its transactions
+// take the write lock when they begin (BEGIN IMMEDIATE), so that while
+// another process holds it they wait (busy_timeout) rather than fail at
+// their first write, which a deferred transaction does to avoid deadlock.
+func OpenWriter(path string, extra ...string) (*sql.DB, error) {
+	return open(path, url.Values{"_txlock": {"immediate"}}, extra)
+}
+
+func open(path string, q url.Values, extra []string) (*sql.DB, error) {
 	for _, p := range append(append([]string{}, Defaults...), extra...) {
 		q.Add("_pragma", p)
 	}

@@ -3,6 +3,7 @@ package sqlitefile
 import (
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestPragmasOnEveryConnection(t *testing.T) {
@@ -25,4 +26,53 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A writer waits for another process's write lock instead of failing.
+func TestWriterWaitsForTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	w, err := OpenWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Exec("CREATE TABLE t(v)"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		conn.ExecContext(t.Context(), "ROLLBACK")
+		close(released)
+	}()
+	tx, err := w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reading first then writing is what fails at once in a deferred
+	// transaction while another holds the lock.
+	var n int
+	if err := tx.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatalf("the write failed instead of waiting: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	<-released
 }

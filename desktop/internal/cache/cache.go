@@ -82,7 +82,7 @@ func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
 	}
 	// NORMAL: a cache that loses its last writes in a power cut fetches
 	// them again; the server is where durability lives.
-	db, err := sqlitefile.Open(filepath.Join(dir, FileName), "synchronous(NORMAL)")
+	db, err := sqlitefile.OpenWriter(filepath.Join(dir, FileName), "synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("open cache: %w", err)
 	}

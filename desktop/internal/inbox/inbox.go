@@ -37,6 +37,19 @@ type Conv struct {
 	// Pending are replies written but not yet acknowledged (offline, or
 	// on their way), oldest first.
 	Pending []client.PendingMessage
+	// typing is who is writing on the other side (or a colleague), until
+	// when: shown for protocol.TypingShowFor after each typing frame.
+	typing      *protocol.TypingFrame
+	typingUntil time.Time
+}
+
+// Typing says who is writing in the conversation at now: the client, or a
+// colleague (staff, with their name). ok is false when nobody is.
+func (c *Conv) Typing(now time.Time) (who *protocol.TypingFrame, ok bool) {
+	if c.typing == nil || !now.Before(c.typingUntil) {
+		return nil, false
+	}
+	return c.typing, true
 }
 
 // Unread counts client messages the staff have not read.
@@ -358,9 +371,34 @@ func (in *Inbox) Apply(frame any) Effect {
 		return Effect{}
 	case *protocol.ConversationDeletedFrame:
 		return in.remove(f.ConversationID)
+	case *protocol.TypingFrame:
+		c := in.convs[f.ConversationID]
+		if c == nil || (f.SenderID != 0 && f.SenderID == in.me.ID) {
+			return Effect{}
+		}
+		t := *f
+		c.typing, c.typingUntil = &t, in.now().Add(protocol.TypingShowFor)
+		return changed(c.ID)
 	}
 	return Effect{}
 }
+
+// TypingEnded drops typing marks that ran out by now and names the
+// conversations whose mark went (the screen calls it each second).
+func (in *Inbox) TypingEnded() Effect {
+	var eff Effect
+	now := in.now()
+	for id, c := range in.convs {
+		if c.typing != nil && !now.Before(c.typingUntil) {
+			c.typing = nil
+			eff.touch(id)
+		}
+	}
+	return eff
+}
+
+// SetMe updates the signed-in account (after changing its display name).
+func (in *Inbox) SetMe(a protocol.Account) { in.me = a }
 
 func (in *Inbox) applyWelcome(f *protocol.Welcome) {
 	in.me, in.org, in.synced = f.Account, f.Org, false
@@ -555,6 +593,9 @@ func (in *Inbox) addMessage(m protocol.Message, live bool) Effect {
 		c.Messages = slices.Insert(c.Messages, i, m)
 	}
 	c.LastSeq = max(c.LastSeq, m.Seq)
+	if c.typing != nil && (c.typing.SenderRole == protocol.RoleClient) == (m.SenderRole == protocol.RoleClient) {
+		c.typing = nil // that side has written what it was typing
+	}
 	eff := changed(c.ID)
 	if !live || !in.synced || m.SenderRole != protocol.RoleClient {
 		return eff

@@ -340,3 +340,36 @@ func TestWelcomeWipesAConversationWhoseClientChanged(t *testing.T) {
 		t.Fatalf("kept %d messages and draft %q of another client", len(c.Messages), c.Draft)
 	}
 }
+
+// The client's typing shows for a few seconds after each frame, and ends
+// with their message; the counselor's own frames echoed back are ignored.
+func TestTyping(t *testing.T) {
+	in, clk := setup(t, conv(1, "さくら"))
+	in.Apply(clientMsg(1, 1, "こんにちは"))
+	if eff := in.Apply(&protocol.TypingFrame{ConversationID: 1, SenderID: 10, SenderRole: protocol.RoleClient}); !slices.Contains(eff.Convs, 1) {
+		t.Fatalf("typing did not touch the conversation: %+v", eff)
+	}
+	if who, ok := in.Conv(1).Typing(clk.t); !ok || who.SenderRole != protocol.RoleClient {
+		t.Fatal("typing not shown")
+	}
+	clk.t = clk.t.Add(protocol.TypingShowFor)
+	if _, ok := in.Conv(1).Typing(clk.t); ok {
+		t.Fatal("typing shown after it ran out")
+	}
+	if eff := in.TypingEnded(); !slices.Contains(eff.Convs, 1) {
+		t.Fatal("the end of typing not reported")
+	}
+	in.Apply(&protocol.TypingFrame{ConversationID: 1, SenderID: 10, SenderRole: protocol.RoleClient})
+	in.Apply(clientMsg(1, 2, "続きです"))
+	if _, ok := in.Conv(1).Typing(clk.t); ok {
+		t.Fatal("typing shown after the client's message")
+	}
+	in.Apply(&protocol.TypingFrame{ConversationID: 1, SenderID: 100, SenderRole: protocol.RoleCounselor})
+	if _, ok := in.Conv(1).Typing(clk.t); ok {
+		t.Fatal("the counselor's own typing shown")
+	}
+	in.Apply(&protocol.TypingFrame{ConversationID: 1, SenderID: 7, SenderRole: protocol.RoleCounselor, SenderName: "田中"})
+	if who, ok := in.Conv(1).Typing(clk.t); !ok || who.SenderName != "田中" {
+		t.Fatal("a colleague's typing not shown")
+	}
+}

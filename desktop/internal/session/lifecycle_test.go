@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -241,4 +242,42 @@ func TestKeychainEntriesFitEveryPlatform(t *testing.T) {
 		}
 	})
 	_ = ctrl
+}
+
+// Typing crosses the wire both ways: the counselor's reaches the client
+// (at most every protocol.TypingEvery), the client's shows in the app.
+func TestTypingBothWays(t *testing.T) {
+	srv := servertest.New(t)
+	cl, _ := srv.Client(t, "さくら")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	frames := make(chan *protocol.TypingFrame, 8)
+	clLive := cl.Live(client.LiveOptions{OnEvent: func(ev any) {
+		if f, ok := ev.(*protocol.TypingFrame); ok {
+			frames <- f
+		}
+	}})
+	go clLive.Run(ctx)
+	if _, err := clLive.Send(ctx, 0, "こんにちは"); err != nil {
+		t.Fatal(err)
+	}
+	ctrl, h, _, _ := signedIn(t, srv, protocol.RoleCounselor, Options{})
+	var conv int64
+	h.waitFor(t, "the conversation in front", func() bool { conv = ctrl.in.FocusedID(); return conv != 0 })
+	h.do(func() { ctrl.sess.typing(conv); ctrl.sess.typing(conv) }) // the second is throttled
+	select {
+	case f := <-frames:
+		if f.SenderRole == protocol.RoleClient {
+			t.Fatalf("the client heard its own typing: %+v", f)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client never heard the counselor typing")
+	}
+	if err := clLive.Typing(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the client's typing shown", func() bool {
+		_, ok := ctrl.in.Conv(conv).Typing(time.Now())
+		return ok
+	})
 }

@@ -202,6 +202,24 @@ type session struct {
 	// that now names another client (see welcomed).
 	mu      sync.Mutex
 	clients map[int64]int64
+	// typed is when each conversation's typing frame was last sent (UI
+	// goroutine): at most one per protocol.TypingEvery.
+	typed map[int64]time.Time
+}
+
+// typing tells the other side the counselor is writing, at most every
+// protocol.TypingEvery; offline it says nothing.
+func (s *session) typing(conv int64) {
+	now := time.Now()
+	if now.Sub(s.typed[conv]) < protocol.TypingEvery {
+		return
+	}
+	s.typed[conv] = now
+	go func() {
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		defer cancel()
+		_ = s.live.Typing(ctx, conv) // best effort: a lost frame only hides a hint
+	}()
 }
 
 // open shows the main screen from the cache at once and connects.
@@ -224,7 +242,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	s := &session{in: c.in, cache: c.cache, cli: cli, ctx: ctx, clients: map[int64]int64{}}
+	s := &session{in: c.in, cache: c.cache, cli: cli, ctx: ctx, clients: map[int64]int64{}, typed: map[int64]time.Time{}}
 	c.sess = s
 	for _, conv := range c.in.List(inbox.FilterAll, "") {
 		s.clients[conv.ID] = conv.ClientID
@@ -244,8 +262,9 @@ func (c *Controller) open(server string, cli *client.Client) {
 	// showing a conversation reports it read over it.
 	c.main = ui.NewMain(c.in, c.win, ui.Actions{
 		Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray,
-		Older: func(conv, before int64) { go c.older(s, conv, before) },
-		Draft: c.drafts.Set,
+		Older:  func(conv, before int64) { go c.older(s, conv, before) },
+		Draft:  c.drafts.Set,
+		Typing: s.typing,
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
@@ -372,9 +391,9 @@ func (c *Controller) loadStaff(s *session) {
 		}
 		return
 	}
-	names := make(map[int64]string, len(staff))
+	names := make(map[int64]protocol.Account, len(staff))
 	for _, a := range staff {
-		names[a.ID] = a.Nickname
+		names[a.ID] = a
 	}
 	c.do(func() {
 		if c.main == s.scr {
@@ -572,7 +591,18 @@ func (c *Controller) alert() {
 func (c *Controller) setMenu(role protocol.Role) {
 	items := []*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), c.RequestLogout)}
 	if cli := c.cli; cli != nil && role.IsStaff() {
+		scr := c.main
 		items = append([]*fyne.MenuItem{
+			fyne.NewMenuItem(ui.T("menu.displayName", "Name clients see…"), func() {
+				if c.main != scr || scr == nil {
+					return
+				}
+				ui.ShowDisplayName(c.win, cli, c.in.Me().DisplayName, c.do, func(a protocol.Account) {
+					if c.main == scr {
+						scr.SetMe(a)
+					}
+				})
+			}),
 			fyne.NewMenuItem(ui.T("menu.password", "Change password…"), func() { ui.ShowChangePassword(c.win, cli, c.do) }),
 			fyne.NewMenuItem(ui.T("menu.totp", "Two-step sign-in…"), func() { ui.ShowTOTP(c.win, cli, c.do) }),
 		}, items...)

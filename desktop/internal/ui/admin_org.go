@@ -32,6 +32,10 @@ type orgTab struct {
 	closed     *widget.RadioGroup
 	retention  *widget.Entry
 	writeFirst *widget.Check
+	orgName    *widget.Entry
+	showName   *widget.Check
+	welcome    *widget.Entry
+	contact    *widget.Entry
 	appName    *widget.Entry
 	appIcon    *widget.Select
 	appLink    *widget.Label
@@ -71,6 +75,16 @@ func newOrgTab(env *adminEnv) *orgTab {
 		grid.Add(t.starts[d])
 		grid.Add(t.ends[d])
 	}
+	t.orgName = widget.NewEntry()
+	t.showName = widget.NewCheck(T("admin.showOrgName", "Show the organisation's name in clients' app"), nil)
+	t.welcome = widget.NewMultiLineEntry()
+	t.welcome.Wrapping = fyne.TextWrapWord
+	t.welcome.SetMinRowsVisible(3)
+	t.contact = widget.NewMultiLineEntry()
+	t.contact.Wrapping = fyne.TextWrapWord
+	t.contact.SetMinRowsVisible(2)
+	textsHint := newJALabel(T("admin.textsHint", "The welcome greets clients on the app's first screen. The contact text tells them whom to ask about a lost slip or a locked login; it appears on the sign-in page, so name the organisation there only if it may be named on a phone others see."))
+	textsHint.Importance = widget.LowImportance
 	t.appName = widget.NewEntry()
 	t.appIcon = widget.NewSelect(appIconLabels(), nil)
 	t.appLink = widget.NewLabel("")
@@ -90,8 +104,13 @@ func newOrgTab(env *adminEnv) *orgTab {
 		widget.NewFormItem(T("admin.auditDays", "Keep the audit log (days)"), t.auditDays),
 	)
 	appForm := widget.NewForm(
+		widget.NewFormItem(T("admin.orgName", "Organisation's name"), t.orgName),
+		widget.NewFormItem("", t.showName),
 		widget.NewFormItem(T("admin.appName", "App name"), t.appName),
 		widget.NewFormItem(T("admin.appIcon", "App icon"), t.appIcon),
+		widget.NewFormItem(T("admin.welcome", "Welcome"), t.welcome),
+		widget.NewFormItem(T("admin.contact", "Whom to ask"), t.contact),
+		widget.NewFormItem("", textsHint),
 		widget.NewFormItem(T("admin.appLink", "Clients open"), t.appLink),
 	)
 	pauseBox := container.NewVBox(widget.NewLabelWithStyle(T("admin.pauseTitle", "Taking messages"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -193,6 +212,10 @@ func (t *orgTab) show(org protocol.Org) {
 		auditDays = protocol.DefaultAuditRetentionDays
 	}
 	t.auditDays.SetText(strconv.Itoa(auditDays))
+	t.orgName.SetText(s.DisplayName)
+	t.showName.SetChecked(s.ShowOrgName)
+	t.welcome.SetText(s.WelcomeText)
+	t.contact.SetText(s.ContactText)
 	t.appName.SetText(s.AppName)
 	t.appIcon.SetSelectedIndex(max(0, slices.Index(protocol.AppIcons, s.AppIcon)))
 	t.appLink.SetText(t.env.appURL)
@@ -248,10 +271,24 @@ func (t *orgTab) Save() {
 			T("admin.badAuditDays", "Enter days from {{.Min}} to {{.Max}}.", map[string]any{"Min": protocol.MinAuditRetentionDays, "Max": protocol.MaxAuditRetentionDays}))
 		return
 	}
+	orgName := strings.TrimSpace(t.orgName.Text)
+	if orgName == "" {
+		Inform(win, T("admin.orgName", "Organisation's name"), T("admin.needOrgName", "Enter the organisation's name."))
+		return
+	}
+	welcome, contact := strings.TrimSpace(t.welcome.Text), strings.TrimSpace(t.contact.Text)
+	for _, f := range []struct{ name, text string }{{T("admin.welcome", "Welcome"), welcome}, {T("admin.contact", "Whom to ask"), contact}} {
+		if len([]rune(f.text)) > protocol.MaxClientTextRunes {
+			Inform(win, f.name, T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxClientTextRunes}))
+			return
+		}
+	}
+	showName := t.showName.Checked
 	hoursOnly := t.hoursOnly.Checked
 	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior,
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
-		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays}
+		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
+		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

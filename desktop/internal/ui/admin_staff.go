@@ -41,7 +41,7 @@ func newStaffTab(env *adminEnv) *staffTab {
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i < len(t.staff) {
 				s := t.staff[i]
-				o.(*widget.Label).SetText(s.Nickname + " · " + roleName(s.Role) + " · " + s.LoginID)
+				o.(*widget.Label).SetText(staffLabel(s) + " · " + roleName(s.Role) + " · " + s.LoginID)
 			}
 		})
 	t.list.OnSelected = func(i widget.ListItemID) {

@@ -405,3 +405,59 @@ func TestAdminSeesDevices(t *testing.T) {
 		}
 	}
 }
+
+// The client app's texts and the organisation's name are set here.
+func TestAdminClientAppTexts(t *testing.T) {
+	h := newAdminForTest(t)
+	o := h.a.org
+	o.orgName.SetText("こころ相談室・本部")
+	test.Tap(o.showName)
+	o.welcome.SetText("ようこそ。ここでは、お名前を出さずに相談できます。")
+	o.contact.SetText("ログインできないときは、受付（平日 9:00–17:00）へお電話ください。")
+	o.Save()
+	org, err := h.srv.Admin.Org(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := org.Settings
+	if s.DisplayName != "こころ相談室・本部" || !s.ShowOrgName || !strings.HasPrefix(s.WelcomeText, "ようこそ") || !strings.Contains(s.ContactText, "受付") {
+		t.Fatalf("saved %+v", s)
+	}
+	o.welcome.SetText(strings.Repeat("長", protocol.MaxClientTextRunes+1))
+	o.Save() // refused on the form
+	if org, _ := h.srv.Admin.Org(context.Background()); !strings.HasPrefix(org.Settings.WelcomeText, "ようこそ") {
+		t.Fatal("an over-long welcome was sent")
+	}
+}
+
+// A staff member chooses the name clients see above their replies.
+func TestDisplayNameDialog(t *testing.T) {
+	h := newAdminForTest(t)
+	cred := h.srv.Counselor(t, "田中")
+	cl, _, err := client.Login(context.Background(), h.srv.URL, cred.LoginID, cred.Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan protocol.Account, 1)
+	ShowDisplayName(h.w, cl, "", func(f func()) { f() }, func(a protocol.Account) { done <- a })
+	field, ok := h.w.Canvas().Focused().(*Field)
+	if !ok {
+		t.Fatal("the name field does not have the cursor")
+	}
+	test.Type(field, "たなか")
+	field.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter submits
+	select {
+	case a := <-done:
+		if a.DisplayName != "たなか" {
+			t.Fatalf("display name %q", a.DisplayName)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("not saved")
+	}
+	staff, _ := h.srv.Admin.Staff(context.Background())
+	for _, s := range staff {
+		if s.ID == cred.Account.ID && s.DisplayName != "たなか" {
+			t.Fatalf("the server has %q", s.DisplayName)
+		}
+	}
+}

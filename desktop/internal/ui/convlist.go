@@ -180,6 +180,9 @@ func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
 			state = T("list.stateNew", "Has not written yet")
 		}
 	}
+	if who, ok := c.Typing(in.Now()); ok {
+		state = typingText(who, c.Nickname)
+	}
 	if unread > 0 {
 		state += " · " + T("queue.unread", "{{.Count}} unread", map[string]any{"Count": unread})
 	}

@@ -137,7 +137,7 @@ func TestHistoryMetaLines(t *testing.T) {
 	longConversation(in, 4, clk.t.Add(-time.Hour))
 	own := protocol.Message{ID: 20005, ConversationID: 1, Seq: 5, SenderRole: protocol.RoleCounselor, SenderID: 1, Body: "自分の返事", CreatedAt: clk.t}
 	m.Apply(in.Apply(&protocol.MessageFrame{Message: own}))
-	m.SetStaff(map[int64]string{7: "田中"})
+	m.SetStaff(map[int64]protocol.Account{7: {ID: 7, Nickname: "田中", DisplayName: "たなか"}})
 	m.pick(1)
 	c := in.Conv(1).Conversation
 	c.ClientReadSeq = 2
@@ -149,7 +149,7 @@ func TestHistoryMetaLines(t *testing.T) {
 		}
 		return rv.meta.Text
 	}
-	if got := meta(10002); !strings.Contains(got, "田中") || !strings.Contains(got, T("msg.read", "read")) {
+	if got := meta(10002); !strings.Contains(got, "田中「たなか」") || !strings.Contains(got, T("msg.read", "read")) {
 		t.Errorf("colleague's read reply: %q", got)
 	}
 	if got := meta(10004); strings.Contains(got, T("msg.read", "read")) {

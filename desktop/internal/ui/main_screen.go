@@ -37,6 +37,9 @@ type Actions struct {
 	// Draft hears the reply box's text of a conversation as it changes,
 	// to keep it across restarts.
 	Draft func(conversationID int64, text string)
+	// Typing says the counselor is writing in a conversation (the app
+	// tells the other side, at most every protocol.TypingEvery).
+	Typing func(conversationID int64)
 }
 
 // BurstQuiet is how long clients must stay silent before another OS
@@ -73,7 +76,7 @@ type Main struct {
 	shown      int64 // the conversation the reply box belongs to
 	arrived    int64 // the conversation the banner names
 	foreground bool
-	staff      map[int64]string // staff names by account, for "who wrote"
+	staff      map[int64]protocol.Account // staff by account, for "who wrote"
 
 	// Connection state, for the status line's countdown.
 	connected bool
@@ -152,6 +155,9 @@ func (m *Main) buildUI() {
 		if f := m.in.Focused(); f != nil {
 			if m.actions.Draft != nil {
 				m.actions.Draft(f.ID, s)
+			}
+			if s != "" && m.actions.Typing != nil {
+				m.actions.Typing(f.ID)
 			}
 			if s == "" || len(s) == 1 { // the list row shows "draft"
 				m.list.Sync(inbox.Effect{Convs: []int64{f.ID}})
@@ -242,7 +248,7 @@ func (m *Main) SetConnection(connected bool, retryIn time.Duration) {
 	m.connected = connected
 	m.retryAt = time.Time{}
 	if retryIn > 0 {
-		m.retryAt = time.Now().Add(retryIn)
+		m.retryAt = m.in.Now().Add(retryIn)
 	}
 	if connected {
 		clear(m.olderFailed)
@@ -258,7 +264,7 @@ func (m *Main) showStatus() {
 		m.status.SetText(T("status.online", "Online"))
 		m.status.Importance = widget.SuccessImportance
 	case !m.retryAt.IsZero():
-		secs := max(int(time.Until(m.retryAt).Seconds()+0.5), 0)
+		secs := max(int(m.retryAt.Sub(m.in.Now()).Seconds()+0.5), 0)
 		m.status.SetText(T("status.offline", "Offline: reconnecting in {{.Seconds}} s; replies wait in the outbox", map[string]any{"Seconds": secs}))
 		m.status.Importance = widget.DangerImportance
 	default:
@@ -273,6 +279,9 @@ func (m *Main) showStatus() {
 func (m *Main) Tick() {
 	if !m.connected {
 		m.showStatus()
+	}
+	if eff := m.in.TypingEnded(); eff.Changed() {
+		m.Apply(eff)
 	}
 	now := m.in.Now()
 	if now.Truncate(time.Minute) != m.lastTick.Truncate(time.Minute) {
@@ -292,9 +301,36 @@ func (m *Main) SetForeground(fg bool) {
 }
 
 // SetStaff names the organisation's staff, for "who wrote" on replies.
-func (m *Main) SetStaff(names map[int64]string) {
-	m.staff = names
+func (m *Main) SetStaff(staff map[int64]protocol.Account) {
+	m.staff = staff
 	m.history.Refresh()
+}
+
+// SetMe updates the signed-in account (its display name changed).
+func (m *Main) SetMe(a protocol.Account) {
+	m.in.SetMe(a)
+	m.history.Refresh()
+}
+
+// staffLabel names a staff member for colleagues, with the name clients
+// see above their replies when it differs: 田中「たなか」.
+func staffLabel(a protocol.Account) string {
+	if a.DisplayName != "" && a.DisplayName != a.Nickname {
+		return a.Nickname + "「" + a.DisplayName + "」"
+	}
+	return a.Nickname
+}
+
+// typingText says who is writing in a conversation.
+func typingText(who *protocol.TypingFrame, client string) string {
+	if who.SenderRole == protocol.RoleClient {
+		return T("typing.client", "{{.Name}} is writing…", map[string]any{"Name": client})
+	}
+	name := who.SenderName
+	if name == "" {
+		name = T("role.counselor", "counselor")
+	}
+	return T("typing.staff", "{{.Name}} (staff) is writing a reply…", map[string]any{"Name": name})
 }
 
 // Apply shows the effect of a change in the inbox: the rows it names,
@@ -439,6 +475,10 @@ func (m *Main) showSubtitle() {
 	if f == nil {
 		return
 	}
+	if who, ok := f.Typing(m.in.Now()); ok {
+		m.subtitle.SetText(typingText(who, f.Nickname))
+		return
+	}
 	switch {
 	case f.Waiting():
 		m.subtitle.SetText(T("title.waiting", "waiting for a reply for {{.Wait}}", map[string]any{"Wait": waitText(m.in.Wait(f))}))
@@ -480,10 +520,13 @@ func (m *Main) metaLine(r *histRow) string {
 	if r.key.kind == rowClient {
 		return when
 	}
-	who := m.staff[r.msg.SenderID]
+	staff := m.staff[r.msg.SenderID]
+	who := staffLabel(staff)
 	switch {
 	case r.msg.SenderID != 0 && r.msg.SenderID == m.in.Me().ID:
-		who = T("msg.you", "you")
+		me := m.in.Me()
+		me.Nickname = T("msg.you", "you")
+		who = staffLabel(me)
 	case who == "" && r.msg.SenderRole == protocol.RoleAdmin:
 		who = T("role.admin", "admin")
 	case who == "":

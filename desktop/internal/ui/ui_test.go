@@ -3,14 +3,18 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 	"golang.org/x/image/font/sfnt"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
@@ -463,5 +467,135 @@ func TestBannerDoesNotCoverTheHistory(t *testing.T) {
 	bannerBottom := m.banner.Position().Y + m.banner.Size().Height
 	if top := m.history.Position().Y; top < bannerBottom {
 		t.Fatalf("the history starts at %v, under the banner ending at %v", top, bannerBottom)
+	}
+}
+
+// The client's typing shows under the name in front and in the list,
+// and goes when it runs out.
+func TestTypingShows(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	var typed []int64
+	m.actions.Typing = func(conv int64) { typed = append(typed, conv) }
+	m.Apply(in.Apply(&protocol.TypingFrame{ConversationID: 1, SenderID: 11, SenderRole: protocol.RoleClient}))
+	if !strings.Contains(m.subtitle.Text, "さくら") {
+		t.Fatalf("subtitle %q does not say さくら is writing", m.subtitle.Text)
+	}
+	if row := listRow(t, m, "さくら"); !strings.Contains(row.state.Text, typingText(&protocol.TypingFrame{SenderRole: protocol.RoleClient}, "さくら")) {
+		t.Fatalf("list row %q", row.state.Text)
+	}
+	clk.t = clk.t.Add(protocol.TypingShowFor)
+	m.Tick()
+	if strings.Contains(m.subtitle.Text, "さくら") {
+		t.Fatalf("typing still shown: %q", m.subtitle.Text)
+	}
+	// The counselor's typing is reported (the app throttles it).
+	test.Type(m.compose, "はい")
+	if len(typed) == 0 || typed[0] != 1 {
+		t.Fatalf("typing reported for %v", typed)
+	}
+}
+
+// Offline is not "Online": the status says so and counts down each second.
+func TestOfflineCountdown(t *testing.T) {
+	m, _, clk, _, _ := newMainForTest(t)
+	m.SetConnection(true, 0)
+	online := m.status.Text
+	m.SetConnection(false, 10*time.Second)
+	first := m.status.Text
+	clk.t = clk.t.Add(3 * time.Second)
+	m.Tick()
+	if first == online || !strings.Contains(first, "10") || !strings.Contains(m.status.Text, "7") || m.status.Importance != widget.DangerImportance {
+		t.Fatalf("offline status %q then %q (online %q)", first, m.status.Text, online)
+	}
+}
+
+// One OS notification per burst: quiet for BurstQuiet, or looked at since.
+func TestOneNotificationPerBurst(t *testing.T) {
+	m, in, clk, rec, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "最初")))
+	w.Canvas().Focus(m.compose) // writing to さくら: others wait
+	m.SetForeground(false)
+	before := rec.alerts
+	seq := int64(0)
+	for i := 0; i < 5; i++ {
+		seq++
+		clk.t = clk.t.Add(10 * time.Second)
+		m.Apply(in.Apply(clientMsg(2, seq, "続けて書きます")))
+	}
+	if got := rec.alerts - before; got != 1 {
+		t.Fatalf("%d notifications for one burst", got)
+	}
+	clk.t = clk.t.Add(BurstQuiet)
+	seq++
+	m.Apply(in.Apply(clientMsg(3, 1, "別の人です")))
+	if got := rec.alerts - before; got != 2 {
+		t.Fatalf("%d notifications after a quiet minute, want 2", got)
+	}
+}
+
+// The reply box grows with its text, up to ten lines.
+func TestReplyBoxGrows(t *testing.T) {
+	m, in, _, _, _ := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	small := m.compose.MinSize().Height
+	test.Type(m.compose, strings.Repeat("一行\n", 5))
+	grown := m.compose.MinSize().Height
+	test.Type(m.compose, strings.Repeat("もっと\n", 30))
+	if grown <= small || m.compose.rows != 10 {
+		t.Fatalf("heights %v → %v, rows %d", small, grown, m.compose.rows)
+	}
+}
+
+// Errors say what happened and what to do, in words, never raw requests.
+func TestErrorText(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"server down", &url.Error{Op: "Post", URL: "http://127.0.0.1:9/api/v1/clients", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}},
+			T("error.unreachable", "")},
+		{"last admin", &protocol.Error{Code: protocol.CodeConflict, Message: "the last admin cannot be deleted"}, T("error.lastAdmin", "")},
+		{"forbidden", &protocol.Error{Code: protocol.CodeForbidden, Message: "only admins change settings"}, T("error.forbidden", "")},
+		{"busy", &protocol.Error{Code: protocol.CodeUnavailable}, T("error.unavailable", "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ErrorText(tt.err)
+			if got != tt.want || strings.Contains(got, "POST") || strings.Contains(got, "127.0.0.1") {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// After a reconnection reorders the list, the selection still names the
+// conversation in front: the inbox is the one source of truth.
+func TestListSelectionFollowsTheFrontAfterReconnect(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(2, 1, "ひなたです")))
+	m.pick(2)
+	if m.list.SelectedID() != 2 {
+		t.Fatalf("selected %d", m.list.SelectedID())
+	}
+	// The reconnection's welcome: さくら and そら now wait, longer than ひなた.
+	since := clk.t.Add(-time.Hour)
+	convs := []protocol.Conversation{
+		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
+		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusAnswered, FirstSeq: 1, LastSeq: 1},
+		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
+	}
+	var eff inbox.Effect
+	eff.Merge(in.Apply(&protocol.Welcome{Account: in.Me(), Conversations: convs}))
+	eff.Merge(in.Apply(&protocol.Synced{}))
+	m.Apply(eff)
+	if in.FocusedID() != 2 || m.list.SelectedID() != 2 || m.title.Text != "ひなた" {
+		t.Fatalf("front %d, list selection %d, title %q", in.FocusedID(), m.list.SelectedID(), m.title.Text)
+	}
+	// Filtered out of the list, the front is selected nowhere, not elsewhere.
+	m.list.filter.SetSelectedIndex(1) // waiting only
+	if m.list.SelectedID() != 0 {
+		t.Fatalf("list selects %d while ひなた (filtered out) is in front", m.list.SelectedID())
 	}
 }

@@ -28,7 +28,7 @@ func OpenFileVault(path string, master []byte) (*FileVault, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlitefile.Open(path, "synchronous(FULL)")
+	db, err := sqlitefile.OpenWriter(path, "synchronous(FULL)")
 	if err != nil {
 		return nil, fmt.Errorf("open key file: %w", err)
 	}

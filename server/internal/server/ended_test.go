@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,9 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
+	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 	"github.com/taiwa-chat/taiwa/server/internal/store/storetest"
 )
 
@@ -403,5 +406,68 @@ func TestLastAdminSurvivesConcurrentDeletes(t *testing.T) {
 		if len(admins) != 1 {
 			t.Fatalf("round %d: %d admins left", round, len(admins))
 		}
+	}
+}
+
+// When the database falls behind, a connection's acks come later but the
+// connection stays: its pings are answered while its sends wait. (Before,
+// the read loop waited on each commit, pongs went unread and the server
+// dropped the connection without a close code.)
+func TestSlowCommitsDoNotDropConnections(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 100 * time.Millisecond })
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	live := goLive(t, cl, 0)
+	// Another connection holds the database's write lock for 1.5 s: every
+	// commit waits (busy_timeout), as under a load the disk cannot keep up with.
+	db, err := sqlitefile.Open(filepath.Join(ts.dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	released := time.AfterFunc(1500*time.Millisecond, func() { conn.ExecContext(context.Background(), "ROLLBACK") })
+	defer released.Stop()
+	type result struct {
+		m   protocol.Message
+		err error
+	}
+	done := make(chan result, 3)
+	for i := range 3 {
+		go func() {
+			m, err := live.live.Send(context.Background(), 0, fmt.Sprintf("遅くても届く %d", i))
+			done <- result{m, err}
+		}()
+	}
+	for range 3 {
+		select {
+		case r := <-done:
+			if r.err != nil {
+				t.Fatalf("send while commits lag: %v", r.err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no ack 15 s after the database was free again\n%s", ts.logs.String())
+		}
+	}
+	select {
+	case <-live.done:
+		t.Fatalf("the connection was dropped while its commits lagged: %v", live.err)
+	default:
+	}
+	welcomes := 0
+	for _, ev := range live.rec.snapshot() {
+		if _, ok := ev.(*protocol.Welcome); ok {
+			welcomes++
+		}
+	}
+	if welcomes != 1 {
+		t.Fatalf("the app connected %d times: the server dropped it while its commits lagged", welcomes)
 	}
 }

@@ -65,6 +65,9 @@ type liveConn struct {
 	c   *websocket.Conn
 	a   *session
 	sub *subscriber // set once subscribed
+	// pending counts sends received and not yet answered: a connection
+	// with some is alive, whatever its pong says (see run's ping).
+	pending atomic.Int32
 }
 
 // errEnded stops a writer whose connection must close: nothing more is
@@ -207,6 +210,11 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 			}
 			return 0, "" // the app went away or closed normally
 		case <-ping.C:
+			// A connection whose sends are waiting on the database has just
+			// spoken: it is not pinged (its pong could queue behind them).
+			if lc.pending.Load() > 0 {
+				continue
+			}
 			// Ping waits for the pong, which the read loop receives; keep
 			// the writer free meanwhile.
 			if pinging.CompareAndSwap(false, true) {
@@ -248,6 +256,29 @@ func (lc *liveConn) goodbye(ctx context.Context, e endReason) (websocket.StatusC
 		_ = lc.writeFinal(ctx, e.frame)
 	}
 	return websocket.StatusCode(e.code), e.reason
+}
+
+// maxPendingSends bounds the sends of one connection received and not yet
+// answered.
+const maxPendingSends = 64
+
+// storeSend stores one send and answers it (an ack, or an error naming
+// its ref).
+func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func([]byte) error) {
+	s := lc.s
+	s.touch(ctx, lc.a)
+	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body})
+	if err != nil {
+		if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal && ctx.Err() == nil {
+			s.log.Error("send failed", "account", lc.a.p.AccountID, "err", err)
+		}
+		_ = reply(errorFrame(v.Ref, err)) // fails only when the connection is gone
+		return
+	}
+	if created {
+		s.metrics.messages.WithLabelValues(string(lc.a.p.Role)).Inc()
+	}
+	_ = reply(protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: v.Ref, Message: m}))
 }
 
 // closeErr asks run to close the connection with a code.
@@ -303,6 +334,25 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 			return ctx.Err()
 		}
 	}
+	// Sends are stored one after another, in the order they came, by a
+	// goroutine of their own: this loop goes on reading meanwhile, so that
+	// pings (the app's and the WebSocket's) are answered however long the
+	// commits take. When the database falls behind, acks come slower; past
+	// maxPendingSends the app's frames wait in the network (back-pressure),
+	// and the connection is never dropped for it.
+	sends := make(chan *protocol.Send, maxPendingSends)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for v := range sends {
+			lc.storeSend(ctx, v, reply)
+			lc.pending.Add(-1)
+		}
+	}()
+	defer func() {
+		close(sends)
+		<-sent
+	}()
 	for {
 		rctx, rcancel := ctx, context.CancelFunc(func() {})
 		if heartbeat {
@@ -337,21 +387,11 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 		}
 		switch v := f.(type) {
 		case *protocol.Send:
-			s.touch(ctx, lc.a)
-			m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body})
-			if err != nil {
-				if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal {
-					s.log.Error("send failed", "account", lc.a.p.AccountID, "err", err)
-				}
-				err = reply(errorFrame(v.Ref, err))
-			} else {
-				if created {
-					s.metrics.messages.WithLabelValues(string(lc.a.p.Role)).Inc()
-				}
-				err = reply(protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: v.Ref, Message: m}))
-			}
-			if err != nil {
-				return err
+			lc.pending.Add(1)
+			select {
+			case sends <- v:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		case *protocol.Receipt:
 			s.touch(ctx, lc.a)

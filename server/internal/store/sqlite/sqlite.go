@@ -96,7 +96,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	path := filepath.Join(dir, FileName)
 	// Every acknowledged write is durable (synchronous=FULL).
 	pragmas := []string{"synchronous(FULL)", "foreign_keys(ON)"}
-	write, err := sqlitefile.Open(path, pragmas...)
+	write, err := sqlitefile.OpenWriter(path, pragmas...)
 	if err != nil {
 		return nil, err
 	}
