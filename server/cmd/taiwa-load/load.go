@@ -267,7 +267,7 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 		c.tail = 60 * time.Second
 	}
 	deadline := time.Now().Add(c.tail)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		clientMsgs := m.sent.Load() - m.replies.Load()
 		exp := clientMsgs*int64(c.counselors) + m.replies.Load()*int64(c.counselors) // replies reach the client and the other counselors
 		if m.acked.Load()+m.refused.Load() >= m.sent.Load() && m.delivered.Load() >= exp {
