@@ -121,6 +121,10 @@ type Change struct {
 	Reason         string
 	At             time.Time  // when a deletion happened (the apps' receipts name it)
 	AccessUntil    *time.Time // ChangeAccess: the new end of the access period (nil: none)
+	// Remote marks a change another server committed (several servers on
+	// one database): every server tells its own connections, only the
+	// committing one acts beyond them (a push notice).
+	Remote bool
 }
 
 // Snapshot is the state an app starts from.
@@ -306,6 +310,17 @@ type Typing struct {
 // nothing: the next one follows within seconds.
 type TypingRelay interface {
 	RelayTyping(ctx context.Context, t Typing) error
+}
+
+// Presence says which clients have a live connection on any of the
+// servers sharing one database, so that a reply is pushed to a client's
+// phone only when no server holds a connection of theirs.
+type Presence interface {
+	// SetOnline records whether this server holds a live connection of
+	// the account.
+	SetOnline(ctx context.Context, accountID int64, online bool) error
+	// Online reports whether any running server holds one.
+	Online(ctx context.Context, accountID int64) (bool, error)
 }
 
 // Lifecycle is subscription, retention and the database's own life.

@@ -259,6 +259,7 @@ func (f *feed) decode(data []byte) ([]store.Change, error) {
 		}
 		e.Message.Body = string(body)
 	}
+	e.Remote = e.Origin != f.db.replica
 	return []store.Change{e.Change}, nil
 }
 

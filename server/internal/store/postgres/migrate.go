@@ -191,6 +191,21 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_id ON login_failures(login_id, at);
 CREATE INDEX login_failures_at ON login_failures(at);
 `,
+	// 3: presence across replicas (store.Presence): which replica holds a
+	// live connection of which account, and when each replica last said
+	// it was running (a replica killed outright stops saying so).
+	`
+CREATE TABLE replicas (
+	id      text PRIMARY KEY,
+	seen_at bigint NOT NULL
+);
+CREATE TABLE presence (
+	replica    text NOT NULL,
+	account_id bigint NOT NULL,
+	PRIMARY KEY (replica, account_id)
+);
+CREATE INDEX presence_account ON presence(account_id);
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

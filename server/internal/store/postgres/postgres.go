@@ -129,6 +129,8 @@ type DB struct {
 	// replica tells this replica's notifications from the others'.
 	replica  string
 	onTyping func(store.Typing)
+	stopBeat context.CancelFunc
+	beating  chan struct{}
 
 	reqs           chan *writeReq
 	maxBatch       int
@@ -228,6 +230,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	bctx, cancel := context.WithCancel(context.Background())
+	db.stopBeat, db.beating = cancel, make(chan struct{})
+	go func() { defer close(db.beating); db.beat(bctx) }()
 	go db.writer()
 	return db, nil
 }
@@ -250,6 +255,9 @@ func (db *DB) Close() error {
 	close(db.done)
 	<-db.closed
 	db.feed.stop()
+	db.stopBeat()
+	<-db.beating
+	db.leave()
 	db.pool.Close()
 	return nil
 }

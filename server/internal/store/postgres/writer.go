@@ -105,10 +105,12 @@ type feedEntry struct {
 	store.Change
 	Sealed []byte `json:"sealed,omitempty"`
 	Slice  int64  `json:"slice,omitempty"`
+	// Origin is the replica that committed the change.
+	Origin string `json:"origin,omitempty"`
 }
 
 func (db *DB) encodeChange(c store.Change) (string, error) {
-	e := feedEntry{Change: c}
+	e := feedEntry{Change: c, Origin: db.replica}
 	if c.Message != nil && c.Message.Body != "" {
 		m := *c.Message
 		slice, blob, err := db.ring.Seal(c.ClientID, m.ExpiresAt, []byte(m.Body), bodyAAD(m.ConversationID, m.Seq))
