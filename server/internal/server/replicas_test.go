@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 	"github.com/taiwa-chat/taiwa/server/internal/store/postgres/pgtest"
 )
 
@@ -93,6 +95,71 @@ func TestLoginLimitsHoldAcrossReplicas(t *testing.T) {
 	for name, ts := range map[string]*testServer{"A": a, "B": b} {
 		if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, cred.Password, ""); !client.IsCode(err, protocol.CodeLocked) {
 			t.Fatalf("after three failures on two replicas, replica %s let the right password in: %v", name, err)
+		}
+	}
+}
+
+// A reply is pushed once, by the replica that committed it, and only
+// when the client is connected to no replica at all.
+func TestPushOnceAcrossReplicas(t *testing.T) {
+	dsn, master, kek := pgtest.DB(t), sealkeys.NewMasterKey(), t.TempDir()
+	senders := []*recordingSender{{wake: make(chan struct{}, 16)}, {wake: make(chan struct{}, 16)}}
+	a := newTestServer(t, func(c *Config) { c.DB, c.MasterKey, c.KEKDir, c.Push = dsn, master, kek, senders[0] })
+	b := newTestServer(t, func(c *Config) { c.DB, c.MasterKey, c.KEKDir, c.Push = dsn, master, kek, senders[1] })
+	o := a.org(t, "org")
+	_, cred := a.newClient(t, o, "c")
+	cl := b.login(t, cred.LoginID, cred.Password)
+	if code, body := apiDo(t, "PUT", b.URL+"/api/v1/push", cl.Token, `{"token":"phone-token-1"}`); code != http.StatusNoContent {
+		t.Fatalf("register token: %d %s", code, body)
+	}
+	co := a.newCounselor(t, o, "co")
+	coLive := goLive(t, co, 0)
+	clLive := goLive(t, cl, 0) // on B
+	ctx := context.Background()
+	m, err := clLive.live.Send(ctx, 0, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			on, err := a.store.(store.Presence).Online(ctx, cred.Account.ID)
+			if err == nil && on == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("presence never became %v (%v)", want, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	online(true)
+	// Connected on B: a reply committed on A pushes nothing, anywhere.
+	if _, err := coLive.live.Send(ctx, m.ConversationID, "reply while connected to B"); err != nil {
+		t.Fatal(err)
+	}
+	clLive.rec.waitFor(t, "the reply on B", func(evs []any) bool {
+		return countMessages(evs, func(x protocol.Message) bool { return x.Body == "reply while connected to B" }) == 1
+	})
+	clLive.stop()
+	clLive.ended(t)
+	online(false)
+	if _, err := coLive.live.Send(ctx, m.ConversationID, "reply while away"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-senders[0].wake:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no push for a reply while the client was away")
+	}
+	time.Sleep(300 * time.Millisecond) // a second push, if any, would arrive by now
+	for i, s := range senders {
+		s.mu.Lock()
+		n := len(s.sent)
+		s.mu.Unlock()
+		if want := []int{1, 0}[i]; n != want {
+			t.Errorf("replica %d pushed %d times, want %d", i, n, want)
 		}
 	}
 }

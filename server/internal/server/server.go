@@ -199,6 +199,9 @@ type Server struct {
 	// typingRelay, with several replicas, carries typing hints to the
 	// others' connections.
 	typingRelay store.TypingRelay
+	// presence, with several replicas, shares who is connected.
+	presence     *presenceWorker
+	stopPresence context.CancelFunc
 }
 
 // New opens the store in cfg.DataDir and wires every part.
@@ -234,15 +237,28 @@ func New(cfg Config) (*Server, error) {
 	start := time.Now()
 	credential.Hash("not a password", cfg.Password)
 	s.failFloor = time.Since(start)
+	if pres, ok := st.(store.Presence); ok {
+		// Several replicas: who is connected is shared through the store.
+		s.presence = newPresenceWorker(pres, cfg.Logger)
+		s.hub.onPresence = s.presence.note
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopPresence = cancel
+		go s.presence.run(ctx)
+	}
 	if cfg.Push != nil {
 		n := push.NewNotifier(cfg.Push, st, cfg.Logger, 4096)
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopPush = cancel
 		go n.Run(ctx)
-		s.hub.onReply = func(clientID int64) {
+		notify := func(clientID int64) {
 			if !n.Notify(clientID) {
 				m.pushDropped.Inc()
 			}
+		}
+		s.hub.onReply = notify
+		if s.presence != nil {
+			s.presence.notify = notify
+			s.hub.onReply = s.presence.reply // connected to another replica: no push
 		}
 	}
 	return s, nil
@@ -524,6 +540,9 @@ func (s *Server) Close() error {
 	s.beginClose()
 	if s.stopPush != nil {
 		s.stopPush()
+	}
+	if s.stopPresence != nil {
+		s.stopPresence()
 	}
 	return s.store.Close()
 }
