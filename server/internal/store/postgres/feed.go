@@ -201,7 +201,10 @@ func (f *feed) readAll(q q, through int64) error {
 			}
 			n++
 			if last != 0 && id != last+1 && f.gap(q, last, id) {
-				f.db.log.Error("change feed: changes were pruned before this replica read them; its connections may have missed some", "after", last, "next", id)
+				f.db.log.Error("change feed: changes were pruned before this replica read them; its connections resume", "after", last, "next", id)
+				if f.db.onGap != nil {
+					f.db.onGap()
+				}
 			}
 			last = id
 			c, err := f.decode(data)
@@ -233,9 +236,9 @@ func (f *feed) readAll(q q, through int64) error {
 	}
 }
 
-// gap reports whether IDs between after and next are missing for good
-// rather than skipped by a rolled-back batch: IDs are only taken under
-// the feed lock and committed with the feed row, so a gap means pruning.
+// gap reports whether changes after after are missing for good: change
+// IDs are handed out without holes (under the feed lock, committed with
+// the feed row, a batch that fails takes none), so a hole means pruning.
 func (f *feed) gap(q q, after, next int64) bool {
 	var oldest int64
 	if err := q.QueryRow("SELECT COALESCE(MIN(id), 0) FROM changes").Scan(&oldest); err != nil {

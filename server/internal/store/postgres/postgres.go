@@ -85,9 +85,12 @@ type Options struct {
 	// OnTyping hears the typing hints relayed by the other replicas (on
 	// the listening goroutine: it must not block).
 	OnTyping func(store.Typing)
-	// FeedKept is how long the changes table keeps a change (default 1h):
-	// a replica cut off from the database for longer loses changes.
+	// FeedKept is how long the changes table keeps a change (default 1h).
 	FeedKept time.Duration
+	// OnGap hears that this replica missed changes (cut off from the
+	// database for longer than FeedKept): its connections must resume
+	// from the database, as after a reconnection.
+	OnGap func()
 }
 
 // DefaultKEKRotation is how often key-encryption keys rotate by default.
@@ -129,6 +132,7 @@ type DB struct {
 	// replica tells this replica's notifications from the others'.
 	replica  string
 	onTyping func(store.Typing)
+	onGap    func()
 	stopBeat context.CancelFunc
 	beating  chan struct{}
 
@@ -199,6 +203,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		feedKept: opt.FeedKept,
 		replica:  newAppCode(),
 		onTyping: opt.OnTyping,
+		onGap:    opt.OnGap,
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),
 		done:     make(chan struct{}),
