@@ -153,6 +153,19 @@ func (h *hub) remove(s *subscriber) {
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
 }
 
+// resumeAll closes every connection with "reconnect and resume": changes
+// this server missed (its feed lost some) then reach the apps through
+// their resume, and a session ended meanwhile is refused at the handshake.
+func (h *hub) resumeAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.byOrg {
+		for s := range set {
+			s.stop(endReason{code: protocol.CloseTooSlow, reason: "server fell behind: reconnect and resume"})
+		}
+	}
+}
+
 // stopRole ends the connections of one role in an organisation.
 func (h *hub) stopRole(orgID int64, role protocol.Role, r endReason) {
 	h.mu.RLock()

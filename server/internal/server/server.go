@@ -218,7 +218,7 @@ func New(cfg Config) (*Server, error) {
 		closing:   make(chan struct{}),
 		lastAvail: map[int64]hours.Availability{},
 	}
-	st, err := openStore(cfg, s.hub.publish, m.observeBatch, func(t store.Typing) { s.hub.typing(t.OrgID, t.ClientID, t.From, t.Frame) })
+	st, err := openStore(cfg, s.hub, m.observeBatch)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -19,7 +19,8 @@ func IsPostgres(db string) bool {
 
 // openStore opens the store cfg names: PostgreSQL when cfg.DB is set,
 // else SQLite in the data directory.
-func openStore(cfg Config, publish func([]store.Change), onBatch func(int, time.Duration), onTyping func(store.Typing)) (store.Store, error) {
+func openStore(cfg Config, h *hub, onBatch func(int, time.Duration)) (store.Store, error) {
+	publish := h.publish
 	if cfg.DB == "" {
 		return sqlite.Open(cfg.DataDir, sqlite.Options{
 			Now:        cfg.Now,
@@ -52,7 +53,8 @@ func openStore(cfg Config, publish func([]store.Change), onBatch func(int, time.
 		MasterKey:   master,
 		KEKDir:      kek,
 		KEKRotation: cfg.KEKRotation,
-		OnTyping:    onTyping,
+		OnTyping:    func(t store.Typing) { h.typing(t.OrgID, t.ClientID, t.From, t.Frame) },
+		OnGap:       h.resumeAll,
 		StaffIdle:   cfg.StaffIdle,
 		SharedIdle:  cfg.SharedIdle,
 	})
