@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/kekdir"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
@@ -154,5 +155,23 @@ func TestCopyBeforeDeletionUnreadableAfterRotation(t *testing.T) {
 	again := openDSN(t, dsn, Options{Now: f.Clock.Now, MasterKey: master, KEKDir: kekDir})
 	if msgs, err := again.MessagesAfter(ctx, o.Staff, 0, 0); err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-kept-client" {
 		t.Fatalf("after a restart: %+v %v", msgs, err)
+	}
+	again.Close()
+
+	// The old copy restored as the database: the server starts on it, and
+	// its first sweep drops what no key can open any more; the rest (its
+	// accounts, as they were) serves.
+	restored := openDSN(t, copyCluster.DSN("taiwa"), Options{Now: f.Clock.Now, MasterKey: master, KEKDir: kekDir})
+	if _, err := restored.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := restored.MessagesAfter(ctx, o.Staff, 0, 0); err != nil || len(msgs) != 0 {
+		t.Fatalf("the restored copy after its sweep: %+v %v", msgs, err)
+	}
+	if cs, err := restored.Accounts(ctx, o.Admin, protocol.RoleClient); err != nil || len(cs) != 2 {
+		t.Fatalf("the restored copy's clients: %+v %v", cs, err)
+	}
+	if _, _, err := restored.Send(ctx, o.Clients[1], store.SendRequest{Ref: "after-restore", Body: "また話せますか"}); err != nil {
+		t.Fatalf("a send after the restore: %v", err)
 	}
 }

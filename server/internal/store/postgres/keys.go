@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,12 +36,32 @@ var _ sealkeys.Vault = (*vault)(nil)
 
 // check makes sure the current epoch's KEK opens with this master key: a
 // wrong key or directory stops the start, not the first read.
-func (v *vault) check(ctx context.Context) error {
+//
+// A database older than the directory (a restored backup) names an epoch
+// destroyed since: it moves to the directory's newest epoch, and the next
+// sweep drops the keys it can no longer read, with their messages. Their
+// words were erased by the rotations; the rest of the backup serves.
+func (v *vault) check(ctx context.Context, log *slog.Logger) error {
 	var epoch int64
 	if err := v.pool.QueryRow(ctx, "SELECT current FROM kek_state").Scan(&epoch); err != nil {
 		return fmt.Errorf("read key-encryption epoch: %w", err)
 	}
-	if _, err := v.kek.Box(epoch); err != nil {
+	_, err := v.kek.Box(epoch)
+	if errors.Is(err, kekdir.ErrDestroyed) {
+		epochs, lerr := v.kek.Epochs()
+		if lerr != nil {
+			return lerr
+		}
+		if n := len(epochs); n > 0 && epochs[n-1] > epoch {
+			log.Warn("the database is older than the key-encryption keys (a restored backup?): messages whose keys were wrapped under destroyed epochs are unreadable and will be deleted",
+				"database_epoch", epoch, "newest_epoch", epochs[n-1])
+			if _, err := v.pool.Exec(ctx, "UPDATE kek_state SET current = $1 WHERE id = 1 AND current < $1", epochs[n-1]); err != nil {
+				return fmt.Errorf("move to key-encryption epoch %d: %w", epochs[n-1], err)
+			}
+			return v.check(ctx, log)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("key-encryption key directory %s: %w (every replica needs the same --kek-dir and master key)", v.kek.Path(), err)
 	}
 	return nil
@@ -156,6 +177,22 @@ func (v *vault) Count() (int, error) {
 // Close does nothing: the pool is the store's.
 func (v *vault) Close() error { return nil }
 
+// dropUnreadable deletes a key no epoch can open, and the messages it
+// sealed.
+func dropUnreadable(ctx context.Context, tx pgx.Tx, kind string, id int64) error {
+	del := "DELETE FROM messages WHERE slice = $1 AND sealed IS NOT NULL"
+	if kind == "client" {
+		del = "DELETE FROM messages WHERE sealed IS NOT NULL AND conversation_id IN (SELECT id FROM conversations WHERE client_id = $1)"
+	}
+	if _, err := tx.Exec(ctx, del, id); err != nil {
+		return fmt.Errorf("drop the messages of an unreadable key: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM sealing_keys WHERE kind = $1 AND id = $2", kind, id); err != nil {
+		return fmt.Errorf("drop unreadable key: %w", err)
+	}
+	return nil
+}
+
 // rotateBatch bounds how many keys one transaction wraps again.
 const rotateBatch = 500
 
@@ -228,11 +265,12 @@ func (v *vault) rewrapBatch(ctx context.Context, current int64) (int, error) {
 		for _, r := range todo {
 			k, err := v.unwrap(r.kind, r.id, r.epoch, r.wrapped)
 			if err != nil {
-				// A key whose epoch is gone cannot be read by anyone: it is
-				// as good as destroyed, so it goes.
+				// A key whose epoch is gone (a restored backup) cannot be
+				// read by anyone: it is as good as destroyed, so it goes,
+				// with the messages it sealed.
 				if errors.Is(err, sealkeys.ErrErased) {
-					if _, err := tx.Exec(ctx, "DELETE FROM sealing_keys WHERE kind = $1 AND id = $2", r.kind, r.id); err != nil {
-						return fmt.Errorf("drop unreadable key: %w", err)
+					if err := dropUnreadable(ctx, tx, r.kind, r.id); err != nil {
+						return err
 					}
 					continue
 				}

@@ -180,8 +180,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	v := &vault{pool: pool, kek: kek}
-	if err := v.check(ctx); err != nil {
+	if err := v.check(ctx, log); err != nil {
 		pool.Close()
 		return nil, err
 	}
