@@ -136,8 +136,11 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, a *session
 }
 
 // bulkWorkers is how many clients of a bulk registration are being made
-// at once.
-const bulkWorkers = 4
+// at once; bulkWriteTimeout bounds the whole answer.
+const (
+	bulkWorkers      = 4
+	bulkWriteTimeout = 10 * time.Minute
+)
 
 func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *session) error {
 	var req protocol.BulkCreateClientsRequest
@@ -147,6 +150,12 @@ func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *se
 	names, err := rules.BulkNicknames(req)
 	if err != nil {
 		return err
+	}
+	// The answer is the only place the passwords are shown: it must not be
+	// cut off by the server's usual write timeout when the hashing of 500
+	// takes longer on a busy machine.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(bulkWriteTimeout)); err != nil {
+		s.log.Warn("could not extend the write deadline of a bulk registration", "err", err)
 	}
 	// A few at a time: while one password is hashed (the hashers bound
 	// that, and leave sign-ins a slot), others are written, and their

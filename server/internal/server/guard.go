@@ -84,37 +84,38 @@ func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
-	all := windowOf(g.byID, id, now, g.cfg.Lockout)
-	// What every replica recorded (this one's included) within the window:
-	// the limit-th newest failure locks until it is Lockout old.
-	for _, c := range []struct {
-		f     *failures
-		times []time.Time
-		limit int
-	}{{pair, sharedPair, g.cfg.MaxFailures}, {all, sharedAll, g.cfg.IDFailures}} {
-		c.f.count = max(c.f.count, len(c.times))
-		if n := len(c.times); n >= c.limit {
-			if until := c.times[n-c.limit].Add(g.cfg.Lockout); until.After(c.f.lockedUntil) {
-				c.f.lockedUntil = until
-			}
-		}
-	}
-	for _, f := range []*failures{all, pair} {
-		if now.Before(f.lockedUntil) {
+	// Look first, create entries only for an attempt that will be made: a
+	// spray of refused attempts must not grow the maps.
+	for _, f := range []*failures{g.byID[id], g.byPair[key]} {
+		if f != nil && now.Before(f.lockedUntil) {
 			return nil, g.locked(f.lockedUntil, now)
 		}
 	}
-	if pair.count+pair.pending >= g.cfg.MaxFailures || all.count+all.pending >= g.cfg.IDFailures {
-		// Enough guesses are already being decided to reach the limit;
-		// if they fail, the lockout follows.
-		return nil, g.locked(now.Add(2*time.Second), now)
+	// What every replica recorded (this one's included) within the window:
+	// the limit-th newest failure locks until it is Lockout old.
+	for _, c := range []struct {
+		times []time.Time
+		limit int
+	}{{sharedPair, g.cfg.MaxFailures}, {sharedAll, g.cfg.IDFailures}} {
+		if n := len(c.times); n >= c.limit {
+			if until := c.times[n-c.limit].Add(g.cfg.Lockout); now.Before(until) {
+				return nil, g.locked(until, now)
+			}
+		}
 	}
 	if g.running[key.addr] >= max(1, g.cfg.Hashers/2) {
 		return nil, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many sign-ins at once from this address; try again in a moment", RetryAfter: 1}
 	}
 	if g.hashing >= g.cfg.Hashers {
 		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
+	}
+	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
+	all := windowOf(g.byID, id, now, g.cfg.Lockout)
+	pair.count, all.count = max(pair.count, len(sharedPair)), max(all.count, len(sharedAll))
+	if pair.count+pair.pending >= g.cfg.MaxFailures || all.count+all.pending >= g.cfg.IDFailures {
+		// Enough guesses are already being decided to reach the limit;
+		// if they fail, the lockout follows.
+		return nil, g.locked(now.Add(2*time.Second), now)
 	}
 	pair.pending++
 	all.pending++

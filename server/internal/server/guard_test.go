@@ -367,3 +367,22 @@ func TestFailedSignInsTakeTheFloor(t *testing.T) {
 		}
 	}
 }
+
+// Attempts refused for being too many at once leave nothing behind: a
+// spray of new login IDs from one address does not grow the guard.
+func TestRefusedAttemptsLeaveNoState(t *testing.T) {
+	g := newLoginGuard(Config{Now: time.Now, MaxFailures: 5, IDFailures: 20, Lockout: time.Minute, Hashers: 2})
+	held, err := g.reserve("first", "203.0.113.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		if _, err := g.reserve(fmt.Sprintf("spray-%d", i), "203.0.113.1"); err == nil {
+			t.Fatal("a second concurrent attempt from one address was let through")
+		}
+	}
+	if len(g.byID) != 1 || len(g.byPair) != 1 {
+		t.Fatalf("the guard holds %d IDs and %d pairs after 1,000 refused attempts", len(g.byID), len(g.byPair))
+	}
+	held.done(false)
+}

@@ -266,6 +266,9 @@ const maxPendingSends = 64
 // its ref).
 func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func([]byte) error) {
 	s := lc.s
+	if lc.sub.ended.Load() {
+		return // received before the end, stored never: the app resends after signing in again
+	}
 	s.touch(ctx, lc.a)
 	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body})
 	if err != nil {
@@ -387,6 +390,12 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 		}
 		switch v := f.(type) {
 		case *protocol.Send:
+			if lc.sub.ended.Load() {
+				// The session has ended (or must close): nothing more is
+				// taken from it, however much it had queued in the network;
+				// the writer says goodbye.
+				continue
+			}
 			lc.pending.Add(1)
 			select {
 			case sends <- v:
