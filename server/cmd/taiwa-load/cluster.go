@@ -222,6 +222,7 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	pinSelf()
 	clusterName := fmt.Sprintf("%d×taiwa+pg", *replicas)
+	var split string // the last cluster run's CPU by part
 	run := func(name string, rate float64, d time.Duration) (*result, error) {
 		cc := c
 		cc.rate, cc.duration = rate, d
@@ -241,10 +242,24 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				return nil, err
 			}
 			pids = cl.Pids
+			// Where the cluster's CPU goes, read at the same moments.
+			var before [3]time.Duration
+			cc.cpu = func() time.Duration {
+				r, n, p := cl.PidsByPart()
+				parts := [3]time.Duration{cpuTime(r), cpuTime(n), cpuTime(p)}
+				if before == ([3]time.Duration{}) {
+					before = parts
+				} else {
+					split = fmt.Sprintf("replicas %v, nginx %v, PostgreSQL %v", parts[0]-before[0], parts[1]-before[1], parts[2]-before[2])
+				}
+				return parts[0] + parts[1] + parts[2]
+			}
 		}
 		defer t.stop()
 		t.name = name
-		cc.cpu = func() time.Duration { return cpuTime(pids()) }
+		if cc.cpu == nil {
+			cc.cpu = func() time.Duration { return cpuTime(pids()) }
+		}
 		return drive(ctx, t, cc)
 	}
 	fmt.Fprintf(stdout, "load: %d clients + %d counselors, %.0f client msgs/s open loop for %s; one server on SQLite, %s behind nginx (servers on CPU 0, load on the rest)\n\n",
@@ -258,6 +273,7 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		main = append(main, r)
 	}
 	printCluster(stdout, main)
+	fmt.Fprintf(stdout, "%s CPU by part: %s\n", clusterName, split)
 	var sweep []float64
 	for _, f := range strings.Split(*rates, ",") {
 		if v, err := strconv.ParseFloat(strings.TrimSpace(f), 64); err == nil && v > 0 {

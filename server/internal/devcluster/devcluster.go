@@ -250,17 +250,22 @@ func (r *Replica) signal(sig syscall.Signal) error {
 
 // Pids lists every process of the cluster: replicas, proxy, PostgreSQL.
 func (c *Cluster) Pids() []int {
-	var pids []int
+	r, n, p := c.PidsByPart()
+	return append(append(r, n...), p...)
+}
+
+// PidsByPart lists the processes of the replicas, the proxy and
+// PostgreSQL.
+func (c *Cluster) PidsByPart() (replicas, proxy, pg []int) {
 	for _, r := range c.Replicas {
 		if p := r.Pid(); p != 0 {
-			pids = append(pids, p)
+			replicas = append(replicas, p)
 		}
 	}
 	if c.nginx != nil {
-		pids = append(pids, c.nginx.Process.Pid)
-		pids = append(pids, children(c.nginx.Process.Pid)...)
+		proxy = append(append(proxy, c.nginx.Process.Pid), children(c.nginx.Process.Pid)...)
 	}
-	return append(pids, c.PG.Pids()...)
+	return replicas, proxy, c.PG.Pids()
 }
 
 // children lists a process's children.
