@@ -349,6 +349,9 @@ func strictUnmarshal(data []byte, v any) error {
 	if dec.More() {
 		return Errorf(CodeBadFrame, "malformed frame: trailing data")
 	}
+	if err := CheckKeys(data, v); err != nil {
+		return Errorf(CodeBadFrame, "malformed frame: %s", AsError(err).Message)
+	}
 	return nil
 }
 
@@ -402,7 +405,7 @@ func ValidateBody(body string) error {
 	if !utf8.ValidString(body) {
 		return Errorf(CodeInvalidBody, "message is not valid UTF-8")
 	}
-	if strings.TrimSpace(body) == "" {
+	if !visible(body) {
 		return Errorf(CodeInvalidBody, "message is empty")
 	}
 	if n := utf8.RuneCountInString(body); n > MaxBodyRunes {
@@ -425,12 +428,33 @@ func ValidateNickname(s string) error {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxNicknameRune {
 		return Errorf(CodeInvalid, "nickname must be at most %d characters", MaxNicknameRune)
 	}
+	if !visible(s) {
+		return Errorf(CodeInvalid, "nickname is required")
+	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			return Errorf(CodeInvalid, "nickname contains a control character")
+		if unicode.IsControl(r) || bidiControl(r) {
+			return Errorf(CodeInvalid, "nickname contains a control or text-direction character")
 		}
 	}
 	return nil
+}
+
+// visible reports whether s has a character one can see: not only spaces
+// and invisible formatting (zero-width spaces, joiners, direction marks).
+func visible(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && !unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// bidiControl reports the characters that reorder the text around them
+// (overrides, embeddings, isolates): in a name they can make it read as
+// someone else's.
+func bidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // Encode marshals a server frame. Frames are plain structs, so this fails

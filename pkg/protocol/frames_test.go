@@ -112,3 +112,54 @@ func FuzzDecodeClientFrame(f *testing.F) {
 		}
 	})
 }
+
+// Text made only of what cannot be seen is empty; a name cannot be turned
+// around by direction controls.
+func TestInvisibleAndDirectionText(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		bodyOK bool
+		nickOK bool
+	}{
+		{"plain", "さくら", true, true},
+		{"zero-width spaces only", "\u200b\u200b", false, false},
+		{"a word joiner and spaces", "\u2060 \u3000", false, false},
+		{"right-to-left override", "abc\u202Efdp.exe", true, false},
+		{"an isolate", "名\u2066前\u2069", true, false},
+		{"emoji with a joiner", "👨\u200d👩", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := ValidateBody(tt.body); (err == nil) != tt.bodyOK {
+				t.Errorf("body: %v, want ok=%v", err, tt.bodyOK)
+			}
+			if err := ValidateNickname(tt.body); (err == nil) != tt.nickOK {
+				t.Errorf("nickname: %v, want ok=%v", err, tt.nickOK)
+			}
+		})
+	}
+}
+
+// Keys are taken as written: another case or a key given twice is refused,
+// as an unknown key is.
+func TestFrameKeysAsWritten(t *testing.T) {
+	tests := []struct {
+		name, frame string
+		ok          bool
+	}{
+		{"as written", `{"type":"send","ref":"r","body":"x"}`, true},
+		{"another case", `{"type":"send","ref":"r","BODY":"x"}`, false},
+		{"the type in capitals", `{"TYPE":"send","type":"send","ref":"r","body":"x"}`, false},
+		{"a key twice", `{"type":"send","ref":"r","body":"x","body":"y"}`, false},
+		{"nested, in a hello", `{"type":"hello","v":1,"cursor":0}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeClientFrame([]byte(tt.frame))
+			if (err == nil) != tt.ok {
+				t.Fatalf("got %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}

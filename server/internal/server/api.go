@@ -67,6 +67,9 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, a *sessio
 		return err
 	}
 	s.noteAvailability(org)
+	// Access hours that bind from now on close counselors' connections
+	// now, not at the next sweep.
+	s.closeOutsideHours(org)
 	s.log.Info("settings changed", "org", org.ID, "by", a.p.AccountID)
 	writeJSON(w, http.StatusOK, org)
 	return nil

@@ -253,10 +253,20 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 		{"PUT", "/api/v1/login", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "POST"},
 		{"DELETE", "/api/v1/clients", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "GET, POST"},
 		{"GET", "/api/v1/clients/7/password", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "POST"},
+		{"TRACE", "/api/v1/login", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "POST"},
+		{"BREW", "/api/v1/me", http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "GET, PATCH"},
 	}
+	o := ts.org(t, "org")
+	tests = append(tests, struct {
+		method, path string
+		status       int
+		code         protocol.Code
+		allow        string
+	}{"GET", "/api/v1/live", http.StatusUpgradeRequired, protocol.CodeUpgradeRequired, ""})
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, ts.URL+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+o.admin.Token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

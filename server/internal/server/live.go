@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,11 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		s.writeError(w, r, protocol.Errorf(protocol.CodeUpgradeRequired, "this address is the live WebSocket connection: open it with a WebSocket handshake"))
+		return
+	}
+
 	select {
 	case <-s.closing:
 		s.writeError(w, r, protocol.Errorf(protocol.CodeUnavailable, "server is shutting down"))
@@ -170,21 +176,36 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 		pinging atomic.Bool
 		batch   []outFrame
 	)
+	// flush writes what the hub has queued for this connection.
+	flush := func() error {
+		batch = sub.q.Take(batch)
+		defer func() {
+			clear(batch) // drop references to sent frames
+			batch = batch[:0]
+		}()
+		for _, f := range batch {
+			if f.id != 0 && f.id <= snap.HighWater {
+				continue // already sent in the replay
+			}
+			if err := lc.write(ctx, f.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-sub.q.Ready():
-			batch = sub.q.Take(batch)
-			for _, f := range batch {
-				if f.id != 0 && f.id <= snap.HighWater {
-					continue // already sent in the replay
-				}
-				if err := lc.write(ctx, f.data); err != nil {
-					return lc.ended(ctx, sub, err)
-				}
+			if err := flush(); err != nil {
+				return lc.ended(ctx, sub, err)
 			}
-			clear(batch) // drop references to sent frames
-			batch = batch[:0]
 		case b := <-replies:
+			// An answer goes after every frame published before it: an ack
+			// names a message whose commit published what came before it,
+			// so an app may take the ack's ID as its resume cursor.
+			if err := flush(); err != nil {
+				return lc.ended(ctx, sub, err)
+			}
 			if err := lc.write(ctx, b); err != nil {
 				return lc.ended(ctx, sub, err)
 			}
@@ -446,8 +467,13 @@ type typingTarget struct{ conversationID, clientID int64 }
 // write in that its person is writing.
 func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conversationID int64) error {
 	p := lc.a.p
-	if p.Role == protocol.RoleClient {
-		conversationID = 0 // a client has one conversation, whatever it names
+	if p.Role == protocol.RoleClient && conversationID != 0 {
+		// A client has one conversation: naming another is not found, as
+		// a send naming it is (the store checks that one).
+		if c, err := lc.typingConversation(ctx, 0); err != nil || c.ID != conversationID {
+			return protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		}
+		conversationID = 0
 	}
 	t, ok := known[conversationID]
 	if !ok {
