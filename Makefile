@@ -89,6 +89,7 @@ run: build ## run the server on $(ADDR) with data in ./$(DATA), demo organisatio
 
 CLUSTER_DEBS := postgresql nginx
 CLUSTER_ADDR ?= 127.0.0.1:8080
+# CLUSTER_TLS_CERT=cert.pem CLUSTER_TLS_KEY=key.pem make run-cluster: nginx serves HTTPS.
 
 cluster-deps:
 	@missing=$$(for p in $(CLUSTER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -103,7 +104,7 @@ chaos: build cluster-deps ## three replicas on PostgreSQL behind nginx under loa
 
 run-cluster: build cluster-deps ## a throwaway PostgreSQL, three replicas and nginx on $(CLUSTER_ADDR), demo organisation; Ctrl-C removes it all (docs/deploy.md)
 	$(GO) build -o $(BIN)/taiwa-cluster ./server/cmd/taiwa-cluster
-	$(BIN)/taiwa-cluster --bin $(BIN)/taiwa --addr $(CLUSTER_ADDR)
+	$(BIN)/taiwa-cluster --bin $(BIN)/taiwa --addr $(CLUSTER_ADDR) $(if $(CLUSTER_TLS_CERT),--tls-cert $(CLUSTER_TLS_CERT) --tls-key $(CLUSTER_TLS_KEY))
 
 test: tools test-go test-web chaos ## run every test: Go (with -race), the PWA in headless Chromium, and the cluster's chaos run
 

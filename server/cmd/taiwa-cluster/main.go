@@ -33,6 +33,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "the proxy's address")
 	replicas := fs.Int("replicas", 3, "how many servers")
 	verbose := fs.Bool("v", false, "show the replicas' logs")
+	cert := fs.String("tls-cert", "", "serve HTTPS from nginx with this certificate (with --tls-key)")
+	key := fs.String("tls-key", "", "the certificate's key")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -44,7 +46,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log = stderr
 	}
 	fmt.Fprintf(stdout, "Starting PostgreSQL, %d replicas and nginx on loopback…\n", *replicas)
-	c, err := devcluster.Start(ctx, devcluster.Options{Bin: *bin, Replicas: *replicas, Addr: *addr, Log: log})
+	if (*cert == "") != (*key == "") {
+		fmt.Fprintln(stderr, "taiwa-cluster: --tls-cert and --tls-key go together")
+		return 2
+	}
+	c, err := devcluster.Start(ctx, devcluster.Options{Bin: *bin, Replicas: *replicas, Addr: *addr, Log: log, TLSCert: *cert, TLSKey: *key})
 	if err != nil {
 		fmt.Fprintln(stderr, "taiwa-cluster:", err)
 		return 1

@@ -45,6 +45,8 @@ type Options struct {
 	// Wrap, if set, is a command every process is started under (say
 	// taskset -c 0, to keep the cluster off a load generator's CPU).
 	Wrap []string
+	// TLSCert and TLSKey, if set, make the proxy serve HTTPS with them.
+	TLSCert, TLSKey string
 }
 
 // Cluster is a running loopback cluster.
@@ -367,7 +369,8 @@ http {
 		least_conn;
 {{servers}}	}
 	server {
-		listen {{addr}};
+		listen {{addr}}{{ssl}};
+{{tls}}
 		client_max_body_size 2m;
 		proxy_http_version 1.1;
 		proxy_set_header Host $host;
@@ -391,8 +394,14 @@ http {
 }
 `
 
-// NginxConf renders the proxy's configuration for upstream addresses.
-func NginxConf(dir, listen string, upstreams []string) string {
+// NginxConf renders the proxy's configuration for upstream addresses;
+// with a certificate and key it serves HTTPS.
+func NginxConf(dir, listen string, upstreams []string, cert, key string) string {
+	ssl, tls := "", ""
+	if cert != "" {
+		ssl = " ssl"
+		tls = fmt.Sprintf("\t\tssl_certificate %s;\n\t\tssl_certificate_key %s;\n", cert, key)
+	}
 	var servers strings.Builder
 	for _, u := range upstreams {
 		fmt.Fprintf(&servers, "\t\tserver %s max_fails=1 fail_timeout=5s;\n", u)
@@ -401,7 +410,8 @@ func NginxConf(dir, listen string, upstreams []string) string {
 	if os.Geteuid() == 0 {
 		userLine = "user www-data;"
 	}
-	return strings.NewReplacer("{{user}}", userLine, "{{dir}}", dir, "{{addr}}", listen, "{{servers}}", servers.String()).Replace(nginxConf)
+	return strings.NewReplacer("{{user}}", userLine, "{{dir}}", dir, "{{addr}}", listen, "{{servers}}", servers.String(),
+		"{{ssl}}", ssl, "{{tls}}", tls).Replace(nginxConf)
 }
 
 func (c *Cluster) startProxy() error {
@@ -427,7 +437,16 @@ func (c *Cluster) startProxy() error {
 		ups = append(ups, r.Addr)
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(NginxConf(dir, addr, ups)), 0o644); err != nil {
+	cert, key := c.opt.TLSCert, c.opt.TLSKey
+	if cert != "" {
+		if cert, err = filepath.Abs(cert); err != nil {
+			return err
+		}
+		if key, err = filepath.Abs(key); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(conf, []byte(NginxConf(dir, addr, ups, cert, key)), 0o644); err != nil {
 		return err
 	}
 	if os.Geteuid() == 0 {
@@ -447,7 +466,10 @@ func (c *Cluster) startProxy() error {
 	c.nginx, c.ngDone = cmd, make(chan struct{})
 	go func() { cmd.Wait(); close(c.ngDone) }()
 	c.URL = "http://" + addr
-	// Ready when it answers through to a replica.
+	if cert != "" {
+		c.URL = "https://" + addr
+	}
+	// Ready when it listens.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
