@@ -115,10 +115,10 @@ func TestResumeAndResend(t *testing.T) {
 
 	var states []StateEvent
 	var smu sync.Mutex
-	l := New(srv.URL, "tok").Live(LiveOptions{MinBackoff: 10 * time.Millisecond, OnEvent: func(ev any) {
-		if st, ok := ev.(StateEvent); ok {
+	l := New(srv.URL, "tok").Live(LiveOptions{MinBackoff: 10 * time.Millisecond, OnEvent: func(ev Event) {
+		if st := ev.State; st != nil {
 			smu.Lock()
-			states = append(states, st)
+			states = append(states, *st)
 			smu.Unlock()
 		}
 	}})
@@ -238,9 +238,9 @@ func TestHeartbeatDropsStalledLink(t *testing.T) {
 	}}
 	srv := httptest.NewServer(s.handler(t))
 	defer srv.Close()
-	var events []any
+	var events []Event
 	var mu sync.Mutex
-	l := New(srv.URL, "tok").Live(LiveOptions{PingEvery: every, MinBackoff: 10 * time.Millisecond, OnEvent: func(ev any) {
+	l := New(srv.URL, "tok").Live(LiveOptions{PingEvery: every, MinBackoff: 10 * time.Millisecond, OnEvent: func(ev Event) {
 		mu.Lock()
 		events = append(events, ev)
 		mu.Unlock()
@@ -262,7 +262,7 @@ func TestHeartbeatDropsStalledLink(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, ev := range events {
-		if _, ok := ev.(*protocol.Pong); ok {
+		if _, ok := ev.Frame.(*protocol.Pong); ok {
 			t.Fatal("a pong reached the app")
 		}
 	}

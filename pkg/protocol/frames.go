@@ -290,18 +290,44 @@ func SendRef(data []byte) string {
 	return ref
 }
 
+// ServerFrame is a frame the server sends to an app: *Welcome, *Synced,
+// *MessageFrame, *Ack, *ErrorFrame, *ConversationFrame,
+// *ConversationDeletedFrame, *DeletedFrame, *SettingsFrame, *RevokedFrame,
+// *TypingFrame, *Pong or *UnknownFrame. The set is closed (the method is
+// unexported), so that a switch over it names types the compiler checks
+// rather than whatever an any happens to hold.
+type ServerFrame interface{ serverFrame() }
+
+func (*Welcome) serverFrame()                  {}
+func (*Synced) serverFrame()                   {}
+func (*MessageFrame) serverFrame()             {}
+func (*Ack) serverFrame()                      {}
+func (*ErrorFrame) serverFrame()               {}
+func (*ConversationFrame) serverFrame()        {}
+func (*ConversationDeletedFrame) serverFrame() {}
+func (*DeletedFrame) serverFrame()             {}
+func (*SettingsFrame) serverFrame()            {}
+func (*RevokedFrame) serverFrame()             {}
+func (*TypingFrame) serverFrame()              {}
+func (*Pong) serverFrame()                     {}
+func (*UnknownFrame) serverFrame()             {}
+
+// UnknownFrame is a frame of a type this version does not know: a newer
+// server may add frames, and an older app ignores them.
+type UnknownFrame struct {
+	Type string
+}
+
 // DecodeServerFrame decodes one frame sent by the server into a pointer
-// to its type (*Welcome, *MessageFrame, …). A frame type this version does
-// not know decodes to struct{}{}: a newer server may add frames, and an
-// older app ignores them.
-func DecodeServerFrame(data []byte) (any, error) {
+// to its type.
+func DecodeServerFrame(data []byte) (ServerFrame, error) {
 	var head struct {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("server sent a malformed frame: %w", err)
 	}
-	var v any
+	var v ServerFrame
 	switch head.Type {
 	case TypeWelcome:
 		v = new(Welcome)
@@ -328,8 +354,7 @@ func DecodeServerFrame(data []byte) (any, error) {
 	case TypePong:
 		v = new(Pong)
 	default:
-		// A newer server may add frames; an old app ignores them.
-		return struct{}{}, nil
+		return &UnknownFrame{Type: head.Type}, nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, fmt.Errorf("server sent a malformed %s frame: %w", head.Type, err)

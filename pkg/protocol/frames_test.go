@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -161,5 +162,42 @@ func TestFrameKeysAsWritten(t *testing.T) {
 				t.Fatalf("got %v, want ok=%v", err, tt.ok)
 			}
 		})
+	}
+}
+
+// Every frame the server sends decodes to its own type; a type this
+// version does not know decodes to *UnknownFrame, not to an error.
+func TestDecodeServerFrame(t *testing.T) {
+	tests := []struct {
+		typ  string
+		want ServerFrame
+	}{
+		{TypeWelcome, &Welcome{}},
+		{TypeSynced, &Synced{}},
+		{TypeMessage, &MessageFrame{}},
+		{TypeAck, &Ack{}},
+		{TypeError, &ErrorFrame{}},
+		{TypeConversation, &ConversationFrame{}},
+		{TypeConversationDeleted, &ConversationDeletedFrame{}},
+		{TypeDeleted, &DeletedFrame{}},
+		{TypeSettings, &SettingsFrame{}},
+		{TypeRevoked, &RevokedFrame{}},
+		{TypeTyping, &TypingFrame{}},
+		{TypePong, &Pong{}},
+		{"shiny_new_frame", &UnknownFrame{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			got, err := DecodeServerFrame([]byte(`{"type":"` + tt.typ + `"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reflect.TypeOf(got) != reflect.TypeOf(tt.want) {
+				t.Fatalf("decoded to %T, want %T", got, tt.want)
+			}
+		})
+	}
+	if _, err := DecodeServerFrame([]byte(`{"type":"message","message":"not an object"}`)); err == nil {
+		t.Fatal("a malformed message frame decoded")
 	}
 }
