@@ -173,7 +173,7 @@ bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and thr
 	$(BIN)/taiwa-load idle --server $(BIN)/taiwa --conns 10000
 	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x -benchmem ./desktop/...
 	$(GO) test $(GOTAGS) -run '^$$' -bench LoginDuringFlood -benchtime 20x ./server/internal/server/
-	$(GO) test $(GOTAGS) -run '^$$' -bench BulkRegistration -benchtime 1x ./server/internal/server/
+	$(GO) test $(GOTAGS) -run '^$$' -bench 'BulkRegistration|SignInRush' -benchtime 1x ./server/internal/server/
 	$(GO) test -run '^$$' -bench 'BenchmarkOpen|BenchmarkSweepUnderLoad' -benchtime 1x ./server/internal/store/sqlite/
 
 FUZZTIME ?= 60s
