@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -135,9 +137,31 @@ const writeRetryFor = 20 * time.Second
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+		return unavailable(pe)
 	}
 	return true // not the database's answer: the connection itself failed
+}
+
+// unavailable reports whether the database's answer is that it cannot
+// serve (a connection exception, or it is shutting down), not a refusal
+// of the request.
+func unavailable(pe *pgconn.PgError) bool {
+	return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+}
+
+// lostConnection reports whether err says the database went away (the
+// connection dropped, the server shut down) rather than refusing the
+// request itself. Unlike retryable, an error that is not the database's
+// answer counts only when it is a network one: a request's own errors
+// (validation, rules) come back as plain errors too.
+func lostConnection(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return unavailable(pe)
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "conn closed")
 }
 
 func (db *DB) commit(batch []*writeReq) {
@@ -190,6 +214,10 @@ func (db *DB) commitOnce(batch []*writeReq, start time.Time) bool {
 			before := w.lastMessage
 			ch, err := r.fn(w)
 			if err != nil {
+				if lostConnection(err) {
+					// Not the request's doing: the batch is tried again.
+					return fmt.Errorf("write: %w", err)
+				}
 				errs[i] = err
 				w.lastMessage = before
 				if alone {
