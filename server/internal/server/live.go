@@ -492,6 +492,11 @@ func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conver
 		f.SenderName = lc.a.account.DisplayName
 	}
 	lc.s.hub.typing(p.OrgID, t.clientID, p.Role, f)
+	if r := lc.s.typingRelay; r != nil {
+		if err := r.RelayTyping(ctx, store.Typing{OrgID: p.OrgID, ClientID: t.clientID, From: p.Role, Frame: f}); err != nil {
+			lc.s.log.Warn("relay typing to other replicas", "err", err) // a hint: the next one follows
+		}
+	}
 	return nil
 }
 
