@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +51,7 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "length of the send schedule")
 	fs.IntVar(&c.replyEvery, "reply-every", 10, "counselors answer every Nth client message (0: never)")
 	fs.IntVar(&c.runs, "runs", 1, "alternating runs per target; the median run is reported")
+	profile := fs.String("profile", "", "write Taiwa's CPU profile over the send schedule to this file (pprof; the last run's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,15 +68,30 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				t   *target
 				err error
 			)
+			rc := c
 			if name == "relay" {
 				t, err = startRelay(ctx, stderr, c.clients, c.counselors)
 			} else {
-				t, err = startTaiwa(ctx, stderr, c.server, c.clients, c.counselors)
+				var extra []string
+				if *profile != "" {
+					addr, perr := freeAddr()
+					if perr != nil {
+						return perr
+					}
+					extra = []string{"--metrics-addr", addr}
+					rc.during = func(ctx context.Context, start time.Time) {
+						if err := fetchProfile(ctx, addr, c.duration, *profile); err != nil {
+							fmt.Fprintf(stderr, "profile: %v\n", err)
+						}
+					}
+				}
+				t, err = startTaiwa(ctx, stderr, c.server, c.clients, c.counselors, extra...)
 			}
 			if err != nil {
 				return fmt.Errorf("start %s: %w", name, err)
 			}
-			res, err := drive(ctx, t, c)
+			rc.cpu = func() time.Duration { return cpuTime([]int{t.pid}) }
+			res, err := drive(ctx, t, rc)
 			t.stop()
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
@@ -355,6 +374,43 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 	}
 }
 
+// freeAddr returns a loopback address with a port free at the moment.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// fetchProfile takes a CPU profile of d from the server's metrics address
+// (/debug/pprof/profile) and writes it to path.
+func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds())))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
 func ms(us int64) string { return fmt.Sprintf("%.2f", float64(us)/1000) }
 
 func printResults(w io.Writer, relay, taiwa *result) {
@@ -380,4 +436,7 @@ func printResults(w io.Writer, relay, taiwa *result) {
 	fmt.Fprintf(w, "\ntaiwa / relay: ack p50 %s, p99 %s, p99.9 %s; delivery p50 %s, p99 %s, p99.9 %s; memory per connection %.2f\n",
 		ratio(50, ack), ratio(99, ack), ratio(99.9, ack), ratio(50, dlv), ratio(99, dlv), ratio(99.9, dlv), memT/max(1, memR))
 	fmt.Fprintf(w, "server RSS during the load: relay %.0f MiB, taiwa %.0f MiB\n", float64(relay.rssHi)/(1<<20), float64(taiwa.rssHi)/(1<<20))
+	perMsg := func(r *result) float64 { return float64(r.cpu.Microseconds()) / float64(max(1, r.sent)) }
+	fmt.Fprintf(w, "server CPU per message sent (user+system, schedule and tail): relay %.0f µs, taiwa %.0f µs: %.2f×\n",
+		perMsg(relay), perMsg(taiwa), perMsg(taiwa)/max(1, perMsg(relay)))
 }
