@@ -29,6 +29,10 @@ type loadConfig struct {
 	replyEvery          int // a counselor answers every Nth message of its clients
 	server              string
 	runs                int
+	// thenRate and thenDuration, if set, continue the schedule at another
+	// rate after duration (the overload run's return to normal).
+	thenRate     float64
+	thenDuration time.Duration
 	// tail is how long to wait after the schedule for every ack and
 	// delivery (default 60 s).
 	tail time.Duration
@@ -121,6 +125,8 @@ type result struct {
 	disconnected                 int              // connections not up at the end
 	pending                      int              // messages still in the apps' outboxes at the end
 	cpu                          time.Duration    // the servers' CPU time during the run
+	busy                         int64            // sends refused as busy, sent again by the apps
+	windows                      map[int64]*hdrhistogram.Histogram
 }
 
 func (r *result) clean() bool {
@@ -165,8 +171,30 @@ type meter struct {
 	gaps      atomic.Int64
 	reconn    atomic.Int64
 	lastDlv   atomic.Int64
+	busy      atomic.Int64 // sends refused as busy (the app sends them again)
+	// start is the schedule's start (ns); windows are the acks' latencies
+	// by the second of their intended send time since start.
+	start   int64
+	windows map[int64]*hdrhistogram.Histogram
 	// ackedIDs is each acknowledged ref's message ID: what must not be lost.
 	ackedIDs sync.Map
+}
+
+// recordWindow files an ack's latency under the second it was due in.
+func (m *meter) recordWindow(due int64) {
+	us := (time.Now().UnixNano() - due) / 1000
+	sec := (due - m.start) / int64(time.Second)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.windows == nil {
+		m.windows = map[int64]*hdrhistogram.Histogram{}
+	}
+	h := m.windows[sec]
+	if h == nil {
+		h = hdrhistogram.New(1, 600_000_000, 2)
+		m.windows[sec] = h
+	}
+	_ = h.RecordValue(max(us, 1))
 }
 
 func (m *meter) record(h *hdrhistogram.Histogram, since int64) {
@@ -251,26 +279,40 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	}
 	// The open-loop schedule: client i sends at start + i/rate + n·clients/rate.
 	start := time.Now().Add(100 * time.Millisecond)
-	interval := time.Duration(float64(c.clients) / c.rate * float64(time.Second))
+	m.start = start.UnixNano()
+	type phase struct {
+		from     time.Time
+		rate     float64
+		duration time.Duration
+	}
+	phases := []phase{{start, c.rate, c.duration}}
+	if c.thenRate > 0 && c.thenDuration > 0 {
+		phases = append(phases, phase{start.Add(c.duration), c.thenRate, c.thenDuration})
+	}
 	var sends sync.WaitGroup
 	for i, p := range clients {
 		sends.Add(1)
 		go func() {
 			defer sends.Done()
-			for n := 0; ; n++ {
-				due := start.Add(time.Duration(float64(i)/c.rate*float64(time.Second)) + time.Duration(n)*interval)
-				if due.Sub(start) >= c.duration {
-					return
+			n := 0
+			for _, ph := range phases {
+				interval := time.Duration(float64(c.clients) / ph.rate * float64(time.Second))
+				for k := 0; ; k++ {
+					due := ph.from.Add(time.Duration(float64(i)/ph.rate*float64(time.Second)) + time.Duration(k)*interval)
+					if due.Sub(ph.from) >= ph.duration {
+						break
+					}
+					select {
+					case <-time.After(time.Until(due)):
+					case <-runCtx.Done():
+						return
+					}
+					ref := client.NewRef()
+					refs.Store(ref, due.UnixNano())
+					p.live.EnqueueRef(ref, 0, body(due.UnixNano(), fmt.Sprintf("c=%d n=%d", i, n)))
+					m.sent.Add(1)
+					n++
 				}
-				select {
-				case <-time.After(time.Until(due)):
-				case <-runCtx.Done():
-					return
-				}
-				ref := client.NewRef()
-				refs.Store(ref, due.UnixNano())
-				p.live.EnqueueRef(ref, 0, body(due.UnixNano(), fmt.Sprintf("c=%d n=%d", i, n)))
-				m.sent.Add(1)
 			}
 		}()
 	}
@@ -311,6 +353,10 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	res.expected = clientMsgs*int64(c.counselors) + m.replies.Load()*int64(c.counselors)
 	res.delivered, res.dups, res.gaps, res.reconnects = m.delivered.Load(), m.dups.Load(), m.gaps.Load(), m.reconn.Load()
 	res.ack, res.delivery = m.ack, m.dlv
+	res.busy = m.busy.Load()
+	m.mu.Lock()
+	res.windows = m.windows
+	m.mu.Unlock()
 	res.elapsed = time.Duration(m.lastDlv.Load() - start.UnixNano())
 	res.ackedIDs = map[int64]string{}
 	m.ackedIDs.Range(func(k, v any) bool { res.ackedIDs[v.(int64)] = k.(string); return true })
@@ -332,6 +378,7 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 	case *protocol.Ack:
 		if v, ok := refs.LoadAndDelete(f.Ref); ok {
 			m.record(m.ack, v.(int64))
+			m.recordWindow(v.(int64))
 			m.acked.Add(1)
 			m.ackedIDs.Store(f.Ref, f.Message.ID)
 		}
@@ -340,6 +387,8 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 		// the app sends the message again.
 		if f.Ref != "" && !f.Error.Code.Retryable() {
 			m.refused.Add(1)
+		} else if f.Ref != "" {
+			m.busy.Add(1)
 		}
 	case *protocol.MessageFrame:
 		msg := f.Message
