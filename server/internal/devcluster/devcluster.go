@@ -345,8 +345,9 @@ func (r *Replica) Stop() error { return r.signal(syscall.SIGSTOP) }
 func (r *Replica) Cont() error { return r.signal(syscall.SIGCONT) }
 
 // nginxConf is the proxy in front of the replicas: WebSocket upgrades
-// passed through, the client's address and scheme forwarded (the replicas
-// trust 127.0.0.1 for them), a replica that fails skipped for a while.
+// passed through, the browser's Host and the client's address and scheme
+// forwarded on every location (the replicas trust 127.0.0.1 for them), a
+// replica that fails skipped for a while.
 // The live endpoint's read timeout is short: apps ping every 4 s and the
 // server answers, so a silent upstream is a frozen replica, and a
 // handshake it does not answer moves on to the next.
@@ -373,7 +374,9 @@ http {
 {{tls}}
 		client_max_body_size 2m;
 		proxy_http_version 1.1;
-		proxy_set_header Host $host;
+		# $http_host keeps the port ($host drops it): browsers' Origin must
+		# match the Host a replica sees, or it refuses them (403).
+		proxy_set_header Host $http_host;
 		proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 		proxy_set_header X-Forwarded-Proto $scheme;
 		proxy_connect_timeout 2s;
@@ -381,6 +384,10 @@ http {
 		proxy_next_upstream_tries 3;
 		location = /api/v1/live {
 			proxy_pass http://taiwa;
+			# A location that sets any header inherits none of the server's.
+			proxy_set_header Host $http_host;
+			proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto $scheme;
 			proxy_set_header Upgrade $http_upgrade;
 			proxy_set_header Connection $connection_upgrade;
 			proxy_read_timeout 8s;
