@@ -81,6 +81,22 @@ type Replica struct {
 
 var servingRE = regexp.MustCompile(`serving on (http://\S+)`)
 
+// addrFree checks that nothing listens on the proxy's address yet. nginx
+// cannot bind a taken one, but the check that it is ready (a connection to
+// the address) would succeed against whatever holds it: say make run on
+// 127.0.0.1:8080, which would then be announced as the cluster, with demo
+// passwords it does not know.
+func addrFree(addr string) error {
+	if strings.HasSuffix(addr, ":0") {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the proxy's address %s is taken (another server, say make run or another cluster?): stop it or choose another address (--addr, CLUSTER_ADDR=… make run-cluster): %w", addr, err)
+	}
+	return ln.Close()
+}
+
 // freeAddr finds a free loopback port (nginx needs fixed upstream ports).
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -101,6 +117,11 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	}
 	if opt.Addr == "" {
 		opt.Addr = "127.0.0.1:0"
+	}
+	if !opt.NoProxy {
+		if err := addrFree(opt.Addr); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := os.MkdirTemp("", "taiwa-cluster-")
 	if err != nil {

@@ -3,6 +3,7 @@ package devcluster
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -81,5 +82,27 @@ func TestProxyForwardsBrowserHeaders(t *testing.T) {
 	}
 	if s := <-got; s != want {
 		t.Errorf("live handshake reached the replica with %+v, want %+v", s, want)
+	}
+}
+
+// TestStartRefusesTakenAddress: with the proxy's address already served
+// (make run on 127.0.0.1:8080), nginx cannot bind it, yet the readiness
+// check reached the other server and the cluster announced itself there
+// with demo passwords that address does not know. Start must refuse, and
+// before it starts anything.
+func TestStartRefusesTakenAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	c, err := Start(context.Background(), Options{Bin: "/nonexistent/taiwa", Addr: addr, Replicas: 1})
+	if err == nil {
+		c.Close()
+		t.Fatal("Start succeeded on a taken address")
+	}
+	if !strings.Contains(err.Error(), addr+" is taken") {
+		t.Errorf("Start on a taken address: %v; want it to say the address is taken", err)
 	}
 }
