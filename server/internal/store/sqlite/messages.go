@@ -415,17 +415,24 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 	return out, err
 }
 
-// sweepBatch deletes up to sweepBatchSize expired messages, oldest first,
+// sweepBatchTarget is how long one sweep batch should hold the writer, and
+// minSweepBatch the fewest rows a batch deletes however slow the disk.
+const (
+	sweepBatchTarget = 25 * time.Millisecond
+	minSweepBatch    = 50
+)
+
+// sweepBatch deletes up to size expired messages, oldest first,
 // and announces each conversation's deletion. Ordered by expiry, then
 // conversation and seq: as expiry rises with seq in every conversation
 // (retention.Shorten keeps that true), each batch takes the lowest seqs of
 // each conversation it touches, so "deleted through seq N" is exact.
-func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversations int, err error) {
+func (db *DB) sweepBatch(ctx context.Context, now int64, size int) (messages, conversations int, err error) {
 	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		messages, conversations = 0, 0
 		rows, err := tx.Query(`DELETE FROM messages WHERE id IN (SELECT id FROM messages
 			WHERE expires_at <= ? ORDER BY expires_at, conversation_id, seq LIMIT ?)
-			RETURNING org_id, conversation_id, seq`, now, db.sweepBatchSize)
+			RETURNING org_id, conversation_id, seq`, now, size)
 		if err != nil {
 			return nil, fmt.Errorf("delete expired: %w", err)
 		}
@@ -473,16 +480,27 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	// Expired messages go in bounded batches, each its own write: other
 	// writes (sends, acks) take turns with the sweep instead of waiting
 	// behind a million deletions.
+	//
+	// A batch's size follows how long batches take: on a slow or busy disk
+	// (secure_delete writes every deleted row's page) a thousand rows took
+	// up to half a second, and every send waited behind it.
+	size := db.sweepBatchSize
 	for {
 		start := time.Now()
-		n, convs, err := db.sweepBatch(ctx, now)
+		n, convs, err := db.sweepBatch(ctx, now, size)
 		if err != nil {
 			return res, err
 		}
 		res.Messages += n
 		res.Conversations += convs
-		if n < db.sweepBatchSize {
+		if n < size {
 			break
+		}
+		switch took := time.Since(start); {
+		case took > 2*sweepBatchTarget:
+			size = max(size/2, min(minSweepBatch, db.sweepBatchSize))
+		case took < sweepBatchTarget/2:
+			size = min(size*2, db.sweepBatchSize)
 		}
 		// Leave the writer to others for as long again: a sweep of a
 		// million messages then costs the sends beside it at most one
