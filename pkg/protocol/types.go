@@ -222,6 +222,15 @@ type Conversation struct {
 	StaffReadSeq       int64      `json:"staff_read_seq"`
 	WaitingSince       *time.Time `json:"waiting_since,omitempty"` // when the unanswered client message arrived
 	UpdatedAt          time.Time  `json:"updated_at"`
+	// Progress is where staff say the conversation stands (staff only;
+	// see ForClient), who set it last (absent: changed by itself, as when
+	// the client answers a 返答待ち) and when; NextContact is the date
+	// promised to the client (DateLayout, the organisation's time zone),
+	// set only with ProgressNextContact.
+	Progress    Progress   `json:"progress,omitempty"`
+	ProgressBy  *int64     `json:"progress_by,omitempty"`
+	ProgressAt  *time.Time `json:"progress_at,omitempty"`
+	NextContact string     `json:"next_contact,omitempty"`
 }
 
 // Message is one entry of a conversation.

@@ -182,7 +182,8 @@ func (h *hub) publish(changes []store.Change) {
 				h.onReply(c.ClientID)
 			}
 		case store.ChangeConversation:
-			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})})
+			h.toConversationSplit(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})},
+				outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})})
 		case store.ChangeConversationDeleted:
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationDeletedFrame{Type: protocol.TypeConversationDeleted,
 				ConversationID: c.ConversationID, At: c.At})})
@@ -216,6 +217,19 @@ func (h *hub) toConversation(c store.Change, f outFrame) {
 	for s := range h.byOrg[c.OrgID] {
 		if s.p.IsStaff() || s.p.AccountID == c.ClientID {
 			h.deliver(s, f)
+		}
+	}
+}
+
+// toConversationSplit is toConversation with a frame of its own for the
+// client: staff's progress of a conversation is never sent to its client.
+func (h *hub) toConversationSplit(c store.Change, staff, client outFrame) {
+	for s := range h.byOrg[c.OrgID] {
+		switch {
+		case s.p.IsStaff():
+			h.deliver(s, staff)
+		case s.p.AccountID == c.ClientID && !c.StaffOnly:
+			h.deliver(s, client)
 		}
 	}
 }

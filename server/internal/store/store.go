@@ -88,6 +88,10 @@ type SendRequest struct {
 	Ref            string
 	ConversationID int64 // ignored for clients
 	Body           string
+	// Staff only: the progress the reply sets (rules.ProgressAfterSend)
+	// and the template it was made from (counted, never required).
+	Progress   protocol.ProgressRequest
+	TemplateID int64
 }
 
 // ChangeKind says what a Change carries.
@@ -121,6 +125,9 @@ type Change struct {
 	Reason         string
 	At             time.Time  // when a deletion happened (the apps' receipts name it)
 	AccessUntil    *time.Time // ChangeAccess: the new end of the access period (nil: none)
+	// StaffOnly: a ChangeConversation only staff hear of (a change of
+	// progress: the client is not even told that something changed).
+	StaffOnly bool
 }
 
 // Snapshot is the state an app starts from.
@@ -152,6 +159,8 @@ type Store interface {
 	Audit
 	PushTokens
 	Lifecycle
+	Progress
+	Templates
 }
 
 // Orgs are organisations and their settings.
