@@ -265,6 +265,10 @@ func (c *Controller) open(server string, cli *client.Client) {
 		Older:  func(conv, before int64) { go c.older(s, conv, before) },
 		Draft:  c.drafts.Set,
 		Typing: s.typing,
+		// Issue 14: replies that set progress, progress by hand, templates.
+		SendWith:    c.sendWith,
+		SetProgress: c.setProgress(s),
+		Templates:   c.templateAPI(s),
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())

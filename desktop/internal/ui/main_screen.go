@@ -40,6 +40,22 @@ type Actions struct {
 	// Typing says the counselor is writing in a conversation (the app
 	// tells the other side, at most every protocol.TypingEvery).
 	Typing func(conversationID int64)
+	// SendWith is Send for a reply that also sets the conversation's
+	// progress or was made from a template (issue 14); nil: Send.
+	SendWith func(conversationID int64, body string, x SendExtras)
+	// SetProgress changes a conversation's progress by hand; done runs
+	// on the UI goroutine.
+	SetProgress func(conversationID int64, req protocol.ProgressRequest, done func(error))
+	// Templates lists and edits canned replies.
+	Templates TemplateAPI
+}
+
+// SendExtras are what a reply carries besides its text: the progress it
+// sets (with the date it promises) and the template it came from.
+type SendExtras struct {
+	Progress    protocol.Progress
+	NextContact string
+	TemplateID  int64
 }
 
 // BurstQuiet is how long clients must stay silent before another OS
@@ -69,6 +85,19 @@ type Main struct {
 	work     fyne.CanvasObject // everything with client data
 	lock     *fyne.Container   // shown instead of work outside access hours
 	lockText *jaLabel
+	// Issue 14: the conversation's progress, the reply's tools, what the
+	// reply will set when sent, and the reminder of due contacts.
+	progress  *progressBar
+	tmplBtn   *widget.Button
+	dateBtn   *widget.Button
+	staged    SendExtras
+	stagedBox *fyne.Container
+	stagedL   *widget.Label
+	due       *marker
+	templates []protocol.Template // the last list fetched, shown at once next time
+	// The dialogs open now, for tests to drive.
+	datePicker *datePicker
+	picker     *templatePicker
 
 	settling   bool  // the screen itself sets the reply box's text
 	composing  bool  // the cursor is in the reply box
@@ -167,12 +196,24 @@ func (m *Main) buildUI() {
 	m.sendBtn = widget.NewButtonWithIcon(T("compose.send", "Send"), theme.MailSendIcon(), m.send)
 	m.sendBtn.Importance = widget.HighImportance
 
-	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), m.banner)
-	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
+	m.progress = newProgressBar(m.chooseProgress)
+	m.compose.onTemplates, m.compose.onDate = m.pickTemplate, m.pickDate
+	m.tmplBtn = widget.NewButtonWithIcon(T("compose.templates", "Canned replies (Ctrl+T)"), theme.ListIcon(), m.pickTemplate)
+	m.dateBtn = widget.NewButtonWithIcon(T("compose.date", "Next contact date (Ctrl+D)"), theme.HistoryIcon(), m.pickDate)
+	m.stagedL = widget.NewLabel("")
+	m.stagedL.Importance = widget.WarningImportance
+	unstage := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { m.stage(SendExtras{}) })
+	unstage.Importance = widget.LowImportance
+	m.stagedBox = container.NewHBox(m.stagedL, unstage)
+	m.stagedBox.Hide()
+	m.due = newMarker(dueIcon, widget.DangerImportance)
+	tools := container.NewHBox(m.tmplBtn, m.dateBtn, m.stagedBox)
+	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), m.progress.content, m.banner)
+	composeBox := container.NewBorder(tools, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
 	split.Offset = 0.26
-	top := container.NewHBox(m.status, layout.NewSpacer(), m.avail)
+	top := container.NewHBox(m.status, layout.NewSpacer(), m.due.box, m.avail)
 	m.work = split
 	m.lockText = newJALabel("")
 	m.lockText.Alignment = fyne.TextAlignCenter
@@ -216,6 +257,8 @@ func (m *Main) Shortcuts(c fyne.Canvas) {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(-1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.find() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyT, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.pickTemplate() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.pickDate() })
 }
 
 // find puts the cursor in the list's search box (Ctrl/Cmd+F).
@@ -350,6 +393,7 @@ func (m *Main) Apply(eff inbox.Effect) {
 	}
 	m.list.Sync(eff)
 	m.avail.SetText(availabilityText(m.in.Org().Availability))
+	m.showDue()
 	m.showFocused(eff)
 	m.countUnread(eff)
 }
@@ -437,6 +481,10 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.sendBtn.Disable()
 		m.sendBtn.SetText(T("compose.send", "Send"))
 		m.shown = 0
+		m.stage(SendExtras{})
+		m.progress.show(m.in, nil, m.staff)
+		m.tmplBtn.Disable()
+		m.dateBtn.Disable()
 		return
 	}
 	if f.ID == m.arrived {
@@ -450,10 +498,15 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.title.SetText(f.Nickname)
 		m.setCompose(f.Draft)
 		m.shown = f.ID
+		// What a reply was to set belongs to that conversation's reply.
+		m.stage(SendExtras{})
+		m.tmplBtn.Enable()
+		m.dateBtn.Enable()
 	} else if touches(eff, f.ID) {
 		m.title.SetText(f.Nickname)
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 	}
+	m.progress.show(m.in, f, m.staff)
 	m.showSubtitle()
 	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
 		m.history.Sync(f)
@@ -624,8 +677,16 @@ func (m *Main) send() {
 		return
 	}
 	target := f.ID
+	extras := m.staged
 	do := func() {
-		m.actions.Send(target, text)
+		if m.actions.SendWith != nil {
+			m.actions.SendWith(target, text, extras)
+		} else {
+			m.actions.Send(target, text)
+		}
+		if m.shown == target {
+			m.stage(SendExtras{})
+		}
 		if c := m.in.Conv(target); c != nil {
 			c.Draft = ""
 		}

@@ -1,0 +1,81 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// toolsTimeout bounds one call of the working tools (progress, templates).
+const toolsTimeout = 15 * time.Second
+
+// sendWith queues a reply that also sets the conversation's progress or
+// names its template: the outbox keeps both, so a reply written offline
+// still sets its date when it goes out, in the same transaction.
+func (c *Controller) sendWith(conversationID int64, body string, x ui.SendExtras) {
+	p := client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body,
+		Progress: x.Progress, NextContact: x.NextContact, TemplateID: x.TemplateID}
+	if c.cache != nil {
+		if err := c.cache.AddPending(p); err != nil {
+			c.log.Error("outbox write failed", "err", err)
+		}
+	}
+	c.in.AddPending(p)
+	c.live.EnqueueMessage(p)
+}
+
+// call runs f off the UI goroutine with a timeout and hands its error
+// back on the UI goroutine.
+func (c *Controller) call(s *session, f func(ctx context.Context) error, done func(error)) {
+	go func() {
+		ctx, cancel := context.WithTimeout(s.ctx, toolsTimeout)
+		defer cancel()
+		err := f(ctx)
+		c.do(func() {
+			if done != nil {
+				done(err)
+			}
+		})
+	}()
+}
+
+// setProgress changes a conversation's progress by hand; the change comes
+// back to every staff app, this one included, as a conversation frame.
+func (c *Controller) setProgress(s *session) func(int64, protocol.ProgressRequest, func(error)) {
+	return func(id int64, req protocol.ProgressRequest, done func(error)) {
+		c.call(s, func(ctx context.Context) error {
+			_, err := s.cli.SetProgress(ctx, id, req)
+			return err
+		}, done)
+	}
+}
+
+// templateAPI lists and edits canned replies over the session's client.
+func (c *Controller) templateAPI(s *session) ui.TemplateAPI {
+	return ui.TemplateAPI{
+		List: func(done func([]protocol.Template, error)) {
+			var list []protocol.Template
+			c.call(s, func(ctx context.Context) (err error) {
+				list, err = s.cli.Templates(ctx)
+				return err
+			}, func(err error) { done(list, err) })
+		},
+		Save: func(id int64, req protocol.TemplateRequest, done func(protocol.Template, error)) {
+			var t protocol.Template
+			c.call(s, func(ctx context.Context) (err error) {
+				if id == 0 {
+					t, err = s.cli.CreateTemplate(ctx, req)
+				} else {
+					t, err = s.cli.UpdateTemplate(ctx, id, req)
+				}
+				return err
+			}, func(err error) { done(t, err) })
+		},
+		Delete: func(id int64, done func(error)) {
+			c.call(s, func(ctx context.Context) error { return s.cli.DeleteTemplate(ctx, id) }, done)
+		},
+	}
+}
