@@ -126,8 +126,8 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
 		container.NewTabItem(T("admin.staff", "Staff"), a.staff.content),
-		a.templatesTab,
 		a.auditTab,
+		a.templatesTab,
 	)
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		if t == a.auditTab {

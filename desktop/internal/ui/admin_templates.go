@@ -32,6 +32,8 @@ type templatesTab struct {
 	del      *widget.Button
 	count    *widget.Label
 	content  fyne.CanvasObject
+	editor   *templateEditor // the one open last, for tests
+	add      *widget.Button
 }
 
 func newTemplatesTab(env *adminEnv, api TemplatesAPI) *templatesTab {
@@ -43,12 +45,12 @@ func newTemplatesTab(env *adminEnv, api TemplatesAPI) *templatesTab {
 	})
 	t.list.OnSelected = func(i widget.ListItemID) { t.selected = i; t.buttons() }
 	t.list.OnUnselected = func(widget.ListItemID) { t.selected = -1; t.buttons() }
-	add := widget.NewButtonWithIcon(T("tmpl.addOrg", "New template for everyone…"), theme.ContentAddIcon(), func() {
-		showTemplateEditor(env.win, protocol.TemplateRequest{Scope: protocol.ScopeOrg}, 0, t.calls(), t.Load)
+	t.add = widget.NewButtonWithIcon(T("tmpl.addOrg", "New template for everyone…"), theme.ContentAddIcon(), func() {
+		t.editor = showTemplateEditor(env.win, protocol.TemplateRequest{Scope: protocol.ScopeOrg}, 0, t.calls(), t.Load)
 	})
 	t.edit = widget.NewButtonWithIcon(T("tmpl.edit", "Edit…"), theme.DocumentCreateIcon(), func() {
 		if it, ok := t.current(); ok {
-			showTemplateEditor(env.win, protocol.TemplateRequest{Scope: it.Scope, Title: it.Title, Body: it.Body, Progress: it.Progress}, it.ID, t.calls(), t.Load)
+			t.editor = showTemplateEditor(env.win, protocol.TemplateRequest{Scope: it.Scope, Title: it.Title, Body: it.Body, Progress: it.Progress}, it.ID, t.calls(), t.Load)
 		}
 	})
 	t.del = widget.NewButtonWithIcon(T("tmpl.delete", "Delete…"), theme.DeleteIcon(), func() {
@@ -61,7 +63,7 @@ func newTemplatesTab(env *adminEnv, api TemplatesAPI) *templatesTab {
 	hint := widget.NewLabel(T("tmpl.adminHint", "Canned replies every counselor can insert into a reply (Ctrl+T) and change before sending. Placeholders are filled in for each conversation. Counselors also keep their own."))
 	hint.Wrapping = fyne.TextWrapWord
 	t.buttons()
-	t.content = container.NewBorder(hint, container.NewVBox(t.count, container.NewHBox(add, t.edit, t.del)), nil, nil, t.list)
+	t.content = container.NewBorder(hint, container.NewVBox(t.count, container.NewHBox(t.add, t.edit, t.del)), nil, nil, t.list)
 	return t
 }
 

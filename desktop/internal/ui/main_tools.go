@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2/widget"
+
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -103,13 +105,21 @@ func (m *Main) pickTemplate() {
 // insertText puts text into the reply box at the cursor and leaves the
 // cursor after it; the box keeps the keyboard.
 func (m *Main) insertText(text string) {
-	e := m.compose
+	insertAtCursor(&m.compose.Entry, text) // OnChanged keeps the draft
+	if c := m.win.Canvas(); c != nil {
+		c.Focus(m.compose)
+	}
+}
+
+// insertAtCursor puts text into an entry at its cursor and moves the
+// cursor after it.
+func insertAtCursor(e *widget.Entry, text string) {
 	lines := strings.Split(e.Text, "\n")
 	row := min(max(e.CursorRow, 0), len(lines)-1)
 	line := []rune(lines[row])
 	col := min(max(e.CursorColumn, 0), len(line))
 	lines[row] = string(line[:col]) + text + string(line[col:])
-	e.SetText(strings.Join(lines, "\n")) // OnChanged keeps the draft
+	e.SetText(strings.Join(lines, "\n"))
 	ins := strings.Split(text, "\n")
 	e.CursorRow = row + len(ins) - 1
 	if len(ins) == 1 {
@@ -118,9 +128,6 @@ func (m *Main) insertText(text string) {
 		e.CursorColumn = len([]rune(ins[len(ins)-1]))
 	}
 	e.Refresh()
-	if c := m.win.Canvas(); c != nil {
-		c.Focus(e)
-	}
 }
 
 // stage records what the reply will set when sent, and says so beside

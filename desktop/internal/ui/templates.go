@@ -295,7 +295,8 @@ func showTemplateEditor(win fyne.Window, req protocol.TemplateRequest, id int64,
 	for _, name := range protocol.Placeholders {
 		ph := "{" + name + "}"
 		phs = append(phs, widget.NewButton(placeholderLabel(name), func() {
-			e.body.SetText(e.body.Text + ph)
+			insertAtCursor(e.body, ph)
+			win.Canvas().Focus(e.body)
 		}))
 	}
 	scope := T("tmpl.org", "Organisation")
