@@ -108,11 +108,12 @@ func progressLine(in *inbox.Inbox, c *inbox.Conv) (text string, due string) {
 	text = T("progress.nextContactOn", "Next contact {{.Date}}", map[string]any{"Date": dateText(c.NextContact)})
 	switch overdue, today := in.Due(c); {
 	case overdue:
-		due = T("progress.overdue", "Overdue")
+		// The marker says it is a contact; the narrow row keeps the date.
+		return dateText(c.NextContact), T("progress.overdue", "Overdue")
 	case today:
-		due = T("progress.today", "Contact today")
+		return dateText(c.NextContact), T("progress.today", "Contact today")
 	}
-	return text, due
+	return text, ""
 }
 
 // progressBar is the header's progress control for the conversation in
@@ -189,10 +190,11 @@ func (b *progressBar) show(in *inbox.Inbox, c *inbox.Conv, staff map[int64]proto
 // datePicker asks for a next-contact date: a calendar, with tomorrow and
 // a week ahead one click away. Dates before today are refused.
 type datePicker struct {
-	dlg    dialog.Dialog
-	today  time.Time
-	chosen func(date time.Time)
-	cal    *widget.Calendar
+	dlg     dialog.Dialog
+	today   time.Time
+	chosen  func(date time.Time)
+	cal     *widget.Calendar
+	refused *widget.Label // says why a day was not taken
 }
 
 func showDatePicker(win fyne.Window, today time.Time, chosen func(date time.Time)) *datePicker {
@@ -200,9 +202,10 @@ func showDatePicker(win fyne.Window, today time.Time, chosen func(date time.Time
 	p.cal = widget.NewCalendar(today, p.choose)
 	tomorrow := widget.NewButton(T("date.tomorrow", "Tomorrow"), func() { p.choose(today.AddDate(0, 0, 1)) })
 	week := widget.NewButton(T("date.week", "In a week"), func() { p.choose(today.AddDate(0, 0, 7)) })
-	hint := widget.NewLabel(T("date.hint", "The date goes into the reply as text, and becomes the conversation's next-contact date when you send."))
-	hint.Wrapping = fyne.TextWrapWord
-	content := container.NewVBox(hint, container.NewGridWithColumns(2, tomorrow, week), p.cal)
+	hint := newJALabel(T("date.hint", "The date goes into the reply as text, and becomes the conversation's next-contact date when you send."))
+	p.refused = widget.NewLabel("")
+	p.refused.Importance = widget.DangerImportance
+	content := container.NewVBox(hint, container.NewGridWithColumns(2, tomorrow, week), p.cal, p.refused)
 	p.dlg = newCustom(win, T("date.title", "Next contact date"), content)
 	p.dlg.Resize(fyne.NewSize(420, 0).Max(p.dlg.MinSize()))
 	p.dlg.Show()
@@ -213,7 +216,9 @@ func showDatePicker(win fyne.Window, today time.Time, chosen func(date time.Time
 func (p *datePicker) choose(t time.Time) {
 	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	if d.Before(p.today) {
-		return // the server would refuse it: a promise is for today or later
+		// The server would refuse it: a promise is for today or later.
+		p.refused.SetText(T("date.past", "That day has passed: choose today or later."))
+		return
 	}
 	p.dlg.Hide()
 	p.chosen(d)

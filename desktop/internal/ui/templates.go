@@ -83,9 +83,9 @@ func showTemplatePicker(win fyne.Window, api TemplateAPI, cached []protocol.Temp
 			confirmDeleteTemplate(p.win, t, p.api, func() { p.reload() })
 		}
 	})
-	hint := widget.NewLabel(T("tmpl.hint", "Enter or a double click puts the text into the reply box, where you can change it. It is sent only when you press Send."))
-	hint.Wrapping = fyne.TextWrapWord
-	hint.Importance = widget.LowImportance
+	// Japanese wraps anywhere, not at spaces: a jaLabel breaks it where
+	// the line ends rather than after "Enter".
+	hint := newJALabel(T("tmpl.hint", "Enter or a double click puts the text into the reply box, where you can change it. It is sent only when you press Send."))
 	top := container.NewVBox(hint, p.search)
 	bottom := container.NewVBox(p.status, container.NewHBox(use, add, p.edit, p.del))
 	content := container.NewBorder(top, bottom, nil, nil, p.list)
