@@ -29,6 +29,18 @@ func (c *Conv) Progress() protocol.Progress {
 // Unhandled reports a client message with no staff reply after it (未返信).
 func (c *Conv) Unhandled() bool { return c.Waiting() }
 
+// UnhandledCount counts the conversations with a client message and no
+// reply after it.
+func (in *Inbox) UnhandledCount() int {
+	n := 0
+	for _, c := range in.convs {
+		if c.Unhandled() {
+			n++
+		}
+	}
+	return n
+}
+
 // Today is the organisation's calendar date now (hours.Today): next-contact
 // dates are days where the organisation is.
 func (in *Inbox) Today() time.Time { return hours.Today(in.org.Settings.Hours, in.now()) }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -25,6 +28,27 @@ func (c *Controller) sendWith(conversationID int64, body string, x ui.SendExtras
 	}
 	c.in.AddPending(p)
 	c.live.EnqueueMessage(p)
+}
+
+// trayUnhandledCount shows how many conversations wait for a reply in
+// the tray's menu, where there is one.
+func (c *Controller) trayUnhandledCount(n int) {
+	desk, ok := c.app.(desktop.App)
+	if !ok || n == c.trayUnhandled {
+		return
+	}
+	c.trayUnhandled = n
+	if c.trayMenu {
+		c.trayShow(desk)
+	}
+}
+
+// remind tells the counselor, once a day, of the contacts promised for
+// today or overdue: counts only, no names (notifications show on a
+// locked screen).
+func (c *Controller) remind(overdue, today int) {
+	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"),
+		ui.T("notify.due", "Promised contacts: {{.Today}} today, {{.Overdue}} overdue.", map[string]any{"Today": today, "Overdue": overdue})))
 }
 
 // call runs f off the UI goroutine with a timeout and hands its error

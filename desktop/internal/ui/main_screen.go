@@ -48,6 +48,12 @@ type Actions struct {
 	SetProgress func(conversationID int64, req protocol.ProgressRequest, done func(error))
 	// Templates lists and edits canned replies.
 	Templates TemplateAPI
+	// Unhandled hears how many conversations have a client message with
+	// no reply after it (for the tray), after each change.
+	Unhandled func(total int)
+	// Remind tells the counselor of promised contacts due today or
+	// overdue: once a day, when there are any.
+	Remind func(overdue, today int)
 }
 
 // SendExtras are what a reply carries besides its text: the progress it
@@ -95,6 +101,7 @@ type Main struct {
 	stagedL   *widget.Label
 	due       *marker
 	templates []protocol.Template // the last list fetched, shown at once next time
+	reminded  time.Time           // the organisation's day the due contacts were last announced
 	// The dialogs open now, for tests to drive.
 	datePicker *datePicker
 	picker     *templatePicker
@@ -331,6 +338,7 @@ func (m *Main) Tick() {
 		m.lastTick = now
 		m.list.Tick()
 		m.showSubtitle()
+		m.showDue() // a new day makes contacts due
 	}
 }
 
@@ -423,6 +431,9 @@ func (m *Main) countUnread(eff inbox.Effect) {
 		total += n
 	}
 	m.actions.Unread(total)
+	if m.actions.Unhandled != nil {
+		m.actions.Unhandled(m.in.UnhandledCount())
+	}
 }
 
 // notify raises one OS notification per burst: when clients had been

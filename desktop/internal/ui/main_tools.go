@@ -163,4 +163,9 @@ func (m *Main) showDue() {
 		parts = append(parts, T("due.today", "{{.Count}} to contact today", map[string]any{"Count": today}))
 	}
 	m.due.set(strings.Join(parts, " · "))
+	// On the day: one notification, the first time the desk sees it.
+	if day := m.in.Today(); (overdue > 0 || today > 0) && !day.Equal(m.reminded) && m.actions.Remind != nil {
+		m.reminded = day
+		m.actions.Remind(overdue, today)
+	}
 }

@@ -191,13 +191,19 @@ func TestTemplateIntoReply(t *testing.T) {
 // Rows carry their markers as icon and word; an overdue contact comes
 // first and the top bar reminds of it.
 func TestRowsShowDueContacts(t *testing.T) {
-	m, in, _, _, _ := newMainForTest(t)
+	m, in, clk, _, _ := newMainForTest(t)
+	var reminders [][2]int
+	unhandled := -1
+	m.actions.Remind = func(overdue, today int) { reminders = append(reminders, [2]int{overdue, today}) }
+	m.actions.Unread = func(int) {}
+	m.actions.Unhandled = func(n int) { unhandled = n }
+	// Both arrive before the screen is drawn (as in a welcome).
 	c := in.Conv(3).Conversation
 	c.Progress, c.NextContact = protocol.ProgressNextContact, "2026-11-20"
-	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
+	in.Apply(&protocol.ConversationFrame{Conversation: c})
 	c = in.Conv(2).Conversation
 	c.Progress, c.NextContact = protocol.ProgressNextContact, "2026-11-23"
-	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
+	in.Apply(&protocol.ConversationFrame{Conversation: c})
 	m.Apply(inbox.Effect{All: true})
 	if m.list.shown[0].ID != 3 || m.list.shown[1].ID != 2 {
 		t.Fatalf("order %d, %d: overdue, then today, first", m.list.shown[0].ID, m.list.shown[1].ID)
@@ -211,6 +217,24 @@ func TestRowsShowDueContacts(t *testing.T) {
 	}
 	if !m.due.box.Visible() || !strings.Contains(m.due.label.Text, "1") {
 		t.Fatalf("no reminder: %q", m.due.label.Text)
+	}
+	// One reminder on the day, however many changes follow; another the
+	// next day (the promise of the 23rd is then overdue too).
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	if len(reminders) != 1 || reminders[0] != [2]int{1, 1} {
+		t.Fatalf("reminders %v", reminders)
+	}
+	waitingSince := clk.t
+	c = in.Conv(1).Conversation
+	c.Status, c.WaitingSince = protocol.StatusWaiting, &waitingSince
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
+	if unhandled != 1 {
+		t.Fatalf("the tray hears %d conversations not answered, want 1", unhandled)
+	}
+	clk.t = clk.t.Add(24 * time.Hour)
+	m.Tick()
+	if len(reminders) != 2 || reminders[1] != [2]int{2, 0} {
+		t.Fatalf("reminders %v", reminders)
 	}
 	// The filter keeps the due ones.
 	m.list.filter.SetSelectedIndex(3)
