@@ -622,11 +622,13 @@ test("day separators, a growing input with a send hint, safe-area insets", async
   const { ctx, page } = await phone(env);
   await signIn(env, page, cred);
   await synced(page);
-  // One separator per day; bubbles show the time only.
+  // One separator per day; bubbles show the time only (no date), and the
+  // message's number (#N), which a counselor's 決定 quotes.
   const days = await page.$$eval("#messages li.day", (els) => els.map((e) => e.textContent));
   assert.deepEqual(days, ["今日"]);
   const metas = await page.$$eval("#messages li.msg .meta", (els) => els.map((e) => e.textContent));
-  assert.ok(metas.every((m) => /^\d{2}:\d{2}( · .+)?$/.test(m)), metas.join(" | "));
+  assert.ok(metas.every((m) => /^\d{2}:\d{2}( · .+)? · #\d+$/.test(m)), metas.join(" | "));
+  assert.deepEqual(metas.map((m) => Number(m.split("#").pop())), Array.from({ length: metas.length }, (_, i) => i + 1), "numbers run 1, 2, 3…");
 
   const h1 = (await box(page, "#text")).height;
   await page.fill("#text", "一\n二\n三\n四");

@@ -76,12 +76,13 @@ type PendingMessage struct {
 	Progress    protocol.Progress `json:",omitempty"`
 	NextContact string            `json:",omitempty"`
 	TemplateID  int64             `json:",omitempty"`
+	Decides     int64             `json:",omitempty"`
 }
 
 // frame is the send frame of an outbox entry.
 func (p PendingMessage) frame() protocol.Send {
 	return protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body,
-		Progress: p.Progress, NextContact: p.NextContact, TemplateID: p.TemplateID}
+		Progress: p.Progress, NextContact: p.NextContact, TemplateID: p.TemplateID, Decides: p.Decides}
 }
 
 // LiveOptions configure a live connection.

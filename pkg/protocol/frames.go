@@ -86,6 +86,9 @@ type Send struct {
 	Progress    Progress `json:"progress,omitempty"`
 	NextContact string   `json:"next_contact,omitempty"`
 	TemplateID  int64    `json:"template_id,omitempty"`
+	// Decides is the seq of a client's message this reply confirms as
+	// decided (決定); staff only.
+	Decides int64 `json:"decides,omitempty"`
 }
 
 // Receipt reports what an app has received and shown to its person.
@@ -401,7 +404,7 @@ func (s *Send) validate() error {
 	if err := ValidateRef(s.Ref); err != nil {
 		return err
 	}
-	if s.ConversationID < 0 || s.TemplateID < 0 {
+	if s.ConversationID < 0 || s.TemplateID < 0 || s.Decides < 0 {
 		return Errorf(CodeBadFrame, "conversation_id and template_id must not be negative")
 	}
 	if s.Progress != "" || s.NextContact != "" {

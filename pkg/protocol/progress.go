@@ -81,9 +81,12 @@ func (r ProgressRequest) Validate() error {
 // ForClient is the conversation as its client is told of it: without
 // what only staff see (progress, who set it, the next-contact date).
 func (c Conversation) ForClient() Conversation {
-	c.Progress, c.ProgressBy, c.ProgressAt, c.NextContact = "", nil, nil, ""
+	c.Progress, c.ProgressBy, c.ProgressAt, c.NextContact, c.Decisions = "", nil, nil, "", nil
 	return c
 }
+
+// MaxDecisions bounds a conversation's list of decisions.
+const MaxDecisions = 100
 
 // Template scopes: the organisation's (admins manage them) or one staff
 // member's own.

@@ -231,6 +231,18 @@ type Conversation struct {
 	ProgressBy  *int64     `json:"progress_by,omitempty"`
 	ProgressAt  *time.Time `json:"progress_at,omitempty"`
 	NextContact string     `json:"next_contact,omitempty"`
+	// Decisions are the client's messages staff confirmed as decided
+	// (決定), oldest first (staff only).
+	Decisions []Decision `json:"decisions,omitempty"`
+}
+
+// Decision is a client's message confirmed as decided by a staff reply
+// that quotes its number ("#12 の内容で決定しました").
+type Decision struct {
+	Seq      int64     `json:"seq"`       // the client's message decided on
+	ReplySeq int64     `json:"reply_seq"` // the reply that confirmed it
+	By       int64     `json:"by"`        // the staff member who replied
+	At       time.Time `json:"at"`
 }
 
 // Message is one entry of a conversation.

@@ -20,7 +20,7 @@ const toolsTimeout = 15 * time.Second
 // still sets its date when it goes out, in the same transaction.
 func (c *Controller) sendWith(conversationID int64, body string, x ui.SendExtras) {
 	p := client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body,
-		Progress: x.Progress, NextContact: x.NextContact, TemplateID: x.TemplateID}
+		Progress: x.Progress, NextContact: x.NextContact, TemplateID: x.TemplateID, Decides: x.Decides}
 	if c.cache != nil {
 		if err := c.cache.AddPending(p); err != nil {
 			c.log.Error("outbox write failed", "err", err)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ type SendExtras struct {
 	Progress    protocol.Progress
 	NextContact string
 	TemplateID  int64
+	Decides     int64 // the client's message the reply confirms as decided (決定)
 }
 
 // BurstQuiet is how long clients must stay silent before another OS
@@ -155,6 +157,7 @@ func (m *Main) buildUI() {
 	m.history.onOlder = m.needOlder
 	m.history.meta = m.metaLine
 	m.history.headText = m.headText
+	m.history.onDecide = m.decide
 
 	m.bannerL = newJALabel("")
 	m.bannerB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() {
@@ -580,7 +583,9 @@ func (m *Main) metaLine(r *histRow) string {
 		}
 		return T("msg.pending", "waiting to send")
 	}
-	when := r.msg.CreatedAt.Local().Format("15:04")
+	// The message's number (#N, its seq): what a 決定 quotes, the same
+	// on the client's phone.
+	when := "#" + strconv.FormatInt(r.msg.Seq, 10) + " · " + r.msg.CreatedAt.Local().Format("15:04")
 	if r.key.kind == rowClient {
 		return when
 	}

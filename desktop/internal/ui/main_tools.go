@@ -56,7 +56,7 @@ func (m *Main) pickDate() {
 			return // another conversation came to the front meanwhile
 		}
 		m.insertText(protocol.JapaneseDate(d))
-		m.stage(SendExtras{Progress: protocol.ProgressNextContact, NextContact: d.Format(protocol.DateLayout), TemplateID: m.staged.TemplateID})
+		m.stage(SendExtras{Progress: protocol.ProgressNextContact, NextContact: d.Format(protocol.DateLayout), TemplateID: m.staged.TemplateID, Decides: m.staged.Decides})
 	})
 }
 
@@ -92,7 +92,7 @@ func (m *Main) pickTemplate() {
 			next = c.NextContact
 		}
 		m.insertText(expandTemplate(t.Body, c.Nickname, m.in.Me(), next, m.in.Org()))
-		x := SendExtras{Progress: m.staged.Progress, NextContact: m.staged.NextContact, TemplateID: t.ID}
+		x := SendExtras{Progress: m.staged.Progress, NextContact: m.staged.NextContact, TemplateID: t.ID, Decides: m.staged.Decides}
 		// A date chosen for this reply is a promise: a template's
 		// progress does not replace it.
 		if x.Progress != protocol.ProgressNextContact && t.Progress != "" {
@@ -136,6 +136,8 @@ func (m *Main) stage(x SendExtras) {
 	m.staged = x
 	var text string
 	switch {
+	case x.Decides != 0:
+		text = T("compose.setsDecision", "Sending records #{{.N}} as decided and sets the progress: {{.Progress}}", map[string]any{"N": x.Decides, "Progress": progressText(x.Progress)})
 	case x.Progress == protocol.ProgressNextContact:
 		text = T("compose.setsDate", "Sending sets the next contact: {{.Date}}", map[string]any{"Date": dateText(x.NextContact)})
 	case x.Progress != "":

@@ -263,3 +263,49 @@ func TestHoursText(t *testing.T) {
 		})
 	}
 }
+
+// A right click on a client's message offers 決定: the reply box gets the
+// sentence quoting its number, and the reply records the decision and
+// sets 完了 when sent; the header lists the decisions.
+func TestDecideFromHistory(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	r := &toolsRec{}
+	withTools(m, r, nil)
+	m.Apply(in.Apply(clientMsg(1, 1, "Aの案でお願いします")))
+	var row *rowView
+	for _, o := range test.LaidOutObjects(m.history) {
+		if rv, ok := o.(*rowView); ok && rv.key.kind == rowClient {
+			row = rv
+		}
+	}
+	if row == nil {
+		t.Fatal("no client row drawn")
+	}
+	items := row.decideItems()
+	if len(items) != 1 || !strings.Contains(items[0].Label, "#1") {
+		t.Fatalf("menu %+v", items)
+	}
+	items[0].Action()
+	if m.compose.Text != "#1 の内容で決定しました。" {
+		t.Fatalf("reply box %q", m.compose.Text)
+	}
+	if x := m.Staged(); x.Decides != 1 || x.Progress != protocol.ProgressDone {
+		t.Fatalf("staged %+v", x)
+	}
+	clk.t = clk.t.Add(inbox.ConfirmWindow + time.Second)
+	m.send()
+	if len(r.sent) != 1 || r.sent[0].Decides != 1 || r.sent[0].Progress != protocol.ProgressDone {
+		t.Fatalf("sent %+v", r.sent)
+	}
+	// The decision comes back with the conversation.
+	c := in.Conv(1).Conversation
+	c.Decisions = []protocol.Decision{{Seq: 1, ReplySeq: 2, By: 1, At: clk.t}}
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
+	if !strings.Contains(m.progress.who.Text, "#1") {
+		t.Fatalf("header %q", m.progress.who.Text)
+	}
+	// Staff rows offer no 決定; the meta line shows the number.
+	if !strings.HasPrefix(m.metaLine(&m.history.rows[len(m.history.rows)-1]), "#") {
+		t.Fatalf("meta %q", m.metaLine(&m.history.rows[len(m.history.rows)-1]))
+	}
+}

@@ -77,3 +77,24 @@ func ProgressAfterSend(sender store.Principal, c store.ConversationState, s prot
 	}
 	return c, nil
 }
+
+// Decide decides a reply's 決定: staff only; the decided message must be
+// one of the client's, still kept, before the reply (c is the
+// conversation before it); a conversation keeps at most
+// protocol.MaxDecisions. decidedRole is the sender role of the message
+// with that seq ("" when there is none, or it was deleted); known is how
+// many decisions the conversation has, and again whether this seq is
+// among them (deciding it again records the new reply, not a second
+// entry).
+func Decide(sender store.Principal, c store.ConversationState, seq int64, decidedRole protocol.Role, known int, again bool) error {
+	if !sender.IsStaff() {
+		return protocol.Errorf(protocol.CodeForbidden, "only staff record decisions")
+	}
+	if seq < max(c.FirstSeq, 1) || seq > c.LastSeq || decidedRole != protocol.RoleClient {
+		return protocol.Errorf(protocol.CodeInvalid, "message #%d is not a kept message of the client's to decide on", seq)
+	}
+	if !again && known >= protocol.MaxDecisions {
+		return protocol.Errorf(protocol.CodeConflict, "this conversation already keeps %d decisions", protocol.MaxDecisions)
+	}
+	return nil
+}

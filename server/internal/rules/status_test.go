@@ -114,3 +114,34 @@ func TestProgressAfterSend(t *testing.T) {
 		})
 	}
 }
+
+func TestDecide(t *testing.T) {
+	c := conv(protocol.ProgressInProgress, "")
+	c.FirstSeq, c.LastSeq = 3, 12
+	tests := []struct {
+		name   string
+		sender store.Principal
+		seq    int64
+		role   protocol.Role
+		known  int
+		again  bool
+		code   protocol.Code
+	}{
+		{"a client's message", co, 11, protocol.RoleClient, 0, false, ""},
+		{"admin", admin, 3, protocol.RoleClient, 5, false, ""},
+		{"a client may not", client, 11, protocol.RoleClient, 0, false, protocol.CodeForbidden},
+		{"staff's own reply", co, 10, protocol.RoleCounselor, 0, false, protocol.CodeInvalid},
+		{"a closed notice", co, 9, protocol.RoleSystem, 0, false, protocol.CodeInvalid},
+		{"deleted", co, 2, "", 0, false, protocol.CodeInvalid},
+		{"not yet written", co, 13, "", 0, false, protocol.CodeInvalid},
+		{"full", co, 11, protocol.RoleClient, protocol.MaxDecisions, false, protocol.CodeConflict},
+		{"full, but decided again", co, 11, protocol.RoleClient, protocol.MaxDecisions, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := codeOf(Decide(tt.sender, c, tt.seq, tt.role, tt.known, tt.again)); got != tt.code {
+				t.Fatalf("code %q, want %q", got, tt.code)
+			}
+		})
+	}
+}

@@ -292,7 +292,7 @@ func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func(
 	}
 	s.touch(ctx, lc.a)
 	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body,
-		Progress: protocol.ProgressRequest{Progress: v.Progress, NextContact: v.NextContact}, TemplateID: v.TemplateID})
+		Progress: protocol.ProgressRequest{Progress: v.Progress, NextContact: v.NextContact}, TemplateID: v.TemplateID, Decides: v.Decides})
 	if err != nil {
 		if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal && ctx.Err() == nil {
 			s.log.Error("send failed", "account", lc.a.p.AccountID, "err", err)

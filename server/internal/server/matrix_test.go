@@ -265,6 +265,11 @@ func TestPermissionMatrix(t *testing.T) {
 				Progress: protocol.ProgressAwaiting})
 			return string(b)
 		}),
+		"live: reply that records a decision": liveCell(func(t *testing.T, f *matrixFixture, a matrixActor) string {
+			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: ownConv(t, f, a), Body: "#1 の内容で決定しました。",
+				Decides: 1})
+			return string(b)
+		}),
 		"live: connect and sync":                         liveCell(nil),
 		"live: send in a conversation the client opened": liveCell(sendFrame(ownConv)),
 		"live: write first to a client who has not written": liveCell(sendFrame(func(t *testing.T, f *matrixFixture, _ matrixActor) int64 {

@@ -37,7 +37,7 @@ func TestProgressIsStaffOnly(t *testing.T) {
 			}
 			if f, ok := e.(*protocol.ConversationFrame); ok {
 				n++
-				progress = progress || f.Conversation.Progress != "" || f.Conversation.NextContact != "" || f.Conversation.ProgressBy != nil
+				progress = progress || f.Conversation.Progress != "" || f.Conversation.NextContact != "" || f.Conversation.ProgressBy != nil || len(f.Conversation.Decisions) > 0
 			}
 		}
 		return n, progress
@@ -55,7 +55,7 @@ func TestProgressIsStaffOnly(t *testing.T) {
 	}
 	select {
 	case r := <-coLive.live.EnqueueMessage(client.PendingMessage{Ref: client.NewRef(), ConversationID: conv, Body: "さくらさん、お待ちしています",
-		Progress: tp.Progress, TemplateID: tp.ID}):
+		Progress: tp.Progress, TemplateID: tp.ID, Decides: first.Seq}):
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
@@ -65,7 +65,8 @@ func TestProgressIsStaffOnly(t *testing.T) {
 	adminLive.rec.waitFor(t, "返答待ち set by the counselor", func(evs []any) bool {
 		return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
 			c := f.Conversation
-			return c.Progress == protocol.ProgressAwaiting && c.ProgressBy != nil && *c.ProgressBy == me.ID && c.ProgressAt != nil
+			return c.Progress == protocol.ProgressAwaiting && c.ProgressBy != nil && *c.ProgressBy == me.ID && c.ProgressAt != nil &&
+				len(c.Decisions) == 1 && c.Decisions[0].Seq == first.Seq
 		})
 	})
 	if list, err := co.Templates(ctx); err != nil || len(list) != 1 || list[0].Uses != 1 {

@@ -92,6 +92,7 @@ type SendRequest struct {
 	// and the template it was made from (counted, never required).
 	Progress   protocol.ProgressRequest
 	TemplateID int64
+	Decides    int64 // the seq of a client's message the reply confirms as decided (決定)
 }
 
 // ChangeKind says what a Change carries.

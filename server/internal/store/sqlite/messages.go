@@ -19,7 +19,9 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
 	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until,
-	c.progress, c.progress_by, c.progress_at, c.next_contact`
+	c.progress, c.progress_by, c.progress_at, c.next_contact,
+	(SELECT json_group_array(json_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at))
+		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d)`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -30,11 +32,15 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		updated  int64
 		// progress (issue 14)
 		progressBy, progressAt sql.NullInt64
+		decisions              string
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
 		&waiting, &updated, &c.ClientWrote, &notice,
-		&c.Progress, &progressBy, &progressAt, &c.NextContact)
+		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions)
+	if err == nil {
+		c.Decisions, err = decodeDecisions(decisions)
+	}
 	c.NoticeUntil = fromNullMS(notice)
 	c.ProgressAt = fromNullMS(progressAt)
 	if progressBy.Valid {
@@ -320,6 +326,14 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		c := sent.Conv
 		if err := writeProgress(tx, c); err != nil {
 			return nil, err
+		}
+		if r.Decides != 0 {
+			if err := decide(tx, p, in.Conv, sent.Message, r.Decides); err != nil {
+				return nil, err
+			}
+			if c.Decisions, err = loadDecisions(tx, c.ID); err != nil {
+				return nil, err
+			}
 		}
 		if p.IsStaff() && r.TemplateID > 0 {
 			if err := countTemplateUse(tx, p, r.TemplateID, in.Now); err != nil {

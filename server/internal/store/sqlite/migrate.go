@@ -317,6 +317,19 @@ CREATE TABLE template_uses (
 	PRIMARY KEY (template_id, account_id)
 ) WITHOUT ROWID;
 `,
+	// 15 (issue 14, appended after 14): decisions (決定), a client's
+	// message confirmed by a staff reply; numbers and times only, no
+	// text, kept with the conversation and deleted with the client.
+	`
+CREATE TABLE decisions (
+	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	seq             INTEGER NOT NULL,
+	reply_seq       INTEGER NOT NULL,
+	by_id           INTEGER NOT NULL,
+	at              INTEGER NOT NULL,
+	PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -60,6 +61,62 @@ func (db *DB) SetProgress(ctx context.Context, p store.Principal, conversationID
 		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, StaffOnly: true}}, nil
 	})
 	return out, err
+}
+
+// decodeDecisions reads the JSON array convCols builds (times in ms).
+func decodeDecisions(s string) ([]protocol.Decision, error) {
+	var raw []struct {
+		Seq      int64 `json:"seq"`
+		ReplySeq int64 `json:"reply_seq"`
+		By       int64 `json:"by"`
+		At       int64 `json:"at"`
+	}
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, fmt.Errorf("read decisions: %w", err)
+	}
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := make([]protocol.Decision, len(raw))
+	for i, d := range raw {
+		out[i] = protocol.Decision{Seq: d.Seq, ReplySeq: d.ReplySeq, By: d.By, At: fromMS(d.At)}
+	}
+	return out, nil
+}
+
+// loadDecisions reads a conversation's decisions inside a write.
+func loadDecisions(tx *sql.Tx, conversationID int64) ([]protocol.Decision, error) {
+	var s string
+	if err := tx.QueryRow(`SELECT json_group_array(json_object('seq', seq, 'reply_seq', reply_seq, 'by', by_id, 'at', at))
+		FROM (SELECT * FROM decisions WHERE conversation_id = ? ORDER BY seq)`, conversationID).Scan(&s); err != nil {
+		return nil, fmt.Errorf("load decisions: %w", err)
+	}
+	return decodeDecisions(s)
+}
+
+// decide records a reply's 決定 (rules.Decide) in the reply's
+// transaction: before is the conversation as it was before the reply.
+func decide(tx *sql.Tx, p store.Principal, before store.ConversationState, reply protocol.Message, seq int64) error {
+	var role protocol.Role
+	err := tx.QueryRow("SELECT sender_role FROM messages WHERE conversation_id = ? AND seq = ?", before.ID, seq).Scan(&role)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("load the decided message: %w", err)
+	}
+	var known int
+	var again bool
+	if err := tx.QueryRow("SELECT COUNT(*), COALESCE(SUM(seq = ?), 0) > 0 FROM decisions WHERE conversation_id = ?", seq, before.ID).Scan(&known, &again); err != nil {
+		return fmt.Errorf("count decisions: %w", err)
+	}
+	if err := rules.Decide(p, before, seq, role, known, again); err != nil {
+		return err
+	}
+	_, err = tx.Exec(`INSERT INTO decisions(conversation_id, seq, reply_seq, by_id, at) VALUES (?,?,?,?,?)
+		ON CONFLICT(conversation_id, seq) DO UPDATE SET reply_seq = excluded.reply_seq, by_id = excluded.by_id, at = excluded.at`,
+		before.ID, seq, reply.Seq, p.AccountID, ms(reply.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("record decision: %w", err)
+	}
+	return nil
 }
 
 // countTemplateUse counts a reply made from a template, if p may see it

@@ -181,6 +181,7 @@ func Run(t *testing.T, open Opener) {
 		{"Progress", testProgress},
 		{"Templates", testTemplates},
 		{"ConcurrentTemplateLimit", testConcurrentTemplateLimit},
+		{"Decisions", testDecisions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}

@@ -271,3 +271,66 @@ func testConcurrentTemplateLimit(t *testing.T, open Opener) {
 		t.Fatalf("made %d, refused %d, listed %d; want %d, %d, %d", made, refusedFull, len(list), free, 16-free, protocol.MaxPersonalTemplates)
 	}
 }
+
+// testDecisions: a staff reply records the client's message it decides
+// on, in its transaction; staff see the list, the client does not.
+func testDecisions(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	conv := f.Send(t, cl, 0, "c1", "AとBならAにします").ConversationID
+	f.Send(t, o.Staff, conv, "s1", "Aですね")
+	f.Send(t, cl, 0, "c2", "はい、Aでお願いします")
+	reply, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "s2", ConversationID: conv, Body: "#3 の内容で決定しました。",
+		Decides: 3, Progress: protocol.ProgressRequest{Progress: protocol.ProgressDone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.Store.Conversation(ctx, o.Staff, conv)
+	if len(c.Decisions) != 1 || c.Decisions[0].Seq != 3 || c.Decisions[0].ReplySeq != reply.Seq || c.Decisions[0].By != o.Staff.AccountID || c.Progress != protocol.ProgressDone {
+		t.Fatalf("after the decision: %+v %+v", c.Decisions, c.Progress)
+	}
+	pub := f.Published(store.ChangeConversation)
+	if last := pub[len(pub)-1].Conversation; len(last.Decisions) != 1 {
+		t.Fatalf("published without the decision: %+v", last)
+	}
+	if got := f.Conversation(t, cl); len(got.Decisions) != 0 {
+		t.Fatalf("the client sees staff's decisions: %+v", got.Decisions)
+	}
+	tests := []struct {
+		name    string
+		p       store.Principal
+		decides int64
+		code    protocol.Code
+	}{
+		{"staff's own reply", o.Staff, 2, protocol.CodeInvalid},
+		{"not written yet", o.Staff, 99, protocol.CodeInvalid},
+		{"the client", cl, 1, protocol.CodeForbidden},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := f.Store.Conversation(ctx, o.Staff, conv)
+			_, _, err := f.Store.Send(ctx, tt.p, store.SendRequest{Ref: fmt.Sprint("bad", i), ConversationID: conv, Body: "x", Decides: tt.decides})
+			if Code(err) != tt.code {
+				t.Fatalf("code %q, want %q (%v)", Code(err), tt.code, err)
+			}
+			if after, _ := f.Store.Conversation(ctx, o.Staff, conv); after.LastSeq != before.LastSeq || len(after.Decisions) != 1 {
+				t.Fatalf("a refused decision left a trace: %+v", after)
+			}
+		})
+	}
+	// Decided again: the newer reply, still one entry; another one adds.
+	f.Send(t, cl, 0, "c3", "やはり確認させてください")
+	r2, _, err := f.Store.Send(ctx, o.Admin, store.SendRequest{Ref: "a1", ConversationID: conv, Body: "#3 の内容で、あらためて決定しました。", Decides: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Store.Send(ctx, o.Admin, store.SendRequest{Ref: "a2", ConversationID: conv, Body: "#1 も決定です。", Decides: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.Store.Conversation(ctx, o.Staff, conv)
+	if len(c.Decisions) != 2 || c.Decisions[0].Seq != 1 || c.Decisions[1].Seq != 3 || c.Decisions[1].ReplySeq != r2.Seq || c.Decisions[1].By != o.Admin.AccountID {
+		t.Fatalf("decisions %+v", c.Decisions)
+	}
+}
