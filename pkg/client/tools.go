@@ -14,6 +14,12 @@ func (c *Client) SetProgress(ctx context.Context, conversationID int64, req prot
 	return out, c.do(ctx, http.MethodPut, fmt.Sprintf("/api/v1/conversations/%d/progress", conversationID), req, &out)
 }
 
+// SetClientNote replaces staff's note about a client (staff).
+func (c *Client) SetClientNote(ctx context.Context, clientID int64, note string) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPut, fmt.Sprintf("/api/v1/clients/%d/note", clientID), protocol.NoteRequest{Note: note}, &out)
+}
+
 // Templates lists the organisation's canned replies and the caller's own,
 // most used first (staff).
 func (c *Client) Templates(ctx context.Context) ([]protocol.Template, error) {

@@ -82,7 +82,14 @@ func (r ProgressRequest) Validate() error {
 // what only staff see (progress, who set it, the next-contact date).
 func (c Conversation) ForClient() Conversation {
 	c.Progress, c.ProgressBy, c.ProgressAt, c.NextContact, c.Decisions = "", nil, nil, "", nil
+	c.Note, c.NoteBy, c.NoteAt = "", nil, nil
 	return c
+}
+
+// NoteRequest replaces staff's note about a client (PUT
+// /clients/{id}/note); "" clears it.
+type NoteRequest struct {
+	Note string `json:"note"`
 }
 
 // MaxDecisions bounds a conversation's list of decisions.

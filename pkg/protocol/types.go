@@ -234,6 +234,11 @@ type Conversation struct {
 	// Decisions are the client's messages staff confirmed as decided
 	// (決定), oldest first (staff only).
 	Decisions []Decision `json:"decisions,omitempty"`
+	// Note is staff's note about the client (no personal data), who last
+	// changed it and when (staff only).
+	Note   string     `json:"note,omitempty"`
+	NoteBy *int64     `json:"note_by,omitempty"`
+	NoteAt *time.Time `json:"note_at,omitempty"`
 }
 
 // Decision is a client's message confirmed as decided by a staff reply

@@ -272,6 +272,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 		Templates:   c.templateAPI(s),
 		Unhandled:   c.trayUnhandledCount,
 		Remind:      c.remind,
+		SetNote:     c.setNote(s),
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())

@@ -77,6 +77,17 @@ func (c *Controller) setProgress(s *session) func(int64, protocol.ProgressReques
 	}
 }
 
+// setNote replaces staff's note about a client; the change comes back to
+// every staff app as a conversation frame.
+func (c *Controller) setNote(s *session) func(int64, string, func(error)) {
+	return func(clientID int64, note string, done func(error)) {
+		c.call(s, func(ctx context.Context) error {
+			_, err := s.cli.SetClientNote(ctx, clientID, note)
+			return err
+		}, done)
+	}
+}
+
 // templateAPI lists and edits canned replies over the session's client.
 func (c *Controller) templateAPI(s *session) ui.TemplateAPI {
 	return ui.TemplateAPI{

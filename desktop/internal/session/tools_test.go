@@ -82,5 +82,13 @@ func TestWorkingToolsSession(t *testing.T) {
 	if err := <-done; !client.IsCode(err, protocol.CodeInvalid) {
 		t.Fatalf("a past date: %v", err)
 	}
+	// The note about the client, saved and back live.
+	h.do(func() {
+		ctrl.setNote(ctrl.sess)(ctrl.in.Conv(conv).ClientID, "睡眠の話が中心", func(err error) { done <- err })
+	})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the note, live", func() bool { c := ctrl.in.Conv(conv); return c.Note == "睡眠の話が中心" && c.NoteAt != nil })
 	h.do(ctrl.Close)
 }

@@ -55,6 +55,9 @@ type Actions struct {
 	// Remind tells the counselor of promised contacts due today or
 	// overdue: once a day, when there are any.
 	Remind func(overdue, today int)
+	// SetNote replaces staff's note about a client; done runs on the UI
+	// goroutine.
+	SetNote func(clientID int64, note string, done func(error))
 }
 
 // SendExtras are what a reply carries besides its text: the progress it
@@ -104,6 +107,8 @@ type Main struct {
 	due       *marker
 	templates []protocol.Template // the last list fetched, shown at once next time
 	reminded  time.Time           // the organisation's day the due contacts were last announced
+	noteBtn   *widget.Button
+	noteDlg   *noteEditor
 	// The dialogs open now, for tests to drive.
 	datePicker *datePicker
 	picker     *templatePicker
@@ -218,7 +223,9 @@ func (m *Main) buildUI() {
 	m.stagedBox.Hide()
 	m.due = newMarker(dueIcon, widget.DangerImportance)
 	tools := container.NewHBox(m.tmplBtn, m.dateBtn, m.stagedBox)
-	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), m.progress.content, m.banner)
+	m.noteBtn = widget.NewButtonWithIcon(T("note.button", "Note"), theme.DocumentIcon(), m.editNote)
+	m.noteBtn.Importance = widget.LowImportance
+	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), container.NewHBox(m.progress.content, m.noteBtn), m.banner)
 	composeBox := container.NewBorder(tools, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
@@ -497,6 +504,7 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.shown = 0
 		m.stage(SendExtras{})
 		m.progress.show(m.in, nil, m.staff)
+		m.showNote(nil)
 		m.tmplBtn.Disable()
 		m.dateBtn.Disable()
 		return
@@ -521,6 +529,7 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 	}
 	m.progress.show(m.in, f, m.staff)
+	m.showNote(&f.Conversation)
 	m.showSubtitle()
 	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
 		m.history.Sync(f)

@@ -309,3 +309,46 @@ func TestDecideFromHistory(t *testing.T) {
 		t.Fatalf("meta %q", m.metaLine(&m.history.rows[len(m.history.rows)-1]))
 	}
 }
+
+// The note about the client: its beginning on the header's button, the
+// editor says it is for colleagues and holds no personal data, a refusal
+// keeps the text and says why.
+func TestClientNoteEditor(t *testing.T) {
+	m, in, clk, _, w := newMainForTest(t)
+	var saved []string
+	fail := error(nil)
+	m.actions.SetNote = func(clientID int64, note string, done func(error)) {
+		if clientID != 11 {
+			t.Errorf("note for client %d, want 11", clientID)
+		}
+		if fail == nil {
+			saved = append(saved, note)
+		}
+		done(fail)
+	}
+	at := clk.t.Add(-time.Hour)
+	by := int64(1)
+	c := in.Conv(1).Conversation
+	c.Note, c.NoteBy, c.NoteAt = "睡眠の話が中心。次は週末の過ごし方について聞いてみる。\n二行目", &by, &at
+	in.Apply(&protocol.ConversationFrame{Conversation: c})
+	m.Apply(in.Apply(clientMsg(1, 1, "こんばんは")))
+	if !strings.Contains(m.noteBtn.Text, "睡眠の話が中心") || strings.Contains(m.noteBtn.Text, "二行目") {
+		t.Fatalf("button %q", m.noteBtn.Text)
+	}
+	test.Tap(m.noteBtn)
+	e := m.noteDlg
+	if e == nil || w.Canvas().Overlays().Top() == nil || e.entry.Text != c.Note {
+		t.Fatal("the note did not open")
+	}
+	fail = &protocol.Error{Code: protocol.CodeInvalid, Message: "note must be at most 2000 characters"}
+	e.entry.SetText("新しいメモ")
+	e.save()
+	if e.errLabel.Text == "" || w.Canvas().Overlays().Top() == nil || e.entry.Text != "新しいメモ" {
+		t.Fatal("a refusal closed the editor or lost the text")
+	}
+	fail = nil
+	e.save()
+	if len(saved) != 1 || saved[0] != "新しいメモ" || w.Canvas().Overlays().Top() != nil {
+		t.Fatalf("saved %q", saved)
+	}
+}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,33 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := codeOf(Decide(tt.sender, c, tt.seq, tt.role, tt.known, tt.again)); got != tt.code {
+				t.Fatalf("code %q, want %q", got, tt.code)
+			}
+		})
+	}
+}
+
+func TestClientNote(t *testing.T) {
+	cl := protocol.Account{ID: 7, OrgID: 1, Role: protocol.RoleClient}
+	tests := []struct {
+		name   string
+		actor  store.Principal
+		target protocol.Account
+		note   string
+		code   protocol.Code
+	}{
+		{"counselor", co, cl, "睡眠の話が中心。次は週末の過ごし方", ""},
+		{"admin clears it", admin, cl, "", ""},
+		{"client", client, cl, "x", protocol.CodeForbidden},
+		{"another organisation's client", outside, cl, "x", protocol.CodeNotFound},
+		{"a staff account is no client", co, protocol.Account{ID: 2, OrgID: 1, Role: protocol.RoleCounselor}, "x", protocol.CodeNotFound},
+		{"too long", co, cl, strings.Repeat("あ", protocol.MaxNoteRunes+1), protocol.CodeInvalid},
+		{"control character", co, cl, "a\x1bb", protocol.CodeInvalid},
+		{"lines and tabs", co, cl, "一行目\n\t二行目", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := codeOf(ClientNote(tt.actor, tt.target, tt.note)); got != tt.code {
 				t.Fatalf("code %q, want %q", got, tt.code)
 			}
 		})

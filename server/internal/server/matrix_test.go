@@ -254,6 +254,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"DELETE /api/v1/push":                                httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
 		"PUT /api/v1/conversations/{id}/progress":            httpCell("PUT", "/api/v1/conversations/{conv}/progress", jsonBody(`{"progress":"in_progress"}`)),
 		"GET /api/v1/templates":                              httpCell("GET", "/api/v1/templates", nil),
+		"PUT /api/v1/clients/{id}/note":                      httpCell("PUT", "/api/v1/clients/{client}/note", jsonBody(`{"note":"睡眠の話が中心"}`)),
 		"POST /api/v1/templates (own)":                       httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"personal","title":"自分用","body":"{nickname}さん"}`)),
 		"POST /api/v1/templates (the organisation's)":        httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"org","title":"全体","body":"本文"}`)),
 		"PUT /api/v1/templates/{id} (own)":                   ownTemplateCell("PUT", `{"title":"改","body":"改めて"}`),

@@ -291,6 +291,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign))},
 		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
 		{"PUT /api/v1/conversations/{id}/progress", s.authed(staff, s.clientData(s.setProgress))},
+		{"PUT /api/v1/clients/{id}/note", s.authed(staff, s.clientData(s.setClientNote))},
 		{"GET /api/v1/templates", s.authed(staff, s.listTemplates)},
 		{"POST /api/v1/templates", s.authed(staff, s.createTemplate)},
 		{"PUT /api/v1/templates/{id}", s.authed(staff, s.updateTemplate)},

@@ -25,6 +25,25 @@ func (s *Server) setProgress(w http.ResponseWriter, r *http.Request, a *session)
 	return nil
 }
 
+// setClientNote replaces staff's note about a client. The note is never
+// logged: IDs only.
+func (s *Server) setClientNote(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req protocol.NoteRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	conv, err := s.store.SetClientNote(r.Context(), a.p, id, req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
 // listTemplates lists the organisation's canned replies and the caller's
 // own. Templates hold no client data: no access-hours check.
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, a *session) error {

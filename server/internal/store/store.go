@@ -162,6 +162,7 @@ type Store interface {
 	Lifecycle
 	Progress
 	Templates
+	ClientNotes
 }
 
 // Orgs are organisations and their settings.

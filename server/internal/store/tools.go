@@ -14,6 +14,13 @@ type Progress interface {
 	SetProgress(ctx context.Context, p Principal, conversationID int64, req protocol.ProgressRequest) (protocol.Conversation, error)
 }
 
+// ClientNotes are staff's notes about clients (rules.ClientNote).
+type ClientNotes interface {
+	// SetClientNote replaces the note about a client (staff), recording
+	// who and when, and announces it to the organisation's staff.
+	SetClientNote(ctx context.Context, p Principal, clientID int64, note string) (protocol.Conversation, error)
+}
+
 // Templates are canned replies: the organisation's and each staff
 // member's own. rules.NewTemplate and rules.UpdateTemplate decide.
 type Templates interface {

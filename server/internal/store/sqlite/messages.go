@@ -21,7 +21,8 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until,
 	c.progress, c.progress_by, c.progress_at, c.next_contact,
 	(SELECT json_group_array(json_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at))
-		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d)`
+		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d),
+	a.note, a.note_by, a.note_at`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -33,11 +34,18 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		// progress (issue 14)
 		progressBy, progressAt sql.NullInt64
 		decisions              string
+		noteBy, noteAt         sql.NullInt64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
 		&waiting, &updated, &c.ClientWrote, &notice,
-		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions)
+		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
+		&c.Note, &noteBy, &noteAt)
+	c.NoteAt = fromNullMS(noteAt)
+	if noteBy.Valid {
+		v := noteBy.Int64
+		c.NoteBy = &v
+	}
 	if err == nil {
 		c.Decisions, err = decodeDecisions(decisions)
 	}

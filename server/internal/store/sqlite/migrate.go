@@ -330,6 +330,12 @@ CREATE TABLE decisions (
 	PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
 `,
+	// 16 (issue 14, appended after 15): who last changed staff's note
+	// about a client, and when.
+	`
+ALTER TABLE accounts ADD COLUMN note_by INTEGER REFERENCES accounts(id) ON DELETE SET NULL;
+ALTER TABLE accounts ADD COLUMN note_at INTEGER;
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

@@ -119,6 +119,47 @@ func decide(tx *sql.Tx, p store.Principal, before store.ConversationState, reply
 	return nil
 }
 
+// noteChanged records who changed a client's note and when, and returns
+// the staff-only change that announces it.
+func noteChanged(tx *sql.Tx, p store.Principal, clientID int64, now time.Time) (store.Change, error) {
+	if _, err := tx.Exec("UPDATE accounts SET note_by = ?, note_at = ? WHERE id = ?", p.AccountID, ms(now), clientID); err != nil {
+		return store.Change{}, fmt.Errorf("record note change: %w", err)
+	}
+	conv, err := conversationByClient(tx, clientID)
+	if err != nil {
+		return store.Change{}, err
+	}
+	return store.Change{Kind: store.ChangeConversation, OrgID: p.OrgID, ClientID: clientID, ConversationID: conv.ID, Conversation: &conv, StaffOnly: true}, nil
+}
+
+// SetClientNote replaces staff's note about a client (rules.ClientNote).
+func (db *DB) SetClientNote(ctx context.Context, p store.Principal, clientID int64, note string) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		var a protocol.Account
+		err := tx.QueryRow("SELECT id, org_id, role FROM accounts WHERE id = ? AND org_id = ?", clientID, p.OrgID).Scan(&a.ID, &a.OrgID, &a.Role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such client")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load client: %w", err)
+		}
+		if err := rules.ClientNote(p, a, note); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec("UPDATE accounts SET note = ? WHERE id = ?", note, clientID); err != nil {
+			return nil, fmt.Errorf("update note: %w", err)
+		}
+		ch, err := noteChanged(tx, p, clientID, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		out = *ch.Conversation
+		return []store.Change{ch}, nil
+	})
+	return out, err
+}
+
 // countTemplateUse counts a reply made from a template, if p may see it
 // (a template deleted meanwhile, or never theirs, is ignored: the reply
 // matters, the count does not).

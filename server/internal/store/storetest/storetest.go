@@ -182,6 +182,7 @@ func Run(t *testing.T, open Opener) {
 		{"Templates", testTemplates},
 		{"ConcurrentTemplateLimit", testConcurrentTemplateLimit},
 		{"Decisions", testDecisions},
+		{"ClientNotes", testClientNotes},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}

@@ -334,3 +334,62 @@ func testDecisions(t *testing.T, open Opener) {
 		t.Fatalf("decisions %+v", c.Decisions)
 	}
 }
+
+// testClientNotes: staff keep a note about a client, with who and when;
+// the client is never told; it goes with the client.
+func testClientNotes(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	conv, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, "睡眠の話が中心。次は週末の過ごし方")
+	if err != nil || conv.Note != "睡眠の話が中心。次は週末の過ごし方" || conv.NoteBy == nil || *conv.NoteBy != o.Staff.AccountID || conv.NoteAt == nil {
+		t.Fatalf("set note: %+v %v", conv, err)
+	}
+	pub := f.Published(store.ChangeConversation)
+	if last := pub[len(pub)-1]; !last.StaffOnly || last.Conversation.Note == "" {
+		t.Fatalf("published %+v", last)
+	}
+	if got := f.Conversation(t, cl); got.Note != "" || got.NoteBy != nil || got.NoteAt != nil {
+		t.Fatalf("the client sees the note: %+v", got)
+	}
+	if a, err := f.Store.Account(ctx, o.Admin, cl.AccountID); err != nil || a.Note != conv.Note {
+		t.Fatalf("the account's note: %+v %v", a, err)
+	}
+	// An admin's change through the client's settings is recorded alike.
+	note := "管理者のメモ"
+	if _, err := f.Store.UpdateClient(ctx, o.Admin, cl.AccountID, protocol.UpdateClientRequest{Note: &note}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Staff, conv.ID); c.Note != note || *c.NoteBy != o.Admin.AccountID {
+		t.Fatalf("after the admin's change: %+v", c)
+	}
+	tests := []struct {
+		name   string
+		p      store.Principal
+		client int64
+		note   string
+		code   protocol.Code
+	}{
+		{"the client", cl, cl.AccountID, "x", protocol.CodeForbidden},
+		{"another organisation", f.Org(t, 0).Admin, cl.AccountID, "x", protocol.CodeNotFound},
+		{"a staff account", o.Admin, o.Staff.AccountID, "x", protocol.CodeNotFound},
+		{"too long", o.Staff, cl.AccountID, string(make([]rune, protocol.MaxNoteRunes+1)), protocol.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := f.Store.SetClientNote(ctx, tt.p, tt.client, tt.note); Code(err) != tt.code {
+				t.Fatalf("code %q, want %q (%v)", Code(err), tt.code, err)
+			}
+		})
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Staff, conv.ID); c.Note != note {
+		t.Fatalf("refusals changed the note: %q", c.Note)
+	}
+	if err := f.Store.DeleteAccount(ctx, o.Admin, cl.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, "x"); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("a deleted client's note: %v", err)
+	}
+}

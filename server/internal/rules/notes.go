@@ -1,0 +1,30 @@
+package rules
+
+import (
+	"unicode"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+// ClientNote decides a change of staff's note about a client: any staff
+// member of the client's organisation may keep it (it is for the
+// hand-over between colleagues); at most protocol.MaxNoteRunes, text as
+// written (no control characters but newline and tab).
+func ClientNote(actor store.Principal, client protocol.Account, note string) error {
+	if !actor.IsStaff() {
+		return protocol.Errorf(protocol.CodeForbidden, "only staff keep notes about clients")
+	}
+	if client.OrgID != actor.OrgID || client.Role != protocol.RoleClient {
+		return protocol.Errorf(protocol.CodeNotFound, "no such client")
+	}
+	if err := validNote(note); err != nil {
+		return err
+	}
+	for _, r := range note {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			return protocol.Errorf(protocol.CodeInvalid, "note contains control character U+%04X", r)
+		}
+	}
+	return nil
+}
