@@ -99,6 +99,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--trusted-proxies", "0.0.0.0/0"}, 1},
 		{[]string{"serve", "--data", dir, "--shared-idle-timeout", "-5m"}, 1},
 		{[]string{"serve", "--data", dir, "--staff-idle-timeout", "20s"}, 1},
+		{[]string{"serve", "--data", dir, "--busy-after", "10ms"}, 1},
 		{[]string{"org", "add-admin", "--data", dir, "--org", "99", "--admin", "spare"}, 1}, // no such organisation
 		{[]string{"org", "add-admin", "--data", dir, "--org", "1", "--admin", "kanri"}, 1},  // login ID taken
 		{[]string{"version"}, 0},
@@ -123,6 +124,17 @@ func TestCommandLine(t *testing.T) {
 		t.Fatalf("malformed TAIWA_SWEEP_INTERVAL: exit %d: %s", code, errOut.String())
 	}
 	os.Unsetenv("TAIWA_SWEEP_INTERVAL")
+	// --db takes PostgreSQL addresses only; a key rotation must be long
+	// enough to finish.
+	for _, args := range [][]string{
+		{"serve", "--data", dir, "--db", "mysql://db/taiwa"},
+		{"serve", "--data", dir, "--db", "postgres://db/taiwa", "--kek-rotation", "1s"},
+	} {
+		errOut.Reset()
+		if code := run(context.Background(), args, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "--") {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+	}
 	out.Reset()
 	if code := run(context.Background(), []string{"demo", "--data", t.TempDir()}, &out, &errOut); code != 0 || strings.Count(out.String(), "client ") != 3 {
 		t.Fatalf("demo: %d\n%s", code, out.String())

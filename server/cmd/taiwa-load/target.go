@@ -97,7 +97,7 @@ func pinSelf() {
 // startTaiwa seeds a fresh data directory straight through the store (no
 // logins: argon2 for thousands of accounts would dominate the run) and
 // starts the real server binary on it.
-func startTaiwa(ctx context.Context, stderr io.Writer, bin string, clients, counselors int) (*target, error) {
+func startTaiwa(ctx context.Context, stderr io.Writer, bin string, clients, counselors int, extra ...string) (*target, error) {
 	dir, err := os.MkdirTemp("", "taiwa-load-")
 	if err != nil {
 		return nil, err
@@ -107,7 +107,8 @@ func startTaiwa(ctx context.Context, stderr io.Writer, bin string, clients, coun
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	pid, url, stop, err := startProcess(ctx, stderr, bin, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "warn")
+	args := append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	pid, url, stop, err := startProcess(ctx, stderr, bin, args...)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -123,6 +124,11 @@ func seed(ctx context.Context, dir string, clients, counselors int, t *target) e
 		return err
 	}
 	defer db.Close()
+	return seedStore(ctx, db, clients, counselors, t)
+}
+
+// seedStore makes the load's organisation and signed-in accounts in st.
+func seedStore(ctx context.Context, db store.Store, clients, counselors int, t *target) error {
 	org, err := db.CreateOrg(ctx, "負荷試験")
 	if err != nil {
 		return err

@@ -82,24 +82,33 @@ func (s *subscriber) close() { s.setAccessUntil(nil, time.Time{}) }
 // Publish runs on the store's writer goroutine and never blocks on a
 // connection.
 type hub struct {
-	mu        sync.RWMutex
-	byOrg     map[int64]map[*subscriber]struct{}
-	bySession map[int64]map[*subscriber]struct{}
-	byAccount map[int64]map[*subscriber]struct{}
-	metrics   *metrics
-	now       func() time.Time
+	mu    sync.RWMutex
+	byOrg map[int64]map[*subscriber]struct{}
+	// staffByOrg is byOrg's staff only: a message reaches an
+	// organisation's staff and one client, and walking every connection of
+	// a large organisation per message was a tenth of the server's CPU.
+	staffByOrg map[int64]map[*subscriber]struct{}
+	bySession  map[int64]map[*subscriber]struct{}
+	byAccount  map[int64]map[*subscriber]struct{}
+	metrics    *metrics
+	now        func() time.Time
 	// onReply, if set, hears of a staff reply to a client who has no live
 	// connection (to push a content-free notice). It must not block.
 	onReply func(clientID int64)
+	// onPresence, if set, hears when a client's first connection here
+	// opens and its last one closes (several servers share who is
+	// connected). It must not block.
+	onPresence func(accountID int64, online bool)
 }
 
 func newHub(m *metrics, now func() time.Time) *hub {
 	return &hub{
-		now:       now,
-		byOrg:     map[int64]map[*subscriber]struct{}{},
-		bySession: map[int64]map[*subscriber]struct{}{},
-		byAccount: map[int64]map[*subscriber]struct{}{},
-		metrics:   m,
+		now:        now,
+		byOrg:      map[int64]map[*subscriber]struct{}{},
+		staffByOrg: map[int64]map[*subscriber]struct{}{},
+		bySession:  map[int64]map[*subscriber]struct{}{},
+		byAccount:  map[int64]map[*subscriber]struct{}{},
+		metrics:    m,
 	}
 }
 
@@ -124,20 +133,46 @@ func removeFrom(m map[int64]map[*subscriber]struct{}, k int64, s *subscriber) {
 func (h *hub) add(s *subscriber) {
 	h.mu.Lock()
 	addTo(h.byOrg, s.p.OrgID, s)
+	if s.p.IsStaff() {
+		addTo(h.staffByOrg, s.p.OrgID, s)
+	}
 	addTo(h.bySession, s.sessionID, s)
 	addTo(h.byAccount, s.p.AccountID, s)
+	first := len(h.byAccount[s.p.AccountID]) == 1
 	h.mu.Unlock()
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Inc()
+	if first && h.onPresence != nil && s.p.Role == protocol.RoleClient {
+		h.onPresence(s.p.AccountID, true)
+	}
 }
 
 func (h *hub) remove(s *subscriber) {
 	h.mu.Lock()
+	_, was := h.byAccount[s.p.AccountID][s]
 	removeFrom(h.byOrg, s.p.OrgID, s)
+	removeFrom(h.staffByOrg, s.p.OrgID, s)
 	removeFrom(h.bySession, s.sessionID, s)
 	removeFrom(h.byAccount, s.p.AccountID, s)
+	last := was && len(h.byAccount[s.p.AccountID]) == 0
 	h.mu.Unlock()
+	if last && h.onPresence != nil && s.p.Role == protocol.RoleClient {
+		h.onPresence(s.p.AccountID, false)
+	}
 	s.close()
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
+}
+
+// resumeAll closes every connection with "reconnect and resume": changes
+// this server missed (its feed lost some) then reach the apps through
+// their resume, and a session ended meanwhile is refused at the handshake.
+func (h *hub) resumeAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.byOrg {
+		for s := range set {
+			s.stop(endReason{code: protocol.CloseTooSlow, reason: "server fell behind: reconnect and resume"})
+		}
+	}
 }
 
 // stopRole ends the connections of one role in an organisation.
@@ -178,7 +213,8 @@ func (h *hub) publish(changes []store.Change) {
 		case store.ChangeMessage:
 			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
 			h.toConversation(c, f)
-			if h.onReply != nil && c.Message.SenderRole.IsStaff() && len(h.byAccount[c.ClientID]) == 0 {
+			// Only the server that committed the reply considers a push.
+			if h.onReply != nil && !c.Remote && c.Message.SenderRole.IsStaff() && len(h.byAccount[c.ClientID]) == 0 {
 				h.onReply(c.ClientID)
 			}
 		case store.ChangeConversation:
@@ -214,8 +250,11 @@ func (h *hub) publish(changes []store.Change) {
 
 // toConversation reaches the organisation's staff and the conversation's client.
 func (h *hub) toConversation(c store.Change, f outFrame) {
-	for s := range h.byOrg[c.OrgID] {
-		if s.p.IsStaff() || s.p.AccountID == c.ClientID {
+	for s := range h.staffByOrg[c.OrgID] {
+		h.deliver(s, f)
+	}
+	for s := range h.byAccount[c.ClientID] {
+		if s.p.OrgID == c.OrgID && !s.p.IsStaff() {
 			h.deliver(s, f)
 		}
 	}
@@ -224,11 +263,14 @@ func (h *hub) toConversation(c store.Change, f outFrame) {
 // toConversationSplit is toConversation with a frame of its own for the
 // client: staff's progress of a conversation is never sent to its client.
 func (h *hub) toConversationSplit(c store.Change, staff, client outFrame) {
-	for s := range h.byOrg[c.OrgID] {
-		switch {
-		case s.p.IsStaff():
-			h.deliver(s, staff)
-		case s.p.AccountID == c.ClientID && !c.StaffOnly:
+	for s := range h.staffByOrg[c.OrgID] {
+		h.deliver(s, staff)
+	}
+	if c.StaffOnly {
+		return
+	}
+	for s := range h.byAccount[c.ClientID] {
+		if s.p.OrgID == c.OrgID && !s.p.IsStaff() {
 			h.deliver(s, client)
 		}
 	}
@@ -264,10 +306,8 @@ func (h *hub) typing(orgID, clientID int64, from protocol.Role, f protocol.Typin
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if from == protocol.RoleClient {
-		for s := range h.byOrg[orgID] {
-			if s.p.IsStaff() {
-				s.q.Push(data)
-			}
+		for s := range h.staffByOrg[orgID] {
+			s.q.Push(data)
 		}
 		return
 	}

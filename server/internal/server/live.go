@@ -74,6 +74,7 @@ type liveConn struct {
 	// pending counts sends received and not yet answered: a connection
 	// with some is alive, whatever its pong says (see run's ping).
 	pending atomic.Int32
+	adm     admission // read loop only
 }
 
 // errEnded stops a writer whose connection must close: nothing more is
@@ -372,6 +373,7 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 		for v := range sends {
 			lc.storeSend(ctx, v, reply)
 			lc.pending.Add(-1)
+			s.backlog.inFlight.Add(-1)
 		}
 	}()
 	defer func() {
@@ -418,10 +420,19 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 				// the writer says goodbye.
 				continue
 			}
+			if retryAfter, ok := lc.adm.admit(v.Ref, time.Now(), s.backlog.wait(), s.cfg.BusyAfter); !ok {
+				s.metrics.busy.Inc()
+				if err := reply(errorFrame(v.Ref, busyError(retryAfter))); err != nil {
+					return err
+				}
+				continue
+			}
 			lc.pending.Add(1)
+			s.backlog.inFlight.Add(1)
 			select {
 			case sends <- v:
 			case <-ctx.Done():
+				s.backlog.inFlight.Add(-1)
 				return ctx.Err()
 			}
 		case *protocol.Receipt:
@@ -493,6 +504,11 @@ func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conver
 		f.SenderName = lc.a.account.DisplayName
 	}
 	lc.s.hub.typing(p.OrgID, t.clientID, p.Role, f)
+	if r := lc.s.typingRelay; r != nil {
+		if err := r.RelayTyping(ctx, store.Typing{OrgID: p.OrgID, ClientID: t.clientID, From: p.Role, Frame: f}); err != nil {
+			lc.s.log.Warn("relay typing to other replicas", "err", err) // a hint: the next one follows
+		}
+	}
 	return nil
 }
 

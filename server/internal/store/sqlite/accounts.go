@@ -43,7 +43,7 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 	out := protocol.Account{OrgID: a.OrgID, Role: a.Role, LoginID: a.LoginID, Nickname: a.Nickname,
 		Note: a.Note, AccessUntil: a.AccessUntil, CreatedAt: now}
 
-	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at)
 			VALUES (?,?,?,?,?,?,?,?)`, a.OrgID, a.Role, a.LoginID, a.Nickname, a.Note, nullMS(a.AccessUntil), a.PasswordHash, ms(now))
 		if isUniqueViolation(err) {
@@ -137,7 +137,7 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
 	}
 	var out protocol.Account
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ? AND role = 'client'", id, p.OrgID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such client")
@@ -194,7 +194,7 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 // SetPassword replaces a password hash and ends the account's sessions: a
 // reset is what an admin does when a slip of paper is lost.
 func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var (
 			orgID int64
 			role  protocol.Role
@@ -223,7 +223,7 @@ func (db *DB) SetDisplayName(ctx context.Context, p store.Principal, name string
 		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "display name must be at most %d characters on one line", protocol.MaxDisplayNameRunes)
 	}
 	var out protocol.Account
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		if _, err := tx.Exec("UPDATE accounts SET display_name = ? WHERE id = ? AND org_id = ?", name, p.AccountID, p.OrgID); err != nil {
 			return nil, fmt.Errorf("set display name: %w", err)
 		}
@@ -241,7 +241,7 @@ func (db *DB) SetDisplayName(ctx context.Context, p store.Principal, name string
 // asked stays, every other one ends (a password is changed when it may
 // have leaked).
 func (db *DB) ChangeOwnPassword(ctx context.Context, p store.Principal, sessionID int64, hash string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		now := db.clock()
 		if _, err := tx.Exec("UPDATE accounts SET password_hash = ? WHERE id = ?", hash, p.AccountID); err != nil {
 			return nil, fmt.Errorf("set password: %w", err)
@@ -263,7 +263,7 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
 	var role protocol.Role
-	err := db.do(ctx, true, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, true, func(tx *wtx) ([]store.Change, error) {
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
@@ -315,7 +315,7 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 }
 
 // revokeAll deletes every session of an account and reports it.
-func revokeAll(tx *sql.Tx, now time.Time, orgID, accountID int64, reason string) ([]store.Change, error) {
+func revokeAll(tx *wtx, now time.Time, orgID, accountID int64, reason string) ([]store.Change, error) {
 	ids, err := endSessions(tx, now, reason, "s.account_id = ?", accountID)
 	if err != nil {
 		return nil, err
@@ -329,7 +329,7 @@ func revokeAll(tx *sql.Tx, now time.Time, orgID, accountID int64, reason string)
 func (db *DB) CreateSession(ctx context.Context, n store.NewSession) (store.Session, error) {
 	s := store.Session{AccountID: n.AccountID, Device: n.Device, CreatedAt: db.clock(), ExpiresAt: n.ExpiresAt.UTC().Truncate(time.Millisecond), Shared: n.Shared}
 	s.ActiveAt = s.CreatedAt
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec("INSERT INTO sessions(account_id, token_hash, device, created_at, expires_at, shared) VALUES (?,?,?,?,?,?)",
 			n.AccountID, n.TokenHash, n.Device, ms(s.CreatedAt), ms(s.ExpiresAt), n.Shared)
 		if err != nil {
@@ -379,7 +379,7 @@ func prefixed(prefix, cols string) string {
 
 // RevokeSession ends one session.
 func (db *DB) RevokeSession(ctx context.Context, sessionID int64, reason string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var orgID int64
 		err := tx.QueryRow("SELECT a.org_id FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ?", sessionID).Scan(&orgID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -400,7 +400,7 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, p store.Principal, acco
 	if err := rules.EndSessions(p, accountID); err != nil {
 		return err
 	}
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var role protocol.Role
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", accountID, p.OrgID).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) {

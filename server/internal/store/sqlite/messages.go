@@ -72,7 +72,7 @@ const visible = " c.org_id = ? AND (? OR c.client_id = ?) "
 
 func visibleArgs(p store.Principal) []any { return []any{p.OrgID, p.IsStaff(), p.AccountID} }
 
-func conversationByClient(tx *sql.Tx, clientID int64) (protocol.Conversation, error) {
+func conversationByClient(tx *wtx, clientID int64) (protocol.Conversation, error) {
 	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
 	if err != nil {
 		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
@@ -263,7 +263,7 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 // writableConv loads, inside a write, the conversation p acts on: staff
 // name it and must share its organisation; a client always acts on their
 // own, whatever they name.
-func writableConv(tx *sql.Tx, p store.Principal, conversationID int64) (store.ConversationState, error) {
+func writableConv(tx *wtx, p store.Principal, conversationID int64) (store.ConversationState, error) {
 	var (
 		c   store.ConversationState
 		err error
@@ -299,7 +299,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		out     protocol.Message
 		created bool
 	)
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		// Idempotency: the same sender and ref is the same message.
 		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, db.ring.HashRef(p.AccountID, r.Ref)))
 		if err == nil {
@@ -380,7 +380,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 // insertMessage stores a message with its body sealed under its client's
 // and its expiry slice's keys: the database never holds the words. The
 // sender's ref is kept only as a keyed hash (sealkeys.HashRef).
-func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Message, ref string) error {
+func (db *DB) insertMessage(tx *wtx, orgID, clientID int64, m *protocol.Message, ref string) error {
 	var sender, refArg, slice any
 	if m.SenderID != 0 {
 		sender = m.SenderID
@@ -409,7 +409,7 @@ func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Messa
 // Receipt raises the principal's side's delivered and read marks; marks
 // never go down and never pass the last message.
 func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, delivered, read int64) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID)
 		if err != nil {
 			return nil, err
@@ -433,7 +433,7 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID) // staff only, checked above
 		if err != nil {
 			return nil, err
@@ -466,7 +466,7 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 // (retention.Shorten keeps that true), each batch takes the lowest seqs of
 // each conversation it touches, so "deleted through seq N" is exact.
 func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversations int, err error) {
-	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		messages, conversations = 0, 0
 		rows, err := tx.Query(`DELETE FROM messages WHERE id IN (SELECT id FROM messages
 			WHERE expires_at <= ? ORDER BY expires_at, conversation_id, seq LIMIT ?)
@@ -538,7 +538,7 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return res, ctx.Err()
 		}
 	}
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		// Sessions past their expiry, and those of clients whose access
 		// period has ended, end now; connected apps are told.
@@ -583,7 +583,7 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	}
 	if res.Messages > 0 || res.Sessions > 0 || res.AuditEntries > 0 || db.scrubPending.Load() {
 		// An empty write whose only job is the TRUNCATE checkpoint.
-		if err := db.do(ctx, true, func(*sql.Tx) ([]store.Change, error) { return nil, nil }); err != nil {
+		if err := db.do(ctx, true, func(*wtx) ([]store.Change, error) { return nil, nil }); err != nil {
 			return res, err
 		}
 	}

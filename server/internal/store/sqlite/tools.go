@@ -23,7 +23,7 @@ func viewFor(p store.Principal, c protocol.Conversation) protocol.Conversation {
 }
 
 // writeProgress stores a conversation's progress as the rules left it.
-func writeProgress(tx *sql.Tx, c store.ConversationState) error {
+func writeProgress(tx *wtx, c store.ConversationState) error {
 	if _, err := tx.Exec("UPDATE conversations SET progress = ?, progress_by = ?, progress_at = ?, next_contact = ? WHERE id = ?",
 		c.Progress, c.ProgressBy, nullMS(c.ProgressAt), c.NextContact, c.ID); err != nil {
 		return fmt.Errorf("update progress: %w", err)
@@ -37,7 +37,7 @@ func (db *DB) SetProgress(ctx context.Context, p store.Principal, conversationID
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID)
 		if err != nil {
 			return nil, err
@@ -85,7 +85,7 @@ func decodeDecisions(s string) ([]protocol.Decision, error) {
 }
 
 // loadDecisions reads a conversation's decisions inside a write.
-func loadDecisions(tx *sql.Tx, conversationID int64) ([]protocol.Decision, error) {
+func loadDecisions(tx *wtx, conversationID int64) ([]protocol.Decision, error) {
 	var s string
 	if err := tx.QueryRow(`SELECT json_group_array(json_object('seq', seq, 'reply_seq', reply_seq, 'by', by_id, 'at', at))
 		FROM (SELECT * FROM decisions WHERE conversation_id = ? ORDER BY seq)`, conversationID).Scan(&s); err != nil {
@@ -96,7 +96,7 @@ func loadDecisions(tx *sql.Tx, conversationID int64) ([]protocol.Decision, error
 
 // decide records a reply's 決定 (rules.Decide) in the reply's
 // transaction: before is the conversation as it was before the reply.
-func decide(tx *sql.Tx, p store.Principal, before store.ConversationState, reply protocol.Message, seq int64) error {
+func decide(tx *wtx, p store.Principal, before store.ConversationState, reply protocol.Message, seq int64) error {
 	var role protocol.Role
 	err := tx.QueryRow("SELECT sender_role FROM messages WHERE conversation_id = ? AND seq = ?", before.ID, seq).Scan(&role)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -121,7 +121,7 @@ func decide(tx *sql.Tx, p store.Principal, before store.ConversationState, reply
 
 // noteChanged records who changed a client's note and when, and returns
 // the staff-only change that announces it.
-func noteChanged(tx *sql.Tx, p store.Principal, clientID int64, now time.Time) (store.Change, error) {
+func noteChanged(tx *wtx, p store.Principal, clientID int64, now time.Time) (store.Change, error) {
 	if _, err := tx.Exec("UPDATE accounts SET note_by = ?, note_at = ? WHERE id = ?", p.AccountID, ms(now), clientID); err != nil {
 		return store.Change{}, fmt.Errorf("record note change: %w", err)
 	}
@@ -135,7 +135,7 @@ func noteChanged(tx *sql.Tx, p store.Principal, clientID int64, now time.Time) (
 // SetClientNote replaces staff's note about a client (rules.ClientNote).
 func (db *DB) SetClientNote(ctx context.Context, p store.Principal, clientID int64, note string) (protocol.Conversation, error) {
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var a protocol.Account
 		err := tx.QueryRow("SELECT id, org_id, role FROM accounts WHERE id = ? AND org_id = ?", clientID, p.OrgID).Scan(&a.ID, &a.OrgID, &a.Role)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -163,7 +163,7 @@ func (db *DB) SetClientNote(ctx context.Context, p store.Principal, clientID int
 // countTemplateUse counts a reply made from a template, if p may see it
 // (a template deleted meanwhile, or never theirs, is ignored: the reply
 // matters, the count does not).
-func countTemplateUse(tx *sql.Tx, p store.Principal, templateID int64, now time.Time) error {
+func countTemplateUse(tx *wtx, p store.Principal, templateID int64, now time.Time) error {
 	_, err := tx.Exec(`INSERT INTO template_uses(template_id, account_id, uses, last_used)
 		SELECT id, ?, 1, ? FROM templates WHERE id = ? AND org_id = ? AND (owner_id IS NULL OR owner_id = ?)
 		ON CONFLICT(template_id, account_id) DO UPDATE SET uses = uses + 1, last_used = excluded.last_used`,
@@ -220,7 +220,7 @@ func (db *DB) Templates(ctx context.Context, p store.Principal) ([]protocol.Temp
 
 // loadTemplate reads a template inside a write; one p may not see is
 // not found.
-func loadTemplate(tx *sql.Tx, p store.Principal, id int64) (protocol.Template, rules.TemplateOwner, error) {
+func loadTemplate(tx *wtx, p store.Principal, id int64) (protocol.Template, rules.TemplateOwner, error) {
 	t, o, err := scanTemplate(tx.QueryRow("SELECT "+templateCols+templateFrom+"WHERE t.id = ?", p.AccountID, id))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !rules.MaySeeTemplate(p, o) {
 		return t, o, protocol.Errorf(protocol.CodeNotFound, "no such template")
@@ -235,7 +235,7 @@ func loadTemplate(tx *sql.Tx, p store.Principal, id int64) (protocol.Template, r
 // the same transaction, so concurrent creations never pass it.
 func (db *DB) CreateTemplate(ctx context.Context, p store.Principal, req protocol.TemplateRequest) (protocol.Template, error) {
 	var out protocol.Template
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var n int
 		owner := sql.NullInt64{Int64: p.AccountID, Valid: req.Scope == protocol.ScopePersonal}
 		if err := tx.QueryRow("SELECT COUNT(*) FROM templates WHERE org_id = ? AND owner_id IS ?", p.OrgID, owner).Scan(&n); err != nil {
@@ -268,7 +268,7 @@ func (db *DB) CreateTemplate(ctx context.Context, p store.Principal, req protoco
 // UpdateTemplate replaces a template's title, body and progress.
 func (db *DB) UpdateTemplate(ctx context.Context, p store.Principal, id int64, req protocol.TemplateRequest) (protocol.Template, error) {
 	var out protocol.Template
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		t, o, err := loadTemplate(tx, p, id)
 		if err != nil {
 			return nil, err
@@ -290,7 +290,7 @@ func (db *DB) UpdateTemplate(ctx context.Context, p store.Principal, id int64, r
 
 // DeleteTemplate removes a template and its use counts.
 func (db *DB) DeleteTemplate(ctx context.Context, p store.Principal, id int64) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		_, o, err := loadTemplate(tx, p, id)
 		if err != nil {
 			return nil, err

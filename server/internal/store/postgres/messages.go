@@ -1,0 +1,472 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
+	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
+	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until,
+	c.progress, c.progress_by, c.progress_at, c.next_contact,
+	COALESCE((SELECT json_agg(json_build_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at) ORDER BY d.seq)
+		FROM decisions d WHERE d.conversation_id = c.id)::text, '[]'),
+	a.note, a.note_by, a.note_at`
+
+func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
+	var (
+		c        store.ConversationState
+		assignee sql.NullInt64
+		waiting  sql.NullInt64
+		notice   sql.NullInt64
+		updated  int64
+		// issue 14: progress, decisions, the note about the client
+		progressBy, progressAt, noteBy, noteAt sql.NullInt64
+		decisions                              string
+	)
+	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
+		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
+		&waiting, &updated, &c.ClientWrote, &notice,
+		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
+		&c.Note, &noteBy, &noteAt)
+	if err == nil {
+		c.Decisions, err = decodeDecisions(decisions)
+	}
+	c.NoticeUntil = fromNullMS(notice)
+	c.ProgressAt, c.NoteAt = fromNullMS(progressAt), fromNullMS(noteAt)
+	if progressBy.Valid {
+		v := progressBy.Int64
+		c.ProgressBy = &v
+	}
+	if noteBy.Valid {
+		v := noteBy.Int64
+		c.NoteBy = &v
+	}
+	if assignee.Valid {
+		v := assignee.Int64
+		c.AssigneeID = &v
+	}
+	c.WaitingSince = fromNullMS(waiting)
+	c.UpdatedAt = fromMS(updated)
+	return c, err
+}
+
+const convFrom = " FROM conversations c JOIN accounts a ON a.id = c.client_id "
+
+// visible is the rule, in SQL, for which conversations p may see: staff see
+// their organisation's, a client only their own. Arguments: org, isStaff, account.
+const visible = " c.org_id = ? AND (? OR c.client_id = ?) "
+
+func visibleArgs(p store.Principal) []any { return []any{p.OrgID, p.IsStaff(), p.AccountID} }
+
+func conversationByClient(tx *wtx, clientID int64) (protocol.Conversation, error) {
+	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
+	if err != nil {
+		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	return c.Conversation, nil
+}
+
+// Conversations lists the conversations p may see, most recently active first.
+func (db *DB) Conversations(ctx context.Context, p store.Principal) ([]protocol.Conversation, error) {
+	return listConversations(db.read(ctx), p)
+}
+
+// conversationsQuery is the listing for p. A client gets a query of its
+// own: the shared form "org_id = ? AND (? OR client_id = ?)" with bound
+// values makes SQLite walk the organisation's every conversation, once
+// per client, which turned a mass reconnect quadratic.
+func conversationsQuery(p store.Principal) (string, []any) {
+	if p.IsStaff() {
+		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? ORDER BY c.updated_at DESC", []any{p.OrgID}
+	}
+	return "SELECT " + convCols + convFrom + "WHERE c.client_id = ? AND c.org_id = ?", []any{p.AccountID, p.OrgID}
+}
+
+func listConversations(q q, p store.Principal) ([]protocol.Conversation, error) {
+	query, args := conversationsQuery(p)
+	rows, err := q.Query(query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []protocol.Conversation{}
+	for rows.Next() {
+		c, err := scanConv(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan conversation: %w", err)
+		}
+		out = append(out, viewFor(p, c.Conversation))
+	}
+	return out, rows.Err()
+}
+
+// Conversation returns one conversation p may see.
+func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (protocol.Conversation, error) {
+	c, err := scanConv(db.read(ctx).QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND"+visible, append([]any{id}, visibleArgs(p)...)...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	if err != nil {
+		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	return viewFor(p, c.Conversation), nil
+}
+
+// msgCols reads a staff sender's display name as it is now: a name
+// changed later shows on earlier replies too, and a deleted account's
+// replies show none.
+const msgCols = "m.id, m.conversation_id, m.seq, m.sender_id, m.sender_role, m.kind, '', m.reopens_at, m.created_at, m.expires_at, " +
+	"m.sealed, m.slice, (SELECT client_id FROM conversations WHERE id = m.conversation_id), m.notice_state, " +
+	"COALESCE((SELECT display_name FROM accounts WHERE id = m.sender_id AND role != 'client'), '')"
+
+// scanMessage reads a row of msgCols and unseals its body.
+func (db *DB) scanMessage(sc interface{ Scan(...any) error }) (protocol.Message, error) {
+	var (
+		m                protocol.Message
+		sender, reopens  sql.NullInt64
+		created, expires int64
+		sealed           []byte
+		slice, clientID  sql.NullInt64
+	)
+	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderRole, &m.Kind, &m.Body, &reopens, &created, &expires,
+		&sealed, &slice, &clientID, &m.State, &m.SenderName); err != nil {
+		return m, err
+	}
+	m.SenderID = sender.Int64
+	m.ReopensAt = fromNullMS(reopens)
+	m.CreatedAt, m.ExpiresAt = fromMS(created), fromMS(expires)
+	if sealed != nil {
+		body, err := db.ring.Open(clientID.Int64, slice.Int64, sealed, bodyAAD(m.ConversationID, m.Seq))
+		if err != nil {
+			return m, fmt.Errorf("message %d: %w", m.ID, err)
+		}
+		m.Body = string(body)
+	}
+	return m, nil
+}
+
+// bodyAAD binds a sealed body to its place: moved to another row, it
+// does not open.
+func bodyAAD(conversationID, seq int64) []byte {
+	return []byte("taiwa message " + strconv.FormatInt(conversationID, 10) + " " + strconv.FormatInt(seq, 10))
+}
+
+func (db *DB) collectMessages(rows pgx.Rows, err error) ([]protocol.Message, error) {
+	if err != nil {
+		return nil, fmt.Errorf("query messages: %w", err)
+	}
+	defer rows.Close()
+	out := []protocol.Message{}
+	for rows.Next() {
+		m, err := db.scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// History pages backwards through one conversation.
+func (db *DB) History(ctx context.Context, p store.Principal, conversationID, before int64, limit int) (protocol.MessagePage, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	if _, err := db.Conversation(ctx, p, conversationID); err != nil {
+		return protocol.MessagePage{}, err
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	args := append([]any{conversationID, before}, visibleArgs(p)...)
+	msgs, err := db.collectMessages(db.read(ctx).Query("SELECT "+msgCols+
+		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ? AND m.seq < ? AND"+visible+
+		"ORDER BY m.seq DESC LIMIT ?", append(args, limit+1)...))
+	if err != nil {
+		return protocol.MessagePage{}, err
+	}
+	page := protocol.MessagePage{Messages: msgs}
+	if len(msgs) > limit {
+		page.Messages = msgs[:limit]
+		page.NextBefore = page.Messages[limit-1].Seq
+	}
+	slices.Reverse(page.Messages)
+	return page, nil
+}
+
+// MessagesAfter returns the messages p may see with ID above cursor.
+func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64, limit int) ([]protocol.Message, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	if p.IsStaff() {
+		return db.collectMessages(db.read(ctx).Query("SELECT "+msgCols+
+			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
+	}
+	return db.collectMessages(db.read(ctx).Query("SELECT "+msgCols+
+		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+		p.AccountID, p.OrgID, cursor, limit))
+}
+
+// writableConv loads, inside a write, the conversation p acts on: staff
+// name it and must share its organisation; a client always acts on their
+// own, whatever they name.
+func writableConv(tx *wtx, p store.Principal, conversationID int64) (store.ConversationState, error) {
+	var (
+		c   store.ConversationState
+		err error
+	)
+	if p.IsStaff() {
+		c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", conversationID, p.OrgID))
+	} else {
+		c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ? AND c.org_id = ?", p.AccountID, p.OrgID))
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	if err != nil {
+		return c, fmt.Errorf("load conversation: %w", err)
+	}
+	// A client may name its own conversation or none; naming another is an
+	// error, never a silent redirect into its own.
+	if !p.IsStaff() && conversationID != 0 && conversationID != c.ID {
+		return c, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	return c, nil
+}
+
+// Send stores a message once: a repeated ref returns the original.
+func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) (protocol.Message, bool, error) {
+	if err := protocol.ValidateRef(r.Ref); err != nil {
+		return protocol.Message{}, false, err
+	}
+	if err := protocol.ValidateBody(r.Body); err != nil {
+		return protocol.Message{}, false, err
+	}
+	var (
+		out     protocol.Message
+		created bool
+	)
+	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		// Idempotency: the same sender and ref is the same message.
+		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, db.ring.HashRef(p.AccountID, r.Ref)))
+		if err == nil {
+			out = prev
+			return nil, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("look up ref: %w", err)
+		}
+		in := rules.Send{Sender: p, Body: r.Body, Now: db.clock()}
+		if in.Conv, err = writableConv(tx, p, r.ConversationID); err != nil {
+			return nil, err
+		}
+		if in.Settings, err = loadSettings(tx, p.OrgID); err != nil {
+			return nil, err
+		}
+		var until sql.NullInt64
+		if err := tx.QueryRow("SELECT access_until, display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&until, &in.SenderName); err != nil {
+			return nil, fmt.Errorf("load sender: %w", err)
+		}
+		in.AccessUntil = fromNullMS(until)
+		sent, err := rules.SendMessage(in)
+		if err != nil {
+			return nil, err
+		}
+		// The progress is decided and written with the message: a reply
+		// promising a date is never stored without the date, nor the
+		// date without the reply.
+		if sent.Conv, err = rules.ProgressAfterSend(p, sent.Conv, in.Settings, r.Progress, in.Now); err != nil {
+			return nil, err
+		}
+		c := sent.Conv
+		if err := writeProgress(tx, c); err != nil {
+			return nil, err
+		}
+		msgs := []protocol.Message{sent.Message}
+		if sent.Notice != nil {
+			msgs = append(msgs, *sent.Notice)
+		}
+		refs := []string{r.Ref, ""}
+		for i := range msgs {
+			if err := db.insertMessage(tx, c.OrgID, c.ClientID, &msgs[i], refs[i]); err != nil {
+				return nil, err
+			}
+		}
+		out, created = msgs[0], true
+		if r.Decides != 0 {
+			if err := decide(tx, p, in.Conv, msgs[0], r.Decides); err != nil {
+				return nil, err
+			}
+			if c.Decisions, err = loadDecisions(tx, c.ID); err != nil {
+				return nil, err
+			}
+		}
+		if p.IsStaff() && r.TemplateID > 0 {
+			if err := countTemplateUse(tx, p, r.TemplateID, in.Now); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
+			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
+			assignee_id = ?, notice_until = ?, updated_at = ? WHERE id = ?`,
+			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
+			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), c.ID); err != nil {
+			return nil, fmt.Errorf("update conversation: %w", err)
+		}
+		changes := make([]store.Change, 0, len(msgs)+1)
+		for i := range msgs {
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i]})
+		}
+		conv := c.Conversation
+		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}), nil
+	})
+	return out, created, err
+}
+
+// insertMessage stores a message with its body sealed under its client's
+// and its expiry slice's keys: the database never holds the words. The
+// sender's ref is kept only as a keyed hash (sealkeys.HashRef).
+func (db *DB) insertMessage(tx *wtx, orgID, clientID int64, m *protocol.Message, ref string) error {
+	var sender, refArg, slice any
+	if m.SenderID != 0 {
+		sender = m.SenderID
+	}
+	if ref != "" {
+		refArg = db.ring.HashRef(m.SenderID, ref)
+	}
+	var sealed []byte
+	if m.Body != "" {
+		s, blob, err := db.ring.Seal(clientID, m.ExpiresAt, []byte(m.Body), bodyAAD(m.ConversationID, m.Seq))
+		if err != nil {
+			return fmt.Errorf("seal message: %w", err)
+		}
+		slice, sealed = s, blob
+	}
+	m.ID = tx.nextMessageID()
+	_, err := tx.Exec(`INSERT INTO messages(id, org_id, conversation_id, seq, sender_id, sender_role, kind, ref, reopens_at, created_at, expires_at, slice, sealed, notice_state)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, m.ID, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg,
+		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt), slice, sealed, m.State)
+	if err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	return nil
+}
+
+// Receipt raises the principal's side's delivered and read marks; marks
+// never go down and never pass the last message.
+func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, delivered, read int64) error {
+	return db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		c, err := writableConv(tx, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		c, changed := rules.Receipt(p, c, delivered, read)
+		if !changed {
+			return nil, nil // nothing new: no write, no broadcast
+		}
+		if _, err := tx.Exec(`UPDATE conversations SET client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?
+			WHERE id = ?`, c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq, c.ID); err != nil {
+			return nil, fmt.Errorf("update receipt: %w", err)
+		}
+		conv := c.Conversation
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+	})
+}
+
+// Assign sets or clears a conversation's assignee (rules.Assign decides).
+func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int64, assignee *int64) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		c, err := writableConv(tx, p, conversationID) // staff only, checked above
+		if err != nil {
+			return nil, err
+		}
+		var role protocol.Role
+		if assignee != nil {
+			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *assignee, p.OrgID).Scan(&role)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return nil, fmt.Errorf("load assignee: %w", err)
+			}
+		}
+		if err := rules.Assign(p, c, assignee, role); err != nil {
+			return nil, err
+		}
+		c.AssigneeID = assignee
+		c.UpdatedAt = db.clock()
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?", assignee, ms(c.UpdatedAt), c.ID); err != nil {
+			return nil, fmt.Errorf("assign: %w", err)
+		}
+		out = c.Conversation
+		conv := out
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+	})
+	return out, err
+}
+
+// sweepBatch deletes up to sweepBatchSize expired messages, oldest first,
+// and announces each conversation's deletion. Ordered by expiry, then
+// conversation and seq: as expiry rises with seq in every conversation
+// (retention.Shorten keeps that true), each batch takes the lowest seqs of
+// each conversation it touches, so "deleted through seq N" is exact.
+func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversations int, err error) {
+	err = db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		messages, conversations = 0, 0
+		rows, err := tx.Query(`DELETE FROM messages WHERE id IN (SELECT id FROM messages
+			WHERE expires_at <= ? ORDER BY expires_at, conversation_id, seq LIMIT ?)
+			RETURNING org_id, conversation_id, seq`, now, db.sweepBatchSize)
+		if err != nil {
+			return nil, fmt.Errorf("delete expired: %w", err)
+		}
+		byConv := map[int64]*store.Change{}
+		var order []int64
+		for rows.Next() {
+			var org, conv, seq int64
+			if err := rows.Scan(&org, &conv, &seq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("delete expired: %w", err)
+			}
+			ch := byConv[conv]
+			if ch == nil {
+				ch = &store.Change{Kind: store.ChangeDeleted, OrgID: org, ConversationID: conv, At: fromMS(now)}
+				byConv[conv] = ch
+				order = append(order, conv)
+			}
+			ch.ThroughSeq = max(ch.ThroughSeq, seq)
+			ch.Count++
+			messages++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("delete expired: %w", err)
+		}
+		changes := make([]store.Change, 0, len(order))
+		for _, conv := range order {
+			ch := byConv[conv]
+			// The client, for routing: the conversation outlives its messages.
+			if err := tx.QueryRow("SELECT client_id FROM conversations WHERE id = ?", conv).Scan(&ch.ClientID); err != nil {
+				return nil, fmt.Errorf("find the conversation's client: %w", err)
+			}
+			changes = append(changes, *ch)
+		}
+		conversations = len(changes)
+		return changes, nil
+	})
+	return messages, conversations, err
+}
