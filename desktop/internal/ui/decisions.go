@@ -47,15 +47,31 @@ func (m *Main) decide(seq int64) {
 	m.stage(x)
 }
 
+// decisionExcerptRunes is how much of a decided message the header shows.
+const decisionExcerptRunes = 12
+
 // decisionsText lists a conversation's decisions for the header:
-// 決定 #12（12月1日）・#15.
-func decisionsText(ds []protocol.Decision) string {
+// 決定：#12 (12/1)「Aの案でお願いします」. The server keeps numbers and
+// times only; the words come from the messages this app still holds (a
+// deleted one shows its number alone).
+func decisionsText(ds []protocol.Decision, msgs []protocol.Message) string {
 	if len(ds) == 0 {
 		return ""
 	}
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
-		parts = append(parts, "#"+strconv.FormatInt(d.Seq, 10)+" ("+d.At.Local().Format("1/2")+")")
+		part := "#" + strconv.FormatInt(d.Seq, 10) + " (" + d.At.Local().Format("1/2") + ")"
+		for _, m := range msgs {
+			if m.Seq == d.Seq && m.Body != "" {
+				first, _, _ := strings.Cut(m.Body, "\n")
+				if r := []rune(first); len(r) > decisionExcerptRunes {
+					first = string(r[:decisionExcerptRunes]) + "…"
+				}
+				part += "「" + first + "」"
+				break
+			}
+		}
+		parts = append(parts, part)
 	}
 	return T("decide.list", "Decided: {{.List}}", map[string]any{"List": strings.Join(parts, ", ")})
 }

@@ -184,7 +184,7 @@ func (b *progressBar) show(in *inbox.Inbox, c *inbox.Conv, staff map[int64]proto
 		}
 		who += T("progress.by", "{{.Who}}, {{.When}}", map[string]any{"Who": by, "When": whenText(*c.ProgressAt, in.Now())})
 	}
-	if d := decisionsText(c.Decisions); d != "" {
+	if d := decisionsText(c.Decisions, c.Messages); d != "" {
 		who += "  " + d
 	}
 	setText(b.who, who)

@@ -301,7 +301,7 @@ func TestDecideFromHistory(t *testing.T) {
 	c := in.Conv(1).Conversation
 	c.Decisions = []protocol.Decision{{Seq: 1, ReplySeq: 2, By: 1, At: clk.t}}
 	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: c}))
-	if !strings.Contains(m.progress.who.Text, "#1") {
+	if !strings.Contains(m.progress.who.Text, "#1") || !strings.Contains(m.progress.who.Text, "「Aの案でお願いします」") {
 		t.Fatalf("header %q", m.progress.who.Text)
 	}
 	// Staff rows offer no 決定; the meta line shows the number.
