@@ -108,6 +108,7 @@ type Main struct {
 	templates []protocol.Template // the last list fetched, shown at once next time
 	reminded  time.Time           // the organisation's day the due contacts were last announced
 	noteBtn   *widget.Button
+	piiL      *widget.Label // warns of what looks like personal data in the reply
 	noteDlg   *noteEditor
 	// The dialogs open now, for tests to drive.
 	datePicker *datePicker
@@ -192,6 +193,7 @@ func (m *Main) buildUI() {
 	m.list.search.onFocus = func(on bool) { m.searching = on; m.in.SetComposing(m.composing || m.searching) }
 	m.compose.OnChanged = func(s string) {
 		m.grow()
+		m.checkPII(s)
 		if m.settling {
 			return
 		}
@@ -222,7 +224,10 @@ func (m *Main) buildUI() {
 	m.stagedBox = container.NewHBox(m.stagedL, unstage)
 	m.stagedBox.Hide()
 	m.due = newMarker(dueIcon, widget.DangerImportance)
-	tools := container.NewHBox(m.tmplBtn, m.dateBtn, m.stagedBox)
+	m.piiL = widget.NewLabel("")
+	m.piiL.Importance = widget.DangerImportance
+	m.piiL.Hide()
+	tools := container.NewHBox(m.tmplBtn, m.dateBtn, m.stagedBox, m.piiL)
 	m.noteBtn = widget.NewButtonWithIcon(T("note.button", "Note"), theme.DocumentIcon(), m.editNote)
 	m.noteBtn.Importance = widget.LowImportance
 	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), container.NewHBox(m.progress.content, m.noteBtn), m.banner)

@@ -6,6 +6,8 @@ import (
 
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/taiwa-chat/taiwa/pkg/pii"
+
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -170,4 +172,42 @@ func (m *Main) showDue() {
 		m.reminded = day
 		m.actions.Remind(overdue, today)
 	}
+}
+
+// checkPII warns, beside the reply box, when the reply looks like it
+// holds personal data (a phone number, an address…): the counselor may
+// send it all the same.
+func (m *Main) checkPII(text string) {
+	kinds := pii.Find(text)
+	if len(kinds) == 0 {
+		if m.piiL.Visible() {
+			m.piiL.Hide()
+		}
+		return
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = piiName(k)
+	}
+	setText(m.piiL, T("pii.warn", "Looks like personal data: {{.Kinds}}. Check before sending.", map[string]any{"Kinds": strings.Join(names, T("pii.sep", ", "))}))
+	if !m.piiL.Visible() {
+		m.piiL.Show()
+	}
+}
+
+// piiName names a kind of personal data.
+func piiName(k pii.Kind) string {
+	switch k {
+	case pii.Phone:
+		return T("pii.phone", "a phone number")
+	case pii.Postal:
+		return T("pii.postal", "a postal code")
+	case pii.Address:
+		return T("pii.address", "an address")
+	case pii.Email:
+		return T("pii.email", "an e-mail address")
+	case pii.Name:
+		return T("pii.name", "a full name")
+	}
+	return string(k)
 }

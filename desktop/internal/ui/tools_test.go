@@ -352,3 +352,27 @@ func TestClientNoteEditor(t *testing.T) {
 		t.Fatalf("saved %q", saved)
 	}
 }
+
+// A reply that looks like it holds personal data is flagged beside the
+// box, and can still be sent: warn, never block.
+func TestPersonalDataWarning(t *testing.T) {
+	m, in, clk, rec, w := newMainForTest(t)
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	w.Canvas().Focus(m.compose)
+	test.Type(m.compose, "折り返しは 03-1234-5678 まで")
+	if !m.piiL.Visible() || !strings.Contains(m.piiL.Text, T("pii.phone", "a phone number")) {
+		t.Fatalf("no warning: %q", m.piiL.Text)
+	}
+	clk.t = clk.t.Add(inbox.ConfirmWindow + time.Second)
+	m.send()
+	if len(rec.sent) != 1 {
+		t.Fatal("the warning blocked the reply")
+	}
+	if m.piiL.Visible() {
+		t.Fatal("the warning outlived the text")
+	}
+	test.Type(m.compose, "12月3日（木）にご連絡します")
+	if m.piiL.Visible() {
+		t.Fatalf("a date flagged as personal data: %q", m.piiL.Text)
+	}
+}
