@@ -711,3 +711,37 @@ test("a send the server cannot store for now is sent again on its own, once", as
   assert.equal((await messagesWith(cred, "混んでいても届くはずの言葉")).length, 1);
   await ctx.close();
 });
+
+test("text that looks like a phone number or an address is sent only if the client confirms", async () => {
+  const cred = await env.newClient("ひかり");
+  const { ctx, page } = await phone(env);
+  await signIn(env, page, cred);
+  await synced(page);
+  // An ordinary message, dates and times included, goes at once.
+  await page.fill("#text", "12月3日（木）の15:00に話せますか");
+  await page.click("#send");
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=15:00に話せますか");
+  assert.equal(await page.isHidden("#pii"), true);
+
+  // A phone number: asked first, with the reason; 書き直す keeps the
+  // words in the box and sends nothing.
+  const secret = "電話は090-1234-5678です";
+  await page.fill("#text", secret);
+  await page.click("#send");
+  await page.waitForSelector("#pii:not([hidden])");
+  assert.match(await page.textContent("#pii-text"), /電話番号.*匿名/);
+  await shot(page, "pwa-pii.png");
+  await page.click("#pii-back");
+  await page.waitForSelector("#pii", { state: "hidden" });
+  assert.equal(await page.inputValue("#text"), secret);
+  assert.equal(await page.evaluate(() => document.querySelectorAll("li.msg.mine").length), 1, "nothing was queued");
+
+  // Sent only when the client chooses to.
+  await page.click("#send");
+  await page.waitForSelector("#pii:not([hidden])");
+  await page.click("#pii-send");
+  await page.waitForSelector(`li.msg.mine:not(.pending) >> text=${secret}`);
+  assert.equal((await messagesWith(cred, secret)).length, 1);
+  assert.equal(await page.inputValue("#text"), "");
+  await ctx.close();
+});

@@ -1,6 +1,9 @@
 package pii
 
 import (
+	"flag"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -49,5 +52,25 @@ func TestFind(t *testing.T) {
 				t.Errorf("Find(%q) = %v, want %v", tt.text, got, tt.want)
 			}
 		})
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the client app's copy of the table")
+
+// TestClientTable keeps the client app's table the Go one: one table,
+// two languages.
+func TestClientTable(t *testing.T) {
+	path := filepath.Join("..", "..", ClientTablePath)
+	if *update {
+		if err := os.WriteFile(path, []byte(JS()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != JS() {
+		t.Fatalf("%s differs from the Go table: go test ./pkg/pii -run TestClientTable -update", ClientTablePath)
 	}
 }
