@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -143,4 +144,42 @@ func TestBusyRefusesInOrderOverTheRealServer(t *testing.T) {
 
 func containsLine(text, line string) bool {
 	return slices.Contains(strings.Split(text, "\n"), line)
+}
+
+// TestGoClientHoldsWhileBusy: the apps' library, refused as busy, holds
+// what is written meanwhile and sends it after the refused message, so
+// the server refuses nothing more and stores the words in order.
+func TestGoClientHoldsWhileBusy(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.BusyAfter = time.Second })
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	l := goLive(t, cl, 0)
+	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
+	ts.backlog.inFlight.Add(150) // 1.5 s: busy, come back in 2 s
+	_, first := l.live.Enqueue(0, "ひとつめ")
+	l.rec.waitFor(t, "the refusal", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ErrorFrame) bool { return f.Error.Code == protocol.CodeUnavailable })
+	})
+	ts.backlog.inFlight.Add(-150)
+	_, second := l.live.Enqueue(0, "ふたつめ")
+	for i, done := range []<-chan client.Result{first, second} {
+		select {
+		case r := <-done:
+			if r.Err != nil {
+				t.Fatalf("message %d: %v", i+1, r.Err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d never acknowledged", i+1)
+		}
+	}
+	page, err := cl.History(context.Background(), convOf(t, cl), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 2 || page.Messages[0].Body != "ひとつめ" || page.Messages[1].Body != "ふたつめ" {
+		t.Fatalf("stored %+v", page.Messages)
+	}
+	if m := metricsText(t, ts); !containsLine(m, "taiwa_sends_busy_total 1") {
+		t.Fatalf("the held message was refused too:\n%s", m)
+	}
 }

@@ -366,19 +366,30 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 	// commits take. When the database falls behind, acks come slower; past
 	// maxPendingSends the app's frames wait in the network (back-pressure),
 	// and the connection is never dropped for it.
-	sends := make(chan *protocol.Send, maxPendingSends)
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		for v := range sends {
-			lc.storeSend(ctx, v, reply)
-			lc.pending.Add(-1)
-			s.backlog.inFlight.Add(-1)
-		}
-	}()
+	//
+	// The goroutine starts with the connection's first send: most
+	// connections sit idle (a client reads, and writes now and then), and
+	// an idle connection's memory is what 10,000 of them cost.
+	var (
+		sends chan *protocol.Send
+		sent  chan struct{}
+	)
+	startSends := func() {
+		sends, sent = make(chan *protocol.Send, maxPendingSends), make(chan struct{})
+		go func() {
+			defer close(sent)
+			for v := range sends {
+				lc.storeSend(ctx, v, reply)
+				lc.pending.Add(-1)
+				s.backlog.inFlight.Add(-1)
+			}
+		}()
+	}
 	defer func() {
-		close(sends)
-		<-sent
+		if sends != nil {
+			close(sends)
+			<-sent
+		}
 	}()
 	for {
 		rctx, rcancel := ctx, context.CancelFunc(func() {})
@@ -426,6 +437,9 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 					return err
 				}
 				continue
+			}
+			if sends == nil {
+				startSends()
 			}
 			lc.pending.Add(1)
 			s.backlog.inFlight.Add(1)
