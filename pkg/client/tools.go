@@ -14,10 +14,11 @@ func (c *Client) SetProgress(ctx context.Context, conversationID int64, req prot
 	return out, c.do(ctx, http.MethodPut, fmt.Sprintf("/api/v1/conversations/%d/progress", conversationID), req, &out)
 }
 
-// SetClientNote replaces staff's note about a client (staff).
-func (c *Client) SetClientNote(ctx context.Context, clientID int64, note string) (protocol.Conversation, error) {
+// SetClientNote replaces staff's note about a client (staff); with
+// Expect, only if the note is still as the editor found it.
+func (c *Client) SetClientNote(ctx context.Context, clientID int64, req protocol.NoteRequest) (protocol.Conversation, error) {
 	var out protocol.Conversation
-	return out, c.do(ctx, http.MethodPut, fmt.Sprintf("/api/v1/clients/%d/note", clientID), protocol.NoteRequest{Note: note}, &out)
+	return out, c.do(ctx, http.MethodPut, fmt.Sprintf("/api/v1/clients/%d/note", clientID), req, &out)
 }
 
 // Templates lists the organisation's canned replies and the caller's own,

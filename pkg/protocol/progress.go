@@ -87,9 +87,12 @@ func (c Conversation) ForClient() Conversation {
 }
 
 // NoteRequest replaces staff's note about a client (PUT
-// /clients/{id}/note); "" clears it.
+// /clients/{id}/note); "" clears it. Expect, when given, is the note as
+// the editor found it: if a colleague changed it meanwhile, the change is
+// refused (conflict) instead of overwriting their words.
 type NoteRequest struct {
-	Note string `json:"note"`
+	Note   string  `json:"note"`
+	Expect *string `json:"expect,omitempty"`
 }
 
 // MaxDecisions bounds a conversation's list of decisions.

@@ -79,10 +79,10 @@ func (c *Controller) setProgress(s *session) func(int64, protocol.ProgressReques
 
 // setNote replaces staff's note about a client; the change comes back to
 // every staff app as a conversation frame.
-func (c *Controller) setNote(s *session) func(int64, string, func(error)) {
-	return func(clientID int64, note string, done func(error)) {
+func (c *Controller) setNote(s *session) func(int64, protocol.NoteRequest, func(error)) {
+	return func(clientID int64, req protocol.NoteRequest, done func(error)) {
 		c.call(s, func(ctx context.Context) error {
-			_, err := s.cli.SetClientNote(ctx, clientID, note)
+			_, err := s.cli.SetClientNote(ctx, clientID, req)
 			return err
 		}, done)
 	}

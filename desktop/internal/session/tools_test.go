@@ -84,7 +84,7 @@ func TestWorkingToolsSession(t *testing.T) {
 	}
 	// The note about the client, saved and back live.
 	h.do(func() {
-		ctrl.setNote(ctrl.sess)(ctrl.in.Conv(conv).ClientID, "睡眠の話が中心", func(err error) { done <- err })
+		ctrl.setNote(ctrl.sess)(ctrl.in.Conv(conv).ClientID, protocol.NoteRequest{Note: "睡眠の話が中心", Expect: new(string)}, func(err error) { done <- err })
 	})
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ type Actions struct {
 	Remind func(overdue, today int)
 	// SetNote replaces staff's note about a client; done runs on the UI
 	// goroutine.
-	SetNote func(clientID int64, note string, done func(error))
+	SetNote func(clientID int64, req protocol.NoteRequest, done func(error))
 }
 
 // SendExtras are what a reply carries besides its text: the progress it

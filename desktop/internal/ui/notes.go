@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -78,14 +80,21 @@ func (m *Main) editNote() {
 		}
 		who.SetText(T("note.changed", "Last changed by {{.Who}}, {{.When}}", map[string]any{"Who": by, "When": whenText(*f.NoteAt, m.in.Now())}))
 	}
+	// The note as this editor found it: a colleague's change meanwhile
+	// is refused rather than written over (the server compares).
+	found := f.Note
 	e.save = func() {
 		text := e.entry.Text
-		m.actions.SetNote(clientID, text, func(err error) {
-			if err != nil {
+		m.actions.SetNote(clientID, protocol.NoteRequest{Note: text, Expect: &found}, func(err error) {
+			var pe *protocol.Error
+			switch {
+			case errors.As(err, &pe) && pe.Code == protocol.CodeConflict:
+				e.errLabel.SetText(T("note.conflict", "A colleague changed this note meanwhile. Copy your text, then close and open the note again to see theirs."))
+			case err != nil:
 				e.errLabel.SetText(ErrorText(err))
-				return
+			default:
+				e.dlg.Hide()
 			}
-			e.dlg.Hide()
 		})
 	}
 	box := container.New(&noteLayout{}, hint, e.entry, who, e.errLabel)

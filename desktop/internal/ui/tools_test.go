@@ -317,12 +317,12 @@ func TestClientNoteEditor(t *testing.T) {
 	m, in, clk, _, w := newMainForTest(t)
 	var saved []string
 	fail := error(nil)
-	m.actions.SetNote = func(clientID int64, note string, done func(error)) {
-		if clientID != 11 {
-			t.Errorf("note for client %d, want 11", clientID)
+	m.actions.SetNote = func(clientID int64, req protocol.NoteRequest, done func(error)) {
+		if clientID != 11 || req.Expect == nil || !strings.HasPrefix(*req.Expect, "睡眠の話が中心") {
+			t.Errorf("note for client %d from %v, want 11 from the note as found", clientID, req.Expect)
 		}
 		if fail == nil {
-			saved = append(saved, note)
+			saved = append(saved, req.Note)
 		}
 		done(fail)
 	}
@@ -345,6 +345,11 @@ func TestClientNoteEditor(t *testing.T) {
 	e.save()
 	if e.errLabel.Text == "" || w.Canvas().Overlays().Top() == nil || e.entry.Text != "新しいメモ" {
 		t.Fatal("a refusal closed the editor or lost the text")
+	}
+	fail = &protocol.Error{Code: protocol.CodeConflict, Message: "changed meanwhile"}
+	e.save()
+	if e.errLabel.Text != T("note.conflict", "A colleague changed this note meanwhile. Copy your text, then close and open the note again to see theirs.") {
+		t.Fatalf("conflict shown as %q", e.errLabel.Text)
 	}
 	fail = nil
 	e.save()

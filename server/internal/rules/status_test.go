@@ -165,9 +165,29 @@ func TestClientNote(t *testing.T) {
 		{"control character", co, cl, "a\x1bb", protocol.CodeInvalid},
 		{"lines and tabs", co, cl, "一行目\n\t二行目", ""},
 	}
+	// An edit started from the note as it is passes; one started from an
+	// older note is refused, not written over a colleague's words.
+	now := cl
+	now.Note = "いまのメモ"
+	for _, tt := range []struct {
+		name   string
+		expect *string
+		code   protocol.Code
+	}{
+		{"no expectation", nil, ""},
+		{"as it is", ptr("いまのメモ"), ""},
+		{"changed meanwhile", ptr("前のメモ"), protocol.CodeConflict},
+		{"written meanwhile where there was none", ptr(""), protocol.CodeConflict},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := codeOf(ClientNote(co, now, "新しいメモ", tt.expect)); got != tt.code {
+				t.Fatalf("code %q, want %q", got, tt.code)
+			}
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := codeOf(ClientNote(tt.actor, tt.target, tt.note)); got != tt.code {
+			if got := codeOf(ClientNote(tt.actor, tt.target, tt.note, nil)); got != tt.code {
 				t.Fatalf("code %q, want %q", got, tt.code)
 			}
 		})

@@ -621,7 +621,7 @@ func TestLogsHoldNoClientText(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Issue 14: a counselor's note, a template, a promised date.
-	if _, err := co.SetClientNote(ctx, cred.Account.ID, "NOTE-夜に不安が強い-b81"); err != nil {
+	if _, err := co.SetClientNote(ctx, cred.Account.ID, protocol.NoteRequest{Note: "NOTE-夜に不安が強い-b81"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := co.CreateTemplate(ctx, protocol.TemplateRequest{Scope: protocol.ScopePersonal, Title: "TEXT-題-2c", Body: "TEXT-{nickname}さん-3d"}); err != nil {

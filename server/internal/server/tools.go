@@ -36,7 +36,7 @@ func (s *Server) setClientNote(w http.ResponseWriter, r *http.Request, a *sessio
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	conv, err := s.store.SetClientNote(r.Context(), a.p, id, req.Note)
+	conv, err := s.store.SetClientNote(r.Context(), a.p, id, req)
 	if err != nil {
 		return err
 	}

@@ -215,3 +215,43 @@ func TestTemplateLimitUnderConcurrentRequests(t *testing.T) {
 		t.Fatalf("answers %v, listed %d (%v); want %d created, %d conflicts, %d listed", status, len(list), err, free, racers-free, protocol.MaxPersonalTemplates)
 	}
 }
+
+// TestNoteEditsRaceOverTheServer: counselors saving from the same note at
+// once over the real server: one edit is stored and the others are told
+// (409), none overwrites another silently.
+func TestNoteEditsRaceOverTheServer(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "さくら")
+	var staff []*client.Client
+	for i := range 6 {
+		staff = append(staff, ts.newCounselor(t, o, fmt.Sprint("相談員", i)))
+	}
+	base := "最初のメモ"
+	if _, err := o.admin.SetClientNote(context.Background(), cred.Account.ID, protocol.NoteRequest{Note: base}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		status = map[int]int{}
+	)
+	start := make(chan struct{})
+	for i, co := range staff {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			code, _ := apiDo(t, "PUT", fmt.Sprintf("%s/api/v1/clients/%d/note", ts.URL, cred.Account.ID), co.Token,
+				fmt.Sprintf(`{"note":"メモ %d","expect":"最初のメモ"}`, i))
+			mu.Lock()
+			status[code]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if status[http.StatusOK] != 1 || status[http.StatusConflict] != len(staff)-1 {
+		t.Fatalf("answers %v: want one 200 and %d 409", status, len(staff)-1)
+	}
+}

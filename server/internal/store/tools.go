@@ -18,7 +18,7 @@ type Progress interface {
 type ClientNotes interface {
 	// SetClientNote replaces the note about a client (staff), recording
 	// who and when, and announces it to the organisation's staff.
-	SetClientNote(ctx context.Context, p Principal, clientID int64, note string) (protocol.Conversation, error)
+	SetClientNote(ctx context.Context, p Principal, clientID int64, req protocol.NoteRequest) (protocol.Conversation, error)
 }
 
 // Templates are canned replies: the organisation's and each staff

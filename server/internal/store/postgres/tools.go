@@ -135,18 +135,21 @@ func noteChanged(tx *wtx, p store.Principal, clientID int64, now time.Time) (sto
 }
 
 // SetClientNote replaces staff's note about a client (rules.ClientNote).
-func (db *DB) SetClientNote(ctx context.Context, p store.Principal, clientID int64, note string) (protocol.Conversation, error) {
+func (db *DB) SetClientNote(ctx context.Context, p store.Principal, clientID int64, req protocol.NoteRequest) (protocol.Conversation, error) {
+	note := req.Note
 	var out protocol.Conversation
 	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
 		var a protocol.Account
-		err := tx.QueryRow("SELECT id, org_id, role FROM accounts WHERE id = ? AND org_id = ?", clientID, p.OrgID).Scan(&a.ID, &a.OrgID, &a.Role)
+		err := tx.QueryRow("SELECT id, org_id, role, note FROM accounts WHERE id = ? AND org_id = ?", clientID, p.OrgID).Scan(&a.ID, &a.OrgID, &a.Role, &a.Note)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such client")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("load client: %w", err)
 		}
-		if err := rules.ClientNote(p, a, note); err != nil {
+		// Compared in the writing transaction: two colleagues saving from
+		// the same note at once, one wins and the other hears of it.
+		if err := rules.ClientNote(p, a, note, req.Expect); err != nil {
 			return nil, err
 		}
 		if _, err := tx.Exec("UPDATE accounts SET note = ? WHERE id = ?", note, clientID); err != nil {

@@ -183,6 +183,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentTemplateLimit", testConcurrentTemplateLimit},
 		{"Decisions", testDecisions},
 		{"ClientNotes", testClientNotes},
+		{"ConcurrentNoteEditsOneWins", testConcurrentNoteEdits},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}

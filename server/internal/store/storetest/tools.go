@@ -342,7 +342,7 @@ func testClientNotes(t *testing.T, open Opener) {
 	ctx := context.Background()
 	o := f.Org(t, 1)
 	cl := o.Clients[0]
-	conv, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, "睡眠の話が中心。次は週末の過ごし方")
+	conv, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, protocol.NoteRequest{Note: "睡眠の話が中心。次は週末の過ごし方"})
 	if err != nil || conv.Note != "睡眠の話が中心。次は週末の過ごし方" || conv.NoteBy == nil || *conv.NoteBy != o.Staff.AccountID || conv.NoteAt == nil {
 		t.Fatalf("set note: %+v %v", conv, err)
 	}
@@ -378,7 +378,7 @@ func testClientNotes(t *testing.T, open Opener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := f.Store.SetClientNote(ctx, tt.p, tt.client, tt.note); Code(err) != tt.code {
+			if _, err := f.Store.SetClientNote(ctx, tt.p, tt.client, protocol.NoteRequest{Note: tt.note}); Code(err) != tt.code {
 				t.Fatalf("code %q, want %q (%v)", Code(err), tt.code, err)
 			}
 		})
@@ -389,7 +389,54 @@ func testClientNotes(t *testing.T, open Opener) {
 	if err := f.Store.DeleteAccount(ctx, o.Admin, cl.AccountID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, "x"); Code(err) != protocol.CodeNotFound {
+	if _, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, protocol.NoteRequest{Note: "x"}); Code(err) != protocol.CodeNotFound {
 		t.Fatalf("a deleted client's note: %v", err)
+	}
+}
+
+// testConcurrentNoteEdits: colleagues saving from the same note at once:
+// one edit is stored, the others are refused, none is silently lost.
+func testConcurrentNoteEdits(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	cl := o.Clients[0]
+	base := "最初のメモ"
+	if _, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, protocol.NoteRequest{Note: base}); err != nil {
+		t.Fatal(err)
+	}
+	staff := []store.Principal{o.Staff, o.Admin}
+	for range 6 {
+		staff = append(staff, f.Account(t, o.ID, protocol.RoleCounselor))
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins []string
+	)
+	start := make(chan struct{})
+	for i, p := range staff {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			note := fmt.Sprint("メモ ", i)
+			_, err := f.Store.SetClientNote(ctx, p, cl.AccountID, protocol.NoteRequest{Note: note, Expect: &base})
+			switch Code(err) {
+			case "":
+				mu.Lock()
+				wins = append(wins, note)
+				mu.Unlock()
+			case protocol.CodeConflict:
+			default:
+				t.Errorf("save: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	got, _ := f.Store.Account(ctx, o.Admin, cl.AccountID)
+	if len(wins) != 1 || got.Note != wins[0] {
+		t.Fatalf("stored edits %v, note now %q", wins, got.Note)
 	}
 }
