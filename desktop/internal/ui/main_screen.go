@@ -102,6 +102,7 @@ type Main struct {
 	tmplBtn   *widget.Button
 	dateBtn   *widget.Button
 	staged    SendExtras
+	stagedBy  map[int64]SendExtras // what waiting replies of other conversations will set
 	stagedBox *fyne.Container
 	stagedL   *widget.Label
 	due       *marker
@@ -140,7 +141,7 @@ type Main struct {
 // NewMain builds the main screen over an inbox.
 func NewMain(in *inbox.Inbox, win fyne.Window, actions Actions) *Main {
 	m := &Main{in: in, win: win, actions: actions, foreground: true, looked: true,
-		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}}
+		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}, stagedBy: map[int64]SendExtras{}}
 	m.buildUI()
 	return m
 }
@@ -221,13 +222,17 @@ func (m *Main) buildUI() {
 	m.stagedL.Importance = widget.WarningImportance
 	unstage := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { m.stage(SendExtras{}) })
 	unstage.Importance = widget.LowImportance
-	m.stagedBox = container.NewHBox(m.stagedL, unstage)
+	// Long words beside the buttons wrap (anywhere: Japanese has no
+	// spaces) instead of widening the window past the screen.
+	m.stagedL.Wrapping = fyne.TextWrapBreak
+	m.stagedBox = container.NewBorder(nil, nil, nil, unstage, m.stagedL)
 	m.stagedBox.Hide()
 	m.due = newMarker(dueIcon, widget.DangerImportance)
 	m.piiL = widget.NewLabel("")
 	m.piiL.Importance = widget.DangerImportance
+	m.piiL.Wrapping = fyne.TextWrapBreak
 	m.piiL.Hide()
-	tools := container.NewHBox(m.tmplBtn, m.dateBtn, m.stagedBox, m.piiL)
+	tools := container.NewBorder(nil, nil, container.NewHBox(m.tmplBtn, m.dateBtn), nil, container.NewVBox(m.stagedBox, m.piiL))
 	m.noteBtn = widget.NewButtonWithIcon(T("note.button", "Note"), theme.DocumentIcon(), m.editNote)
 	m.noteBtn.Importance = widget.LowImportance
 	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), container.NewHBox(m.progress.content, m.noteBtn), m.banner)
@@ -524,9 +529,15 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 		m.title.SetText(f.Nickname)
 		m.setCompose(f.Draft)
+		prev := m.shown
 		m.shown = f.ID
-		// What a reply was to set belongs to that conversation's reply.
-		m.stage(SendExtras{})
+		// What a reply was to set belongs to that conversation's reply,
+		// as its draft does: it waits there while another is in front.
+		if prev != 0 && m.staged != (SendExtras{}) {
+			m.stagedBy[prev] = m.staged
+		}
+		m.stage(m.stagedBy[f.ID])
+		delete(m.stagedBy, f.ID)
 		m.tmplBtn.Enable()
 		m.dateBtn.Enable()
 	} else if touches(eff, f.ID) {

@@ -181,10 +181,16 @@ func TestTemplateIntoReply(t *testing.T) {
 	if x := m.Staged(); x.Progress != protocol.ProgressNextContact || x.NextContact != "2026-12-03" || x.TemplateID != 9 {
 		t.Fatalf("staged %+v", x)
 	}
-	// Another conversation in front: what was staged does not follow.
+	// Another conversation in front: what was staged does not follow, and
+	// waits with its draft until さくら is back in front.
+	staged := m.Staged()
 	m.pick(2)
-	if m.Staged() != (SendExtras{}) {
+	if m.Staged() != (SendExtras{}) || m.stagedBox.Visible() {
 		t.Fatalf("staged extras followed to another conversation: %+v", m.Staged())
+	}
+	m.pick(1)
+	if m.Staged() != staged {
+		t.Fatalf("back to さくら: staged %+v, want %+v", m.Staged(), staged)
 	}
 }
 
