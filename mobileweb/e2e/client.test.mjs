@@ -622,11 +622,13 @@ test("day separators, a growing input with a send hint, safe-area insets", async
   const { ctx, page } = await phone(env);
   await signIn(env, page, cred);
   await synced(page);
-  // One separator per day; bubbles show the time only.
+  // One separator per day; bubbles show the time only (no date), and the
+  // message's number (#N), which a counselor's 決定 quotes.
   const days = await page.$$eval("#messages li.day", (els) => els.map((e) => e.textContent));
   assert.deepEqual(days, ["今日"]);
   const metas = await page.$$eval("#messages li.msg .meta", (els) => els.map((e) => e.textContent));
-  assert.ok(metas.every((m) => /^\d{2}:\d{2}( · .+)?$/.test(m)), metas.join(" | "));
+  assert.ok(metas.every((m) => /^\d{2}:\d{2}( · .+)? · #\d+$/.test(m)), metas.join(" | "));
+  assert.deepEqual(metas.map((m) => Number(m.split("#").pop())), Array.from({ length: metas.length }, (_, i) => i + 1), "numbers run 1, 2, 3…");
 
   const h1 = (await box(page, "#text")).height;
   await page.fill("#text", "一\n二\n三\n四");
@@ -748,5 +750,39 @@ test("a busy server's 'not now' holds what is written meanwhile, and the words a
   const conv = await conversationOf(cred);
   const page2 = await env.admin("GET", `/api/v1/conversations/${conv.id}/messages?limit=50`);
   assert.deepEqual(page2.messages.filter((m) => m.sender_role === "client").map((m) => m.body), ["ひとつめ", "ふたつめ"]);
+  await ctx.close();
+});
+
+test("text that looks like a phone number or an address is sent only if the client confirms", async () => {
+  const cred = await env.newClient("ひかり");
+  const { ctx, page } = await phone(env);
+  await signIn(env, page, cred);
+  await synced(page);
+  // An ordinary message, dates and times included, goes at once.
+  await page.fill("#text", "12月3日（木）の15:00に話せますか");
+  await page.click("#send");
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=15:00に話せますか");
+  assert.equal(await page.isHidden("#pii"), true);
+
+  // A phone number: asked first, with the reason; 書き直す keeps the
+  // words in the box and sends nothing.
+  const secret = "電話は090-1234-5678です";
+  await page.fill("#text", secret);
+  await page.click("#send");
+  await page.waitForSelector("#pii:not([hidden])");
+  assert.match(await page.textContent("#pii-text"), /電話番号.*匿名/);
+  await shot(page, "pwa-pii.png");
+  await page.click("#pii-back");
+  await page.waitForSelector("#pii", { state: "hidden" });
+  assert.equal(await page.inputValue("#text"), secret);
+  assert.equal(await page.evaluate(() => document.querySelectorAll("li.msg.mine").length), 1, "nothing was queued");
+
+  // Sent only when the client chooses to.
+  await page.click("#send");
+  await page.waitForSelector("#pii:not([hidden])");
+  await page.click("#pii-send");
+  await page.waitForSelector(`li.msg.mine:not(.pending) >> text=${secret}`);
+  assert.equal((await messagesWith(cred, secret)).length, 1);
+  assert.equal(await page.inputValue("#text"), "");
   await ctx.close();
 });

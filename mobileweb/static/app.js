@@ -13,6 +13,7 @@ import * as push from "./push.js";
 import { cleanBody, charCount, MAX_CHARS, normalizeLoginId, normalizePassword } from "./text.js";
 import { createThread, failText } from "./view.js";
 import { askPin, newPin, validPin, PIN_TRIES, DEFAULT_LOCK_AFTER } from "./lock.js";
+import { findPII } from "./pii.js";
 
 const $ = (id) => document.getElementById(id);
 const SHARED = "taiwa.shared";
@@ -491,6 +492,14 @@ async function submit(ev) {
     renderComposeState();
     return;
   }
+  // Something like a phone number or an address: ask first, gently (the
+  // client is anonymous here; once sent, it cannot be taken back). The
+  // words stay in the box unless the client chooses to send them.
+  const kinds = findPII(body);
+  if (kinds.length && !(await askPII(kinds))) {
+    $("text").focus();
+    return;
+  }
   const p = { ref: newRef(), body };
   state.outbox.push(p);
   await state.store?.putPending(p);
@@ -583,6 +592,32 @@ function togglePush() {
     console.warn("push:", e);
     renderPush(e.message === "denied" ? "pushDenied" : "pushFailed");
   }).finally(() => { btn.disabled = false; });
+}
+
+// --- personal data --------------------------------------------------------
+
+// askPII shows what the text seems to hold and resolves true if the
+// client sends it all the same.
+function askPII(kinds) {
+  const box = $("pii");
+  $("pii-text").textContent = t("piiText", { kinds: kinds.map((k) => t("pii_" + k)).join(t("piiSep")) });
+  box.hidden = false;
+  $("pii-back").focus();
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      box.hidden = true;
+      $("pii-send").removeEventListener("click", yes);
+      $("pii-back").removeEventListener("click", no);
+      box.removeEventListener("keydown", esc);
+      resolve(ok);
+    };
+    const yes = () => done(true);
+    const no = () => done(false);
+    const esc = (e) => { if (e.key === "Escape") done(false); };
+    $("pii-send").addEventListener("click", yes);
+    $("pii-back").addEventListener("click", no);
+    box.addEventListener("keydown", esc);
+  });
 }
 
 // --- menu and PIN -------------------------------------------------------

@@ -155,10 +155,10 @@ export function createThread({ scroller, list, pill, onSeen, onAction }) {
       const mine = m.sender_role === "client";
       if (mine) {
         const status = c && c.staff_read_seq >= m.seq ? t("read") : c && c.staff_delivered_seq >= m.seq ? t("delivered") : t("sent");
-        items.push({ key: "m:" + m.id, sig: status, seq: m.seq, build: () => bubble(m.body, true, null, clock(m.created_at) + " · " + status) });
+        items.push({ key: "m:" + m.id, sig: status, seq: m.seq, build: () => bubble(m.body, true, null, clock(m.created_at) + " · " + status + " · #" + m.seq) });
       } else {
         const name = m.sender_name || t("counselor");
-        items.push({ key: "m:" + m.id, sig: name, theirs: true, seq: m.seq, build: () => bubble(m.body, false, name, clock(m.created_at)) });
+        items.push({ key: "m:" + m.id, sig: name, theirs: true, seq: m.seq, build: () => bubble(m.body, false, name, clock(m.created_at) + " · #" + m.seq) });
       }
     }
     if (model.outbox.length) addDay(new Date().toISOString());

@@ -70,6 +70,18 @@ type PendingMessage struct {
 	Ref            string
 	ConversationID int64
 	Body           string
+	// Staff only: the progress the reply sets (with a next-contact date)
+	// and the template it was made from; see protocol.Send.
+	Progress    protocol.Progress `json:",omitempty"`
+	NextContact string            `json:",omitempty"`
+	TemplateID  int64             `json:",omitempty"`
+	Decides     int64             `json:",omitempty"`
+}
+
+// frame is the send frame of an outbox entry.
+func (p PendingMessage) frame() protocol.Send {
+	return protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body,
+		Progress: p.Progress, NextContact: p.NextContact, TemplateID: p.TemplateID, Decides: p.Decides}
 }
 
 // LiveOptions configure a live connection.
@@ -189,7 +201,13 @@ func (l *Live) Enqueue(conversationID int64, body string) (ref string, done <-ch
 // EnqueueRef is Enqueue with a ref chosen by the caller, for an app that
 // records the message (and its ref) before it can possibly be answered.
 func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan Result {
-	p := &pending{PendingMessage: PendingMessage{Ref: ref, ConversationID: conversationID, Body: body}, done: make(chan Result, 1)}
+	return l.EnqueueMessage(PendingMessage{Ref: ref, ConversationID: conversationID, Body: body})
+}
+
+// EnqueueMessage is EnqueueRef for a whole outbox entry: a staff reply
+// that also sets the conversation's progress or names its template.
+func (l *Live) EnqueueMessage(m PendingMessage) <-chan Result {
+	p := &pending{PendingMessage: m, done: make(chan Result, 1)}
 	l.mu.Lock()
 	l.outbox = append(l.outbox, p)
 	conn := l.conn
@@ -203,7 +221,7 @@ func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan 
 	if conn != nil {
 		// A failed write is not an error here: the message stays in the
 		// outbox and is resent on reconnection.
-		_ = writeFrame(context.Background(), conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
+		_ = writeFrame(context.Background(), conn, p.frame())
 	}
 	return p.done
 }
@@ -421,7 +439,7 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			l.opts.OnEvent(Event{Frame: f})
 			l.state(StateEvent{Connected: true})
 			for _, p := range resend {
-				if err := writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body}); err != nil {
+				if err := writeFrame(ctx, conn, p.frame()); err != nil {
 					return welcomed, fmt.Errorf("resend: %w", err)
 				}
 			}
@@ -509,7 +527,7 @@ func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string,
 		l.mu.Unlock()
 		for _, q := range again {
 			// A failed write is not an error here: the next connection resends.
-			if writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: q.Ref, ConversationID: q.ConversationID, Body: q.Body}) != nil {
+			if writeFrame(ctx, conn, q.frame()) != nil {
 				return
 			}
 		}

@@ -79,6 +79,16 @@ type Send struct {
 	Ref            string `json:"ref"`
 	ConversationID int64  `json:"conversation_id,omitempty"`
 	Body           string `json:"body"`
+	// Staff only, all optional: the progress the reply sets (with
+	// NextContact for ProgressNextContact: a date the reply promises),
+	// stored in the same transaction as the message, and the template it
+	// was made from (counted for the template list's order).
+	Progress    Progress `json:"progress,omitempty"`
+	NextContact string   `json:"next_contact,omitempty"`
+	TemplateID  int64    `json:"template_id,omitempty"`
+	// Decides is the seq of a client's message this reply confirms as
+	// decided (決定); staff only.
+	Decides int64 `json:"decides,omitempty"`
 }
 
 // Receipt reports what an app has received and shown to its person.
@@ -394,8 +404,13 @@ func (s *Send) validate() error {
 	if err := ValidateRef(s.Ref); err != nil {
 		return err
 	}
-	if s.ConversationID < 0 {
-		return Errorf(CodeBadFrame, "conversation_id must not be negative")
+	if s.ConversationID < 0 || s.TemplateID < 0 || s.Decides < 0 {
+		return Errorf(CodeBadFrame, "conversation_id and template_id must not be negative")
+	}
+	if s.Progress != "" || s.NextContact != "" {
+		if err := (ProgressRequest{Progress: s.Progress, NextContact: s.NextContact}).Validate(); err != nil {
+			return err
+		}
 	}
 	return ValidateBody(s.Body)
 }

@@ -222,6 +222,32 @@ type Conversation struct {
 	StaffReadSeq       int64      `json:"staff_read_seq"`
 	WaitingSince       *time.Time `json:"waiting_since,omitempty"` // when the unanswered client message arrived
 	UpdatedAt          time.Time  `json:"updated_at"`
+	// Progress is where staff say the conversation stands (staff only;
+	// see ForClient), who set it last (absent: changed by itself, as when
+	// the client answers a 返答待ち) and when; NextContact is the date
+	// promised to the client (DateLayout, the organisation's time zone),
+	// set only with ProgressNextContact.
+	Progress    Progress   `json:"progress,omitempty"`
+	ProgressBy  *int64     `json:"progress_by,omitempty"`
+	ProgressAt  *time.Time `json:"progress_at,omitempty"`
+	NextContact string     `json:"next_contact,omitempty"`
+	// Decisions are the client's messages staff confirmed as decided
+	// (決定), oldest first (staff only).
+	Decisions []Decision `json:"decisions,omitempty"`
+	// Note is staff's note about the client (no personal data), who last
+	// changed it and when (staff only).
+	Note   string     `json:"note,omitempty"`
+	NoteBy *int64     `json:"note_by,omitempty"`
+	NoteAt *time.Time `json:"note_at,omitempty"`
+}
+
+// Decision is a client's message confirmed as decided by a staff reply
+// that quotes its number ("#12 の内容で決定しました").
+type Decision struct {
+	Seq      int64     `json:"seq"`       // the client's message decided on
+	ReplySeq int64     `json:"reply_seq"` // the reply that confirmed it
+	By       int64     `json:"by"`        // the staff member who replied
+	At       time.Time `json:"at"`
 }
 
 // Message is one entry of a conversation.

@@ -202,6 +202,9 @@ func run() error {
 		return fmt.Errorf("build the desk: %w", err)
 	}
 	fmt.Printf("desk: %d clients, %d messages in %s\n", len(desk.Clients), desk.Sent, time.Since(start).Round(time.Second))
+	if err := dataset.Tools(ctx, admin); err != nil {
+		return err
+	}
 
 	// Three clients who write while the counselor works.
 	lives := map[string]*client.Live{}
@@ -317,6 +320,41 @@ func run() error {
 		return err
 	}
 
+	// Issue 14: the canned replies (Ctrl+T), searched, one inserted for
+	// editing; the next-contact date picker (Ctrl+D).
+	if err := s.steps([]string{"key", "ctrl+t"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("templates.png"); err != nil {
+		return err
+	}
+	if err := s.typeText("お返事"); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := s.shot("templates-search.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := s.shot("template-inserted.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+d"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("date.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Escape"}); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+
 	// Admin settings through the window's own menu: "Taiwa" at the top
 	// left, its first item just below.
 	if err := s.steps([]string{"mousemove", "30", "16"}, []string{"click", "1"}, []string{"mousemove", "80", "52"}, []string{"click", "1"}); err != nil {
@@ -352,7 +390,7 @@ func run() error {
 	}
 	// The organisation's settings, the staff and the audit log: their tabs
 	// at the top of the admin window.
-	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}} {
+	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}} {
 		if err := s.steps([]string{"mousemove", tab.x, "24"}, []string{"click", "1"}); err != nil {
 			return err
 		}

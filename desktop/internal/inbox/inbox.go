@@ -147,6 +147,15 @@ const (
 	FilterAll      Filter = iota // every conversation
 	FilterWaiting                // the client spoke last
 	FilterAnswered               // answered, or not begun
+	// Issue 14: by staff's progress, and the markers.
+	FilterUnread      // a client message no staff member has read
+	FilterDue         // a next-contact date that is today or has passed
+	FilterNew         // 新規
+	FilterInProgress  // 対応中
+	FilterAwaiting    // 返答待ち
+	FilterNextContact // 次回連絡予定
+	FilterDone        // 完了
+	FilterUnable      // 対応できず
 )
 
 // Inbox holds everything the main window shows.
@@ -164,6 +173,8 @@ type Inbox struct {
 	// keystroke in it. Either holds the conversation in front.
 	composing bool
 	typedAt   time.Time
+	// listToday is the organisation's date while List filters and sorts.
+	listToday time.Time
 }
 
 // New returns an empty inbox. now is the clock (nil: time.Now).
@@ -199,6 +210,11 @@ func (in *Inbox) Len() int { return len(in.convs) }
 // less orders the list: waiting conversations first, longest wait first;
 // then the rest, most recent activity first.
 func (in *Inbox) less(a, b *Conv) int {
+	// A promised contact that is overdue, then one due today, comes
+	// before everything: a client was told to expect it.
+	if c := in.dueOrder(a, b); c != 0 {
+		return c
+	}
 	if a.Waiting() != b.Waiting() {
 		if a.Waiting() {
 			return -1
@@ -231,10 +247,15 @@ func (in *Inbox) less(a, b *Conv) int {
 // and matched against a nickname search (case-insensitive substring).
 func (in *Inbox) List(f Filter, query string) []*Conv {
 	query = strings.ToLower(strings.TrimSpace(query))
+	// The organisation's date, once per listing: finding it loads a time
+	// zone, too slow to do per comparison of a sort.
+	in.listToday = in.Today()
 	out := make([]*Conv, 0, len(in.convs))
 	for _, c := range in.convs {
 		switch {
 		case f == FilterWaiting && !c.Waiting(), f == FilterAnswered && c.Waiting():
+			continue
+		case !in.passes(f, c):
 			continue
 		case query != "" && !strings.Contains(strings.ToLower(c.Nickname), query):
 			continue

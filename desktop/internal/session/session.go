@@ -82,6 +82,7 @@ type Controller struct {
 
 	trayIcon, trayMenu bool
 	trayUnread         int
+	trayUnhandled      int // conversations with no reply after the client's message (issue 14)
 
 	notice string // what the sign-in screen says (UI goroutine)
 }
@@ -265,6 +266,13 @@ func (c *Controller) open(server string, cli *client.Client) {
 		Older:  func(conv, before int64) { go c.older(s, conv, before) },
 		Draft:  c.drafts.Set,
 		Typing: s.typing,
+		// Issue 14: replies that set progress, progress by hand, templates.
+		SendWith:    c.sendWith,
+		SetProgress: c.setProgress(s),
+		Templates:   c.templateAPI(s),
+		Unhandled:   c.trayUnhandledCount,
+		Remind:      c.remind,
+		SetNote:     c.setNote(s),
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
@@ -587,10 +595,18 @@ func (c *Controller) tray(unread int) {
 		return
 	}
 	c.trayUnread, c.trayMenu = unread, true
-	count := fyne.NewMenuItem(ui.T("tray.unread", "Unread: {{.Count}}", map[string]any{"Count": unread}), nil)
+	c.trayShow(desk)
+}
+
+// trayShow draws the tray menu: the counts, then Show. Fyne cannot put a
+// number on the icon itself, so the counts are the menu's first lines.
+func (c *Controller) trayShow(desk desktop.App) {
+	count := fyne.NewMenuItem(ui.T("tray.unread", "Unread: {{.Count}}", map[string]any{"Count": c.trayUnread}), nil)
 	count.Disabled = true
+	unhandled := fyne.NewMenuItem(ui.T("tray.unhandled", "Not answered: {{.Count}}", map[string]any{"Count": c.trayUnhandled}), nil)
+	unhandled.Disabled = true
 	show := fyne.NewMenuItem(ui.T("tray.show", "Show Taiwa"), func() { c.win.Show(); c.win.RequestFocus() })
-	desk.SetSystemTrayMenu(fyne.NewMenu("Taiwa", count, show))
+	desk.SetSystemTrayMenu(fyne.NewMenu("Taiwa", count, unhandled, show))
 }
 
 // alert shows an OS notification without any client text.

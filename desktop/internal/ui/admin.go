@@ -34,6 +34,7 @@ type AdminAPI interface {
 	Devices(ctx context.Context, accountID int64) ([]protocol.Device, error)
 	ResetStaffTOTP(ctx context.Context, id int64) error
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
+	TemplatesAPI
 }
 
 // adminEnv is what the admin tabs share: the server, the window, and how
@@ -92,6 +93,9 @@ type Admin struct {
 	staff    *staffTab
 	audit    *auditTab
 	auditTab *container.TabItem
+	// Issue 14: the organisation's canned replies.
+	templates    *templatesTab
+	templatesTab *container.TabItem
 }
 
 // AdminOptions connect the admin screen to the app's session.
@@ -116,15 +120,21 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 	a.staff = newStaffTab(env)
 	a.audit = newAuditTab(env)
 	a.auditTab = container.NewTabItem(T("admin.audit", "Audit"), a.audit.content)
+	a.templates = newTemplatesTab(env, api)
+	a.templatesTab = container.NewTabItem(T("admin.templates", "Canned replies"), a.templates.content)
 	a.tabs = container.NewAppTabs(
 		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
 		container.NewTabItem(T("admin.staff", "Staff"), a.staff.content),
 		a.auditTab,
+		a.templatesTab,
 	)
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		if t == a.auditTab {
 			a.audit.Load(false)
+		}
+		if t == a.templatesTab {
+			a.templates.Load()
 		}
 	}
 	a.clients.changed = a.Reload

@@ -20,6 +20,9 @@ type composeEntry struct {
 	onFind  func()
 	onFocus func(bool)
 	rows    int
+	// Issue 14: Ctrl/Cmd+T opens the canned replies, Ctrl/Cmd+D the
+	// next-contact date.
+	onTemplates, onDate func()
 }
 
 func newComposeEntry(onSend func(), onStep func(int)) *composeEntry {
@@ -48,6 +51,16 @@ func (e *composeEntry) TypedShortcut(s fyne.Shortcut) {
 		case fyne.KeyF:
 			if e.onFind != nil {
 				e.onFind()
+			}
+			return
+		case fyne.KeyT:
+			if e.onTemplates != nil {
+				e.onTemplates()
+			}
+			return
+		case fyne.KeyD:
+			if e.onDate != nil {
+				e.onDate()
 			}
 			return
 		}

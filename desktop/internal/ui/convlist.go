@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
 // convList is the left pane: every conversation (waiting first, longest
@@ -32,7 +33,21 @@ type convList struct {
 	selecting bool               // the list is being made to mirror the inbox
 }
 
-var filterOrder = []inbox.Filter{inbox.FilterAll, inbox.FilterWaiting, inbox.FilterAnswered}
+var filterOrder = []inbox.Filter{inbox.FilterAll, inbox.FilterWaiting, inbox.FilterUnread, inbox.FilterDue, inbox.FilterAnswered,
+	inbox.FilterNew, inbox.FilterInProgress, inbox.FilterAwaiting, inbox.FilterNextContact, inbox.FilterDone, inbox.FilterUnable}
+
+// filterLabels name filterOrder's filters.
+func filterLabels() []string {
+	return []string{T("list.all", "All"), T("list.waiting", "Waiting for a reply"), T("list.unread", "Unread"),
+		T("list.due", "Contact due"), T("list.answered", "Answered"),
+		T("list.progress", "Progress: {{.Progress}}", map[string]any{"Progress": progressText(protocol.ProgressNew)}),
+		T("list.progress", "Progress: {{.Progress}}", map[string]any{"Progress": progressText(protocol.ProgressInProgress)}),
+		T("list.progress", "Progress: {{.Progress}}", map[string]any{"Progress": progressText(protocol.ProgressAwaiting)}),
+		T("list.progress", "Progress: {{.Progress}}", map[string]any{"Progress": progressText(protocol.ProgressNextContact)}),
+		T("list.progress", "Progress: {{.Progress}}", map[string]any{"Progress": progressText(protocol.ProgressDone)}),
+		T("list.progress", "Progress: {{.Progress}}", map[string]any{"Progress": progressText(protocol.ProgressUnable)}),
+	}
+}
 
 func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}}
@@ -43,7 +58,7 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 			l.onPick(l.shown[0].ID)
 		}
 	}
-	l.filter = widget.NewSelect([]string{T("list.all", "All"), T("list.waiting", "Waiting for a reply"), T("list.answered", "Answered")}, nil)
+	l.filter = widget.NewSelect(filterLabels(), nil)
 	l.filter.SetSelectedIndex(0)
 	l.list = widget.NewList(
 		func() int { return len(l.shown) },
@@ -143,7 +158,10 @@ func (l *convList) Tick() { l.list.Refresh() }
 type convRow struct {
 	widget.BaseWidget
 	name, when, state *widget.Label
-	conv              int64 // the conversation shown
+	// Markers at a glance, each an icon, a colour and a word: unread,
+	// unhandled (no reply after the client's message), a contact due.
+	unread, unhandled, due *marker
+	conv                   int64 // the conversation shown
 }
 
 func newConvRow() fyne.CanvasObject {
@@ -153,38 +171,46 @@ func newConvRow() fyne.CanvasObject {
 	r.when.Importance = widget.LowImportance
 	r.state.Importance = widget.LowImportance
 	r.state.SizeName = theme.SizeNameCaptionText
+	r.state.Truncation = fyne.TextTruncateEllipsis
+	r.unread = newMarker(unreadIcon, widget.HighImportance)
+	r.unhandled = newMarker(unhandledIcon, widget.WarningImportance)
+	r.due = newMarker(dueIcon, widget.DangerImportance)
 	r.ExtendBaseWidget(r)
 	return r
 }
 
 func (r *convRow) CreateRenderer() fyne.WidgetRenderer {
 	top := container.NewBorder(nil, nil, nil, r.when, r.name)
-	return widget.NewSimpleRenderer(container.New(&tightRows{}, top, r.state))
+	second := container.NewBorder(nil, nil, container.NewHBox(r.due.box, r.unhandled.box, r.unread.box), nil, r.state)
+	return widget.NewSimpleRenderer(container.New(&tightRows{}, top, second))
 }
 
 func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
 	r.conv = c.ID
 	setText(r.name, c.Nickname)
 	unread := c.Unread()
-	state := ""
+	state, due := progressLine(in, c)
 	switch {
 	case c.Waiting():
 		r.when.Importance = widget.WarningImportance
 		setText(r.when, waitText(in.Wait(c)))
-		state = T("list.stateWaiting", "Waiting for a reply")
+		r.unhandled.set(T("marker.unhandled", "Not answered"))
 	default:
 		r.when.Importance = widget.LowImportance
 		setText(r.when, whenText(c.LastActivity(), in.Now()))
-		state = T("list.stateAnswered", "Answered")
-		if c.LastSeq == 0 {
+		r.unhandled.set("")
+		if c.LastSeq == 0 && c.Progress() == protocol.ProgressNew {
 			state = T("list.stateNew", "Has not written yet")
 		}
 	}
+	r.due.set(due)
+	if unread > 0 {
+		r.unread.set(T("marker.unread", "{{.Count}} unread", map[string]any{"Count": unread}))
+	} else {
+		r.unread.set("")
+	}
 	if who, ok := c.Typing(in.Now()); ok {
 		state = typingText(who, c.Nickname)
-	}
-	if unread > 0 {
-		state += " · " + T("queue.unread", "{{.Count}} unread", map[string]any{"Count": unread})
 	}
 	if c.Draft != "" {
 		state += " · " + T("list.draft", "draft")

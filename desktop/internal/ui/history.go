@@ -87,6 +87,8 @@ type historyView struct {
 	headText func() string
 	// onCopy copies a message's text.
 	onCopy func(text string, at fyne.Position, from fyne.CanvasObject)
+	// onDecide confirms a client's message as decided (決定, issue 14).
+	onDecide func(seq int64)
 }
 
 // metrics are the history's sizes, from the theme.

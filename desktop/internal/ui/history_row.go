@@ -55,7 +55,7 @@ func (r *rowView) TappedSecondary(e *fyne.PointEvent) {
 	}
 	text := r.text
 	copyItem := fyne.NewMenuItem(T("history.copy", "Copy"), func() { fyne.CurrentApp().Clipboard().SetContent(text) })
-	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", copyItem), c, e.AbsolutePosition)
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", append([]*fyne.MenuItem{copyItem}, r.decideItems()...)...), c, e.AbsolutePosition)
 }
 
 // Text is what the row shows: its meta line, then its lines (for tests).

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,32 @@ type Actions struct {
 	// Typing says the counselor is writing in a conversation (the app
 	// tells the other side, at most every protocol.TypingEvery).
 	Typing func(conversationID int64)
+	// SendWith is Send for a reply that also sets the conversation's
+	// progress or was made from a template (issue 14); nil: Send.
+	SendWith func(conversationID int64, body string, x SendExtras)
+	// SetProgress changes a conversation's progress by hand; done runs
+	// on the UI goroutine.
+	SetProgress func(conversationID int64, req protocol.ProgressRequest, done func(error))
+	// Templates lists and edits canned replies.
+	Templates TemplateAPI
+	// Unhandled hears how many conversations have a client message with
+	// no reply after it (for the tray), after each change.
+	Unhandled func(total int)
+	// Remind tells the counselor of promised contacts due today or
+	// overdue: once a day, when there are any.
+	Remind func(overdue, today int)
+	// SetNote replaces staff's note about a client; done runs on the UI
+	// goroutine.
+	SetNote func(clientID int64, req protocol.NoteRequest, done func(error))
+}
+
+// SendExtras are what a reply carries besides its text: the progress it
+// sets (with the date it promises) and the template it came from.
+type SendExtras struct {
+	Progress    protocol.Progress
+	NextContact string
+	TemplateID  int64
+	Decides     int64 // the client's message the reply confirms as decided (決定)
 }
 
 // BurstQuiet is how long clients must stay silent before another OS
@@ -69,6 +96,24 @@ type Main struct {
 	work     fyne.CanvasObject // everything with client data
 	lock     *fyne.Container   // shown instead of work outside access hours
 	lockText *jaLabel
+	// Issue 14: the conversation's progress, the reply's tools, what the
+	// reply will set when sent, and the reminder of due contacts.
+	progress  *progressBar
+	tmplBtn   *widget.Button
+	dateBtn   *widget.Button
+	staged    SendExtras
+	stagedBy  map[int64]SendExtras // what waiting replies of other conversations will set
+	stagedBox *fyne.Container
+	stagedL   *widget.Label
+	due       *marker
+	templates []protocol.Template // the last list fetched, shown at once next time
+	reminded  time.Time           // the organisation's day the due contacts were last announced
+	noteBtn   *widget.Button
+	piiL      *widget.Label // warns of what looks like personal data in the reply
+	noteDlg   *noteEditor
+	// The dialogs open now, for tests to drive.
+	datePicker *datePicker
+	picker     *templatePicker
 
 	settling   bool  // the screen itself sets the reply box's text
 	composing  bool  // the cursor is in the reply box
@@ -96,7 +141,7 @@ type Main struct {
 // NewMain builds the main screen over an inbox.
 func NewMain(in *inbox.Inbox, win fyne.Window, actions Actions) *Main {
 	m := &Main{in: in, win: win, actions: actions, foreground: true, looked: true,
-		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}}
+		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}, stagedBy: map[int64]SendExtras{}}
 	m.buildUI()
 	return m
 }
@@ -119,6 +164,7 @@ func (m *Main) buildUI() {
 	m.history.onOlder = m.needOlder
 	m.history.meta = m.metaLine
 	m.history.headText = m.headText
+	m.history.onDecide = m.decide
 
 	m.bannerL = newJALabel("")
 	m.bannerB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() {
@@ -148,6 +194,7 @@ func (m *Main) buildUI() {
 	m.list.search.onFocus = func(on bool) { m.searching = on; m.in.SetComposing(m.composing || m.searching) }
 	m.compose.OnChanged = func(s string) {
 		m.grow()
+		m.checkPII(s)
 		if m.settling {
 			return
 		}
@@ -167,12 +214,33 @@ func (m *Main) buildUI() {
 	m.sendBtn = widget.NewButtonWithIcon(T("compose.send", "Send"), theme.MailSendIcon(), m.send)
 	m.sendBtn.Importance = widget.HighImportance
 
-	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), m.banner)
-	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
+	m.progress = newProgressBar(m.chooseProgress)
+	m.compose.onTemplates, m.compose.onDate = m.pickTemplate, m.pickDate
+	m.tmplBtn = widget.NewButtonWithIcon(T("compose.templates", "Canned replies (Ctrl+T)"), theme.ListIcon(), m.pickTemplate)
+	m.dateBtn = widget.NewButtonWithIcon(T("compose.date", "Next contact date (Ctrl+D)"), theme.HistoryIcon(), m.pickDate)
+	m.stagedL = widget.NewLabel("")
+	m.stagedL.Importance = widget.WarningImportance
+	unstage := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { m.stage(SendExtras{}) })
+	unstage.Importance = widget.LowImportance
+	// Long words beside the buttons wrap (anywhere: Japanese has no
+	// spaces) instead of widening the window past the screen.
+	m.stagedL.Wrapping = fyne.TextWrapBreak
+	m.stagedBox = container.NewBorder(nil, nil, nil, unstage, m.stagedL)
+	m.stagedBox.Hide()
+	m.due = newMarker(dueIcon, widget.DangerImportance)
+	m.piiL = widget.NewLabel("")
+	m.piiL.Importance = widget.DangerImportance
+	m.piiL.Wrapping = fyne.TextWrapBreak
+	m.piiL.Hide()
+	tools := container.NewBorder(nil, nil, container.NewHBox(m.tmplBtn, m.dateBtn), nil, container.NewVBox(m.stagedBox, m.piiL))
+	m.noteBtn = widget.NewButtonWithIcon(T("note.button", "Note"), theme.DocumentIcon(), m.editNote)
+	m.noteBtn.Importance = widget.LowImportance
+	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), container.NewHBox(m.progress.content, m.noteBtn), m.banner)
+	composeBox := container.NewBorder(tools, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
 	split.Offset = 0.26
-	top := container.NewHBox(m.status, layout.NewSpacer(), m.avail)
+	top := container.NewHBox(m.status, layout.NewSpacer(), m.due.box, m.avail)
 	m.work = split
 	m.lockText = newJALabel("")
 	m.lockText.Alignment = fyne.TextAlignCenter
@@ -216,6 +284,8 @@ func (m *Main) Shortcuts(c fyne.Canvas) {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(-1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.find() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyT, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.pickTemplate() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.pickDate() })
 }
 
 // find puts the cursor in the list's search box (Ctrl/Cmd+F).
@@ -288,6 +358,7 @@ func (m *Main) Tick() {
 		m.lastTick = now
 		m.list.Tick()
 		m.showSubtitle()
+		m.showDue() // a new day makes contacts due
 	}
 }
 
@@ -350,6 +421,7 @@ func (m *Main) Apply(eff inbox.Effect) {
 	}
 	m.list.Sync(eff)
 	m.avail.SetText(availabilityText(m.in.Org().Availability))
+	m.showDue()
 	m.showFocused(eff)
 	m.countUnread(eff)
 }
@@ -379,6 +451,9 @@ func (m *Main) countUnread(eff inbox.Effect) {
 		total += n
 	}
 	m.actions.Unread(total)
+	if m.actions.Unhandled != nil {
+		m.actions.Unhandled(m.in.UnhandledCount())
+	}
 }
 
 // notify raises one OS notification per burst: when clients had been
@@ -437,6 +512,11 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.sendBtn.Disable()
 		m.sendBtn.SetText(T("compose.send", "Send"))
 		m.shown = 0
+		m.stage(SendExtras{})
+		m.progress.show(m.in, nil, m.staff)
+		m.showNote(nil)
+		m.tmplBtn.Disable()
+		m.dateBtn.Disable()
 		return
 	}
 	if f.ID == m.arrived {
@@ -449,11 +529,23 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 		m.title.SetText(f.Nickname)
 		m.setCompose(f.Draft)
+		prev := m.shown
 		m.shown = f.ID
+		// What a reply was to set belongs to that conversation's reply,
+		// as its draft does: it waits there while another is in front.
+		if prev != 0 && m.staged != (SendExtras{}) {
+			m.stagedBy[prev] = m.staged
+		}
+		m.stage(m.stagedBy[f.ID])
+		delete(m.stagedBy, f.ID)
+		m.tmplBtn.Enable()
+		m.dateBtn.Enable()
 	} else if touches(eff, f.ID) {
 		m.title.SetText(f.Nickname)
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 	}
+	m.progress.show(m.in, f, m.staff)
+	m.showNote(&f.Conversation)
 	m.showSubtitle()
 	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
 		m.history.Sync(f)
@@ -516,7 +608,9 @@ func (m *Main) metaLine(r *histRow) string {
 		}
 		return T("msg.pending", "waiting to send")
 	}
-	when := r.msg.CreatedAt.Local().Format("15:04")
+	// The message's number (#N, its seq): what a 決定 quotes, the same
+	// on the client's phone.
+	when := "#" + strconv.FormatInt(r.msg.Seq, 10) + " · " + r.msg.CreatedAt.Local().Format("15:04")
 	if r.key.kind == rowClient {
 		return when
 	}
@@ -624,8 +718,16 @@ func (m *Main) send() {
 		return
 	}
 	target := f.ID
+	extras := m.staged
 	do := func() {
-		m.actions.Send(target, text)
+		if m.actions.SendWith != nil {
+			m.actions.SendWith(target, text, extras)
+		} else {
+			m.actions.Send(target, text)
+		}
+		if m.shown == target {
+			m.stage(SendExtras{})
+		}
 		if c := m.in.Conv(target); c != nil {
 			c.Draft = ""
 		}

@@ -280,8 +280,11 @@ func TestListRowsAndWaitTimesTick(t *testing.T) {
 		t.Fatalf("tray unread total = %d, want 2", total)
 	}
 	row := listRow(t, m, "さくら")
-	if !strings.Contains(row.when.Text, "12") || !strings.Contains(row.state.Text, "2") {
-		t.Fatalf("row %q / %q lacks the wait or the unread count", row.when.Text, row.state.Text)
+	// The unread count and "not answered" are markers of their own: an
+	// icon and a word each, not colour alone.
+	if !strings.Contains(row.when.Text, "12") || !row.unread.box.Visible() || !strings.Contains(row.unread.label.Text, "2") ||
+		!row.unhandled.box.Visible() || row.unhandled.label.Text == "" {
+		t.Fatalf("row %q / unread %q / unhandled %q lacks the wait, the unread count or the marker", row.when.Text, row.unread.label.Text, row.unhandled.label.Text)
 	}
 	clk.t = clk.t.Add(5*time.Minute + 30*time.Second)
 	m.Tick()

@@ -218,7 +218,8 @@ func (h *hub) publish(changes []store.Change) {
 				h.onReply(c.ClientID)
 			}
 		case store.ChangeConversation:
-			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})})
+			h.toConversationSplit(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})},
+				outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})})
 		case store.ChangeConversationDeleted:
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationDeletedFrame{Type: protocol.TypeConversationDeleted,
 				ConversationID: c.ConversationID, At: c.At})})
@@ -255,6 +256,22 @@ func (h *hub) toConversation(c store.Change, f outFrame) {
 	for s := range h.byAccount[c.ClientID] {
 		if s.p.OrgID == c.OrgID && !s.p.IsStaff() {
 			h.deliver(s, f)
+		}
+	}
+}
+
+// toConversationSplit is toConversation with a frame of its own for the
+// client: staff's progress of a conversation is never sent to its client.
+func (h *hub) toConversationSplit(c store.Change, staff, client outFrame) {
+	for s := range h.staffByOrg[c.OrgID] {
+		h.deliver(s, staff)
+	}
+	if c.StaffOnly {
+		return
+	}
+	for s := range h.byAccount[c.ClientID] {
+		if s.p.OrgID == c.OrgID && !s.p.IsStaff() {
+			h.deliver(s, client)
 		}
 	}
 }

@@ -620,6 +620,13 @@ func TestLogsHoldNoClientText(t *testing.T) {
 	if _, err := coLive.live.Send(ctx, m.ConversationID, "REPLY-話してくれてありがとう-e40"); err != nil {
 		t.Fatal(err)
 	}
+	// Issue 14: a counselor's note, a template, a promised date.
+	if _, err := co.SetClientNote(ctx, cred.Account.ID, protocol.NoteRequest{Note: "NOTE-夜に不安が強い-b81"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := co.CreateTemplate(ctx, protocol.TemplateRequest{Scope: protocol.ScopePersonal, Title: "TEXT-題-2c", Body: "TEXT-{nickname}さん-3d"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := client.Login(ctx, ts.URL, cred.LoginID, "wrong-PASSWORD-x", ""); err == nil {
 		t.Fatal("wrong password accepted")
 	}

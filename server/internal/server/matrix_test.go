@@ -228,30 +228,49 @@ func TestPermissionMatrix(t *testing.T) {
 		return f.conv
 	}
 	cells := map[string]func(*testing.T, *matrixFixture, matrixActor) (bool, string){
-		"GET /api/v1/me":                                 httpCell("GET", "/api/v1/me", nil),
-		"GET /api/v1/org":                                httpCell("GET", "/api/v1/org", nil),
-		"PATCH /api/v1/org/settings":                     httpCell("PATCH", "/api/v1/org/settings", jsonBody(`{"staff_may_write_first":false}`)),
-		"GET /api/v1/clients":                            httpCell("GET", "/api/v1/clients", nil),
-		"POST /api/v1/clients":                           httpCell("POST", "/api/v1/clients", jsonBody(`{"nickname":"x"}`)),
-		"POST /api/v1/clients/bulk":                      httpCell("POST", "/api/v1/clients/bulk", jsonBody(`{"prefix":"s","count":2}`)),
-		"PATCH /api/v1/clients/{id}":                     httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
-		"POST /api/v1/clients/{id}/password":             httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
-		"DELETE /api/v1/clients/{id}":                    httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
-		"PATCH /api/v1/me":                               httpCell("PATCH", "/api/v1/me", jsonBody(`{"display_name":"担当A"}`)),
-		"GET /api/v1/staff":                              httpCell("GET", "/api/v1/staff", nil),
-		"POST /api/v1/staff":                             httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),
-		"POST /api/v1/staff/{id}/password":               httpCell("POST", "/api/v1/staff/{fresh-counselor}/password", nil),
-		"DELETE /api/v1/staff/{id}":                      httpCell("DELETE", "/api/v1/staff/{fresh-counselor}", nil),
-		"POST /api/v1/accounts/{id}/logout":              httpCell("POST", "/api/v1/accounts/{fresh-client}/logout", nil),
-		"GET /api/v1/accounts/{id}/devices":              httpCell("GET", "/api/v1/accounts/{client}/devices", nil),
-		"GET /api/v1/conversations":                      httpCell("GET", "/api/v1/conversations", nil),
-		"GET /api/v1/conversations/{id}/messages":        httpCell("GET", "/api/v1/conversations/{conv}/messages", nil),
-		"POST /api/v1/conversations/{id}/assign":         httpCell("POST", "/api/v1/conversations/{conv}/assign", jsonBody(`{"assignee_id":null}`)),
-		"GET /api/v1/conversations/{id}/supervise":       httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
-		"GET /api/v1/audit":                              httpCell("GET", "/api/v1/audit", nil),
-		"GET /api/v1/push/config":                        httpCell("GET", "/api/v1/push/config", nil),
-		"PUT /api/v1/push":                               httpCell("PUT", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
-		"DELETE /api/v1/push":                            httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"GET /api/v1/me":                                     httpCell("GET", "/api/v1/me", nil),
+		"GET /api/v1/org":                                    httpCell("GET", "/api/v1/org", nil),
+		"PATCH /api/v1/org/settings":                         httpCell("PATCH", "/api/v1/org/settings", jsonBody(`{"staff_may_write_first":false}`)),
+		"GET /api/v1/clients":                                httpCell("GET", "/api/v1/clients", nil),
+		"POST /api/v1/clients":                               httpCell("POST", "/api/v1/clients", jsonBody(`{"nickname":"x"}`)),
+		"POST /api/v1/clients/bulk":                          httpCell("POST", "/api/v1/clients/bulk", jsonBody(`{"prefix":"s","count":2}`)),
+		"PATCH /api/v1/clients/{id}":                         httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
+		"POST /api/v1/clients/{id}/password":                 httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
+		"DELETE /api/v1/clients/{id}":                        httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
+		"PATCH /api/v1/me":                                   httpCell("PATCH", "/api/v1/me", jsonBody(`{"display_name":"担当A"}`)),
+		"GET /api/v1/staff":                                  httpCell("GET", "/api/v1/staff", nil),
+		"POST /api/v1/staff":                                 httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),
+		"POST /api/v1/staff/{id}/password":                   httpCell("POST", "/api/v1/staff/{fresh-counselor}/password", nil),
+		"DELETE /api/v1/staff/{id}":                          httpCell("DELETE", "/api/v1/staff/{fresh-counselor}", nil),
+		"POST /api/v1/accounts/{id}/logout":                  httpCell("POST", "/api/v1/accounts/{fresh-client}/logout", nil),
+		"GET /api/v1/accounts/{id}/devices":                  httpCell("GET", "/api/v1/accounts/{client}/devices", nil),
+		"GET /api/v1/conversations":                          httpCell("GET", "/api/v1/conversations", nil),
+		"GET /api/v1/conversations/{id}/messages":            httpCell("GET", "/api/v1/conversations/{conv}/messages", nil),
+		"POST /api/v1/conversations/{id}/assign":             httpCell("POST", "/api/v1/conversations/{conv}/assign", jsonBody(`{"assignee_id":null}`)),
+		"GET /api/v1/conversations/{id}/supervise":           httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
+		"GET /api/v1/audit":                                  httpCell("GET", "/api/v1/audit", nil),
+		"GET /api/v1/push/config":                            httpCell("GET", "/api/v1/push/config", nil),
+		"PUT /api/v1/push":                                   httpCell("PUT", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"DELETE /api/v1/push":                                httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"PUT /api/v1/conversations/{id}/progress":            httpCell("PUT", "/api/v1/conversations/{conv}/progress", jsonBody(`{"progress":"in_progress"}`)),
+		"GET /api/v1/templates":                              httpCell("GET", "/api/v1/templates", nil),
+		"PUT /api/v1/clients/{id}/note":                      httpCell("PUT", "/api/v1/clients/{client}/note", jsonBody(`{"note":"睡眠の話が中心"}`)),
+		"POST /api/v1/templates (own)":                       httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"personal","title":"自分用","body":"{nickname}さん"}`)),
+		"POST /api/v1/templates (the organisation's)":        httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"org","title":"全体","body":"本文"}`)),
+		"PUT /api/v1/templates/{id} (own)":                   ownTemplateCell("PUT", `{"title":"改","body":"改めて"}`),
+		"DELETE /api/v1/templates/{id} (own)":                ownTemplateCell("DELETE", ""),
+		"PUT /api/v1/templates/{id} (the organisation's)":    orgTemplateCell("PUT", `{"title":"改","body":"改めて"}`),
+		"DELETE /api/v1/templates/{id} (the organisation's)": orgTemplateCell("DELETE", ""),
+		"live: reply that sets the progress": liveCell(func(t *testing.T, f *matrixFixture, a matrixActor) string {
+			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: ownConv(t, f, a), Body: "お返事お待ちしています",
+				Progress: protocol.ProgressAwaiting})
+			return string(b)
+		}),
+		"live: reply that records a decision": liveCell(func(t *testing.T, f *matrixFixture, a matrixActor) string {
+			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: ownConv(t, f, a), Body: "#1 の内容で決定しました。",
+				Decides: 1})
+			return string(b)
+		}),
 		"live: connect and sync":                         liveCell(nil),
 		"live: send in a conversation the client opened": liveCell(sendFrame(ownConv)),
 		"live: write first to a client who has not written": liveCell(sendFrame(func(t *testing.T, f *matrixFixture, _ matrixActor) int64 {
@@ -335,6 +354,45 @@ func TestPermissionMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// ownTemplateCell changes a personal template of the actor's own (staff
+// make one first; for the others a template of the organisation's
+// stands in, which they may not touch either).
+func ownTemplateCell(method, body string) func(*testing.T, *matrixFixture, matrixActor) (bool, string) {
+	return func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+		t.Helper()
+		id := f.orgTemplate(t)
+		if a.role == "counselor" || a.role == "admin" {
+			code, resp := apiDo(t, "POST", f.ts.URL+"/api/v1/templates", a.token, `{"scope":"personal","title":"自分用","body":"本文"}`)
+			var tp protocol.Template
+			if code != http.StatusCreated || json.Unmarshal([]byte(resp), &tp) != nil {
+				t.Fatalf("making a personal template: %d %s", code, resp)
+			}
+			id = tp.ID
+		}
+		code, resp := apiDo(t, method, fmt.Sprintf("%s/api/v1/templates/%d", f.ts.URL, id), a.token, body)
+		return code < 300, fmt.Sprintf("%d %s", code, resp)
+	}
+}
+
+// orgTemplateCell changes a fresh template of the organisation's.
+func orgTemplateCell(method, body string) func(*testing.T, *matrixFixture, matrixActor) (bool, string) {
+	return func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+		t.Helper()
+		code, resp := apiDo(t, method, fmt.Sprintf("%s/api/v1/templates/%d", f.ts.URL, f.orgTemplate(t)), a.token, body)
+		return code < 300, fmt.Sprintf("%d %s", code, resp)
+	}
+}
+
+// orgTemplate makes a template of the organisation's, as its admin.
+func (f *matrixFixture) orgTemplate(t *testing.T) int64 {
+	t.Helper()
+	tp, err := f.o.admin.CreateTemplate(context.Background(), protocol.TemplateRequest{Scope: protocol.ScopeOrg, Title: "全体", Body: "本文"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp.ID
 }
 
 // enrollCode starts a second factor for a staff actor and returns a

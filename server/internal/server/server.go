@@ -324,6 +324,12 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.clientData(s.history))},
 		{"POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign))},
 		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
+		{"PUT /api/v1/conversations/{id}/progress", s.authed(staff, s.clientData(s.setProgress))},
+		{"PUT /api/v1/clients/{id}/note", s.authed(staff, s.clientData(s.setClientNote))},
+		{"GET /api/v1/templates", s.authed(staff, s.listTemplates)},
+		{"POST /api/v1/templates", s.authed(staff, s.createTemplate)},
+		{"PUT /api/v1/templates/{id}", s.authed(staff, s.updateTemplate)},
+		{"DELETE /api/v1/templates/{id}", s.authed(staff, s.deleteTemplate)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 
 		{"GET /api/v1/push/config", s.authed(clients, s.pushConfig)},

@@ -88,6 +88,11 @@ type SendRequest struct {
 	Ref            string
 	ConversationID int64 // ignored for clients
 	Body           string
+	// Staff only: the progress the reply sets (rules.ProgressAfterSend)
+	// and the template it was made from (counted, never required).
+	Progress   protocol.ProgressRequest
+	TemplateID int64
+	Decides    int64 // the seq of a client's message the reply confirms as decided (決定)
 }
 
 // ChangeKind says what a Change carries.
@@ -121,6 +126,9 @@ type Change struct {
 	Reason         string
 	At             time.Time  // when a deletion happened (the apps' receipts name it)
 	AccessUntil    *time.Time // ChangeAccess: the new end of the access period (nil: none)
+	// StaffOnly: a ChangeConversation only staff hear of (a change of
+	// progress: the client is not even told that something changed).
+	StaffOnly bool
 	// Remote marks a change another server committed (several servers on
 	// one database): every server tells its own connections, only the
 	// committing one acts beyond them (a push notice).
@@ -156,6 +164,9 @@ type Store interface {
 	Audit
 	PushTokens
 	Lifecycle
+	Progress
+	Templates
+	ClientNotes
 }
 
 // Orgs are organisations and their settings.

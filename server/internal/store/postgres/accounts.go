@@ -165,6 +165,13 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		case u.AccessUntil != nil || u.ClearAccessUntil:
 			changes = append(changes, store.Change{Kind: store.ChangeAccess, OrgID: p.OrgID, AccountID: a.ID, AccessUntil: a.AccessUntil})
 		}
+		if u.Note != nil {
+			ch, err := noteChanged(tx, p, a.ID, now)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, ch)
+		}
 		if u.Nickname == nil {
 			return changes, nil
 		}

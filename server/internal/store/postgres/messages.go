@@ -18,7 +18,11 @@ import (
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
-	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until`
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until,
+	c.progress, c.progress_by, c.progress_at, c.next_contact,
+	COALESCE((SELECT json_agg(json_build_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at) ORDER BY d.seq)
+		FROM decisions d WHERE d.conversation_id = c.id)::text, '[]'),
+	a.note, a.note_by, a.note_at`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -27,11 +31,28 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		waiting  sql.NullInt64
 		notice   sql.NullInt64
 		updated  int64
+		// issue 14: progress, decisions, the note about the client
+		progressBy, progressAt, noteBy, noteAt sql.NullInt64
+		decisions                              string
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &notice)
+		&waiting, &updated, &c.ClientWrote, &notice,
+		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
+		&c.Note, &noteBy, &noteAt)
+	if err == nil {
+		c.Decisions, err = decodeDecisions(decisions)
+	}
 	c.NoticeUntil = fromNullMS(notice)
+	c.ProgressAt, c.NoteAt = fromNullMS(progressAt), fromNullMS(noteAt)
+	if progressBy.Valid {
+		v := progressBy.Int64
+		c.ProgressBy = &v
+	}
+	if noteBy.Valid {
+		v := noteBy.Int64
+		c.NoteBy = &v
+	}
 	if assignee.Valid {
 		v := assignee.Int64
 		c.AssigneeID = &v
@@ -86,7 +107,7 @@ func listConversations(q q, p store.Principal) ([]protocol.Conversation, error) 
 		if err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
-		out = append(out, c.Conversation)
+		out = append(out, viewFor(p, c.Conversation))
 	}
 	return out, rows.Err()
 }
@@ -100,7 +121,7 @@ func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (pr
 	if err != nil {
 		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
 	}
-	return c.Conversation, nil
+	return viewFor(p, c.Conversation), nil
 }
 
 // msgCols reads a staff sender's display name as it is now: a name
@@ -264,7 +285,16 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if err != nil {
 			return nil, err
 		}
+		// The progress is decided and written with the message: a reply
+		// promising a date is never stored without the date, nor the
+		// date without the reply.
+		if sent.Conv, err = rules.ProgressAfterSend(p, sent.Conv, in.Settings, r.Progress, in.Now); err != nil {
+			return nil, err
+		}
 		c := sent.Conv
+		if err := writeProgress(tx, c); err != nil {
+			return nil, err
+		}
 		msgs := []protocol.Message{sent.Message}
 		if sent.Notice != nil {
 			msgs = append(msgs, *sent.Notice)
@@ -276,6 +306,19 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			}
 		}
 		out, created = msgs[0], true
+		if r.Decides != 0 {
+			if err := decide(tx, p, in.Conv, msgs[0], r.Decides); err != nil {
+				return nil, err
+			}
+			if c.Decisions, err = loadDecisions(tx, c.ID); err != nil {
+				return nil, err
+			}
+		}
+		if p.IsStaff() && r.TemplateID > 0 {
+			if err := countTemplateUse(tx, p, r.TemplateID, in.Now); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
 			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
 			assignee_id = ?, notice_until = ?, updated_at = ? WHERE id = ?`,

@@ -206,6 +206,49 @@ CREATE TABLE presence (
 );
 CREATE INDEX presence_account ON presence(account_id);
 `,
+	// Issue 14 (appended; the SQLite store's 14-16): staff's progress of
+	// each conversation with who set it and when, and the next-contact
+	// date; who last changed the note about a client; canned replies and
+	// their use per staff member; decisions (numbers and times only).
+	// Conversations staff already answered start in progress.
+	`
+ALTER TABLE conversations ADD COLUMN progress text NOT NULL DEFAULT 'new';
+ALTER TABLE conversations ADD COLUMN progress_by bigint REFERENCES accounts(id) ON DELETE SET NULL;
+ALTER TABLE conversations ADD COLUMN progress_at bigint;
+ALTER TABLE conversations ADD COLUMN next_contact text NOT NULL DEFAULT '';
+UPDATE conversations SET progress = 'in_progress' WHERE status = 'answered';
+ALTER TABLE accounts ADD COLUMN note_by bigint REFERENCES accounts(id) ON DELETE SET NULL;
+ALTER TABLE accounts ADD COLUMN note_at bigint;
+
+CREATE TABLE templates (
+	id         bigserial PRIMARY KEY,
+	org_id     bigint NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	owner_id   bigint REFERENCES accounts(id) ON DELETE CASCADE,
+	title      text NOT NULL,
+	body       text NOT NULL,
+	progress   text NOT NULL DEFAULT '',
+	created_at bigint NOT NULL,
+	updated_at bigint NOT NULL
+);
+CREATE INDEX templates_org ON templates(org_id, owner_id);
+
+CREATE TABLE template_uses (
+	template_id bigint NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+	account_id  bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	uses        bigint NOT NULL,
+	last_used   bigint NOT NULL,
+	PRIMARY KEY (template_id, account_id)
+);
+
+CREATE TABLE decisions (
+	conversation_id bigint NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	seq             bigint NOT NULL,
+	reply_seq       bigint NOT NULL,
+	by_id           bigint NOT NULL,
+	at              bigint NOT NULL,
+	PRIMARY KEY (conversation_id, seq)
+);
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

@@ -18,7 +18,11 @@ import (
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
-	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until`
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until,
+	c.progress, c.progress_by, c.progress_at, c.next_contact,
+	(SELECT json_group_array(json_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at))
+		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d),
+	a.note, a.note_by, a.note_at`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -27,11 +31,30 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		waiting  sql.NullInt64
 		notice   sql.NullInt64
 		updated  int64
+		// progress (issue 14)
+		progressBy, progressAt sql.NullInt64
+		decisions              string
+		noteBy, noteAt         sql.NullInt64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &notice)
+		&waiting, &updated, &c.ClientWrote, &notice,
+		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
+		&c.Note, &noteBy, &noteAt)
+	c.NoteAt = fromNullMS(noteAt)
+	if noteBy.Valid {
+		v := noteBy.Int64
+		c.NoteBy = &v
+	}
+	if err == nil {
+		c.Decisions, err = decodeDecisions(decisions)
+	}
 	c.NoticeUntil = fromNullMS(notice)
+	c.ProgressAt = fromNullMS(progressAt)
+	if progressBy.Valid {
+		v := progressBy.Int64
+		c.ProgressBy = &v
+	}
 	if assignee.Valid {
 		v := assignee.Int64
 		c.AssigneeID = &v
@@ -124,7 +147,7 @@ func listConversations(ctx context.Context, q queryer, p store.Principal) ([]pro
 		if err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
-		out = append(out, c.Conversation)
+		out = append(out, viewFor(p, c.Conversation))
 	}
 	return out, rows.Err()
 }
@@ -138,7 +161,7 @@ func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (pr
 	if err != nil {
 		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
 	}
-	return c.Conversation, nil
+	return viewFor(p, c.Conversation), nil
 }
 
 // msgCols reads a staff sender's display name as it is now: a name
@@ -302,7 +325,29 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if err != nil {
 			return nil, err
 		}
+		// The progress is decided and written with the message: a reply
+		// promising a date is never stored without the date, nor the
+		// date without the reply.
+		if sent.Conv, err = rules.ProgressAfterSend(p, sent.Conv, in.Settings, r.Progress, in.Now); err != nil {
+			return nil, err
+		}
 		c := sent.Conv
+		if err := writeProgress(tx, c); err != nil {
+			return nil, err
+		}
+		if r.Decides != 0 {
+			if err := decide(tx, p, in.Conv, sent.Message, r.Decides); err != nil {
+				return nil, err
+			}
+			if c.Decisions, err = loadDecisions(tx, c.ID); err != nil {
+				return nil, err
+			}
+		}
+		if p.IsStaff() && r.TemplateID > 0 {
+			if err := countTemplateUse(tx, p, r.TemplateID, in.Now); err != nil {
+				return nil, err
+			}
+		}
 		msgs := []protocol.Message{sent.Message}
 		if sent.Notice != nil {
 			msgs = append(msgs, *sent.Notice)

@@ -285,6 +285,57 @@ ALTER TABLE messages ADD COLUMN notice_state TEXT NOT NULL DEFAULT '';
 DROP INDEX messages_expiry;
 CREATE INDEX messages_expiry ON messages(expires_at, conversation_id, seq);
 `,
+	// 14 (issue 14; the lead renumbers on merge): staff's progress of each
+	// conversation with who set it and when, and the next-contact date
+	// (a calendar date, YYYY-MM-DD); canned replies, the organisation's
+	// (owner_id NULL) and personal ones, and how often each staff member
+	// used each. Conversations staff already answered start in progress.
+	`
+ALTER TABLE conversations ADD COLUMN progress TEXT NOT NULL DEFAULT 'new';
+ALTER TABLE conversations ADD COLUMN progress_by INTEGER REFERENCES accounts(id) ON DELETE SET NULL;
+ALTER TABLE conversations ADD COLUMN progress_at INTEGER;
+ALTER TABLE conversations ADD COLUMN next_contact TEXT NOT NULL DEFAULT '';
+UPDATE conversations SET progress = 'in_progress' WHERE status = 'answered';
+
+CREATE TABLE templates (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id     INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	owner_id   INTEGER REFERENCES accounts(id) ON DELETE CASCADE,
+	title      TEXT NOT NULL,
+	body       TEXT NOT NULL,
+	progress   TEXT NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+CREATE INDEX templates_org ON templates(org_id, owner_id);
+
+CREATE TABLE template_uses (
+	template_id INTEGER NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+	account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	uses        INTEGER NOT NULL,
+	last_used   INTEGER NOT NULL,
+	PRIMARY KEY (template_id, account_id)
+) WITHOUT ROWID;
+`,
+	// 15 (issue 14, appended after 14): decisions (決定), a client's
+	// message confirmed by a staff reply; numbers and times only, no
+	// text, kept with the conversation and deleted with the client.
+	`
+CREATE TABLE decisions (
+	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	seq             INTEGER NOT NULL,
+	reply_seq       INTEGER NOT NULL,
+	by_id           INTEGER NOT NULL,
+	at              INTEGER NOT NULL,
+	PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+`,
+	// 16 (issue 14, appended after 15): who last changed staff's note
+	// about a client, and when.
+	`
+ALTER TABLE accounts ADD COLUMN note_by INTEGER REFERENCES accounts(id) ON DELETE SET NULL;
+ALTER TABLE accounts ADD COLUMN note_at INTEGER;
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

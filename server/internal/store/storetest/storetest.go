@@ -178,6 +178,12 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentClaimsOneWinner", testConcurrentClaims},
 		{"ConcurrentAdminDeletesLeaveOne", testConcurrentAdminDeletes},
 		{"SubscribeSnapshot", testSubscribe},
+		{"Progress", testProgress},
+		{"Templates", testTemplates},
+		{"ConcurrentTemplateLimit", testConcurrentTemplateLimit},
+		{"Decisions", testDecisions},
+		{"ClientNotes", testClientNotes},
+		{"ConcurrentNoteEditsOneWins", testConcurrentNoteEdits},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
