@@ -482,8 +482,8 @@ test("the PIN locks again when the app comes back from the background after the 
   const co = await counselor(env);
   await page.fill("#text", "もう一度ログインしました");
   await page.click("#send");
-  await co.waitMessage("もう一度ログインしました");
-  await co.reply(await co.conversationOf("もう一度ログインしました"), "おかえりなさい");
+  const back = await co.take(cred); // it waits in the pool until a counselor takes it
+  await co.reply(back, "おかえりなさい");
   await page.waitForSelector("li.msg.theirs >> text=おかえりなさい");
   await until("the reply marked read", async () => { const c = await conversationOf(cred); return c.client_read_seq === c.last_seq; });
   await co.ctx.close();
@@ -577,8 +577,7 @@ test("counselors' links and phone numbers are tappable, their name shows above r
   await signIn(env, page, cred);
   await page.fill("#text", "https://example.org/mine は私のメモです");
   await page.click("#send");
-  await co.waitMessage("https://example.org/mine は私のメモです");
-  const conv = await co.conversationOf("https://example.org/mine は私のメモです");
+  const conv = await co.take(cred);
   const coToken = (await co.ctx.cookies()).find((c) => c.name === "taiwa_session").value;
   await env.api("PATCH", "/api/v1/me", coToken, { display_name: "みどり" });
 

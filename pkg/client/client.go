@@ -274,6 +274,19 @@ func (c *Client) Assign(ctx context.Context, conversationID int64, assignee *int
 	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/assign", conversationID), protocol.AssignRequest{AssigneeID: assignee}, &out)
 }
 
+// Claim takes a conversation from the pool (担当する).
+func (c *Client) Claim(ctx context.Context, conversationID int64) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/claim", conversationID), nil, &out)
+}
+
+// Preview reads a pool conversation's waiting messages (recorded in the
+// audit log).
+func (c *Client) Preview(ctx context.Context, conversationID int64) (protocol.Preview, error) {
+	var out protocol.Preview
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d/preview", conversationID), nil, &out)
+}
+
 // IsCode reports whether err is a server error with code.
 func IsCode(err error, code protocol.Code) bool {
 	var pe *protocol.Error

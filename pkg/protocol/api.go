@@ -92,6 +92,21 @@ type AssignRequest struct {
 	AssigneeID *int64 `json:"assignee_id"`
 }
 
+// Preview is what a staff member may read of a conversation in the pool
+// before taking it: its state and the client's first messages since it
+// entered the pool (at most PreviewMessages, each cut at PreviewRunes).
+// Every preview served is recorded in the audit log.
+type Preview struct {
+	Conversation Conversation `json:"conversation"`
+	Messages     []Message    `json:"messages"`
+}
+
+// Preview bounds.
+const (
+	PreviewMessages = 3
+	PreviewRunes    = 280
+)
+
 // MessagePage is one page of a conversation's history, newest last.
 // NextBefore, when non-zero, is the cursor for the page before this one.
 type MessagePage struct {

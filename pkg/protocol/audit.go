@@ -18,6 +18,7 @@ const (
 	AuditForcedLogout    AuditAction = "forced_logout"    //
 	AuditSettingsChanged AuditAction = "settings_changed" // detail: which settings
 	AuditSupervisorView  AuditAction = "supervisor_view"  // an admin read a conversation read-only
+	AuditPoolPreview     AuditAction = "pool_preview"     // a staff member read a pool conversation's preview
 )
 
 // ActorOperator is the actor role of the server's command line.

@@ -32,6 +32,8 @@ const (
 	CodeClosed             Code = "closed" // organisation closed and blocking
 	CodeClientFirst        Code = "client_first"
 	CodeConflict           Code = "conflict"
+	CodeTaken              Code = "taken"       // a colleague took the conversation first (claims: exactly one wins)
+	CodeClaimFirst         Code = "claim_first" // the conversation is not the writer's: take it (claim) first
 	CodeInternal           Code = "internal"
 	CodeUnavailable        Code = "unavailable"
 )

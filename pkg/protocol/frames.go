@@ -49,6 +49,10 @@ const (
 	TypeSettings            = "settings"
 	TypeRevoked             = "revoked"
 	TypePong                = "pong"
+	// TypeConversationWithdrawn: a conversation the account could see is
+	// no longer its to see (handed to a colleague, taken from the pool);
+	// the app deletes what it holds of it.
+	TypeConversationWithdrawn = "conversation_withdrawn"
 	// TypeTyping (also sent by apps): someone on the other side is writing.
 )
 
@@ -170,6 +174,23 @@ type ConversationDeletedFrame struct {
 	ConversationID int64     `json:"conversation_id"`
 	At             time.Time `json:"at"` // when it was deleted: the app confirms with a wiped frame
 }
+
+// ConversationWithdrawnFrame says a conversation is no longer the
+// account's to see: a colleague took it from the pool, it was handed to
+// someone else or went back to the pool. The app deletes every message,
+// draft and unsent reply it holds of it. Reason is one of the
+// Withdrawn… constants.
+type ConversationWithdrawnFrame struct {
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversation_id"`
+	Reason         string `json:"reason"`
+}
+
+// Why a conversation was withdrawn from an account.
+const (
+	WithdrawnTaken      = "taken"      // a colleague took it from the pool
+	WithdrawnReassigned = "reassigned" // handed to someone else, or back to the pool
+)
 
 // DeletedFrame says the retention sweep deleted every message of the
 // conversation up to and including ThroughSeq.
@@ -327,6 +348,8 @@ func DecodeServerFrame(data []byte) (any, error) {
 		v = new(TypingFrame)
 	case TypePong:
 		v = new(Pong)
+	case TypeConversationWithdrawn:
+		v = new(ConversationWithdrawnFrame)
 	default:
 		// A newer server may add frames; an old app ignores them.
 		return struct{}{}, nil

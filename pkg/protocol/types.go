@@ -115,6 +115,9 @@ type Settings struct {
 	// phone others may see shows only the neutral app name, and clients
 	// are not even sent the organisation's name.
 	ShowOrgName bool `json:"show_org_name,omitempty"`
+	// ClaimByButton: only 担当する (claim) takes a conversation from the
+	// pool. Off (the default), a staff member's first reply also takes it.
+	ClaimByButton bool `json:"claim_by_button,omitempty"`
 }
 
 // MaxClientTextRunes bounds the welcome and contact texts.
@@ -176,6 +179,7 @@ type SettingsPatch struct {
 	WelcomeText            *string         `json:"welcome_text,omitempty"`
 	ContactText            *string         `json:"contact_text,omitempty"`
 	ShowOrgName            *bool           `json:"show_org_name,omitempty"`
+	ClaimByButton          *bool           `json:"claim_by_button,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -221,8 +225,16 @@ type Conversation struct {
 	StaffDeliveredSeq  int64      `json:"staff_delivered_seq"`
 	StaffReadSeq       int64      `json:"staff_read_seq"`
 	WaitingSince       *time.Time `json:"waiting_since,omitempty"` // when the unanswered client message arrived
-	UpdatedAt          time.Time  `json:"updated_at"`
+	// PoolSince is when the conversation entered the organisation's pool
+	// (未対応: the client wrote and nobody has it); absent once someone
+	// takes it.
+	PoolSince *time.Time `json:"pool_since,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
+
+// InPool reports whether the conversation waits in the organisation's
+// pool: the client has written and no staff member has it.
+func (c Conversation) InPool() bool { return c.AssigneeID == nil && c.PoolSince != nil }
 
 // Message is one entry of a conversation.
 type Message struct {

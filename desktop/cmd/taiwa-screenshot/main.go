@@ -189,13 +189,24 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("admin login: %w", err)
 	}
-	if _, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "田中", Role: protocol.RoleCounselor}); err != nil {
+	// A colleague: half of the desk is theirs (the admin sees it in 全体),
+	// and a few clients wait in the pool (未対応).
+	tanakaCred, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "田中", Role: protocol.RoleCounselor})
+	if err != nil {
+		return err
+	}
+	tanaka, err := signIn(ctx, url, tanakaCred)
+	if err != nil {
+		return err
+	}
+	if _, err := tanaka.UpdateMe(ctx, protocol.MePatch{DisplayName: ptr("たなか")}); err != nil {
 		return err
 	}
 	spec := dataset.Realistic
 	if *small {
 		spec = dataset.Spec{Clients: 20, Messages: 15, Long: 300, Workers: 4}
 	}
+	spec.Staff, spec.Pool = []*client.Client{admin, tanaka}, 6
 	start := time.Now()
 	desk, err := dataset.Build(ctx, url, admin, spec)
 	if err != nil {
@@ -228,6 +239,23 @@ func run() error {
 	}
 	if err := say("ひなた", "先週はありがとうございました。", "あれから少し眠れるようになりました。"); err != nil {
 		return err
+	}
+	if err := say("そら", "こんにちは。先日はありがとうございました。"); err != nil {
+		return err
+	}
+	// The admin has taken ひなた and そら; さくら has not written yet.
+	for _, nick := range []string{"ひなた", "そら"} {
+		convs, err := admin.Conversations(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range convs {
+			if c.Nickname == nick {
+				if _, err := admin.Claim(ctx, c.ID); err != nil {
+					return fmt.Errorf("take %s: %w", nick, err)
+				}
+			}
+		}
 	}
 
 	app := exec.CommandContext(ctx, *desktopBin)
@@ -291,6 +319,46 @@ func run() error {
 	}
 	time.Sleep(2 * time.Second)
 	if err := s.shot("sent.png"); err != nil {
+		return err
+	}
+
+	// Someone new writes: the pool (未対応) announces it; it never takes the
+	// front. The counselor shows the pool (Ctrl+2), opens さくら: a
+	// preview (recorded), then 担当する.
+	if err := say("さくら", "はじめまして。夜になると不安で眠れません。", "誰かに話を聞いてほしくて書きました。"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("pool-arrived.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+2"}); err != nil {
+		return err
+	}
+	if err := s.find("さくら"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("pool.png"); err != nil {
+		return err
+	}
+	// 担当する: the button at the right of the conversation's title.
+	if err := s.steps([]string{"mousemove", claimX, claimY}, []string{"click", "1"}); err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.shot("claimed.png"); err != nil {
+		return err
+	}
+	// 全体: every conversation, with who has it (admins).
+	if err := s.steps([]string{"key", "ctrl+3"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("all.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+1"}); err != nil {
 		return err
 	}
 
@@ -363,6 +431,12 @@ func run() error {
 	}
 	return nil
 }
+
+// Where 担当する is on the 1280×800 screen (the right end of the
+// conversation's title row).
+const claimX, claimY = "1215", "66"
+
+func ptr[T any](v T) *T { return &v }
 
 // signIn signs a client in, waiting while the server is busy hashing.
 func signIn(ctx context.Context, url string, cred protocol.Credentials) (*client.Client, error) {

@@ -244,7 +244,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 	c.cancel = cancel
 	s := &session{in: c.in, cache: c.cache, cli: cli, ctx: ctx, clients: map[int64]int64{}, typed: map[int64]time.Time{}}
 	c.sess = s
-	for _, conv := range c.in.List(inbox.FilterAll, "") {
+	for _, conv := range c.in.List(inbox.ViewAll, inbox.FilterAll, "") {
 		s.clients[conv.ID] = conv.ClientID
 	}
 	p := newPump()
@@ -254,6 +254,11 @@ func (c *Controller) open(server string, cli *client.Client) {
 			s.reason.Store(f.Reason)
 		case *protocol.Welcome:
 			c.welcomed(s, f)
+		case *protocol.ConversationWithdrawnFrame:
+			// No longer ours: replies queued for it are never sent.
+			if n := s.live.WithdrawConversation(f.ConversationID); n > 0 {
+				c.log.Info("replies withdrawn with their conversation", "count", n)
+			}
 		}
 		p.push(ev)
 	}})
@@ -262,9 +267,12 @@ func (c *Controller) open(server string, cli *client.Client) {
 	// showing a conversation reports it read over it.
 	c.main = ui.NewMain(c.in, c.win, ui.Actions{
 		Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray,
-		Older:  func(conv, before int64) { go c.older(s, conv, before) },
-		Draft:  c.drafts.Set,
-		Typing: s.typing,
+		Older:     func(conv, before int64) { go c.older(s, conv, before) },
+		Draft:     c.drafts.Set,
+		Typing:    s.typing,
+		Claim:     func(conv int64) { go c.claim(s, conv) },
+		Preview:   func(conv int64) { go c.preview(s, conv) },
+		AlertPool: c.alertPool,
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
@@ -373,11 +381,41 @@ func (c *Controller) applyBatch(s *session, batch []any) (wipedAt time.Time) {
 			wipedAt = f.At
 		case *protocol.ConversationDeletedFrame:
 			wipedAt = f.At
+		case *protocol.ConversationWithdrawnFrame:
+			c.drafts.Forget(f.ConversationID)
 		}
 		eff.Merge(s.in.Apply(ev))
 	}
 	s.scr.Apply(eff)
 	return wipedAt
+}
+
+// claim takes a pool conversation (担当する) and tells the screen.
+func (c *Controller) claim(s *session, conv int64) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	got, err := s.cli.Claim(ctx, conv)
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.Claimed(conv, got, err)
+		}
+	})
+}
+
+// preview reads a pool conversation's preview (the server records it); it
+// is kept in memory only, never in the cache.
+func (c *Controller) preview(s *session, conv int64) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	pv, err := s.cli.Preview(ctx, conv)
+	if err != nil && s.ctx.Err() == nil {
+		c.log.Warn("preview not loaded", "err", err)
+	}
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.PreviewLoaded(conv, pv, err)
+		}
+	})
 }
 
 // loadStaff names the organisation's staff for "who wrote" on replies.
@@ -488,6 +526,12 @@ func (c *Controller) loadFromCache() []client.PendingMessage {
 		c.log.Error("read cache", "err", err)
 		return nil
 	}
+	// Who we are, as of the last welcome: which conversations are ours.
+	if me, err := c.cache.Account(); err != nil {
+		c.log.Error("read cache", "err", err)
+	} else {
+		c.in.SetMe(me)
+	}
 	for _, conv := range convs {
 		c.in.Apply(&protocol.ConversationFrame{Conversation: conv})
 		n := startPage
@@ -584,6 +628,11 @@ func (c *Controller) tray(unread int) {
 // alert shows an OS notification without any client text.
 func (c *Controller) alert() {
 	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.body", "A client has written.")))
+}
+
+// alertPool says, without names or text, that someone waits in the pool.
+func (c *Controller) alertPool() {
+	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.pool", "A new conversation waits for someone to take it.")))
 }
 
 // setMenu offers admin settings to admins; the role is known from the

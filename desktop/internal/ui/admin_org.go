@@ -32,17 +32,19 @@ type orgTab struct {
 	closed     *widget.RadioGroup
 	retention  *widget.Entry
 	writeFirst *widget.Check
-	orgName    *widget.Entry
-	showName   *widget.Check
-	welcome    *widget.Entry
-	contact    *widget.Entry
-	appName    *widget.Entry
-	appIcon    *widget.Select
-	appLink    *widget.Label
-	hoursOnly  *widget.Check
-	margin     *widget.Entry
-	auditDays  *widget.Entry
-	content    fyne.CanvasObject
+	// Several counselors: how a conversation is taken from the pool.
+	claimBy   *widget.RadioGroup
+	orgName   *widget.Entry
+	showName  *widget.Check
+	welcome   *widget.Entry
+	contact   *widget.Entry
+	appName   *widget.Entry
+	appIcon   *widget.Select
+	appLink   *widget.Label
+	hoursOnly *widget.Check
+	margin    *widget.Entry
+	auditDays *widget.Entry
+	content   fyne.CanvasObject
 }
 
 // Default business hours filled in when a day is ticked.
@@ -60,6 +62,8 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.closed = widget.NewRadioGroup([]string{T("admin.closedAccept", "Accept messages and send an automatic notice"), T("admin.closedBlock", "Do not accept messages")}, nil)
 	t.retention = widget.NewEntry()
 	t.writeFirst = widget.NewCheck(T("admin.writeFirst", "Staff may write first"), nil)
+	t.claimBy = widget.NewRadioGroup([]string{T("admin.claimByReply", "A first reply also takes the conversation"),
+		T("admin.claimByButton", "Only the Take it button takes a conversation")}, nil)
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
@@ -119,9 +123,18 @@ func newOrgTab(env *adminEnv) *orgTab {
 		container.NewVScroll(container.NewVBox(
 			widget.NewLabelWithStyle(T("admin.hours", "Business hours"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			hint, grid, t.hoursOnly, form, t.writeFirst, widget.NewSeparator(),
+			widget.NewLabelWithStyle(T("admin.team", "Taking conversations"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			t.teamHint(), t.claimBy, widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			appHint, appForm)))
 	return t
+}
+
+// teamHint explains the pool.
+func (t *orgTab) teamHint() fyne.CanvasObject {
+	l := newJALabel(T("admin.teamHint", "A client who writes waits in 未対応 (the pool) until a counselor takes the conversation; from then on only that counselor and the admins read it."))
+	l.Importance = widget.LowImportance
+	return l
 }
 
 // appIconLabels names protocol.AppIcons, in the same order.
@@ -205,6 +218,10 @@ func (t *orgTab) show(org protocol.Org) {
 	}
 	t.retention.SetText(strconv.FormatInt(s.RetentionSeconds/86400, 10))
 	t.writeFirst.SetChecked(s.StaffMayWriteFirst)
+	t.claimBy.SetSelected(t.claimBy.Options[0])
+	if s.ClaimByButton {
+		t.claimBy.SetSelected(t.claimBy.Options[1])
+	}
 	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
 	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
 	auditDays := s.AuditRetentionDays
@@ -253,6 +270,7 @@ func (t *orgTab) Save() {
 		behavior = protocol.ClosedBlock
 	}
 	writeFirst := t.writeFirst.Checked
+	claimByButton := t.claimBy.Selected == t.claimBy.Options[1]
 	appName := strings.TrimSpace(t.appName.Text)
 	if len([]rune(appName)) > protocol.MaxAppNameRunes {
 		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
@@ -288,7 +306,8 @@ func (t *orgTab) Save() {
 	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior,
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
 		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
-		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact}
+		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
+		ClaimByButton: &claimByButton}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

@@ -6,25 +6,34 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
 )
 
-// convList is the left pane: every conversation (waiting first, longest
-// wait first; then the others by last activity), a filter and a search by
-// nickname. Its selection only mirrors the inbox's conversation in front;
-// picking a row asks the inbox, never the other way round.
+// convList is the left pane: the view (自分の担当, 未対応, and for admins
+// 全体), then its conversations (waiting first, longest wait first; then
+// the others by last activity), a filter and a search by nickname. Its
+// selection only mirrors the inbox's conversation in front; picking a row
+// asks the inbox, never the other way round.
 type convList struct {
 	in     *inbox.Inbox
 	onPick func(id int64)
+	// staffName names a staff member by account (the assignee in 全体).
+	staffName func(id int64) string
 
-	search  *searchEntry
-	filter  *widget.Select
-	list    *widget.List
-	count   *widget.Label
-	content fyne.CanvasObject
+	view      inbox.View
+	viewBtns  [3]*widget.Button
+	viewBar   *fyne.Container
+	search    *searchEntry
+	filter    *widget.Select
+	list      *widget.List
+	count     *widget.Label
+	content   fyne.CanvasObject
+	showAll   bool // the 全体 view is offered (admins)
+	onViewSet func(v inbox.View)
 
 	shown     []*inbox.Conv
 	rows      map[int64]*convRow // the row widget showing each conversation in view
@@ -35,7 +44,12 @@ type convList struct {
 var filterOrder = []inbox.Filter{inbox.FilterAll, inbox.FilterWaiting, inbox.FilterAnswered}
 
 func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
-	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}}
+	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}, staffName: func(int64) string { return "" }}
+	for i, v := range []inbox.View{inbox.ViewMine, inbox.ViewPool, inbox.ViewAll} {
+		l.viewBtns[i] = widget.NewButton("", func() { l.SetView(v) })
+	}
+	l.viewBtns[2].Hide()
+	l.viewBar = container.NewGridWithColumns(2, l.viewBtns[0], l.viewBtns[1], l.viewBtns[2])
 	l.search = newSearchEntry()
 	l.search.SetPlaceHolder(T("list.search", "Search by nickname (Ctrl+F)"))
 	l.search.OnSubmitted = func(string) {
@@ -54,7 +68,7 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 				if r.conv != 0 && l.rows[r.conv] == r {
 					delete(l.rows, r.conv)
 				}
-				r.bind(l.in, l.shown[i])
+				r.bind(l, l.shown[i])
 				l.rows[r.conv] = r
 			}
 		})
@@ -75,9 +89,74 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 	l.filter.OnChanged = func(string) { l.Sync(inbox.Effect{All: true}) }
 	l.count = widget.NewLabel("")
 	l.count.Importance = widget.LowImportance
-	top := container.NewVBox(l.search, l.filter)
+	top := container.NewVBox(l.viewBar, l.search, l.filter)
 	l.content = container.NewBorder(top, l.count, nil, nil, l.list)
+	l.showViews()
 	return l
+}
+
+// OfferAll offers the 全体 view (admins, who read every conversation).
+func (l *convList) OfferAll(on bool) {
+	if on == l.showAll {
+		return
+	}
+	l.showAll = on
+	if on {
+		l.viewBtns[2].Show()
+		l.viewBar.Layout = layoutColumns(3)
+	} else {
+		l.viewBtns[2].Hide()
+		l.viewBar.Layout = layoutColumns(2)
+		if l.view == inbox.ViewAll {
+			l.view = inbox.ViewMine
+		}
+	}
+	l.viewBar.Refresh()
+	l.showViews()
+}
+
+// SetView shows one view's conversations.
+func (l *convList) SetView(v inbox.View) {
+	if v == inbox.ViewAll && !l.showAll {
+		v = inbox.ViewMine
+	}
+	changed := v != l.view
+	l.view = v
+	l.showViews()
+	l.Sync(inbox.Effect{All: true})
+	if changed && l.onViewSet != nil {
+		l.onViewSet(v)
+	}
+}
+
+// View is the view shown.
+func (l *convList) View() inbox.View { return l.view }
+
+// showViews names each view with its count and marks the one shown.
+func (l *convList) showViews() {
+	mine, mineWaiting := l.in.Count(inbox.ViewMine)
+	pool, _ := l.in.Count(inbox.ViewPool)
+	all, _ := l.in.Count(inbox.ViewAll)
+	texts := [3]string{
+		T("view.mine", "Mine {{.Count}}", map[string]any{"Count": mine}),
+		T("view.pool", "Unassigned {{.Count}}", map[string]any{"Count": pool}),
+		T("view.all", "All {{.Count}}", map[string]any{"Count": all}),
+	}
+	if mineWaiting > 0 {
+		texts[0] = T("view.mineWaiting", "Mine {{.Count}} ({{.Waiting}} waiting)", map[string]any{"Count": mine, "Waiting": mineWaiting})
+	}
+	for i, b := range l.viewBtns {
+		imp := widget.LowImportance
+		if inbox.View(i) == l.view {
+			imp = widget.HighImportance
+		} else if inbox.View(i) == inbox.ViewPool && pool > 0 {
+			imp = widget.WarningImportance // something waits for someone to take it
+		}
+		if b.Text != texts[i] || b.Importance != imp {
+			b.Text, b.Importance = texts[i], imp
+			b.Refresh()
+		}
+	}
 }
 
 func (l *convList) currentFilter() inbox.Filter {
@@ -87,7 +166,7 @@ func (l *convList) currentFilter() inbox.Filter {
 // Sync brings the list up to date with the inbox after eff: when the
 // order holds, only the changed rows are redrawn.
 func (l *convList) Sync(eff inbox.Effect) {
-	next := l.in.List(l.currentFilter(), l.search.Text)
+	next := l.in.List(l.view, l.currentFilter(), l.search.Text)
 	same := len(next) == len(l.shown)
 	for i := 0; same && i < len(next); i++ {
 		same = next[i] == l.shown[i]
@@ -102,12 +181,14 @@ func (l *convList) Sync(eff inbox.Effect) {
 		for _, id := range eff.Convs {
 			if r := l.rows[id]; r != nil && r.conv == id {
 				if c := l.in.Conv(id); c != nil {
-					r.bind(l.in, c)
+					r.bind(l, c)
 				}
 			}
 		}
 	}
-	l.count.SetText(T("list.count", "{{.Shown}} of {{.Total}} conversations", map[string]any{"Shown": len(next), "Total": l.in.Len()}))
+	viewTotal, _ := l.in.Count(l.view)
+	l.count.SetText(T("list.count", "{{.Shown}} of {{.Total}} conversations", map[string]any{"Shown": len(next), "Total": viewTotal}))
+	l.showViews()
 	l.mirror()
 }
 
@@ -162,12 +243,20 @@ func (r *convRow) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.New(&tightRows{}, top, r.state))
 }
 
-func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
+func (r *convRow) bind(l *convList, c *inbox.Conv) {
+	in := l.in
 	r.conv = c.ID
 	setText(r.name, c.Nickname)
-	unread := c.Unread()
+	unread := 0
+	if in.Readable(c) {
+		unread = c.Unread()
+	}
 	state := ""
 	switch {
+	case c.InPool():
+		r.when.Importance = widget.WarningImportance
+		setText(r.when, waitText(in.Wait(c)))
+		state = T("list.statePool", "Unassigned: waiting for someone to take it")
 	case c.Waiting():
 		r.when.Importance = widget.WarningImportance
 		setText(r.when, waitText(in.Wait(c)))
@@ -182,6 +271,9 @@ func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
 	}
 	if who, ok := c.Typing(in.Now()); ok {
 		state = typingText(who, c.Nickname)
+	}
+	if l.view == inbox.ViewAll && c.AssigneeID != nil && !in.Mine(c) {
+		state = T("list.assignee", "{{.Name}}'s", map[string]any{"Name": l.staffName(*c.AssigneeID)}) + " · " + state
 	}
 	if unread > 0 {
 		state += " · " + T("queue.unread", "{{.Count}} unread", map[string]any{"Count": unread})
@@ -222,6 +314,9 @@ func whenText(t, now time.Time) string {
 	}
 	return t.Local().Format("1/2")
 }
+
+// layoutColumns is a grid of n equal columns (the view buttons).
+func layoutColumns(n int) fyne.Layout { return layout.NewGridLayoutWithColumns(n) }
 
 // tightRows stacks objects with no padding between them: two lines of one
 // list row read as one entry.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -40,6 +41,16 @@ type Actions struct {
 	// Typing says the counselor is writing in a conversation (the app
 	// tells the other side, at most every protocol.TypingEvery).
 	Typing func(conversationID int64)
+	// Claim takes a conversation from the pool (担当する); the app
+	// answers with Claimed.
+	Claim func(conversationID int64)
+	// Preview reads what a pool conversation shows before it is taken
+	// (the server records each reading); the app answers with
+	// PreviewLoaded.
+	Preview func(conversationID int64)
+	// AlertPool draws attention, without names or text, to a
+	// conversation that came into the pool (once per burst).
+	AlertPool func()
 }
 
 // BurstQuiet is how long clients must stay silent before another OS
@@ -61,6 +72,7 @@ type Main struct {
 	banner   *fyne.Container
 	bannerL  *jaLabel
 	bannerB  *widget.Button
+	claimBtn *widget.Button
 	history  *historyView
 	compose  *composeEntry
 	sendBtn  *widget.Button
@@ -70,13 +82,19 @@ type Main struct {
 	lock     *fyne.Container   // shown instead of work outside access hours
 	lockText *jaLabel
 
-	settling   bool  // the screen itself sets the reply box's text
-	composing  bool  // the cursor is in the reply box
-	searching  bool  // the cursor is in the search box
-	shown      int64 // the conversation the reply box belongs to
-	arrived    int64 // the conversation the banner names
+	settling   bool   // the screen itself sets the reply box's text
+	composing  bool   // the cursor is in the reply box
+	searching  bool   // the cursor is in the search box
+	shown      int64  // the conversation the reply box belongs to
+	arrived    int64  // the conversation the banner names
+	bannerDo   func() // what the banner's button does
 	foreground bool
 	staff      map[int64]protocol.Account // staff by account, for "who wrote"
+	// The pool: which previews were asked for, which conversation is
+	// being taken, and when the last arrival was announced.
+	previewAsked map[int64]bool
+	claiming     int64
+	lastPool     time.Time
 
 	// Connection state, for the status line's countdown.
 	connected bool
@@ -96,7 +114,7 @@ type Main struct {
 // NewMain builds the main screen over an inbox.
 func NewMain(in *inbox.Inbox, win fyne.Window, actions Actions) *Main {
 	m := &Main{in: in, win: win, actions: actions, foreground: true, looked: true,
-		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}}
+		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}, previewAsked: map[int64]bool{}}
 	m.buildUI()
 	return m
 }
@@ -114,6 +132,7 @@ func (m *Main) buildUI() {
 	m.subtitle.Importance = widget.LowImportance
 
 	m.list = newConvList(m.in, m.pick)
+	m.list.staffName = m.staffName
 
 	m.history = newHistoryView()
 	m.history.onOlder = m.needOlder
@@ -122,10 +141,13 @@ func (m *Main) buildUI() {
 
 	m.bannerL = newJALabel("")
 	m.bannerB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() {
-		if m.arrived != 0 {
-			m.pick(m.arrived)
+		if m.bannerDo != nil {
+			m.bannerDo()
 		}
 	})
+	m.claimBtn = widget.NewButtonWithIcon(T("pool.claim", "Take it"), theme.ConfirmIcon(), m.Claim)
+	m.claimBtn.Importance = widget.HighImportance
+	m.claimBtn.Hide()
 	closeB := widget.NewButtonWithIcon("", theme.CancelIcon(), m.hideBanner)
 	closeB.Importance = widget.LowImportance
 	m.banner = container.NewStack(
@@ -135,6 +157,7 @@ func (m *Main) buildUI() {
 
 	m.compose = newComposeEntry(m.send, m.step)
 	m.compose.onFind = m.find
+	m.compose.onView = func(v int) { m.list.SetView(inbox.View(v)) }
 	m.list.search.onEscape = func() {
 		m.list.search.SetText("")
 		if c := m.win.Canvas(); c != nil && !m.compose.Disabled() {
@@ -167,7 +190,7 @@ func (m *Main) buildUI() {
 	m.sendBtn = widget.NewButtonWithIcon(T("compose.send", "Send"), theme.MailSendIcon(), m.send)
 	m.sendBtn.Importance = widget.HighImportance
 
-	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), m.banner)
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, m.claimBtn, container.NewHBox(m.title, m.subtitle)), m.banner)
 	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
@@ -210,12 +233,16 @@ func (m *Main) Unlock() {
 func (m *Main) Locked() bool { return m.lock.Visible() }
 
 // Shortcuts registers the window's keyboard shortcuts: Ctrl+Down/Up walk
-// the conversations (Cmd on macOS). The reply box handles them itself
-// while it has the focus, which is nearly always.
+// the conversations, Ctrl+1/2/3 show 自分の担当/未対応/全体 (Cmd on
+// macOS). The reply box handles them itself while it has the focus,
+// which is nearly always.
 func (m *Main) Shortcuts(c fyne.Canvas) {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(-1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.find() })
+	for i, k := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3} {
+		c.AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.list.SetView(inbox.View(i)) })
+	}
 }
 
 // find puts the cursor in the list's search box (Ctrl/Cmd+F).
@@ -226,7 +253,7 @@ func (m *Main) find() {
 }
 
 func (m *Main) step(dir int) {
-	if m.in.Step(dir) {
+	if m.in.Step(m.list.View(), dir) {
 		m.Apply(inbox.Effect{FocusChanged: true})
 	}
 }
@@ -304,6 +331,96 @@ func (m *Main) SetForeground(fg bool) {
 func (m *Main) SetStaff(staff map[int64]protocol.Account) {
 	m.staff = staff
 	m.history.Refresh()
+	m.list.Sync(inbox.Effect{All: true})
+	m.showSubtitle()
+}
+
+// staffName names a staff member for colleagues ("" while unknown).
+func (m *Main) staffName(id int64) string {
+	if a, ok := m.staff[id]; ok {
+		return staffLabel(a)
+	}
+	return T("role.colleague", "a colleague")
+}
+
+// Open brings a conversation to the front as if picked in the list.
+func (m *Main) Open(id int64) { m.pick(id) }
+
+// SetView shows one view of the list (自分の担当, 未対応, 全体).
+func (m *Main) SetView(v inbox.View) { m.list.SetView(v) }
+
+// View is the list's view.
+func (m *Main) View() inbox.View { return m.list.View() }
+
+// Claim takes the conversation in front from the pool (the 担当する
+// button).
+func (m *Main) Claim() {
+	f := m.in.Focused()
+	if f == nil || !f.InPool() || m.claiming != 0 || m.actions.Claim == nil {
+		return
+	}
+	m.claiming = f.ID
+	m.claimBtn.Disable()
+	m.claimBtn.SetText(T("pool.claiming", "Taking…"))
+	m.actions.Claim(f.ID)
+}
+
+// Claimed takes the answer to Actions.Claim: the conversation is the
+// counselor's (it moves to 自分の担当 and its history loads), or a
+// colleague was first.
+func (m *Main) Claimed(id int64, conv protocol.Conversation, err error) {
+	m.claiming = 0
+	m.claimBtn.Enable()
+	m.claimBtn.SetText(T("pool.claim", "Take it"))
+	if err != nil {
+		ShowError(m.win, T("pool.claimFailed", "Not taken"), claimRefusal(err))
+		m.Apply(inbox.Effect{Convs: []int64{id}})
+		return
+	}
+	eff := m.in.Apply(&protocol.ConversationFrame{Conversation: conv})
+	eff.Received = 0 // taken here: nothing to announce
+	m.in.Focus(id)
+	eff.FocusChanged = true
+	m.list.SetView(inbox.ViewMine)
+	m.Apply(eff)
+	if c := m.win.Canvas(); c != nil && !m.compose.Disabled() {
+		c.Focus(m.compose)
+	}
+}
+
+// claimRefusal says in words why a claim failed.
+func claimRefusal(err error) error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case protocol.CodeTaken:
+			return &protocol.Error{Code: pe.Code, Message: T("pool.taken", "A colleague took this conversation first.")}
+		case protocol.CodeForbidden:
+			return &protocol.Error{Code: pe.Code, Message: T("pool.notOffered", "This conversation is not offered to you now.")}
+		}
+	}
+	return err
+}
+
+// PreviewLoaded takes the answer to Actions.Preview.
+func (m *Main) PreviewLoaded(id int64, pv protocol.Preview, err error) {
+	if err != nil {
+		delete(m.previewAsked, id) // ask again when it is next shown
+		if f := m.in.Focused(); f != nil && f.ID == id {
+			m.history.Refresh()
+		}
+		return
+	}
+	m.Apply(m.in.SetPreview(id, pv.Messages))
+}
+
+// needPreview asks once for the preview of a pool conversation in front.
+func (m *Main) needPreview(f *inbox.Conv) {
+	if f.Preview != nil || m.previewAsked[f.ID] || m.actions.Preview == nil {
+		return
+	}
+	m.previewAsked[f.ID] = true
+	m.actions.Preview(f.ID)
 }
 
 // SetMe updates the signed-in account (its display name changed).
@@ -342,6 +459,21 @@ func (m *Main) Apply(eff inbox.Effect) {
 	for _, e := range eff.Refused {
 		ShowError(m.win, T("refused.title", "Reply not sent"), refusal(e))
 	}
+	if eff.All {
+		m.list.OfferAll(m.in.Me().Role == protocol.RoleAdmin)
+	}
+	for _, w := range eff.Withdrawn {
+		delete(m.previewAsked, w.ID)
+		if w.Mine {
+			m.showWithdrawn(w)
+		}
+	}
+	if eff.PoolArrived != 0 {
+		m.notifyPool(eff.PoolArrived)
+	}
+	if eff.Received != 0 && eff.Received != m.claiming {
+		m.showReceived(eff.Received)
+	}
 	if eff.Arrived != 0 && eff.Arrived != m.in.FocusedID() {
 		m.showBanner(eff.Arrived)
 	}
@@ -360,14 +492,15 @@ func (m *Main) countUnread(eff inbox.Effect) {
 	if m.actions.Unread == nil {
 		return
 	}
+	// One's own conversations: the pool and colleagues' are not one's unread.
 	if eff.All || m.unread == nil {
 		m.unread = map[int64]int{}
-		for _, c := range m.in.List(inbox.FilterAll, "") {
+		for _, c := range m.in.List(inbox.ViewMine, inbox.FilterAll, "") {
 			m.unread[c.ID] = c.Unread()
 		}
 	} else {
 		for _, id := range eff.Convs {
-			if c := m.in.Conv(id); c != nil {
+			if c := m.in.Conv(id); c != nil && m.in.Mine(c) {
 				m.unread[id] = c.Unread()
 			} else {
 				delete(m.unread, id)
@@ -402,8 +535,21 @@ func (m *Main) showBanner(id int64) {
 		return
 	}
 	m.arrived = id
-	m.bannerL.SetText(T("banner.arrived", "{{.Name}} has written. Finish your reply; the conversation waits in the list.", map[string]any{"Name": c.Nickname}))
-	m.bannerB.SetText(T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}))
+	m.setBanner(T("banner.arrived", "{{.Name}} has written. Finish your reply; the conversation waits in the list.", map[string]any{"Name": c.Nickname}),
+		T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}), func() { m.pick(id) })
+}
+
+// setBanner shows a line above the history with a button (none when
+// button is ""). It is not modal and never takes the keyboard.
+func (m *Main) setBanner(text, button string, do func()) {
+	m.bannerL.SetText(text)
+	m.bannerDo = do
+	if button == "" {
+		m.bannerB.Hide()
+	} else {
+		m.bannerB.SetText(button)
+		m.bannerB.Show()
+	}
 	if !m.banner.Visible() {
 		m.banner.Show()
 		m.convBox.Refresh() // the history makes room for it
@@ -412,10 +558,63 @@ func (m *Main) showBanner(id int64) {
 
 func (m *Main) hideBanner() {
 	m.arrived = 0
+	m.bannerDo = nil
 	if m.banner.Visible() {
 		m.banner.Hide()
 		m.convBox.Refresh()
 	}
+}
+
+// notifyPool announces a conversation that came into the pool: an OS
+// notification once per burst, and a banner unless one of one's own
+// clients is announced there. It never comes to the front by itself.
+func (m *Main) notifyPool(id int64) {
+	c := m.in.Conv(id)
+	if c == nil {
+		return
+	}
+	now := m.in.Now()
+	if (now.Sub(m.lastPool) >= BurstQuiet || !m.foreground) && m.actions.AlertPool != nil {
+		m.actions.AlertPool()
+	}
+	m.lastPool = now
+	if m.arrived != 0 {
+		return
+	}
+	m.setBanner(T("banner.pool", "{{.Name}} is waiting in the pool for someone to take the conversation.", map[string]any{"Name": c.Nickname}),
+		T("banner.openPool", "Show the pool"), func() {
+			m.hideBanner()
+			m.list.SetView(inbox.ViewPool)
+		})
+}
+
+// showReceived says that a conversation was handed to the counselor.
+func (m *Main) showReceived(id int64) {
+	c := m.in.Conv(id)
+	if c == nil {
+		return
+	}
+	if m.actions.Alert != nil && !m.foreground {
+		m.actions.Alert()
+	}
+	if m.arrived != 0 {
+		return
+	}
+	m.setBanner(T("banner.received", "{{.Name}}'s conversation is now yours.", map[string]any{"Name": c.Nickname}),
+		T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}), func() {
+			m.hideBanner()
+			m.list.SetView(inbox.ViewMine)
+			m.pick(id)
+		})
+}
+
+// showWithdrawn says that one of the counselor's conversations left this
+// app (taken over or handed on): its words are gone from here.
+func (m *Main) showWithdrawn(w inbox.Withdrawal) {
+	if m.arrived == w.ID {
+		m.arrived = 0
+	}
+	m.setBanner(T("banner.withdrawn", "{{.Name}}'s conversation is no longer yours: it was handed on, and its messages were removed from this computer.", map[string]any{"Name": w.Nickname}), "", nil)
 }
 
 // BannerText is what the arrival banner says ("" when hidden).
@@ -437,14 +636,15 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.sendBtn.Disable()
 		m.sendBtn.SetText(T("compose.send", "Send"))
 		m.shown = 0
+		if m.claiming == 0 {
+			m.claimBtn.Hide()
+		}
 		return
 	}
 	if f.ID == m.arrived {
 		m.hideBanner()
 	}
 	if m.shown != f.ID {
-		m.compose.Enable()
-		m.sendBtn.Enable()
 		// The button names the person: the last guard against a wrong reply.
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 		m.title.SetText(f.Nickname)
@@ -454,11 +654,54 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.title.SetText(f.Nickname)
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 	}
+	m.showWritable(f)
 	m.showSubtitle()
+	if f.InPool() && m.claiming == 0 {
+		m.claimBtn.Show()
+	} else if m.claiming == 0 {
+		m.claimBtn.Hide()
+	}
 	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
-		m.history.Sync(f)
+		if m.in.Readable(f) {
+			m.history.Sync(f)
+		} else {
+			// The pool: what the preview shows, never cached, never marked read.
+			m.needPreview(f)
+			pv := *f
+			pv.Messages = f.Preview
+			m.history.Sync(&pv)
+		}
 	}
 	m.markRead()
+}
+
+// showWritable enables the reply box where the counselor may write: their
+// own conversations, and the pool's where a reply takes the conversation;
+// elsewhere it says why not.
+func (m *Main) showWritable(f *inbox.Conv) {
+	ok, why := true, ""
+	switch {
+	case m.in.Mine(f):
+	case f.InPool() && m.in.Org().Settings.ClaimByButton:
+		ok, why = false, T("compose.claimFirst", "Take this conversation (Take it, above) to answer.")
+	case f.InPool():
+		why = T("compose.replyTakes", "Your reply takes this conversation from the pool. Enter starts a new line; Ctrl+Enter sends.")
+	case f.AssigneeID != nil:
+		ok, why = false, T("compose.colleagues", "{{.Name}} has this conversation: only they answer it.", map[string]any{"Name": m.staffName(*f.AssigneeID)})
+	}
+	if why == "" {
+		why = T("compose.placeholder", "Write a reply. Enter starts a new line; Ctrl+Enter sends.")
+	}
+	if m.compose.PlaceHolder != why {
+		m.compose.SetPlaceHolder(why)
+	}
+	if ok {
+		m.compose.Enable()
+		m.sendBtn.Enable()
+	} else {
+		m.compose.Disable()
+		m.sendBtn.Disable()
+	}
 }
 
 func touches(eff inbox.Effect, id int64) bool {
@@ -480,6 +723,10 @@ func (m *Main) showSubtitle() {
 		return
 	}
 	switch {
+	case f.InPool():
+		m.subtitle.SetText(T("title.pool", "unassigned: waiting {{.Wait}} for someone to take it", map[string]any{"Wait": waitText(m.in.Wait(f))}))
+	case f.AssigneeID != nil && !m.in.Mine(f):
+		m.subtitle.SetText(T("title.colleagues", "{{.Name}}'s conversation", map[string]any{"Name": m.staffName(*f.AssigneeID)}))
 	case f.Waiting():
 		m.subtitle.SetText(T("title.waiting", "waiting for a reply for {{.Wait}}", map[string]any{"Wait": waitText(m.in.Wait(f))}))
 	case f.LastSeq == 0:
@@ -493,7 +740,9 @@ func (m *Main) showSubtitle() {
 // counselor who is looking.
 func (m *Main) markRead() {
 	f := m.in.Focused()
-	if f == nil || !m.foreground || m.actions.Read == nil || m.lock.Visible() {
+	// Read marks are the assignee's: the client learns their counselor has
+	// read, not that an admin looked in.
+	if f == nil || !m.foreground || m.actions.Read == nil || m.lock.Visible() || !m.in.Mine(f) {
 		return
 	}
 	n := len(f.Messages)
@@ -545,6 +794,12 @@ func (m *Main) headText() string {
 	switch {
 	case f == nil:
 		return ""
+	case !m.in.Readable(f) && f.InPool() && f.Preview == nil:
+		return T("history.previewLoading", "Loading the preview…")
+	case !m.in.Readable(f) && f.InPool():
+		return T("history.preview", "Preview of what waits. Each preview you open is recorded in the audit log; take the conversation to read it all.")
+	case !m.in.Readable(f):
+		return ""
 	case f.HasOlder() && m.olderFailed[f.ID]:
 		return T("history.olderOffline", "Earlier messages can be loaded when online.")
 	case f.HasOlder():
@@ -559,7 +814,7 @@ func (m *Main) headText() string {
 // at a time.
 func (m *Main) needOlder() {
 	f := m.in.Focused()
-	if f == nil || !f.HasOlder() || m.loadingOlder != 0 || m.olderFailed[f.ID] || m.actions.Older == nil {
+	if f == nil || !m.in.Readable(f) || !f.HasOlder() || m.loadingOlder != 0 || m.olderFailed[f.ID] || m.actions.Older == nil {
 		return
 	}
 	m.loadingOlder = f.ID
@@ -583,6 +838,10 @@ func refusal(e protocol.Error) error {
 		return &protocol.Error{Code: e.Code, Message: T("refused.clientFirst", "Not sent: the client has not written yet, and this organisation lets clients speak first.")}
 	case protocol.CodeNotFound:
 		return &protocol.Error{Code: e.Code, Message: T("refused.gone", "Not sent: this conversation no longer exists.")}
+	case protocol.CodeForbidden:
+		return &protocol.Error{Code: e.Code, Message: T("refused.colleagues", "Not sent: this conversation is a colleague's (someone took it first, or it was handed on).")}
+	case protocol.CodeClaimFirst:
+		return &protocol.Error{Code: e.Code, Message: T("refused.claimFirst", "Not sent: take the conversation (Take it) before answering.")}
 	}
 	return &e
 }

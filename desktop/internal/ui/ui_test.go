@@ -108,10 +108,11 @@ func newMainForTest(t *testing.T) (*Main, *inbox.Inbox, *clock, *recorder, fyne.
 	w.Resize(fyne.NewSize(1000, 700))
 	clk := &clock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}
 	in := inbox.New(clk.now)
-	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleCounselor}, Conversations: []protocol.Conversation{
-		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1},
-		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1},
-		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusNew, FirstSeq: 1},
+	me := int64(1) // the signed-in counselor has these three
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor}, Conversations: []protocol.Conversation{
+		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1, AssigneeID: &me},
+		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1, AssigneeID: &me},
+		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusNew, FirstSeq: 1, AssigneeID: &me},
 	}})
 	in.Apply(&protocol.Synced{})
 	rec := &recorder{}
@@ -581,10 +582,11 @@ func TestListSelectionFollowsTheFrontAfterReconnect(t *testing.T) {
 	}
 	// The reconnection's welcome: さくら and そら now wait, longer than ひなた.
 	since := clk.t.Add(-time.Hour)
+	me := in.Me().ID
 	convs := []protocol.Conversation{
-		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
-		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusAnswered, FirstSeq: 1, LastSeq: 1},
-		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
+		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1, AssigneeID: &me},
+		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusAnswered, FirstSeq: 1, LastSeq: 1, AssigneeID: &me},
+		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1, AssigneeID: &me},
 	}
 	var eff inbox.Effect
 	eff.Merge(in.Apply(&protocol.Welcome{Account: in.Me(), Conversations: convs}))
@@ -599,3 +601,101 @@ func TestListSelectionFollowsTheFrontAfterReconnect(t *testing.T) {
 		t.Fatalf("list selects %d while ひなた (filtered out) is in front", m.list.SelectedID())
 	}
 }
+
+// The pool on screen: a conversation that comes into the pool is
+// announced (an OS notice without words, a banner) and never taken to the
+// front; opened, it shows a preview (asked for once) and 担当する; the
+// reply box says whether a reply takes it.
+func TestPoolOnScreen(t *testing.T) {
+	m, in, clk, rec, _ := newMainForTest(t)
+	var previews, claims []int64
+	poolAlerts := 0
+	m.actions.Preview = func(id int64) { previews = append(previews, id) }
+	m.actions.Claim = func(id int64) { claims = append(claims, id) }
+	m.actions.AlertPool = func() { poolAlerts++ }
+	m.SetForeground(false)
+	since := clk.t.Add(-20 * time.Minute)
+	pool := protocol.Conversation{ID: 9, ClientID: 19, Nickname: "はじめて", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1,
+		WaitingSince: &since, PoolSince: &since}
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: pool}))
+	if in.Focused() != nil || poolAlerts != 1 || rec.alerts != 0 {
+		t.Fatalf("a pool arrival: front %v, %d pool alerts, %d client alerts", in.Focused(), poolAlerts, rec.alerts)
+	}
+	if !strings.Contains(m.BannerText(), "はじめて") || m.View() != inbox.ViewMine {
+		t.Fatalf("banner %q, view %d", m.BannerText(), m.View())
+	}
+	if !strings.Contains(m.list.viewBtns[1].Text, "1") {
+		t.Fatalf("the pool's button %q does not count it", m.list.viewBtns[1].Text)
+	}
+	// The banner's button shows the pool; the counselor opens it.
+	m.bannerDo()
+	if m.View() != inbox.ViewPool || len(m.list.shown) != 1 || m.list.shown[0].ID != 9 {
+		t.Fatalf("view %d shows %d", m.View(), len(m.list.shown))
+	}
+	m.Open(9)
+	m.Open(9)
+	if len(previews) != 1 || !m.claimBtn.Visible() || m.compose.Disabled() {
+		t.Fatalf("previews asked %v, claim shown %v, reply box disabled %v", previews, m.claimBtn.Visible(), m.compose.Disabled())
+	}
+	if !strings.Contains(m.compose.PlaceHolder, T("compose.replyTakes", "Your reply takes this conversation from the pool. Enter starts a new line; Ctrl+Enter sends.")) {
+		t.Fatalf("placeholder %q", m.compose.PlaceHolder)
+	}
+	m.PreviewLoaded(9, protocol.Preview{Messages: []protocol.Message{{ID: 900, ConversationID: 9, Seq: 1, SenderRole: protocol.RoleClient, Kind: protocol.KindText,
+		Body: "はじめまして。眠れない日が続いています。", CreatedAt: clk.t}}}, nil)
+	if n := len(m.history.rows); n < 2 || m.history.rows[len(m.history.rows)-1].text != "はじめまして。眠れない日が続いています。" {
+		t.Fatalf("the preview is not shown: %d rows", n)
+	}
+	if len(in.Conv(9).Messages) != 0 {
+		t.Fatal("the preview was kept as messages")
+	}
+	test.Tap(m.claimBtn)
+	if len(claims) != 1 || claims[0] != 9 || !m.claimBtn.Disabled() {
+		t.Fatalf("claims %v", claims)
+	}
+	// Taken: the conversation is the counselor's, in 自分の担当.
+	taken := pool
+	taken.AssigneeID, taken.PoolSince = ptr(in.Me().ID), nil
+	m.Claimed(9, taken, nil)
+	if m.View() != inbox.ViewMine || in.FocusedID() != 9 || !in.Mine(in.Focused()) || m.claimBtn.Visible() || in.Conv(9).Preview != nil {
+		t.Fatalf("after the claim: view %d front %d", m.View(), in.FocusedID())
+	}
+}
+
+// With claim_by_button, a pool conversation's reply box waits for 担当する;
+// a colleague's conversation (an admin's 全体) is read, not answered.
+func TestReplyBoxFollowsWhoHasIt(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	org := in.Org()
+	org.Settings.ClaimByButton = true
+	since := clk.t
+	colleague := int64(7)
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleAdmin}, Org: org, Conversations: []protocol.Conversation{
+		{ID: 9, ClientID: 19, Nickname: "はじめて", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, WaitingSince: &since, PoolSince: &since},
+		{ID: 8, ClientID: 18, Nickname: "あおい", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, WaitingSince: &since, AssigneeID: &colleague},
+	}})
+	m.Apply(in.Apply(&protocol.Synced{}))
+	m.SetStaff(map[int64]protocol.Account{7: {ID: 7, Nickname: "佐藤"}})
+	if !m.list.viewBtns[2].Visible() {
+		t.Fatal("an admin is not offered 全体")
+	}
+	m.Open(9)
+	if !m.compose.Disabled() || !m.claimBtn.Visible() {
+		t.Fatal("with claim_by_button the reply box waits for the claim")
+	}
+	m.SetView(inbox.ViewAll)
+	m.Open(8)
+	if !m.compose.Disabled() || m.claimBtn.Visible() || !strings.Contains(m.subtitle.Text, "佐藤") {
+		t.Fatalf("a colleague's conversation: subtitle %q", m.subtitle.Text)
+	}
+	found := false
+	for _, r := range m.list.rows {
+		if r.conv == 8 && strings.Contains(r.state.Text, "佐藤") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("全体 does not name the assignee")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

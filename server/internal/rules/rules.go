@@ -51,7 +51,9 @@ type Sent struct {
 // the organisation is closed or paused a client's message is refused
 // (closed_behavior "block") or stored with one notice per closed stretch
 // ("accept"); a client whose access period has ended writes nothing; a
-// staff reply answers the conversation and claims it if nobody has.
+// client's message puts a conversation nobody has into the pool; staff
+// write only in their own conversations, and a reply takes one from the
+// pool unless the organisation wants the claim button first (staffWrite).
 func SendMessage(in Send) (Sent, error) {
 	if err := protocol.ValidateBody(in.Body); err != nil {
 		return Sent{}, err
@@ -68,8 +70,11 @@ func SendMessage(in Send) (Sent, error) {
 	if isClient && avail.State != hours.StateOpen && in.Settings.ClosedBehavior == protocol.ClosedBlock {
 		return Sent{}, &protocol.Error{Code: protocol.CodeClosed, Message: "the organisation is not taking messages now", ReopensAt: avail.ReopensAt}
 	}
-	if !isClient && !c.ClientWrote && !in.Settings.StaffMayWriteFirst {
-		return Sent{}, protocol.Errorf(protocol.CodeClientFirst, "the client has not written yet; staff answer, they do not write first")
+	if !isClient {
+		var err error
+		if c, err = staffWrite(p, c, in.Settings, now); err != nil {
+			return Sent{}, err
+		}
 	}
 
 	period := time.Duration(in.Settings.RetentionSeconds) * time.Second
@@ -86,6 +91,7 @@ func SendMessage(in Send) (Sent, error) {
 			c.WaitingSince = &now
 		}
 		c.ClientWrote = true
+		c = enterPool(c, now)
 		c.ClientDeliveredSeq, c.ClientReadSeq = c.LastSeq, c.LastSeq
 		if avail.State != hours.StateOpen && (c.NoticeUntil == nil || !now.Before(*c.NoticeUntil)) {
 			out.Notice = &protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderRole: protocol.RoleSystem,
@@ -101,11 +107,6 @@ func SendMessage(in Send) (Sent, error) {
 		c.Status = protocol.StatusAnswered
 		c.WaitingSince = nil
 		c.StaffDeliveredSeq, c.StaffReadSeq = c.LastSeq, c.LastSeq
-		if c.AssigneeID == nil {
-			// Answering claims an unassigned conversation.
-			id := p.AccountID
-			c.AssigneeID = &id
-		}
 	}
 	out.Conv = c
 	return out, nil
@@ -130,27 +131,6 @@ func Receipt(p store.Principal, c store.ConversationState, delivered, read int64
 	}
 	*dp, *rp = max(*dp, delivered), max(*rp, read)
 	return c, true
-}
-
-// Assign decides whether actor may set a conversation's assignee (nil
-// releases it). assigneeRole is the assignee's role in the actor's
-// organisation ("" if it is no account there). Counselors take what is
-// unassigned or theirs and release their own; a colleague's, an admin's
-// included, is not theirs to take. Admins assign any staff member.
-func Assign(actor store.Principal, c store.ConversationState, assignee *int64, assigneeRole protocol.Role) error {
-	if !actor.IsStaff() {
-		return protocol.Errorf(protocol.CodeForbidden, "staff only")
-	}
-	if actor.Role != protocol.RoleAdmin {
-		mine := c.AssigneeID == nil || *c.AssigneeID == actor.AccountID
-		if !mine || (assignee != nil && *assignee != actor.AccountID) {
-			return protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only")
-		}
-	}
-	if assignee != nil && !assigneeRole.IsStaff() {
-		return protocol.Errorf(protocol.CodeInvalid, "assignee must be a staff member of the organisation")
-	}
-	return nil
 }
 
 // MayAdminister reports whether p may manage the accounts of orgID: its

@@ -123,6 +123,9 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	if patch.ShowOrgName != nil {
 		s.ShowOrgName = *patch.ShowOrgName
 	}
+	if patch.ClaimByButton != nil {
+		s.ClaimByButton = *patch.ClaimByButton
+	}
 	if err := ValidateSettings(s); err != nil {
 		return SettingsChange{}, err
 	}

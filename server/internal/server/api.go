@@ -533,6 +533,36 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, a *session) erro
 	return nil
 }
 
+// claim takes a conversation from the pool (担当する): of several at once,
+// one wins and the others are told it is taken.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	conv, err := s.store.Claim(r.Context(), a.p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// preview shows a pool conversation's waiting messages to a staff member
+// who may take it; the store records the reading.
+func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	pv, err := s.store.Preview(r.Context(), a.p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pv)
+	return nil
+}
+
 // timeNow is the server's clock at millisecond precision.
 func (s *Server) timeNow() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/sendq"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
@@ -91,6 +92,29 @@ type hub struct {
 	// onReply, if set, hears of a staff reply to a client who has no live
 	// connection (to push a content-free notice). It must not block.
 	onReply func(clientID int64)
+
+	// routes is who has each conversation, as of the last change published
+	// about it: typing hints follow a conversation handed on at once.
+	routesMu sync.Mutex
+	routes   map[int64]protocol.Conversation
+}
+
+// route remembers who has a conversation (only what routing needs).
+func (h *hub) route(c protocol.Conversation) {
+	h.routesMu.Lock()
+	h.routes[c.ID] = protocol.Conversation{ID: c.ID, ClientID: c.ClientID, AssigneeID: c.AssigneeID, PoolSince: c.PoolSince}
+	h.routesMu.Unlock()
+}
+
+// routeOf is a conversation as the last change published about it left
+// it, or conv when none was published since the server started.
+func (h *hub) routeOf(conv protocol.Conversation) protocol.Conversation {
+	h.routesMu.Lock()
+	defer h.routesMu.Unlock()
+	if r, ok := h.routes[conv.ID]; ok {
+		return r
+	}
+	return conv
 }
 
 func newHub(m *metrics, now func() time.Time) *hub {
@@ -100,6 +124,7 @@ func newHub(m *metrics, now func() time.Time) *hub {
 		bySession: map[int64]map[*subscriber]struct{}{},
 		byAccount: map[int64]map[*subscriber]struct{}{},
 		metrics:   m,
+		routes:    map[int64]protocol.Conversation{},
 	}
 }
 
@@ -177,13 +202,17 @@ func (h *hub) publish(changes []store.Change) {
 		switch c.Kind {
 		case store.ChangeMessage:
 			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
-			h.toConversation(c, f)
+			h.toReaders(c, f)
 			if h.onReply != nil && c.Message.SenderRole.IsStaff() && len(h.byAccount[c.ClientID]) == 0 {
 				h.onReply(c.ClientID)
 			}
 		case store.ChangeConversation:
-			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})})
+			h.route(*c.Conversation)
+			h.conversation(c)
 		case store.ChangeConversationDeleted:
+			h.routesMu.Lock()
+			delete(h.routes, c.ConversationID)
+			h.routesMu.Unlock()
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationDeletedFrame{Type: protocol.TypeConversationDeleted,
 				ConversationID: c.ConversationID, At: c.At})})
 		case store.ChangeDeleted:
@@ -211,7 +240,51 @@ func (h *hub) publish(changes []store.Change) {
 	}
 }
 
-// toConversation reaches the organisation's staff and the conversation's client.
+// access is how much of conv a connection may read (rules.ReadAccess).
+func (s *subscriber) access(conv protocol.Conversation) rules.Access {
+	return rules.ReadAccess(s.p, conv, true)
+}
+
+// toReaders delivers a message to those who read the conversation in
+// full: its client, its assignee and the admins; the pool sees its state,
+// never its text.
+func (h *hub) toReaders(c store.Change, f outFrame) {
+	if c.Conversation == nil {
+		return // every message change names its conversation (store.Change)
+	}
+	for s := range h.byOrg[c.OrgID] {
+		if s.access(*c.Conversation) == rules.AccessFull {
+			h.deliver(s, f)
+		}
+	}
+}
+
+// conversation delivers a conversation's new state to those who may see
+// it, and tells those who could see it before and no longer can to
+// forget it (a colleague took it from the pool, it was handed on).
+func (h *hub) conversation(c store.Change) {
+	state := outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})}
+	var gone outFrame
+	for s := range h.byOrg[c.OrgID] {
+		switch {
+		case s.access(*c.Conversation) > rules.AccessNone:
+			h.deliver(s, state)
+		case c.Before != nil && s.access(*c.Before) > rules.AccessNone:
+			if gone.data == nil {
+				reason := protocol.WithdrawnReassigned
+				if c.Before.InPool() && c.Conversation.AssigneeID != nil {
+					reason = protocol.WithdrawnTaken
+				}
+				gone.data = protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
+					ConversationID: c.ConversationID, Reason: reason})
+			}
+			h.deliver(s, gone)
+		}
+	}
+}
+
+// toConversation reaches the organisation's staff and the conversation's
+// client: deletions, which carry nothing but numbers.
 func (h *hub) toConversation(c store.Change, f outFrame) {
 	for s := range h.byOrg[c.OrgID] {
 		if s.p.IsStaff() || s.p.AccountID == c.ClientID {
@@ -242,23 +315,17 @@ func (h *hub) publishSettings(orgID int64, org protocol.Org) {
 	h.toOrgByRole(orgID, org)
 }
 
-// typing relays that someone is writing to the conversation's other side:
-// a client's to the organisation's staff, staff's to that client. Nothing
-// is stored; a full queue just misses the hint.
-func (h *hub) typing(orgID, clientID int64, from protocol.Role, f protocol.TypingFrame) {
+// typing relays that someone is writing to the others who read the
+// conversation in full: a client's to its assignee and the admins,
+// staff's to the client and to the other staff who read it. Nothing is
+// stored; a full queue just misses the hint.
+func (h *hub) typing(orgID int64, conv protocol.Conversation, f protocol.TypingFrame) {
 	data := outFrame{data: protocol.Encode(f)}
+	conv = h.routeOf(conv)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if from == protocol.RoleClient {
-		for s := range h.byOrg[orgID] {
-			if s.p.IsStaff() {
-				s.q.Push(data)
-			}
-		}
-		return
-	}
-	for s := range h.byAccount[clientID] {
-		if s.p.OrgID == orgID {
+	for s := range h.byOrg[orgID] {
+		if s.p.AccountID != f.SenderID && s.access(conv) == rules.AccessFull {
 			s.q.Push(data)
 		}
 	}

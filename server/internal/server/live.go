@@ -428,10 +428,17 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 }
 
 // typingTargets remembers, per connection, the conversations it has named
-// in typing frames (0 for a client's own): relayed without a read each time.
+// in typing frames (0 for a client's own): relayed without a read each
+// time, and read again after typingFresh (who has it may have changed).
 type typingTargets map[int64]typingTarget
 
-type typingTarget struct{ conversationID, clientID int64 }
+type typingTarget struct {
+	conv protocol.Conversation
+	at   time.Time
+}
+
+// typingFresh is how long a typing target's conversation is trusted.
+const typingFresh = 5 * time.Second
 
 // relayTyping tells the other side of a conversation the principal may
 // write in that its person is writing.
@@ -441,7 +448,7 @@ func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conver
 		conversationID = 0 // a client has one conversation, whatever it names
 	}
 	t, ok := known[conversationID]
-	if !ok {
+	if now := time.Now(); !ok || now.Sub(t.at) > typingFresh {
 		c, err := lc.typingConversation(ctx, conversationID)
 		if err != nil {
 			return err
@@ -449,14 +456,14 @@ func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conver
 		if len(known) >= 64 {
 			clear(known) // a counselor's whole day: bounded all the same
 		}
-		t = typingTarget{conversationID: c.ID, clientID: c.ClientID}
+		t = typingTarget{conv: c, at: now}
 		known[conversationID] = t
 	}
-	f := protocol.TypingFrame{Type: protocol.TypeTyping, ConversationID: t.conversationID, SenderID: p.AccountID, SenderRole: p.Role}
+	f := protocol.TypingFrame{Type: protocol.TypeTyping, ConversationID: t.conv.ID, SenderID: p.AccountID, SenderRole: p.Role}
 	if p.IsStaff() {
 		f.SenderName = lc.a.account.DisplayName
 	}
-	lc.s.hub.typing(p.OrgID, t.clientID, p.Role, f)
+	lc.s.hub.typing(p.OrgID, t.conv, f)
 	return nil
 }
 

@@ -285,6 +285,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/conversations", s.authed(anyone, s.clientData(s.listConversations))},
 		{"GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.clientData(s.history))},
 		{"POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign))},
+		{"POST /api/v1/conversations/{id}/claim", s.authed(staff, s.clientData(s.claim))},
+		{"GET /api/v1/conversations/{id}/preview", s.authed(staff, s.clientData(s.preview))},
 		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 

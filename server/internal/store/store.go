@@ -106,21 +106,32 @@ const (
 
 // Change is something that connected apps may need to hear about. Changes
 // are published in commit order, after the commit is durable.
+//
+// Who hears of a change is decided by rules.ReadAccess from the
+// conversation it is about: a ChangeMessage carries the conversation as
+// it is after the message (its assignee reads it, the pool does not), and
+// a ChangeConversation the conversation before the change too (Before),
+// so that whoever could see it and no longer can is told to forget it.
 type Change struct {
 	Kind           ChangeKind
 	OrgID          int64
 	ClientID       int64 // the conversation's client, for routing
 	ConversationID int64
 	Message        *protocol.Message
-	Conversation   *protocol.Conversation
-	ThroughSeq     int64
-	Count          int
-	Org            *protocol.Org
-	AccountID      int64
-	SessionIDs     []int64
-	Reason         string
-	At             time.Time  // when a deletion happened (the apps' receipts name it)
-	AccessUntil    *time.Time // ChangeAccess: the new end of the access period (nil: none)
+	// Conversation: ChangeConversation's new state; ChangeMessage's
+	// conversation after the message (for routing).
+	Conversation *protocol.Conversation
+	// Before is a ChangeConversation's conversation before the change
+	// (nil for a new conversation).
+	Before      *protocol.Conversation
+	ThroughSeq  int64
+	Count       int
+	Org         *protocol.Org
+	AccountID   int64
+	SessionIDs  []int64
+	Reason      string
+	At          time.Time  // when a deletion happened (the apps' receipts name it)
+	AccessUntil *time.Time // ChangeAccess: the new end of the access period (nil: none)
 }
 
 // Snapshot is the state an app starts from.
@@ -152,6 +163,26 @@ type Store interface {
 	Audit
 	PushTokens
 	Lifecycle
+	Team
+}
+
+// Team is how an organisation's staff share its conversations: a
+// conversation nobody has waits in the pool (protocol.Conversation.InPool)
+// until someone takes it; then only its assignee and the admins read it
+// (rules.ReadAccess). Every implementation applies ReadAccess to its
+// listings (Conversations, Subscribe), its reads (History, MessagesAfter,
+// Receipt) and its writes (Send), and the conformance suite holds it to
+// that.
+type Team interface {
+	// Claim takes a conversation from the pool for the principal (担当する,
+	// rules.Claim). Of several at the same moment exactly one wins; the
+	// others get protocol.CodeTaken. Claiming one's own again is no change.
+	Claim(ctx context.Context, p Principal, conversationID int64) (protocol.Conversation, error)
+	// Preview returns what a staff member may read of a pool conversation
+	// before taking it (rules.PreviewOf of the client's messages since the
+	// last staff reply) and records the reading in the audit log in the
+	// same transaction (protocol.AuditPoolPreview).
+	Preview(ctx context.Context, p Principal, conversationID int64) (protocol.Preview, error)
 }
 
 // Orgs are organisations and their settings.

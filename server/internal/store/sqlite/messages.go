@@ -18,7 +18,7 @@ import (
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
-	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until`
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -26,12 +26,14 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		assignee sql.NullInt64
 		waiting  sql.NullInt64
 		notice   sql.NullInt64
+		pool     sql.NullInt64
 		updated  int64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &notice)
+		&waiting, &updated, &c.ClientWrote, &notice, &pool)
 	c.NoticeUntil = fromNullMS(notice)
+	c.PoolSince = fromNullMS(pool)
 	if assignee.Valid {
 		v := assignee.Int64
 		c.AssigneeID = &v
@@ -43,11 +45,11 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 
 const convFrom = " FROM conversations c JOIN accounts a ON a.id = c.client_id "
 
-// visible is the rule, in SQL, for which conversations p may see: staff see
-// their organisation's, a client only their own. Arguments: org, isStaff, account.
-const visible = " c.org_id = ? AND (? OR c.client_id = ?) "
-
-func visibleArgs(p store.Principal) []any { return []any{p.OrgID, p.IsStaff(), p.AccountID} }
+// offered reports whether a counselor is offered the pool now
+// (rules.Offered); everyone else is.
+func (db *DB) offered(ctx context.Context, q querier, p store.Principal) (bool, error) {
+	return true, nil
+}
 
 func conversationByClient(tx *sql.Tx, clientID int64) (protocol.Conversation, error) {
 	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
@@ -59,7 +61,7 @@ func conversationByClient(tx *sql.Tx, clientID int64) (protocol.Conversation, er
 
 // Conversations lists the conversations p may see, most recently active first.
 func (db *DB) Conversations(ctx context.Context, p store.Principal) ([]protocol.Conversation, error) {
-	return listConversations(ctx, db.read, p)
+	return db.listConversations(ctx, db.read, p)
 }
 
 // Subscribe registers at a point between commits and snapshots what p sees.
@@ -68,7 +70,7 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 	err := db.runBetween(ctx, func() error {
 		register()
 		var err error
-		if snap.Conversations, err = listConversations(ctx, db.write, p); err != nil {
+		if snap.Conversations, err = db.listConversations(ctx, db.write, p); err != nil {
 			return err
 		}
 		s, code, err := loadOrg(ctx, db.write, p.OrgID)
@@ -90,18 +92,33 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// conversationsQuery is the listing for p. A client gets a query of its
-// own: the shared form "org_id = ? AND (? OR client_id = ?)" with bound
-// values makes SQLite walk the organisation's every conversation, once
-// per client, which turned a mass reconnect quadratic.
+// conversationsQuery is the listing for p, a superset of what
+// rules.ReadAccess lets p see (listConversations applies the rule). A
+// client gets a query of its own: the shared form "org_id = ? AND (? OR
+// client_id = ?)" with bound values makes SQLite walk the organisation's
+// every conversation, once per client, which turned a mass reconnect
+// quadratic. A counselor's is theirs and those nobody has.
 func conversationsQuery(p store.Principal) (string, []any) {
-	if p.IsStaff() {
+	switch p.Role {
+	case protocol.RoleAdmin:
 		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? ORDER BY c.updated_at DESC", []any{p.OrgID}
+	case protocol.RoleCounselor:
+		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? AND (c.assignee_id = ? OR c.assignee_id IS NULL) ORDER BY c.updated_at DESC",
+			[]any{p.OrgID, p.AccountID}
 	}
 	return "SELECT " + convCols + convFrom + "WHERE c.client_id = ? AND c.org_id = ?", []any{p.AccountID, p.OrgID}
 }
 
-func listConversations(ctx context.Context, q queryer, p store.Principal) ([]protocol.Conversation, error) {
+// listConversations lists what p may see of its organisation's
+// conversations (rules.ReadAccess).
+func (db *DB) listConversations(ctx context.Context, q interface {
+	querier
+	queryer
+}, p store.Principal) ([]protocol.Conversation, error) {
+	offered, err := db.offered(ctx, q, p)
+	if err != nil {
+		return nil, err
+	}
 	query, args := conversationsQuery(p)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -114,19 +131,48 @@ func listConversations(ctx context.Context, q queryer, p store.Principal) ([]pro
 		if err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
-		out = append(out, c.Conversation)
+		if rules.ReadAccess(p, c.Conversation, offered) > rules.AccessNone {
+			out = append(out, c.Conversation)
+		}
 	}
 	return out, rows.Err()
 }
 
-// Conversation returns one conversation p may see.
-func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (protocol.Conversation, error) {
-	c, err := scanConv(db.read.QueryRowContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.id = ? AND"+visible, append([]any{id}, visibleArgs(p)...)...))
+// loadConversation loads a conversation of p's organisation (a client:
+// only its own; another tenant's or client's is not found) and says how
+// much of it p may read.
+func (db *DB) loadConversation(ctx context.Context, q querier, p store.Principal, id int64) (store.ConversationState, rules.Access, error) {
+	var (
+		c   store.ConversationState
+		err error
+	)
+	if p.IsStaff() {
+		c, err = scanConv(q.QueryRowContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", id, p.OrgID))
+	} else {
+		c, err = scanConv(q.QueryRowContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ? AND c.client_id = ?", id, p.OrgID, p.AccountID))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return protocol.Conversation{}, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		return c, rules.AccessNone, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
 	}
 	if err != nil {
-		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
+		return c, rules.AccessNone, fmt.Errorf("load conversation: %w", err)
+	}
+	offered, err := db.offered(ctx, q, p)
+	if err != nil {
+		return c, rules.AccessNone, err
+	}
+	return c, rules.ReadAccess(p, c.Conversation, offered), nil
+}
+
+// Conversation returns one conversation p may see (its state: the pool's
+// included). A colleague's is forbidden to a counselor.
+func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (protocol.Conversation, error) {
+	c, access, err := db.loadConversation(ctx, db.read, p, id)
+	if err != nil {
+		return protocol.Conversation{}, err
+	}
+	if access == rules.AccessNone {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "this conversation is a colleague's")
 	}
 	return c.Conversation, nil
 }
@@ -191,16 +237,18 @@ func (db *DB) History(ctx context.Context, p store.Principal, conversationID, be
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	if _, err := db.Conversation(ctx, p, conversationID); err != nil {
+	c, access, err := db.loadConversation(ctx, db.read, p, conversationID)
+	if err != nil {
 		return protocol.MessagePage{}, err
+	}
+	if access < rules.AccessFull {
+		return protocol.MessagePage{}, rules.MayReadMessages(p, c.Conversation, false)
 	}
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	args := append([]any{conversationID, before}, visibleArgs(p)...)
 	msgs, err := db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
-		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ? AND m.seq < ? AND"+visible+
-		"ORDER BY m.seq DESC LIMIT ?", append(args, limit+1)...))
+		" FROM messages m WHERE m.conversation_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?", c.ID, before, limit+1))
 	if err != nil {
 		return protocol.MessagePage{}, err
 	}
@@ -218,9 +266,15 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 	if limit <= 0 {
 		limit = 500
 	}
-	if p.IsStaff() {
+	switch p.Role {
+	case protocol.RoleAdmin:
 		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
 			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
+	case protocol.RoleCounselor:
+		// rules.ReadAccess: a counselor reads the conversations they have.
+		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+			" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.assignee_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+			p.AccountID, p.OrgID, cursor, limit))
 	}
 	return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
 		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
@@ -306,18 +360,18 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		out, created = msgs[0], true
 		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
 			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
-			assignee_id = ?, notice_until = ?, updated_at = ? WHERE id = ?`,
+			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ? WHERE id = ?`,
 			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
 			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
-			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), c.ID); err != nil {
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.ID); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
 		}
+		conv, before := c.Conversation, in.Conv.Conversation
 		changes := make([]store.Change, 0, len(msgs)+1)
 		for i := range msgs {
-			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i]})
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i], Conversation: &conv})
 		}
-		conv := c.Conversation
-		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}), nil
+		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}), nil
 	})
 	return out, created, err
 }
@@ -359,6 +413,14 @@ func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, de
 		if err != nil {
 			return nil, err
 		}
+		offered, err := db.offered(ctx, txq{tx}, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := rules.MayReadMessages(p, c.Conversation, offered); err != nil {
+			return nil, err
+		}
+		before := c.Conversation
 		c, changed := rules.Receipt(p, c, delivered, read)
 		if !changed {
 			return nil, nil // nothing new: no write, no broadcast
@@ -368,7 +430,7 @@ func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, de
 			return nil, fmt.Errorf("update receipt: %w", err)
 		}
 		conv := c.Conversation
-		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}, nil
 	})
 }
 
@@ -390,19 +452,105 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 				return nil, fmt.Errorf("load assignee: %w", err)
 			}
 		}
-		if err := rules.Assign(p, c, assignee, role); err != nil {
+		before := c.Conversation
+		if c, err = rules.Assign(p, c, assignee, role, db.clock()); err != nil {
 			return nil, err
 		}
-		c.AssigneeID = assignee
-		c.UpdatedAt = db.clock()
-		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?", assignee, ms(c.UpdatedAt), c.ID); err != nil {
-			return nil, fmt.Errorf("assign: %w", err)
-		}
 		out = c.Conversation
-		conv := out
-		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+		return db.writeAssignment(tx, c, before)
 	})
 	return out, err
+}
+
+// writeAssignment stores who has a conversation and announces it.
+func (db *DB) writeAssignment(tx *sql.Tx, c store.ConversationState, before protocol.Conversation) ([]store.Change, error) {
+	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, updated_at = ? WHERE id = ?",
+		c.AssigneeID, nullMS(c.PoolSince), ms(c.UpdatedAt), c.ID); err != nil {
+		return nil, fmt.Errorf("assign: %w", err)
+	}
+	conv := c.Conversation
+	return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}, nil
+}
+
+// Claim takes a pool conversation for p (rules.Claim), inside the
+// writer's transaction: of several claims at once, the first committed
+// wins and the others find it taken.
+func (db *DB) Claim(ctx context.Context, p store.Principal, conversationID int64) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		c, access, err := db.loadConversation(ctx, txq{tx}, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		if access == rules.AccessNone && c.AssigneeID == nil {
+			return nil, protocol.Errorf(protocol.CodeForbidden, "this conversation is not offered to you")
+		}
+		before := c.Conversation
+		c, changed, err := rules.Claim(p, c, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		out = c.Conversation
+		if !changed {
+			return nil, nil
+		}
+		return db.writeAssignment(tx, c, before)
+	})
+	return out, err
+}
+
+// Preview records a staff member's reading of a pool conversation's
+// waiting messages and returns them (rules.PreviewOf).
+func (db *DB) Preview(ctx context.Context, p store.Principal, conversationID int64) (protocol.Preview, error) {
+	if !p.IsStaff() {
+		return protocol.Preview{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Preview
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		c, _, err := db.loadConversation(ctx, txq{tx}, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		offered, err := db.offered(ctx, txq{tx}, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := rules.MayPreview(p, c.Conversation, offered); err != nil {
+			return nil, err
+		}
+		// What waits: the client's messages since the last staff reply, or
+		// the client's last one.
+		rows, err := tx.Query("SELECT "+msgCols+` FROM messages m WHERE m.conversation_id = ?1 AND m.sender_role = 'client' AND m.kind = 'text'
+			AND m.seq > COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?1 AND sender_role IN ('admin', 'counselor')), 0)
+			ORDER BY m.seq LIMIT ?2`, c.ID, protocol.PreviewMessages)
+		msgs, err := db.collectMessages(rows, err)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			rows, err := tx.Query("SELECT "+msgCols+" FROM messages m WHERE m.conversation_id = ? AND m.sender_role = 'client' AND m.kind = 'text' ORDER BY m.seq DESC LIMIT 1", c.ID)
+			if msgs, err = db.collectMessages(rows, err); err != nil {
+				return nil, err
+			}
+		}
+		out = protocol.Preview{Conversation: c.Conversation, Messages: rules.PreviewOf(msgs)}
+		return nil, record(tx, db.clock(), p, p.OrgID, protocol.AuditPoolPreview, c.ClientID, protocol.RoleClient, "")
+	})
+	return out, err
+}
+
+// txq lets a transaction serve as a querier (QueryRowContext).
+type txq struct{ tx *sql.Tx }
+
+func (q txq) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (q txq) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.tx.QueryContext(ctx, query, args...)
 }
 
 // sweepBatch deletes up to sweepBatchSize expired messages, oldest first,

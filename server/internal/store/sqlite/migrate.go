@@ -285,6 +285,16 @@ ALTER TABLE messages ADD COLUMN notice_state TEXT NOT NULL DEFAULT '';
 DROP INDEX messages_expiry;
 CREATE INDEX messages_expiry ON messages(expires_at, conversation_id, seq);
 `,
+	// 14: several counselors, one organisation. A conversation nobody has
+	// waits in the pool from pool_since (the client wrote); the assignee's
+	// conversations are found by assignee. Conversations nobody had before
+	// (none: a reply took them) enter the pool from when their client
+	// began waiting.
+	`
+ALTER TABLE conversations ADD COLUMN pool_since INTEGER;
+UPDATE conversations SET pool_since = COALESCE(waiting_since, updated_at) WHERE assignee_id IS NULL AND client_wrote = 1;
+CREATE INDEX conversations_assignee ON conversations(assignee_id);
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

@@ -176,6 +176,8 @@ func Run(t *testing.T, open Opener) {
 		{"AuditRetention", testAuditRetention},
 		{"ConcurrentSendsKeepSequence", testConcurrentSends},
 		{"ConcurrentClaimsOneWinner", testConcurrentClaims},
+		{"Pool", testPool},
+		{"ClaimByButton", testClaimByButton},
 		{"ConcurrentAdminDeletesLeaveOne", testConcurrentAdminDeletes},
 		{"SubscribeSnapshot", testSubscribe},
 	} {

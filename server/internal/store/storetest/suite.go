@@ -80,8 +80,9 @@ func testIsolation(t *testing.T, open Opener) {
 	}{
 		{"a client sees only its own", a.Clients[0], 1},
 		{"another client of the same organisation", a.Clients[1], 1},
-		{"staff of A see A", a.Staff, 2},
-		{"staff of B see B", b.Staff, 1},
+		{"admins of A see A", a.Admin, 2},
+		{"admins of B see B", b.Admin, 1},
+		{"a counselor of A reads none of what waits in A's pool", a.Staff, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +241,7 @@ func testShorterRetention(t *testing.T, open Opener) {
 	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &day}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 0)
+	msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 0)
 	if got := msgs[0].ExpiresAt.Sub(msgs[0].CreatedAt); got != 24*time.Hour || msgs[0].Body != "one" {
 		t.Fatalf("expiry after shortening = %v (%q)", got, msgs[0].Body)
 	}
@@ -248,7 +249,7 @@ func testShorterRetention(t *testing.T, open Opener) {
 	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &month}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ = f.Store.MessagesAfter(ctx, o.Staff, 0, 0)
+	msgs, _ = f.Store.MessagesAfter(ctx, o.Admin, 0, 0)
 	if got := msgs[0].ExpiresAt.Sub(msgs[0].CreatedAt); got != 24*time.Hour {
 		t.Fatalf("lengthening extended a stored message to %v", got)
 	}
@@ -563,47 +564,195 @@ func testConcurrentSends(t *testing.T, open Opener) {
 	}
 }
 
-// Several counselors take the same unassigned conversation at the same
-// moment: exactly one gets it.
+// Several counselors take the same pool conversation at the same moment,
+// with the claim (担当する), by assigning it to themselves, or by
+// replying: exactly one gets it, and the others are told.
 func testConcurrentClaims(t *testing.T, open Opener) {
 	f := NewFixture(t, open)
 	ctx := context.Background()
-	o := f.Org(t, 1)
-	conv := f.Send(t, o.Clients[0], 0, "1", "誰か").ConversationID
+	o := f.Org(t, 3)
 	counselors := []store.Principal{o.Staff}
 	for range 7 {
 		counselors = append(counselors, f.Account(t, o.ID, protocol.RoleCounselor))
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins []int64
-	)
-	start := make(chan struct{})
-	for _, p := range counselors {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
+	ways := map[string]func(p store.Principal, conv int64) error{
+		"claim": func(p store.Principal, conv int64) error { _, err := f.Store.Claim(ctx, p, conv); return err },
+		"assign": func(p store.Principal, conv int64) error {
 			id := p.AccountID
 			_, err := f.Store.Assign(ctx, p, conv, &id)
-			switch Code(err) {
-			case "":
-				mu.Lock()
-				wins = append(wins, id)
-				mu.Unlock()
-			case protocol.CodeForbidden:
-			default:
-				t.Errorf("claim: %v", err)
+			return err
+		},
+		"reply": func(p store.Principal, conv int64) error {
+			_, _, err := f.Store.Send(ctx, p, store.SendRequest{Ref: fmt.Sprint("reply-", p.AccountID), ConversationID: conv, Body: "お話を聞かせてください"})
+			return err
+		},
+	}
+	i := 0
+	for way, take := range ways {
+		conv := f.Send(t, o.Clients[i], 0, "1", "誰か").ConversationID
+		i++
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			wins []int64
+		)
+		start := make(chan struct{})
+		for _, p := range counselors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				switch err := take(p, conv); Code(err) {
+				case "":
+					mu.Lock()
+					wins = append(wins, p.AccountID)
+					mu.Unlock()
+				case protocol.CodeTaken, protocol.CodeForbidden:
+				default:
+					t.Errorf("%s: %v", way, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		c, _ := f.Store.Conversation(ctx, o.Admin, conv)
+		if len(wins) != 1 || c.AssigneeID == nil || *c.AssigneeID != wins[0] || c.InPool() {
+			t.Fatalf("%s: winners %v, assignee %v", way, wins, c.AssigneeID)
+		}
+		if way == "reply" {
+			if msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 1000); countFrom(msgs, conv, true) != 1 {
+				t.Fatalf("reply: %d staff replies stored, want the winner's only", countFrom(msgs, conv, true))
 			}
-		}()
+		}
 	}
-	close(start)
-	wg.Wait()
-	c, _ := f.Store.Conversation(ctx, o.Admin, conv)
-	if len(wins) != 1 || c.AssigneeID == nil || *c.AssigneeID != wins[0] {
-		t.Fatalf("winners %v, assignee %v", wins, c.AssigneeID)
+}
+
+func countFrom(msgs []protocol.Message, conv int64, staff bool) int {
+	n := 0
+	for _, m := range msgs {
+		if m.ConversationID == conv && m.SenderRole.IsStaff() == staff {
+			n++
+		}
 	}
+	return n
+}
+
+// The pool: what a counselor sees of a conversation nobody has, taking
+// it, and what colleagues see afterwards.
+func testPool(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 2)
+	colleague := f.Account(t, o.ID, protocol.RoleCounselor)
+	m := f.Send(t, o.Clients[0], 0, "1", "はじめまして。眠れない日が続いています。")
+	f.Send(t, o.Clients[0], 0, "2", "誰かに聞いてほしくて。")
+	conv := m.ConversationID
+	fresh := f.Conversation(t, o.Clients[1]).ID // has not written: not in the pool
+
+	// Waiting in the pool: counselors see its state, not its text.
+	for _, p := range []store.Principal{o.Staff, colleague} {
+		cs, err := f.Store.Conversations(ctx, p)
+		if err != nil || len(cs) != 1 || cs[0].ID != conv || !cs[0].InPool() || !cs[0].PoolSince.Equal(m.CreatedAt) {
+			t.Fatalf("a counselor's listing: %+v %v", cs, err)
+		}
+		if _, err := f.Store.History(ctx, p, conv, 0, 10); Code(err) != protocol.CodeForbidden {
+			t.Fatalf("a counselor read the pool's text: %v", err)
+		}
+		if msgs, _ := f.Store.MessagesAfter(ctx, p, 0, 10); len(msgs) != 0 {
+			t.Fatalf("a counselor's replay holds the pool's text: %+v", msgs)
+		}
+		if err := f.Store.Receipt(ctx, p, conv, 2, 2); Code(err) != protocol.CodeForbidden {
+			t.Fatalf("a counselor marked the pool read: %v", err)
+		}
+	}
+	if cs, _ := f.Store.Conversations(ctx, o.Admin); len(cs) != 2 {
+		t.Fatalf("an admin sees %d conversations, want both", len(cs))
+	}
+	if _, err := f.Store.Preview(ctx, o.Staff, fresh); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a preview of a client who has not written: %v", err)
+	}
+	// A preview: the waiting messages, recorded.
+	pv, err := f.Store.Preview(ctx, o.Staff, conv)
+	if err != nil || len(pv.Messages) != 2 || pv.Messages[0].Body != "はじめまして。眠れない日が続いています。" || pv.Conversation.ID != conv {
+		t.Fatalf("preview: %+v %v", pv, err)
+	}
+	log, _ := f.Store.AuditLog(ctx, o.Admin, 0, 10)
+	if e := log.Entries[0]; e.Action != protocol.AuditPoolPreview || *e.ActorID != o.Staff.AccountID || *e.TargetID != o.Clients[0].AccountID {
+		t.Fatalf("the preview's record: %+v", e)
+	}
+
+	// Taken: the assignee reads everything, the colleague nothing.
+	before := len(f.Published(store.ChangeConversation))
+	c, err := f.Store.Claim(ctx, o.Staff, conv)
+	if err != nil || c.AssigneeID == nil || *c.AssigneeID != o.Staff.AccountID || c.InPool() {
+		t.Fatalf("claim: %+v %v", c, err)
+	}
+	if again, err := f.Store.Claim(ctx, o.Staff, conv); err != nil || *again.AssigneeID != o.Staff.AccountID {
+		t.Fatalf("claiming one's own again: %+v %v", again, err)
+	}
+	if _, err := f.Store.Claim(ctx, colleague, conv); Code(err) != protocol.CodeTaken {
+		t.Fatalf("a colleague's claim after: %v", err)
+	}
+	ch := f.Published(store.ChangeConversation)[before:]
+	if len(ch) != 1 || ch[0].Before == nil || !ch[0].Before.InPool() || ch[0].Conversation.InPool() {
+		t.Fatalf("the claim's change (one, with the pool before): %+v", ch)
+	}
+	if page, err := f.Store.History(ctx, o.Staff, conv, 0, 10); err != nil || len(page.Messages) != 2 {
+		t.Fatalf("the assignee's history: %+v %v", page, err)
+	}
+	if msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 10); len(msgs) != 2 {
+		t.Fatalf("the assignee's replay: %d messages", len(msgs))
+	}
+	if cs, _ := f.Store.Conversations(ctx, colleague); len(cs) != 0 {
+		t.Fatalf("a colleague still sees %+v", cs)
+	}
+	if _, err := f.Store.History(ctx, colleague, conv, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a colleague read it: %v", err)
+	}
+	if _, err := f.Store.Preview(ctx, colleague, conv); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a colleague previewed it: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, colleague, store.SendRequest{Ref: "c", ConversationID: conv, Body: "x"}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a colleague wrote in it: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, o.Admin, store.SendRequest{Ref: "a", ConversationID: conv, Body: "x"}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("an admin wrote in a counselor's conversation: %v", err)
+	}
+	if page, err := f.Store.History(ctx, o.Admin, conv, 0, 10); err != nil || len(page.Messages) != 2 {
+		t.Fatalf("an admin reads all: %+v %v", page, err)
+	}
+	f.Send(t, o.Staff, conv, "r", "お話しくださってありがとうございます。")
+
+	// Released: back in the pool for everyone.
+	if c, err = f.Store.Assign(ctx, o.Staff, conv, nil); err != nil || !c.InPool() {
+		t.Fatalf("release: %+v %v", c, err)
+	}
+	if cs, _ := f.Store.Conversations(ctx, colleague); len(cs) != 1 {
+		t.Fatalf("the colleague does not see the released conversation: %+v", cs)
+	}
+	if pv, err := f.Store.Preview(ctx, colleague, conv); err != nil || len(pv.Messages) != 1 || pv.Messages[0].Body != "誰かに聞いてほしくて。" {
+		t.Fatalf("with nothing waiting, the preview is the client's last message: %+v %v", pv, err)
+	}
+}
+
+// With claim_by_button, only the claim takes a conversation: a reply to
+// the pool is refused until then.
+func testClaimByButton(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	on := true
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{ClaimByButton: &on}); err != nil {
+		t.Fatal(err)
+	}
+	conv := f.Send(t, o.Clients[0], 0, "1", "相談です").ConversationID
+	if _, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "r", ConversationID: conv, Body: "はい"}); Code(err) != protocol.CodeClaimFirst {
+		t.Fatalf("a reply before the claim: %v", err)
+	}
+	if _, err := f.Store.Claim(ctx, o.Staff, conv); err != nil {
+		t.Fatal(err)
+	}
+	f.Send(t, o.Staff, conv, "r", "はい")
 }
 
 // Two admins deleting each other at the same moment leave one of them.
@@ -648,13 +797,13 @@ func testSubscribe(t *testing.T, open Opener) {
 		}()
 	}
 	var registeredAt int
-	snap, err := f.Store.Subscribe(ctx, o.Staff, func() { registeredAt = len(f.Published(store.ChangeMessage)) })
+	snap, err := f.Store.Subscribe(ctx, o.Admin, func() { registeredAt = len(f.Published(store.ChangeMessage)) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
 	seen := map[int64]bool{}
-	msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 10000)
+	msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 10000)
 	for _, m := range msgs {
 		if m.ID <= snap.HighWater {
 			seen[m.ID] = true

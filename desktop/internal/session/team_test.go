@@ -1,0 +1,74 @@
+package session
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/keychain"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/servertest"
+)
+
+// A conversation handed to a colleague leaves the counselor's app: its
+// messages, draft and cache rows go, and the screen says so.
+func TestHandedAwayIsWiped(t *testing.T) {
+	srv := servertest.New(t)
+	cl, _ := srv.Client(t, "さくら")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clLive := cl.Live(client.LiveOptions{})
+	go clLive.Run(ctx)
+	if _, err := clLive.Send(ctx, 0, "聞いてください"); err != nil {
+		t.Fatal(err)
+	}
+	ctrl, h, _, _ := signedIn(t, srv, protocol.RoleCounselor, Options{Keys: &keychain.Memory{}, DataDir: t.TempDir()})
+	conv := takeFromPool(t, ctrl, h)
+	h.do(func() { ctrl.send(conv, "お話を聞かせてください") })
+	h.waitFor(t, "the reply acknowledged", func() bool { return len(ctrl.in.Conv(conv).Messages) == 2 })
+	h.do(func() {
+		ctrl.in.SetDraft("次に聞きたいこと")
+		ctrl.drafts.Set(conv, "次に聞きたいこと")
+		ctrl.drafts.Flush()
+	})
+	if d, _ := ctrl.cache.Drafts(); d[conv] == "" {
+		t.Fatal("the draft was not kept")
+	}
+
+	colleague := srv.Counselor(t, "佐藤")
+	staff, _ := srv.Admin.Staff(ctx)
+	var to int64
+	for _, s := range staff {
+		if s.LoginID == colleague.LoginID {
+			to = s.ID
+		}
+	}
+	if _, err := srv.Admin.Assign(ctx, conv, &to); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "the conversation gone from the app", func() bool { return ctrl.in.Conv(conv) == nil })
+	h.do(func() {
+		if !strings.Contains(ctrl.main.BannerText(), "さくら") {
+			t.Fatalf("the screen does not say it was handed on: %q", ctrl.main.BannerText())
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msgs, _ := ctrl.cache.Messages(conv)
+		convs, _ := ctrl.cache.Conversations()
+		drafts, _ := ctrl.cache.Drafts()
+		held := len(msgs) > 0 || drafts[conv] != ""
+		for _, c := range convs {
+			held = held || c.ID == conv
+		}
+		if !held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cache still holds it: %d messages, draft %q", len(msgs), drafts[conv])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

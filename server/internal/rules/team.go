@@ -1,0 +1,189 @@
+package rules
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+// Several counselors, one organisation. A conversation nobody has is in
+// the organisation's pool (未対応) from the moment its client writes; a
+// staff member takes it (担当する, or, unless the organisation says
+// otherwise, by replying), and from then on it is theirs: only they and
+// the admins read it. Counselors see of the pool its state and, on
+// request, a recorded preview.
+
+// Access is how much of a conversation a principal may read.
+type Access int
+
+// Levels of access, each including the one before.
+const (
+	// AccessNone: nothing, not even that it exists.
+	AccessNone Access = iota
+	// AccessState: its state (nickname, wait, marks), and a preview of
+	// the waiting messages on request (recorded): the pool.
+	AccessState
+	// AccessFull: every message, and writing in it: its assignee, the
+	// organisation's admins, the client itself.
+	AccessFull
+)
+
+// ReadAccess decides how much of conversation c a principal of c's
+// organisation may read (callers bound every query and fan-out by
+// organisation first). offered says whether a counselor is offered the
+// pool now (see Offered).
+func ReadAccess(p store.Principal, c protocol.Conversation, offered bool) Access {
+	switch p.Role {
+	case protocol.RoleClient:
+		if c.ClientID == p.AccountID {
+			return AccessFull
+		}
+	case protocol.RoleAdmin:
+		return AccessFull
+	case protocol.RoleCounselor:
+		switch {
+		case c.AssigneeID != nil && *c.AssigneeID == p.AccountID:
+			return AccessFull
+		case c.InPool() && offered:
+			return AccessState
+		}
+	}
+	return AccessNone
+}
+
+// MayReadMessages refuses a principal who may not read c's messages: a
+// counselor reads only the conversations they have (a colleague's or the
+// pool's is forbidden: the pool offers a preview, not the text).
+func MayReadMessages(p store.Principal, c protocol.Conversation, offered bool) error {
+	if ReadAccess(p, c, offered) < AccessFull {
+		return protocol.Errorf(protocol.CodeForbidden, "this conversation is not yours to read: take it from the pool first")
+	}
+	return nil
+}
+
+// Claim is a staff member taking a conversation from the pool (担当する).
+// Exactly one of several at the same moment wins: the store decides in
+// its writing transaction, and the others are told it is taken. Taking
+// one's own again changes nothing (changed is false).
+func Claim(actor store.Principal, c store.ConversationState, now time.Time) (out store.ConversationState, changed bool, err error) {
+	if !actor.IsStaff() {
+		return c, false, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	if c.AssigneeID != nil {
+		if *c.AssigneeID == actor.AccountID {
+			return c, false, nil
+		}
+		return c, false, protocol.Errorf(protocol.CodeTaken, "a colleague has taken this conversation")
+	}
+	if !c.InPool() {
+		return c, false, protocol.Errorf(protocol.CodeConflict, "this conversation is not waiting in the pool")
+	}
+	return take(actor, c, now), true, nil
+}
+
+func take(actor store.Principal, c store.ConversationState, now time.Time) store.ConversationState {
+	id := actor.AccountID
+	c.AssigneeID = &id
+	c.PoolSince = nil
+	c.UpdatedAt = now
+	return c
+}
+
+// enterPool puts a conversation nobody has into the pool, from now,
+// once its client has written (it stays there from the first time).
+func enterPool(c store.ConversationState, now time.Time) store.ConversationState {
+	if c.AssigneeID == nil && c.ClientWrote && c.PoolSince == nil {
+		c.PoolSince = &now
+	}
+	return c
+}
+
+// staffWrite decides whether a staff member may write in c, and takes c
+// for them when writing takes it: their own conversation, yes; a
+// colleague's, no; one nobody has, when the client has written and it
+// waits in the pool, unless the organisation wants it taken with the
+// button first (ClaimByButton); a client who has not written, only where
+// staff may write first (and the writer then has it).
+func staffWrite(actor store.Principal, c store.ConversationState, s protocol.Settings, now time.Time) (store.ConversationState, error) {
+	switch {
+	case c.AssigneeID != nil && *c.AssigneeID == actor.AccountID:
+		return c, nil
+	case c.AssigneeID != nil:
+		return c, protocol.Errorf(protocol.CodeForbidden, "this conversation is a colleague's")
+	case !c.ClientWrote:
+		if !s.StaffMayWriteFirst {
+			return c, protocol.Errorf(protocol.CodeClientFirst, "the client has not written yet; staff answer, they do not write first")
+		}
+		return take(actor, c, now), nil
+	case !c.InPool():
+		return c, protocol.Errorf(protocol.CodeClaimFirst, "this conversation is not in the pool: an admin assigns it")
+	case s.ClaimByButton:
+		return c, protocol.Errorf(protocol.CodeClaimFirst, "take this conversation (claim) before answering")
+	}
+	return take(actor, c, now), nil
+}
+
+// Assign decides an assignment through the assign route and returns the
+// conversation after it (nil releases it, back into the pool once its
+// client has written). assigneeRole is the assignee's role in the actor's
+// organisation ("" if it is no account there). Counselors take from the
+// pool (as Claim) and release their own; a colleague's, an admin's
+// included, is not theirs to take. Admins assign any staff member.
+func Assign(actor store.Principal, c store.ConversationState, assignee *int64, assigneeRole protocol.Role, now time.Time) (store.ConversationState, error) {
+	if !actor.IsStaff() {
+		return c, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	if assignee != nil && !assigneeRole.IsStaff() {
+		return c, protocol.Errorf(protocol.CodeInvalid, "assignee must be a staff member of the organisation")
+	}
+	if actor.Role != protocol.RoleAdmin {
+		mine := c.AssigneeID != nil && *c.AssigneeID == actor.AccountID
+		switch {
+		case assignee != nil && *assignee == actor.AccountID:
+			out, _, err := Claim(actor, c, now)
+			if protocol.AsError(err).Code == protocol.CodeTaken {
+				err = protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only, and not a colleague's")
+			}
+			return out, err
+		case assignee == nil && (mine || c.AssigneeID == nil):
+		default:
+			return c, protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only")
+		}
+	}
+	c.AssigneeID = assignee
+	c.UpdatedAt = now
+	if assignee != nil {
+		c.PoolSince = nil
+		return c, nil
+	}
+	return enterPool(c, now), nil
+}
+
+// PreviewOf cuts a pool conversation's waiting messages down to what a
+// preview shows: the first PreviewMessages, each at most PreviewRunes
+// characters.
+func PreviewOf(msgs []protocol.Message) []protocol.Message {
+	if len(msgs) > protocol.PreviewMessages {
+		msgs = msgs[:protocol.PreviewMessages]
+	}
+	out := make([]protocol.Message, len(msgs))
+	for i, m := range msgs {
+		if utf8.RuneCountInString(m.Body) > protocol.PreviewRunes {
+			m.Body = string([]rune(m.Body)[:protocol.PreviewRunes]) + "…"
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// MayPreview refuses a preview to whoever may not see the conversation's
+// state, and where there is nothing to preview: a conversation that is
+// not in the pool is read in full by those who may.
+func MayPreview(p store.Principal, c protocol.Conversation, offered bool) error {
+	if !p.IsStaff() || ReadAccess(p, c, offered) < AccessState {
+		return protocol.Errorf(protocol.CodeForbidden, "this conversation is not offered to you")
+	}
+	return nil
+}

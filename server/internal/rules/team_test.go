@@ -1,0 +1,143 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+// conv is a conversation of client 7 with the given assignee (0: none),
+// in the pool when pool is set.
+func conv(assignee int64, pool bool) store.ConversationState {
+	c := store.ConversationState{Conversation: protocol.Conversation{ID: 3, ClientID: client.AccountID, Status: protocol.StatusWaiting, LastSeq: 2}, OrgID: 1, ClientWrote: true}
+	if assignee != 0 {
+		c.AssigneeID = ptr(assignee)
+	}
+	if pool {
+		c.PoolSince = ptr(monday.Add(-time.Hour))
+	}
+	return c
+}
+
+func TestReadAccess(t *testing.T) {
+	pool, mine, colleagues := conv(0, true), conv(co.AccountID, false), conv(other.AccountID, false)
+	fresh := store.ConversationState{Conversation: protocol.Conversation{ID: 4, ClientID: 8, Status: protocol.StatusNew}, OrgID: 1}
+	someoneElse := store.Principal{AccountID: 8, OrgID: 1, Role: protocol.RoleClient}
+	tests := []struct {
+		name    string
+		p       store.Principal
+		c       store.ConversationState
+		offered bool
+		want    Access
+	}{
+		{"a counselor reads their own", co, mine, true, AccessFull},
+		{"and sees the pool's state", co, pool, true, AccessState},
+		{"not when not offered the pool", co, pool, false, AccessNone},
+		{"but their own all the same", co, mine, false, AccessFull},
+		{"nothing of a colleague's", co, colleagues, true, AccessNone},
+		{"nothing of a client who has not written", co, fresh, true, AccessNone},
+		{"an admin reads all", admin, colleagues, false, AccessFull},
+		{"the pool's too", admin, pool, false, AccessFull},
+		{"and those not begun", admin, fresh, false, AccessFull},
+		{"a client reads its own", client, colleagues, false, AccessFull},
+		{"and nobody else's", someoneElse, colleagues, true, AccessNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ReadAccess(tt.p, tt.c.Conversation, tt.offered); got != tt.want {
+				t.Fatalf("access %d, want %d", got, tt.want)
+			}
+			err := MayReadMessages(tt.p, tt.c.Conversation, tt.offered)
+			if (err == nil) != (tt.want == AccessFull) {
+				t.Fatalf("messages: %v with access %d", err, tt.want)
+			}
+			err = MayPreview(tt.p, tt.c.Conversation, tt.offered)
+			if (err == nil) != (tt.p.IsStaff() && tt.want >= AccessState) {
+				t.Fatalf("preview: %v with access %d", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClaim(t *testing.T) {
+	tests := []struct {
+		name    string
+		by      store.Principal
+		c       store.ConversationState
+		code    protocol.Code
+		changed bool
+	}{
+		{"a counselor takes one from the pool", co, conv(0, true), "", true},
+		{"an admin too", admin, conv(0, true), "", true},
+		{"their own again: no change", co, conv(co.AccountID, false), "", false},
+		{"a colleague was first", co, conv(other.AccountID, false), protocol.CodeTaken, false},
+		{"not waiting in the pool", co, conv(0, false), protocol.CodeConflict, false},
+		{"clients take nothing", client, conv(0, true), protocol.CodeForbidden, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, changed, err := Claim(tt.by, tt.c, monday)
+			if got := codeOf(err); got != tt.code || changed != tt.changed {
+				t.Fatalf("got %v changed=%v, want %q changed=%v", err, changed, tt.code, tt.changed)
+			}
+			if changed && (out.AssigneeID == nil || *out.AssigneeID != tt.by.AccountID || out.PoolSince != nil || out.InPool() || !out.UpdatedAt.Equal(monday)) {
+				t.Fatalf("after the claim: %+v", out)
+			}
+		})
+	}
+}
+
+func TestAssign(t *testing.T) {
+	tests := []struct {
+		name     string
+		by       store.Principal
+		c        store.ConversationState
+		assignee *int64
+		role     protocol.Role
+		code     protocol.Code
+		pool     bool // in the pool afterwards
+	}{
+		{"a counselor takes one from the pool", co, conv(0, true), ptr(co.AccountID), protocol.RoleCounselor, "", false},
+		{"takes their own again", co, conv(co.AccountID, false), ptr(co.AccountID), protocol.RoleCounselor, "", false},
+		{"releases their own into the pool", co, conv(co.AccountID, false), nil, "", "", true},
+		{"a colleague's is not theirs", other, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, protocol.CodeForbidden, false},
+		{"nor an admin's", co, conv(admin.AccountID, false), ptr(co.AccountID), protocol.RoleCounselor, protocol.CodeForbidden, false},
+		{"nor to hand to a colleague", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, protocol.CodeForbidden, false},
+		{"nor to release a colleague's", co, conv(other.AccountID, false), nil, "", protocol.CodeForbidden, false},
+		{"an admin assigns anyone", admin, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, "", false},
+		{"from the pool too", admin, conv(0, true), ptr(other.AccountID), protocol.RoleCounselor, "", false},
+		{"and releases into the pool", admin, conv(co.AccountID, false), nil, "", "", true},
+		{"but only to staff", admin, conv(co.AccountID, false), ptr(client.AccountID), protocol.RoleClient, protocol.CodeInvalid, false},
+		{"of this organisation", admin, conv(co.AccountID, false), ptr(int64(99)), "", protocol.CodeInvalid, false},
+		{"clients assign nothing", client, conv(0, true), nil, "", protocol.CodeForbidden, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := Assign(tt.by, tt.c, tt.assignee, tt.role, monday)
+			if got := codeOf(err); got != tt.code {
+				t.Fatalf("got %v, want %q", err, tt.code)
+			}
+			if err == nil && out.InPool() != tt.pool {
+				t.Fatalf("in the pool: %v, want %v (%+v)", out.InPool(), tt.pool, out)
+			}
+		})
+	}
+}
+
+func TestPreviewOf(t *testing.T) {
+	long := strings.Repeat("眠", protocol.PreviewRunes+10)
+	msgs := []protocol.Message{{Seq: 1, Body: "一"}, {Seq: 2, Body: long}, {Seq: 3, Body: "三"}, {Seq: 4, Body: "四"}}
+	got := PreviewOf(msgs)
+	if len(got) != protocol.PreviewMessages || got[0].Body != "一" || got[2].Body != "三" {
+		t.Fatalf("%+v", got)
+	}
+	if n := len([]rune(got[1].Body)); n != protocol.PreviewRunes+1 || !strings.HasSuffix(got[1].Body, "…") {
+		t.Fatalf("a long message cut to %d characters", n)
+	}
+	if msgs[1].Body != long {
+		t.Fatal("the caller's messages were changed")
+	}
+}

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// Ten counselors press 担当する on the same conversation at the same
+// moment, over HTTP, round after round: exactly one wins each time, the
+// others are told it is taken, and their apps are told to let it go.
+func TestConcurrentClaimsOverTheServer(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	ctx := context.Background()
+	const n, rounds = 10, 20
+	var (
+		counselors []*client.Client
+		lives      []*liveConn2
+		ids        = map[int64]int{}
+	)
+	for i := range n {
+		c := ts.newCounselor(t, o, fmt.Sprintf("相談員%d", i))
+		me, _ := c.Me(ctx)
+		ids[me.ID] = i
+		counselors = append(counselors, c)
+		lives = append(lives, goLive(t, c, 0))
+	}
+	for round := range rounds {
+		cl, _ := ts.newClient(t, o, fmt.Sprintf("c%d", round))
+		conv := ts.write(t, cl, "誰か話を聞いてください").ConversationID
+		for _, l := range lives {
+			l.rec.waitFor(t, "the conversation in the pool", func(evs []any) bool {
+				return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == conv && f.Conversation.InPool() })
+			})
+		}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			winners []int
+			taken   int
+		)
+		start := make(chan struct{})
+		for i, c := range counselors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := c.Claim(ctx, conv)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					winners = append(winners, i)
+				case client.IsCode(err, protocol.CodeTaken):
+					taken++
+				default:
+					t.Errorf("claim: %v", err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(winners) != 1 || taken != n-1 {
+			t.Fatalf("round %d: winners %v, %d told it was taken", round, winners, taken)
+		}
+		c, _ := o.admin.Conversations(ctx)
+		for _, x := range c {
+			if x.ID == conv && (x.AssigneeID == nil || ids[*x.AssigneeID] != winners[0]) {
+				t.Fatalf("round %d: assignee %v, winner %d", round, x.AssigneeID, winners[0])
+			}
+		}
+		for i, l := range lives {
+			if i == winners[0] {
+				l.rec.waitFor(t, "the winner's conversation", func(evs []any) bool {
+					return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
+						return f.Conversation.ID == conv && f.Conversation.AssigneeID != nil
+					})
+				})
+				continue
+			}
+			l.rec.waitFor(t, "the withdrawal", func(evs []any) bool {
+				return hasEvent(evs, func(f *protocol.ConversationWithdrawnFrame) bool {
+					return f.ConversationID == conv && f.Reason == protocol.WithdrawnTaken
+				})
+			})
+		}
+	}
+}
+
+// What a counselor's app is sent: the pool's state, never its text; their
+// own conversations in full; a conversation handed to a colleague is
+// withdrawn, and its later messages go to the colleague only.
+func TestCounselorsAppSeesOnlyWhatIsTheirs(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	ctx := context.Background()
+	a, b := ts.newCounselor(t, o, "A"), ts.newCounselor(t, o, "B")
+	bMe, _ := b.Me(ctx)
+	aLive, bLive, adminLive := goLive(t, a, 0), goLive(t, b, 0), goLive(t, o.admin, 0)
+	cl, _ := ts.newClient(t, o, "さくら")
+	clLive := goLive(t, cl, 0)
+
+	first, err := clLive.live.Send(ctx, 0, "POOL-TEXT はじめまして")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := first.ConversationID
+	adminLive.rec.waitFor(t, "the admin reads the pool", func(evs []any) bool {
+		return countMessages(evs, func(m protocol.Message) bool { return m.ID == first.ID }) == 1
+	})
+	bLive.rec.waitFor(t, "the pool's state at B", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == conv && f.Conversation.InPool() })
+	})
+	// A's reply takes it (organisation default: a first reply claims).
+	reply, err := aLive.live.Send(ctx, conv, "お話を聞かせてください")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.ConversationID != conv {
+		t.Fatal(reply)
+	}
+	bLive.rec.waitFor(t, "withdrawn from B", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationWithdrawnFrame) bool {
+			return f.ConversationID == conv && f.Reason == protocol.WithdrawnTaken
+		})
+	})
+	// A reads the history it did not receive live.
+	page, err := a.History(ctx, conv, 0, 10)
+	if err != nil || len(page.Messages) != 2 {
+		t.Fatalf("A's history: %+v %v", page, err)
+	}
+	second, err := clLive.live.Send(ctx, 0, "A-ONLY 続きです")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aLive.rec.waitFor(t, "the client's next message at A", func(evs []any) bool {
+		return countMessages(evs, func(m protocol.Message) bool { return m.ID == second.ID }) == 1
+	})
+
+	// The admin hands it to B: A is told to forget it, B gets it.
+	if _, err := o.admin.Assign(ctx, conv, &bMe.ID); err != nil {
+		t.Fatal(err)
+	}
+	aLive.rec.waitFor(t, "withdrawn from A", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationWithdrawnFrame) bool {
+			return f.ConversationID == conv && f.Reason == protocol.WithdrawnReassigned
+		})
+	})
+	third, err := clLive.live.Send(ctx, 0, "B-ONLY 担当が変わりましたか")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bLive.rec.waitFor(t, "the client's message at B", func(evs []any) bool {
+		return countMessages(evs, func(m protocol.Message) bool { return m.ID == third.ID }) == 1
+	})
+	adminLive.rec.waitFor(t, "and at the admin", func(evs []any) bool {
+		return countMessages(evs, func(m protocol.Message) bool { return m.ID == third.ID }) == 1
+	})
+	for who, rec := range map[string]*recorder{"A": aLive.rec, "B": bLive.rec} {
+		for _, m := range rec.messages() {
+			switch {
+			case m.ID == first.ID:
+				t.Errorf("%s was sent the pool's text", who)
+			case who == "A" && m.ID == third.ID:
+				t.Errorf("A was sent a message after handing the conversation on")
+			case who == "B" && m.ID == second.ID:
+				t.Errorf("B was sent a message from before it had the conversation")
+			}
+		}
+	}
+	if _, err := a.History(ctx, conv, 0, 10); !client.IsCode(err, protocol.CodeForbidden) {
+		t.Fatalf("A reads a colleague's conversation: %v", err)
+	}
+	// A reconnecting is welcomed without it and replayed nothing of it.
+	again := goLive(t, a, 0)
+	for _, e := range again.rec.snapshot() {
+		if w, ok := e.(*protocol.Welcome); ok && len(w.Conversations) != 0 {
+			t.Fatalf("A's welcome lists %+v", w.Conversations)
+		}
+	}
+	if n := len(again.rec.messages()); n != 0 {
+		t.Fatalf("A's replay holds %d messages", n)
+	}
+}
+
+// A preview is recorded in the audit log each time it is served.
+func TestPreviewIsRecorded(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	ctx := context.Background()
+	co := ts.newCounselor(t, o, "co")
+	cl, cred := ts.newClient(t, o, "さくら")
+	conv := ts.write(t, cl, "眠れません").ConversationID
+	pv, err := co.Preview(ctx, conv)
+	if err != nil || len(pv.Messages) != 1 || pv.Messages[0].Body != "眠れません" {
+		t.Fatalf("preview: %+v %v", pv, err)
+	}
+	log, err := o.admin.AuditLog(ctx, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := log.Entries[0]
+	if e.Action != protocol.AuditPoolPreview || e.ActorRole != "counselor" || e.TargetID == nil || *e.TargetID != cred.Account.ID {
+		t.Fatalf("newest audit entry: %+v", e)
+	}
+	code, _ := apiDo(t, http.MethodGet, fmt.Sprintf("%s/api/v1/conversations/%d/preview", ts.URL, conv), cl.Token, "")
+	if code != http.StatusForbidden {
+		t.Fatalf("a client previewed: %d", code)
+	}
+}
