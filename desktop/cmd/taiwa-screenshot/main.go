@@ -258,16 +258,20 @@ func run() error {
 		}
 	}
 
-	app := exec.CommandContext(ctx, *desktopBin)
-	app.Env = append(os.Environ(), "DISPLAY="+s.display, "TAIWA_SERVER="+url, "LANG=ja_JP.UTF-8", "LANGUAGE=ja")
-	app.Stdout, app.Stderr = io.Discard, os.Stderr
-	if err := app.Start(); err != nil {
-		return fmt.Errorf("start the app: %w", err)
+	launch := func() (*exec.Cmd, error) {
+		app := exec.CommandContext(ctx, *desktopBin)
+		app.Env = append(os.Environ(), "DISPLAY="+s.display, "TAIWA_SERVER="+url, "LANG=ja_JP.UTF-8", "LANGUAGE=ja")
+		app.Stdout, app.Stderr = io.Discard, os.Stderr
+		if err := app.Start(); err != nil {
+			return nil, fmt.Errorf("start the app: %w", err)
+		}
+		return app, s.xdo("search", "--sync", "--name", "Taiwa")
 	}
-	defer app.Process.Kill()
-	if err := s.xdo("search", "--sync", "--name", "Taiwa"); err != nil {
+	app, err := launch()
+	if err != nil {
 		return err
 	}
+	defer func() { app.Process.Kill() }()
 	time.Sleep(2 * time.Second) // the first frame of a software-rendered window
 	if err := s.shot("login.png"); err != nil {
 		return err
@@ -350,12 +354,22 @@ func run() error {
 	if err := s.shot("claimed.png"); err != nil {
 		return err
 	}
-	// 全体: every conversation, with who has it (admins).
-	if err := s.steps([]string{"key", "ctrl+3"}); err != nil {
+	// 全体: every conversation, with who has it (admins); 田中's are read,
+	// not answered.
+	if err := s.steps([]string{"key", "ctrl+f"}, []string{"key", "ctrl+a"}, []string{"key", "BackSpace"}, []string{"key", "Escape"}, []string{"key", "ctrl+3"}); err != nil {
+		return err
+	}
+	if err := s.find(dataset.Prefix(spec) + "002"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+f"}, []string{"key", "ctrl+a"}, []string{"key", "BackSpace"}); err != nil {
 		return err
 	}
 	time.Sleep(2 * time.Second)
 	if err := s.shot("all.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Escape"}); err != nil {
 		return err
 	}
 	if err := s.steps([]string{"key", "ctrl+1"}); err != nil {
@@ -429,12 +443,40 @@ func run() error {
 			return err
 		}
 	}
+
+	// 田中, a counselor, at the same desk: the app again (no keychain
+	// here, so it asks for the password). Their own conversations, the
+	// pool's state, and a preview (recorded) of what waits.
+	app.Process.Kill()
+	app.Wait()
+	if app, err = launch(); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.steps([]string{"type", "--delay", "30", tanakaCred.LoginID}, []string{"key", "Tab"},
+		[]string{"type", "--delay", "30", tanakaCred.Password}, []string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(8 * time.Second)
+	if err := s.shot("counselor.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+2"}); err != nil {
+		return err
+	}
+	if err := s.find(dataset.PoolNickname + "01"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("counselor-pool.png"); err != nil {
+		return err
+	}
 	return nil
 }
 
-// Where 担当する is on the 1280×800 screen (the right end of the
+// Where 担当する is in the app's window at its first size (the right end of the
 // conversation's title row).
-const claimX, claimY = "1215", "66"
+const claimX, claimY = "1045", "96"
 
 func ptr[T any](v T) *T { return &v }
 

@@ -35,6 +35,14 @@ type Spec struct {
 	Pool int
 }
 
+// Prefix is what the spec's generated nicknames start with.
+func Prefix(spec Spec) string {
+	if spec.Prefix == "" {
+		return "相談者"
+	}
+	return spec.Prefix
+}
+
 // PoolNickname starts the nicknames of the clients waiting in the pool.
 const PoolNickname = "はじめて"
 
@@ -79,9 +87,7 @@ func Build(ctx context.Context, serverURL string, admin *client.Client, spec Spe
 	if spec.Workers <= 0 {
 		spec.Workers = 4
 	}
-	if spec.Prefix == "" {
-		spec.Prefix = "相談者"
-	}
+	spec.Prefix = Prefix(spec)
 	var desk Desk
 	for start := 0; start < spec.Clients; start += protocol.MaxBulkClients {
 		n := min(spec.Clients-start, protocol.MaxBulkClients)

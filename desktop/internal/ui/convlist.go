@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -49,7 +48,8 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 		l.viewBtns[i] = widget.NewButton("", func() { l.SetView(v) })
 	}
 	l.viewBtns[2].Hide()
-	l.viewBar = container.NewGridWithColumns(2, l.viewBtns[0], l.viewBtns[1], l.viewBtns[2])
+	// Two to a row: the list stays narrow, the conversation wide.
+	l.viewBar = container.NewVBox(container.NewGridWithColumns(2, l.viewBtns[0], l.viewBtns[1]), l.viewBtns[2])
 	l.search = newSearchEntry()
 	l.search.SetPlaceHolder(T("list.search", "Search by nickname (Ctrl+F)"))
 	l.search.OnSubmitted = func(string) {
@@ -103,10 +103,8 @@ func (l *convList) OfferAll(on bool) {
 	l.showAll = on
 	if on {
 		l.viewBtns[2].Show()
-		l.viewBar.Layout = layoutColumns(3)
 	} else {
 		l.viewBtns[2].Hide()
-		l.viewBar.Layout = layoutColumns(2)
 		if l.view == inbox.ViewAll {
 			l.view = inbox.ViewMine
 		}
@@ -134,16 +132,13 @@ func (l *convList) View() inbox.View { return l.view }
 
 // showViews names each view with its count and marks the one shown.
 func (l *convList) showViews() {
-	mine, mineWaiting := l.in.Count(inbox.ViewMine)
+	mine, _ := l.in.Count(inbox.ViewMine)
 	pool, _ := l.in.Count(inbox.ViewPool)
 	all, _ := l.in.Count(inbox.ViewAll)
 	texts := [3]string{
 		T("view.mine", "Mine {{.Count}}", map[string]any{"Count": mine}),
 		T("view.pool", "Unassigned {{.Count}}", map[string]any{"Count": pool}),
 		T("view.all", "All {{.Count}}", map[string]any{"Count": all}),
-	}
-	if mineWaiting > 0 {
-		texts[0] = T("view.mineWaiting", "Mine {{.Count}} ({{.Waiting}} waiting)", map[string]any{"Count": mine, "Waiting": mineWaiting})
 	}
 	for i, b := range l.viewBtns {
 		imp := widget.LowImportance
@@ -314,9 +309,6 @@ func whenText(t, now time.Time) string {
 	}
 	return t.Local().Format("1/2")
 }
-
-// layoutColumns is a grid of n equal columns (the view buttons).
-func layoutColumns(n int) fyne.Layout { return layout.NewGridLayoutWithColumns(n) }
 
 // tightRows stacks objects with no padding between them: two lines of one
 // list row read as one entry.
