@@ -237,6 +237,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sweep := fs.Duration("sweep-interval", server.DefaultSweepInterval, "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
 	var proxies prefixList
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies whose X-Forwarded-For/Forwarded/X-Forwarded-Proto headers are believed, comma-separated CIDR prefixes, e.g. 127.0.0.1/32 (TAIWA_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "the header the trusted proxies set: X-Forwarded-For (with X-Forwarded-Proto) or Forwarded; only that one is read (TAIWA_PROXY_HEADER)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address for /metrics, apart from the public one; \"off\" for none (TAIWA_METRICS_ADDR; default "+server.DefaultMetricsAddr+")")
 	origins := fs.String("origins", "", "extra allowed browser origins for the live connection, comma-separated host patterns (TAIWA_ORIGINS)")
 	fcm := fs.String("fcm-credentials", "", "Firebase service-account JSON file; without it push notifications are off (TAIWA_FCM_CREDENTIALS)")
@@ -245,6 +246,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.TrustedProxies = proxies
+	if !strings.EqualFold(cfg.ProxyHeader, "X-Forwarded-For") && !strings.EqualFold(cfg.ProxyHeader, "Forwarded") {
+		return fmt.Errorf("--proxy-header must be X-Forwarded-For or Forwarded, not %q", cfg.ProxyHeader)
+	}
+	for _, p := range proxies {
+		if p.Bits() == 0 {
+			return fmt.Errorf("--trusted-proxies %s trusts every address: anyone could choose the address sign-in limits see; name your proxies", p)
+		}
+	}
+	// Use is recorded at most once a minute: a shorter idle limit would
+	// end sessions that are in use.
+	for name, d := range map[string]time.Duration{"--staff-idle-timeout": cfg.StaffIdle, "--shared-idle-timeout": cfg.SharedIdle} {
+		if d < 5*time.Minute {
+			return fmt.Errorf("%s must be at least 5m (use is recorded once a minute), not %s", name, d)
+		}
+	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}

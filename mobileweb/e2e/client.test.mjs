@@ -675,3 +675,36 @@ test("reopening the installed app takes the shell from the device, not the netwo
   assert.deepEqual(fromNetwork.filter((p) => p !== "/sw.js"), []);
   await ctx.close();
 });
+
+test("a send the server cannot store for now is sent again on its own, once", async () => {
+  const cred = await env.newClient("ゆうひ");
+  const { ctx, page } = await phone(env);
+  // The first answer to the marked message becomes "unavailable, come
+  // back in 1 s", as when the database is busy.
+  let refused = false;
+  await page.routeWebSocket("**/api/v1/live", (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => server.send(m));
+    server.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (!refused && f.type === "ack" && f.message.body.includes("混んでいても")) {
+        refused = true;
+        ws.send(JSON.stringify({ type: "error", ref: f.ref, error: { code: "unavailable", message: "busy", retry_after: 1 } }));
+        return;
+      }
+      ws.send(m);
+    });
+  });
+  await signIn(env, page, cred);
+  await synced(page);
+  await page.fill("#text", "混んでいても届くはずの言葉");
+  await page.click("#send");
+  // No reload, no reconnection: the bubble settles by itself.
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=混んでいても届くはずの言葉", { timeout: 10000 });
+  // The stored copy shows at once (its message frame); the outbox entry
+  // must go too, with the retry's ack, not linger as 送信中.
+  await page.locator("li.msg.pending", { hasText: "混んでいても届くはずの言葉" }).waitFor({ state: "detached", timeout: 10000 });
+  assert.equal(refused, true, "the refusal was never staged: the test proves nothing");
+  assert.equal((await messagesWith(cred, "混んでいても届くはずの言葉")).length, 1);
+  await ctx.close();
+});

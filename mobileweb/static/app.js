@@ -164,10 +164,39 @@ function putMessage(m) {
   if (state.unsaved.length === 1) setTimeout(saveMessages, 0);
 }
 
+// retryable says whether a refused send is worth sending again as it is
+// (the same rule as protocol.Code.Retryable on the server's side).
+const retryable = (code) => code === "internal" || code === "unavailable";
+
 async function saveMessages() {
   const batch = state.unsaved;
   state.unsaved = [];
   if (batch.length) await state.store?.putMessages(batch, state.cursor).catch((e) => console.error("store:", e));
+}
+
+// expire deletes what has passed its expires_at, on this device as on the
+// server (the same rule, docs/protocol.md): offline too, and whether or
+// not the server's deletion frame has arrived. It then waits for the next
+// expiry.
+let expiryTimer = null;
+async function expire() {
+  clearTimeout(expiryTimer);
+  const now = Date.now();
+  const gone = [];
+  let next = Infinity;
+  for (const [id, m] of state.messages) {
+    const at = Date.parse(m.expires_at);
+    if (at <= now) gone.push(id);
+    else next = Math.min(next, at);
+  }
+  if (gone.length) {
+    for (const id of gone) state.messages.delete(id);
+    state.unsaved = state.unsaved.filter((m) => !gone.includes(m.id));
+    await state.store?.deleteMessages(gone).catch((e) => console.error("store:", e));
+    scheduleRender();
+  }
+  // Timers fire late on a sleeping phone; reopening runs expire() again.
+  if (next !== Infinity) expiryTimer = setTimeout(expire, Math.min(next - now, 2 ** 31 - 1));
 }
 
 async function dropBelow(seq) {
@@ -266,6 +295,15 @@ async function handle(f) {
   switch (f.type) {
     case "welcome":
       if (f.account.role !== "client") { await logout(); return; }
+      if (!forThisAddress(f.org)) { await leaveForThisAddress(); return; }
+      {
+        // Another person signed in on this browser since this page (or
+        // this device's copy) was theirs: nothing of the one may show or
+        // be sent as the other. Wipe what is held and start again.
+        const known = state.me?.id ?? (await state.store?.getMeta("account"));
+        if (known && known !== f.account.id) { await restartAsCurrent(); return; }
+      }
+      await state.store?.putMeta("account", f.account.id);
       state.me = f.account;
       state.org = f.org;
       state.conv = f.conversations[0] || null;
@@ -283,6 +321,7 @@ async function handle(f) {
       return;
     case "synced":
       await saveMessages();
+      await expire();
       state.synced = true;
       state.backoff = 500;
       renderNet(null);
@@ -297,11 +336,19 @@ async function handle(f) {
     }
     case "error": {
       // Every answer to a send names its ref. internal and unavailable are
-      // worth retrying (the entry stays and goes again after the next
-      // synced); anything else is final: the bubble says why and keeps
-      // the words.
+      // worth retrying (protocol.Code.Retryable): the entry stays and goes
+      // again after retry_after, or after a delay that doubles (1 s …
+      // 30 s), or with the next connection; anything else is final: the
+      // bubble says why and keeps the words.
       const p = state.outbox.find((x) => x.ref === f.ref);
-      if (p && f.error.code !== "internal" && f.error.code !== "unavailable") {
+      if (p && retryable(f.error.code)) {
+        p.refusals = (p.refusals || 0) + 1;
+        const wait = f.error.retry_after ? f.error.retry_after * 1000 : Math.min(30000, 1000 * 2 ** (p.refusals - 1));
+        const ws = state.ws;
+        setTimeout(() => {
+          if (state.ws === ws && state.synced && state.outbox.includes(p) && !p.error) send({ type: "send", ref: p.ref, body: p.body });
+        }, wait);
+      } else if (p) {
         // The organisation's state came with this connection's welcome:
         // it says whether "closed" means outside hours or paused.
         p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null, state: state.org?.availability?.state || null };
@@ -594,6 +641,46 @@ function onVisibility() {
 
 // --- session -----------------------------------------------------------
 
+// forThisAddress says whether a session's organisation is the one whose
+// address this page is (/a/<code>/); the neutral address / takes any.
+function forThisAddress(org) {
+  const m = /^\/a\/[0-9a-f]+\//.exec(location.pathname);
+  return !m || !org?.app_path || org.app_path === m[0];
+}
+
+// restartAsCurrent drops everything this page and the device's copy hold
+// of the previous person, without signing anyone out (the browser's
+// session is now the other person's), and starts again.
+async function restartAsCurrent() {
+  state.stopped = true;
+  const ws = state.ws;
+  state.ws = null;
+  ws?.close();
+  state.messages.clear();
+  state.unsaved = [];
+  state.outbox = [];
+  $("messages").replaceChildren();
+  $("text").value = "";
+  await wipeStore();
+  location.reload();
+}
+
+// leaveForThisAddress is what a page at one organisation's address does
+// with a session of another's (the browser shares its cookie and storage
+// across addresses): it shows none of it and asks for this one's sign-in.
+async function leaveForThisAddress() {
+  state.stopped = true;
+  clearTimeout(state.retryTimer);
+  clearInterval(state.beat);
+  const ws = state.ws;
+  state.ws = null;
+  ws?.close();
+  state.messages.clear();
+  state.outbox = [];
+  $("messages").replaceChildren();
+  showLogin(t("otherAddress"));
+}
+
 async function start() {
   state.stopped = false;
   const shared = sessionStorage.getItem(SHARED) === "1";
@@ -609,6 +696,8 @@ async function start() {
     // once, offline too.
     state.org = await state.store.getMeta("org") || null;
     $("text").value = await state.store.getMeta("draft") || "";
+    if (state.org && !forThisAddress(state.org)) { await leaveForThisAddress(); return; }
+    await expire();
   }
   renderPinToggle();
   show("chat");
@@ -702,6 +791,10 @@ async function login(ev) {
       $("login-error").textContent = t("badLogin");
       return;
     }
+    // A new sign-in starts from nothing: whatever this browser still held
+    // (another organisation's address, another person) is not this
+    // session's; the server replays what is.
+    await wipeStore();
     if (shared) sessionStorage.setItem(SHARED, "1");
     (shared ? sessionStorage : localStorage).setItem(SIGNED_IN, "1");
     $("login-id").value = "";
@@ -740,13 +833,22 @@ async function logout() {
 // (reopening asks for the password); elsewhere a PIN, if set, is asked
 // when the app opens again.
 function quickExit() {
+  // The words being written are kept (the draft is otherwise saved a
+  // moment after typing): read them before the screen goes blank.
+  const draft = $("text").value;
   document.title = "";
   document.body.replaceChildren();
+  let saved = Promise.resolve();
   if (sessionStorage.getItem(SHARED) === "1") {
     sessionStorage.clear();
     fetch("/api/v1/logout?wiped=1", { method: "POST", keepalive: true }).catch(() => {});
+  } else if (state.store) {
+    clearTimeout(draftTimer);
+    saved = state.store.putMeta("draft", draft).catch(() => {});
   }
-  location.replace("about:blank");
+  // The screen is blank already; leave once the draft is written (or
+  // after half a second at most).
+  Promise.race([saved, new Promise((r) => setTimeout(r, 500))]).then(() => location.replace("about:blank"));
 }
 
 function threadParts() {

@@ -50,6 +50,12 @@ export async function openStore() {
       };
       await done(tx);
     },
+    // deleteMessages removes the messages with these IDs (expired ones).
+    async deleteMessages(ids) {
+      const tx = db.transaction("messages", "readwrite");
+      for (const id of ids) tx.objectStore("messages").delete(id);
+      await done(tx);
+    },
     async clearMessages() {
       const tx = db.transaction("messages", "readwrite");
       tx.objectStore("messages").clear();

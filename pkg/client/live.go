@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,13 @@ type StateEvent struct {
 	RetryIn   time.Duration
 }
 
+// Event is what a live connection reports: a frame from the server or a
+// change of the connection's state, exactly one of the two.
+type Event struct {
+	Frame protocol.ServerFrame
+	State *StateEvent
+}
+
 // Result is the outcome of one queued message.
 type Result struct {
 	Message protocol.Message
@@ -72,12 +80,9 @@ type LiveOptions struct {
 	// Outbox restores unacknowledged messages from an earlier run.
 	Outbox []PendingMessage
 	// OnEvent receives, in order, on the connection's goroutine: the
-	// server's frames (*protocol.Welcome, *protocol.MessageFrame,
-	// *protocol.Synced, *protocol.Ack, *protocol.ErrorFrame,
-	// *protocol.ConversationFrame, *protocol.ConversationDeletedFrame,
-	// *protocol.DeletedFrame, *protocol.SettingsFrame,
-	// *protocol.RevokedFrame, *protocol.TypingFrame) and StateEvent. It must not block for long.
-	OnEvent func(any)
+	// server's frames (all but pongs and frames this version does not
+	// know) and the connection's state. It must not block for long.
+	OnEvent func(Event)
 	// PingEvery is the heartbeat: a ping this often, and a connection that
 	// heard nothing for twice as long is dropped and reconnected (a dead
 	// link sends no close). Default protocol.PingEvery; negative: none.
@@ -104,6 +109,8 @@ type Live struct {
 type pending struct {
 	PendingMessage
 	done chan Result
+	// refusals counts the server's "not now" answers (guarded by Live.mu).
+	refusals int
 }
 
 // Live prepares a live connection; Run drives it.
@@ -121,7 +128,7 @@ func (c *Client) Live(opts LiveOptions) *Live {
 		opts.PingEvery = protocol.PingEvery
 	}
 	if opts.OnEvent == nil {
-		opts.OnEvent = func(any) {}
+		opts.OnEvent = func(Event) {}
 	}
 	l := &Live{c: c, opts: opts, cursor: opts.Cursor}
 	for _, m := range opts.Outbox {
@@ -285,7 +292,7 @@ func (l *Live) Run(ctx context.Context) error {
 		}
 		if errors.Is(err, ErrRevoked) {
 			l.failAll(ErrRevoked)
-			l.opts.OnEvent(StateEvent{Connected: false, Err: err})
+			l.state(StateEvent{Connected: false, Err: err})
 			return err
 		}
 		if welcomed {
@@ -299,7 +306,7 @@ func (l *Live) Run(ctx context.Context) error {
 			wait = min(max(time.Until(outside.Opens), 0), time.Hour) + rand.N(5*time.Second)
 			backoff = l.opts.MinBackoff
 		}
-		l.opts.OnEvent(StateEvent{Connected: false, Err: err, RetryIn: wait})
+		l.state(StateEvent{Connected: false, Err: err, RetryIn: wait})
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -396,8 +403,8 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			l.synced = true
 			resend := append([]*pending(nil), l.outbox...)
 			l.mu.Unlock()
-			l.opts.OnEvent(f)
-			l.opts.OnEvent(StateEvent{Connected: true})
+			l.opts.OnEvent(Event{Frame: f})
+			l.state(StateEvent{Connected: true})
 			for _, p := range resend {
 				if err := writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body}); err != nil {
 					return welcomed, fmt.Errorf("resend: %w", err)
@@ -413,15 +420,52 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			if f.Ref != "" && !f.Error.Code.Retryable() {
 				e := f.Error
 				l.resolve(f.Ref, Result{Err: &e})
+			} else if f.Ref != "" {
+				l.retryLater(ctx, conn, f.Ref, f.Error.RetryAfter)
 			}
 		case *protocol.RevokedFrame:
-			l.opts.OnEvent(f)
+			l.opts.OnEvent(Event{Frame: f})
 			return welcomed, ErrRevoked
-		case *protocol.Pong:
-			continue // the heartbeat's answer: nothing for the app
+		case *protocol.Pong, *protocol.UnknownFrame:
+			continue // the heartbeat's answer, or a newer server's: nothing for the app
 		}
-		l.opts.OnEvent(ev)
+		l.opts.OnEvent(Event{Frame: ev})
 	}
+}
+
+func (l *Live) state(s StateEvent) { l.opts.OnEvent(Event{State: &s}) }
+
+// retryLater sends a message again after the server could not store it
+// for now (internal, unavailable): after retry_after if given, else after
+// a delay that doubles with each refusal (1 s … 30 s), on the same
+// connection if it is still up; a new connection resends it anyway.
+func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string, retryAfter int) {
+	l.mu.Lock()
+	var p *pending
+	for _, q := range l.outbox {
+		if q.Ref == ref {
+			p = q
+		}
+	}
+	if p == nil {
+		l.mu.Unlock()
+		return
+	}
+	delay := time.Second << min(p.refusals, 5)
+	p.refusals++
+	l.mu.Unlock()
+	if retryAfter > 0 {
+		delay = time.Duration(retryAfter) * time.Second
+	}
+	time.AfterFunc(min(delay, 30*time.Second), func() {
+		l.mu.Lock()
+		still := l.conn == conn && l.synced && slices.Contains(l.outbox, p)
+		l.mu.Unlock()
+		if still && ctx.Err() == nil {
+			// A failed write is not an error here: the next connection resends.
+			_ = writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
+		}
+	})
 }
 
 // heartbeat pings every interval and drops the connection when nothing

@@ -115,10 +115,10 @@ func TestResumeAndResend(t *testing.T) {
 
 	var states []StateEvent
 	var smu sync.Mutex
-	l := New(srv.URL, "tok").Live(LiveOptions{MinBackoff: 10 * time.Millisecond, OnEvent: func(ev any) {
-		if st, ok := ev.(StateEvent); ok {
+	l := New(srv.URL, "tok").Live(LiveOptions{MinBackoff: 10 * time.Millisecond, OnEvent: func(ev Event) {
+		if st := ev.State; st != nil {
 			smu.Lock()
-			states = append(states, st)
+			states = append(states, *st)
 			smu.Unlock()
 		}
 	}})
@@ -238,9 +238,9 @@ func TestHeartbeatDropsStalledLink(t *testing.T) {
 	}}
 	srv := httptest.NewServer(s.handler(t))
 	defer srv.Close()
-	var events []any
+	var events []Event
 	var mu sync.Mutex
-	l := New(srv.URL, "tok").Live(LiveOptions{PingEvery: every, MinBackoff: 10 * time.Millisecond, OnEvent: func(ev any) {
+	l := New(srv.URL, "tok").Live(LiveOptions{PingEvery: every, MinBackoff: 10 * time.Millisecond, OnEvent: func(ev Event) {
 		mu.Lock()
 		events = append(events, ev)
 		mu.Unlock()
@@ -262,7 +262,7 @@ func TestHeartbeatDropsStalledLink(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, ev := range events {
-		if _, ok := ev.(*protocol.Pong); ok {
+		if _, ok := ev.Frame.(*protocol.Pong); ok {
 			t.Fatal("a pong reached the app")
 		}
 	}
@@ -288,5 +288,53 @@ func TestWithdrawConversation(t *testing.T) {
 	}
 	if p := l.Pending(); len(p) != 1 || p[0].Ref != "b" {
 		t.Fatalf("outbox %+v", p)
+	}
+}
+
+// A send the server could not store for now (internal, unavailable) is
+// sent again on the same connection after a while, not left waiting for
+// a reconnection.
+func TestRetryableRefusalIsRetried(t *testing.T) {
+	s := &script{steps: []func(*testing.T, *websocket.Conn, protocol.Hello){
+		func(t *testing.T, c *websocket.Conn, h protocol.Hello) {
+			welcomeAndSync(c)
+			var send protocol.Send
+			refused := false
+			for readJSON(t, c, &send) {
+				if send.Type != protocol.TypeSend {
+					continue
+				}
+				if !refused {
+					// The database was busy: say so, with when to come back.
+					writeJSON(c, protocol.ErrorFrame{Type: protocol.TypeError, Ref: send.Ref,
+						Error: protocol.Error{Code: protocol.CodeUnavailable, Message: "busy", RetryAfter: 1}})
+					refused = true
+					continue
+				}
+				writeJSON(c, protocol.Ack{Type: protocol.TypeAck, Ref: send.Ref, Message: protocol.Message{ID: 1, Seq: 1, Body: "first try"}})
+			}
+		},
+	}}
+	srv := httptest.NewServer(s.handler(t))
+	defer srv.Close()
+	l := New(srv.URL, "tok").Live(LiveOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx) //nolint:errcheck
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	defer scancel()
+	start := time.Now()
+	// The server refuses the first copy and acknowledges the retry.
+	m, err := l.Send(sctx, 0, "first try")
+	if err != nil {
+		t.Fatalf("never retried: %v", err)
+	}
+	if m.ID != 1 || time.Since(start) < time.Second {
+		t.Fatalf("acked %+v after %v (retry_after was 1 s)", m, time.Since(start))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n != 1 {
+		t.Fatalf("%d connections: the retry waited for a reconnection", s.n)
 	}
 }

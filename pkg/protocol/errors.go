@@ -19,6 +19,7 @@ const (
 	CodeTooLarge           Code = "too_large"
 	CodeUnsupportedMedia   Code = "unsupported_media_type" // a JSON body sent without Content-Type: application/json
 	CodeMethodNotAllowed   Code = "method_not_allowed"     // the path exists, the method does not (with an Allow header)
+	CodeUpgradeRequired    Code = "upgrade_required"       // the live endpoint without a WebSocket handshake
 	CodeInvalidBody        Code = "invalid_body"
 	CodeInvalid            Code = "invalid"
 	CodeUnauthorized       Code = "unauthorized" // no or expired session

@@ -311,18 +311,46 @@ func SendRef(data []byte) string {
 	return ref
 }
 
+// ServerFrame is a frame the server sends to an app: *Welcome, *Synced,
+// *MessageFrame, *Ack, *ErrorFrame, *ConversationFrame,
+// *ConversationDeletedFrame, *DeletedFrame, *SettingsFrame, *RevokedFrame,
+// *TypingFrame, *Pong, *ConversationWithdrawnFrame or *UnknownFrame. The
+// set is closed (the method is unexported), so that a switch over it
+// names types the compiler checks rather than whatever an any happens to
+// hold.
+type ServerFrame interface{ serverFrame() }
+
+func (*Welcome) serverFrame()                    {}
+func (*Synced) serverFrame()                     {}
+func (*MessageFrame) serverFrame()               {}
+func (*Ack) serverFrame()                        {}
+func (*ErrorFrame) serverFrame()                 {}
+func (*ConversationFrame) serverFrame()          {}
+func (*ConversationDeletedFrame) serverFrame()   {}
+func (*DeletedFrame) serverFrame()               {}
+func (*SettingsFrame) serverFrame()              {}
+func (*RevokedFrame) serverFrame()               {}
+func (*TypingFrame) serverFrame()                {}
+func (*Pong) serverFrame()                       {}
+func (*UnknownFrame) serverFrame()               {}
+func (*ConversationWithdrawnFrame) serverFrame() {}
+
+// UnknownFrame is a frame of a type this version does not know: a newer
+// server may add frames, and an older app ignores them.
+type UnknownFrame struct {
+	Type string
+}
+
 // DecodeServerFrame decodes one frame sent by the server into a pointer
-// to its type (*Welcome, *MessageFrame, …). A frame type this version does
-// not know decodes to struct{}{}: a newer server may add frames, and an
-// older app ignores them.
-func DecodeServerFrame(data []byte) (any, error) {
+// to its type.
+func DecodeServerFrame(data []byte) (ServerFrame, error) {
 	var head struct {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("server sent a malformed frame: %w", err)
 	}
-	var v any
+	var v ServerFrame
 	switch head.Type {
 	case TypeWelcome:
 		v = new(Welcome)
@@ -351,8 +379,7 @@ func DecodeServerFrame(data []byte) (any, error) {
 	case TypeConversationWithdrawn:
 		v = new(ConversationWithdrawnFrame)
 	default:
-		// A newer server may add frames; an old app ignores them.
-		return struct{}{}, nil
+		return &UnknownFrame{Type: head.Type}, nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, fmt.Errorf("server sent a malformed %s frame: %w", head.Type, err)
@@ -371,6 +398,9 @@ func strictUnmarshal(data []byte, v any) error {
 	}
 	if dec.More() {
 		return Errorf(CodeBadFrame, "malformed frame: trailing data")
+	}
+	if err := CheckKeys(data, v); err != nil {
+		return Errorf(CodeBadFrame, "malformed frame: %s", AsError(err).Message)
 	}
 	return nil
 }
@@ -425,7 +455,7 @@ func ValidateBody(body string) error {
 	if !utf8.ValidString(body) {
 		return Errorf(CodeInvalidBody, "message is not valid UTF-8")
 	}
-	if strings.TrimSpace(body) == "" {
+	if !visible(body) {
 		return Errorf(CodeInvalidBody, "message is empty")
 	}
 	if n := utf8.RuneCountInString(body); n > MaxBodyRunes {
@@ -448,12 +478,33 @@ func ValidateNickname(s string) error {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxNicknameRune {
 		return Errorf(CodeInvalid, "nickname must be at most %d characters", MaxNicknameRune)
 	}
+	if !visible(s) {
+		return Errorf(CodeInvalid, "nickname is required")
+	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			return Errorf(CodeInvalid, "nickname contains a control character")
+		if unicode.IsControl(r) || bidiControl(r) {
+			return Errorf(CodeInvalid, "nickname contains a control or text-direction character")
 		}
 	}
 	return nil
+}
+
+// visible reports whether s has a character one can see: not only spaces
+// and invisible formatting (zero-width spaces, joiners, direction marks).
+func visible(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && !unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// bidiControl reports the characters that reorder the text around them
+// (overrides, embeddings, isolates): in a name they can make it read as
+// someone else's.
+func bidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // Encode marshals a server frame. Frames are plain structs, so this fails

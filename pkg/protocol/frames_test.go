@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -111,4 +112,92 @@ func FuzzDecodeClientFrame(f *testing.F) {
 			t.Fatalf("unexpected frame %T", frame)
 		}
 	})
+}
+
+// Text made only of what cannot be seen is empty; a name cannot be turned
+// around by direction controls.
+func TestInvisibleAndDirectionText(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		bodyOK bool
+		nickOK bool
+	}{
+		{"plain", "さくら", true, true},
+		{"zero-width spaces only", "\u200b\u200b", false, false},
+		{"a word joiner and spaces", "\u2060 \u3000", false, false},
+		{"right-to-left override", "abc\u202Efdp.exe", true, false},
+		{"an isolate", "名\u2066前\u2069", true, false},
+		{"emoji with a joiner", "👨\u200d👩", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := ValidateBody(tt.body); (err == nil) != tt.bodyOK {
+				t.Errorf("body: %v, want ok=%v", err, tt.bodyOK)
+			}
+			if err := ValidateNickname(tt.body); (err == nil) != tt.nickOK {
+				t.Errorf("nickname: %v, want ok=%v", err, tt.nickOK)
+			}
+		})
+	}
+}
+
+// Keys are taken as written: another case or a key given twice is refused,
+// as an unknown key is.
+func TestFrameKeysAsWritten(t *testing.T) {
+	tests := []struct {
+		name, frame string
+		ok          bool
+	}{
+		{"as written", `{"type":"send","ref":"r","body":"x"}`, true},
+		{"another case", `{"type":"send","ref":"r","BODY":"x"}`, false},
+		{"the type in capitals", `{"TYPE":"send","type":"send","ref":"r","body":"x"}`, false},
+		{"a key twice", `{"type":"send","ref":"r","body":"x","body":"y"}`, false},
+		{"nested, in a hello", `{"type":"hello","v":1,"cursor":0}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeClientFrame([]byte(tt.frame))
+			if (err == nil) != tt.ok {
+				t.Fatalf("got %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+// Every frame the server sends decodes to its own type; a type this
+// version does not know decodes to *UnknownFrame, not to an error.
+func TestDecodeServerFrame(t *testing.T) {
+	tests := []struct {
+		typ  string
+		want ServerFrame
+	}{
+		{TypeWelcome, &Welcome{}},
+		{TypeSynced, &Synced{}},
+		{TypeMessage, &MessageFrame{}},
+		{TypeAck, &Ack{}},
+		{TypeError, &ErrorFrame{}},
+		{TypeConversation, &ConversationFrame{}},
+		{TypeConversationDeleted, &ConversationDeletedFrame{}},
+		{TypeDeleted, &DeletedFrame{}},
+		{TypeSettings, &SettingsFrame{}},
+		{TypeRevoked, &RevokedFrame{}},
+		{TypeTyping, &TypingFrame{}},
+		{TypePong, &Pong{}},
+		{"shiny_new_frame", &UnknownFrame{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			got, err := DecodeServerFrame([]byte(`{"type":"` + tt.typ + `"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reflect.TypeOf(got) != reflect.TypeOf(tt.want) {
+				t.Fatalf("decoded to %T, want %T", got, tt.want)
+			}
+		})
+	}
+	if _, err := DecodeServerFrame([]byte(`{"type":"message","message":"not an object"}`)); err == nil {
+		t.Fatal("a malformed message frame decoded")
+	}
 }

@@ -155,12 +155,14 @@ func (c *Cache) poke() {
 
 // Apply records one frame from the server (or an ack). Frames of other
 // types are ignored.
-func (c *Cache) Apply(frame any) error { return c.ApplyAll([]any{frame}) }
+func (c *Cache) Apply(frame protocol.ServerFrame) error {
+	return c.ApplyAll([]protocol.ServerFrame{frame})
+}
 
 // ApplyAll records a batch of frames in one transaction: a burst of
 // thousands of replayed messages costs one commit, not thousands.
 // Deletions among them are scrubbed from the WAL after the commit.
-func (c *Cache) ApplyAll(frames []any) error {
+func (c *Cache) ApplyAll(frames []protocol.ServerFrame) error {
 	tx, err := c.db.Begin()
 	if err != nil {
 		return fmt.Errorf("cache: begin: %w", err)
@@ -200,7 +202,7 @@ func (c *Cache) ApplyAll(frames []any) error {
 
 // applyTx applies one frame in tx, reporting whether it deleted anything
 // and the highest message ID it stored.
-func (c *Cache) applyTx(tx *sql.Tx, frame any) (scrub bool, id int64, err error) {
+func (c *Cache) applyTx(tx *sql.Tx, frame protocol.ServerFrame) (scrub bool, id int64, err error) {
 	switch f := frame.(type) {
 	case *protocol.Welcome:
 		return true, 0, c.applyWelcome(tx, f)

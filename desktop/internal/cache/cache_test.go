@@ -298,7 +298,7 @@ func TestRoleKept(t *testing.T) {
 func TestBatchAndPages(t *testing.T) {
 	c := openTest(t, t.TempDir(), nil)
 	exp := time.Now().Add(time.Hour)
-	frames := []any{welcome(1, protocol.Conversation{ID: 3, ClientID: 30, FirstSeq: 1})}
+	frames := []protocol.ServerFrame{welcome(1, protocol.Conversation{ID: 3, ClientID: 30, FirstSeq: 1})}
 	for s := int64(1); s <= 250; s++ {
 		frames = append(frames, msg(100+s, 3, s, "本文", exp))
 	}
@@ -327,7 +327,7 @@ func TestBatchAndPages(t *testing.T) {
 		t.Fatalf("last page: %d..%d (%d)", first, last, n)
 	}
 	// A lower cursor in a later batch never lowers the cursor.
-	if err := c.ApplyAll([]any{msg(5, 3, 251, "x", exp)}); err != nil {
+	if err := c.ApplyAll([]protocol.ServerFrame{msg(5, 3, 251, "x", exp)}); err != nil {
 		t.Fatal(err)
 	}
 	if cur, _ := c.Cursor(); cur != 350 {

@@ -395,7 +395,7 @@ func (in *Inbox) NeedsConfirm() bool {
 }
 
 // Apply takes one frame from the server and says what the screen should do.
-func (in *Inbox) Apply(frame any) Effect {
+func (in *Inbox) Apply(frame protocol.ServerFrame) Effect {
 	switch f := frame.(type) {
 	case *protocol.Synced:
 		in.synced = true

@@ -49,7 +49,7 @@ func BenchmarkStartFromCache(b *testing.B) {
 	}
 	id := int64(0)
 	for c := int64(1); c <= convs; c++ {
-		var batch []any
+		var batch []protocol.ServerFrame
 		for s := int64(1); s <= perConv; s++ {
 			id++
 			role := protocol.RoleClient

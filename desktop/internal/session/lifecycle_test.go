@@ -273,8 +273,8 @@ func TestTypingBothWays(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	frames := make(chan *protocol.TypingFrame, 8)
-	clLive := cl.Live(client.LiveOptions{OnEvent: func(ev any) {
-		if f, ok := ev.(*protocol.TypingFrame); ok {
+	clLive := cl.Live(client.LiveOptions{OnEvent: func(ev client.Event) {
+		if f, ok := ev.Frame.(*protocol.TypingFrame); ok {
 			frames <- f
 		}
 	}})

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"sync"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
 )
 
 // pump carries the live connection's events to the cache and the screen
@@ -14,14 +16,14 @@ import (
 // batch of one.
 type pump struct {
 	mu    sync.Mutex
-	queue []any
+	queue []client.Event
 	wake  chan struct{}
 }
 
 func newPump() *pump { return &pump{wake: make(chan struct{}, 1)} }
 
 // push queues an event; it never blocks.
-func (p *pump) push(ev any) {
+func (p *pump) push(ev client.Event) {
 	p.mu.Lock()
 	p.queue = append(p.queue, ev)
 	p.mu.Unlock()
@@ -37,12 +39,12 @@ const maxBatch = 2000
 
 // next waits for events and returns them in arrival order, or nil when ctx
 // ends.
-func (p *pump) next(ctx context.Context) []any {
+func (p *pump) next(ctx context.Context) []client.Event {
 	for {
 		p.mu.Lock()
 		n := min(len(p.queue), maxBatch)
 		if n > 0 {
-			batch := append([]any(nil), p.queue[:n]...)
+			batch := append([]client.Event(nil), p.queue[:n]...)
 			p.queue = append(p.queue[:0], p.queue[n:]...)
 			more := len(p.queue) > 0
 			p.mu.Unlock()

@@ -248,8 +248,8 @@ func (c *Controller) open(server string, cli *client.Client) {
 		s.clients[conv.ID] = conv.ClientID
 	}
 	p := newPump()
-	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev any) {
-		switch f := ev.(type) {
+	c.live = cli.Live(client.LiveOptions{Cursor: cursor, Outbox: pending, OnEvent: func(ev client.Event) {
+		switch f := ev.Frame.(type) {
 		case *protocol.RevokedFrame:
 			s.reason.Store(f.Reason)
 		case *protocol.Welcome:
@@ -334,7 +334,7 @@ func (c *Controller) deliver(s *session, p *pump) {
 			return
 		}
 		if s.cache != nil {
-			if err := s.cache.ApplyAll(batch); err != nil && s.ctx.Err() == nil {
+			if err := s.cache.ApplyAll(frames(batch)); err != nil && s.ctx.Err() == nil {
 				c.log.Error("cache write failed", "err", err)
 			}
 		}
@@ -359,19 +359,31 @@ func (c *Controller) deliver(s *session, p *pump) {
 	}
 }
 
+// frames picks the server's frames out of a batch, for the cache.
+func frames(batch []client.Event) []protocol.ServerFrame {
+	out := make([]protocol.ServerFrame, 0, len(batch))
+	for _, ev := range batch {
+		if ev.Frame != nil {
+			out = append(out, ev.Frame)
+		}
+	}
+	return out
+}
+
 // applyBatch applies a batch on the UI goroutine and returns the time of
 // the latest deletion it applied (zero for none).
-func (c *Controller) applyBatch(s *session, batch []any) (wipedAt time.Time) {
+func (c *Controller) applyBatch(s *session, batch []client.Event) (wipedAt time.Time) {
 	var eff inbox.Effect
 	for _, ev := range batch {
-		switch f := ev.(type) {
-		case client.StateEvent:
+		if st := ev.State; st != nil {
 			var outside *client.OutsideHoursError
-			s.scr.SetConnection(f.Connected, f.RetryIn)
-			if errors.As(f.Err, &outside) {
+			s.scr.SetConnection(st.Connected, st.RetryIn)
+			if errors.As(st.Err, &outside) {
 				s.scr.Lock(outside.Opens)
 			}
 			continue
+		}
+		switch f := ev.Frame.(type) {
 		case *protocol.Welcome:
 			wipedAt = f.ServerTime // the snapshot drops what was deleted meanwhile
 			c.setMenu(f.Account.Role)
@@ -384,7 +396,7 @@ func (c *Controller) applyBatch(s *session, batch []any) (wipedAt time.Time) {
 		case *protocol.ConversationWithdrawnFrame:
 			c.drafts.Forget(f.ConversationID)
 		}
-		eff.Merge(s.in.Apply(ev))
+		eff.Merge(s.in.Apply(ev.Frame))
 	}
 	s.scr.Apply(eff)
 	return wipedAt

@@ -72,8 +72,8 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		for i := 0; i < *conns; i++ {
 			ready[i] = make(chan struct{})
 			var once sync.Once
-			live := client.New(t.url, t.clientTokens[i]).Live(client.LiveOptions{OnEvent: func(ev any) {
-				switch f := ev.(type) {
+			live := client.New(t.url, t.clientTokens[i]).Live(client.LiveOptions{OnEvent: func(ev client.Event) {
+				switch ev.Frame.(type) {
 				case *protocol.Synced:
 					once.Do(func() { close(ready[i]) })
 				case *protocol.SettingsFrame:
@@ -82,7 +82,6 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 						_ = r.fanout.RecordValue(max(1, (time.Now().UnixNano()-at)/1000))
 						hmu.Unlock()
 						received.Add(1)
-						_ = f
 					}
 				}
 			}})

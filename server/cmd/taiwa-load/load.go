@@ -168,7 +168,7 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	newPeer := func(token string, staff bool, idx int) *peer {
 		p := &peer{staff: staff, idx: idx, synced: make(chan struct{}), lastSeq: map[int64]int64{}, replies: make(chan int64, 1024)}
 		cl := client.New(t.url, token)
-		p.live = cl.Live(client.LiveOptions{OnEvent: func(ev any) { p.on(ev, m, &refs, c) }})
+		p.live = cl.Live(client.LiveOptions{OnEvent: func(ev client.Event) { p.on(ev, m, &refs, c) }})
 		wg.Add(1)
 		go func() { defer wg.Done(); p.live.Run(runCtx) }()
 		return p
@@ -261,16 +261,18 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	return res, nil
 }
 
-func (p *peer) on(ev any, m *meter, refs *sync.Map, c loadConfig) {
-	switch f := ev.(type) {
+func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
+	if st := ev.State; st != nil {
+		if !st.Connected && st.Err != nil {
+			m.reconn.Add(1)
+		}
+		return
+	}
+	switch f := ev.Frame.(type) {
 	case *protocol.Welcome:
 		p.myID.Store(f.Account.ID)
 	case *protocol.Synced:
 		p.once.Do(func() { close(p.synced) })
-	case client.StateEvent:
-		if !f.Connected && f.Err != nil {
-			m.reconn.Add(1)
-		}
 	case *protocol.Ack:
 		if v, ok := refs.LoadAndDelete(f.Ref); ok {
 			m.record(m.ack, v.(int64))

@@ -70,6 +70,13 @@ func SendMessage(in Send) (Sent, error) {
 	if isClient && avail.State != hours.StateOpen && in.Settings.ClosedBehavior == protocol.ClosedBlock {
 		return Sent{}, &protocol.Error{Code: protocol.CodeClosed, Message: "the organisation is not taking messages now", ReopensAt: avail.ReopensAt}
 	}
+	if p.Role == protocol.RoleCounselor {
+		// Decided where it is stored, not only when the connection opened:
+		// access hours can begin to bind while it is open.
+		if open, opens := in.Settings.CounselorWindow(now); !open {
+			return Sent{}, &protocol.Error{Code: protocol.CodeOutsideHours, Message: "outside the organisation's access hours", ReopensAt: &opens}
+		}
+	}
 	if !isClient {
 		var err error
 		if c, err = staffWrite(p, c, in.Settings, now); err != nil {
@@ -160,6 +167,10 @@ func NewAccount(actor store.Principal, a store.NewAccount) (store.NewAccount, er
 	if a.Role != protocol.RoleClient && (a.Note != "" || a.AccessUntil != nil) {
 		return a, protocol.Errorf(protocol.CodeInvalid, "notes and access dates are for clients only")
 	}
+	if a.AccessUntil != nil {
+		t := a.AccessUntil.UTC().Truncate(time.Millisecond) // as stored, and as every time is written
+		a.AccessUntil = &t
+	}
 	return a, nil
 }
 
@@ -205,7 +216,7 @@ func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateCl
 		out.Fields = append(out.Fields, "note")
 	}
 	if u.AccessUntil != nil {
-		t := u.AccessUntil.UTC()
+		t := u.AccessUntil.UTC().Truncate(time.Millisecond)
 		a.AccessUntil = &t
 	}
 	if u.ClearAccessUntil {

@@ -369,3 +369,21 @@ func TestSignInAndBulk(t *testing.T) {
 		})
 	}
 }
+
+// Counselors write nothing outside their access hours, even on a
+// connection opened before they began to bind; admins are exempt.
+func TestSendOutsideAccessHours(t *testing.T) {
+	s := settings(func(s *protocol.Settings) { open9to5(s); s.CounselorHoursOnly = true })
+	evening := monday.Add(9 * time.Hour) // 21:00 in Tokyo
+	wrote := store.ConversationState{Conversation: protocol.Conversation{ID: 3, LastSeq: 1, PoolSince: &monday}, ClientWrote: true}
+	_, err := SendMessage(Send{Sender: co, Conv: wrote, Settings: s, Body: "x", Now: evening})
+	if pe := protocol.AsError(err); pe.Code != protocol.CodeOutsideHours || pe.ReopensAt == nil {
+		t.Fatalf("a counselor outside hours: %v", err)
+	}
+	if _, err := SendMessage(Send{Sender: admin, Conv: wrote, Settings: s, Body: "x", Now: evening}); err != nil {
+		t.Fatalf("an admin outside hours: %v", err)
+	}
+	if _, err := SendMessage(Send{Sender: co, Conv: wrote, Settings: s, Body: "x", Now: monday}); err != nil {
+		t.Fatalf("a counselor within hours: %v", err)
+	}
+}

@@ -21,7 +21,7 @@ func DefaultSettings(name string) protocol.Settings {
 	return protocol.Settings{
 		DisplayName:      name,
 		RetentionSeconds: int64(retention.DefaultPeriod / time.Second),
-		Hours:            hours.Schedule{TimeZone: "Asia/Tokyo"},
+		Hours:            hours.Schedule{TimeZone: "Asia/Tokyo", Spans: []hours.Span{}}, // [] (always open), never null
 		ClosedBehavior:   protocol.ClosedAccept,
 	}
 }

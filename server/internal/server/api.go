@@ -67,6 +67,9 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, a *sessio
 		return err
 	}
 	s.noteAvailability(org)
+	// Access hours that bind from now on close counselors' connections
+	// now, not at the next sweep.
+	s.closeOutsideHours(org)
 	s.log.Info("settings changed", "org", org.ID, "by", a.p.AccountID)
 	writeJSON(w, http.StatusOK, org)
 	return nil
@@ -97,11 +100,22 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a *session) e
 // NewCredentials creates an account with a generated login ID and one-time
 // password. p is the acting admin, or the zero Principal for the operator.
 func (s *Server) NewCredentials(ctx context.Context, p store.Principal, na store.NewAccount) (protocol.Credentials, error) {
-	password := credential.NewPassword()
-	hash, err := s.hashPassword(ctx, password, s.cfg.Generated)
+	password, hash, err := s.newPassword(ctx)
 	if err != nil {
 		return protocol.Credentials{}, err
 	}
+	return s.createWithPassword(ctx, p, na, password, hash)
+}
+
+// newPassword makes a one-time password and its hash.
+func (s *Server) newPassword(ctx context.Context) (password, hash string, err error) {
+	password = credential.NewPassword()
+	hash, err = s.hashPassword(ctx, password, s.cfg.Generated)
+	return password, hash, err
+}
+
+// createWithPassword creates the account with a password already hashed.
+func (s *Server) createWithPassword(ctx context.Context, p store.Principal, na store.NewAccount, password, hash string) (protocol.Credentials, error) {
 	na.PasswordHash = hash
 	// A chosen login ID is used as given or refused; a generated one is
 	// retried on the rare collision (31^8 possible IDs).
@@ -135,9 +149,12 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, a *session
 	return nil
 }
 
-// bulkWorkers is how many clients of a bulk registration are being made
-// at once.
-const bulkWorkers = 4
+// bulkWorkers is how many passwords of a bulk registration are hashed at
+// once (the hashers bound it further); bulkWriteTimeout bounds the answer.
+const (
+	bulkWorkers      = 4
+	bulkWriteTimeout = 10 * time.Minute
+)
 
 func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *session) error {
 	var req protocol.BulkCreateClientsRequest
@@ -148,25 +165,37 @@ func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *se
 	if err != nil {
 		return err
 	}
-	// A few at a time: while one password is hashed (the hashers bound
-	// that, and leave sign-ins a slot), others are written, and their
-	// writes share group commits. Slips come back in the order asked.
-	out := make([]protocol.Credentials, len(names))
+	// The answer is the only place the passwords are shown: it must not be
+	// cut off by the server's usual write timeout when the hashing of 500
+	// takes longer on a busy machine.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(bulkWriteTimeout)); err != nil {
+		s.log.Warn("could not extend the write deadline of a bulk registration", "err", err)
+	}
+	// The passwords are hashed a few at a time (the hashers bound that,
+	// and leave sign-ins a slot); the accounts are then made in the order
+	// asked, so that a seminar's clients are listed as their slips are.
+	type secret struct{ password, hash string }
+	secrets := make([]secret, len(names))
 	g, ctx := errgroup.WithContext(r.Context())
 	g.SetLimit(bulkWorkers)
-	for i, n := range names {
+	for i := range names {
 		g.Go(func() error {
-			cred, err := s.NewCredentials(ctx, a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
-				Nickname: n, AccessUntil: req.AccessUntil})
-			if err != nil {
-				return fmt.Errorf("bulk create %q: %w", n, err)
-			}
-			out[i] = cred
-			return nil
+			pw, hash, err := s.newPassword(ctx)
+			secrets[i] = secret{pw, hash}
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	out := make([]protocol.Credentials, 0, len(names))
+	for i, n := range names {
+		cred, err := s.createWithPassword(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
+			Nickname: n, AccessUntil: req.AccessUntil}, secrets[i].password, secrets[i].hash)
+		if err != nil {
+			return fmt.Errorf("bulk create after %d of %d: %w", len(out), len(names), err)
+		}
+		out = append(out, cred)
 	}
 	s.log.Info("clients created in bulk", "org", a.p.OrgID, "count", len(out), "by", a.p.AccountID)
 	writeJSON(w, http.StatusCreated, out)

@@ -676,3 +676,24 @@ func TestAssignRules(t *testing.T) {
 		}
 	}
 }
+
+// A seminar's clients are made in the order asked: the admin's list (by
+// ID) reads like the slips.
+func TestBulkRegistrationKeepsOrder(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	creds, err := o.admin.BulkCreateClients(ctx, protocol.BulkCreateClientsRequest{Prefix: "seminar", Count: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := o.admin.Clients(ctx)
+	if err != nil || len(list) != 30 {
+		t.Fatalf("%d clients, %v", len(list), err)
+	}
+	for i, c := range list {
+		if c.Nickname != creds[i].Account.Nickname || c.Nickname != fmt.Sprintf("seminar-%02d", i+1) {
+			t.Fatalf("client %d is %q, slip %q", i, c.Nickname, creds[i].Account.Nickname)
+		}
+	}
+}

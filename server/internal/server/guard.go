@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,8 +20,11 @@ import (
 //   - per login ID from every address: IDFailures failures lock the ID
 //     (guessing spread over many addresses);
 //   - hashes running at once: at most Hashers in all and half of them for
-//     one address; past that an attempt is answered at once ("busy",
-//     retry_after) instead of queueing.
+//     one address (its further attempts are answered at once, "busy" with
+//     retry_after). When all are taken, an attempt from an address with
+//     nothing in flight waits, first come first served, up to maxWait for
+//     the next free one: a few flooding addresses, each holding its share,
+//     cannot keep everyone else out. Past maxWaiters, "busy" at once.
 //
 // Failures of other accounts never refuse a correct password: a seminar
 // room behind one NAT, or every user behind a reverse proxy without
@@ -33,7 +37,25 @@ type loginGuard struct {
 	byID    map[string]*failures
 	running map[string]int // hashes in flight per address
 	hashing int            // hashes in flight in all, sign-ins and others
+	// waiting are sign-ins from addresses with nothing in flight, waiting
+	// for a hash slot in the order they came: a freed slot goes to them
+	// before anyone who comes later, so that a few flooding addresses,
+	// each holding its one slot, cannot keep everyone else out.
+	waiting []*waiter
 }
+
+// waiter is a sign-in waiting for a hash slot; granted is closed when the
+// slot is its own (counted in hashing and running already).
+type waiter struct {
+	addr    string
+	granted chan struct{}
+}
+
+// Bounds of the wait for a hash slot.
+const (
+	maxWaiters = 64
+	maxWait    = 2 * time.Second
+)
 
 type pairKey struct{ addr, id string }
 
@@ -62,33 +84,101 @@ type attempt struct {
 // It refuses at once when either counter is at its limit (locked) or when
 // no hash slot is free (busy).
 func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
 	key := pairKey{addrKey(addr), id}
-	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
-	all := windowOf(g.byID, id, now, g.cfg.Lockout)
-	for _, f := range []*failures{all, pair} {
-		if now.Before(f.lockedUntil) {
-			return nil, g.locked(f.lockedUntil, now)
+	g.mu.Lock()
+	if err := g.checkLocked(key); err != nil {
+		g.mu.Unlock()
+		return nil, err
+	}
+	if g.running[key.addr]+g.queued(key.addr) >= max(1, g.cfg.Hashers/2) {
+		g.mu.Unlock()
+		return nil, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many sign-ins at once from this address; try again in a moment", RetryAfter: 1}
+	}
+	if g.hashing < g.cfg.Hashers && len(g.waiting) == 0 {
+		g.running[key.addr]++
+		g.hashing++
+	} else {
+		if len(g.waiting) >= maxWaiters {
+			g.mu.Unlock()
+			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
+		}
+		w := &waiter{addr: key.addr, granted: make(chan struct{})}
+		g.waiting = append(g.waiting, w)
+		g.mu.Unlock()
+		timer := time.NewTimer(maxWait)
+		select {
+		case <-w.granted:
+			timer.Stop()
+		case <-timer.C:
+		}
+		g.mu.Lock()
+		if i := slices.Index(g.waiting, w); i >= 0 {
+			g.waiting = slices.Delete(g.waiting, i, i+1)
+			g.mu.Unlock()
+			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
+		}
+		// Granted (the slot is counted): the lockout may have come meanwhile.
+		if err := g.checkLocked(key); err != nil {
+			g.freeSlot(key.addr)
+			g.mu.Unlock()
+			return nil, err
 		}
 	}
+	defer g.mu.Unlock()
+	// Entries are made only for an attempt that will be made: a spray of
+	// refused attempts must not grow the maps.
+	now := g.now()
+	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
+	all := windowOf(g.byID, id, now, g.cfg.Lockout)
 	if pair.count+pair.pending >= g.cfg.MaxFailures || all.count+all.pending >= g.cfg.IDFailures {
+		g.freeSlot(key.addr)
 		// Enough guesses are already being decided to reach the limit;
 		// if they fail, the lockout follows.
 		return nil, g.locked(now.Add(2*time.Second), now)
 	}
-	if g.running[key.addr] >= max(1, g.cfg.Hashers/2) {
-		return nil, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many sign-ins at once from this address; try again in a moment", RetryAfter: 1}
-	}
-	if g.hashing >= g.cfg.Hashers {
-		return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
-	}
 	pair.pending++
 	all.pending++
-	g.running[key.addr]++
-	g.hashing++
 	return &attempt{g: g, pair: key}, nil
+}
+
+// checkLocked refuses a locked pair or login ID (g.mu held).
+func (g *loginGuard) checkLocked(key pairKey) error {
+	now := g.now()
+	for _, f := range []*failures{g.byID[key.id], g.byPair[key]} {
+		if f != nil && now.Before(f.lockedUntil) {
+			return g.locked(f.lockedUntil, now)
+		}
+	}
+	return nil
+}
+
+// queued counts an address's sign-ins waiting for a slot (g.mu held).
+func (g *loginGuard) queued(addr string) int {
+	n := 0
+	for _, w := range g.waiting {
+		if w.addr == addr {
+			n++
+		}
+	}
+	return n
+}
+
+// freeSlot gives a hash slot back, to the first waiter if any (g.mu held;
+// addr is the address that held it, "" for a hash that was not a guess).
+func (g *loginGuard) freeSlot(addr string) {
+	g.hashing--
+	if addr != "" {
+		if g.running[addr]--; g.running[addr] <= 0 {
+			delete(g.running, addr)
+		}
+	}
+	for len(g.waiting) > 0 && g.hashing < g.cfg.Hashers {
+		w := g.waiting[0]
+		g.waiting = g.waiting[1:]
+		g.hashing++
+		g.running[w.addr]++
+		close(w.granted)
+	}
 }
 
 func (g *loginGuard) locked(until, now time.Time) error {
@@ -125,11 +215,7 @@ func (a *attempt) releaseSlot() {
 		return
 	}
 	a.slotFree = true
-	g := a.g
-	g.hashing--
-	if g.running[a.pair.addr]--; g.running[a.pair.addr] <= 0 {
-		delete(g.running, a.pair.addr)
-	}
+	a.g.freeSlot(a.pair.addr)
 }
 
 // done decides the attempt: a failure counts toward both limits. A
@@ -164,8 +250,12 @@ func (a *attempt) done(ok bool) {
 // toward the hashes running at once, so that sign-ins see the load.
 func (g *loginGuard) otherHash(delta int) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if delta < 0 {
+		g.freeSlot("")
+		return
+	}
 	g.hashing += delta
-	g.mu.Unlock()
 }
 
 // prune forgets entries that no longer limit anything.

@@ -189,19 +189,25 @@ func TestHashFloodFromOneAddress(t *testing.T) {
 // Trusted proxies: the client's address and scheme come from the proxy's
 // headers only when the peer is a trusted proxy.
 func TestClientAddrAndScheme(t *testing.T) {
-	s := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}}
+	xff := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}}
+	fwd := &Server{cfg: Config{TrustedProxies: xff.cfg.TrustedProxies, ProxyHeader: "Forwarded"}}
 	tests := []struct {
 		name, peer string
 		header     map[string]string
 		addr       string
 		https      bool
+		s          *Server
 	}{
-		{"direct, headers ignored", "203.0.113.5:4000", map[string]string{"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, "203.0.113.5", false},
-		{"through a proxy", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}, "198.51.100.7", true},
-		{"a forged first hop is skipped", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.0.0.3"}, "198.51.100.7", false},
-		{"Forwarded", "[::1]:4000", map[string]string{"Forwarded": `for="[2001:db8::1]:5000";proto=https`}, "2001:db8::1", true},
-		{"proxy without headers", "10.0.0.2:4000", nil, "10.0.0.2", false},
-		{"garbage hop", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7, unknown"}, "10.0.0.2", false},
+		{"direct, headers ignored", "203.0.113.5:4000", map[string]string{"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, "203.0.113.5", false, nil},
+		{"through a proxy", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}, "198.51.100.7", true, nil},
+		{"a forged first hop is skipped", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.0.0.3"}, "198.51.100.7", false, nil},
+		{"Forwarded", "[::1]:4000", map[string]string{"Forwarded": `for="[2001:db8::1]:5000";proto=https`}, "2001:db8::1", true, fwd},
+		{"behind a Forwarded proxy, a client's own X-Forwarded-For is ignored", "10.0.0.2:4000",
+			map[string]string{"Forwarded": "for=198.51.100.9", "X-Forwarded-For": "6.6.6.6"}, "198.51.100.9", false, fwd},
+		{"behind an X-Forwarded-For proxy, a client's own Forwarded is ignored", "10.0.0.2:4000",
+			map[string]string{"Forwarded": "for=6.6.6.6;proto=https", "X-Forwarded-For": "198.51.100.9"}, "198.51.100.9", false, nil},
+		{"proxy without headers", "10.0.0.2:4000", nil, "10.0.0.2", false, nil},
+		{"garbage hop", "10.0.0.2:4000", map[string]string{"X-Forwarded-For": "198.51.100.7, unknown"}, "10.0.0.2", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,6 +215,10 @@ func TestClientAddrAndScheme(t *testing.T) {
 			r.RemoteAddr = tt.peer
 			for k, v := range tt.header {
 				r.Header.Set(k, v)
+			}
+			s := tt.s
+			if s == nil {
+				s = xff
 			}
 			if got := s.clientAddr(r); got != tt.addr {
 				t.Errorf("clientAddr = %q, want %q", got, tt.addr)
@@ -366,4 +376,63 @@ func TestFailedSignInsTakeTheFloor(t *testing.T) {
 			t.Fatalf("%s failed in %v, under the floor of %v", id, took, ts.failFloor)
 		}
 	}
+}
+
+// Attempts refused for being too many at once leave nothing behind: a
+// spray of new login IDs from one address does not grow the guard.
+func TestRefusedAttemptsLeaveNoState(t *testing.T) {
+	g := newLoginGuard(Config{Now: time.Now, MaxFailures: 5, IDFailures: 20, Lockout: time.Minute, Hashers: 2})
+	held, err := g.reserve("first", "203.0.113.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		if _, err := g.reserve(fmt.Sprintf("spray-%d", i), "203.0.113.1"); err == nil {
+			t.Fatal("a second concurrent attempt from one address was let through")
+		}
+	}
+	if len(g.byID) != 1 || len(g.byPair) != 1 {
+		t.Fatalf("the guard holds %d IDs and %d pairs after 1,000 refused attempts", len(g.byID), len(g.byPair))
+	}
+	held.done(false)
+}
+
+// Two addresses flooding sign-in, each holding its share of the hashers,
+// do not keep a third out: it waits its turn for the next free slot.
+func TestTwoFloodingAddressesDoNotKeepOthersOut(t *testing.T) {
+	slow := credential.Params{Time: 2, Memory: 32 * 1024, Threads: 1}
+	ts := newTestServer(t, func(c *Config) {
+		behindProxy(c)
+		c.Hashers = DefaultHashers
+		c.Password, c.Generated = slow, slow
+		c.MaxFailures, c.IDFailures = 1000, 1000
+	})
+	o := ts.org(t, "org")
+	_, cred := ts.newClient(t, o, "c")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for a := range 2 {
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					loginFrom(t, ts.URL, fmt.Sprintf("203.0.113.%d", a+1), fmt.Sprintf("floo-d%d%d%d", a, w, i), "x", nil)
+				}
+			}()
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the flood holds both slots
+	for range 3 {
+		if code, e, _ := loginFrom(t, ts.URL, "198.51.100.4", cred.LoginID, cred.Password, nil); code != http.StatusOK {
+			t.Errorf("a sign-in from a third address during the flood: %d %+v", code, e)
+		}
+	}
+	close(stop)
+	wg.Wait()
 }

@@ -173,9 +173,15 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{wake: make(chan struct{}, 1)} }
 
-func (r *recorder) on(ev any) {
+// on records an event flattened to its frame or its StateEvent, so that
+// hasEvent[T] matches either kind by type.
+func (r *recorder) on(ev client.Event) {
+	var v any = ev.Frame
+	if ev.State != nil {
+		v = *ev.State
+	}
 	r.mu.Lock()
-	r.events = append(r.events, ev)
+	r.events = append(r.events, v)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:

@@ -41,6 +41,8 @@ func statusOf(code protocol.Code) int {
 		return http.StatusUnsupportedMediaType
 	case protocol.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case protocol.CodeUpgradeRequired:
+		return http.StatusUpgradeRequired
 	case protocol.CodeLocked, protocol.CodeRateLimited:
 		return http.StatusTooManyRequests
 	case protocol.CodeUnavailable:
@@ -119,7 +121,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if dec.More() {
 		return protocol.Errorf(protocol.CodeBadRequest, "malformed JSON body: trailing data")
 	}
-	return nil
+	return protocol.CheckKeys(body, v)
 }
 
 func pathID(r *http.Request, name string) (int64, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,11 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		s.writeError(w, r, protocol.Errorf(protocol.CodeUpgradeRequired, "this address is the live WebSocket connection: open it with a WebSocket handshake"))
+		return
+	}
+
 	select {
 	case <-s.closing:
 		s.writeError(w, r, protocol.Errorf(protocol.CodeUnavailable, "server is shutting down"))
@@ -170,21 +176,36 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 		pinging atomic.Bool
 		batch   []outFrame
 	)
+	// flush writes what the hub has queued for this connection.
+	flush := func() error {
+		batch = sub.q.Take(batch)
+		defer func() {
+			clear(batch) // drop references to sent frames
+			batch = batch[:0]
+		}()
+		for _, f := range batch {
+			if f.id != 0 && f.id <= snap.HighWater {
+				continue // already sent in the replay
+			}
+			if err := lc.write(ctx, f.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-sub.q.Ready():
-			batch = sub.q.Take(batch)
-			for _, f := range batch {
-				if f.id != 0 && f.id <= snap.HighWater {
-					continue // already sent in the replay
-				}
-				if err := lc.write(ctx, f.data); err != nil {
-					return lc.ended(ctx, sub, err)
-				}
+			if err := flush(); err != nil {
+				return lc.ended(ctx, sub, err)
 			}
-			clear(batch) // drop references to sent frames
-			batch = batch[:0]
 		case b := <-replies:
+			// An answer goes after every frame published before it: an ack
+			// names a message whose commit published what came before it,
+			// so an app may take the ack's ID as its resume cursor.
+			if err := flush(); err != nil {
+				return lc.ended(ctx, sub, err)
+			}
 			if err := lc.write(ctx, b); err != nil {
 				return lc.ended(ctx, sub, err)
 			}
@@ -266,6 +287,9 @@ const maxPendingSends = 64
 // its ref).
 func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func([]byte) error) {
 	s := lc.s
+	if lc.sub.ended.Load() {
+		return // received before the end, stored never: the app resends after signing in again
+	}
 	s.touch(ctx, lc.a)
 	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body})
 	if err != nil {
@@ -387,6 +411,12 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 		}
 		switch v := f.(type) {
 		case *protocol.Send:
+			if lc.sub.ended.Load() {
+				// The session has ended (or must close): nothing more is
+				// taken from it, however much it had queued in the network;
+				// the writer says goodbye.
+				continue
+			}
 			lc.pending.Add(1)
 			select {
 			case sends <- v:
@@ -444,8 +474,13 @@ const typingFresh = 5 * time.Second
 // write in that its person is writing.
 func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conversationID int64) error {
 	p := lc.a.p
-	if p.Role == protocol.RoleClient {
-		conversationID = 0 // a client has one conversation, whatever it names
+	if p.Role == protocol.RoleClient && conversationID != 0 {
+		// A client has one conversation: naming another is not found, as
+		// a send naming it is (the store checks that one).
+		if c, err := lc.typingConversation(ctx, 0); err != nil || c.ID != conversationID {
+			return protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		}
+		conversationID = 0
 	}
 	t, ok := known[conversationID]
 	if now := time.Now(); !ok || now.Sub(t.at) > typingFresh {

@@ -9,14 +9,16 @@ import (
 
 // clientAddr is the address a request came from: the peer, or, when the
 // peer is one of Config.TrustedProxies, the nearest address before it that
-// is not a trusted proxy (X-Forwarded-For, else Forwarded). Headers from
-// anyone else are ignored: a client could write anything in them.
+// is not a trusted proxy, in the one header the proxy sets
+// (Config.ProxyHeader: X-Forwarded-For, or Forwarded). Headers from anyone
+// else, and the other header, are ignored: a client could write anything
+// in them.
 func (s *Server) clientAddr(r *http.Request) string {
 	peer := peerAddr(r)
 	if !s.trusted(peer) {
 		return peer.String()
 	}
-	hops := forwardedFor(r.Header)
+	hops := s.forwardedFor(r.Header)
 	for i := len(hops) - 1; i >= 0; i-- {
 		if !s.trusted(hops[i]) {
 			return hops[i].String()
@@ -34,15 +36,13 @@ func (s *Server) isHTTPS(r *http.Request) bool {
 	if !s.trusted(peerAddr(r)) {
 		return false
 	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+	if !s.forwardedHeader() {
+		p := r.Header.Get("X-Forwarded-Proto")
 		return strings.EqualFold(strings.TrimSpace(strings.Split(p, ",")[0]), "https")
 	}
-	for _, el := range forwardedElements(r.Header) {
-		if v, ok := el["proto"]; ok {
-			return strings.EqualFold(v, "https")
-		}
-	}
-	return false
+	els := forwardedElements(r.Header)
+	// The last element is the one the nearest (trusted) proxy added.
+	return len(els) > 0 && strings.EqualFold(els[len(els)-1]["proto"], "https")
 }
 
 func (s *Server) trusted(ip netip.Addr) bool {
@@ -63,14 +63,18 @@ func peerAddr(r *http.Request) netip.Addr {
 	return ip.Unmap()
 }
 
-// forwardedFor lists the addresses a request passed through, client first:
-// X-Forwarded-For if present, else the for= of Forwarded (RFC 7239).
-// Entries that are not addresses (obfuscated names, "unknown") end the
-// list where they stand, so nothing before them is believed.
-func forwardedFor(h http.Header) []netip.Addr {
+// forwardedHeader reports whether the proxies set Forwarded (RFC 7239)
+// rather than X-Forwarded-For.
+func (s *Server) forwardedHeader() bool { return strings.EqualFold(s.cfg.ProxyHeader, "Forwarded") }
+
+// forwardedFor lists the addresses a request passed through, client first,
+// from the proxy's header. Entries that are not addresses (obfuscated
+// names, "unknown") end the list where they stand, so nothing before them
+// is believed.
+func (s *Server) forwardedFor(h http.Header) []netip.Addr {
 	var raw []string
-	if xff := h.Values("X-Forwarded-For"); len(xff) > 0 {
-		for _, v := range xff {
+	if !s.forwardedHeader() {
+		for _, v := range h.Values("X-Forwarded-For") {
 			raw = append(raw, strings.Split(v, ",")...)
 		}
 	} else {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,9 @@ type Config struct {
 	// Forwarded and X-Forwarded-Proto headers are believed; from anyone
 	// else they are ignored.
 	TrustedProxies []netip.Prefix
+	// ProxyHeader is the header those proxies set: "X-Forwarded-For" (with
+	// X-Forwarded-Proto; the default) or "Forwarded". Only that one is read.
+	ProxyHeader string
 	// MetricsAddr is where /metrics is served, apart from the public
 	// address; "off" serves none. Empty means DefaultMetricsAddr, where a
 	// port already taken (another server on the machine) is logged and
@@ -316,7 +320,16 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Web {
 		mux.Handle("GET /", mobileweb.Handler(s.store.AppLook))
 	}
-	return securityHeaders(mux, s.pushOrigins(), s.isHTTPS)
+	// Methods no pattern can name (TRACE, CONNECT, made-up ones) get the
+	// documented JSON answer under /api/ too.
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") && r.Method != http.MethodHead && !slices.Contains(routeMethods, r.Method) {
+			s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.noRoute(mux, w, r) })(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return securityHeaders(api, s.pushOrigins(), s.isHTTPS)
 }
 
 // MetricsHandler serves /metrics (Prometheus). It shows when clients are

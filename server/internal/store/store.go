@@ -312,11 +312,15 @@ type PushTokens interface {
 
 // Lifecycle is subscription, retention and the database's own life.
 type Lifecycle interface {
-	// Subscribe runs register at a point between commits and returns what
-	// the principal could see at that point. Changes committed afterwards
-	// reach whatever register installed, so an app that loads the snapshot
-	// and then applies published changes misses nothing and sees nothing
-	// twice (messages above Snapshot.HighWater are all published).
+	// Subscribe runs register, then returns what the principal can see
+	// (the snapshot). Every change committed after register returns
+	// reaches whatever register installed; the snapshot holds at least
+	// everything committed before register ran. Changes committed in
+	// between may be in both: a subscriber skips published messages at or
+	// below Snapshot.HighWater (they are in the replay) and applies the
+	// other changes, states, as they come. So an app that loads the
+	// snapshot, replays up to HighWater and then applies what was
+	// published misses nothing and stores no message twice.
 	Subscribe(ctx context.Context, p Principal, register func()) (Snapshot, error)
 
 	// Sweep deletes every message whose expiry has passed and expired

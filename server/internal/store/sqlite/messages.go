@@ -66,26 +66,36 @@ func (db *DB) Conversations(ctx context.Context, p store.Principal) ([]protocol.
 
 // Subscribe registers at a point between commits and snapshots what p sees.
 func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func()) (store.Snapshot, error) {
+	// Register first, then read: every change committed from here on
+	// reaches the subscriber, and the snapshot, read afterwards in one
+	// read transaction, holds at least everything committed before. What
+	// was committed in between is in both; the live handler skips message
+	// frames at or below HighWater, and the other changes are states that
+	// apply twice alike. The writer is not involved: 10,000 apps coming
+	// back at once do not queue behind each other's snapshots, nor hold up
+	// sends.
+	register()
 	var snap store.Snapshot
-	err := db.runBetween(ctx, func() error {
-		register()
-		var err error
-		if snap.Conversations, err = db.listConversations(ctx, db.write, p); err != nil {
-			return err
-		}
-		s, code, err := loadOrg(ctx, db.write, p.OrgID)
-		if err != nil {
-			return err
-		}
-		snap.Org = db.orgView(p.OrgID, s, code)
-		// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out.
-		err = db.write.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
-		if err != nil {
-			return fmt.Errorf("read high water: %w", err)
-		}
-		return nil
-	})
-	return snap, err
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return snap, fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	if snap.Conversations, err = db.listConversations(ctx, tx, p); err != nil {
+		return snap, err
+	}
+	s, code, err := loadOrg(ctx, tx, p.OrgID)
+	if err != nil {
+		return snap, err
+	}
+	snap.Org = db.orgView(p.OrgID, s, code)
+	// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out
+	// by a commit this transaction sees.
+	err = tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
+	if err != nil {
+		return snap, fmt.Errorf("read high water: %w", err)
+	}
+	return snap, nil
 }
 
 type queryer interface {
