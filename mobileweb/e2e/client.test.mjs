@@ -708,3 +708,37 @@ test("a send the server cannot store for now is sent again on its own, once", as
   assert.equal((await messagesWith(cred, "混んでいても届くはずの言葉")).length, 1);
   await ctx.close();
 });
+
+test("a hand-over: the client is told only where the organisation wants it, and never sees staff notes", async () => {
+  const cred = await env.newClient("ひきつぎ");
+  const co = await counselor(env);
+  const { ctx, page } = await phone(env);
+  await signIn(env, page, cred);
+  await page.fill("#text", "相談したいことがあります");
+  await page.click("#send");
+  const conv = await co.take(cred);
+  await co.reply(conv, "お話を聞かせてください");
+  // A staff-only note, written where the client's words are.
+  await co.page.evaluate((conv) => window.ws_.send(JSON.stringify({ type: "send", ref: "note-1", conversation_id: conv, body: "STAFF-ONLY 睡眠のことを聞く", kind: "note" })), conv);
+  await page.waitForSelector("li.msg.theirs >> text=お話を聞かせてください");
+  await env.admin("PATCH", "/api/v1/org/settings", { announce_handover: true });
+  try {
+    const other = await env.admin("POST", "/api/v1/staff", { nickname: "佐藤", role: "counselor" });
+    const coToken = (await co.ctx.cookies()).find((c) => c.name === "taiwa_session").value;
+    await env.api("POST", `/api/v1/conversations/${conv}/transfer`, coToken, { to: other.account.id, note: "HANDOVER-NOTE 夜に書く方です" });
+    const notice = page.locator("li.msg.notice", { hasText: "担当者が変わりました" });
+    await notice.waitFor();
+    const n = await notice.boundingBox();
+    const input = await box(page, "#text");
+    const list = await box(page, "#messages");
+    assert.ok(n.y + n.height <= input.y, "the notice sits above the input");
+    assert.ok(Math.abs((n.x + n.width / 2) - (list.x + list.width / 2)) < 8, "the notice is centred in the thread");
+    assert.equal(await page.getByText("STAFF-ONLY").count(), 0, "a staff note reached the phone");
+    assert.equal(await page.getByText("HANDOVER-NOTE").count(), 0, "the hand-over note reached the phone");
+    await shot(page, "pwa-handover.png");
+  } finally {
+    await env.admin("PATCH", "/api/v1/org/settings", { announce_handover: false });
+  }
+  await co.ctx.close();
+  await ctx.close();
+});

@@ -148,7 +148,7 @@ export function createThread({ scroller, list, pill, onSeen, onAction }) {
     const c = model.conv;
     for (const m of model.messages) {
       addDay(m.created_at);
-      if (m.kind === "closed_notice") {
+      if (m.kind === "closed_notice" || m.kind === "handover") {
         items.push({ key: "m:" + m.id, sig: "", theirs: true, seq: m.seq, build: () => noticeEl(m) });
         continue;
       }
@@ -229,6 +229,10 @@ function dayEl(label) {
 function noticeEl(m) {
   const li = document.createElement("li");
   li.className = "msg notice";
+  if (m.kind === "handover") {
+    li.textContent = t("noticeHandover");
+    return li;
+  }
   const paused = m.state === "paused";
   const key = (paused ? "noticePaused" : "noticeClosed") + (m.reopens_at ? "" : "NoTime");
   li.textContent = t(key, { at: m.reopens_at ? when(m.reopens_at) : "" });

@@ -287,6 +287,13 @@ func (c *Client) Preview(ctx context.Context, conversationID int64) (protocol.Pr
 	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d/preview", conversationID), nil, &out)
 }
 
+// Transfer hands a conversation to a colleague (to), or back to the pool
+// (nil), with a note only staff read.
+func (c *Client) Transfer(ctx context.Context, conversationID int64, to *int64, note string) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/transfer", conversationID), protocol.TransferRequest{To: to, Note: note}, &out)
+}
+
 // IsCode reports whether err is a server error with code.
 func IsCode(err error, code protocol.Code) bool {
 	var pe *protocol.Error

@@ -71,6 +71,13 @@ type PendingMessage struct {
 	Ref            string
 	ConversationID int64
 	Body           string
+	// Kind is protocol.KindNote for a staff-only note ("": a message).
+	Kind protocol.MessageKind `json:",omitempty"`
+}
+
+// frame is the send frame that delivers it.
+func (p PendingMessage) frame() protocol.Send {
+	return protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body, Kind: p.Kind}
 }
 
 // LiveOptions configure a live connection.
@@ -181,7 +188,12 @@ func (l *Live) Enqueue(conversationID int64, body string) (ref string, done <-ch
 // EnqueueRef is Enqueue with a ref chosen by the caller, for an app that
 // records the message (and its ref) before it can possibly be answered.
 func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan Result {
-	p := &pending{PendingMessage: PendingMessage{Ref: ref, ConversationID: conversationID, Body: body}, done: make(chan Result, 1)}
+	return l.EnqueueMessage(PendingMessage{Ref: ref, ConversationID: conversationID, Body: body})
+}
+
+// EnqueueMessage queues an outbox entry as written (a note included).
+func (l *Live) EnqueueMessage(m PendingMessage) <-chan Result {
+	p := &pending{PendingMessage: m, done: make(chan Result, 1)}
 	l.mu.Lock()
 	l.outbox = append(l.outbox, p)
 	conn := l.conn
@@ -192,7 +204,7 @@ func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan 
 	if conn != nil {
 		// A failed write is not an error here: the message stays in the
 		// outbox and is resent on reconnection.
-		_ = writeFrame(context.Background(), conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
+		_ = writeFrame(context.Background(), conn, p.frame())
 	}
 	return p.done
 }
@@ -406,7 +418,7 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			l.opts.OnEvent(Event{Frame: f})
 			l.state(StateEvent{Connected: true})
 			for _, p := range resend {
-				if err := writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body}); err != nil {
+				if err := writeFrame(ctx, conn, p.frame()); err != nil {
 					return welcomed, fmt.Errorf("resend: %w", err)
 				}
 			}
@@ -463,7 +475,7 @@ func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string,
 		l.mu.Unlock()
 		if still && ctx.Err() == nil {
 			// A failed write is not an error here: the next connection resends.
-			_ = writeFrame(ctx, conn, protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body})
+			_ = writeFrame(ctx, conn, p.frame())
 		}
 	})
 }

@@ -92,6 +92,13 @@ type AssignRequest struct {
 	AssigneeID *int64 `json:"assignee_id"`
 }
 
+// TransferRequest hands a conversation to a colleague (To), or back to
+// the pool (To null), with a note only staff read.
+type TransferRequest struct {
+	To   *int64 `json:"to"`
+	Note string `json:"note,omitempty"`
+}
+
 // Preview is what a staff member may read of a conversation in the pool
 // before taking it: its state and the client's first messages since it
 // entered the pool (at most PreviewMessages, each cut at PreviewRunes).

@@ -83,6 +83,9 @@ type Send struct {
 	Ref            string `json:"ref"`
 	ConversationID int64  `json:"conversation_id,omitempty"`
 	Body           string `json:"body"`
+	// Kind is KindText (the default, "") or, from staff, KindNote: a
+	// note only staff read.
+	Kind MessageKind `json:"kind,omitempty"`
 }
 
 // Receipt reports what an app has received and shown to its person.
@@ -421,6 +424,9 @@ func (s *Send) validate() error {
 	}
 	if s.ConversationID < 0 {
 		return Errorf(CodeBadFrame, "conversation_id must not be negative")
+	}
+	if s.Kind != "" && s.Kind != KindText && s.Kind != KindNote {
+		return Errorf(CodeBadFrame, "kind must be %q or %q", KindText, KindNote)
 	}
 	return ValidateBody(s.Body)
 }

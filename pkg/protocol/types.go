@@ -58,7 +58,16 @@ const (
 	// organisation is closed or paused; apps render it in their own language
 	// from ReopensAt.
 	KindClosedNotice MessageKind = "closed_notice"
+	// KindNote is a staff-only note inside a conversation (for a
+	// hand-over, for coaching): never sent to the client.
+	KindNote MessageKind = "note"
+	// KindHandover tells the client, where the organisation wants it, that
+	// another staff member now answers ("担当者が変わりました"); apps word it.
+	KindHandover MessageKind = "handover"
 )
+
+// StaffOnly reports whether messages of this kind are for staff eyes only.
+func (k MessageKind) StaffOnly() bool { return k == KindNote }
 
 // ClosedBehavior is what happens to a client's message while closed.
 type ClosedBehavior string
@@ -118,6 +127,10 @@ type Settings struct {
 	// ClaimByButton: only 担当する (claim) takes a conversation from the
 	// pool. Off (the default), a staff member's first reply also takes it.
 	ClaimByButton bool `json:"claim_by_button,omitempty"`
+	// AnnounceHandover tells the client, with a handover message, when a
+	// conversation is handed to another staff member; off, the client
+	// sees nothing but continuity.
+	AnnounceHandover bool `json:"announce_handover,omitempty"`
 }
 
 // MaxClientTextRunes bounds the welcome and contact texts.
@@ -180,6 +193,7 @@ type SettingsPatch struct {
 	ContactText            *string         `json:"contact_text,omitempty"`
 	ShowOrgName            *bool           `json:"show_org_name,omitempty"`
 	ClaimByButton          *bool           `json:"claim_by_button,omitempty"`
+	AnnounceHandover       *bool           `json:"announce_handover,omitempty"`
 }
 
 // Org is an organisation as its members see it.

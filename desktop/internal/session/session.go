@@ -273,6 +273,8 @@ func (c *Controller) open(server string, cli *client.Client) {
 		Claim:     func(conv int64) { go c.claim(s, conv) },
 		Preview:   func(conv int64) { go c.preview(s, conv) },
 		AlertPool: c.alertPool,
+		Note:      c.note,
+		Transfer:  func(conv int64, to *int64, note string) { go c.transfer(s, conv, to, note) },
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
@@ -595,14 +597,34 @@ func (c *Controller) lockIfOutsideHours(in *inbox.Inbox, scr *ui.Main, cc *cache
 }
 
 func (c *Controller) send(conversationID int64, body string) {
-	p := client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body}
+	c.enqueue(client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body})
+}
+
+// note queues a staff-only note, through the outbox like a reply.
+func (c *Controller) note(conversationID int64, body string) {
+	c.enqueue(client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body, Kind: protocol.KindNote})
+}
+
+func (c *Controller) enqueue(p client.PendingMessage) {
 	if c.cache != nil {
 		if err := c.cache.AddPending(p); err != nil {
 			c.log.Error("outbox write failed", "err", err)
 		}
 	}
 	c.in.AddPending(p)
-	c.live.EnqueueRef(p.Ref, p.ConversationID, p.Body)
+	c.live.EnqueueMessage(p)
+}
+
+// transfer hands a conversation on and tells the screen.
+func (c *Controller) transfer(s *session, conv int64, to *int64, note string) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	got, err := s.cli.Transfer(ctx, conv, to, note)
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.Transferred(conv, got, err)
+		}
+	})
 }
 
 func (c *Controller) read(conversationID, seq int64) {

@@ -72,3 +72,47 @@ func TestHandedAwayIsWiped(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A hands a conversation to B, app to app: A's app lets it go; B's app
+// announces it, and B reads the history with A's notes.
+func TestHandOverBetweenApps(t *testing.T) {
+	srv := servertest.New(t)
+	cl, _ := srv.Client(t, "さくら")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clLive := cl.Live(client.LiveOptions{})
+	go clLive.Run(ctx)
+	if _, err := clLive.Send(ctx, 0, "聞いてください"); err != nil {
+		t.Fatal(err)
+	}
+	a, ha, _, _ := signedIn(t, srv, protocol.RoleCounselor, Options{})
+	b, hb, _, bCred := signedIn(t, srv, protocol.RoleCounselor, Options{})
+	conv := takeFromPool(t, a, ha)
+	ha.do(func() { a.note(conv, "NOTE 睡眠のこと") })
+	ha.waitFor(t, "the note kept", func() bool { c := a.in.Conv(conv); return len(c.Pending) == 0 && len(c.Messages) == 2 })
+	var bID int64
+	staff, _ := srv.Admin.Staff(ctx)
+	for _, s := range staff {
+		if s.LoginID == bCred.LoginID {
+			bID = s.ID
+		}
+	}
+	ha.waitFor(t, "colleagues' names", func() bool { return a.main != nil })
+	a.transfer(a.sess, conv, &bID, "HANDOVER 夜に書く方です")
+	ha.waitFor(t, "gone from A", func() bool { return a.in.Conv(conv) == nil })
+	hb.waitFor(t, "announced at B", func() bool {
+		c := b.in.Conv(conv)
+		return c != nil && b.in.Mine(c) && strings.Contains(b.main.BannerText(), "さくら")
+	})
+	hb.do(func() { b.main.Open(conv) })
+	hb.waitFor(t, "B reads the history with both notes", func() bool {
+		c := b.in.Conv(conv)
+		notes := 0
+		for _, m := range c.Messages {
+			if m.Kind == protocol.KindNote {
+				notes++
+			}
+		}
+		return len(c.Messages) == 3 && notes == 2
+	})
+}

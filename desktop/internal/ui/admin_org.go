@@ -34,6 +34,7 @@ type orgTab struct {
 	writeFirst *widget.Check
 	// Several counselors: how a conversation is taken from the pool.
 	claimBy   *widget.RadioGroup
+	announce  *widget.Check
 	orgName   *widget.Entry
 	showName  *widget.Check
 	welcome   *widget.Entry
@@ -64,6 +65,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.writeFirst = widget.NewCheck(T("admin.writeFirst", "Staff may write first"), nil)
 	t.claimBy = widget.NewRadioGroup([]string{T("admin.claimByReply", "A first reply also takes the conversation"),
 		T("admin.claimByButton", "Only the Take it button takes a conversation")}, nil)
+	t.announce = widget.NewCheck(T("admin.announceHandover", "Tell the client when another staff member takes over (「担当者が変わりました」)"), nil)
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
@@ -124,7 +126,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 			widget.NewLabelWithStyle(T("admin.hours", "Business hours"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			hint, grid, t.hoursOnly, form, t.writeFirst, widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.team", "Taking conversations"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-			t.teamHint(), t.claimBy, widget.NewSeparator(),
+			t.teamHint(), t.claimBy, t.announce, widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			appHint, appForm)))
 	return t
@@ -222,6 +224,7 @@ func (t *orgTab) show(org protocol.Org) {
 	if s.ClaimByButton {
 		t.claimBy.SetSelected(t.claimBy.Options[1])
 	}
+	t.announce.SetChecked(s.AnnounceHandover)
 	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
 	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
 	auditDays := s.AuditRetentionDays
@@ -271,6 +274,7 @@ func (t *orgTab) Save() {
 	}
 	writeFirst := t.writeFirst.Checked
 	claimByButton := t.claimBy.Selected == t.claimBy.Options[1]
+	announce := t.announce.Checked
 	appName := strings.TrimSpace(t.appName.Text)
 	if len([]rune(appName)) > protocol.MaxAppNameRunes {
 		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
@@ -307,7 +311,7 @@ func (t *orgTab) Save() {
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
 		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
 		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
-		ClaimByButton: &claimByButton}
+		ClaimByButton: &claimByButton, AnnounceHandover: &announce}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,12 @@ type Actions struct {
 	// AlertPool draws attention, without names or text, to a
 	// conversation that came into the pool (once per burst).
 	AlertPool func()
+	// Note queues a staff-only note in the outbox (never sent to the
+	// client).
+	Note func(conversationID int64, body string)
+	// Transfer hands a conversation to a colleague (to), or back to the
+	// pool (nil), with a note; the app answers with Transferred.
+	Transfer func(conversationID int64, to *int64, note string)
 }
 
 // BurstQuiet is how long clients must stay silent before another OS
@@ -73,6 +80,8 @@ type Main struct {
 	bannerL  *jaLabel
 	bannerB  *widget.Button
 	claimBtn *widget.Button
+	handBtn  *widget.Button // 引き継ぐ…
+	noteMode *widget.Check  // the reply box writes a staff-only note
 	history  *historyView
 	compose  *composeEntry
 	sendBtn  *widget.Button
@@ -148,6 +157,14 @@ func (m *Main) buildUI() {
 	m.claimBtn = widget.NewButtonWithIcon(T("pool.claim", "Take it"), theme.ConfirmIcon(), m.Claim)
 	m.claimBtn.Importance = widget.HighImportance
 	m.claimBtn.Hide()
+	m.handBtn = widget.NewButtonWithIcon(T("handover.button", "Hand over…"), theme.MailForwardIcon(), m.ShowTransfer)
+	m.handBtn.Hide()
+	m.noteMode = widget.NewCheck(T("compose.noteMode", "Staff note"), func(bool) {
+		if f := m.in.Focused(); f != nil {
+			m.showWritable(f)
+		}
+	})
+	m.noteMode.Hide()
 	closeB := widget.NewButtonWithIcon("", theme.CancelIcon(), m.hideBanner)
 	closeB.Importance = widget.LowImportance
 	m.banner = container.NewStack(
@@ -190,8 +207,8 @@ func (m *Main) buildUI() {
 	m.sendBtn = widget.NewButtonWithIcon(T("compose.send", "Send"), theme.MailSendIcon(), m.send)
 	m.sendBtn.Importance = widget.HighImportance
 
-	header := container.NewVBox(container.NewBorder(nil, nil, nil, m.claimBtn, container.NewHBox(m.title, m.subtitle)), m.banner)
-	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(m.handBtn, m.claimBtn), container.NewHBox(m.title, m.subtitle)), m.banner)
+	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.noteMode, m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
 	split.Offset = 0.26
@@ -639,6 +656,8 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		if m.claiming == 0 {
 			m.claimBtn.Hide()
 		}
+		m.handBtn.Hide()
+		m.noteMode.Hide()
 		return
 	}
 	if f.ID == m.arrived {
@@ -661,6 +680,12 @@ func (m *Main) showFocused(eff inbox.Effect) {
 	} else if m.claiming == 0 {
 		m.claimBtn.Hide()
 	}
+	admin := m.in.Me().Role == protocol.RoleAdmin
+	if m.in.Mine(f) || (admin && (f.AssigneeID != nil || f.InPool())) {
+		m.handBtn.Show()
+	} else {
+		m.handBtn.Hide()
+	}
 	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
 		if m.in.Readable(f) {
 			m.history.Sync(f)
@@ -679,8 +704,18 @@ func (m *Main) showFocused(eff inbox.Effect) {
 // own conversations, and the pool's where a reply takes the conversation;
 // elsewhere it says why not.
 func (m *Main) showWritable(f *inbox.Conv) {
+	// A staff-only note goes where one reads in full: one's own, and (an
+	// admin) any.
+	if m.in.Readable(f) {
+		m.noteMode.Show()
+	} else {
+		m.noteMode.SetChecked(false)
+		m.noteMode.Hide()
+	}
 	ok, why := true, ""
 	switch {
+	case m.noteMode.Checked:
+		why = T("compose.notePlaceholder", "A note for staff only: the client never sees it. Ctrl+Enter keeps it.")
 	case m.in.Mine(f):
 	case f.InPool() && m.in.Org().Settings.ClaimByButton:
 		ok, why = false, T("compose.claimFirst", "Take this conversation (Take it, above) to answer.")
@@ -701,6 +736,69 @@ func (m *Main) showWritable(f *inbox.Conv) {
 	} else {
 		m.compose.Disable()
 		m.sendBtn.Disable()
+	}
+	send := T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname})
+	if m.noteMode.Checked {
+		send = T("compose.keepNote", "Keep the note")
+	}
+	if m.sendBtn.Text != send {
+		m.sendBtn.SetText(send)
+	}
+}
+
+// ShowTransfer asks to whom the conversation in front goes (a colleague,
+// or back to the pool) and with which note, then hands it over.
+func (m *Main) ShowTransfer() {
+	f := m.in.Focused()
+	if f == nil || m.actions.Transfer == nil {
+		return
+	}
+	id, name := f.ID, f.Nickname
+	var (
+		labels []string
+		to     []*int64
+	)
+	if f.AssigneeID != nil {
+		labels, to = append(labels, T("handover.toPool", "Back to the pool (未対応)")), append(to, nil)
+	}
+	staff := make([]protocol.Account, 0, len(m.staff))
+	for _, a := range m.staff {
+		if f.AssigneeID == nil || a.ID != *f.AssigneeID {
+			staff = append(staff, a)
+		}
+	}
+	slices.SortFunc(staff, func(a, b protocol.Account) int { return strings.Compare(a.Nickname, b.Nickname) })
+	for _, a := range staff {
+		labels, to = append(labels, staffLabel(a)), append(to, &a.ID)
+	}
+	pick := widget.NewSelect(labels, nil)
+	pick.PlaceHolder = T("handover.pick", "To whom?")
+	note := widget.NewMultiLineEntry()
+	note.Wrapping = fyne.TextWrapWord
+	note.SetMinRowsVisible(4)
+	note.SetPlaceHolder(T("handover.notePlaceholder", "A note for staff only: what the next counselor should know. The client never sees it."))
+	hint := newJALabel(T("handover.hint", "The conversation leaves your list and this computer; whoever takes it reads it all, with your note."))
+	hint.Importance = widget.LowImportance
+	ConfirmContent(m.win, T("handover.title", "Hand over {{.Name}}'s conversation", map[string]any{"Name": name}),
+		container.NewVBox(hint, pick, note), T("handover.do", "Hand over"), T("dialog.cancel", "Cancel"), func() {
+			i := pick.SelectedIndex()
+			if i < 0 {
+				Inform(m.win, T("handover.button", "Hand over…"), T("handover.pickFirst", "Choose a colleague, or the pool."))
+				return
+			}
+			m.actions.Transfer(id, to[i], note.Text)
+		})
+}
+
+// Transferred takes the answer to Actions.Transfer.
+func (m *Main) Transferred(id int64, conv protocol.Conversation, err error) {
+	if err != nil {
+		ShowError(m.win, T("handover.failed", "Not handed over"), err)
+		return
+	}
+	// An admin keeps reading it; a counselor's app is told to let it go.
+	if m.in.Conv(id) != nil && m.in.Readable(m.in.Conv(id)) {
+		m.Apply(m.in.Apply(&protocol.ConversationFrame{Conversation: conv}))
 	}
 }
 
@@ -760,32 +858,44 @@ func (m *Main) markRead() {
 // whether the client has read it.
 func (m *Main) metaLine(r *histRow) string {
 	if r.key.kind == rowPending {
+		state := T("msg.pending", "waiting to send")
 		if m.connected {
-			return T("msg.sending", "sending…")
+			state = T("msg.sending", "sending…")
 		}
-		return T("msg.pending", "waiting to send")
+		if r.msg.Kind == protocol.KindNote {
+			return T("msg.note", "Staff note (the client never sees it)") + " · " + state
+		}
+		return state
 	}
 	when := r.msg.CreatedAt.Local().Format("15:04")
 	if r.key.kind == rowClient {
 		return when
 	}
-	staff := m.staff[r.msg.SenderID]
-	who := staffLabel(staff)
-	switch {
-	case r.msg.SenderID != 0 && r.msg.SenderID == m.in.Me().ID:
-		me := m.in.Me()
-		me.Nickname = T("msg.you", "you")
-		who = staffLabel(me)
-	case who == "" && r.msg.SenderRole == protocol.RoleAdmin:
-		who = T("role.admin", "admin")
-	case who == "":
-		who = T("role.counselor", "counselor")
+	if r.key.kind == rowNote {
+		return T("msg.note", "Staff note (the client never sees it)") + " · " + when + " · " + m.writer(r.msg)
 	}
-	line := when + " · " + who
+	line := when + " · " + m.writer(r.msg)
 	if f := m.in.Focused(); f != nil && r.msg.Seq <= f.ClientReadSeq {
 		line += " · " + T("msg.read", "read")
 	}
 	return line
+}
+
+// writer names who wrote a staff message: "you", or the colleague.
+func (m *Main) writer(msg protocol.Message) string {
+	staff := m.staff[msg.SenderID]
+	who := staffLabel(staff)
+	switch {
+	case msg.SenderID != 0 && msg.SenderID == m.in.Me().ID:
+		me := m.in.Me()
+		me.Nickname = T("msg.you", "you")
+		who = staffLabel(me)
+	case who == "" && msg.SenderRole == protocol.RoleAdmin:
+		who = T("role.admin", "admin")
+	case who == "":
+		who = T("role.counselor", "counselor")
+	}
+	return who
 }
 
 // headText says what is above the oldest message shown.
@@ -883,6 +993,18 @@ func (m *Main) send() {
 		return
 	}
 	target := f.ID
+	if m.noteMode.Checked && m.actions.Note != nil {
+		m.actions.Note(target, text)
+		f.Draft = ""
+		if m.actions.Draft != nil {
+			m.actions.Draft(target, "")
+		}
+		m.setCompose("")
+		m.noteMode.SetChecked(false) // the next words are a reply again
+		m.history.ScrollToBottom()
+		m.Apply(inbox.Effect{Convs: []int64{target}})
+		return
+	}
 	do := func() {
 		m.actions.Send(target, text)
 		if c := m.in.Conv(target); c != nil {
@@ -929,6 +1051,9 @@ func availabilityText(a hours.Availability) string {
 
 func noticeText(m protocol.Message) string {
 	when := m.CreatedAt.Local().Format("15:04")
+	if m.Kind == protocol.KindHandover {
+		return when + "  " + T("msg.handoverNotice", "Automatic notice sent: another staff member now answers")
+	}
 	if m.ReopensAt != nil {
 		return when + "  " + T("msg.closedNoticeAt", "Automatic notice sent: replies from {{.At}}", map[string]any{"At": m.ReopensAt.Local().Format("1/2 15:04")})
 	}

@@ -699,3 +699,61 @@ func TestReplyBoxFollowsWhoHasIt(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A staff-only note is written from the reply box in note mode, goes
+// through its own action (never the client's send), and shows in the
+// history in the middle, marked; a hand-over asks to whom and with which
+// note.
+func TestNotesAndHandOverOnScreen(t *testing.T) {
+	m, in, clk, rec, w := newMainForTest(t)
+	var notes []string
+	var transfers []*int64
+	var transferNote string
+	m.actions.Note = func(conv int64, body string) { notes = append(notes, body) }
+	m.actions.Transfer = func(conv int64, to *int64, note string) { transfers = append(transfers, to); transferNote = note }
+	m.SetStaff(map[int64]protocol.Account{1: {ID: 1, Nickname: "わたし"}, 7: {ID: 7, Nickname: "佐藤", DisplayName: "さとう"}})
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	m.pick(1)
+	if !m.noteMode.Visible() || !m.handBtn.Visible() {
+		t.Fatal("note mode or 引き継ぐ not offered in one's own conversation")
+	}
+	m.noteMode.SetChecked(true)
+	if m.sendBtn.Text != T("compose.keepNote", "Keep the note") {
+		t.Fatalf("send button in note mode: %q", m.sendBtn.Text)
+	}
+	test.Type(m.compose, "次回は睡眠のことを聞く")
+	m.compose.TypedShortcut(ctrlEnter())
+	if len(notes) != 1 || notes[0] != "次回は睡眠のことを聞く" || len(rec.sent) != 0 || m.noteMode.Checked {
+		t.Fatalf("notes %v, replies %v, still in note mode %v", notes, rec.sent, m.noteMode.Checked)
+	}
+	// The note as stored: a row of its own, marked for staff only.
+	m.Apply(in.Apply(&protocol.MessageFrame{Message: protocol.Message{ID: 77, ConversationID: 1, Seq: 2, SenderID: 1, SenderRole: protocol.RoleCounselor,
+		Kind: protocol.KindNote, Body: "次回は睡眠のことを聞く", CreatedAt: clk.t}}))
+	last := m.history.rows[len(m.history.rows)-1]
+	if last.key.kind != rowNote || !strings.Contains(m.metaLine(&last), T("msg.note", "Staff note (the client never sees it)")) {
+		t.Fatalf("the note's row: kind %d meta %q", last.key.kind, m.metaLine(&last))
+	}
+	// 引き継ぐ…: to 佐藤, with a note.
+	m.ShowTransfer()
+	var pick *widget.Select
+	var note *widget.Entry
+	for _, o := range overlayObjects(w) {
+		switch x := o.(type) {
+		case *widget.Select:
+			pick = x
+		case *widget.Entry:
+			if x.MultiLine {
+				note = x
+			}
+		}
+	}
+	if pick == nil || note == nil || len(pick.Options) != 2 || pick.Options[1] != "佐藤「さとう」" {
+		t.Fatalf("the hand-over dialog: %v", pick)
+	}
+	pick.SetSelectedIndex(1)
+	note.SetText("夜に書くことが多い方です")
+	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(transfers) != 1 || transfers[0] == nil || *transfers[0] != 7 || transferNote != "夜に書くことが多い方です" {
+		t.Fatalf("transfers %v %q", transfers, transferNote)
+	}
+}

@@ -34,7 +34,10 @@ type Send struct {
 	Conv        store.ConversationState
 	Settings    protocol.Settings
 	Body        string
-	Now         time.Time
+	// Kind is protocol.KindNote for a staff-only note ("" or KindText: a
+	// message to the other side).
+	Kind protocol.MessageKind
+	Now  time.Time
 }
 
 // Sent is what Send decides: the message to store, a closed notice to
@@ -62,6 +65,9 @@ func SendMessage(in Send) (Sent, error) {
 	isClient := p.Role == protocol.RoleClient
 	if !isClient && !p.IsStaff() {
 		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "only clients and staff send messages")
+	}
+	if in.Kind == protocol.KindNote {
+		return note(in)
 	}
 	if isClient && in.AccessUntil != nil && !now.Before(*in.AccessUntil) {
 		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")

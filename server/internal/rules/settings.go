@@ -126,6 +126,9 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	if patch.ClaimByButton != nil {
 		s.ClaimByButton = *patch.ClaimByButton
 	}
+	if patch.AnnounceHandover != nil {
+		s.AnnounceHandover = *patch.AnnounceHandover
+	}
 	if err := ValidateSettings(s); err != nil {
 		return SettingsChange{}, err
 	}

@@ -1,10 +1,12 @@
 package rules
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/pkg/retention"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
@@ -186,4 +188,95 @@ func MayPreview(p store.Principal, c protocol.Conversation, offered bool) error 
 		return protocol.Errorf(protocol.CodeForbidden, "this conversation is not offered to you")
 	}
 	return nil
+}
+
+// MaySeeMessage reports whether a principal is sent message m of
+// conversation c: whoever reads c in full, but staff-only notes never
+// reach the client.
+func MaySeeMessage(p store.Principal, c protocol.Conversation, m protocol.Message, offered bool) bool {
+	if m.Kind.StaffOnly() && !p.IsStaff() {
+		return false
+	}
+	return ReadAccess(p, c, offered) == AccessFull
+}
+
+// note decides a staff-only note in a conversation: those who read it in
+// full write one (its assignee, an admin), never the client; it is kept
+// and deleted like a message, and changes nothing the client sees
+// (status, waiting, marks) nor who has the conversation.
+func note(in Send) (Sent, error) {
+	p, c, now := in.Sender, in.Conv, in.Now
+	if !p.IsStaff() {
+		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "notes are for staff")
+	}
+	if err := MayReadMessages(p, c.Conversation, false); err != nil {
+		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "notes are written in conversations one has")
+	}
+	if p.Role == protocol.RoleCounselor {
+		if open, opens := in.Settings.CounselorWindow(now); !open {
+			return Sent{}, &protocol.Error{Code: protocol.CodeOutsideHours, Message: "outside the organisation's access hours", ReopensAt: &opens}
+		}
+	}
+	period := time.Duration(in.Settings.RetentionSeconds) * time.Second
+	m := protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: p.AccountID, SenderRole: p.Role, SenderName: in.SenderName,
+		Kind: protocol.KindNote, Body: in.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}
+	c.LastSeq = m.Seq
+	c.UpdatedAt = now
+	return Sent{Message: m, Conv: c}, nil
+}
+
+// Handover is what Transfer decides: the conversation afterwards, the
+// staff-only note that goes with it, and the client's notice where the
+// organisation announces hand-overs (IDs left to the store).
+type Handover struct {
+	Conv   store.ConversationState
+	Note   *protocol.Message
+	Notice *protocol.Message
+}
+
+// Transfer decides a hand-over: a conversation's assignee, or an admin,
+// hands it to a colleague (to), or back into the pool (to nil), with an
+// optional note only staff read. toRole is the colleague's role in the
+// actor's organisation ("" if no account there). The client sees nothing
+// but continuity, unless the organisation announces hand-overs.
+func Transfer(actor store.Principal, actorName string, c store.ConversationState, to *int64, toRole protocol.Role, noteText string, s protocol.Settings, now time.Time) (Handover, error) {
+	switch {
+	case !actor.IsStaff():
+		return Handover{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	case actor.Role != protocol.RoleAdmin && (c.AssigneeID == nil || *c.AssigneeID != actor.AccountID):
+		return Handover{}, protocol.Errorf(protocol.CodeForbidden, "only the conversation's counselor (or an admin) hands it over")
+	case to != nil && !toRole.IsStaff():
+		return Handover{}, protocol.Errorf(protocol.CodeInvalid, "hand it to a staff member of the organisation")
+	case to == nil && c.AssigneeID == nil:
+		return Handover{}, protocol.Errorf(protocol.CodeConflict, "the conversation is not anyone's")
+	case to != nil && c.AssigneeID != nil && *to == *c.AssigneeID:
+		return Handover{}, protocol.Errorf(protocol.CodeConflict, "the conversation is already theirs")
+	}
+	if actor.Role == protocol.RoleCounselor {
+		if open, opens := s.CounselorWindow(now); !open {
+			return Handover{}, &protocol.Error{Code: protocol.CodeOutsideHours, Message: "outside the organisation's access hours", ReopensAt: &opens}
+		}
+	}
+	noteText = strings.TrimSpace(noteText)
+	var out Handover
+	period := time.Duration(s.RetentionSeconds) * time.Second
+	if noteText != "" {
+		if err := protocol.ValidateBody(noteText); err != nil {
+			return Handover{}, err
+		}
+		out.Note = &protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: actor.AccountID, SenderRole: actor.Role, SenderName: actorName,
+			Kind: protocol.KindNote, Body: noteText, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}
+		c.LastSeq = out.Note.Seq
+	}
+	if s.AnnounceHandover && c.AssigneeID != nil && c.ClientWrote {
+		out.Notice = &protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderRole: protocol.RoleSystem,
+			Kind: protocol.KindHandover, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}
+		c.LastSeq = out.Notice.Seq
+	}
+	c.AssigneeID = to
+	c.UpdatedAt = now
+	c.PoolSince = nil
+	c = enterPool(c, now)
+	out.Conv = c
+	return out, nil
 }

@@ -141,3 +141,96 @@ func TestPreviewOf(t *testing.T) {
 		t.Fatal("the caller's messages were changed")
 	}
 }
+
+func TestNotes(t *testing.T) {
+	mine, colleagues := conv(co.AccountID, false), conv(other.AccountID, false)
+	tests := []struct {
+		name string
+		by   store.Principal
+		c    store.ConversationState
+		code protocol.Code
+	}{
+		{"the counselor in their own", co, mine, ""},
+		{"an admin, coaching, in anyone's", admin, colleagues, ""},
+		{"not in a colleague's", co, colleagues, protocol.CodeForbidden},
+		{"not in the pool's", co, conv(0, true), protocol.CodeForbidden},
+		{"never a client", client, mine, protocol.CodeForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := SendMessage(Send{Sender: tt.by, SenderName: "みどり", Conv: tt.c, Settings: settings(nil), Body: "次回は睡眠のことを聞く", Kind: protocol.KindNote, Now: monday})
+			if codeOf(err) != tt.code {
+				t.Fatalf("got %v, want %q", err, tt.code)
+			}
+			if err != nil {
+				return
+			}
+			c := out.Conv
+			// A note changes nothing the client sees, nor who has it.
+			if out.Message.Kind != protocol.KindNote || out.Message.Seq != 3 || c.LastSeq != 3 || out.Notice != nil ||
+				c.Status != tt.c.Status || c.StaffReadSeq != tt.c.StaffReadSeq || *c.AssigneeID != *tt.c.AssigneeID {
+				t.Fatalf("%+v %+v", out.Message, c)
+			}
+		})
+	}
+	n := protocol.Message{Kind: protocol.KindNote}
+	if MaySeeMessage(client, mine.Conversation, n, true) || !MaySeeMessage(co, mine.Conversation, n, true) || MaySeeMessage(other, mine.Conversation, n, true) {
+		t.Fatal("a note reaches whoever reads the conversation in full, never its client")
+	}
+	if !MaySeeMessage(client, mine.Conversation, protocol.Message{Kind: protocol.KindText}, true) {
+		t.Fatal("a client does not see its own conversation's messages")
+	}
+}
+
+func TestTransfer(t *testing.T) {
+	announce := settings(func(s *protocol.Settings) { s.AnnounceHandover = true })
+	tests := []struct {
+		name    string
+		by      store.Principal
+		c       store.ConversationState
+		to      *int64
+		role    protocol.Role
+		note    string
+		s       protocol.Settings
+		code    protocol.Code
+		pool    bool
+		notice  bool
+		noteSeq int64
+	}{
+		{"to a colleague, with a note", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, " 次回は睡眠のことを聞いてください ", settings(nil), "", false, false, 3},
+		{"back into the pool", co, conv(co.AccountID, false), nil, "", "", settings(nil), "", true, false, 0},
+		{"announced to the client", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, "メモ", announce, "", false, true, 3},
+		{"an admin hands a colleague's on", admin, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, "", settings(nil), "", false, false, 0},
+		{"an admin gives a pool conversation", admin, conv(0, true), ptr(co.AccountID), protocol.RoleCounselor, "", announce, "", false, false, 0},
+		{"not a colleague's", other, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, "", settings(nil), protocol.CodeForbidden, false, false, 0},
+		{"not from the pool", co, conv(0, true), ptr(co.AccountID), protocol.RoleCounselor, "", settings(nil), protocol.CodeForbidden, false, false, 0},
+		{"only to staff", co, conv(co.AccountID, false), ptr(client.AccountID), protocol.RoleClient, "", settings(nil), protocol.CodeInvalid, false, false, 0},
+		{"not to whoever has it", admin, conv(co.AccountID, false), ptr(co.AccountID), protocol.RoleCounselor, "", settings(nil), protocol.CodeConflict, false, false, 0},
+		{"a note with a control character", co, conv(co.AccountID, false), nil, "", "a\vb", settings(nil), protocol.CodeInvalidBody, false, false, 0},
+		{"clients hand nothing", client, conv(co.AccountID, false), nil, "", "", settings(nil), protocol.CodeForbidden, false, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := Transfer(tt.by, "みどり", tt.c, tt.to, tt.role, tt.note, tt.s, monday)
+			if codeOf(err) != tt.code {
+				t.Fatalf("got %v, want %q", err, tt.code)
+			}
+			if err != nil {
+				return
+			}
+			c := h.Conv
+			if c.InPool() != tt.pool || (tt.to != nil && *c.AssigneeID != *tt.to) || (tt.to == nil && c.AssigneeID != nil) {
+				t.Fatalf("after: %+v", c)
+			}
+			if (h.Notice != nil) != tt.notice || (h.Note != nil) != (tt.noteSeq != 0) {
+				t.Fatalf("note %+v notice %+v", h.Note, h.Notice)
+			}
+			if h.Note != nil && (h.Note.Seq != tt.noteSeq || h.Note.Kind != protocol.KindNote || h.Note.Body != strings.TrimSpace(tt.note) || h.Note.SenderID != tt.by.AccountID) {
+				t.Fatalf("note %+v", h.Note)
+			}
+			if h.Notice != nil && (h.Notice.Kind != protocol.KindHandover || h.Notice.SenderRole != protocol.RoleSystem || h.Notice.Body != "" || c.LastSeq != h.Notice.Seq) {
+				t.Fatalf("notice %+v", h.Notice)
+			}
+		})
+	}
+}

@@ -577,6 +577,25 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, a *session) error
 	return nil
 }
 
+// transfer hands a conversation to a colleague, or back to the pool, with
+// a note only staff read.
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req protocol.TransferRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	conv, err := s.store.Transfer(r.Context(), a.p, id, req.To, req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
 // preview shows a pool conversation's waiting messages to a staff member
 // who may take it; the store records the reading.
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *session) error {

@@ -203,7 +203,7 @@ func (h *hub) publish(changes []store.Change) {
 		case store.ChangeMessage:
 			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
 			h.toReaders(c, f)
-			if h.onReply != nil && c.Message.SenderRole.IsStaff() && len(h.byAccount[c.ClientID]) == 0 {
+			if h.onReply != nil && c.Message.SenderRole.IsStaff() && c.Message.Kind == protocol.KindText && len(h.byAccount[c.ClientID]) == 0 {
 				h.onReply(c.ClientID)
 			}
 		case store.ChangeConversation:
@@ -246,14 +246,15 @@ func (s *subscriber) access(conv protocol.Conversation) rules.Access {
 }
 
 // toReaders delivers a message to those who read the conversation in
-// full: its client, its assignee and the admins; the pool sees its state,
-// never its text.
+// full: its client, its assignee and the admins (rules.MaySeeMessage);
+// the pool sees its state, never its text, and a staff-only note never
+// reaches the client.
 func (h *hub) toReaders(c store.Change, f outFrame) {
 	if c.Conversation == nil {
 		return // every message change names its conversation (store.Change)
 	}
 	for s := range h.byOrg[c.OrgID] {
-		if s.access(*c.Conversation) == rules.AccessFull {
+		if rules.MaySeeMessage(s.p, *c.Conversation, *c.Message, true) {
 			h.deliver(s, f)
 		}
 	}

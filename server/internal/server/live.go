@@ -291,7 +291,7 @@ func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func(
 		return // received before the end, stored never: the app resends after signing in again
 	}
 	s.touch(ctx, lc.a)
-	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body})
+	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body, Kind: v.Kind})
 	if err != nil {
 		if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal && ctx.Err() == nil {
 			s.log.Error("send failed", "account", lc.a.p.AccountID, "err", err)

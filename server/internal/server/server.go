@@ -291,6 +291,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign))},
 		{"POST /api/v1/conversations/{id}/claim", s.authed(staff, s.clientData(s.claim))},
 		{"GET /api/v1/conversations/{id}/preview", s.authed(staff, s.clientData(s.preview))},
+		{"POST /api/v1/conversations/{id}/transfer", s.authed(staff, s.clientData(s.transfer))},
 		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 

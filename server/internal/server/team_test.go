@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -212,5 +213,75 @@ func TestPreviewIsRecorded(t *testing.T) {
 	code, _ := apiDo(t, http.MethodGet, fmt.Sprintf("%s/api/v1/conversations/%d/preview", ts.URL, conv), cl.Token, "")
 	if code != http.StatusForbidden {
 		t.Fatalf("a client previewed: %d", code)
+	}
+}
+
+// A hand-over over the server: the note stays with staff, sealed; the
+// receiving counselor's app is told the conversation is theirs; the
+// client hears only the organisation's announcement, if any.
+func TestHandOverAndNotes(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	ctx := context.Background()
+	a, b := ts.newCounselor(t, o, "A"), ts.newCounselor(t, o, "B")
+	bMe, _ := b.Me(ctx)
+	cl, _ := ts.newClient(t, o, "さくら")
+	aLive, bLive, clLive := goLive(t, a, 0), goLive(t, b, 0), goLive(t, cl, 0)
+	m, err := clLive.live.Send(ctx, 0, "最近眠れません")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := m.ConversationID
+	if _, err := aLive.live.Send(ctx, conv, "お話を聞かせてください"); err != nil {
+		t.Fatal(err)
+	}
+	ref := client.NewRef()
+	note := <-aLive.live.EnqueueMessage(client.PendingMessage{Ref: ref, ConversationID: conv, Body: "NOTE-SECRET-7c1 睡眠について次回", Kind: protocol.KindNote})
+	if note.Err != nil || note.Message.Kind != protocol.KindNote {
+		t.Fatalf("the note: %+v", note)
+	}
+	on := true
+	if _, err := o.admin.UpdateSettings(ctx, protocol.SettingsPatch{AnnounceHandover: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Transfer(ctx, conv, &bMe.ID, "HANDOVER-SECRET-9d2 夜に書くことが多い方です"); err != nil {
+		t.Fatal(err)
+	}
+	aLive.rec.waitFor(t, "withdrawn from A", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationWithdrawnFrame) bool { return f.ConversationID == conv })
+	})
+	bLive.rec.waitFor(t, "the conversation at B, theirs", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
+			return f.Conversation.ID == conv && f.Conversation.AssigneeID != nil && *f.Conversation.AssigneeID == bMe.ID
+		})
+	})
+	clLive.rec.waitFor(t, "the announcement at the client", func(evs []any) bool {
+		return countMessages(evs, func(m protocol.Message) bool { return m.Kind == protocol.KindHandover }) == 1
+	})
+	page, err := b.History(ctx, conv, 0, 10)
+	if err != nil || len(page.Messages) != 5 {
+		t.Fatalf("B's history: %+v %v", page, err)
+	}
+	notes := 0
+	for _, m := range page.Messages {
+		if m.Kind == protocol.KindNote {
+			notes++
+		}
+	}
+	if notes != 2 {
+		t.Fatalf("B reads %d notes, want the two", notes)
+	}
+	// The client: no note, live or in its history.
+	cpage, _ := cl.History(ctx, conv, 0, 10)
+	for _, m := range append(clLive.rec.messages(), cpage.Messages...) {
+		if m.Kind == protocol.KindNote || strings.Contains(m.Body, "SECRET") {
+			t.Fatalf("the client was given a note: %+v", m)
+		}
+	}
+	// Sealed like messages: neither note is in the database's files.
+	for _, marker := range []string{"NOTE-SECRET-7c1", "HANDOVER-SECRET-9d2"} {
+		if hits := dbFilesContain(t, ts.dir, marker); len(hits) > 0 {
+			t.Fatalf("%s stored in the clear in %v", marker, hits)
+		}
 	}
 }

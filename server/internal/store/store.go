@@ -88,6 +88,8 @@ type SendRequest struct {
 	Ref            string
 	ConversationID int64 // ignored for clients
 	Body           string
+	// Kind is protocol.KindNote for a staff-only note ("": a message).
+	Kind protocol.MessageKind
 }
 
 // ChangeKind says what a Change carries.
@@ -171,8 +173,9 @@ type Store interface {
 // until someone takes it; then only its assignee and the admins read it
 // (rules.ReadAccess). Every implementation applies ReadAccess to its
 // listings (Conversations, Subscribe), its reads (History, MessagesAfter,
-// Receipt) and its writes (Send), and the conformance suite holds it to
-// that.
+// Receipt) and its writes (Send), keeps staff-only notes
+// (protocol.KindNote) from clients' reads, and the conformance suite
+// holds it to that.
 type Team interface {
 	// Claim takes a conversation from the pool for the principal (担当する,
 	// rules.Claim). Of several at the same moment exactly one wins; the
@@ -183,6 +186,12 @@ type Team interface {
 	// last staff reply) and records the reading in the audit log in the
 	// same transaction (protocol.AuditPoolPreview).
 	Preview(ctx context.Context, p Principal, conversationID int64) (protocol.Preview, error)
+	// Transfer hands a conversation to a colleague (to), or back into the
+	// pool (nil), with a staff-only note stored as a protocol.KindNote
+	// message and, where the organisation announces hand-overs, a
+	// protocol.KindHandover notice to the client, all in one transaction
+	// (rules.Transfer).
+	Transfer(ctx context.Context, p Principal, conversationID int64, to *int64, note string) (protocol.Conversation, error)
 }
 
 // Orgs are organisations and their settings.

@@ -257,8 +257,13 @@ func (db *DB) History(ctx context.Context, p store.Principal, conversationID, be
 	if before <= 0 {
 		before = math.MaxInt64
 	}
+	// Staff-only notes never reach the client.
+	notes := " AND m.kind != 'note'"
+	if p.IsStaff() {
+		notes = ""
+	}
 	msgs, err := db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
-		" FROM messages m WHERE m.conversation_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?", c.ID, before, limit+1))
+		" FROM messages m WHERE m.conversation_id = ? AND m.seq < ?"+notes+" ORDER BY m.seq DESC LIMIT ?", c.ID, before, limit+1))
 	if err != nil {
 		return protocol.MessagePage{}, err
 	}
@@ -287,7 +292,7 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 			p.AccountID, p.OrgID, cursor, limit))
 	}
 	return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
-		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? AND m.kind != 'note' ORDER BY m.id LIMIT ?",
 		p.AccountID, p.OrgID, cursor, limit))
 }
 
@@ -340,7 +345,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("look up ref: %w", err)
 		}
-		in := rules.Send{Sender: p, Body: r.Body, Now: db.clock()}
+		in := rules.Send{Sender: p, Body: r.Body, Kind: r.Kind, Now: db.clock()}
 		if in.Conv, err = writableConv(tx, p, r.ConversationID); err != nil {
 			return nil, err
 		}
@@ -548,6 +553,60 @@ func (db *DB) Preview(ctx context.Context, p store.Principal, conversationID int
 		}
 		out = protocol.Preview{Conversation: c.Conversation, Messages: rules.PreviewOf(msgs)}
 		return nil, record(tx, db.clock(), p, p.OrgID, protocol.AuditPoolPreview, c.ClientID, protocol.RoleClient, "")
+	})
+	return out, err
+}
+
+// Transfer hands a conversation on (rules.Transfer): the note and the
+// client's notice are stored with it, in one transaction.
+func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID int64, to *int64, note string) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+		c, err := writableConv(tx, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		var role protocol.Role
+		if to != nil {
+			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *to, p.OrgID).Scan(&role)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("load the colleague: %w", err)
+			}
+		}
+		s, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		if err := tx.QueryRow("SELECT display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&name); err != nil {
+			return nil, fmt.Errorf("load the staff member: %w", err)
+		}
+		before := c.Conversation
+		h, err := rules.Transfer(p, name, c, to, role, note, s, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		c = h.Conv
+		var changes []store.Change
+		conv := c.Conversation
+		for _, m := range []*protocol.Message{h.Note, h.Notice} {
+			if m == nil {
+				continue
+			}
+			if err := db.insertMessage(tx, c.OrgID, c.ClientID, m, ""); err != nil {
+				return nil, err
+			}
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: m, Conversation: &conv})
+		}
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+			c.AssigneeID, nullMS(c.PoolSince), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+			return nil, fmt.Errorf("hand over: %w", err)
+		}
+		out = conv
+		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}), nil
 	})
 	return out, err
 }

@@ -178,6 +178,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentClaimsOneWinner", testConcurrentClaims},
 		{"Pool", testPool},
 		{"ClaimByButton", testClaimByButton},
+		{"NotesAndHandover", testNotesAndHandover},
 		{"ConcurrentAdminDeletesLeaveOne", testConcurrentAdminDeletes},
 		{"SubscribeSnapshot", testSubscribe},
 	} {

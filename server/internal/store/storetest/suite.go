@@ -816,3 +816,91 @@ func testSubscribe(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// A staff-only note is kept in the conversation for staff, never for its
+// client; a hand-over moves the conversation, its note with it, and says
+// so to the client only where the organisation wants it.
+func testNotesAndHandover(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	colleague := f.Account(t, o.ID, protocol.RoleCounselor)
+	cl := o.Clients[0]
+	conv := f.Send(t, cl, 0, "1", "眠れません").ConversationID
+	f.Send(t, o.Staff, conv, "r", "お話を聞かせてください")
+	if _, _, err := f.Store.Send(ctx, colleague, store.SendRequest{Ref: "n0", ConversationID: conv, Body: "x", Kind: protocol.KindNote}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a note in a colleague's conversation: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, cl, store.SendRequest{Ref: "n1", Body: "x", Kind: protocol.KindNote}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a client's note: %v", err)
+	}
+	noted, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "n2", ConversationID: conv, Body: "NOTE-MARKER 不眠が続く", Kind: protocol.KindNote})
+	if err != nil || noted.Kind != protocol.KindNote || noted.Seq != 3 {
+		t.Fatalf("a note: %+v %v", noted, err)
+	}
+	c, _ := f.Store.Conversation(ctx, o.Admin, conv)
+	if c.Status != protocol.StatusAnswered || c.LastSeq != 3 {
+		t.Fatalf("after the note: %+v", c)
+	}
+	staffHas := func(p store.Principal) bool {
+		page, _ := f.Store.History(ctx, p, conv, 0, 10)
+		for _, m := range page.Messages {
+			if m.ID == noted.ID && m.Body == "NOTE-MARKER 不眠が続く" {
+				return true
+			}
+		}
+		return false
+	}
+	if !staffHas(o.Staff) || !staffHas(o.Admin) {
+		t.Fatal("staff do not read the note")
+	}
+	page, _ := f.Store.History(ctx, cl, conv, 0, 10)
+	after, _ := f.Store.MessagesAfter(ctx, cl, 0, 10)
+	for _, m := range append(page.Messages, after...) {
+		if m.Kind == protocol.KindNote {
+			t.Fatalf("the client was given a note: %+v", m)
+		}
+	}
+	if len(page.Messages) != 2 || len(after) != 2 {
+		t.Fatalf("the client's history %d, replay %d: want its 2 messages", len(page.Messages), len(after))
+	}
+
+	// Handed to the colleague with a note, announced to the client.
+	on := true
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{AnnounceHandover: &on}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Published(store.ChangeMessage))
+	c, err = f.Store.Transfer(ctx, o.Staff, conv, &colleague.AccountID, "来週は仕事のことも")
+	if err != nil || c.AssigneeID == nil || *c.AssigneeID != colleague.AccountID || c.LastSeq != 5 {
+		t.Fatalf("transfer: %+v %v", c, err)
+	}
+	ms := f.Published(store.ChangeMessage)[before:]
+	if len(ms) != 2 || ms[0].Message.Kind != protocol.KindNote || ms[1].Message.Kind != protocol.KindHandover || ms[0].Conversation == nil {
+		t.Fatalf("the hand-over's messages: %+v", ms)
+	}
+	if _, err := f.Store.Transfer(ctx, o.Staff, conv, nil, ""); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("handing on what one no longer has: %v", err)
+	}
+	if page, err := f.Store.History(ctx, colleague, conv, 0, 10); err != nil || len(page.Messages) != 5 || page.Messages[3].Body != "来週は仕事のことも" {
+		t.Fatalf("the colleague's history: %+v %v", page, err)
+	}
+	if _, err := f.Store.History(ctx, o.Staff, conv, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("the first counselor still reads it: %v", err)
+	}
+	after, _ = f.Store.MessagesAfter(ctx, cl, 0, 10)
+	if len(after) != 3 || after[2].Kind != protocol.KindHandover {
+		t.Fatalf("the client's replay: %+v", after)
+	}
+	// Back into the pool.
+	if c, err = f.Store.Transfer(ctx, colleague, conv, nil, ""); err != nil || !c.InPool() {
+		t.Fatalf("back into the pool: %+v %v", c, err)
+	}
+	// Deleted with the conversation.
+	if err := f.Store.DeleteAccount(ctx, o.Admin, cl.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 100); len(msgs) != 0 {
+		t.Fatalf("left after the client's deletion: %+v", msgs)
+	}
+}
