@@ -294,6 +294,12 @@ func (c *Client) Transfer(ctx context.Context, conversationID int64, to *int64, 
 	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/transfer", conversationID), protocol.TransferRequest{To: to, Note: note}, &out)
 }
 
+// End ends a conversation (対応終了).
+func (c *Client) End(ctx context.Context, conversationID int64) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/end", conversationID), nil, &out)
+}
+
 // IsCode reports whether err is a server error with code.
 func IsCode(err error, code protocol.Code) bool {
 	var pe *protocol.Error

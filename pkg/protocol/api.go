@@ -125,6 +125,8 @@ type MessagePage struct {
 // clients see above their replies ("" for none; MaxDisplayNameRunes).
 type MePatch struct {
 	DisplayName *string `json:"display_name,omitempty"`
+	// Presence: 受付中, 離席 or 受付停止.
+	Presence *Presence `json:"presence,omitempty"`
 }
 
 // MaxDisplayNameRunes bounds a staff member's display name.

@@ -53,6 +53,8 @@ const (
 	// no longer its to see (handed to a colleague, taken from the pool);
 	// the app deletes what it holds of it.
 	TypeConversationWithdrawn = "conversation_withdrawn"
+	// TypePresence: a colleague's presence, load or connection changed.
+	TypePresence = "presence"
 	// TypeTyping (also sent by apps): someone on the other side is writing.
 )
 
@@ -193,7 +195,18 @@ type ConversationWithdrawnFrame struct {
 const (
 	WithdrawnTaken      = "taken"      // a colleague took it from the pool
 	WithdrawnReassigned = "reassigned" // handed to someone else, or back to the pool
+	WithdrawnUnoffered  = "unoffered"  // the pool is not offered to the account now (away, at capacity)
 )
+
+// PresenceFrame tells staff that a colleague's presence, number of
+// conversations or connection changed (their own too).
+type PresenceFrame struct {
+	Type              string   `json:"type"`
+	AccountID         int64    `json:"account_id"`
+	Presence          Presence `json:"presence"`
+	OpenConversations int      `json:"open_conversations"`
+	Online            bool     `json:"online"`
+}
 
 // DeletedFrame says the retention sweep deleted every message of the
 // conversation up to and including ThroughSeq.
@@ -317,10 +330,10 @@ func SendRef(data []byte) string {
 // ServerFrame is a frame the server sends to an app: *Welcome, *Synced,
 // *MessageFrame, *Ack, *ErrorFrame, *ConversationFrame,
 // *ConversationDeletedFrame, *DeletedFrame, *SettingsFrame, *RevokedFrame,
-// *TypingFrame, *Pong, *ConversationWithdrawnFrame or *UnknownFrame. The
-// set is closed (the method is unexported), so that a switch over it
-// names types the compiler checks rather than whatever an any happens to
-// hold.
+// *TypingFrame, *Pong, *ConversationWithdrawnFrame, *PresenceFrame or
+// *UnknownFrame. The set is closed (the method is unexported), so that a
+// switch over it names types the compiler checks rather than whatever an
+// any happens to hold.
 type ServerFrame interface{ serverFrame() }
 
 func (*Welcome) serverFrame()                    {}
@@ -337,6 +350,7 @@ func (*TypingFrame) serverFrame()                {}
 func (*Pong) serverFrame()                       {}
 func (*UnknownFrame) serverFrame()               {}
 func (*ConversationWithdrawnFrame) serverFrame() {}
+func (*PresenceFrame) serverFrame()              {}
 
 // UnknownFrame is a frame of a type this version does not know: a newer
 // server may add frames, and an older app ignores them.
@@ -381,6 +395,8 @@ func DecodeServerFrame(data []byte) (ServerFrame, error) {
 		v = new(Pong)
 	case TypeConversationWithdrawn:
 		v = new(ConversationWithdrawnFrame)
+	case TypePresence:
+		v = new(PresenceFrame)
 	default:
 		return &UnknownFrame{Type: head.Type}, nil
 	}

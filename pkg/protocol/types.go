@@ -91,7 +91,25 @@ type Account struct {
 	Note        string     `json:"note,omitempty"`         // clients only; staff eyes only
 	AccessUntil *time.Time `json:"access_until,omitempty"` // clients only
 	CreatedAt   time.Time  `json:"created_at"`
+	// Presence is whether a staff member takes conversations now (set by
+	// themselves); absent for clients.
+	Presence Presence `json:"presence,omitempty"`
+	// OpenConversations is how many conversations a staff member has, and
+	// Online whether an app of theirs is connected: in the staff list only.
+	OpenConversations int  `json:"open_conversations,omitempty"`
+	Online            bool `json:"online,omitempty"`
 }
+
+// Presence is whether a staff member takes conversations now.
+type Presence string
+
+// Presences. Only those available are offered the pool (and not at the
+// organisation's max_open).
+const (
+	PresenceAvailable Presence = "available" // 受付中
+	PresenceAway      Presence = "away"      // 離席
+	PresenceStopped   Presence = "stopped"   // 受付停止
+)
 
 // Settings are an organisation's rules, changed by its admins.
 type Settings struct {
@@ -131,7 +149,13 @@ type Settings struct {
 	// conversation is handed to another staff member; off, the client
 	// sees nothing but continuity.
 	AnnounceHandover bool `json:"announce_handover,omitempty"`
+	// MaxOpen is how many conversations a counselor may have at once
+	// before the pool stops being offered to them (0: no limit).
+	MaxOpen int `json:"max_open,omitempty"`
 }
+
+// MaxMaxOpen bounds Settings.MaxOpen.
+const MaxMaxOpen = 1000
 
 // MaxClientTextRunes bounds the welcome and contact texts.
 const MaxClientTextRunes = 500
@@ -194,6 +218,7 @@ type SettingsPatch struct {
 	ShowOrgName            *bool           `json:"show_org_name,omitempty"`
 	ClaimByButton          *bool           `json:"claim_by_button,omitempty"`
 	AnnounceHandover       *bool           `json:"announce_handover,omitempty"`
+	MaxOpen                *int            `json:"max_open,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -243,8 +268,17 @@ type Conversation struct {
 	// (未対応: the client wrote and nobody has it); absent once someone
 	// takes it.
 	PoolSince *time.Time `json:"pool_since,omitempty"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	// Outcome is how the last stretch of the conversation ended while
+	// nobody has it: OutcomeEnded (its counselor ended it). It is cleared
+	// when the client writes again (into the pool).
+	Outcome   string    `json:"outcome,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// Outcomes of a conversation nobody has and that is not in the pool.
+const (
+	OutcomeEnded = "ended" // 対応終了: its counselor (or an admin) ended it
+)
 
 // InPool reports whether the conversation waits in the organisation's
 // pool: the client has written and no staff member has it.

@@ -37,6 +37,9 @@ type Send struct {
 	// Kind is protocol.KindNote for a staff-only note ("" or KindText: a
 	// message to the other side).
 	Kind protocol.MessageKind
+	// Desk is a staff sender's (a reply that takes a conversation counts
+	// against max_open).
+	Desk Desk
 	Now  time.Time
 }
 
@@ -85,7 +88,7 @@ func SendMessage(in Send) (Sent, error) {
 	}
 	if !isClient {
 		var err error
-		if c, err = staffWrite(p, c, in.Settings, now); err != nil {
+		if c, err = staffWrite(p, in.Desk, c, in.Settings, now); err != nil {
 			return Sent{}, err
 		}
 	}
@@ -104,7 +107,7 @@ func SendMessage(in Send) (Sent, error) {
 			c.WaitingSince = &now
 		}
 		c.ClientWrote = true
-		c = enterPool(c, now)
+		c = enterPool(c, now) // an ended conversation waits in the pool anew
 		c.ClientDeliveredSeq, c.ClientReadSeq = c.LastSeq, c.LastSeq
 		if avail.State != hours.StateOpen && (c.NoticeUntil == nil || !now.Before(*c.NoticeUntil)) {
 			out.Notice = &protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderRole: protocol.RoleSystem,

@@ -54,6 +54,9 @@ func ValidateSettings(s protocol.Settings) error {
 			return protocol.Errorf(protocol.CodeInvalid, "%s must be at most %d characters, without control characters", name, protocol.MaxClientTextRunes)
 		}
 	}
+	if s.MaxOpen < 0 || s.MaxOpen > protocol.MaxMaxOpen {
+		return protocol.Errorf(protocol.CodeInvalid, "max_open must be 0 (no limit) to %d", protocol.MaxMaxOpen)
+	}
 	if !slices.Contains(protocol.AppIcons, s.AppIcon) {
 		return protocol.Errorf(protocol.CodeInvalid, "app icon must be one of %q", protocol.AppIcons)
 	}
@@ -128,6 +131,9 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	}
 	if patch.AnnounceHandover != nil {
 		s.AnnounceHandover = *patch.AnnounceHandover
+	}
+	if patch.MaxOpen != nil {
+		s.MaxOpen = *patch.MaxOpen
 	}
 	if err := ValidateSettings(s); err != nil {
 		return SettingsChange{}, err

@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -65,11 +66,39 @@ func MayReadMessages(p store.Principal, c protocol.Conversation, offered bool) e
 	return nil
 }
 
+// Desk is what a staff member has in hand: whether they take
+// conversations now (Presence) and how many they have (Open).
+type Desk struct {
+	Presence protocol.Presence
+	Open     int
+}
+
+// Offered reports whether the pool is offered to p now: a counselor who
+// is 受付中 and has fewer conversations than the organisation's max_open.
+// Admins, who read everything, always are.
+func Offered(p store.Principal, d Desk, s protocol.Settings) bool {
+	if p.Role != protocol.RoleCounselor {
+		return true
+	}
+	return (d.Presence == "" || d.Presence == protocol.PresenceAvailable) && !AtCapacity(p, d, s)
+}
+
+// AtCapacity reports whether a counselor has as many conversations as
+// the organisation allows (max_open); admins have no limit.
+func AtCapacity(p store.Principal, d Desk, s protocol.Settings) bool {
+	return p.Role == protocol.RoleCounselor && s.MaxOpen > 0 && d.Open >= s.MaxOpen
+}
+
+func atCapacity() error {
+	return protocol.Errorf(protocol.CodeAtCapacity, "the counselor already has as many conversations as the organisation allows")
+}
+
 // Claim is a staff member taking a conversation from the pool (担当する).
 // Exactly one of several at the same moment wins: the store decides in
 // its writing transaction, and the others are told it is taken. Taking
-// one's own again changes nothing (changed is false).
-func Claim(actor store.Principal, c store.ConversationState, now time.Time) (out store.ConversationState, changed bool, err error) {
+// one's own again changes nothing (changed is false); a counselor at the
+// organisation's max_open takes nothing more.
+func Claim(actor store.Principal, d Desk, c store.ConversationState, s protocol.Settings, now time.Time) (out store.ConversationState, changed bool, err error) {
 	if !actor.IsStaff() {
 		return c, false, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
@@ -82,6 +111,9 @@ func Claim(actor store.Principal, c store.ConversationState, now time.Time) (out
 	if !c.InPool() {
 		return c, false, protocol.Errorf(protocol.CodeConflict, "this conversation is not waiting in the pool")
 	}
+	if AtCapacity(actor, d, s) {
+		return c, false, atCapacity()
+	}
 	return take(actor, c, now), true, nil
 }
 
@@ -89,6 +121,7 @@ func take(actor store.Principal, c store.ConversationState, now time.Time) store
 	id := actor.AccountID
 	c.AssigneeID = &id
 	c.PoolSince = nil
+	c.Outcome = ""
 	c.UpdatedAt = now
 	return c
 }
@@ -98,8 +131,25 @@ func take(actor store.Principal, c store.ConversationState, now time.Time) store
 func enterPool(c store.ConversationState, now time.Time) store.ConversationState {
 	if c.AssigneeID == nil && c.ClientWrote && c.PoolSince == nil {
 		c.PoolSince = &now
+		c.Outcome = ""
 	}
 	return c
+}
+
+// End is a conversation's counselor, or an admin, ending it (対応終了):
+// nobody has it, it is not in the pool, and if its client writes again
+// it waits in the pool anew. Its counselor no longer reads it.
+func End(actor store.Principal, c store.ConversationState, now time.Time) (store.ConversationState, error) {
+	switch {
+	case !actor.IsStaff():
+		return c, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	case actor.Role != protocol.RoleAdmin && (c.AssigneeID == nil || *c.AssigneeID != actor.AccountID):
+		return c, protocol.Errorf(protocol.CodeForbidden, "only the conversation's counselor (or an admin) ends it")
+	case c.AssigneeID == nil && !c.InPool():
+		return c, protocol.Errorf(protocol.CodeConflict, "nobody has this conversation")
+	}
+	c.AssigneeID, c.PoolSince, c.Outcome, c.UpdatedAt = nil, nil, protocol.OutcomeEnded, now
+	return c, nil
 }
 
 // staffWrite decides whether a staff member may write in c, and takes c
@@ -108,7 +158,7 @@ func enterPool(c store.ConversationState, now time.Time) store.ConversationState
 // waits in the pool, unless the organisation wants it taken with the
 // button first (ClaimByButton); a client who has not written, only where
 // staff may write first (and the writer then has it).
-func staffWrite(actor store.Principal, c store.ConversationState, s protocol.Settings, now time.Time) (store.ConversationState, error) {
+func staffWrite(actor store.Principal, d Desk, c store.ConversationState, s protocol.Settings, now time.Time) (store.ConversationState, error) {
 	switch {
 	case c.AssigneeID != nil && *c.AssigneeID == actor.AccountID:
 		return c, nil
@@ -118,11 +168,15 @@ func staffWrite(actor store.Principal, c store.ConversationState, s protocol.Set
 		if !s.StaffMayWriteFirst {
 			return c, protocol.Errorf(protocol.CodeClientFirst, "the client has not written yet; staff answer, they do not write first")
 		}
-		return take(actor, c, now), nil
 	case !c.InPool():
 		return c, protocol.Errorf(protocol.CodeClaimFirst, "this conversation is not in the pool: an admin assigns it")
 	case s.ClaimByButton:
 		return c, protocol.Errorf(protocol.CodeClaimFirst, "take this conversation (claim) before answering")
+	case !Offered(actor, d, s) && !AtCapacity(actor, d, s):
+		return c, protocol.Errorf(protocol.CodeForbidden, "the pool is not offered to you while you are away")
+	}
+	if AtCapacity(actor, d, s) {
+		return c, atCapacity()
 	}
 	return take(actor, c, now), nil
 }
@@ -133,7 +187,7 @@ func staffWrite(actor store.Principal, c store.ConversationState, s protocol.Set
 // organisation ("" if it is no account there). Counselors take from the
 // pool (as Claim) and release their own; a colleague's, an admin's
 // included, is not theirs to take. Admins assign any staff member.
-func Assign(actor store.Principal, c store.ConversationState, assignee *int64, assigneeRole protocol.Role, now time.Time) (store.ConversationState, error) {
+func Assign(actor store.Principal, d Desk, c store.ConversationState, assignee *int64, assigneeRole protocol.Role, s protocol.Settings, now time.Time) (store.ConversationState, error) {
 	if !actor.IsStaff() {
 		return c, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
@@ -144,7 +198,7 @@ func Assign(actor store.Principal, c store.ConversationState, assignee *int64, a
 		mine := c.AssigneeID != nil && *c.AssigneeID == actor.AccountID
 		switch {
 		case assignee != nil && *assignee == actor.AccountID:
-			out, _, err := Claim(actor, c, now)
+			out, _, err := Claim(actor, d, c, s, now)
 			if protocol.AsError(err).Code == protocol.CodeTaken {
 				err = protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only, and not a colleague's")
 			}
@@ -157,7 +211,7 @@ func Assign(actor store.Principal, c store.ConversationState, assignee *int64, a
 	c.AssigneeID = assignee
 	c.UpdatedAt = now
 	if assignee != nil {
-		c.PoolSince = nil
+		c.PoolSince, c.Outcome = nil, ""
 		return c, nil
 	}
 	return enterPool(c, now), nil
@@ -239,7 +293,10 @@ type Handover struct {
 // optional note only staff read. toRole is the colleague's role in the
 // actor's organisation ("" if no account there). The client sees nothing
 // but continuity, unless the organisation announces hand-overs.
-func Transfer(actor store.Principal, actorName string, c store.ConversationState, to *int64, toRole protocol.Role, noteText string, s protocol.Settings, now time.Time) (Handover, error) {
+//
+// toDesk is the colleague's: a counselor does not hand a conversation to a
+// colleague already at the organisation's max_open (an admin may).
+func Transfer(actor store.Principal, actorName string, c store.ConversationState, to *int64, toRole protocol.Role, toDesk Desk, noteText string, s protocol.Settings, now time.Time) (Handover, error) {
 	switch {
 	case !actor.IsStaff():
 		return Handover{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
@@ -255,6 +312,9 @@ func Transfer(actor store.Principal, actorName string, c store.ConversationState
 	if actor.Role == protocol.RoleCounselor {
 		if open, opens := s.CounselorWindow(now); !open {
 			return Handover{}, &protocol.Error{Code: protocol.CodeOutsideHours, Message: "outside the organisation's access hours", ReopensAt: &opens}
+		}
+		if to != nil && AtCapacity(store.Principal{AccountID: *to, Role: toRole}, toDesk, s) {
+			return Handover{}, atCapacity()
 		}
 	}
 	noteText = strings.TrimSpace(noteText)
@@ -275,8 +335,36 @@ func Transfer(actor store.Principal, actorName string, c store.ConversationState
 	}
 	c.AssigneeID = to
 	c.UpdatedAt = now
-	c.PoolSince = nil
+	c.PoolSince, c.Outcome = nil, ""
 	c = enterPool(c, now)
 	out.Conv = c
 	return out, nil
+}
+
+// UpdateMe applies a staff member's change to what they choose about
+// themselves: the name clients see, and their presence. It returns the
+// account afterwards and whether the presence changed (colleagues hear
+// of it, and the pool may be offered or withdrawn).
+func UpdateMe(p store.Principal, a protocol.Account, patch protocol.MePatch) (protocol.Account, bool, error) {
+	if !p.IsStaff() || a.ID != p.AccountID {
+		return a, false, protocol.Errorf(protocol.CodeForbidden, "staff change their own")
+	}
+	if patch.DisplayName != nil {
+		name := strings.TrimSpace(*patch.DisplayName)
+		if utf8.RuneCountInString(name) > protocol.MaxDisplayNameRunes || strings.ContainsFunc(name, unicode.IsControl) {
+			return a, false, protocol.Errorf(protocol.CodeInvalid, "display name must be at most %d characters on one line", protocol.MaxDisplayNameRunes)
+		}
+		a.DisplayName = name
+	}
+	presenceChanged := false
+	if patch.Presence != nil {
+		switch *patch.Presence {
+		case protocol.PresenceAvailable, protocol.PresenceAway, protocol.PresenceStopped:
+		default:
+			return a, false, protocol.Errorf(protocol.CodeInvalid, "presence must be %q, %q or %q", protocol.PresenceAvailable, protocol.PresenceAway, protocol.PresenceStopped)
+		}
+		presenceChanged = *patch.Presence != a.Presence
+		a.Presence = *patch.Presence
+	}
+	return a, presenceChanged, nil
 }

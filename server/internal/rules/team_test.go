@@ -66,20 +66,22 @@ func TestClaim(t *testing.T) {
 	tests := []struct {
 		name    string
 		by      store.Principal
+		desk    Desk
 		c       store.ConversationState
 		code    protocol.Code
 		changed bool
 	}{
-		{"a counselor takes one from the pool", co, conv(0, true), "", true},
-		{"an admin too", admin, conv(0, true), "", true},
-		{"their own again: no change", co, conv(co.AccountID, false), "", false},
-		{"a colleague was first", co, conv(other.AccountID, false), protocol.CodeTaken, false},
-		{"not waiting in the pool", co, conv(0, false), protocol.CodeConflict, false},
-		{"clients take nothing", client, conv(0, true), protocol.CodeForbidden, false},
+		{"a counselor takes one from the pool", co, Desk{Open: 2}, conv(0, true), "", true},
+		{"an admin too", admin, Desk{Open: 9}, conv(0, true), "", true},
+		{"their own again: no change", co, Desk{Open: 3}, conv(co.AccountID, false), "", false},
+		{"a colleague was first", co, Desk{}, conv(other.AccountID, false), protocol.CodeTaken, false},
+		{"not waiting in the pool", co, Desk{}, conv(0, false), protocol.CodeConflict, false},
+		{"not at max_open", co, Desk{Open: 3}, conv(0, true), protocol.CodeAtCapacity, false},
+		{"clients take nothing", client, Desk{}, conv(0, true), protocol.CodeForbidden, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, changed, err := Claim(tt.by, tt.c, monday)
+			out, changed, err := Claim(tt.by, tt.desk, tt.c, settings(func(s *protocol.Settings) { s.MaxOpen = 3 }), monday)
 			if got := codeOf(err); got != tt.code || changed != tt.changed {
 				t.Fatalf("got %v changed=%v, want %q changed=%v", err, changed, tt.code, tt.changed)
 			}
@@ -116,7 +118,7 @@ func TestAssign(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := Assign(tt.by, tt.c, tt.assignee, tt.role, monday)
+			out, err := Assign(tt.by, Desk{}, tt.c, tt.assignee, tt.role, settings(nil), monday)
 			if got := codeOf(err); got != tt.code {
 				t.Fatalf("got %v, want %q", err, tt.code)
 			}
@@ -184,12 +186,14 @@ func TestNotes(t *testing.T) {
 
 func TestTransfer(t *testing.T) {
 	announce := settings(func(s *protocol.Settings) { s.AnnounceHandover = true })
+	capped := settings(func(s *protocol.Settings) { s.MaxOpen = 2 })
 	tests := []struct {
 		name    string
 		by      store.Principal
 		c       store.ConversationState
 		to      *int64
 		role    protocol.Role
+		toDesk  Desk
 		note    string
 		s       protocol.Settings
 		code    protocol.Code
@@ -197,21 +201,23 @@ func TestTransfer(t *testing.T) {
 		notice  bool
 		noteSeq int64
 	}{
-		{"to a colleague, with a note", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, " 次回は睡眠のことを聞いてください ", settings(nil), "", false, false, 3},
-		{"back into the pool", co, conv(co.AccountID, false), nil, "", "", settings(nil), "", true, false, 0},
-		{"announced to the client", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, "メモ", announce, "", false, true, 3},
-		{"an admin hands a colleague's on", admin, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, "", settings(nil), "", false, false, 0},
-		{"an admin gives a pool conversation", admin, conv(0, true), ptr(co.AccountID), protocol.RoleCounselor, "", announce, "", false, false, 0},
-		{"not a colleague's", other, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, "", settings(nil), protocol.CodeForbidden, false, false, 0},
-		{"not from the pool", co, conv(0, true), ptr(co.AccountID), protocol.RoleCounselor, "", settings(nil), protocol.CodeForbidden, false, false, 0},
-		{"only to staff", co, conv(co.AccountID, false), ptr(client.AccountID), protocol.RoleClient, "", settings(nil), protocol.CodeInvalid, false, false, 0},
-		{"not to whoever has it", admin, conv(co.AccountID, false), ptr(co.AccountID), protocol.RoleCounselor, "", settings(nil), protocol.CodeConflict, false, false, 0},
-		{"a note with a control character", co, conv(co.AccountID, false), nil, "", "a\vb", settings(nil), protocol.CodeInvalidBody, false, false, 0},
-		{"clients hand nothing", client, conv(co.AccountID, false), nil, "", "", settings(nil), protocol.CodeForbidden, false, false, 0},
+		{"not to a colleague at max_open", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, Desk{Open: 2}, "", capped, protocol.CodeAtCapacity, false, false, 0},
+		{"an admin may", admin, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, Desk{Open: 2}, "", capped, "", false, false, 0},
+		{"to a colleague, with a note", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, Desk{}, " 次回は睡眠のことを聞いてください ", settings(nil), "", false, false, 3},
+		{"back into the pool", co, conv(co.AccountID, false), nil, "", Desk{}, "", settings(nil), "", true, false, 0},
+		{"announced to the client", co, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, Desk{}, "メモ", announce, "", false, true, 3},
+		{"an admin hands a colleague's on", admin, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, Desk{}, "", settings(nil), "", false, false, 0},
+		{"an admin gives a pool conversation", admin, conv(0, true), ptr(co.AccountID), protocol.RoleCounselor, Desk{}, "", announce, "", false, false, 0},
+		{"not a colleague's", other, conv(co.AccountID, false), ptr(other.AccountID), protocol.RoleCounselor, Desk{}, "", settings(nil), protocol.CodeForbidden, false, false, 0},
+		{"not from the pool", co, conv(0, true), ptr(co.AccountID), protocol.RoleCounselor, Desk{}, "", settings(nil), protocol.CodeForbidden, false, false, 0},
+		{"only to staff", co, conv(co.AccountID, false), ptr(client.AccountID), protocol.RoleClient, Desk{}, "", settings(nil), protocol.CodeInvalid, false, false, 0},
+		{"not to whoever has it", admin, conv(co.AccountID, false), ptr(co.AccountID), protocol.RoleCounselor, Desk{}, "", settings(nil), protocol.CodeConflict, false, false, 0},
+		{"a note with a control character", co, conv(co.AccountID, false), nil, "", Desk{}, "a\vb", settings(nil), protocol.CodeInvalidBody, false, false, 0},
+		{"clients hand nothing", client, conv(co.AccountID, false), nil, "", Desk{}, "", settings(nil), protocol.CodeForbidden, false, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := Transfer(tt.by, "みどり", tt.c, tt.to, tt.role, tt.note, tt.s, monday)
+			h, err := Transfer(tt.by, "みどり", tt.c, tt.to, tt.role, tt.toDesk, tt.note, tt.s, monday)
 			if codeOf(err) != tt.code {
 				t.Fatalf("got %v, want %q", err, tt.code)
 			}
@@ -232,5 +238,100 @@ func TestTransfer(t *testing.T) {
 				t.Fatalf("notice %+v", h.Notice)
 			}
 		})
+	}
+}
+
+func TestOfferedAndCapacity(t *testing.T) {
+	capped := settings(func(s *protocol.Settings) { s.MaxOpen = 3 })
+	tests := []struct {
+		name    string
+		p       store.Principal
+		d       Desk
+		s       protocol.Settings
+		offered bool
+		full    bool
+	}{
+		{"受付中, no limit", co, Desk{Presence: protocol.PresenceAvailable, Open: 50}, settings(nil), true, false},
+		{"受付中 below the limit", co, Desk{Presence: protocol.PresenceAvailable, Open: 2}, capped, true, false},
+		{"at the limit", co, Desk{Presence: protocol.PresenceAvailable, Open: 3}, capped, false, true},
+		{"離席", co, Desk{Presence: protocol.PresenceAway}, settings(nil), false, false},
+		{"受付停止", co, Desk{Presence: protocol.PresenceStopped}, settings(nil), false, false},
+		{"an admin, away and over: still sees all", admin, Desk{Presence: protocol.PresenceAway, Open: 9}, capped, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Offered(tt.p, tt.d, tt.s); got != tt.offered {
+				t.Fatalf("offered %v, want %v", got, tt.offered)
+			}
+			if got := AtCapacity(tt.p, tt.d, tt.s); got != tt.full {
+				t.Fatalf("at capacity %v, want %v", got, tt.full)
+			}
+		})
+	}
+	// A reply from the pool counts too; away, the pool is not one's to answer.
+	pool := conv(0, true)
+	if _, err := SendMessage(Send{Sender: co, Desk: Desk{Presence: protocol.PresenceAvailable, Open: 3}, Conv: pool, Settings: capped, Body: "x", Now: monday}); codeOf(err) != protocol.CodeAtCapacity {
+		t.Fatalf("a reply at max_open: %v", err)
+	}
+	if _, err := SendMessage(Send{Sender: co, Desk: Desk{Presence: protocol.PresenceAway}, Conv: pool, Settings: settings(nil), Body: "x", Now: monday}); codeOf(err) != protocol.CodeForbidden {
+		t.Fatalf("a reply from the pool while away: %v", err)
+	}
+	if _, err := SendMessage(Send{Sender: co, Desk: Desk{Presence: protocol.PresenceAway, Open: 9}, Conv: conv(co.AccountID, false), Settings: capped, Body: "x", Now: monday}); err != nil {
+		t.Fatalf("one's own, away and over the limit: %v", err)
+	}
+}
+
+func TestEnd(t *testing.T) {
+	tests := []struct {
+		name string
+		by   store.Principal
+		c    store.ConversationState
+		code protocol.Code
+	}{
+		{"the counselor ends their own", co, conv(co.AccountID, false), ""},
+		{"an admin ends a colleague's", admin, conv(co.AccountID, false), ""},
+		{"an admin ends one in the pool", admin, conv(0, true), ""},
+		{"not a colleague's", other, conv(co.AccountID, false), protocol.CodeForbidden},
+		{"not the pool's", co, conv(0, true), protocol.CodeForbidden},
+		{"nothing to end", admin, conv(0, false), protocol.CodeConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := End(tt.by, tt.c, monday)
+			if codeOf(err) != tt.code {
+				t.Fatalf("got %v, want %q", err, tt.code)
+			}
+			if err == nil && (out.AssigneeID != nil || out.InPool() || out.Outcome != protocol.OutcomeEnded) {
+				t.Fatalf("after: %+v", out)
+			}
+		})
+	}
+	// The client writes again: the pool, anew.
+	ended, _ := End(co, conv(co.AccountID, false), monday)
+	out, err := SendMessage(Send{Sender: client, Conv: ended, Settings: settings(nil), Body: "また話したくて", Now: monday.Add(time.Hour)})
+	if err != nil || !out.Conv.InPool() || out.Conv.Outcome != "" || !out.Conv.PoolSince.Equal(monday.Add(time.Hour)) {
+		t.Fatalf("writing again: %+v %v", out.Conv, err)
+	}
+}
+
+func TestUpdateMe(t *testing.T) {
+	me := protocol.Account{ID: co.AccountID, Role: protocol.RoleCounselor, Presence: protocol.PresenceAvailable}
+	away := protocol.PresenceAway
+	a, changed, err := UpdateMe(co, me, protocol.MePatch{Presence: &away, DisplayName: ptr(" みどり ")})
+	if err != nil || !changed || a.Presence != away || a.DisplayName != "みどり" {
+		t.Fatalf("%+v %v %v", a, changed, err)
+	}
+	if _, changed, _ := UpdateMe(co, a, protocol.MePatch{Presence: &away}); changed {
+		t.Fatal("the same presence again counts as a change")
+	}
+	bad := protocol.Presence("busy")
+	if _, _, err := UpdateMe(co, me, protocol.MePatch{Presence: &bad}); codeOf(err) != protocol.CodeInvalid {
+		t.Fatalf("an unknown presence: %v", err)
+	}
+	if _, _, err := UpdateMe(co, me, protocol.MePatch{DisplayName: ptr(strings.Repeat("名", protocol.MaxDisplayNameRunes+1))}); codeOf(err) != protocol.CodeInvalid {
+		t.Fatalf("a long name: %v", err)
+	}
+	if _, _, err := UpdateMe(client, protocol.Account{ID: client.AccountID}, protocol.MePatch{Presence: &away}); codeOf(err) != protocol.CodeForbidden {
+		t.Fatalf("a client: %v", err)
 	}
 }

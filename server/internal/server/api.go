@@ -22,18 +22,15 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a *session) error {
 }
 
 // patchMe lets a staff member choose the name clients see above their
-// replies.
+// replies, and their presence (受付中, 離席, 受付停止).
 func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, a *session) error {
 	var patch protocol.MePatch
 	if err := decodeJSON(w, r, &patch); err != nil {
 		return err
 	}
-	acct := a.account.Account
-	if patch.DisplayName != nil {
-		var err error
-		if acct, err = s.store.SetDisplayName(r.Context(), a.p, *patch.DisplayName); err != nil {
-			return err
-		}
+	acct, err := s.store.UpdateMe(r.Context(), a.p, patch)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, publicAccount(acct))
 	return nil
@@ -93,7 +90,11 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a *session) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, append(admins, counselors...))
+	list := append(admins, counselors...)
+	for i := range list {
+		list[i].Online = s.hub.connected(list[i].ID)
+	}
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -589,6 +590,21 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, a *session) er
 		return err
 	}
 	conv, err := s.store.Transfer(r.Context(), a.p, id, req.To, req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// end ends a conversation (対応終了): nobody has it until its client
+// writes again.
+func (s *Server) end(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	conv, err := s.store.End(r.Context(), a.p, id)
 	if err != nil {
 		return err
 	}

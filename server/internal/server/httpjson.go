@@ -33,7 +33,7 @@ func statusOf(code protocol.Code) int {
 		return http.StatusForbidden
 	case protocol.CodeNotFound:
 		return http.StatusNotFound
-	case protocol.CodeConflict, protocol.CodeClosed, protocol.CodeTaken:
+	case protocol.CodeConflict, protocol.CodeClosed, protocol.CodeTaken, protocol.CodeAtCapacity:
 		return http.StatusConflict
 	case protocol.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge

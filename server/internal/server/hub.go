@@ -42,6 +42,33 @@ type subscriber struct {
 	// sweep.
 	accessMu  sync.Mutex
 	accessEnd *time.Timer
+
+	// offered is whether the pool is offered to a counselor's connection:
+	// offerUnknown until its snapshot or a ChangeOffered says. Unknown
+	// counts as offered; the pool conversations sent meanwhile are noted
+	// (unknownPool), and withdrawn if the snapshot says no. Touched on the
+	// store's publishing goroutine and, once, by the connection.
+	offerMu     sync.Mutex
+	offered     offerState
+	unknownPool []int64
+}
+
+type offerState int8
+
+const (
+	offerUnknown offerState = iota
+	offerYes
+	offerNo
+)
+
+// isOffered reports whether pool states go to this connection.
+func (s *subscriber) isOffered() bool {
+	if s.p.Role != protocol.RoleCounselor {
+		return true
+	}
+	s.offerMu.Lock()
+	defer s.offerMu.Unlock()
+	return s.offered != offerNo
 }
 
 func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
@@ -97,6 +124,12 @@ type hub struct {
 	// about it: typing hints follow a conversation handed on at once.
 	routesMu sync.Mutex
 	routes   map[int64]protocol.Conversation
+
+	// desks are staff members' presence and load as last published (or
+	// as their app found them when it connected), for the presence frames
+	// sent when they come online or go.
+	desksMu sync.Mutex
+	desks   map[int64]protocol.PresenceFrame
 }
 
 // route remembers who has a conversation (only what routing needs).
@@ -125,6 +158,7 @@ func newHub(m *metrics, now func() time.Time) *hub {
 		byAccount: map[int64]map[*subscriber]struct{}{},
 		metrics:   m,
 		routes:    map[int64]protocol.Conversation{},
+		desks:     map[int64]protocol.PresenceFrame{},
 	}
 }
 
@@ -160,9 +194,59 @@ func (h *hub) remove(s *subscriber) {
 	removeFrom(h.byOrg, s.p.OrgID, s)
 	removeFrom(h.bySession, s.sessionID, s)
 	removeFrom(h.byAccount, s.p.AccountID, s)
+	gone := len(h.byAccount[s.p.AccountID]) == 0
 	h.mu.Unlock()
 	s.close()
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
+	if gone && s.p.IsStaff() {
+		h.announce(s.p, nil) // offline: colleagues see it
+	}
+}
+
+// online settles a staff connection once its snapshot is read: whether
+// the pool is offered to it (pool states sent meanwhile on a guess are
+// withdrawn if not), and its presence and load, which colleagues hear.
+func (h *hub) online(s *subscriber, offered bool, d protocol.PresenceFrame) {
+	if s.p.Role == protocol.RoleCounselor {
+		for _, id := range s.settleOffer(offered) {
+			h.deliver(s, outFrame{data: protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
+				ConversationID: id, Reason: protocol.WithdrawnUnoffered})})
+		}
+	}
+	if s.p.IsStaff() {
+		h.announce(s.p, &d)
+	}
+}
+
+// announce tells an organisation's staff of one of them: their desk as
+// given (nil: as last known), and whether they are online.
+func (h *hub) announce(p store.Principal, d *protocol.PresenceFrame) {
+	h.desksMu.Lock()
+	if d != nil {
+		if _, known := h.desks[p.AccountID]; !known {
+			h.desks[p.AccountID] = *d
+		}
+	}
+	f, known := h.desks[p.AccountID]
+	h.desksMu.Unlock()
+	if !known {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	h.toStaff(p.OrgID, f)
+}
+
+// toStaff sends a presence frame to an organisation's staff, with whether
+// that staff member has an app connected now (h.mu held).
+func (h *hub) toStaff(orgID int64, f protocol.PresenceFrame) {
+	f.Type, f.Online = protocol.TypePresence, len(h.byAccount[f.AccountID]) > 0
+	out := outFrame{data: protocol.Encode(f)}
+	for s := range h.byOrg[orgID] {
+		if s.p.IsStaff() {
+			h.deliver(s, out)
+		}
+	}
 }
 
 // stopRole ends the connections of one role in an organisation.
@@ -209,6 +293,14 @@ func (h *hub) publish(changes []store.Change) {
 		case store.ChangeConversation:
 			h.route(*c.Conversation)
 			h.conversation(c)
+		case store.ChangePresence:
+			f := protocol.PresenceFrame{AccountID: c.AccountID, Presence: c.Presence, OpenConversations: c.Open}
+			h.desksMu.Lock()
+			h.desks[c.AccountID] = f
+			h.desksMu.Unlock()
+			h.toStaff(c.OrgID, f)
+		case store.ChangeOffered:
+			h.offer(c)
 		case store.ChangeConversationDeleted:
 			h.routesMu.Lock()
 			delete(h.routes, c.ConversationID)
@@ -242,7 +334,52 @@ func (h *hub) publish(changes []store.Change) {
 
 // access is how much of conv a connection may read (rules.ReadAccess).
 func (s *subscriber) access(conv protocol.Conversation) rules.Access {
-	return rules.ReadAccess(s.p, conv, true)
+	return rules.ReadAccess(s.p, conv, s.isOffered())
+}
+
+// notePool remembers a pool conversation sent while it was not yet known
+// whether the pool is offered to this connection.
+func (s *subscriber) notePool(conv protocol.Conversation) {
+	if s.p.Role != protocol.RoleCounselor || !conv.InPool() {
+		return
+	}
+	s.offerMu.Lock()
+	if s.offered == offerUnknown && len(s.unknownPool) < 4096 {
+		s.unknownPool = append(s.unknownPool, conv.ID)
+	}
+	s.offerMu.Unlock()
+}
+
+// settleOffer takes the snapshot's word on whether the pool is offered,
+// unless a ChangeOffered has spoken since (it is newer). It returns the
+// pool conversations to withdraw when the pool turned out not offered.
+func (s *subscriber) settleOffer(offered bool) []int64 {
+	s.offerMu.Lock()
+	defer s.offerMu.Unlock()
+	if s.offered != offerUnknown {
+		return nil
+	}
+	gone := s.unknownPool
+	s.unknownPool = nil
+	if offered {
+		s.offered = offerYes
+		return nil
+	}
+	s.offered = offerNo
+	return gone
+}
+
+// setOffer records a ChangeOffered; it reports whether it changed.
+func (s *subscriber) setOffer(offered bool) bool {
+	s.offerMu.Lock()
+	defer s.offerMu.Unlock()
+	was := s.offered
+	s.unknownPool = nil
+	s.offered = offerNo
+	if offered {
+		s.offered = offerYes
+	}
+	return was != s.offered
 }
 
 // toReaders delivers a message to those who read the conversation in
@@ -260,6 +397,24 @@ func (h *hub) toReaders(c store.Change, f outFrame) {
 	}
 }
 
+// offer gives a counselor's connections the pool when it is offered to
+// them, and takes it back when it no longer is.
+func (h *hub) offer(c store.Change) {
+	for s := range h.byAccount[c.AccountID] {
+		if s.p.OrgID != c.OrgID || !s.setOffer(c.Offered) {
+			continue
+		}
+		for _, conv := range c.Pool {
+			if c.Offered {
+				h.deliver(s, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: conv})})
+			} else if s.access(conv) == rules.AccessNone {
+				h.deliver(s, outFrame{data: protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
+					ConversationID: conv.ID, Reason: protocol.WithdrawnUnoffered})})
+			}
+		}
+	}
+}
+
 // conversation delivers a conversation's new state to those who may see
 // it, and tells those who could see it before and no longer can to
 // forget it (a colleague took it from the pool, it was handed on).
@@ -269,6 +424,7 @@ func (h *hub) conversation(c store.Change) {
 	for s := range h.byOrg[c.OrgID] {
 		switch {
 		case s.access(*c.Conversation) > rules.AccessNone:
+			s.notePool(*c.Conversation)
 			h.deliver(s, state)
 		case c.Before != nil && s.access(*c.Before) > rules.AccessNone:
 			if gone.data == nil {

@@ -127,6 +127,14 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 		s.log.Error("subscribe failed", "err", err)
 		return websocket.StatusInternalError, "internal error"
 	}
+	// Whether the pool is offered, and who this is, for colleagues.
+	desk := protocol.PresenceFrame{AccountID: lc.a.p.AccountID, Presence: lc.a.account.Presence}
+	for _, c := range snap.Conversations {
+		if c.AssigneeID != nil && *c.AssigneeID == lc.a.p.AccountID {
+			desk.OpenConversations++
+		}
+	}
+	s.hub.online(sub, snap.Offered, desk)
 	// A revocation committed between the handshake's session check and the
 	// subscription was published before anyone listened: check again. Any
 	// later one reaches the subscriber.

@@ -301,6 +301,8 @@ func TestPermissionMatrix(t *testing.T) {
 		"GET /api/v1/conversations/{id}/preview (a colleague's)":   httpCell("GET", "/api/v1/conversations/{colleague}/preview", nil),
 		"POST /api/v1/conversations/{id}/transfer":                 httpCell("POST", "/api/v1/conversations/{mine}/transfer", jsonBody(`{"to":null,"note":"引き継ぎメモ"}`)),
 		"POST /api/v1/conversations/{id}/transfer (a colleague's)": httpCell("POST", "/api/v1/conversations/{colleague}/transfer", jsonBody(`{"to":null}`)),
+		"POST /api/v1/conversations/{id}/end":                      httpCell("POST", "/api/v1/conversations/{mine}/end", nil),
+		"POST /api/v1/conversations/{id}/end (a colleague's)":      httpCell("POST", "/api/v1/conversations/{colleague}/end", nil),
 		"GET /api/v1/conversations/{id}/supervise":                 httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
 		"GET /api/v1/audit":                                        httpCell("GET", "/api/v1/audit", nil),
 		"GET /api/v1/push/config":                                  httpCell("GET", "/api/v1/push/config", nil),

@@ -292,6 +292,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/conversations/{id}/claim", s.authed(staff, s.clientData(s.claim))},
 		{"GET /api/v1/conversations/{id}/preview", s.authed(staff, s.clientData(s.preview))},
 		{"POST /api/v1/conversations/{id}/transfer", s.authed(staff, s.clientData(s.transfer))},
+		{"POST /api/v1/conversations/{id}/end", s.authed(staff, s.clientData(s.end))},
 		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 

@@ -285,3 +285,91 @@ func TestHandOverAndNotes(t *testing.T) {
 		}
 	}
 }
+
+// Presence and capacity over the server: a counselor who steps away is
+// told to let the pool go and is sent none of it until back; colleagues
+// see presence, load and connection live.
+func TestPresenceAndCapacityLive(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	ctx := context.Background()
+	a, b := ts.newCounselor(t, o, "A"), ts.newCounselor(t, o, "B")
+	aMe, _ := a.Me(ctx)
+	bLive := goLive(t, b, 0)
+	aLive := goLive(t, a, 0) // after B: B hears A come online
+	cl1, _ := ts.newClient(t, o, "一")
+	first := ts.write(t, cl1, "聞いてください").ConversationID
+	aLive.rec.waitFor(t, "the pool at A", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == first })
+	})
+	bLive.rec.waitFor(t, "A online, seen by B", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.PresenceFrame) bool { return f.AccountID == aMe.ID && f.Online })
+	})
+	away := protocol.PresenceAway
+	if _, err := a.UpdateMe(ctx, protocol.MePatch{Presence: &away}); err != nil {
+		t.Fatal(err)
+	}
+	aLive.rec.waitFor(t, "the pool withdrawn from A", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationWithdrawnFrame) bool {
+			return f.ConversationID == first && f.Reason == protocol.WithdrawnUnoffered
+		})
+	})
+	bLive.rec.waitFor(t, "A away, seen by B", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.PresenceFrame) bool { return f.AccountID == aMe.ID && f.Presence == away })
+	})
+	// While away, a new client's conversation reaches B, not A.
+	cl2, _ := ts.newClient(t, o, "二")
+	second := ts.write(t, cl2, "相談です").ConversationID
+	bLive.rec.waitFor(t, "the new one at B", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == second })
+	})
+	if hasEvent(aLive.rec.snapshot(), func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == second }) {
+		t.Fatal("A, away, was sent a new pool conversation")
+	}
+	staff, err := b.Staff(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range staff {
+		if s.ID == aMe.ID && (s.Presence != away || !s.Online) {
+			t.Fatalf("the staff list: %+v", s)
+		}
+	}
+	// Back: the pool again, both.
+	back := protocol.PresenceAvailable
+	if _, err := a.UpdateMe(ctx, protocol.MePatch{Presence: &back}); err != nil {
+		t.Fatal(err)
+	}
+	aLive.rec.waitFor(t, "the pool offered again", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == second })
+	})
+	// At max_open 1: A takes one, and the pool goes.
+	one := 1
+	if _, err := o.admin.UpdateSettings(ctx, protocol.SettingsPatch{MaxOpen: &one}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Claim(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	aLive.rec.waitFor(t, "the rest of the pool withdrawn at max_open", func(evs []any) bool {
+		n := 0
+		for _, e := range evs {
+			if f, ok := e.(*protocol.ConversationWithdrawnFrame); ok && f.ConversationID == second && f.Reason == protocol.WithdrawnUnoffered {
+				n++
+			}
+		}
+		return n == 1
+	})
+	if _, err := a.Claim(ctx, second); !client.IsCode(err, protocol.CodeAtCapacity) {
+		t.Fatalf("a claim at max_open: %v", err)
+	}
+	bLive.rec.waitFor(t, "A's load, seen by B", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.PresenceFrame) bool { return f.AccountID == aMe.ID && f.OpenConversations == 1 })
+	})
+	// A goes offline: B sees it.
+	aLive.stop()
+	aLive.ended(t)
+	bLive.rec.waitFor(t, "A offline, seen by B", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.PresenceFrame) bool { return f.AccountID == aMe.ID && !f.Online })
+	})
+}

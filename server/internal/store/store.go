@@ -104,6 +104,12 @@ const (
 	ChangeSettings                                  // Org
 	ChangeRevoked                                   // SessionIDs or AccountID (all its sessions), Reason
 	ChangeAccess                                    // AccountID, AccessUntil: a client's access period changed
+	// ChangePresence: a staff member's presence or number of
+	// conversations changed (AccountID, Presence, Open).
+	ChangePresence
+	// ChangeOffered: the pool began or stopped being offered to a
+	// counselor (AccountID, Offered); Pool is what waits in it then.
+	ChangeOffered
 )
 
 // Change is something that connected apps may need to hear about. Changes
@@ -134,12 +140,20 @@ type Change struct {
 	Reason      string
 	At          time.Time  // when a deletion happened (the apps' receipts name it)
 	AccessUntil *time.Time // ChangeAccess: the new end of the access period (nil: none)
+	// ChangePresence and ChangeOffered.
+	Presence protocol.Presence
+	Open     int
+	Offered  bool
+	Pool     []protocol.Conversation
 }
 
 // Snapshot is the state an app starts from.
 type Snapshot struct {
 	Org           protocol.Org
 	Conversations []protocol.Conversation
+	// Offered says whether the pool is offered to the principal (a
+	// counselor's presence and load; rules.Offered).
+	Offered bool
 	// HighWater is the highest message ID ever assigned when the snapshot
 	// was taken: every message at or below it is committed.
 	HighWater int64
@@ -171,7 +185,12 @@ type Store interface {
 // Team is how an organisation's staff share its conversations: a
 // conversation nobody has waits in the pool (protocol.Conversation.InPool)
 // until someone takes it; then only its assignee and the admins read it
-// (rules.ReadAccess). Every implementation applies ReadAccess to its
+// (rules.ReadAccess), and a counselor sees the pool only while it is
+// offered to them (rules.Offered: 受付中 and under max_open). Every
+// write that changes a staff member's presence or number of
+// conversations publishes ChangePresence, and ChangeOffered when the
+// pool is offered or withdrawn (with what waits in it). Every
+// implementation applies ReadAccess to its
 // listings (Conversations, Subscribe), its reads (History, MessagesAfter,
 // Receipt) and its writes (Send), keeps staff-only notes
 // (protocol.KindNote) from clients' reads, and the conformance suite
@@ -186,6 +205,9 @@ type Team interface {
 	// last staff reply) and records the reading in the audit log in the
 	// same transaction (protocol.AuditPoolPreview).
 	Preview(ctx context.Context, p Principal, conversationID int64) (protocol.Preview, error)
+	// End ends a conversation (対応終了, rules.End): nobody has it and it
+	// is not in the pool until its client writes again.
+	End(ctx context.Context, p Principal, conversationID int64) (protocol.Conversation, error)
 	// Transfer hands a conversation to a colleague (to), or back into the
 	// pool (nil), with a staff-only note stored as a protocol.KindNote
 	// message and, where the organisation announces hand-overs, a
@@ -225,9 +247,12 @@ type Accounts interface {
 	UpdateClient(ctx context.Context, p Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error)
 	// SetPassword replaces an account's password hash and ends its sessions (admins).
 	SetPassword(ctx context.Context, p Principal, id int64, hash string) error
-	// SetDisplayName sets the name clients see above the principal's
-	// replies (staff, their own; "" for none).
-	SetDisplayName(ctx context.Context, p Principal, name string) (protocol.Account, error)
+	// UpdateMe changes what a staff member chooses about themselves
+	// (rules.UpdateMe): the name clients see above their replies ("" for
+	// none) and their presence. (It replaced SetDisplayName.) A changed
+	// presence is published as ChangePresence, and ChangeOffered when the
+	// pool is offered or withdrawn.
+	UpdateMe(ctx context.Context, p Principal, patch protocol.MePatch) (protocol.Account, error)
 	// ChangeOwnPassword replaces the principal's own password hash and
 	// ends every other session of the account.
 	ChangeOwnPassword(ctx context.Context, p Principal, sessionID int64, hash string) error

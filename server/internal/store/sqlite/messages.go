@@ -18,7 +18,7 @@ import (
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
-	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since`
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since, c.outcome`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -31,7 +31,7 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &notice, &pool)
+		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome)
 	c.NoticeUntil = fromNullMS(notice)
 	c.PoolSince = fromNullMS(pool)
 	if assignee.Valid {
@@ -44,12 +44,6 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 }
 
 const convFrom = " FROM conversations c JOIN accounts a ON a.id = c.client_id "
-
-// offered reports whether a counselor is offered the pool now
-// (rules.Offered); everyone else is.
-func (db *DB) offered(ctx context.Context, q querier, p store.Principal) (bool, error) {
-	return true, nil
-}
 
 func conversationByClient(tx *sql.Tx, clientID int64) (protocol.Conversation, error) {
 	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
@@ -82,6 +76,9 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
 	if snap.Conversations, err = db.listConversations(ctx, tx, p); err != nil {
+		return snap, err
+	}
+	if snap.Offered, err = db.offered(ctx, tx, p); err != nil {
 		return snap, err
 	}
 	s, code, err := loadOrg(ctx, tx, p.OrgID)
@@ -357,6 +354,17 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			return nil, fmt.Errorf("load sender: %w", err)
 		}
 		in.AccessUntil = fromNullMS(until)
+		var watch *deskWatch
+		if p.IsStaff() && r.Kind != protocol.KindNote && in.Conv.AssigneeID == nil {
+			// A reply may take the conversation: it counts against
+			// max_open, and the replier's desk changes.
+			if in.Desk, err = desk(ctx, txq{tx}, p.AccountID); err != nil {
+				return nil, err
+			}
+			if watch, err = db.watchDesks(ctx, tx, p.OrgID, p.AccountID); err != nil {
+				return nil, err
+			}
+		}
 		sent, err := rules.SendMessage(in)
 		if err != nil {
 			return nil, err
@@ -375,10 +383,10 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		out, created = msgs[0], true
 		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
 			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
-			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ? WHERE id = ?`,
+			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ? WHERE id = ?`,
 			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
 			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
-			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.ID); err != nil {
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, c.ID); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
 		}
 		conv, before := c.Conversation, in.Conv.Conversation
@@ -386,7 +394,15 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		for i := range msgs {
 			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i], Conversation: &conv})
 		}
-		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}), nil
+		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
+		if watch != nil {
+			desks, err := watch.changes(ctx, tx)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, desks...)
+		}
+		return changes, nil
 	})
 	return out, created, err
 }
@@ -468,23 +484,44 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 			}
 		}
 		before := c.Conversation
-		if c, err = rules.Assign(p, c, assignee, role, db.clock()); err != nil {
+		d, err := desk(ctx, txq{tx}, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		s, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if c, err = rules.Assign(p, d, c, assignee, role, s, db.clock()); err != nil {
 			return nil, err
 		}
 		out = c.Conversation
-		return db.writeAssignment(tx, c, before)
+		return db.writeAssignment(ctx, tx, c, before)
 	})
 	return out, err
 }
 
-// writeAssignment stores who has a conversation and announces it.
-func (db *DB) writeAssignment(tx *sql.Tx, c store.ConversationState, before protocol.Conversation) ([]store.Change, error) {
-	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, updated_at = ? WHERE id = ?",
-		c.AssigneeID, nullMS(c.PoolSince), ms(c.UpdatedAt), c.ID); err != nil {
+// writeAssignment stores who has a conversation and announces it: to
+// whoever may see it, and the desks of whoever had and has it.
+func (db *DB) writeAssignment(ctx context.Context, tx *sql.Tx, c store.ConversationState, before protocol.Conversation) ([]store.Change, error) {
+	var watch *deskWatch
+	if ids := assignees(before, c.Conversation); len(ids) > 0 {
+		var err error
+		if watch, err = db.watchDesks(ctx, tx, c.OrgID, ids...); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, updated_at = ? WHERE id = ?",
+		c.AssigneeID, nullMS(c.PoolSince), c.Outcome, ms(c.UpdatedAt), c.ID); err != nil {
 		return nil, fmt.Errorf("assign: %w", err)
 	}
 	conv := c.Conversation
-	return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}, nil
+	changes := []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}
+	if watch == nil {
+		return changes, nil
+	}
+	desks, err := watch.changes(ctx, tx)
+	return append(changes, desks...), err
 }
 
 // Claim takes a pool conversation for p (rules.Claim), inside the
@@ -500,11 +537,19 @@ func (db *DB) Claim(ctx context.Context, p store.Principal, conversationID int64
 		if err != nil {
 			return nil, err
 		}
-		if access == rules.AccessNone && c.AssigneeID == nil {
+		before := c.Conversation
+		d, err := desk(ctx, txq{tx}, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		s, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if access == rules.AccessNone && c.AssigneeID == nil && !rules.AtCapacity(p, d, s) {
 			return nil, protocol.Errorf(protocol.CodeForbidden, "this conversation is not offered to you")
 		}
-		before := c.Conversation
-		c, changed, err := rules.Claim(p, c, db.clock())
+		c, changed, err := rules.Claim(p, d, c, s, db.clock())
 		if err != nil {
 			return nil, err
 		}
@@ -512,7 +557,7 @@ func (db *DB) Claim(ctx context.Context, p store.Principal, conversationID int64
 		if !changed {
 			return nil, nil
 		}
-		return db.writeAssignment(tx, c, before)
+		return db.writeAssignment(ctx, tx, c, before)
 	})
 	return out, err
 }
@@ -585,7 +630,17 @@ func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID in
 			return nil, fmt.Errorf("load the staff member: %w", err)
 		}
 		before := c.Conversation
-		h, err := rules.Transfer(p, name, c, to, role, note, s, db.clock())
+		var toDesk rules.Desk
+		if to != nil && role.IsStaff() {
+			if toDesk, err = desk(ctx, txq{tx}, *to); err != nil {
+				return nil, err
+			}
+		}
+		h, err := rules.Transfer(p, name, c, to, role, toDesk, note, s, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		watch, err := db.watchDesks(ctx, tx, c.OrgID, assignees(before, h.Conv.Conversation)...)
 		if err != nil {
 			return nil, err
 		}
@@ -601,12 +656,14 @@ func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID in
 			}
 			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: m, Conversation: &conv})
 		}
-		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, last_seq = ?, updated_at = ? WHERE id = ?",
-			c.AssigneeID, nullMS(c.PoolSince), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+			c.AssigneeID, nullMS(c.PoolSince), c.Outcome, c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
 			return nil, fmt.Errorf("hand over: %w", err)
 		}
 		out = conv
-		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}), nil
+		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
+		desks, err := watch.changes(ctx, tx)
+		return append(changes, desks...), err
 	})
 	return out, err
 }

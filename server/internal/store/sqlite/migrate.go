@@ -295,6 +295,12 @@ ALTER TABLE conversations ADD COLUMN pool_since INTEGER;
 UPDATE conversations SET pool_since = COALESCE(waiting_since, updated_at) WHERE assignee_id IS NULL AND client_wrote = 1;
 CREATE INDEX conversations_assignee ON conversations(assignee_id);
 `,
+	// 15: presence (受付中, 離席, 受付停止) of staff, and how a conversation
+	// nobody has ended (ended: its counselor ended it).
+	`
+ALTER TABLE accounts ADD COLUMN presence TEXT NOT NULL DEFAULT 'available';
+ALTER TABLE conversations ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

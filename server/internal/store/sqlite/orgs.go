@@ -118,6 +118,13 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		if err != nil {
 			return nil, err
 		}
+		var watch *deskWatch
+		if patch.MaxOpen != nil {
+			// A new limit may offer the pool to counselors, or withdraw it.
+			if watch, err = db.watchDesks(ctx, tx, p.OrgID); err != nil {
+				return nil, err
+			}
+		}
 		ch, err := rules.ApplySettings(p, old, patch)
 		if err != nil {
 			return nil, err
@@ -142,7 +149,15 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		}
 		out = db.orgView(p.OrgID, s, code)
 		org := out
-		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
+		changes := []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}
+		if watch != nil {
+			desks, err := watch.changes(ctx, tx)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, desks...)
+		}
+		return changes, nil
 	})
 	return out, err
 }

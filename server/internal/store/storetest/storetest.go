@@ -179,6 +179,7 @@ func Run(t *testing.T, open Opener) {
 		{"Pool", testPool},
 		{"ClaimByButton", testClaimByButton},
 		{"NotesAndHandover", testNotesAndHandover},
+		{"PresenceAndCapacity", testPresenceAndCapacity},
 		{"ConcurrentAdminDeletesLeaveOne", testConcurrentAdminDeletes},
 		{"SubscribeSnapshot", testSubscribe},
 	} {

@@ -904,3 +904,118 @@ func testNotesAndHandover(t *testing.T, open Opener) {
 		t.Fatalf("left after the client's deletion: %+v", msgs)
 	}
 }
+
+// Presence and capacity: the pool is offered to a counselor who is 受付中
+// and under max_open, and only then; every change of it is published.
+func testPresenceAndCapacity(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 3)
+	co := o.Staff
+	convs := make([]int64, 3)
+	for i, cl := range o.Clients {
+		convs[i] = f.Send(t, cl, 0, "1", "聞いてください").ConversationID
+	}
+	offers := func() []store.Change { return f.Published(store.ChangeOffered) }
+	away := protocol.PresenceAway
+	a, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{Presence: &away})
+	if err != nil || a.Presence != away {
+		t.Fatalf("away: %+v %v", a, err)
+	}
+	if ch := offers(); len(ch) != 1 || ch[0].AccountID != co.AccountID || ch[0].Offered || len(ch[0].Pool) != 3 {
+		t.Fatalf("going away: %+v", ch)
+	}
+	if ps := f.Published(store.ChangePresence); len(ps) != 1 || ps[0].Presence != away {
+		t.Fatalf("presence changes: %+v", ps)
+	}
+	if cs, _ := f.Store.Conversations(ctx, co); len(cs) != 0 {
+		t.Fatalf("away, the pool is listed: %+v", cs)
+	}
+	snap, err := f.Store.Subscribe(ctx, co, func() {})
+	if err != nil || snap.Offered || len(snap.Conversations) != 0 {
+		t.Fatalf("away, the snapshot: %+v %v", snap, err)
+	}
+	if _, err := f.Store.Preview(ctx, co, convs[0]); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("away, a preview: %v", err)
+	}
+	if _, err := f.Store.Claim(ctx, co, convs[0]); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("away, a claim: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, co, store.SendRequest{Ref: "r", ConversationID: convs[0], Body: "x"}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("away, a reply from the pool: %v", err)
+	}
+	back := protocol.PresenceAvailable
+	if _, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{Presence: &back}); err != nil {
+		t.Fatal(err)
+	}
+	if ch := offers(); len(ch) != 2 || !ch[1].Offered || len(ch[1].Pool) != 3 {
+		t.Fatalf("back: %+v", ch)
+	}
+
+	// max_open 2: two taken, the pool goes; a third neither by claim nor by reply.
+	two := 2
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{MaxOpen: &two}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.Claim(ctx, co, convs[0]); err != nil {
+		t.Fatal(err)
+	}
+	f.Send(t, co, convs[1], "r1", "お話を聞かせてください")
+	if ch := offers(); len(ch) != 3 || ch[2].Offered || len(ch[2].Pool) != 1 {
+		t.Fatalf("at max_open: %+v", ch)
+	}
+	if ps := f.Published(store.ChangePresence); ps[len(ps)-1].Open != 2 {
+		t.Fatalf("load: %+v", ps[len(ps)-1])
+	}
+	if _, err := f.Store.Claim(ctx, co, convs[2]); Code(err) != protocol.CodeAtCapacity {
+		t.Fatalf("a claim at max_open: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, co, store.SendRequest{Ref: "r2", ConversationID: convs[2], Body: "x"}); Code(err) != protocol.CodeAtCapacity {
+		t.Fatalf("a reply at max_open: %v", err)
+	}
+	f.Send(t, co, convs[0], "r3", "自分の相談にはいつでも") // one's own, whatever the load
+	colleague := f.Account(t, o.ID, protocol.RoleCounselor)
+	if _, err := f.Store.Claim(ctx, colleague, convs[2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.Transfer(ctx, colleague, convs[2], &co.AccountID, ""); Code(err) != protocol.CodeAtCapacity {
+		t.Fatalf("handing to a colleague at max_open: %v", err)
+	}
+	if _, err := f.Store.Transfer(ctx, o.Admin, convs[2], &co.AccountID, ""); err != nil {
+		t.Fatalf("an admin hands on regardless: %v", err)
+	}
+
+	// Ended: one fewer, and it waits in the pool again once its client writes.
+	c, err := f.Store.End(ctx, co, convs[0])
+	if err != nil || c.AssigneeID != nil || c.InPool() || c.Outcome != protocol.OutcomeEnded {
+		t.Fatalf("end: %+v %v", c, err)
+	}
+	if _, err := f.Store.History(ctx, co, convs[0], 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("an ended conversation still read by its counselor: %v", err)
+	}
+	f.Send(t, o.Clients[0], 0, "again", "また話を聞いてほしいです")
+	if c, _ := f.Store.Conversation(ctx, o.Admin, convs[0]); !c.InPool() || c.Outcome != "" {
+		t.Fatalf("written again: %+v", c)
+	}
+	// No limit: offered again.
+	zero := 0
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{MaxOpen: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if ch := offers(); !ch[len(ch)-1].Offered || ch[len(ch)-1].AccountID != co.AccountID {
+		t.Fatalf("no limit: %+v", ch[len(ch)-1])
+	}
+	// A counselor leaves: what they had waits in the pool.
+	if err := f.Store.DeleteAccount(ctx, o.Admin, co.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range convs[1:] {
+		if c, _ := f.Store.Conversation(ctx, o.Admin, id); !c.InPool() {
+			t.Fatalf("conversation %d after its counselor left: %+v", id, c)
+		}
+	}
+	staff, _ := f.Store.Accounts(ctx, o.Admin, protocol.RoleCounselor)
+	if len(staff) != 1 || staff[0].Presence != protocol.PresenceAvailable || staff[0].OpenConversations != 0 {
+		t.Fatalf("the staff list: %+v", staff)
+	}
+}
