@@ -121,6 +121,9 @@ type Effect struct {
 	Received int64
 	// Withdrawn are conversations that left this app.
 	Withdrawn []Withdrawal
+	// Staff: a colleague's (or one's own) presence, load or connection
+	// changed.
+	Staff bool
 	// Refused are the server's final refusals of replies (they left the
 	// outbox).
 	Refused []protocol.Error
@@ -147,6 +150,7 @@ func (e *Effect) Merge(o Effect) {
 		e.Received = o.Received
 	}
 	e.Withdrawn = append(e.Withdrawn, o.Withdrawn...)
+	e.Staff = e.Staff || o.Staff
 	e.Refused = append(e.Refused, o.Refused...)
 }
 
@@ -202,6 +206,8 @@ type Inbox struct {
 	// keystroke in it. Either holds the conversation in front.
 	composing bool
 	typedAt   time.Time
+	// staff are colleagues' presence, load and connection as last heard.
+	staff map[int64]protocol.PresenceFrame
 }
 
 // New returns an empty inbox. now is the clock (nil: time.Now).
@@ -209,7 +215,39 @@ func New(now func() time.Time) *Inbox {
 	if now == nil {
 		now = time.Now
 	}
-	return &Inbox{convs: map[int64]*Conv{}, now: now}
+	return &Inbox{convs: map[int64]*Conv{}, now: now, staff: map[int64]protocol.PresenceFrame{}}
+}
+
+// Desk is a staff member's presence, load and connection as last heard
+// (ok false: nothing heard).
+func (in *Inbox) Desk(accountID int64) (protocol.PresenceFrame, bool) {
+	d, ok := in.staff[accountID]
+	return d, ok
+}
+
+// SetDesk records a staff member's desk as read from the staff list.
+func (in *Inbox) SetDesk(d protocol.PresenceFrame) { in.staff[d.AccountID] = d }
+
+// Presence is the signed-in staff member's presence.
+func (in *Inbox) Presence() protocol.Presence {
+	if in.me.Presence == "" {
+		return protocol.PresenceAvailable
+	}
+	return in.me.Presence
+}
+
+// Offered reports whether the pool is offered to the signed-in staff
+// member (as the server decides it: 受付中 and under max_open), and if
+// not, why: away (or stopped), or at the limit.
+func (in *Inbox) Offered() (offered bool, atLimit bool) {
+	if in.me.Role != protocol.RoleCounselor {
+		return true, false
+	}
+	mine, _ := in.Count(ViewMine)
+	if max := in.org.Settings.MaxOpen; max > 0 && mine >= max {
+		return false, true
+	}
+	return in.Presence() == protocol.PresenceAvailable, false
 }
 
 // Me is the signed-in account.
@@ -473,6 +511,12 @@ func (in *Inbox) Apply(frame protocol.ServerFrame) Effect {
 		return Effect{}
 	case *protocol.ConversationDeletedFrame:
 		return in.remove(f.ConversationID)
+	case *protocol.PresenceFrame:
+		in.staff[f.AccountID] = *f
+		if f.AccountID == in.me.ID {
+			in.me.Presence = f.Presence
+		}
+		return Effect{Staff: true}
 	case *protocol.TypingFrame:
 		c := in.convs[f.ConversationID]
 		if c == nil || (f.SenderID != 0 && f.SenderID == in.me.ID) {
@@ -499,8 +543,15 @@ func (in *Inbox) TypingEnded() Effect {
 	return eff
 }
 
-// SetMe updates the signed-in account (after changing its display name).
-func (in *Inbox) SetMe(a protocol.Account) { in.me = a }
+// SetMe updates the signed-in account (after changing its display name
+// or presence).
+func (in *Inbox) SetMe(a protocol.Account) {
+	in.me = a
+	if d, ok := in.staff[a.ID]; ok && a.Presence != "" {
+		d.Presence = a.Presence
+		in.staff[a.ID] = d
+	}
+}
 
 func (in *Inbox) applyWelcome(f *protocol.Welcome) {
 	in.me, in.org, in.synced = f.Account, f.Org, false

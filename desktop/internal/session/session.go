@@ -267,14 +267,16 @@ func (c *Controller) open(server string, cli *client.Client) {
 	// showing a conversation reports it read over it.
 	c.main = ui.NewMain(c.in, c.win, ui.Actions{
 		Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray,
-		Older:     func(conv, before int64) { go c.older(s, conv, before) },
-		Draft:     c.drafts.Set,
-		Typing:    s.typing,
-		Claim:     func(conv int64) { go c.claim(s, conv) },
-		Preview:   func(conv int64) { go c.preview(s, conv) },
-		AlertPool: c.alertPool,
-		Note:      c.note,
-		Transfer:  func(conv int64, to *int64, note string) { go c.transfer(s, conv, to, note) },
+		Older:       func(conv, before int64) { go c.older(s, conv, before) },
+		Draft:       c.drafts.Set,
+		Typing:      s.typing,
+		Claim:       func(conv int64) { go c.claim(s, conv) },
+		Preview:     func(conv int64) { go c.preview(s, conv) },
+		AlertPool:   c.alertPool,
+		Note:        c.note,
+		Transfer:    func(conv int64, to *int64, note string) { go c.transfer(s, conv, to, note) },
+		End:         func(conv int64) { go c.endConversation(s, conv) },
+		SetPresence: func(p protocol.Presence) { go c.setPresence(s, p) },
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
@@ -613,6 +615,36 @@ func (c *Controller) enqueue(p client.PendingMessage) {
 	}
 	c.in.AddPending(p)
 	c.live.EnqueueMessage(p)
+}
+
+// endConversation ends a conversation (対応終了) and tells the screen.
+func (c *Controller) endConversation(s *session, conv int64) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	got, err := s.cli.End(ctx, conv)
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.Ended(conv, got, err)
+		}
+	})
+}
+
+// setPresence sets 受付中, 離席 or 受付停止; the screen shows what the
+// server kept.
+func (c *Controller) setPresence(s *session, p protocol.Presence) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	a, err := s.cli.UpdateMe(ctx, protocol.MePatch{Presence: &p})
+	c.do(func() {
+		if c.main != s.scr {
+			return
+		}
+		if err != nil {
+			ui.ShowError(c.win, ui.T("presence.failed", "Presence not changed"), err)
+			a = s.in.Me()
+		}
+		s.scr.SetMe(a)
+	})
 }
 
 // transfer hands a conversation on and tells the screen.

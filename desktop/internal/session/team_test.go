@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/keychain"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -115,4 +116,24 @@ func TestHandOverBetweenApps(t *testing.T) {
 		}
 		return len(c.Messages) == 3 && notes == 2
 	})
+}
+
+// 離席 from the app: the pool leaves the app, and comes back with 受付中.
+func TestAwayTakesThePoolAway(t *testing.T) {
+	srv := servertest.New(t)
+	cl, _ := srv.Client(t, "さくら")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clLive := cl.Live(client.LiveOptions{})
+	go clLive.Run(ctx)
+	if _, err := clLive.Send(ctx, 0, "聞いてください"); err != nil {
+		t.Fatal(err)
+	}
+	ctrl, h, _, _ := signedIn(t, srv, protocol.RoleCounselor, Options{})
+	pool := func() int { n, _ := ctrl.in.Count(inbox.ViewPool); return n }
+	h.waitFor(t, "the pool", func() bool { return pool() == 1 })
+	ctrl.setPresence(ctrl.sess, protocol.PresenceAway)
+	h.waitFor(t, "the pool gone while away", func() bool { return pool() == 0 && ctrl.in.Presence() == protocol.PresenceAway })
+	ctrl.setPresence(ctrl.sess, protocol.PresenceAvailable)
+	h.waitFor(t, "the pool back", func() bool { return pool() == 1 && ctrl.in.Presence() == protocol.PresenceAvailable })
 }

@@ -35,6 +35,7 @@ type orgTab struct {
 	// Several counselors: how a conversation is taken from the pool.
 	claimBy   *widget.RadioGroup
 	announce  *widget.Check
+	maxOpen   *widget.Entry
 	orgName   *widget.Entry
 	showName  *widget.Check
 	welcome   *widget.Entry
@@ -66,6 +67,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.claimBy = widget.NewRadioGroup([]string{T("admin.claimByReply", "A first reply also takes the conversation"),
 		T("admin.claimByButton", "Only the Take it button takes a conversation")}, nil)
 	t.announce = widget.NewCheck(T("admin.announceHandover", "Tell the client when another staff member takes over (「担当者が変わりました」)"), nil)
+	t.maxOpen = widget.NewEntry()
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
@@ -126,7 +128,9 @@ func newOrgTab(env *adminEnv) *orgTab {
 			widget.NewLabelWithStyle(T("admin.hours", "Business hours"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			hint, grid, t.hoursOnly, form, t.writeFirst, widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.team", "Taking conversations"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-			t.teamHint(), t.claimBy, t.announce, widget.NewSeparator(),
+			t.teamHint(), t.claimBy, t.announce,
+			widget.NewForm(widget.NewFormItem(T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), t.maxOpen)),
+			widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			appHint, appForm)))
 	return t
@@ -225,6 +229,7 @@ func (t *orgTab) show(org protocol.Org) {
 		t.claimBy.SetSelected(t.claimBy.Options[1])
 	}
 	t.announce.SetChecked(s.AnnounceHandover)
+	t.maxOpen.SetText(strconv.Itoa(s.MaxOpen))
 	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
 	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
 	auditDays := s.AuditRetentionDays
@@ -275,6 +280,11 @@ func (t *orgTab) Save() {
 	writeFirst := t.writeFirst.Checked
 	claimByButton := t.claimBy.Selected == t.claimBy.Options[1]
 	announce := t.announce.Checked
+	maxOpen, err := strconv.Atoi(strings.TrimSpace(t.maxOpen.Text))
+	if err != nil || maxOpen < 0 || maxOpen > protocol.MaxMaxOpen {
+		Inform(win, T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), T("admin.badMaxOpen", "Enter a number from 0 (no limit) to {{.Max}}.", map[string]any{"Max": protocol.MaxMaxOpen}))
+		return
+	}
 	appName := strings.TrimSpace(t.appName.Text)
 	if len([]rune(appName)) > protocol.MaxAppNameRunes {
 		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
@@ -311,7 +321,7 @@ func (t *orgTab) Save() {
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
 		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
 		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
-		ClaimByButton: &claimByButton, AnnounceHandover: &announce}
+		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
 // convList is the left pane: the view (自分の担当, 未対応, and for admins
@@ -30,6 +31,7 @@ type convList struct {
 	filter    *widget.Select
 	list      *widget.List
 	count     *widget.Label
+	hint      *jaLabel // why the pool shows nothing (away, at the limit)
 	content   fyne.CanvasObject
 	showAll   bool // the 全体 view is offered (admins)
 	onViewSet func(v inbox.View)
@@ -89,7 +91,10 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 	l.filter.OnChanged = func(string) { l.Sync(inbox.Effect{All: true}) }
 	l.count = widget.NewLabel("")
 	l.count.Importance = widget.LowImportance
-	top := container.NewVBox(l.viewBar, l.search, l.filter)
+	l.hint = newJALabel("")
+	l.hint.Importance = widget.WarningImportance
+	l.hint.Hide()
+	top := container.NewVBox(l.viewBar, l.search, l.filter, l.hint)
 	l.content = container.NewBorder(top, l.count, nil, nil, l.list)
 	l.showViews()
 	return l
@@ -135,8 +140,12 @@ func (l *convList) showViews() {
 	mine, _ := l.in.Count(inbox.ViewMine)
 	pool, _ := l.in.Count(inbox.ViewPool)
 	all, _ := l.in.Count(inbox.ViewAll)
+	mineText := T("view.mine", "Mine {{.Count}}", map[string]any{"Count": mine})
+	if max := l.in.Org().Settings.MaxOpen; max > 0 && l.in.Me().Role == protocol.RoleCounselor {
+		mineText = T("view.mineOf", "Mine {{.Count}}/{{.Max}}", map[string]any{"Count": mine, "Max": max})
+	}
 	texts := [3]string{
-		T("view.mine", "Mine {{.Count}}", map[string]any{"Count": mine}),
+		mineText,
 		T("view.pool", "Unassigned {{.Count}}", map[string]any{"Count": pool}),
 		T("view.all", "All {{.Count}}", map[string]any{"Count": all}),
 	}
@@ -184,7 +193,26 @@ func (l *convList) Sync(eff inbox.Effect) {
 	viewTotal, _ := l.in.Count(l.view)
 	l.count.SetText(T("list.count", "{{.Shown}} of {{.Total}} conversations", map[string]any{"Shown": len(next), "Total": viewTotal}))
 	l.showViews()
+	l.showHint()
 	l.mirror()
+}
+
+// showHint says, in the pool's view, why it is not offered.
+func (l *convList) showHint() {
+	text := ""
+	if offered, atLimit := l.in.Offered(); l.view == inbox.ViewPool && !offered {
+		text = T("pool.notOfferedAway", "You are away: the pool is not shown. Choose “Taking conversations” at the top right to see it.")
+		if atLimit {
+			text = T("pool.notOfferedFull", "You have as many conversations as the organisation allows ({{.Max}}): the pool is shown again when one ends or is handed on.",
+				map[string]any{"Max": l.in.Org().Settings.MaxOpen})
+		}
+	}
+	if text == "" {
+		l.hint.Hide()
+		return
+	}
+	l.hint.SetText(text)
+	l.hint.Show()
 }
 
 func (l *convList) index(id int64) int {

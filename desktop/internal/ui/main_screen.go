@@ -58,6 +58,24 @@ type Actions struct {
 	// Transfer hands a conversation to a colleague (to), or back to the
 	// pool (nil), with a note; the app answers with Transferred.
 	Transfer func(conversationID int64, to *int64, note string)
+	// End ends a conversation (対応終了); the app answers with Ended.
+	End func(conversationID int64)
+	// SetPresence sets the staff member's presence (受付中, 離席,
+	// 受付停止); the app answers with SetMe.
+	SetPresence func(p protocol.Presence)
+}
+
+// presences are the choices of the presence menu, in its order.
+var presences = []protocol.Presence{protocol.PresenceAvailable, protocol.PresenceAway, protocol.PresenceStopped}
+
+func presenceText(p protocol.Presence) string {
+	switch p {
+	case protocol.PresenceAway:
+		return T("presence.away", "Away")
+	case protocol.PresenceStopped:
+		return T("presence.stopped", "Not taking conversations")
+	}
+	return T("presence.available", "Taking conversations")
 }
 
 // BurstQuiet is how long clients must stay silent before another OS
@@ -81,6 +99,9 @@ type Main struct {
 	bannerB  *widget.Button
 	claimBtn *widget.Button
 	handBtn  *widget.Button // 引き継ぐ…
+	endBtn   *widget.Button // 対応終了
+	presence *widget.Select // 受付中 / 離席 / 受付停止
+	team     *widget.Label  // how many colleagues take conversations now
 	noteMode *widget.Check  // the reply box writes a staff-only note
 	history  *historyView
 	compose  *composeEntry
@@ -159,6 +180,19 @@ func (m *Main) buildUI() {
 	m.claimBtn.Hide()
 	m.handBtn = widget.NewButtonWithIcon(T("handover.button", "Hand over…"), theme.MailForwardIcon(), m.ShowTransfer)
 	m.handBtn.Hide()
+	m.endBtn = widget.NewButtonWithIcon(T("end.button", "End"), theme.MediaStopIcon(), m.confirmEnd)
+	m.endBtn.Hide()
+	labels := make([]string, len(presences))
+	for i, p := range presences {
+		labels[i] = presenceText(p)
+	}
+	m.presence = widget.NewSelect(labels, func(string) {
+		if i := m.presence.SelectedIndex(); i >= 0 && !m.settling && m.actions.SetPresence != nil && presences[i] != m.in.Presence() {
+			m.actions.SetPresence(presences[i])
+		}
+	})
+	m.team = widget.NewLabel("")
+	m.team.Importance = widget.LowImportance
 	m.noteMode = widget.NewCheck(T("compose.noteMode", "Staff note"), func(bool) {
 		if f := m.in.Focused(); f != nil {
 			m.showWritable(f)
@@ -207,12 +241,12 @@ func (m *Main) buildUI() {
 	m.sendBtn = widget.NewButtonWithIcon(T("compose.send", "Send"), theme.MailSendIcon(), m.send)
 	m.sendBtn.Importance = widget.HighImportance
 
-	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(m.handBtn, m.claimBtn), container.NewHBox(m.title, m.subtitle)), m.banner)
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(m.endBtn, m.handBtn, m.claimBtn), container.NewHBox(m.title, m.subtitle)), m.banner)
 	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.noteMode, m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
 	split.Offset = 0.26
-	top := container.NewHBox(m.status, layout.NewSpacer(), m.avail)
+	top := container.NewHBox(m.status, layout.NewSpacer(), m.team, m.presence, m.avail)
 	m.work = split
 	m.lockText = newJALabel("")
 	m.lockText.Alignment = fyne.TextAlignCenter
@@ -344,9 +378,35 @@ func (m *Main) SetForeground(fg bool) {
 	}
 }
 
-// SetStaff names the organisation's staff, for "who wrote" on replies.
+// showTeam shows the staff member's presence and how many colleagues
+// take conversations now.
+func (m *Main) showTeam() {
+	m.settling = true
+	if i := slices.Index(presences, m.in.Presence()); i >= 0 && m.presence.SelectedIndex() != i {
+		m.presence.SetSelectedIndex(i)
+	}
+	m.settling = false
+	n := 0
+	for id := range m.staff {
+		if d, ok := m.in.Desk(id); ok && d.Online && d.Presence == protocol.PresenceAvailable {
+			n++
+		}
+	}
+	m.team.SetText(T("team.taking", "{{.Count}} taking conversations", map[string]any{"Count": n}))
+	m.list.showViews()
+	m.list.showHint()
+}
+
+// SetStaff names the organisation's staff, for "who wrote" on replies,
+// with their presence and load as the staff list said.
 func (m *Main) SetStaff(staff map[int64]protocol.Account) {
 	m.staff = staff
+	for _, a := range staff {
+		if _, heard := m.in.Desk(a.ID); !heard {
+			m.in.SetDesk(protocol.PresenceFrame{AccountID: a.ID, Presence: a.Presence, OpenConversations: a.OpenConversations, Online: a.Online})
+		}
+	}
+	m.showTeam()
 	m.history.Refresh()
 	m.list.Sync(inbox.Effect{All: true})
 	m.showSubtitle()
@@ -440,10 +500,50 @@ func (m *Main) needPreview(f *inbox.Conv) {
 	m.actions.Preview(f.ID)
 }
 
-// SetMe updates the signed-in account (its display name changed).
+// SetMe updates the signed-in account (its display name or presence
+// changed).
 func (m *Main) SetMe(a protocol.Account) {
 	m.in.SetMe(a)
 	m.history.Refresh()
+	m.showTeam()
+}
+
+// confirmEnd asks, naming the client, then ends the conversation in front.
+func (m *Main) confirmEnd() {
+	f := m.in.Focused()
+	if f == nil || m.actions.End == nil {
+		return
+	}
+	id, name := f.ID, f.Nickname
+	Confirm(m.win, T("end.title", "End the conversation with {{.Name}}?", map[string]any{"Name": name}),
+		T("end.body", "It leaves your list and this computer. If {{.Name}} writes again, the conversation waits in the pool for whoever takes it.", map[string]any{"Name": name}),
+		T("end.do", "End it"), T("confirm.back", "Back to editing"), func() { m.actions.End(id) })
+}
+
+// Ended takes the answer to Actions.End.
+func (m *Main) Ended(id int64, conv protocol.Conversation, err error) {
+	if err != nil {
+		ShowError(m.win, T("end.failed", "Not ended"), err)
+		return
+	}
+	if c := m.in.Conv(id); c != nil && m.in.Readable(c) {
+		m.Apply(m.in.Apply(&protocol.ConversationFrame{Conversation: conv}))
+	}
+}
+
+// staffChoice names a colleague in the hand-over list, with their
+// presence and load: 佐藤「さとう」 · 受付中 · 3件.
+func (m *Main) staffChoice(a protocol.Account) string {
+	s := staffLabel(a)
+	d, ok := m.in.Desk(a.ID)
+	if !ok {
+		return s
+	}
+	s += " · " + presenceText(d.Presence) + " · " + T("team.open", "{{.Count}} open", map[string]any{"Count": d.OpenConversations})
+	if !d.Online {
+		s += " · " + T("team.offline", "offline")
+	}
+	return s
 }
 
 // staffLabel names a staff member for colleagues, with the name clients
@@ -478,6 +578,9 @@ func (m *Main) Apply(eff inbox.Effect) {
 	}
 	if eff.All {
 		m.list.OfferAll(m.in.Me().Role == protocol.RoleAdmin)
+	}
+	if eff.All || eff.Staff {
+		m.showTeam()
 	}
 	for _, w := range eff.Withdrawn {
 		delete(m.previewAsked, w.ID)
@@ -657,6 +760,7 @@ func (m *Main) showFocused(eff inbox.Effect) {
 			m.claimBtn.Hide()
 		}
 		m.handBtn.Hide()
+		m.endBtn.Hide()
 		m.noteMode.Hide()
 		return
 	}
@@ -683,8 +787,10 @@ func (m *Main) showFocused(eff inbox.Effect) {
 	admin := m.in.Me().Role == protocol.RoleAdmin
 	if m.in.Mine(f) || (admin && (f.AssigneeID != nil || f.InPool())) {
 		m.handBtn.Show()
+		m.endBtn.Show()
 	} else {
 		m.handBtn.Hide()
+		m.endBtn.Hide()
 	}
 	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
 		if m.in.Readable(f) {
@@ -769,7 +875,7 @@ func (m *Main) ShowTransfer() {
 	}
 	slices.SortFunc(staff, func(a, b protocol.Account) int { return strings.Compare(a.Nickname, b.Nickname) })
 	for _, a := range staff {
-		labels, to = append(labels, staffLabel(a)), append(to, &a.ID)
+		labels, to = append(labels, m.staffChoice(a)), append(to, &a.ID)
 	}
 	pick := widget.NewSelect(labels, nil)
 	pick.PlaceHolder = T("handover.pick", "To whom?")

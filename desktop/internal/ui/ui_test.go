@@ -747,7 +747,7 @@ func TestNotesAndHandOverOnScreen(t *testing.T) {
 			}
 		}
 	}
-	if pick == nil || note == nil || len(pick.Options) != 2 || pick.Options[1] != "佐藤「さとう」" {
+	if pick == nil || note == nil || len(pick.Options) != 2 || !strings.HasPrefix(pick.Options[1], "佐藤「さとう」 · ") {
 		t.Fatalf("the hand-over dialog: %v", pick)
 	}
 	pick.SetSelectedIndex(1)
@@ -755,5 +755,58 @@ func TestNotesAndHandOverOnScreen(t *testing.T) {
 	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	if len(transfers) != 1 || transfers[0] == nil || *transfers[0] != 7 || transferNote != "夜に書くことが多い方です" {
 		t.Fatalf("transfers %v %q", transfers, transferNote)
+	}
+}
+
+// Presence and capacity on screen: the presence menu sets it; away (or at
+// the organisation's limit) the pool's view says why it shows nothing;
+// colleagues' presence shows in the hand-over list and the top bar; 対応終了
+// asks first.
+func TestPresenceAndCapacityOnScreen(t *testing.T) {
+	m, in, _, _, _ := newMainForTest(t)
+	var set []protocol.Presence
+	var ended []int64
+	m.actions.SetPresence = func(p protocol.Presence) { set = append(set, p) }
+	m.actions.End = func(id int64) { ended = append(ended, id) }
+	m.SetStaff(map[int64]protocol.Account{1: {ID: 1, Nickname: "わたし", Presence: protocol.PresenceAvailable, Online: true},
+		7: {ID: 7, Nickname: "佐藤", Presence: protocol.PresenceAvailable, OpenConversations: 2, Online: true}})
+	if !strings.Contains(m.team.Text, "2") {
+		t.Fatalf("team line %q", m.team.Text)
+	}
+	m.presence.SetSelectedIndex(1) // 離席
+	if len(set) != 1 || set[0] != protocol.PresenceAway {
+		t.Fatalf("presence set %v", set)
+	}
+	me := in.Me()
+	me.Presence = protocol.PresenceAway
+	m.SetMe(me)
+	m.SetView(inbox.ViewPool)
+	if !m.list.hint.Visible() || !strings.Contains(m.list.hint.source, T("presence.available", "Taking conversations")) {
+		t.Fatalf("away, the pool's hint: %q", m.list.hint.source)
+	}
+	// A colleague goes away: the top bar and the hand-over list say so.
+	m.Apply(in.Apply(&protocol.PresenceFrame{AccountID: 7, Presence: protocol.PresenceAway, OpenConversations: 3, Online: true}))
+	if !strings.Contains(m.team.Text, "0") || !strings.Contains(m.staffChoice(m.staff[7]), T("presence.away", "Away")) {
+		t.Fatalf("team %q, choice %q", m.team.Text, m.staffChoice(m.staff[7]))
+	}
+	// At the organisation's limit.
+	me.Presence = protocol.PresenceAvailable
+	m.SetMe(me)
+	org := in.Org()
+	org.Settings.MaxOpen = 3
+	m.Apply(in.Apply(&protocol.SettingsFrame{Org: org}))
+	if !m.list.hint.Visible() || !strings.Contains(m.list.viewBtns[0].Text, "3/3") {
+		t.Fatalf("at the limit: hint %v, mine %q", m.list.hint.Visible(), m.list.viewBtns[0].Text)
+	}
+	// 対応終了 asks, naming the client.
+	m.SetView(inbox.ViewMine)
+	m.pick(1)
+	test.Tap(m.endBtn)
+	if len(ended) != 0 || m.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("ended without asking")
+	}
+	m.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(ended) != 1 || ended[0] != 1 {
+		t.Fatalf("ended %v", ended)
 	}
 }
