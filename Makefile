@@ -138,9 +138,10 @@ lint: ## vet, gofmt and staticcheck
 bench: build ## load test: Taiwa vs a bare WebSocket relay (see docs/bench.md)
 	$(BIN)/taiwa-load compare --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 	$(BIN)/taiwa-load idle --server $(BIN)/taiwa --conns 10000
+	$(BIN)/taiwa-load storm --server $(BIN)/taiwa --clients 1000 --outage 0 --runs 3
 	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x -benchmem ./desktop/...
 	$(GO) test $(GOTAGS) -run '^$$' -bench LoginDuringFlood -benchtime 20x ./server/internal/server/
-	$(GO) test $(GOTAGS) -run '^$$' -bench BulkRegistration -benchtime 1x ./server/internal/server/
+	$(GO) test $(GOTAGS) -run '^$$' -bench 'BulkRegistration|SignInRush' -benchtime 1x ./server/internal/server/
 	$(GO) test -run '^$$' -bench 'BenchmarkOpen|BenchmarkSweepUnderLoad' -benchtime 1x ./server/internal/store/sqlite/
 
 FUZZTIME ?= 60s

@@ -523,7 +523,7 @@ test("sign-in guidance: full-width IDs and 「ー」 work, the password can be s
     const cred2 = await env.newClient("ぜんかく2");
     const p2 = await phone(env);
     await p2.page.route("**/api/v1/login", (r) => r.fulfill({ status: 503, contentType: "application/json",
-      body: JSON.stringify({ error: { code: "unavailable", message: "busy", retry_after: 1 } }) }), { times: 1 });
+      body: JSON.stringify({ error: { code: "unavailable", message: "down for maintenance" } }) }), { times: 1 });
     await p2.page.goto(env.url + appPath);
     await p2.page.fill("#login-id", cred2.login_id);
     await p2.page.fill("#password", cred2.password);

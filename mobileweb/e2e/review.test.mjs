@@ -1,7 +1,8 @@
 // What an independent review of the client app found, held by tests: one
 // browser shared by two people or two organisations, messages past their
 // deletion date, and quick exit from anywhere, keeping the words being
-// written.
+// written. And a seminar signing in at once, told "busy", that waits its
+// turn by itself.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -132,4 +133,41 @@ test("quick exit works with the menu open, and keeps the words just typed", asyn
   await third.waitForSelector("#chat-view:not([hidden])");
   assert.equal(await third.inputValue("#text"), "閉じる直前に書いた言葉");
   await ctx.close();
+});
+
+test("a seminar told 'busy' signs in by itself, keeping the slip's password", async () => {
+  const cred = await env.newClient("ゼミ");
+  const { ctx, page } = await phone(env);
+  // The server answers as it does when another sign-in from the same
+  // network is being checked: twice busy, then the real answer.
+  let busy = 0;
+  await page.route("**/api/v1/login", (r) => {
+    if (busy++ < 2) {
+      return r.fulfill({ status: 429, contentType: "application/json",
+        body: JSON.stringify({ error: { code: "rate_limited", message: "too many sign-ins at once from this address", retry_after: 1 } }) });
+    }
+    return r.continue();
+  });
+  await page.goto(env.url + "/");
+  await page.fill("#login-id", cred.login_id);
+  await page.fill("#password", cred.password);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#login-notice:not([hidden]) >> text=混み合っています");
+  assert.equal(await page.inputValue("#password"), cred.password, "the password was cleared while waiting");
+  assert.equal(await page.textContent("#login-error"), "", "waiting its turn shown as an error");
+  await shot(page, "pwa-signin-queued.png");
+  await synced(page);
+  assert.equal(busy, 3);
+  await ctx.close();
+
+  // A wrong password is still cleared, and busy with no retry_after is
+  // said, not waited out.
+  const p2 = await phone(env);
+  await p2.page.goto(env.url + "/");
+  await p2.page.fill("#login-id", cred.login_id);
+  await p2.page.fill("#password", "wrong-password");
+  await p2.page.click("#login-form button[type=submit]");
+  await p2.page.waitForSelector("#login-error >> text=正しくありません");
+  assert.equal(await p2.page.inputValue("#password"), "");
+  await p2.ctx.close();
 });

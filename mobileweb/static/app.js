@@ -27,6 +27,7 @@ const NOTICE = "taiwa.notice";
 const PING_EVERY = 4000;
 const TYPING_EVERY = 3000; // how often this app says its person is typing
 const TYPING_SHOWN = 6000; // how long the counselor's typing shows
+const SIGN_IN_PATIENCE = 60000; // how long a sign-in waits its turn when the server is busy
 
 const state = {
   me: null, org: null, conv: null,
@@ -771,22 +772,40 @@ async function login(ev) {
   const id = normalizeLoginId($("login-id").value);
   $("login-id").value = id; // show the ID as it is read
   try {
-    const r = await fetch("/api/v1/login", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ login_id: id, password: normalizePassword($("password").value), cookie: true, shared, device: "phone" }),
-    });
+    const body = JSON.stringify({ login_id: id, password: normalizePassword($("password").value), cookie: true, shared, device: "phone" });
+    // A seminar signs in all at once from one network: the server hashes
+    // one password per address at a time and answers the rest "busy, try
+    // again in a second". That is a queue, not a failure: try again by
+    // ourselves (with a little jitter, so that the room does not come
+    // back in step) and keep what was typed.
+    const started = Date.now();
+    let r, e;
+    for (;;) {
+      r = await fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      if (r.ok) break;
+      e = (await r.json().catch(() => ({}))).error || {};
+      const transient = (e.code === "rate_limited" || e.code === "unavailable") && e.retry_after > 0 && e.retry_after <= 10;
+      const pause = transient ? e.retry_after * 1000 + Math.random() * 1000 : 0;
+      if (!transient || Date.now() - started + pause > SIGN_IN_PATIENCE) break;
+      $("login-error").textContent = "";
+      $("login-notice").textContent = t("signInQueued");
+      $("login-notice").hidden = false;
+      await new Promise((ok) => setTimeout(ok, pause));
+    }
+    $("login-notice").hidden = true;
     if (!r.ok) {
-      const e = (await r.json().catch(() => ({}))).error || {};
       $("login-error").textContent = e.code === "locked" ? t("locked", { wait: wait(e.retry_after || 900) })
         : e.code === "rate_limited" ? t("rateLimited", { wait: wait(e.retry_after || 60) })
           : e.code === "forbidden" ? t("expired")
             : e.code === "bad_credentials" || e.code === "bad_request" ? t("badLogin")
               : r.status >= 500 ? t("busy") : t("network");
-      $("password").value = "";
+      // Only a wrong password is worth retyping; a busy server or a
+      // lockout leaves the slip's password in place.
+      if (e.code === "bad_credentials") $("password").value = "";
       return;
     }
-    const body = await r.json();
-    if (body.account.role !== "client") {
+    const me = await r.json();
+    if (me.account.role !== "client") {
       await fetch("/api/v1/logout", { method: "POST" });
       $("login-error").textContent = t("badLogin");
       return;
@@ -801,7 +820,7 @@ async function login(ev) {
     $("password").value = "";
     $("show-password").checked = false;
     $("password").type = "password";
-    state.org = body.org;
+    state.org = me.org;
     await start();
   } catch {
     $("login-error").textContent = t("network");

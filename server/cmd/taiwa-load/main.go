@@ -2,12 +2,15 @@
 //
 //	taiwa-load compare --server bin/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 //	taiwa-load idle    --server bin/taiwa --conns 10000
+//	taiwa-load storm   --server bin/taiwa --clients 1000 --outage 2s
 //	taiwa-load relay   --addr 127.0.0.1:0   (the bare relay, started by the others)
 //
 // compare drives the same open-loop load against Taiwa and against a bare
 // WebSocket relay with no storage (built into this tool), and prints
 // Taiwa's figures as ratios to the relay's. idle holds many connections
-// open and reports memory per connection and fan-out latency.
+// open and reports memory per connection and fan-out latency. storm cuts
+// every client's connection at once and measures how long they take to
+// come back and catch up.
 package main
 
 import (
@@ -28,7 +31,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: taiwa-load compare|idle|relay [flags]")
+		fmt.Fprintln(stderr, "usage: taiwa-load compare|idle|storm|relay [flags]")
 		return 2
 	}
 	var err error
@@ -37,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = compareCmd(ctx, args[1:], stdout, stderr)
 	case "idle":
 		err = idleCmd(ctx, args[1:], stdout, stderr)
+	case "storm":
+		err = stormCmd(ctx, args[1:], stdout, stderr)
 	case "relay":
 		err = relayCmd(ctx, args[1:], stdout, stderr)
 	default:

@@ -20,28 +20,39 @@ import (
 //   - per login ID from every address: IDFailures failures lock the ID
 //     (guessing spread over many addresses);
 //   - hashes running at once: at most Hashers in all and half of them for
-//     one address (its further attempts are answered at once, "busy" with
-//     retry_after). When all are taken, an attempt from an address with
-//     nothing in flight waits, first come first served, up to maxWait for
-//     the next free one: a few flooding addresses, each holding its share,
-//     cannot keep everyone else out. Past maxWaiters, "busy" at once.
+//     one address. An attempt that finds no slot it may take waits up to
+//     maxWait for one, at most addrWaiters per address and maxWaiters in
+//     all; past that it is answered at once, "busy" with retry_after. A
+//     freed slot goes to the waiting address served least recently (first
+//     come first served among equals): a few flooding addresses, each
+//     holding its share with a queue behind it, cannot keep everyone else
+//     out, and a seminar behind one address queues rather than being told
+//     to come back.
 //
 // Failures of other accounts never refuse a correct password: a seminar
 // room behind one NAT, or every user behind a reverse proxy without
 // --trusted-proxies, shares an address.
 type loginGuard struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	cfg     Config
-	byPair  map[pairKey]*failures
-	byID    map[string]*failures
-	running map[string]int // hashes in flight per address
-	hashing int            // hashes in flight in all, sign-ins and others
-	// waiting are sign-ins from addresses with nothing in flight, waiting
-	// for a hash slot in the order they came: a freed slot goes to them
-	// before anyone who comes later, so that a few flooding addresses,
-	// each holding its one slot, cannot keep everyone else out.
+	mu     sync.Mutex
+	now    func() time.Time
+	cfg    Config
+	byPair map[pairKey]*failures
+	byID   map[string]*failures
+	// addrs holds the addresses with a hash in flight or waiting (and
+	// only those: a spray of refused attempts leaves nothing).
+	addrs   map[string]*addrState
+	hashing int // hashes in flight in all, sign-ins and others
+	// waiting are attempts waiting for a hash slot, in the order they came.
 	waiting []*waiter
+	// served numbers the grants, so that a freed slot can go to the
+	// address served least recently.
+	served uint64
+}
+
+// addrState is one address's share of the hashing.
+type addrState struct {
+	running, queued int
+	lastServed      uint64
 }
 
 // waiter is a sign-in waiting for a hash slot; granted is closed when the
@@ -53,8 +64,9 @@ type waiter struct {
 
 // Bounds of the wait for a hash slot.
 const (
-	maxWaiters = 64
-	maxWait    = 2 * time.Second
+	addrWaiters = 8
+	maxWaiters  = 256
+	maxWait     = 2 * time.Second
 )
 
 type pairKey struct{ addr, id string }
@@ -68,7 +80,7 @@ type failures struct {
 }
 
 func newLoginGuard(cfg Config) *loginGuard {
-	return &loginGuard{now: cfg.Now, cfg: cfg, byPair: map[pairKey]*failures{}, byID: map[string]*failures{}, running: map[string]int{}}
+	return &loginGuard{now: cfg.Now, cfg: cfg, byPair: map[pairKey]*failures{}, byID: map[string]*failures{}, addrs: map[string]*addrState{}}
 }
 
 // attempt is a reserved guess. Its hash slot is given back with hashed,
@@ -90,20 +102,22 @@ func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 		g.mu.Unlock()
 		return nil, err
 	}
-	if g.running[key.addr]+g.queued(key.addr) >= max(1, g.cfg.Hashers/2) {
-		g.mu.Unlock()
-		return nil, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many sign-ins at once from this address; try again in a moment", RetryAfter: 1}
-	}
-	if g.hashing < g.cfg.Hashers && len(g.waiting) == 0 {
-		g.running[key.addr]++
-		g.hashing++
+	// No waiter may take a free slot (the grants after every release see
+	// to that), so one that this address may take is its own.
+	if g.hashing < g.cfg.Hashers && g.mayRun(key.addr) {
+		g.grant(key.addr)
 	} else {
+		if a := g.addrs[key.addr]; a != nil && a.queued >= addrWaiters {
+			g.mu.Unlock()
+			return nil, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many sign-ins at once from this address; try again in a moment", RetryAfter: 1}
+		}
 		if len(g.waiting) >= maxWaiters {
 			g.mu.Unlock()
 			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
 		}
 		w := &waiter{addr: key.addr, granted: make(chan struct{})}
 		g.waiting = append(g.waiting, w)
+		g.addr(key.addr).queued++
 		g.mu.Unlock()
 		timer := time.NewTimer(maxWait)
 		select {
@@ -114,6 +128,8 @@ func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 		g.mu.Lock()
 		if i := slices.Index(g.waiting, w); i >= 0 {
 			g.waiting = slices.Delete(g.waiting, i, i+1)
+			g.addrs[key.addr].queued--
+			g.forget(key.addr)
 			g.mu.Unlock()
 			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
 		}
@@ -152,31 +168,67 @@ func (g *loginGuard) checkLocked(key pairKey) error {
 	return nil
 }
 
-// queued counts an address's sign-ins waiting for a slot (g.mu held).
-func (g *loginGuard) queued(addr string) int {
-	n := 0
-	for _, w := range g.waiting {
-		if w.addr == addr {
-			n++
-		}
+// addr returns addr's state, making it (g.mu held).
+func (g *loginGuard) addr(addr string) *addrState {
+	a := g.addrs[addr]
+	if a == nil {
+		a = &addrState{}
+		g.addrs[addr] = a
 	}
-	return n
+	return a
 }
 
-// freeSlot gives a hash slot back, to the first waiter if any (g.mu held;
-// addr is the address that held it, "" for a hash that was not a guess).
+// forget drops addr's state once it has nothing in flight or waiting
+// (g.mu held).
+func (g *loginGuard) forget(addr string) {
+	if a := g.addrs[addr]; a != nil && a.running == 0 && a.queued == 0 {
+		delete(g.addrs, addr)
+	}
+}
+
+// mayRun reports whether addr is below its share of the hash slots
+// (g.mu held).
+func (g *loginGuard) mayRun(addr string) bool {
+	a := g.addrs[addr]
+	return a == nil || a.running < max(1, g.cfg.Hashers/2)
+}
+
+// grant counts a hash slot as addr's (g.mu held).
+func (g *loginGuard) grant(addr string) {
+	a := g.addr(addr)
+	a.running++
+	g.served++
+	a.lastServed = g.served
+	g.hashing++
+}
+
+// freeSlot gives a hash slot back (g.mu held; addr is the address that
+// held it, "" for a hash that was not a guess) and hands the free slots
+// on: each to the waiter, among those whose address is below its share,
+// of the address served least recently, the earliest of it first.
 func (g *loginGuard) freeSlot(addr string) {
 	g.hashing--
 	if addr != "" {
-		if g.running[addr]--; g.running[addr] <= 0 {
-			delete(g.running, addr)
-		}
+		g.addrs[addr].running--
+		g.forget(addr)
 	}
-	for len(g.waiting) > 0 && g.hashing < g.cfg.Hashers {
-		w := g.waiting[0]
-		g.waiting = g.waiting[1:]
-		g.hashing++
-		g.running[w.addr]++
+	for g.hashing < g.cfg.Hashers {
+		best := -1
+		for i, w := range g.waiting {
+			if !g.mayRun(w.addr) {
+				continue
+			}
+			if best < 0 || g.addrs[w.addr].lastServed < g.addrs[g.waiting[best].addr].lastServed {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		w := g.waiting[best]
+		g.waiting = slices.Delete(g.waiting, best, best+1)
+		g.addrs[w.addr].queued--
+		g.grant(w.addr)
 		close(w.granted)
 	}
 }

@@ -386,15 +386,43 @@ func TestRefusedAttemptsLeaveNoState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The address's queue fills (these wait for its one slot)…
+	var wg sync.WaitGroup
+	for i := range addrWaiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if a, err := g.reserve(fmt.Sprintf("queued-%d", i), "203.0.113.1"); err == nil {
+				a.done(false)
+			}
+		}()
+	}
+	for {
+		g.mu.Lock()
+		n := len(g.waiting)
+		g.mu.Unlock()
+		if n == addrWaiters {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// …and the rest of the spray is answered at once.
 	for i := range 1000 {
 		if _, err := g.reserve(fmt.Sprintf("spray-%d", i), "203.0.113.1"); err == nil {
-			t.Fatal("a second concurrent attempt from one address was let through")
+			t.Fatal("an attempt past the address's queue was let through")
 		}
 	}
-	if len(g.byID) != 1 || len(g.byPair) != 1 {
-		t.Fatalf("the guard holds %d IDs and %d pairs after 1,000 refused attempts", len(g.byID), len(g.byPair))
+	g.mu.Lock()
+	ids, pairs := len(g.byID), len(g.byPair)
+	g.mu.Unlock()
+	if ids != 1 || pairs != 1 {
+		t.Fatalf("the guard holds %d IDs and %d pairs after 1,000 refused attempts", ids, pairs)
 	}
 	held.done(false)
+	wg.Wait()
+	if len(g.addrs) != 0 || len(g.waiting) != 0 || g.hashing != 0 {
+		t.Fatalf("after every attempt ended: %d addresses, %d waiting, %d hashing", len(g.addrs), len(g.waiting), g.hashing)
+	}
 }
 
 // Two addresses flooding sign-in, each holding its share of the hashers,
@@ -435,4 +463,81 @@ func TestTwoFloodingAddressesDoNotKeepOthersOut(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// A freed hash slot goes to the waiting address served least recently:
+// a newcomer waits behind no flooder's queue, and a seminar's sign-ins
+// from one address queue for its slot instead of being refused.
+func TestFreedSlotGoesToTheAddressServedLeastRecently(t *testing.T) {
+	g := newLoginGuard(Config{Now: time.Now, MaxFailures: 1000, IDFailures: 1000, Lockout: time.Minute, Hashers: 2})
+	reserved := make(chan string, 64)
+	releases := map[string]chan struct{}{}
+	for _, id := range []string{"a0", "b0", "a1", "a2", "b1", "c0"} {
+		releases[id] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	try := func(addr, id string) {
+		release := releases[id]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := g.reserve(id, addr)
+			if err != nil {
+				reserved <- "refused " + id
+				return
+			}
+			reserved <- id
+			<-release
+			a.done(false)
+		}()
+	}
+	waitQueued := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			g.mu.Lock()
+			q := len(g.waiting)
+			g.mu.Unlock()
+			if q == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d waiting, want %d", q, n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	next := func(want string) {
+		t.Helper()
+		select {
+		case got := <-reserved:
+			if got != want {
+				t.Fatalf("%s got the slot, want %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("nobody got the slot, want %s", want)
+		}
+	}
+	try("203.0.113.1", "a0") // the flooders hold both slots…
+	next("a0")
+	try("203.0.113.2", "b0")
+	next("b0")
+	try("203.0.113.1", "a1") // …with queues behind them…
+	waitQueued(1)
+	try("203.0.113.1", "a2")
+	waitQueued(2)
+	try("203.0.113.2", "b1")
+	waitQueued(3)
+	try("198.51.100.7", "c0") // …and a newcomer comes last.
+	waitQueued(4)
+	close(releases["a0"])
+	next("c0") // not a1, which came first: its address was served already
+	close(releases["c0"])
+	next("a1") // served before b's last grant
+	close(releases["b0"])
+	next("b1")
+	close(releases["a1"])
+	next("a2")
+	close(releases["a2"])
+	close(releases["b1"])
 }
