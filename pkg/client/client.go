@@ -300,6 +300,18 @@ func (c *Client) End(ctx context.Context, conversationID int64) (protocol.Conver
 	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/end", conversationID), nil, &out)
 }
 
+// Nominees lists the staff members clients may nominate (指名).
+func (c *Client) Nominees(ctx context.Context) ([]protocol.Nominee, error) {
+	var out []protocol.Nominee
+	return out, c.do(ctx, http.MethodGet, "/api/v1/nominees", nil, &out)
+}
+
+// Nominate asks for one staff member (指名; clients).
+func (c *Client) Nominate(ctx context.Context, counselorID int64) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, "/api/v1/nominate", protocol.NominateRequest{CounselorID: counselorID}, &out)
+}
+
 // IsCode reports whether err is a server error with code.
 func IsCode(err error, code protocol.Code) bool {
 	var pe *protocol.Error

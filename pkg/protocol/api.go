@@ -127,6 +127,9 @@ type MePatch struct {
 	DisplayName *string `json:"display_name,omitempty"`
 	// Presence: 受付中, 離席 or 受付停止.
 	Presence *Presence `json:"presence,omitempty"`
+	// Intro and the switch 指名を受け付ける (which needs a display name).
+	Intro             *string `json:"intro,omitempty"`
+	AcceptNominations *bool   `json:"accept_nominations,omitempty"`
 }
 
 // MaxDisplayNameRunes bounds a staff member's display name.

@@ -64,6 +64,10 @@ const (
 	// KindHandover tells the client, where the organisation wants it, that
 	// another staff member now answers ("担当者が変わりました"); apps word it.
 	KindHandover MessageKind = "handover"
+	// KindNominationReturned tells the client, in neutral words the apps
+	// choose, that the staff member they nominated could not take the
+	// conversation in time and that another will answer.
+	KindNominationReturned MessageKind = "nomination_returned"
 )
 
 // StaffOnly reports whether messages of this kind are for staff eyes only.
@@ -98,6 +102,32 @@ type Account struct {
 	// Online whether an app of theirs is connected: in the staff list only.
 	OpenConversations int  `json:"open_conversations,omitempty"`
 	Online            bool `json:"online,omitempty"`
+	// Intro is a staff member's short introduction, shown with their
+	// display name to clients choosing whom to nominate (no personal
+	// data; MaxIntroRunes).
+	Intro string `json:"intro,omitempty"`
+	// AcceptNominations is the switch 指名を受け付ける. It turns itself
+	// off after the organisation's nomination_lapse_days without the
+	// staff member using Taiwa; NominationLapsedAt then says when, until
+	// they turn it on again (their app tells them why).
+	AcceptNominations  bool       `json:"accept_nominations,omitempty"`
+	NominationLapsedAt *time.Time `json:"nomination_lapsed_at,omitempty"`
+}
+
+// MaxIntroRunes bounds a staff member's introduction.
+const MaxIntroRunes = 200
+
+// Nominee is a staff member whom clients may nominate (指名): their
+// display name and introduction, nothing else.
+type Nominee struct {
+	ID          int64  `json:"id"`
+	DisplayName string `json:"display_name"`
+	Intro       string `json:"intro,omitempty"`
+}
+
+// NominateRequest is a client asking for one staff member (指名).
+type NominateRequest struct {
+	CounselorID int64 `json:"counselor_id"`
 }
 
 // Presence is whether a staff member takes conversations now.
@@ -152,7 +182,23 @@ type Settings struct {
 	// MaxOpen is how many conversations a counselor may have at once
 	// before the pool stops being offered to them (0: no limit).
 	MaxOpen int `json:"max_open,omitempty"`
+	// NominationLapseDays: a staff member's 指名を受け付ける switch turns
+	// itself off after this many days without their using Taiwa (0: the
+	// default, DefaultNominationLapseDays).
+	NominationLapseDays int `json:"nomination_lapse_days,omitempty"`
+	// NominationTimeoutHours: a nominated conversation its counselor has
+	// not taken (担当する or a reply) within this time returns to the pool,
+	// and the client is told (0: DefaultNominationTimeoutHours).
+	NominationTimeoutHours int `json:"nomination_timeout_hours,omitempty"`
 }
+
+// Nomination defaults and bounds.
+const (
+	DefaultNominationLapseDays    = 3
+	DefaultNominationTimeoutHours = 24
+	MaxNominationLapseDays        = 90
+	MaxNominationTimeoutHours     = 24 * 14
+)
 
 // MaxMaxOpen bounds Settings.MaxOpen.
 const MaxMaxOpen = 1000
@@ -219,6 +265,8 @@ type SettingsPatch struct {
 	ClaimByButton          *bool           `json:"claim_by_button,omitempty"`
 	AnnounceHandover       *bool           `json:"announce_handover,omitempty"`
 	MaxOpen                *int            `json:"max_open,omitempty"`
+	NominationLapseDays    *int            `json:"nomination_lapse_days,omitempty"`
+	NominationTimeoutHours *int            `json:"nomination_timeout_hours,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -271,8 +319,13 @@ type Conversation struct {
 	// Outcome is how the last stretch of the conversation ended while
 	// nobody has it: OutcomeEnded (its counselor ended it). It is cleared
 	// when the client writes again (into the pool).
-	Outcome   string    `json:"outcome,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Outcome string `json:"outcome,omitempty"`
+	// NominatedAt is when the client nominated its assignee (指名), until
+	// the assignee takes it (担当する or a reply); a nomination not taken
+	// in the organisation's nomination_timeout_hours returns it to the
+	// pool.
+	NominatedAt *time.Time `json:"nominated_at,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // Outcomes of a conversation nobody has and that is not in the pool.

@@ -91,6 +91,9 @@ func SendMessage(in Send) (Sent, error) {
 		if c, err = staffWrite(p, in.Desk, c, in.Settings, now); err != nil {
 			return Sent{}, err
 		}
+		if in.Kind != protocol.KindNote {
+			c.NominatedAt = nil // a reply takes a nomination
+		}
 	}
 
 	period := time.Duration(in.Settings.RetentionSeconds) * time.Second

@@ -54,6 +54,12 @@ func ValidateSettings(s protocol.Settings) error {
 			return protocol.Errorf(protocol.CodeInvalid, "%s must be at most %d characters, without control characters", name, protocol.MaxClientTextRunes)
 		}
 	}
+	if s.NominationLapseDays < 0 || s.NominationLapseDays > protocol.MaxNominationLapseDays {
+		return protocol.Errorf(protocol.CodeInvalid, "nomination_lapse_days must be 0 (the default, %d) to %d", protocol.DefaultNominationLapseDays, protocol.MaxNominationLapseDays)
+	}
+	if s.NominationTimeoutHours < 0 || s.NominationTimeoutHours > protocol.MaxNominationTimeoutHours {
+		return protocol.Errorf(protocol.CodeInvalid, "nomination_timeout_hours must be 0 (the default, %d) to %d", protocol.DefaultNominationTimeoutHours, protocol.MaxNominationTimeoutHours)
+	}
 	if s.MaxOpen < 0 || s.MaxOpen > protocol.MaxMaxOpen {
 		return protocol.Errorf(protocol.CodeInvalid, "max_open must be 0 (no limit) to %d", protocol.MaxMaxOpen)
 	}
@@ -134,6 +140,12 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	}
 	if patch.MaxOpen != nil {
 		s.MaxOpen = *patch.MaxOpen
+	}
+	if patch.NominationLapseDays != nil {
+		s.NominationLapseDays = *patch.NominationLapseDays
+	}
+	if patch.NominationTimeoutHours != nil {
+		s.NominationTimeoutHours = *patch.NominationTimeoutHours
 	}
 	if err := ValidateSettings(s); err != nil {
 		return SettingsChange{}, err

@@ -104,6 +104,12 @@ func Claim(actor store.Principal, d Desk, c store.ConversationState, s protocol.
 	}
 	if c.AssigneeID != nil {
 		if *c.AssigneeID == actor.AccountID {
+			if c.NominatedAt != nil {
+				// 担当する on a nomination: it is taken, and no
+				// longer returns to the pool.
+				c.NominatedAt, c.UpdatedAt = nil, now
+				return c, true, nil
+			}
 			return c, false, nil
 		}
 		return c, false, protocol.Errorf(protocol.CodeTaken, "a colleague has taken this conversation")
@@ -122,6 +128,7 @@ func take(actor store.Principal, c store.ConversationState, now time.Time) store
 	c.AssigneeID = &id
 	c.PoolSince = nil
 	c.Outcome = ""
+	c.NominatedAt = nil
 	c.UpdatedAt = now
 	return c
 }
@@ -148,7 +155,7 @@ func End(actor store.Principal, c store.ConversationState, now time.Time) (store
 	case c.AssigneeID == nil && !c.InPool():
 		return c, protocol.Errorf(protocol.CodeConflict, "nobody has this conversation")
 	}
-	c.AssigneeID, c.PoolSince, c.Outcome, c.UpdatedAt = nil, nil, protocol.OutcomeEnded, now
+	c.AssigneeID, c.PoolSince, c.Outcome, c.NominatedAt, c.UpdatedAt = nil, nil, protocol.OutcomeEnded, nil, now
 	return c, nil
 }
 
@@ -209,6 +216,7 @@ func Assign(actor store.Principal, d Desk, c store.ConversationState, assignee *
 		}
 	}
 	c.AssigneeID = assignee
+	c.NominatedAt = nil
 	c.UpdatedAt = now
 	if assignee != nil {
 		c.PoolSince, c.Outcome = nil, ""
@@ -335,7 +343,7 @@ func Transfer(actor store.Principal, actorName string, c store.ConversationState
 	}
 	c.AssigneeID = to
 	c.UpdatedAt = now
-	c.PoolSince, c.Outcome = nil, ""
+	c.PoolSince, c.Outcome, c.NominatedAt = nil, "", nil
 	c = enterPool(c, now)
 	out.Conv = c
 	return out, nil
@@ -365,6 +373,21 @@ func UpdateMe(p store.Principal, a protocol.Account, patch protocol.MePatch) (pr
 		}
 		presenceChanged = *patch.Presence != a.Presence
 		a.Presence = *patch.Presence
+	}
+	if patch.Intro != nil {
+		intro := strings.TrimSpace(*patch.Intro)
+		if err := validIntro(intro); err != nil {
+			return a, false, err
+		}
+		a.Intro = intro
+	}
+	if patch.AcceptNominations != nil {
+		// Either answer to a lapsed switch settles it: the app stops
+		// telling why it went off.
+		a.AcceptNominations, a.NominationLapsedAt = *patch.AcceptNominations, nil
+	}
+	if a.AcceptNominations && a.DisplayName == "" {
+		return a, false, protocol.Errorf(protocol.CodeInvalid, "choose a display name before taking nominations: clients nominate by it")
 	}
 	return a, presenceChanged, nil
 }

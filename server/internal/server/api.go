@@ -578,6 +578,31 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, a *session) error
 	return nil
 }
 
+// nominees lists the staff members clients may nominate (指名): display
+// name and introduction only.
+func (s *Server) nominees(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Nominees(r.Context(), a.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// nominate is a client asking for one staff member (指名).
+func (s *Server) nominate(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.NominateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	conv, err := s.store.Nominate(r.Context(), a.p, req.CounselorID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
 // transfer hands a conversation to a colleague, or back to the pool, with
 // a note only staff read.
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request, a *session) error {

@@ -70,6 +70,8 @@ type matrixFixture struct {
 	cl   protocol.Credentials
 	// colleague is a counselor who is none of the actors.
 	colleague *client.Client
+	// assignee is the fixture counselor, who has conv.
+	assignee *int64
 }
 
 // fresh makes an account to be changed, reset or deleted, so that each
@@ -131,6 +133,17 @@ func (f *matrixFixture) takenConv(t *testing.T, a matrixActor) int64 {
 		}
 	}
 	return id
+}
+
+// nominee is the colleague, taking nominations (指名).
+func (f *matrixFixture) nominee(t *testing.T) int64 {
+	t.Helper()
+	name, on := "そら", true
+	a, err := f.colleague.UpdateMe(context.Background(), protocol.MePatch{DisplayName: &name, AcceptNominations: &on})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
 }
 
 // colleaguesConv is a pool conversation that a counselor other than the
@@ -245,9 +258,11 @@ func TestPermissionMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.conv = m.ConversationID
-	if _, err := co.Claim(context.Background(), f.conv); err != nil {
+	held, err := co.Claim(context.Background(), f.conv)
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.assignee = held.AssigneeID
 	me, err := o.admin.Me(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -304,12 +319,31 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /api/v1/conversations/{id}/end":                      httpCell("POST", "/api/v1/conversations/{mine}/end", nil),
 		"POST /api/v1/conversations/{id}/end (a colleague's)":      httpCell("POST", "/api/v1/conversations/{colleague}/end", nil),
 		"GET /api/v1/conversations/{id}/supervise":                 httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
-		"GET /api/v1/audit":                                        httpCell("GET", "/api/v1/audit", nil),
-		"GET /api/v1/push/config":                                  httpCell("GET", "/api/v1/push/config", nil),
-		"PUT /api/v1/push":                                         httpCell("PUT", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
-		"DELETE /api/v1/push":                                      httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
-		"live: connect and sync":                                   liveCell(nil),
-		"live: answer a client waiting in the pool":                liveCell(sendFrame(poolConv)),
+		"GET /api/v1/nominees":                                     httpCell("GET", "/api/v1/nominees", nil),
+		// The client's conversation is released for the nomination and
+		// given back to the fixture counselor after (other cells read it).
+		"POST /api/v1/nominate": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			ctx := context.Background()
+			nominee := f.nominee(t)
+			if a.role != "client" {
+				return httpCell("POST", "/api/v1/nominate", jsonBody(fmt.Sprintf(`{"counselor_id":%d}`, nominee)))(t, f, a)
+			}
+			if _, err := f.o.admin.Assign(ctx, f.conv, nil); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if _, err := f.o.admin.Assign(ctx, f.conv, f.assignee); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			return httpCell("POST", "/api/v1/nominate", jsonBody(fmt.Sprintf(`{"counselor_id":%d}`, nominee)))(t, f, a)
+		},
+		"GET /api/v1/audit":                         httpCell("GET", "/api/v1/audit", nil),
+		"GET /api/v1/push/config":                   httpCell("GET", "/api/v1/push/config", nil),
+		"PUT /api/v1/push":                          httpCell("PUT", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"DELETE /api/v1/push":                       httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"live: connect and sync":                    liveCell(nil),
+		"live: answer a client waiting in the pool": liveCell(sendFrame(poolConv)),
 		"live: write in a colleague's conversation": liveCell(sendFrame(func(t *testing.T, f *matrixFixture, _ matrixActor) int64 {
 			return f.colleaguesConv(t)
 		})),

@@ -294,6 +294,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/conversations/{id}/transfer", s.authed(staff, s.clientData(s.transfer))},
 		{"POST /api/v1/conversations/{id}/end", s.authed(staff, s.clientData(s.end))},
 		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
+		{"GET /api/v1/nominees", s.authed(anyone, s.nominees)},
+		{"POST /api/v1/nominate", s.authed(clients, s.nominate)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 
 		{"GET /api/v1/push/config", s.authed(clients, s.pushConfig)},

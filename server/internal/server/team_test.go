@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -372,4 +373,61 @@ func TestPresenceAndCapacityLive(t *testing.T) {
 	bLive.rec.waitFor(t, "A offline, seen by B", func(evs []any) bool {
 		return hasEvent(evs, func(f *protocol.PresenceFrame) bool { return f.AccountID == aMe.ID && !f.Online })
 	})
+}
+
+// Nomination over the server: a client reads who takes nominations and
+// asks for one; the nominee's app gets the conversation at once and a
+// colleague's never does; a nomination not taken in time returns to the
+// pool, the client's app is told in a message it words itself, and the
+// pool's counselors (the nominee among them) see it there.
+func TestNominationLive(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	ctx := context.Background()
+	mi, sora := ts.newCounselor(t, o, "みどり"), ts.newCounselor(t, o, "そら")
+	name, intro, on := "みどり", "夜の相談を担当しています", true
+	miMe, err := mi.UpdateMe(ctx, protocol.MePatch{DisplayName: &name, Intro: &intro, AcceptNominations: &on})
+	if err != nil {
+		t.Fatal(err)
+	}
+	miLive, soraLive := goLive(t, mi, 0), goLive(t, sora, 0)
+	cl, _ := ts.newClient(t, o, "さくら")
+	clLive := goLive(t, cl, 0)
+	ns, err := cl.Nominees(ctx)
+	if err != nil || len(ns) != 1 || ns[0] != (protocol.Nominee{ID: miMe.ID, DisplayName: "みどり", Intro: intro}) {
+		t.Fatalf("nominees: %+v %v", ns, err)
+	}
+	conv, err := cl.Nominate(ctx, miMe.ID)
+	if err != nil || conv.NominatedAt == nil {
+		t.Fatalf("nominate: %+v %v", conv, err)
+	}
+	if _, err := clLive.live.Send(ctx, conv.ID, "みどりさんにお願いしたいです"); err != nil {
+		t.Fatal(err)
+	}
+	miLive.rec.waitFor(t, "the nominated conversation and its message at the nominee", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.MessageFrame) bool { return f.Message.ConversationID == conv.ID })
+	})
+	if hasEvent(soraLive.rec.snapshot(), func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == conv.ID }) {
+		t.Fatal("a colleague's app was sent a nominated conversation")
+	}
+	ts.clock.Add(protocol.DefaultNominationTimeoutHours * time.Hour)
+	ts.SweepOnce(ctx)
+	clLive.rec.waitFor(t, "the client told", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.MessageFrame) bool {
+			return f.Message.Kind == protocol.KindNominationReturned && f.Message.Body == ""
+		})
+	})
+	miLive.rec.waitFor(t, "the nominee sees it in the pool, no longer theirs", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
+			return f.Conversation.ID == conv.ID && f.Conversation.InPool()
+		})
+	})
+	soraLive.rec.waitFor(t, "the colleague sees it in the pool", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
+			return f.Conversation.ID == conv.ID && f.Conversation.InPool()
+		})
+	})
+	if _, err := cl.Nominate(ctx, 999999); !client.IsCode(err, protocol.CodeNotFound) {
+		t.Fatalf("nominating nobody: %v", err)
+	}
 }

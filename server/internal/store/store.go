@@ -165,6 +165,10 @@ type SweepResult struct {
 	Conversations int // conversations they belonged to
 	Sessions      int // expired sessions removed
 	AuditEntries  int // audit entries past the audit retention
+	// Nomination: switches turned off for lack of use, and nominated
+	// conversations returned to the pool for not being taken in time.
+	NominationsLapsed   int
+	NominationsReturned int
 }
 
 // Store is everything the server keeps: the sum of the parts below, each
@@ -205,6 +209,15 @@ type Team interface {
 	// last staff reply) and records the reading in the audit log in the
 	// same transaction (protocol.AuditPoolPreview).
 	Preview(ctx context.Context, p Principal, conversationID int64) (protocol.Preview, error)
+	// Nominees lists the staff members clients of p's organisation may
+	// nominate now (rules.Nominable), by display name.
+	Nominees(ctx context.Context, p Principal) ([]protocol.Nominee, error)
+	// Nominate is a client asking for a staff member (rules.Nominate),
+	// decided in the writing transaction: the conversation becomes the
+	// nominee's, marked nominated. The sweep returns nominations not taken
+	// in time to the pool with a word to the client
+	// (protocol.KindNominationReturned) and turns off lapsed switches.
+	Nominate(ctx context.Context, p Principal, counselorID int64) (protocol.Conversation, error)
 	// End ends a conversation (対応終了, rules.End): nobody has it and it
 	// is not in the pool until its client writes again.
 	End(ctx context.Context, p Principal, conversationID int64) (protocol.Conversation, error)

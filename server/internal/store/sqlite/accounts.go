@@ -13,15 +13,18 @@ import (
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
-const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name, presence"
+const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name, presence, intro, accept_nominations, nomination_lapsed_at"
 
 func scanAccount(sc interface{ Scan(...any) error }) (store.AccountRecord, error) {
 	var (
 		a       store.AccountRecord
 		until   sql.NullInt64
 		created int64
+		lapsed  sql.NullInt64
 	)
-	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash, &a.DisplayName, &a.Presence)
+	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash, &a.DisplayName, &a.Presence,
+		&a.Intro, &a.AcceptNominations, &lapsed)
+	a.NominationLapsedAt = fromNullMS(lapsed)
 	if a.Role == protocol.RoleClient {
 		a.Presence = "" // staff only
 	}
@@ -143,7 +146,7 @@ func (db *DB) Accounts(ctx context.Context, p store.Principal, role protocol.Rol
 // rowWith scans a row of accountCols followed by more columns.
 type rowWith struct {
 	sc   interface{ Scan(...any) error }
-	more *int
+	more any
 }
 
 func (r rowWith) Scan(dest ...any) error { return r.sc.Scan(append(dest, r.more)...) }
@@ -243,7 +246,8 @@ func (db *DB) UpdateMe(ctx context.Context, p store.Principal, patch protocol.Me
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec("UPDATE accounts SET display_name = ?, presence = ? WHERE id = ?", acct.DisplayName, acct.Presence, p.AccountID); err != nil {
+		if _, err := tx.Exec("UPDATE accounts SET display_name = ?, presence = ?, intro = ?, accept_nominations = ?, nomination_lapsed_at = ? WHERE id = ?",
+			acct.DisplayName, acct.Presence, acct.Intro, acct.AcceptNominations, nullMS(acct.NominationLapsedAt), p.AccountID); err != nil {
 			return nil, fmt.Errorf("update account: %w", err)
 		}
 		out = acct
@@ -358,8 +362,15 @@ func (db *DB) CreateSession(ctx context.Context, n store.NewSession) (store.Sess
 		if err != nil {
 			return nil, fmt.Errorf("insert session: %w", err)
 		}
-		s.ID, err = res.LastInsertId()
-		return nil, err
+		if s.ID, err = res.LastInsertId(); err != nil {
+			return nil, fmt.Errorf("insert session: %w", err)
+		}
+		// Signing in counts as using Taiwa (a nomination switch lapses
+		// without it).
+		if _, err := tx.Exec("UPDATE accounts SET seen_at = ? WHERE id = ?", ms(s.CreatedAt), n.AccountID); err != nil {
+			return nil, fmt.Errorf("note the sign-in: %w", err)
+		}
+		return nil, nil
 	})
 	return s, err
 }
@@ -378,9 +389,12 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		until   sql.NullInt64
 		aCreate int64
 		active  int64
+		lapsed  sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires, &active, &s.Shared,
-		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash, &a.DisplayName, &a.Presence)
+		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash, &a.DisplayName, &a.Presence,
+		&a.Intro, &a.AcceptNominations, &lapsed)
+	a.NominationLapsedAt = fromNullMS(lapsed)
 	if a.Role == protocol.RoleClient {
 		a.Presence = ""
 	}

@@ -18,20 +18,22 @@ import (
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
-	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since, c.outcome`
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since, c.outcome, c.nominated_at`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
-		c        store.ConversationState
-		assignee sql.NullInt64
-		waiting  sql.NullInt64
-		notice   sql.NullInt64
-		pool     sql.NullInt64
-		updated  int64
+		c         store.ConversationState
+		assignee  sql.NullInt64
+		waiting   sql.NullInt64
+		notice    sql.NullInt64
+		pool      sql.NullInt64
+		nominated sql.NullInt64
+		updated   int64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome)
+		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated)
+	c.NominatedAt = fromNullMS(nominated)
 	c.NoticeUntil = fromNullMS(notice)
 	c.PoolSince = fromNullMS(pool)
 	if assignee.Valid {
@@ -383,10 +385,10 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		out, created = msgs[0], true
 		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
 			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
-			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ? WHERE id = ?`,
+			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ?, nominated_at = ? WHERE id = ?`,
 			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
 			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
-			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, c.ID); err != nil {
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.ID); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
 		}
 		conv, before := c.Conversation, in.Conv.Conversation
@@ -511,8 +513,8 @@ func (db *DB) writeAssignment(ctx context.Context, tx *sql.Tx, c store.Conversat
 			return nil, err
 		}
 	}
-	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, updated_at = ? WHERE id = ?",
-		c.AssigneeID, nullMS(c.PoolSince), c.Outcome, ms(c.UpdatedAt), c.ID); err != nil {
+	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+		c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
 		return nil, fmt.Errorf("assign: %w", err)
 	}
 	conv := c.Conversation
@@ -656,8 +658,8 @@ func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID in
 			}
 			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: m, Conversation: &conv})
 		}
-		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, last_seq = ?, updated_at = ? WHERE id = ?",
-			c.AssigneeID, nullMS(c.PoolSince), c.Outcome, c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+			c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
 			return nil, fmt.Errorf("hand over: %w", err)
 		}
 		out = conv
@@ -757,7 +759,11 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return res, ctx.Err()
 		}
 	}
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	var err error
+	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
+		return res, err
+	}
+	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
 		var changes []store.Change
 		// Sessions past their expiry, and those of clients whose access
 		// period has ended, end now; connected apps are told.

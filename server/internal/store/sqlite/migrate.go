@@ -301,6 +301,17 @@ CREATE INDEX conversations_assignee ON conversations(assignee_id);
 ALTER TABLE accounts ADD COLUMN presence TEXT NOT NULL DEFAULT 'available';
 ALTER TABLE conversations ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
 `,
+	// 16: nomination (指名): a staff member's introduction and switch,
+	// when they last used Taiwa (the switch lapses), when it lapsed (their
+	// app says why); when a conversation was nominated, until taken.
+	`
+ALTER TABLE accounts ADD COLUMN intro TEXT NOT NULL DEFAULT '';
+ALTER TABLE accounts ADD COLUMN accept_nominations INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN nomination_lapsed_at INTEGER;
+ALTER TABLE accounts ADD COLUMN seen_at INTEGER;
+ALTER TABLE conversations ADD COLUMN nominated_at INTEGER;
+CREATE INDEX conversations_nominated ON conversations(nominated_at) WHERE nominated_at IS NOT NULL;
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

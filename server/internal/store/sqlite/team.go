@@ -221,7 +221,7 @@ func (db *DB) releaseAll(ctx context.Context, tx *sql.Tx, orgID, accountID int64
 		if c, err = rules.Assign(admin, rules.Desk{}, c, nil, "", protocol.Settings{}, db.clock()); err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec("UPDATE conversations SET assignee_id = NULL, pool_since = ?, updated_at = ? WHERE id = ?", nullMS(c.PoolSince), ms(c.UpdatedAt), c.ID); err != nil {
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = NULL, nominated_at = NULL, pool_since = ?, updated_at = ? WHERE id = ?", nullMS(c.PoolSince), ms(c.UpdatedAt), c.ID); err != nil {
 			return nil, fmt.Errorf("release: %w", err)
 		}
 		conv := c.Conversation

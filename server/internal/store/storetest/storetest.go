@@ -180,6 +180,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimByButton", testClaimByButton},
 		{"NotesAndHandover", testNotesAndHandover},
 		{"PresenceAndCapacity", testPresenceAndCapacity},
+		{"Nomination", testNomination},
 		{"ConcurrentAdminDeletesLeaveOne", testConcurrentAdminDeletes},
 		{"SubscribeSnapshot", testSubscribe},
 	} {

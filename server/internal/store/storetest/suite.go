@@ -1019,3 +1019,109 @@ func testPresenceAndCapacity(t *testing.T, open Opener) {
 		t.Fatalf("the staff list: %+v", staff)
 	}
 }
+
+// Nomination (指名): clients see and nominate staff who take nominations;
+// the nominee has the conversation at once, marked until taken; the sweep
+// returns a nomination not taken in time to the pool with a word to the
+// client, and turns off the switch of staff who stopped using Taiwa.
+func testNomination(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 3)
+	co, colleague := o.Staff, f.Account(t, o.ID, protocol.RoleCounselor)
+	on := true
+	if _, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{AcceptNominations: &on}); Code(err) != protocol.CodeInvalid {
+		t.Fatalf("nominations without a display name: %v", err)
+	}
+	for i, p := range []store.Principal{co, colleague} {
+		name, intro := []string{"みどり", "そら"}[i], "話をじっくり聞きます"
+		if _, err := f.Store.UpdateMe(ctx, p, protocol.MePatch{DisplayName: &name, Intro: &intro, AcceptNominations: &on}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, err := f.Store.Nominees(ctx, o.Clients[0])
+	if err != nil || len(ns) != 2 || ns[0].DisplayName != "そら" || ns[1].ID != co.AccountID || ns[1].Intro != "話をじっくり聞きます" {
+		t.Fatalf("nominees: %+v %v", ns, err)
+	}
+
+	// From the pool: the nominee has it, a colleague cannot take it.
+	first := f.Send(t, o.Clients[0], 0, "1", "みどりさんに聞いてほしいです").ConversationID
+	c, err := f.Store.Nominate(ctx, o.Clients[0], co.AccountID)
+	if err != nil || c.ID != first || c.AssigneeID == nil || *c.AssigneeID != co.AccountID || c.NominatedAt == nil || c.InPool() {
+		t.Fatalf("nominate: %+v %v", c, err)
+	}
+	if _, err := f.Store.Claim(ctx, colleague, first); Code(err) != protocol.CodeTaken {
+		t.Fatalf("a colleague claims a nomination: %v", err)
+	}
+	if _, err := f.Store.Nominate(ctx, o.Clients[0], colleague.AccountID); Code(err) != protocol.CodeConflict {
+		t.Fatalf("nominating again: %v", err)
+	}
+	if _, err := f.Store.History(ctx, co, first, 0, 10); err != nil {
+		t.Fatalf("the nominee reads it: %v", err)
+	}
+	if _, err := f.Store.Nominate(ctx, co, co.AccountID); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("staff nominating: %v", err)
+	}
+	if _, err := f.Store.Nominate(ctx, o.Clients[1], o.Clients[2].AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("nominating a client: %v", err)
+	}
+	// Before writing; taken with 担当する at once.
+	second, err := f.Store.Nominate(ctx, o.Clients[1], co.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.Store.Claim(ctx, co, second.ID); err != nil || c.NominatedAt != nil {
+		t.Fatalf("担当する on a nomination: %+v %v", c, err)
+	}
+
+	// A day later the untaken one returns to the pool, and its client is told.
+	f.Clock.Add(protocol.DefaultNominationTimeoutHours*time.Hour - time.Minute)
+	if res, err := f.Store.Sweep(ctx); err != nil || res.NominationsReturned != 0 {
+		t.Fatalf("before the timeout: %+v %v", res, err)
+	}
+	f.Clock.Add(time.Minute)
+	res, err := f.Store.Sweep(ctx)
+	if err != nil || res.NominationsReturned != 1 {
+		t.Fatalf("at the timeout: %+v %v", res, err)
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Admin, first); !c.InPool() || c.NominatedAt != nil {
+		t.Fatalf("returned: %+v", c)
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Admin, second.ID); c.AssigneeID == nil || *c.AssigneeID != co.AccountID {
+		t.Fatalf("the taken nomination moved: %+v", c)
+	}
+	page, err := f.Store.History(ctx, o.Clients[0], first, 0, 10)
+	if err != nil || len(page.Messages) != 2 || page.Messages[1].Kind != protocol.KindNominationReturned || page.Messages[1].Body != "" {
+		t.Fatalf("the client's history: %+v %v", page, err)
+	}
+	if _, err := f.Store.History(ctx, co, first, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("the nominee still reads a returned nomination: %v", err)
+	}
+
+	// Three days without using Taiwa: the switch turns itself off; a
+	// sign-in keeps the colleague's on.
+	f.Clock.Add(36 * time.Hour)
+	if _, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: colleague.AccountID, TokenHash: []byte("nomination-token-0123456789abcdef"), Device: "desk", ExpiresAt: f.Clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Add(12 * time.Hour) // 3 days since co was created
+	if ns, _ := f.Store.Nominees(ctx, o.Clients[2]); len(ns) != 1 || ns[0].ID != colleague.AccountID {
+		t.Fatalf("lapsed, before the sweep: %+v", ns)
+	}
+	if _, err := f.Store.Nominate(ctx, o.Clients[2], co.AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("nominating a lapsed switch: %v", err)
+	}
+	if res, err := f.Store.Sweep(ctx); err != nil || res.NominationsLapsed != 1 {
+		t.Fatalf("lapse: %+v %v", res, err)
+	}
+	staff, _ := f.Store.Accounts(ctx, o.Admin, protocol.RoleCounselor)
+	for _, a := range staff {
+		if lapsed := a.ID == co.AccountID; a.AcceptNominations == lapsed || (a.NominationLapsedAt != nil) != lapsed {
+			t.Fatalf("after the lapse: %+v", a)
+		}
+	}
+	a, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{AcceptNominations: &on})
+	if err != nil || !a.AcceptNominations || a.NominationLapsedAt != nil {
+		t.Fatalf("on again: %+v %v", a, err)
+	}
+}
