@@ -53,9 +53,16 @@ func takeFromPool(t *testing.T, ctrl *Controller, h *harness) int64 {
 // signedInAs signs the app in with a staff member's credentials.
 func signedInAs(t *testing.T, srv *servertest.Server, cred protocol.Credentials, opts Options) (*Controller, *harness, fyne.App) {
 	t.Helper()
+	return signedInWith(t, srv, cred, opts, &harness{})
+}
+
+// signedInWith is signedInAs with a given harness: apps of one test
+// share one, as they would share the one UI goroutine (Fyne's caches are
+// global, and two apps on two locks race in them).
+func signedInWith(t *testing.T, srv *servertest.Server, cred protocol.Credentials, opts Options, h *harness) (*Controller, *harness, fyne.App) {
+	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(ui.Theme{})
-	h := &harness{}
 	opts.Do, opts.DoWait = h.do, h.do
 	ctrl := New(a, a.NewWindow("main"), opts)
 	h.do(ctrl.Start)

@@ -87,7 +87,11 @@ func TestHandOverBetweenApps(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, ha, _, _ := signedIn(t, srv, protocol.RoleCounselor, Options{})
-	b, hb, _, bCred := signedIn(t, srv, protocol.RoleCounselor, Options{})
+	bCred, err := srv.Admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "スタッフ", Role: protocol.RoleCounselor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, hb, _ := signedInWith(t, srv, bCred, Options{}, ha) // one UI lock for both apps
 	conv := takeFromPool(t, a, ha)
 	ha.do(func() { a.note(conv, "NOTE 睡眠のこと") })
 	ha.waitFor(t, "the note kept", func() bool { c := a.in.Conv(conv); return len(c.Pending) == 0 && len(c.Messages) == 2 })
