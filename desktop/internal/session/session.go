@@ -277,6 +277,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 		Transfer:    func(conv int64, to *int64, note string) { go c.transfer(s, conv, to, note) },
 		End:         func(conv int64) { go c.endConversation(s, conv) },
 		SetPresence: func(p protocol.Presence) { go c.setPresence(s, p) },
+		Nominations: func(on bool) { go c.setNominations(s, on) },
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
@@ -647,6 +648,23 @@ func (c *Controller) setPresence(s *session, p protocol.Presence) {
 	})
 }
 
+// setNominations sets the switch 指名を受け付ける.
+func (c *Controller) setNominations(s *session, on bool) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	a, err := s.cli.UpdateMe(ctx, protocol.MePatch{AcceptNominations: &on})
+	c.do(func() {
+		if c.main != s.scr {
+			return
+		}
+		if err != nil {
+			ui.ShowError(c.win, ui.T("me.displayNameFailed", "The name was not changed"), err)
+			return
+		}
+		s.scr.SetMe(a)
+	})
+}
+
 // transfer hands a conversation on and tells the screen.
 func (c *Controller) transfer(s *session, conv int64, to *int64, note string) {
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
@@ -708,11 +726,11 @@ func (c *Controller) setMenu(role protocol.Role) {
 	if cli := c.cli; cli != nil && role.IsStaff() {
 		scr := c.main
 		items = append([]*fyne.MenuItem{
-			fyne.NewMenuItem(ui.T("menu.displayName", "Name clients see…"), func() {
+			fyne.NewMenuItem(ui.T("menu.displayName", "Profile for clients (name, nominations)…"), func() {
 				if c.main != scr || scr == nil {
 					return
 				}
-				ui.ShowDisplayName(c.win, cli, c.in.Me().DisplayName, c.do, func(a protocol.Account) {
+				ui.ShowDisplayName(c.win, cli, c.in.Me(), c.do, func(a protocol.Account) {
 					if c.main == scr {
 						scr.SetMe(a)
 					}

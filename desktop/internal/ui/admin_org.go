@@ -33,20 +33,23 @@ type orgTab struct {
 	retention  *widget.Entry
 	writeFirst *widget.Check
 	// Several counselors: how a conversation is taken from the pool.
-	claimBy   *widget.RadioGroup
-	announce  *widget.Check
-	maxOpen   *widget.Entry
-	orgName   *widget.Entry
-	showName  *widget.Check
-	welcome   *widget.Entry
-	contact   *widget.Entry
-	appName   *widget.Entry
-	appIcon   *widget.Select
-	appLink   *widget.Label
-	hoursOnly *widget.Check
-	margin    *widget.Entry
-	auditDays *widget.Entry
-	content   fyne.CanvasObject
+	claimBy  *widget.RadioGroup
+	announce *widget.Check
+	maxOpen  *widget.Entry
+	// Nomination (指名): the switch's lapse and a nomination's timeout.
+	nomLapse   *widget.Entry
+	nomTimeout *widget.Entry
+	orgName    *widget.Entry
+	showName   *widget.Check
+	welcome    *widget.Entry
+	contact    *widget.Entry
+	appName    *widget.Entry
+	appIcon    *widget.Select
+	appLink    *widget.Label
+	hoursOnly  *widget.Check
+	margin     *widget.Entry
+	auditDays  *widget.Entry
+	content    fyne.CanvasObject
 }
 
 // Default business hours filled in when a day is ticked.
@@ -68,6 +71,8 @@ func newOrgTab(env *adminEnv) *orgTab {
 		T("admin.claimByButton", "Only the Take it button takes a conversation")}, nil)
 	t.announce = widget.NewCheck(T("admin.announceHandover", "Tell the client when another staff member takes over (「担当者が変わりました」)"), nil)
 	t.maxOpen = widget.NewEntry()
+	t.nomLapse = widget.NewEntry()
+	t.nomTimeout = widget.NewEntry()
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
@@ -129,7 +134,9 @@ func newOrgTab(env *adminEnv) *orgTab {
 			hint, grid, t.hoursOnly, form, t.writeFirst, widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.team", "Taking conversations"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			t.teamHint(), t.claimBy, t.announce,
-			widget.NewForm(widget.NewFormItem(T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), t.maxOpen)),
+			widget.NewForm(widget.NewFormItem(T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), t.maxOpen),
+				widget.NewFormItem(T("admin.nominationLapse", "Nominations switch off after this many days without use (0: 3)"), t.nomLapse),
+				widget.NewFormItem(T("admin.nominationTimeout", "A nomination not taken returns to the pool after (hours; 0: 24)"), t.nomTimeout)),
 			widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			appHint, appForm)))
@@ -230,6 +237,8 @@ func (t *orgTab) show(org protocol.Org) {
 	}
 	t.announce.SetChecked(s.AnnounceHandover)
 	t.maxOpen.SetText(strconv.Itoa(s.MaxOpen))
+	t.nomLapse.SetText(strconv.Itoa(s.NominationLapseDays))
+	t.nomTimeout.SetText(strconv.Itoa(s.NominationTimeoutHours))
 	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
 	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
 	auditDays := s.AuditRetentionDays
@@ -285,6 +294,13 @@ func (t *orgTab) Save() {
 		Inform(win, T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), T("admin.badMaxOpen", "Enter a number from 0 (no limit) to {{.Max}}.", map[string]any{"Max": protocol.MaxMaxOpen}))
 		return
 	}
+	nomLapse, err1 := strconv.Atoi(strings.TrimSpace(t.nomLapse.Text))
+	nomTimeout, err2 := strconv.Atoi(strings.TrimSpace(t.nomTimeout.Text))
+	if err1 != nil || err2 != nil || nomLapse < 0 || nomLapse > protocol.MaxNominationLapseDays || nomTimeout < 0 || nomTimeout > protocol.MaxNominationTimeoutHours {
+		Inform(win, T("admin.team", "Taking conversations"), T("admin.badNomination", "Enter days from 0 to {{.Days}} and hours from 0 to {{.Hours}}.",
+			map[string]any{"Days": protocol.MaxNominationLapseDays, "Hours": protocol.MaxNominationTimeoutHours}))
+		return
+	}
 	appName := strings.TrimSpace(t.appName.Text)
 	if len([]rune(appName)) > protocol.MaxAppNameRunes {
 		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
@@ -321,7 +337,8 @@ func (t *orgTab) Save() {
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
 		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
 		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
-		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen}
+		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen,
+		NominationLapseDays: &nomLapse, NominationTimeoutHours: &nomTimeout}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

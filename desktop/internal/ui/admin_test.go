@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -450,7 +451,7 @@ func TestDisplayNameDialog(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan protocol.Account, 1)
-	ShowDisplayName(h.w, cl, "", func(f func()) { f() }, func(a protocol.Account) { done <- a })
+	ShowDisplayName(h.w, cl, protocol.Account{}, func(f func()) { f() }, func(a protocol.Account) { done <- a })
 	field, ok := h.w.Canvas().Focused().(*Field)
 	if !ok {
 		t.Fatal("the name field does not have the cursor")
@@ -470,5 +471,67 @@ func TestDisplayNameDialog(t *testing.T) {
 		if s.ID == cred.Account.ID && s.DisplayName != "たなか" {
 			t.Fatalf("the server has %q", s.DisplayName)
 		}
+	}
+}
+
+// The profile for nomination (指名): without a name the switch is refused
+// on the spot; with one, the introduction and the switch reach the server
+// and clients can then nominate the counselor.
+func TestProfileNominations(t *testing.T) {
+	h := newAdminForTest(t)
+	cred := h.srv.Counselor(t, "田中")
+	cl, _, err := client.Login(context.Background(), h.srv.URL, cred.LoginID, cred.Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan protocol.Account, 1)
+	open := func() (*Field, *widget.Entry, *widget.Check) {
+		t.Helper()
+		ShowDisplayName(h.w, cl, protocol.Account{}, func(f func()) { f() }, func(a protocol.Account) { done <- a })
+		var (
+			intro  *widget.Entry
+			accept *widget.Check
+		)
+		for _, o := range overlayObjects(h.w) {
+			switch x := o.(type) {
+			case *widget.Entry:
+				if x.MultiLine {
+					intro = x
+				}
+			case *widget.Check:
+				accept = x
+			}
+		}
+		field, ok := h.w.Canvas().Focused().(*Field)
+		if !ok || intro == nil || accept == nil {
+			t.Fatalf("the profile dialog: %v %v %v", field, intro, accept)
+		}
+		return field, intro, accept
+	}
+	field, _, accept := open()
+	accept.SetChecked(true)
+	field.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	want := T("me.nominationNeedsName", "Clients nominate you by the name they see: choose one first.")
+	if texts := dialogTexts(h.w); want == "" || !slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, want) }) {
+		t.Fatalf("no word on the missing name: %q", texts)
+	}
+	closeDialogs(h.w)
+	field, intro, accept := open()
+	test.Type(field, "たなか")
+	intro.SetText("学生の相談を多く受けてきました")
+	accept.SetChecked(true)
+	field.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	select {
+	case a := <-done:
+		if !a.AcceptNominations || a.Intro != "学生の相談を多く受けてきました" {
+			t.Fatalf("saved: %+v", a)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("not saved")
+	}
+	kl, _ := h.srv.Client(t, "さくら")
+	ns, err := kl.Nominees(context.Background())
+	if err != nil || len(ns) != 1 || ns[0].DisplayName != "たなか" {
+		t.Fatalf("nominees: %+v %v", ns, err)
 	}
 }

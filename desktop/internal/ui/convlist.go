@@ -295,6 +295,10 @@ func (r *convRow) bind(l *convList, c *inbox.Conv) {
 	if who, ok := c.Typing(in.Now()); ok {
 		state = typingText(who, c.Nickname)
 	}
+	if c.NominatedAt != nil {
+		// 指名: the client asked for this counselor, who has not taken it yet.
+		state = T("list.nominated", "Nominated you") + " · " + state
+	}
 	if l.view == inbox.ViewAll && c.AssigneeID != nil && !in.Mine(c) {
 		state = T("list.assignee", "{{.Name}}'s", map[string]any{"Name": l.staffName(*c.AssigneeID)}) + " · " + state
 	}

@@ -63,6 +63,9 @@ type Actions struct {
 	// SetPresence sets the staff member's presence (受付中, 離席,
 	// 受付停止); the app answers with SetMe.
 	SetPresence func(p protocol.Presence)
+	// Nominations sets the switch 指名を受け付ける (either answer settles
+	// a lapsed one); the app answers with SetMe.
+	Nominations func(on bool)
 }
 
 // presences are the choices of the presence menu, in its order.
@@ -123,8 +126,11 @@ type Main struct {
 	// The pool: which previews were asked for, which conversation is
 	// being taken, and when the last arrival was announced.
 	previewAsked map[int64]bool
-	claiming     int64
-	lastPool     time.Time
+	// lapseTold: the signed-in staff member was told, this session, why
+	// their 指名を受け付ける switch turned itself off.
+	lapseTold bool
+	claiming  int64
+	lastPool  time.Time
 
 	// Connection state, for the status line's countdown.
 	connected bool
@@ -433,7 +439,7 @@ func (m *Main) View() inbox.View { return m.list.View() }
 // button).
 func (m *Main) Claim() {
 	f := m.in.Focused()
-	if f == nil || !f.InPool() || m.claiming != 0 || m.actions.Claim == nil {
+	if f == nil || !(f.InPool() || m.nominatedMine(f)) || m.claiming != 0 || m.actions.Claim == nil {
 		return
 	}
 	m.claiming = f.ID
@@ -448,7 +454,7 @@ func (m *Main) Claim() {
 func (m *Main) Claimed(id int64, conv protocol.Conversation, err error) {
 	m.claiming = 0
 	m.claimBtn.Enable()
-	m.claimBtn.SetText(T("pool.claim", "Take it"))
+	m.claimBtn.SetText(m.claimText())
 	if err != nil {
 		ShowError(m.win, T("pool.claimFailed", "Not taken"), claimRefusal(err))
 		m.Apply(inbox.Effect{Convs: []int64{id}})
@@ -506,6 +512,44 @@ func (m *Main) SetMe(a protocol.Account) {
 	m.in.SetMe(a)
 	m.history.Refresh()
 	m.showTeam()
+}
+
+// tellLapse says, once a session, why the switch 指名を受け付ける turned
+// itself off (days without using Taiwa), and offers to turn it on again.
+func (m *Main) tellLapse() {
+	me := m.in.Me()
+	if m.lapseTold || me.NominationLapsedAt == nil || me.AcceptNominations || m.actions.Nominations == nil {
+		return
+	}
+	m.lapseTold = true
+	resumed := false
+	days := m.in.Org().Settings.NominationLapseDays
+	if days <= 0 {
+		days = protocol.DefaultNominationLapseDays
+	}
+	d := Confirm(m.win, T("nomination.lapsedTitle", "Nominations were switched off"),
+		T("nomination.lapsedBody", "You had not used Taiwa for {{.Days}} days, so clients stopped seeing you as someone to nominate (since {{.At}}): nobody waits for a counselor who is away. Take nominations again?",
+			map[string]any{"Days": days, "At": me.NominationLapsedAt.Local().Format("1/2 15:04")}),
+		T("nomination.resume", "Take nominations again"), T("nomination.keepOff", "Leave them off"), func() { resumed = true; m.actions.Nominations(true) })
+	d.SetOnClosed(func() {
+		if !resumed {
+			m.actions.Nominations(false) // left off: settled, not told again
+		}
+	})
+}
+
+// nominatedMine reports whether f is a nomination (指名) of the signed-in
+// counselor that they have not taken yet.
+func (m *Main) nominatedMine(f *inbox.Conv) bool {
+	return f != nil && f.NominatedAt != nil && m.in.Mine(f)
+}
+
+// claimText is the 担当する button's text for the conversation in front.
+func (m *Main) claimText() string {
+	if m.nominatedMine(m.in.Focused()) {
+		return T("pool.acceptNomination", "Take the nomination")
+	}
+	return T("pool.claim", "Take it")
 }
 
 // confirmEnd asks, naming the client, then ends the conversation in front.
@@ -578,6 +622,7 @@ func (m *Main) Apply(eff inbox.Effect) {
 	}
 	if eff.All {
 		m.list.OfferAll(m.in.Me().Role == protocol.RoleAdmin)
+		m.tellLapse()
 	}
 	if eff.All || eff.Staff {
 		m.showTeam()
@@ -779,7 +824,8 @@ func (m *Main) showFocused(eff inbox.Effect) {
 	}
 	m.showWritable(f)
 	m.showSubtitle()
-	if f.InPool() && m.claiming == 0 {
+	if (f.InPool() || m.nominatedMine(f)) && m.claiming == 0 {
+		m.claimBtn.SetText(m.claimText())
 		m.claimBtn.Show()
 	} else if m.claiming == 0 {
 		m.claimBtn.Hide()
@@ -927,6 +973,9 @@ func (m *Main) showSubtitle() {
 		return
 	}
 	switch {
+	case m.nominatedMine(f):
+		m.subtitle.SetText(T("title.nominated", "nominated you {{.Ago}} ago: take it (or hand it on) before it returns to the pool",
+			map[string]any{"Ago": waitText(m.in.Now().Sub(*f.NominatedAt))}))
 	case f.InPool():
 		m.subtitle.SetText(T("title.pool", "unassigned: waiting {{.Wait}} for someone to take it", map[string]any{"Wait": waitText(m.in.Wait(f))}))
 	case f.AssigneeID != nil && !m.in.Mine(f):
@@ -1159,6 +1208,9 @@ func noticeText(m protocol.Message) string {
 	when := m.CreatedAt.Local().Format("15:04")
 	if m.Kind == protocol.KindHandover {
 		return when + "  " + T("msg.handoverNotice", "Automatic notice sent: another staff member now answers")
+	}
+	if m.Kind == protocol.KindNominationReturned {
+		return when + "  " + T("msg.nominationReturned", "Automatic notice sent: the nominated counselor did not take it in time; back to the pool")
 	}
 	if m.ReopensAt != nil {
 		return when + "  " + T("msg.closedNoticeAt", "Automatic notice sent: replies from {{.At}}", map[string]any{"At": m.ReopensAt.Local().Format("1/2 15:04")})

@@ -810,3 +810,60 @@ func TestPresenceAndCapacityOnScreen(t *testing.T) {
 		t.Fatalf("ended %v", ended)
 	}
 }
+
+// Nomination on screen: a nominated conversation says so in the list and
+// the title, its button takes the nomination; a lapsed switch is
+// explained once, and either answer settles it.
+func TestNominationOnScreen(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		resume bool
+	}{{"take nominations again", true}, {"leave them off", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, in, clk, _, w := newMainForTest(t)
+			var claims []int64
+			var switched []bool
+			m.actions.Claim = func(id int64) { claims = append(claims, id) }
+			m.actions.Nominations = func(on bool) { switched = append(switched, on) }
+			me, at := int64(1), clk.t.Add(-2*time.Hour)
+			m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: protocol.Conversation{ID: 4, ClientID: 14, Nickname: "みなと",
+				Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, AssigneeID: &me, NominatedAt: &at}}))
+			m.pick(4)
+			if !m.claimBtn.Visible() || m.claimBtn.Text != T("pool.acceptNomination", "Take the nomination") ||
+				!strings.Contains(m.subtitle.Text, "2") {
+				t.Fatalf("button %v %q, subtitle %q", m.claimBtn.Visible(), m.claimBtn.Text, m.subtitle.Text)
+			}
+			if row := listRow(t, m, "みなと"); !strings.Contains(row.state.Text, T("list.nominated", "Nominated you")) {
+				t.Fatalf("the list row: %q", row.state.Text)
+			}
+			test.Tap(m.claimBtn)
+			if len(claims) != 1 || claims[0] != 4 {
+				t.Fatalf("claims %v", claims)
+			}
+			m.Claimed(4, protocol.Conversation{ID: 4, ClientID: 14, Nickname: "みなと", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, AssigneeID: &me}, nil)
+			if m.claimBtn.Visible() {
+				t.Fatal("the button stays after the nomination was taken")
+			}
+
+			// The switch turned itself off: told once, at the welcome.
+			lapsed := clk.t.Add(-time.Hour)
+			m.Apply(in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor, DisplayName: "みどり", NominationLapsedAt: &lapsed}}))
+			top := w.Canvas().Overlays().Top()
+			if top == nil {
+				t.Fatal("the lapse was not explained")
+			}
+			if tt.resume {
+				w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+			} else {
+				w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+			}
+			if len(switched) != 1 || switched[0] != tt.resume {
+				t.Fatalf("switched %v", switched)
+			}
+			m.Apply(in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor, DisplayName: "みどり", NominationLapsedAt: &lapsed}}))
+			if w.Canvas().Overlays().Top() != nil || len(switched) != 1 {
+				t.Fatal("told twice in one session")
+			}
+		})
+	}
+}
