@@ -742,3 +742,45 @@ test("a hand-over: the client is told only where the organisation wants it, and 
   await co.ctx.close();
   await ctx.close();
 });
+
+test("nomination: the client sees who takes nominations and asks for one; the choice comes back when nobody has the conversation", async () => {
+  const cred = await env.newClient("しめい");
+  const name = "みどり";
+  const staff = await env.admin("POST", "/api/v1/staff", { nickname: "指名 担当", role: "counselor" });
+  const login = await (await fetch(env.url + "/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login_id: staff.login_id, password: staff.password }) })).json();
+  const me = (method, path, body) => env.api(method, path, login.token, body);
+  await me("PATCH", "/api/v1/me", { display_name: name, intro: "夜の相談を多く受けています。\nゆっくりで大丈夫です。", accept_nominations: true });
+  const { ctx, page, errors } = await phone(env);
+  try {
+    await signIn(env, page, cred);
+    await synced(page);
+    const button = page.getByRole("button", { name: `${name}さんに相談する` });
+    await button.waitFor();
+    assert.equal(await page.getByText("ゆっくりで大丈夫です。").count(), 1, "the introduction shows");
+    const b = await button.boundingBox();
+    assert.ok(b.height >= 44 && b.x >= 0 && b.x + b.width <= 390, `the button fits a thumb and the screen: ${JSON.stringify(b)}`);
+    await shot(page, "pwa-nominees.png");
+    await button.click();
+    await page.getByText(`${name}さんを指名しました`).waitFor();
+    assert.ok(await page.isHidden("#nominate"), "the choice stays after nominating");
+    const conv = await until("the conversation given to the nominee", async () => {
+      const c = await conversationOf(cred);
+      return c.assignee_id === staff.account.id && c.nominated_at ? c : null;
+    });
+    await page.fill("#text", "みどりさんにお願いしたいです");
+    await page.click("#send");
+    await until("the nominee reads the message", async () => {
+      const h = await me("GET", `/api/v1/conversations/${conv.id}/messages?limit=10`);
+      return h.messages.some((m) => m.body === "みどりさんにお願いしたいです");
+    });
+    // Handed back to the pool by an admin: the choice returns, the client sees nothing else.
+    await env.admin("POST", `/api/v1/conversations/${conv.id}/transfer`, { to: null });
+    await page.locator("#nominate:not([hidden])").waitFor();
+    assert.ok(await page.isHidden("#nominate-status"), "the old nomination is still named");
+    assert.deepEqual(errors, []);
+  } finally {
+    await me("PATCH", "/api/v1/me", { accept_nominations: false });
+    await ctx.close();
+  }
+});

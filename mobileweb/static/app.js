@@ -41,6 +41,8 @@ const state = {
   initialised: false,
   frames: Promise.resolve(), // frames are handled one after another
   unsaved: [],               // messages not yet written to the device
+  nominees: [],              // staff the client may nominate (指名), as the server listed them
+  nominating: false,
 };
 let thread;
 
@@ -321,6 +323,7 @@ async function handle(f) {
       scheduleRender();
       return;
     case "synced":
+      loadNominees();
       await saveMessages();
       await expire();
       state.synced = true;
@@ -381,7 +384,82 @@ async function handle(f) {
       return;
   }
   render();
+  renderNominate();
   sendReceipt();
+}
+
+// --- nomination (指名) ------------------------------------------------------
+
+// loadNominees asks who takes nominations now; a failure only hides the
+// choice (the conversation works without it).
+async function loadNominees() {
+  try {
+    const r = await fetch("/api/v1/nominees", { cache: "no-store" });
+    state.nominees = r.ok ? await r.json() : [];
+  } catch {
+    state.nominees = [];
+  }
+  renderNominate();
+}
+
+// renderNominate offers the choice while nobody answers the conversation,
+// and says whom the client asked for while they have not answered yet.
+function renderNominate() {
+  const c = state.conv;
+  const free = !c || c.assignee_id == null;
+  const box = $("nominate");
+  const list = $("nominees");
+  box.hidden = !free || state.nominees.length === 0;
+  if (!box.hidden) {
+    list.replaceChildren(...state.nominees.map((n) => {
+      const li = document.createElement("li");
+      const name = document.createElement("p");
+      name.className = "nominee-name";
+      name.textContent = n.display_name;
+      li.append(name);
+      if (n.intro) {
+        const intro = document.createElement("p");
+        intro.className = "nominee-intro";
+        intro.textContent = n.intro;
+        li.append(intro);
+      }
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary";
+      b.textContent = t("nominateButton", { name: n.display_name });
+      b.disabled = state.nominating;
+      b.addEventListener("click", () => nominate(n));
+      li.append(b);
+      return li;
+    }));
+  }
+  const status = $("nominate-status");
+  const asked = c?.nominated_at && state.nominees.find((n) => n.id === c.assignee_id);
+  if (asked) status.textContent = t("nominated", { name: asked.display_name });
+  else if (!status.dataset.error) status.textContent = "";
+  status.hidden = !status.textContent;
+}
+
+async function nominate(n) {
+  const status = $("nominate-status");
+  state.nominating = true;
+  delete status.dataset.error;
+  renderNominate();
+  try {
+    const r = await fetch("/api/v1/nominate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ counselor_id: n.id }) });
+    if (r.ok) state.conv = await r.json();
+    else {
+      status.dataset.error = "1";
+      status.textContent = t("nominateFailed");
+      if (r.status === 404) await loadNominees(); // they stopped taking nominations
+    }
+  } catch {
+    status.dataset.error = "1";
+    status.textContent = t("nominateFailed");
+  } finally {
+    state.nominating = false;
+    renderNominate();
+  }
 }
 
 function renderOrg() {

@@ -148,7 +148,7 @@ export function createThread({ scroller, list, pill, onSeen, onAction }) {
     const c = model.conv;
     for (const m of model.messages) {
       addDay(m.created_at);
-      if (m.kind === "closed_notice" || m.kind === "handover") {
+      if (m.kind === "closed_notice" || m.kind === "handover" || m.kind === "nomination_returned") {
         items.push({ key: "m:" + m.id, sig: "", theirs: true, seq: m.seq, build: () => noticeEl(m) });
         continue;
       }
@@ -231,6 +231,10 @@ function noticeEl(m) {
   li.className = "msg notice";
   if (m.kind === "handover") {
     li.textContent = t("noticeHandover");
+    return li;
+  }
+  if (m.kind === "nomination_returned") {
+    li.textContent = t("noticeNominationReturned");
     return li;
   }
   const paused = m.state === "paused";
