@@ -312,6 +312,13 @@ func (c *Client) Nominate(ctx context.Context, counselorID int64) (protocol.Conv
 	return out, c.do(ctx, http.MethodPost, "/api/v1/nominate", protocol.NominateRequest{CounselorID: counselorID}, &out)
 }
 
+// UnansweredWeeks counts the conversations that ended as 対応できず in each
+// of the last weeks, newest first (admins).
+func (c *Client) UnansweredWeeks(ctx context.Context, weeks int) ([]protocol.UnansweredWeek, error) {
+	var out []protocol.UnansweredWeek
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/stats/unanswered?weeks=%d", weeks), nil, &out)
+}
+
 // IsCode reports whether err is a server error with code.
 func IsCode(err error, code protocol.Code) bool {
 	var pe *protocol.Error

@@ -68,6 +68,10 @@ const (
 	// choose, that the staff member they nominated could not take the
 	// conversation in time and that another will answer.
 	KindNominationReturned MessageKind = "nomination_returned"
+	// KindApology is sent to a client whose conversation found nobody in
+	// time (対応できず): Body is the organisation's apology text with its
+	// alternatives, or empty for the apps' own plain apology.
+	KindApology MessageKind = "apology"
 )
 
 // StaffOnly reports whether messages of this kind are for staff eyes only.
@@ -190,7 +194,22 @@ type Settings struct {
 	// not taken (担当する or a reply) within this time returns to the pool,
 	// and the client is told (0: DefaultNominationTimeoutHours).
 	NominationTimeoutHours int `json:"nomination_timeout_hours,omitempty"`
+	// UnansweredTimeoutHours: a conversation that waited in the pool this
+	// long without anyone taking it leaves the pool as 対応できず
+	// (OutcomeUnanswered) and its client receives the organisation's
+	// ApologyText (0: DefaultUnansweredTimeoutHours, three days).
+	UnansweredTimeoutHours int `json:"unanswered_timeout_hours,omitempty"`
+	// ApologyText is the organisation's apology with alternatives (a phone
+	// line, in-person hours, a public board), sent as it is; empty, the
+	// apps word a plain apology.
+	ApologyText string `json:"apology_text,omitempty"`
 }
+
+// No client left without an answer: defaults and bounds.
+const (
+	DefaultUnansweredTimeoutHours = 72
+	MaxUnansweredTimeoutHours     = 24 * 30
+)
 
 // Nomination defaults and bounds.
 const (
@@ -202,6 +221,9 @@ const (
 
 // MaxMaxOpen bounds Settings.MaxOpen.
 const MaxMaxOpen = 1000
+
+// MaxApologyRunes bounds the apology text (it lists alternatives).
+const MaxApologyRunes = 1000
 
 // MaxClientTextRunes bounds the welcome and contact texts.
 const MaxClientTextRunes = 500
@@ -267,6 +289,8 @@ type SettingsPatch struct {
 	MaxOpen                *int            `json:"max_open,omitempty"`
 	NominationLapseDays    *int            `json:"nomination_lapse_days,omitempty"`
 	NominationTimeoutHours *int            `json:"nomination_timeout_hours,omitempty"`
+	UnansweredTimeoutHours *int            `json:"unanswered_timeout_hours,omitempty"`
+	ApologyText            *string         `json:"apology_text,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -277,6 +301,18 @@ type Org struct {
 	// AppPath is the organisation's own address of the client app on this
 	// server ("/a/<code>/"): the one to hand to its clients.
 	AppPath string `json:"app_path"`
+	// TypicalReplySeconds is the median time staff took to answer a
+	// waiting client over the last 30 days (0: too few answers to say),
+	// for the client app's "replies usually come within…": a figure, not
+	// a promise. In the welcome and GET /org; absent from settings frames.
+	TypicalReplySeconds int64 `json:"typical_reply_seconds,omitempty"`
+}
+
+// UnansweredWeek is how many conversations of an organisation ended as
+// 対応できず in one week (from Monday 00:00 in its time zone).
+type UnansweredWeek struct {
+	Week  string `json:"week"` // 2026-11-23
+	Count int    `json:"count"`
 }
 
 // Device is one signed-in (or recently signed-out) app of an account, as
@@ -331,6 +367,10 @@ type Conversation struct {
 // Outcomes of a conversation nobody has and that is not in the pool.
 const (
 	OutcomeEnded = "ended" // 対応終了: its counselor (or an admin) ended it
+	// OutcomeUnanswered (対応できず): nobody took it from the pool in the
+	// organisation's unanswered_timeout_hours; the client was sent the
+	// apology.
+	OutcomeUnanswered = "unanswered"
 )
 
 // InPool reports whether the conversation waits in the organisation's

@@ -50,6 +50,10 @@ type Sent struct {
 	Message protocol.Message
 	Notice  *protocol.Message
 	Conv    store.ConversationState
+	// Answered is how long the client had waited, when this is a staff
+	// reply to a waiting client (the organisation's typical reply time is
+	// the median of these).
+	Answered *time.Duration
 }
 
 // SendMessage decides whether a message may be stored and what it
@@ -124,6 +128,10 @@ func SendMessage(in Send) (Sent, error) {
 		}
 	} else {
 		c.Status = protocol.StatusAnswered
+		if c.WaitingSince != nil {
+			w := now.Sub(*c.WaitingSince)
+			out.Answered = &w
+		}
 		c.WaitingSince = nil
 		c.StaffDeliveredSeq, c.StaffReadSeq = c.LastSeq, c.LastSeq
 	}

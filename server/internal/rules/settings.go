@@ -60,6 +60,12 @@ func ValidateSettings(s protocol.Settings) error {
 	if s.NominationTimeoutHours < 0 || s.NominationTimeoutHours > protocol.MaxNominationTimeoutHours {
 		return protocol.Errorf(protocol.CodeInvalid, "nomination_timeout_hours must be 0 (the default, %d) to %d", protocol.DefaultNominationTimeoutHours, protocol.MaxNominationTimeoutHours)
 	}
+	if s.UnansweredTimeoutHours < 0 || s.UnansweredTimeoutHours > protocol.MaxUnansweredTimeoutHours {
+		return protocol.Errorf(protocol.CodeInvalid, "unanswered_timeout_hours must be 0 (the default, %d) to %d", protocol.DefaultUnansweredTimeoutHours, protocol.MaxUnansweredTimeoutHours)
+	}
+	if utf8.RuneCountInString(s.ApologyText) > protocol.MaxApologyRunes || strings.ContainsFunc(s.ApologyText, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
+		return protocol.Errorf(protocol.CodeInvalid, "apology text must be at most %d characters, without control characters", protocol.MaxApologyRunes)
+	}
 	if s.MaxOpen < 0 || s.MaxOpen > protocol.MaxMaxOpen {
 		return protocol.Errorf(protocol.CodeInvalid, "max_open must be 0 (no limit) to %d", protocol.MaxMaxOpen)
 	}
@@ -146,6 +152,12 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	}
 	if patch.NominationTimeoutHours != nil {
 		s.NominationTimeoutHours = *patch.NominationTimeoutHours
+	}
+	if patch.UnansweredTimeoutHours != nil {
+		s.UnansweredTimeoutHours = *patch.UnansweredTimeoutHours
+	}
+	if patch.ApologyText != nil {
+		s.ApologyText = clientText(*patch.ApologyText)
 	}
 	if err := ValidateSettings(s); err != nil {
 		return SettingsChange{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -543,6 +544,25 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a *session) er
 		return err
 	}
 	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// unansweredWeeks counts the conversations that ended as 対応できず, per
+// week (?weeks=N, default 8).
+func (s *Server) unansweredWeeks(w http.ResponseWriter, r *http.Request, a *session) error {
+	weeks := 8
+	if v := r.URL.Query().Get("weeks"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return protocol.Errorf(protocol.CodeInvalid, "weeks must be a number")
+		}
+		weeks = n
+	}
+	list, err := s.store.UnansweredWeeks(r.Context(), a.p, weeks)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 

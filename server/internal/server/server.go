@@ -297,6 +297,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/nominees", s.authed(anyone, s.nominees)},
 		{"POST /api/v1/nominate", s.authed(clients, s.nominate)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
+		{"GET /api/v1/stats/unanswered", s.authed(admins, s.unansweredWeeks)},
 
 		{"GET /api/v1/push/config", s.authed(clients, s.pushConfig)},
 		{"PUT /api/v1/push", s.authed(clients, s.setPushToken)},

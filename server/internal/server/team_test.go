@@ -431,3 +431,40 @@ func TestNominationLive(t *testing.T) {
 		t.Fatalf("nominating nobody: %v", err)
 	}
 }
+
+// Nobody takes a conversation in three days: the client's app receives
+// the organisation's apology live, the pool's counselors let it go, and
+// the admins' weekly count shows it.
+func TestUnansweredLive(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	ctx := context.Background()
+	apology := "お返事できず申し訳ありません。電話相談: 0120-000-000"
+	if _, err := o.admin.UpdateSettings(ctx, protocol.SettingsPatch{ApologyText: &apology}); err != nil {
+		t.Fatal(err)
+	}
+	co := goLive(t, ts.newCounselor(t, o, "みどり"), 0)
+	cl, _ := ts.newClient(t, o, "さくら")
+	clLive := goLive(t, cl, 0)
+	conv := ts.write(t, cl, "誰か聞いてください").ConversationID
+	co.rec.waitFor(t, "the pool", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.ID == conv })
+	})
+	ts.clock.Add(protocol.DefaultUnansweredTimeoutHours * time.Hour)
+	ts.SweepOnce(ctx)
+	clLive.rec.waitFor(t, "the apology at the client", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.MessageFrame) bool {
+			return f.Message.Kind == protocol.KindApology && f.Message.Body == apology
+		})
+	})
+	co.rec.waitFor(t, "the pool lets it go", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationWithdrawnFrame) bool { return f.ConversationID == conv })
+	})
+	weeks, err := o.admin.UnansweredWeeks(ctx, 2)
+	if err != nil || len(weeks) != 2 || weeks[0].Count != 1 {
+		t.Fatalf("weeks: %+v %v", weeks, err)
+	}
+	if !strings.Contains(ts.logs.String(), "unanswered") {
+		t.Fatalf("the sweep did not log it: %s", ts.logs.String())
+	}
+}

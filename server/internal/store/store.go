@@ -169,6 +169,9 @@ type SweepResult struct {
 	// conversations returned to the pool for not being taken in time.
 	NominationsLapsed   int
 	NominationsReturned int
+	// Unanswered: conversations that left the pool as 対応できず, their
+	// clients sent the apology.
+	Unanswered int
 }
 
 // Store is everything the server keeps: the sum of the parts below, each
@@ -218,6 +221,11 @@ type Team interface {
 	// in time to the pool with a word to the client
 	// (protocol.KindNominationReturned) and turns off lapsed switches.
 	Nominate(ctx context.Context, p Principal, counselorID int64) (protocol.Conversation, error)
+	// UnansweredWeeks counts, for admins, the conversations that ended as
+	// 対応できず in each of the last weeks (newest first; the sweep ends
+	// them: rules.Unanswered). Organisations see their typical reply time
+	// in protocol.Org.TypicalReplySeconds.
+	UnansweredWeeks(ctx context.Context, p Principal, weeks int) ([]protocol.UnansweredWeek, error)
 	// End ends a conversation (対応終了, rules.End): nobody has it and it
 	// is not in the pool until its client writes again.
 	End(ctx context.Context, p Principal, conversationID int64) (protocol.Conversation, error)

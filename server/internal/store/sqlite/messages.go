@@ -88,6 +88,9 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
+	if snap.Org.TypicalReplySeconds, err = typicalReply(ctx, tx, p.OrgID, db.clock()); err != nil {
+		return snap, err
+	}
 	// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out
 	// by a commit this transaction sees.
 	err = tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
@@ -390,6 +393,11 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
 			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.ID); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
+		}
+		if sent.Answered != nil {
+			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
+				return nil, fmt.Errorf("note the answer time: %w", err)
+			}
 		}
 		conv, before := c.Conversation, in.Conv.Conversation
 		changes := make([]store.Change, 0, len(msgs)+1)
@@ -761,6 +769,9 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	}
 	var err error
 	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
+		return res, err
+	}
+	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
 		return res, err
 	}
 	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {

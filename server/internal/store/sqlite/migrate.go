@@ -312,6 +312,17 @@ ALTER TABLE accounts ADD COLUMN seen_at INTEGER;
 ALTER TABLE conversations ADD COLUMN nominated_at INTEGER;
 CREATE INDEX conversations_nominated ON conversations(nominated_at) WHERE nominated_at IS NOT NULL;
 `,
+	// 17: no client left without an answer. How long staff took to answer
+	// a waiting client (the client app's typical reply time: a median of
+	// the last 30 days), and when conversations ended as 対応できず (the
+	// admins' weekly count). Neither names a client or a counselor.
+	`
+CREATE TABLE answer_waits (org_id INTEGER NOT NULL, at INTEGER NOT NULL, wait_ms INTEGER NOT NULL);
+CREATE INDEX answer_waits_org ON answer_waits(org_id, at);
+CREATE TABLE unanswered_log (org_id INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
+CREATE INDEX conversations_pool ON conversations(pool_since) WHERE pool_since IS NOT NULL AND assignee_id IS NULL;
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

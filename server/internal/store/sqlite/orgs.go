@@ -97,7 +97,11 @@ func (db *DB) Org(ctx context.Context, orgID int64) (protocol.Org, error) {
 	if err != nil {
 		return protocol.Org{}, err
 	}
-	return db.orgView(orgID, s, code), nil
+	org := db.orgView(orgID, s, code)
+	if org.TypicalReplySeconds, err = typicalReply(ctx, db.read, orgID, db.clock()); err != nil {
+		return protocol.Org{}, err
+	}
+	return org, nil
 }
 
 // AppLook returns how the organisation with an app code wants its app to

@@ -181,6 +181,7 @@ func Run(t *testing.T, open Opener) {
 		{"NotesAndHandover", testNotesAndHandover},
 		{"PresenceAndCapacity", testPresenceAndCapacity},
 		{"Nomination", testNomination},
+		{"NoClientLeftUnanswered", testUnanswered},
 		{"ConcurrentAdminDeletesLeaveOne", testConcurrentAdminDeletes},
 		{"SubscribeSnapshot", testSubscribe},
 	} {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1123,5 +1124,76 @@ func testNomination(t *testing.T, open Opener) {
 	a, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{AcceptNominations: &on})
 	if err != nil || !a.AcceptNominations || a.NominationLapsedAt != nil {
 		t.Fatalf("on again: %+v %v", a, err)
+	}
+}
+
+// No client left without an answer: answers feed the typical reply time;
+// a conversation nobody takes in the organisation's time leaves the pool
+// as 対応できず with the apology, counted per week for the admins.
+func testUnanswered(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 7)
+	apology := "お返事できず申し訳ありません。\n電話相談: 0120-000-000（平日10〜16時）"
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{ApologyText: &apology}); err != nil {
+		t.Fatal(err)
+	}
+	// Five clients answered after 10, 20, 30, 40 and 50 minutes.
+	for i, cl := range o.Clients[:5] {
+		conv := f.Send(t, cl, 0, "q", "聞いてください").ConversationID
+		f.Clock.Add(time.Duration(10*(i+1)) * time.Minute)
+		f.Send(t, o.Staff, conv, fmt.Sprintf("a%d", i), "お待たせしました") // refs are the sender's
+		if i == 3 {
+			if org, _ := f.Store.Org(ctx, o.ID); org.TypicalReplySeconds != 0 {
+				t.Fatalf("a typical reply time from four answers: %d", org.TypicalReplySeconds)
+			}
+		}
+	}
+	org, err := f.Store.Org(ctx, o.ID)
+	if err != nil || org.TypicalReplySeconds != 30*60 {
+		t.Fatalf("typical reply: %d %v", org.TypicalReplySeconds, err)
+	}
+	snap, err := f.Store.Subscribe(ctx, o.Clients[0], func() {})
+	if err != nil || snap.Org.TypicalReplySeconds != 30*60 {
+		t.Fatalf("the client's welcome: %d %v", snap.Org.TypicalReplySeconds, err)
+	}
+
+	waiting := f.Send(t, o.Clients[5], 0, "w", "誰か話を聞いてください").ConversationID
+	f.Clock.Add(time.Hour)
+	late := f.Send(t, o.Clients[6], 0, "l", "相談したいです").ConversationID
+	f.Clock.Add(protocol.DefaultUnansweredTimeoutHours*time.Hour - time.Hour - time.Second)
+	if res, err := f.Store.Sweep(ctx); err != nil || res.Unanswered != 0 {
+		t.Fatalf("just before three days: %+v %v", res, err)
+	}
+	f.Clock.Add(time.Second)
+	res, err := f.Store.Sweep(ctx)
+	if err != nil || res.Unanswered != 1 {
+		t.Fatalf("at three days: %+v %v", res, err)
+	}
+	c, _ := f.Store.Conversation(ctx, o.Admin, waiting)
+	if c.InPool() || c.AssigneeID != nil || c.Outcome != protocol.OutcomeUnanswered {
+		t.Fatalf("given up: %+v", c)
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Admin, late); !c.InPool() {
+		t.Fatalf("the later one left the pool too: %+v", c)
+	}
+	page, err := f.Store.History(ctx, o.Clients[5], waiting, 0, 10)
+	if err != nil || len(page.Messages) != 2 || page.Messages[1].Kind != protocol.KindApology || page.Messages[1].Body != apology {
+		t.Fatalf("the client's history: %+v %v", page, err)
+	}
+	if cs, _ := f.Store.Conversations(ctx, o.Staff); slices.ContainsFunc(cs, func(c protocol.Conversation) bool { return c.ID == waiting }) {
+		t.Fatal("a counselor still sees the given-up conversation")
+	}
+	weeks, err := f.Store.UnansweredWeeks(ctx, o.Admin, 4)
+	if err != nil || len(weeks) != 4 || weeks[0].Count != 1 || weeks[1].Count+weeks[2].Count+weeks[3].Count != 0 {
+		t.Fatalf("weeks: %+v %v", weeks, err)
+	}
+	if _, err := f.Store.UnansweredWeeks(ctx, o.Staff, 4); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a counselor reads the count: %v", err)
+	}
+	// The client writes again: the pool anew.
+	f.Send(t, o.Clients[5], 0, "again", "まだ話したいです")
+	if c, _ := f.Store.Conversation(ctx, o.Admin, waiting); !c.InPool() || c.Outcome != "" {
+		t.Fatalf("written again: %+v", c)
 	}
 }
