@@ -784,3 +784,38 @@ test("nomination: the client sees who takes nominations and asks for one; the ch
     await ctx.close();
   }
 });
+
+test("while waiting for a first answer: the message arrived, and about how long answers take lately", async () => {
+  // Five answered clients give the organisation a typical reply time.
+  const co = await counselor(env);
+  for (let i = 0; i < 5; i++) {
+    const c = await env.newClient(`こたえ${i}`);
+    const cl = await liveAs(env, c.login_id, c.password);
+    await cl.send(0, ["こんにちは"]);
+    const conv = await co.take(c);
+    await co.reply(conv, "こんにちは、お話を聞かせてください");
+    await cl.ctx.close();
+  }
+  const cred = await env.newClient("まつ");
+  const { ctx, page, errors } = await phone(env);
+  await signIn(env, page, cred);
+  await synced(page);
+  assert.ok(await page.isHidden("#waiting"), "a waiting note before writing");
+  await page.fill("#text", "聞いてほしいことがあります");
+  await page.click("#send");
+  const note = page.locator("#waiting");
+  await note.waitFor();
+  const text = await note.textContent();
+  assert.match(text, /メッセージを受け付けました。最近は、お返事までおよそ\d+分です/);
+  const n = await box(page, "#waiting");
+  const input = await box(page, "#text");
+  assert.ok(n.y + n.height <= input.y && n.y > 0, "the note sits above the input, on screen");
+  await shot(page, "pwa-waiting.png");
+  const conv = await co.take(cred);
+  await co.reply(conv, "お待たせしました");
+  await page.waitForSelector("li.msg.theirs >> text=お待たせしました");
+  await page.waitForSelector("#waiting", { state: "hidden" });
+  assert.deepEqual(errors, []);
+  await co.ctx.close();
+  await ctx.close();
+});

@@ -321,6 +321,7 @@ async function handle(f) {
       putMessage(f.message);
       if (f.message.sender_role !== "client") showTyping(null);
       scheduleRender();
+      renderWaiting();
       return;
     case "synced":
       loadNominees();
@@ -369,7 +370,8 @@ async function handle(f) {
       send({ type: "wiped", at: f.at });
       break;
     case "settings":
-      state.org = f.org;
+      // Settings frames carry no reply figure: keep the welcome's.
+      state.org = { ...f.org, typical_reply_seconds: f.org.typical_reply_seconds ?? state.org?.typical_reply_seconds };
       await state.store?.putMeta("org", f.org);
       renderOrg();
       break;
@@ -385,6 +387,7 @@ async function handle(f) {
   }
   render();
   renderNominate();
+  renderWaiting();
   sendReceipt();
 }
 
@@ -467,6 +470,28 @@ function renderOrg() {
   renderBanner();
   renderIntro();
   renderComposeState();
+}
+
+// renderWaiting says, until the first answer comes, that the message
+// arrived and how long answers have recently taken (the organisation's
+// median: a figure, not a promise).
+function renderWaiting() {
+  const el = $("waiting");
+  const c = state.conv;
+  const msgs = [...state.messages.values()];
+  const answered = msgs.some((m) => m.sender_role !== "client" && m.kind === "text");
+  const arrived = c && c.status === "waiting" && msgs.some((m) => m.sender_role === "client");
+  if (!arrived || answered || blockedNow()) { el.hidden = true; return; }
+  const secs = state.org?.typical_reply_seconds;
+  el.textContent = secs ? t("waitingTypical", { wait: roughly(secs) }) : t("waitingArrived");
+  el.hidden = false;
+}
+
+// roughly words a duration loosely: minutes under two hours, then hours.
+function roughly(secs) {
+  if (secs < 2 * 3600) return t("minutes", { n: Math.max(1, Math.round(secs / 60)) });
+  if (secs < 2 * 86400) return t("hours", { n: Math.round(secs / 3600) });
+  return t("days", { n: Math.round(secs / 86400) });
 }
 
 function showTyping(f) {

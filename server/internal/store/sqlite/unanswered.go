@@ -35,7 +35,8 @@ func typicalReply(ctx context.Context, q interface {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("load answer times: %w", err)
 	}
-	return int64(rules.TypicalReply(waits) / time.Second), nil
+	// Rounded up: a median of a few milliseconds is still an answer time.
+	return int64((rules.TypicalReply(waits) + time.Second - 1) / time.Second), nil
 }
 
 // sweepUnanswered ends as 対応できず the conversations that waited in the
