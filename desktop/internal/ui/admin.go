@@ -34,6 +34,7 @@ type AdminAPI interface {
 	Devices(ctx context.Context, accountID int64) ([]protocol.Device, error)
 	ResetStaffTOTP(ctx context.Context, id int64) error
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
+	UnansweredWeeks(ctx context.Context, weeks int) ([]protocol.UnansweredWeek, error)
 }
 
 // adminEnv is what the admin tabs share: the server, the window, and how

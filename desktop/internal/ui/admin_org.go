@@ -39,17 +39,22 @@ type orgTab struct {
 	// Nomination (指名): the switch's lapse and a nomination's timeout.
 	nomLapse   *widget.Entry
 	nomTimeout *widget.Entry
-	orgName    *widget.Entry
-	showName   *widget.Check
-	welcome    *widget.Entry
-	contact    *widget.Entry
-	appName    *widget.Entry
-	appIcon    *widget.Select
-	appLink    *widget.Label
-	hoursOnly  *widget.Check
-	margin     *widget.Entry
-	auditDays  *widget.Entry
-	content    fyne.CanvasObject
+	// No client left without an answer: the timeout, the apology, and how
+	// many ended as 対応できず in recent weeks.
+	unansweredHours *widget.Entry
+	apology         *widget.Entry
+	unanswered      *jaLabel
+	orgName         *widget.Entry
+	showName        *widget.Check
+	welcome         *widget.Entry
+	contact         *widget.Entry
+	appName         *widget.Entry
+	appIcon         *widget.Select
+	appLink         *widget.Label
+	hoursOnly       *widget.Check
+	margin          *widget.Entry
+	auditDays       *widget.Entry
+	content         fyne.CanvasObject
 }
 
 // Default business hours filled in when a day is ticked.
@@ -73,6 +78,12 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.maxOpen = widget.NewEntry()
 	t.nomLapse = widget.NewEntry()
 	t.nomTimeout = widget.NewEntry()
+	t.unansweredHours = widget.NewEntry()
+	t.apology = widget.NewMultiLineEntry()
+	t.apology.Wrapping = fyne.TextWrapWord
+	t.apology.SetMinRowsVisible(4)
+	t.apology.SetPlaceHolder(T("admin.apologyHint", "e.g. We are sorry we could not answer. Phone line: 0120-…, weekdays 10–16; the public board: https://…"))
+	t.unanswered = newJALabel("")
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
@@ -136,7 +147,10 @@ func newOrgTab(env *adminEnv) *orgTab {
 			t.teamHint(), t.claimBy, t.announce,
 			widget.NewForm(widget.NewFormItem(T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), t.maxOpen),
 				widget.NewFormItem(T("admin.nominationLapse", "Nominations switch off after this many days without use (0: 3)"), t.nomLapse),
-				widget.NewFormItem(T("admin.nominationTimeout", "A nomination not taken returns to the pool after (hours; 0: 24)"), t.nomTimeout)),
+				widget.NewFormItem(T("admin.nominationTimeout", "A nomination not taken returns to the pool after (hours; 0: 24)"), t.nomTimeout),
+				widget.NewFormItem(T("admin.unansweredHours", "Nobody takes it in (hours; 0: 72): apologise and end as 対応できず"), t.unansweredHours),
+				widget.NewFormItem(T("admin.apology", "Apology with alternatives"), t.apology)),
+			t.unanswered,
 			widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			appHint, appForm)))
@@ -144,6 +158,31 @@ func newOrgTab(env *adminEnv) *orgTab {
 }
 
 // teamHint explains the pool.
+// loadUnanswered shows how many conversations ended as 対応できず this week
+// and in the seven before: the figure that says whether the office needs
+// more hands.
+func (t *orgTab) loadUnanswered() {
+	var weeks []protocol.UnansweredWeek
+	t.env.call(T("admin.loadFailed", "Could not load"), func(ctx context.Context) error {
+		var err error
+		weeks, err = t.env.api.UnansweredWeeks(ctx, 8)
+		return err
+	}, func() { t.unanswered.SetText(unansweredText(weeks)) })
+}
+
+// unansweredText words the weekly counts, newest first.
+func unansweredText(weeks []protocol.UnansweredWeek) string {
+	if len(weeks) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(weeks))
+	for _, w := range weeks[1:] {
+		parts = append(parts, strconv.Itoa(w.Count))
+	}
+	return T("admin.unansweredWeeks", "Ended as 対応できず: {{.Now}} this week; the weeks before: {{.Before}}",
+		map[string]any{"Now": weeks[0].Count, "Before": strings.Join(parts, ", ")})
+}
+
 func (t *orgTab) teamHint() fyne.CanvasObject {
 	l := newJALabel(T("admin.teamHint", "A client who writes waits in 未対応 (the pool) until a counselor takes the conversation; from then on only that counselor and the admins read it."))
 	l.Importance = widget.LowImportance
@@ -239,6 +278,9 @@ func (t *orgTab) show(org protocol.Org) {
 	t.maxOpen.SetText(strconv.Itoa(s.MaxOpen))
 	t.nomLapse.SetText(strconv.Itoa(s.NominationLapseDays))
 	t.nomTimeout.SetText(strconv.Itoa(s.NominationTimeoutHours))
+	t.unansweredHours.SetText(strconv.Itoa(s.UnansweredTimeoutHours))
+	t.apology.SetText(s.ApologyText)
+	t.loadUnanswered()
 	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
 	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
 	auditDays := s.AuditRetentionDays
@@ -301,6 +343,16 @@ func (t *orgTab) Save() {
 			map[string]any{"Days": protocol.MaxNominationLapseDays, "Hours": protocol.MaxNominationTimeoutHours}))
 		return
 	}
+	unansweredHours, err := strconv.Atoi(strings.TrimSpace(t.unansweredHours.Text))
+	if err != nil || unansweredHours < 0 || unansweredHours > protocol.MaxUnansweredTimeoutHours {
+		Inform(win, T("admin.team", "Taking conversations"), T("admin.badUnanswered", "Enter hours from 0 (three days) to {{.Max}}.", map[string]any{"Max": protocol.MaxUnansweredTimeoutHours}))
+		return
+	}
+	apology := strings.TrimSpace(t.apology.Text)
+	if len([]rune(apology)) > protocol.MaxApologyRunes {
+		Inform(win, T("admin.apology", "Apology with alternatives"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxApologyRunes}))
+		return
+	}
 	appName := strings.TrimSpace(t.appName.Text)
 	if len([]rune(appName)) > protocol.MaxAppNameRunes {
 		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
@@ -338,7 +390,8 @@ func (t *orgTab) Save() {
 		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
 		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
 		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen,
-		NominationLapseDays: &nomLapse, NominationTimeoutHours: &nomTimeout}
+		NominationLapseDays: &nomLapse, NominationTimeoutHours: &nomTimeout,
+		UnansweredTimeoutHours: &unansweredHours, ApologyText: &apology}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

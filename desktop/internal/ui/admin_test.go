@@ -199,6 +199,12 @@ func TestAdminSettings(t *testing.T) {
 	if o.starts[1].Text != defaultStart || o.ends[1].Text != defaultEnd || o.starts[1].Disabled() {
 		t.Fatalf("ticked Monday shows %q–%q", o.starts[1].Text, o.ends[1].Text)
 	}
+	// The weekly count of 対応できず is there from the first look.
+	if want := T("admin.unansweredWeeks", "", map[string]any{"Now": 0, "Before": "0, 0, 0, 0, 0, 0, 0"}); want == "" || o.unanswered.source != want {
+		t.Fatalf("unanswered weeks %q, want %q", o.unanswered.source, want)
+	}
+	o.unansweredHours.SetText("168")
+	o.apology.SetText("お返事できず申し訳ありません。\n電話相談 0120-000-000（平日10〜16時）")
 	o.ends[1].SetText("17:30")
 	o.retention.SetText("3")
 	o.closed.SetSelected(o.closed.Options[1])
@@ -211,7 +217,8 @@ func TestAdminSettings(t *testing.T) {
 	}
 	s := org.Settings
 	if s.RetentionSeconds != 3*86400 || s.ClosedBehavior != protocol.ClosedBlock ||
-		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || s.AppName != "メモ" || s.AppIcon != "notes" {
+		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || s.AppName != "メモ" || s.AppIcon != "notes" ||
+		s.UnansweredTimeoutHours != 168 || !strings.HasPrefix(s.ApologyText, "お返事できず") {
 		t.Fatalf("saved settings %+v", org)
 	}
 	// Pause is a switch that acts at once: no Save.

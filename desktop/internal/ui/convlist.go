@@ -291,6 +291,12 @@ func (r *convRow) bind(l *convList, c *inbox.Conv) {
 		if c.LastSeq == 0 {
 			state = T("list.stateNew", "Has not written yet")
 		}
+		switch c.Outcome {
+		case protocol.OutcomeUnanswered:
+			state = T("list.unanswered", "対応できず: nobody took it in time; apology sent")
+		case protocol.OutcomeEnded:
+			state = T("list.ended", "Ended")
+		}
 	}
 	if who, ok := c.Typing(in.Now()); ok {
 		state = typingText(who, c.Nickname)

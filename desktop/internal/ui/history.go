@@ -309,7 +309,7 @@ func (v *historyView) messageRows(rows []histRow, msgs []protocol.Message, prev 
 
 func messageHistRow(m protocol.Message) histRow {
 	switch {
-	case m.Kind == protocol.KindClosedNotice, m.Kind == protocol.KindHandover, m.Kind == protocol.KindNominationReturned:
+	case m.Kind == protocol.KindClosedNotice, m.Kind == protocol.KindHandover, m.Kind == protocol.KindNominationReturned, m.Kind == protocol.KindApology:
 		return histRow{key: rowKey{kind: rowNotice, id: m.ID}, msg: m, text: noticeText(m)}
 	case m.Kind == protocol.KindNote:
 		return histRow{key: rowKey{kind: rowNote, id: m.ID}, msg: m, text: m.Body}

@@ -1209,6 +1209,9 @@ func noticeText(m protocol.Message) string {
 	if m.Kind == protocol.KindHandover {
 		return when + "  " + T("msg.handoverNotice", "Automatic notice sent: another staff member now answers")
 	}
+	if m.Kind == protocol.KindApology {
+		return when + "  " + T("msg.apology", "Apology sent: nobody took it in time (対応できず)")
+	}
 	if m.Kind == protocol.KindNominationReturned {
 		return when + "  " + T("msg.nominationReturned", "Automatic notice sent: the nominated counselor did not take it in time; back to the pool")
 	}
