@@ -14,7 +14,7 @@ GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 
-.PHONY: pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
+.PHONY: chaos run-cluster cluster-deps pg-deps pwa-figures pwa-vendor pwa-vendor-check help run build desktop desktop-deps package package-windows screenshot test test-go test-web lint bench fuzz tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -87,7 +87,26 @@ run: build ## run the server on $(ADDR) with data in ./$(DATA), demo organisatio
 	fi; \
 	exec $(BIN)/taiwa serve --data $(DATA) --addr $(ADDR)
 
-test: tools test-go test-web ## run every test: Go (with -race) and the PWA in headless Chromium
+CLUSTER_DEBS := postgresql nginx
+CLUSTER_ADDR ?= 127.0.0.1:8080
+# CLUSTER_TLS_CERT=cert.pem CLUSTER_TLS_KEY=key.pem make run-cluster: nginx serves HTTPS.
+
+cluster-deps:
+	@missing=$$(for p in $(CLUSTER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+chaos: build cluster-deps ## three replicas on PostgreSQL behind nginx under load: kill -9 one, SIGSTOP another, restart PostgreSQL; 0 acknowledged lost, 0 duplicates, 0 gaps
+	$(BIN)/taiwa-load chaos --server $(BIN)/taiwa
+
+run-cluster: build cluster-deps ## a throwaway PostgreSQL, three replicas and nginx on $(CLUSTER_ADDR), demo organisation; Ctrl-C removes it all (docs/deploy.md)
+	$(GO) build -o $(BIN)/taiwa-cluster ./server/cmd/taiwa-cluster
+	$(BIN)/taiwa-cluster --bin $(BIN)/taiwa --addr $(CLUSTER_ADDR) $(if $(CLUSTER_TLS_CERT),--tls-cert $(CLUSTER_TLS_CERT) --tls-key $(CLUSTER_TLS_KEY))
+
+test: tools test-go test-web chaos ## run every test: Go (with -race), the PWA in headless Chromium, and the cluster's chaos run
 
 # Debian's Chromium for the PWA tests (never a browser download), and a
 # Japanese font so that screenshots show text, as phones do.
@@ -121,10 +140,23 @@ test-web: build pwa-vendor-check ## the client app in headless Chromium (install
 	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
 	cd mobileweb/e2e && TAIWA_BIN=$(CURDIR)/$(BIN)/taiwa TAIWA_SHOTS=$(CURDIR)/$(DATA)/screenshots node --test --test-concurrency=1
 
-test-go: ## the fast loop: vet, gofmt and every Go test with -race (no browser)
+# Debian's PostgreSQL server programs: the PostgreSQL store's tests start
+# throwaway clusters of their own (initdb in a temporary directory, a Unix
+# socket, no port); the cluster the package itself sets up is not used.
+PG_DEBS := postgresql
+
+pg-deps: ## install Debian's PostgreSQL if missing (the store's tests run their own throwaway clusters)
+	@missing=$$(for p in $(PG_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test-go: pg-deps ## the fast loop: vet, gofmt and every Go test with -race (no browser), PostgreSQL included
 	$(GO) vet $(GOTAGS) $(GOPKGS)
 	@unformatted=$$(gofmt -l pkg server mobileweb desktop); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	$(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
+	TAIWA_REQUIRE_POSTGRES=1 $(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
 
 pwa-figures: build ## print the client app's figures: Slow 4G first visit and reopening, crash and stalled-link recovery
 	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
@@ -135,8 +167,9 @@ lint: ## vet, gofmt and staticcheck
 	gofmt -l pkg server mobileweb desktop
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(GOTAGS) $(GOPKGS)
 
-bench: build ## load test: Taiwa vs a bare WebSocket relay (see docs/bench.md)
+bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and three replicas on PostgreSQL vs one server on SQLite (see docs/bench.md)
 	$(BIN)/taiwa-load compare --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
+	$(BIN)/taiwa-load cluster --server $(BIN)/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 	$(BIN)/taiwa-load idle --server $(BIN)/taiwa --conns 10000
 	$(BIN)/taiwa-load storm --server $(BIN)/taiwa --clients 1000 --outage 0 --runs 3
 	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x -benchmem ./desktop/...

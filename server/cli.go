@@ -146,6 +146,9 @@ func (p *prefixList) Set(v string) error {
 // commonFlags are shared by every subcommand.
 type commonFlags struct {
 	data           string
+	db             string
+	kekDir         string
+	kekRotation    time.Duration
 	logLevel       string
 	masterKeyFile  string
 	masterKeychain bool
@@ -155,6 +158,9 @@ func newFlagSet(name string, stderr io.Writer, c *commonFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.data, "data", server.DefaultDataDir, "data directory (TAIWA_DATA)")
+	fs.StringVar(&c.db, "db", "", "PostgreSQL address (postgres://…) shared by several replicas; empty: SQLite in the data directory (TAIWA_DB)")
+	fs.StringVar(&c.kekDir, "kek-dir", "", "with --db: directory of the key-encryption keys, outside the database and its backups, the same for every replica (TAIWA_KEK_DIR; default DATA/kek)")
+	fs.DurationVar(&c.kekRotation, "kek-rotation", 0, "with --db: how often key-encryption keys rotate; deleted messages are unreadable in every copy of the database this long (plus a sweep) after deletion (TAIWA_KEK_ROTATION; default 1h)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (TAIWA_LOG_LEVEL)")
 	fs.StringVar(&c.masterKeyFile, "master-key-file", "",
 		"file with the 32-byte master key that wraps the message keys, created if missing; keep it off the data directory's backups (TAIWA_MASTER_KEY_FILE)")
@@ -214,6 +220,13 @@ func (c *commonFlags) open(cfg server.Config, stderr io.Writer) (*server.Server,
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	cfg.DataDir = c.data
+	if c.db != "" && !server.IsPostgres(c.db) {
+		return nil, fmt.Errorf("--db %q: only postgres:// addresses (leave it empty for SQLite)", c.db)
+	}
+	if c.kekRotation < 0 || c.kekRotation > 0 && c.kekRotation < time.Minute {
+		return nil, errors.New("--kek-rotation must be at least 1m")
+	}
+	cfg.DB, cfg.KEKDir, cfg.KEKRotation = c.db, c.kekDir, c.kekRotation
 	key, err := c.masterKey(cfg.Logger)
 	if err != nil {
 		return nil, err

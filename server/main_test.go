@@ -123,6 +123,17 @@ func TestCommandLine(t *testing.T) {
 		t.Fatalf("malformed TAIWA_SWEEP_INTERVAL: exit %d: %s", code, errOut.String())
 	}
 	os.Unsetenv("TAIWA_SWEEP_INTERVAL")
+	// --db takes PostgreSQL addresses only; a key rotation must be long
+	// enough to finish.
+	for _, args := range [][]string{
+		{"serve", "--data", dir, "--db", "mysql://db/taiwa"},
+		{"serve", "--data", dir, "--db", "postgres://db/taiwa", "--kek-rotation", "1s"},
+	} {
+		errOut.Reset()
+		if code := run(context.Background(), args, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "--") {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+	}
 	out.Reset()
 	if code := run(context.Background(), []string{"demo", "--data", t.TempDir()}, &out, &errOut); code != 0 || strings.Count(out.String(), "client ") != 3 {
 		t.Fatalf("demo: %d\n%s", code, out.String())

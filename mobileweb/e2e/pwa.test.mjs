@@ -303,11 +303,16 @@ test("a push shows a generic notice without any text of the conversation", async
   const registrationId = await registration;
   // Exactly what the server sends: a kind, nothing to show.
   await cdp.send("ServiceWorker.deliverPushMessage", { origin: url, registrationId, data: JSON.stringify({ data: { kind: "reply" } }) });
-  const shown = await page.waitForFunction(async () => {
-    const n = await (await navigator.serviceWorker.ready).getNotifications();
-    return n.length ? n.map((x) => ({ title: x.title, body: x.body, tag: x.tag })) : null;
-  });
-  const notes = await shown.jsonValue();
+  // waitForFunction takes a synchronous predicate only (an async one is a
+  // promise, truthy at once): poll getNotifications from here instead.
+  let notes = [];
+  for (const until = Date.now() + 10_000; !notes.length && Date.now() < until; ) {
+    notes = await page.evaluate(async () => {
+      const n = await (await navigator.serviceWorker.ready).getNotifications();
+      return n.map((x) => ({ title: x.title, body: x.body, tag: x.tag }));
+    });
+    if (!notes.length) await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(notes.length, 1);
   assert.equal(notes[0].title, "新しい返信");
   assert.equal(notes[0].tag, "taiwa-reply");

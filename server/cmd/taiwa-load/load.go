@@ -26,6 +26,15 @@ type loadConfig struct {
 	replyEvery          int // a counselor answers every Nth message of its clients
 	server              string
 	runs                int
+	// tail is how long to wait after the schedule for every ack and
+	// delivery (default 60 s).
+	tail time.Duration
+	// during, if set, runs beside the send schedule (the chaos run's
+	// disruptions), from its start.
+	during func(ctx context.Context, start time.Time)
+	// cpu, if set, reads the servers' CPU time so far: the run reports what
+	// the schedule and its tail cost.
+	cpu func() time.Duration
 }
 
 func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -89,6 +98,10 @@ type result struct {
 	ack, delivery                *hdrhistogram.Histogram // microseconds
 	elapsed                      time.Duration           // first send to last delivery
 	rssBase, rssConnected, rssHi int64
+	ackedIDs                     map[int64]string // message ID → ref
+	disconnected                 int              // connections not up at the end
+	pending                      int              // messages still in the apps' outboxes at the end
+	cpu                          time.Duration    // the servers' CPU time during the run
 }
 
 func (r *result) clean() bool {
@@ -133,6 +146,8 @@ type meter struct {
 	gaps      atomic.Int64
 	reconn    atomic.Int64
 	lastDlv   atomic.Int64
+	// ackedIDs is each acknowledged ref's message ID: what must not be lost.
+	ackedIDs sync.Map
 }
 
 func (m *meter) record(h *hdrhistogram.Histogram, since int64) {
@@ -211,6 +226,10 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 		}()
 	}
 
+	var cpuBefore time.Duration
+	if c.cpu != nil {
+		cpuBefore = c.cpu()
+	}
 	// The open-loop schedule: client i sends at start + i/rate + n·clients/rate.
 	start := time.Now().Add(100 * time.Millisecond)
 	interval := time.Duration(float64(c.clients) / c.rate * float64(time.Second))
@@ -236,12 +255,19 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 			}
 		}()
 	}
+	if c.during != nil {
+		sends.Add(1)
+		go func() { defer sends.Done(); c.during(runCtx, start) }()
+	}
 	sends.Wait()
 	res.rssHi = rss(t.pid)
 
 	// Wait for the tail: every ack and every delivery, or 60s.
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	if c.tail <= 0 {
+		c.tail = 60 * time.Second
+	}
+	deadline := time.Now().Add(c.tail)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		clientMsgs := m.sent.Load() - m.replies.Load()
 		exp := clientMsgs*int64(c.counselors) + m.replies.Load()*int64(c.counselors) // replies reach the client and the other counselors
 		if m.acked.Load()+m.refused.Load() >= m.sent.Load() && m.delivered.Load() >= exp {
@@ -250,6 +276,15 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // late duplicates would show up here
+	if c.cpu != nil {
+		res.cpu = c.cpu() - cpuBefore
+	}
+	for _, p := range append(staff, clients...) {
+		if !p.live.Connected() {
+			res.disconnected++
+		}
+		res.pending += len(p.live.Pending())
+	}
 	cancel()
 	wg.Wait()
 	clientMsgs := m.sent.Load() - m.replies.Load()
@@ -258,6 +293,8 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	res.delivered, res.dups, res.gaps, res.reconnects = m.delivered.Load(), m.dups.Load(), m.gaps.Load(), m.reconn.Load()
 	res.ack, res.delivery = m.ack, m.dlv
 	res.elapsed = time.Duration(m.lastDlv.Load() - start.UnixNano())
+	res.ackedIDs = map[int64]string{}
+	m.ackedIDs.Range(func(k, v any) bool { res.ackedIDs[v.(int64)] = k.(string); return true })
 	return res, nil
 }
 
@@ -277,9 +314,12 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 		if v, ok := refs.LoadAndDelete(f.Ref); ok {
 			m.record(m.ack, v.(int64))
 			m.acked.Add(1)
+			m.ackedIDs.Store(f.Ref, f.Message.ID)
 		}
 	case *protocol.ErrorFrame:
-		if f.Ref != "" {
+		// A retryable error (the store briefly unavailable) is no refusal:
+		// the app sends the message again.
+		if f.Ref != "" && !f.Error.Code.Retryable() {
 			m.refused.Add(1)
 		}
 	case *protocol.MessageFrame:

@@ -123,6 +123,11 @@ func seed(ctx context.Context, dir string, clients, counselors int, t *target) e
 		return err
 	}
 	defer db.Close()
+	return seedStore(ctx, db, clients, counselors, t)
+}
+
+// seedStore makes the load's organisation and signed-in accounts in st.
+func seedStore(ctx context.Context, db store.Store, clients, counselors int, t *target) error {
 	org, err := db.CreateOrg(ctx, "負荷試験")
 	if err != nil {
 		return err

@@ -6,10 +6,13 @@
 // from two keys: its client's key, destroyed when the client is deleted,
 // and the key of its retention slice (the hour its message expires in),
 // destroyed when that hour has passed. Either destruction makes the body
-// unreadable. The keys live in their own SQLite file, wrapped
-// (AES-256-GCM) by a master key that is never stored next to them by this
-// package: a copy of the message database alone, or of the key file alone,
-// reads nothing.
+// unreadable. Where the keys live is a Vault's business. By default it is
+// their own SQLite file (FileVault), the keys wrapped (AES-256-GCM) by a
+// master key that is never stored next to them by this package: a copy of
+// the message database alone, or of the key file alone, reads nothing. A
+// database that cannot scrub what it deletes (PostgreSQL keeps dead tuples
+// and WAL) brings a vault of its own whose wrapping keys rotate and are
+// destroyed outside it.
 package sealkeys
 
 import (
@@ -17,7 +20,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -28,7 +30,6 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/taiwa-chat/taiwa/pkg/sealbox"
-	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
 )
 
 // SliceLength is the span of expiry times that share a slice key: a
@@ -60,9 +61,29 @@ func SliceEnd(slice int64) time.Time {
 	return time.UnixMilli(slice * SliceLength.Milliseconds())
 }
 
-// Ring is an open key file.
+// Vault keeps the client and slice keys, wrapped as it sees fit. Kinds are
+// "client" and "slice".
+type Vault interface {
+	// Load returns a stored key, or ErrErased if there is none.
+	Load(kind string, id int64) ([]byte, error)
+	// Create stores key durably unless a key is already stored under kind
+	// and id (another server may have made it first), and returns the key
+	// that is stored.
+	Create(kind string, id int64, key []byte) ([]byte, error)
+	// DestroyClient destroys a client's key.
+	DestroyClient(id int64) error
+	// DestroySlicesThrough destroys the keys of the slices up to last.
+	DestroySlicesThrough(last int64) error
+	// ClientIDs lists the clients that have a key.
+	ClientIDs() ([]int64, error)
+	// Count reports how many keys are stored.
+	Count() (int, error)
+	Close() error
+}
+
+// Ring seals and opens bodies with the keys of a Vault.
 type Ring struct {
-	db     *sql.DB
+	vault  Vault
 	master *sealbox.Box
 	refKey []byte // HMAC key for idempotency refs, derived from the master key
 
@@ -78,6 +99,21 @@ type Ring struct {
 // Open opens (creating if needed) the key file at path; master unwraps
 // its keys.
 func Open(path string, master []byte) (*Ring, error) {
+	v, err := OpenFileVault(path, master)
+	if err != nil {
+		return nil, err
+	}
+	r, err := New(v, master)
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// New makes a ring over a vault (which it closes with itself); master
+// wraps small secrets (WrapSecret) and keys the idempotency-ref hash.
+func New(v Vault, master []byte) (*Ring, error) {
 	if len(master) != KeySize {
 		return nil, fmt.Errorf("master key must be %d bytes, not %d", KeySize, len(master))
 	}
@@ -85,62 +121,24 @@ func Open(path string, master []byte) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlitefile.OpenWriter(path, "synchronous(FULL)")
-	if err != nil {
-		return nil, fmt.Errorf("open key file: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS keys (
-		kind TEXT NOT NULL, id INTEGER NOT NULL, wrapped BLOB NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("prepare key file %s: %w", path, err)
-	}
 	refKey, err := hkdf.Key(sha256.New, master, nil, "taiwa idempotency ref", KeySize)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("derive ref key: %w", err)
 	}
 	derived, err := lru.New[[2]int64, *sealbox.Box](DerivedCacheSize)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	r := &Ring{db: db, master: m, refKey: refKey, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: derived}
-	// A wrong master key must stop the server at once, not at the first
-	// read: the file carries a check value, wrapped like every key.
-	var wrapped []byte
-	err = db.QueryRow("SELECT wrapped FROM keys WHERE kind = 'check' AND id = 0").Scan(&wrapped)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES ('check', 0, ?)", m.Seal(NewMasterKey(), label("check", 0))); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("prepare key file %s: %w", path, err)
-		}
-	case err != nil:
-		db.Close()
-		return nil, fmt.Errorf("read key file %s: %w", path, err)
-	default:
-		if _, err := r.unwrap("check", 0, wrapped); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("key file %s: %w (is this the right master key?)", path, err)
-		}
-	}
-	return r, nil
+	return &Ring{vault: v, master: m, refKey: refKey, clients: map[int64][]byte{}, slices: map[int64][]byte{}, derived: derived}, nil
 }
 
-// Close closes the key file.
-func (r *Ring) Close() error { return r.db.Close() }
+// Close closes the vault.
+func (r *Ring) Close() error { return r.vault.Close() }
 
-func label(kind string, id int64) []byte {
+// Label binds a wrapped key to its kind and ID: moved to another, it does
+// not open.
+func Label(kind string, id int64) []byte {
 	return []byte("taiwa key " + kind + " " + strconv.FormatInt(id, 10))
-}
-
-func (r *Ring) unwrap(kind string, id int64, wrapped []byte) ([]byte, error) {
-	k, err := r.master.Open(wrapped, label(kind, id))
-	if err != nil {
-		return nil, fmt.Errorf("unwrap %s key %d: %w", kind, id, err)
-	}
-	return k, nil
 }
 
 // key returns a key, creating (and durably storing) it if create is set.
@@ -153,25 +151,18 @@ func (r *Ring) key(kind string, id int64, create bool) ([]byte, error) {
 	if k, ok := cache[id]; ok {
 		return k, nil
 	}
-	var wrapped []byte
-	err := r.db.QueryRow("SELECT wrapped FROM keys WHERE kind = ? AND id = ?", kind, id).Scan(&wrapped)
+	k, err := r.vault.Load(kind, id)
 	switch {
 	case err == nil:
-		k, err := r.unwrap(kind, id, wrapped)
-		if err != nil {
-			return nil, err
-		}
 		cache[id] = k
 		return k, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("read %s key %d: %w", kind, id, err)
-	case !create:
-		return nil, ErrErased
+	case !errors.Is(err, ErrErased) || !create:
+		return nil, err
 	}
-	k := make([]byte, KeySize)
-	rand.Read(k)
-	if _, err := r.db.Exec("INSERT INTO keys(kind, id, wrapped) VALUES (?,?,?)", kind, id, r.master.Seal(k, label(kind, id))); err != nil {
-		return nil, fmt.Errorf("store %s key %d: %w", kind, id, err)
+	fresh := make([]byte, KeySize)
+	rand.Read(fresh)
+	if k, err = r.vault.Create(kind, id, fresh); err != nil {
+		return nil, err
 	}
 	cache[id] = k
 	return k, nil
@@ -250,83 +241,76 @@ func (r *Ring) Open(client, slice int64, blob, aad []byte) ([]byte, error) {
 
 // DestroyClient destroys a client's key, erasing all its bodies.
 func (r *Ring) DestroyClient(client int64) error {
-	return r.destroy("DELETE FROM keys WHERE kind = 'client' AND id = ?", client, func() {
-		delete(r.clients, client)
-		for _, k := range r.derived.Keys() {
-			if k[0] == client {
-				r.derived.Remove(k)
-			}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forgetClient(client)
+	return r.vault.DestroyClient(client)
+}
+
+// ForgetClient drops a client's key from memory only: it was destroyed in
+// the vault by another server (or in the deleting transaction).
+func (r *Ring) ForgetClient(client int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forgetClient(client)
+}
+
+func (r *Ring) forgetClient(client int64) {
+	delete(r.clients, client)
+	for _, k := range r.derived.Keys() {
+		if k[0] == client {
+			r.derived.Remove(k)
 		}
-	})
+	}
 }
 
 // DestroySlicesEndedBy destroys the key of every slice whose end is at or
 // before now, erasing every body that expired by then.
 func (r *Ring) DestroySlicesEndedBy(now time.Time) error {
-	last := now.UnixMilli() / SliceLength.Milliseconds()
-	return r.destroy("DELETE FROM keys WHERE kind = 'slice' AND id <= ?", last, func() {
-		for s := range r.slices {
-			if s <= last {
-				delete(r.slices, s)
-			}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forgetSlices(LastEnded(now))
+	return r.vault.DestroySlicesThrough(LastEnded(now))
+}
+
+// ForgetSlicesEndedBy drops from memory the keys of the slices ended by
+// now, which another server destroys in the vault.
+func (r *Ring) ForgetSlicesEndedBy(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forgetSlices(LastEnded(now))
+}
+
+// LastEnded is the last slice whose end is at or before now.
+func LastEnded(now time.Time) int64 { return now.UnixMilli() / SliceLength.Milliseconds() }
+
+func (r *Ring) forgetSlices(last int64) {
+	for s := range r.slices {
+		if s <= last {
+			delete(r.slices, s)
 		}
-		for _, k := range r.derived.Keys() {
-			if k[1] <= last {
-				r.derived.Remove(k)
-			}
+	}
+	for _, k := range r.derived.Keys() {
+		if k[1] <= last {
+			r.derived.Remove(k)
 		}
-	})
+	}
 }
 
 // DestroyClientsExcept destroys the key of every client not in keep: the
 // clean-up after a deletion interrupted between the database's commit and
 // the key's destruction.
 func (r *Ring) DestroyClientsExcept(keep map[int64]bool) error {
-	rows, err := r.db.Query("SELECT id FROM keys WHERE kind = 'client'")
+	ids, err := r.vault.ClientIDs()
 	if err != nil {
-		return fmt.Errorf("list client keys: %w", err)
+		return err
 	}
-	var gone []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("list client keys: %w", err)
-		}
+	for _, id := range ids {
 		if !keep[id] {
-			gone = append(gone, id)
+			if err := r.DestroyClient(id); err != nil {
+				return err
+			}
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list client keys: %w", err)
-	}
-	for _, id := range gone {
-		if err := r.DestroyClient(id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// destroy deletes keys, forgets them in memory and scrubs the file: with
-// secure_delete the rows are overwritten, and the truncating checkpoint
-// leaves no copy in the write-ahead log.
-func (r *Ring) destroy(query string, arg int64, forget func()) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	res, err := r.db.Exec(query, arg)
-	if err != nil {
-		return fmt.Errorf("destroy keys: %w", err)
-	}
-	forget()
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("destroy keys: %w", err)
-	} else if n == 0 {
-		return nil
-	}
-	if _, err := r.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("scrub key file: %w", err)
 	}
 	return nil
 }
@@ -396,13 +380,9 @@ func (r *Ring) HashRef(sender int64, ref string) []byte {
 	return m.Sum(nil)
 }
 
-// CountKeys reports how many keys the file holds.
+// CountKeys reports how many keys the vault holds.
 func (r *Ring) CountKeys() (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var n int
-	if err := r.db.QueryRow("SELECT COUNT(*) FROM keys WHERE kind != 'check'").Scan(&n); err != nil {
-		return 0, fmt.Errorf("count keys: %w", err)
-	}
-	return n, nil
+	return r.vault.Count()
 }

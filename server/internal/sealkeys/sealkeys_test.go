@@ -116,7 +116,7 @@ func TestKeysWrappedAtRest(t *testing.T) {
 		raw = append(raw, k)
 	}
 	r.mu.Unlock()
-	r.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	r.vault.(*FileVault).db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	for _, name := range []string{"keys.db", "keys.db-wal"} {
 		b, _ := os.ReadFile(filepath.Join(dir, name))
 		for _, k := range raw {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -259,6 +260,27 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	if body := metricsText(t, ts); !strings.Contains(body, "taiwa_connections") {
 		t.Fatalf("metrics handler: %s", body)
+	}
+	// Profiles likewise, and never the command line (it can carry a
+	// database password).
+	for _, tc := range []struct {
+		path   string
+		public int
+		metric int
+	}{
+		{"/debug/pprof/heap", 404, 200},
+		{"/debug/pprof/goroutine?debug=1", 404, 200},
+		{"/debug/pprof/cmdline", 404, 404},
+		{"/debug/pprof/trace", 404, 404},
+	} {
+		if code, _ := apiDo(t, "GET", ts.URL+tc.path, "", ""); code != tc.public {
+			t.Errorf("public %s: %d, want %d", tc.path, code, tc.public)
+		}
+		rec := httptest.NewRecorder()
+		ts.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", tc.path, nil))
+		if rec.Code != tc.metric {
+			t.Errorf("metrics address %s: %d, want %d", tc.path, rec.Code, tc.metric)
+		}
 	}
 	resp, err := http.Get(ts.URL + "/healthz")
 	if err != nil {

@@ -287,11 +287,14 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 // every HTTP timeout.
 func TestHTTPTimeoutsSpareLiveConnections(t *testing.T) {
 	cfg := Config{
-		DataDir:      t.TempDir(),
-		Addr:         "127.0.0.1:0",
-		MetricsAddr:  "off",
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Password:     credential.Params{Time: 1, Memory: 1024, Threads: 1},
+		DataDir:     t.TempDir(),
+		Addr:        "127.0.0.1:0",
+		MetricsAddr: "off",
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Password:    credential.Params{Time: 1, Memory: 1024, Threads: 1},
+		// Cheap generated passwords too: registering the test's client must
+		// not itself outlast the 700 ms write timeout on a loaded machine.
+		Generated:    credential.Params{Time: 1, Memory: 1024, Threads: 1},
 		HTTPTimeouts: HTTPTimeouts{ReadHeader: 300 * time.Millisecond, Read: 500 * time.Millisecond, Write: 700 * time.Millisecond, Idle: time.Second},
 	}
 	s, err := New(cfg)

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // loginGuard limits password and code guessing. Every check of a secret
@@ -32,7 +34,13 @@ import (
 // Failures of other accounts never refuse a correct password: a seminar
 // room behind one NAT, or every user behind a reverse proxy without
 // --trusted-proxies, shares an address.
+//
+// Several replicas on one database share their failures through the store
+// (store.LoginFailures): each replica counts what every replica recorded,
+// so the failure limits hold whichever replica a guess reaches. The hash
+// slots stay per replica: they guard its own CPU.
 type loginGuard struct {
+	shared store.LoginFailures // nil for a server alone
 	mu     sync.Mutex
 	now    func() time.Time
 	cfg    Config
@@ -97,8 +105,12 @@ type attempt struct {
 // no hash slot is free (busy).
 func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 	key := pairKey{addrKey(addr), id}
+	shared, err := g.sharedFailures(key)
+	if err != nil {
+		return nil, err
+	}
 	g.mu.Lock()
-	if err := g.checkLocked(key); err != nil {
+	if err := g.checkLocked(key, shared); err != nil {
 		g.mu.Unlock()
 		return nil, err
 	}
@@ -134,7 +146,7 @@ func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 			return nil, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
 		}
 		// Granted (the slot is counted): the lockout may have come meanwhile.
-		if err := g.checkLocked(key); err != nil {
+		if err := g.checkLocked(key, shared); err != nil {
 			g.freeSlot(key.addr)
 			g.mu.Unlock()
 			return nil, err
@@ -146,6 +158,7 @@ func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 	now := g.now()
 	pair := windowOf(g.byPair, key, now, g.cfg.Lockout)
 	all := windowOf(g.byID, id, now, g.cfg.Lockout)
+	pair.count, all.count = max(pair.count, len(shared.pair)), max(all.count, len(shared.all))
 	if pair.count+pair.pending >= g.cfg.MaxFailures || all.count+all.pending >= g.cfg.IDFailures {
 		g.freeSlot(key.addr)
 		// Enough guesses are already being decided to reach the limit;
@@ -158,14 +171,49 @@ func (g *loginGuard) reserve(id, addr string) (*attempt, error) {
 }
 
 // checkLocked refuses a locked pair or login ID (g.mu held).
-func (g *loginGuard) checkLocked(key pairKey) error {
+func (g *loginGuard) checkLocked(key pairKey, shared sharedFailed) error {
 	now := g.now()
 	for _, f := range []*failures{g.byID[key.id], g.byPair[key]} {
 		if f != nil && now.Before(f.lockedUntil) {
 			return g.locked(f.lockedUntil, now)
 		}
 	}
+	// What every replica recorded: the limit-th newest failure locks until
+	// it is Lockout old.
+	for _, c := range []struct {
+		times []time.Time
+		limit int
+	}{{shared.pair, g.cfg.MaxFailures}, {shared.all, g.cfg.IDFailures}} {
+		if n := len(c.times); n >= c.limit {
+			if until := c.times[n-c.limit].Add(g.cfg.Lockout); now.Before(until) {
+				return g.locked(until, now)
+			}
+		}
+	}
 	return nil
+}
+
+// sharedFailed is what every replica recorded of a pair's and a login
+// ID's failures within the window (several replicas; empty otherwise).
+type sharedFailed struct{ pair, all []time.Time }
+
+// sharedTimeout bounds a look at, or a note of, the shared failures.
+const sharedTimeout = 2 * time.Second
+
+// sharedFailures reads the failures every replica recorded (before g.mu:
+// it asks the database).
+func (g *loginGuard) sharedFailures(key pairKey) (sharedFailed, error) {
+	var s sharedFailed
+	if g.shared == nil {
+		return s, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	var err error
+	if s.pair, s.all, err = g.shared.LoginFailures(ctx, key.id, key.addr, g.now().Add(-g.cfg.Lockout)); err != nil {
+		return s, &protocol.Error{Code: protocol.CodeUnavailable, Message: "sign-in is busy; try again in a moment", RetryAfter: 1}
+	}
+	return s, nil
 }
 
 // addr returns addr's state, making it (g.mu held).
@@ -275,12 +323,23 @@ func (a *attempt) releaseSlot() {
 // right password guessed in the middle of a burst does not reopen the
 // burst (a person who mistyped a few times keeps the rest of the limit).
 func (a *attempt) done(ok bool) {
+	if a.decide(ok) && !ok && a.g.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := a.g.shared.RecordLoginFailure(ctx, a.pair.id, a.pair.addr, a.g.now()); err != nil {
+			a.g.cfg.Logger.Error("record failed sign-in", "err", err)
+		}
+	}
+}
+
+// decide counts the attempt once and reports whether this call did.
+func (a *attempt) decide(ok bool) bool {
 	g := a.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	a.releaseSlot()
 	if a.closed {
-		return
+		return false
 	}
 	a.closed = true
 	now := g.now()
@@ -296,6 +355,7 @@ func (a *attempt) done(ok bool) {
 			f.lockedUntil = now.Add(g.cfg.Lockout)
 		}
 	}
+	return true
 }
 
 // otherHash counts a hash that is not a guess (a new account's password)

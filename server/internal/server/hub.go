@@ -119,6 +119,10 @@ type hub struct {
 	// onReply, if set, hears of a staff reply to a client who has no live
 	// connection (to push a content-free notice). It must not block.
 	onReply func(clientID int64)
+	// onPresence, if set, hears when a client's first connection here
+	// opens and its last one closes (several servers share who is
+	// connected). It must not block.
+	onPresence func(accountID int64, online bool)
 
 	// routes is who has each conversation, as of the last change published
 	// about it: typing hints follow a conversation handed on at once.
@@ -185,20 +189,28 @@ func (h *hub) add(s *subscriber) {
 	addTo(h.byOrg, s.p.OrgID, s)
 	addTo(h.bySession, s.sessionID, s)
 	addTo(h.byAccount, s.p.AccountID, s)
+	first := len(h.byAccount[s.p.AccountID]) == 1
 	h.mu.Unlock()
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Inc()
+	if first && h.onPresence != nil && s.p.Role == protocol.RoleClient {
+		h.onPresence(s.p.AccountID, true)
+	}
 }
 
 func (h *hub) remove(s *subscriber) {
 	h.mu.Lock()
+	_, was := h.byAccount[s.p.AccountID][s]
 	removeFrom(h.byOrg, s.p.OrgID, s)
 	removeFrom(h.bySession, s.sessionID, s)
 	removeFrom(h.byAccount, s.p.AccountID, s)
-	gone := len(h.byAccount[s.p.AccountID]) == 0
+	last := was && len(h.byAccount[s.p.AccountID]) == 0
 	h.mu.Unlock()
+	if last && h.onPresence != nil && s.p.Role == protocol.RoleClient {
+		h.onPresence(s.p.AccountID, false)
+	}
 	s.close()
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
-	if gone && s.p.IsStaff() {
+	if last && s.p.IsStaff() {
 		h.announce(s.p, nil) // offline: colleagues see it
 	}
 }
@@ -249,6 +261,19 @@ func (h *hub) toStaff(orgID int64, f protocol.PresenceFrame) {
 	}
 }
 
+// resumeAll closes every connection with "reconnect and resume": changes
+// this server missed (its feed lost some) then reach the apps through
+// their resume, and a session ended meanwhile is refused at the handshake.
+func (h *hub) resumeAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.byOrg {
+		for s := range set {
+			s.stop(endReason{code: protocol.CloseTooSlow, reason: "server fell behind: reconnect and resume"})
+		}
+	}
+}
+
 // stopRole ends the connections of one role in an organisation.
 func (h *hub) stopRole(orgID int64, role protocol.Role, r endReason) {
 	h.mu.RLock()
@@ -287,7 +312,8 @@ func (h *hub) publish(changes []store.Change) {
 		case store.ChangeMessage:
 			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
 			h.toReaders(c, f)
-			if h.onReply != nil && c.Message.SenderRole.IsStaff() && c.Message.Kind == protocol.KindText && len(h.byAccount[c.ClientID]) == 0 {
+			// Only the server that committed the reply considers a push.
+			if h.onReply != nil && !c.Remote && c.Message.SenderRole.IsStaff() && c.Message.Kind == protocol.KindText && len(h.byAccount[c.ClientID]) == 0 {
 				h.onReply(c.ClientID)
 			}
 		case store.ChangeConversation:

@@ -507,6 +507,12 @@ func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conver
 		f.SenderName = lc.a.account.DisplayName
 	}
 	lc.s.hub.typing(p.OrgID, t.conv, f)
+	if r := lc.s.typingRelay; r != nil {
+		relayed := store.Typing{OrgID: p.OrgID, ClientID: t.conv.ClientID, ConversationID: t.conv.ID, From: p.Role, Frame: f}
+		if err := r.RelayTyping(ctx, relayed); err != nil {
+			lc.s.log.Warn("relay typing to other replicas", "err", err) // a hint: the next one follows
+		}
+	}
 	return nil
 }
 

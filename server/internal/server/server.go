@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"slices"
 	"strings"
@@ -24,7 +25,6 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/push"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
-	"github.com/taiwa-chat/taiwa/server/internal/store/sqlite"
 )
 
 // Defaults for Config.
@@ -110,6 +110,15 @@ type Config struct {
 	// MasterKey wraps the keys that seal message bodies; nil keeps one in
 	// the data directory (see sqlite.Options.MasterKey).
 	MasterKey []byte
+	// DB, if set, is a PostgreSQL address (postgres://…): the store is
+	// PostgreSQL, shared with other replicas, instead of SQLite in DataDir.
+	DB string
+	// KEKDir is where a PostgreSQL store keeps its key-encryption keys,
+	// outside the database; every replica names the same directory.
+	// Empty means DataDir/kek.
+	KEKDir string
+	// KEKRotation is how often they rotate (postgres.DefaultKEKRotation).
+	KEKRotation time.Duration
 }
 
 func (c *Config) fill() {
@@ -192,6 +201,12 @@ type Server struct {
 	touched sync.Map // session ID → time.Time
 
 	stopPush context.CancelFunc
+	// typingRelay, with several replicas, carries typing hints to the
+	// others' connections.
+	typingRelay store.TypingRelay
+	// presence, with several replicas, shares who is connected.
+	presence     *presenceWorker
+	stopPresence context.CancelFunc
 }
 
 // New opens the store in cfg.DataDir and wires every part.
@@ -208,19 +223,17 @@ func New(cfg Config) (*Server, error) {
 		closing:   make(chan struct{}),
 		lastAvail: map[int64]hours.Availability{},
 	}
-	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{
-		Now:        cfg.Now,
-		Publish:    s.hub.publish,
-		Logger:     cfg.Logger,
-		OnBatch:    m.observeBatch,
-		MasterKey:  cfg.MasterKey,
-		StaffIdle:  cfg.StaffIdle,
-		SharedIdle: cfg.SharedIdle,
-	})
+	st, err := openStore(cfg, s.hub, m.observeBatch)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.store = st
+	if shared, ok := st.(store.LoginFailures); ok {
+		s.guard.shared = shared // several replicas: the limits hold across them
+	}
+	if relay, ok := st.(store.TypingRelay); ok {
+		s.typingRelay = relay
+	}
 	// Unknown login IDs are checked against a dummy as cheap as a client's
 	// hash; every failed sign-in then takes at least as long as checking a
 	// chosen (costlier) password, so that the time does not tell which
@@ -229,15 +242,28 @@ func New(cfg Config) (*Server, error) {
 	start := time.Now()
 	credential.Hash("not a password", cfg.Password)
 	s.failFloor = time.Since(start)
+	if pres, ok := st.(store.Presence); ok {
+		// Several replicas: who is connected is shared through the store.
+		s.presence = newPresenceWorker(pres, cfg.Logger)
+		s.hub.onPresence = s.presence.note
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopPresence = cancel
+		go s.presence.run(ctx)
+	}
 	if cfg.Push != nil {
 		n := push.NewNotifier(cfg.Push, st, cfg.Logger, 4096)
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopPush = cancel
 		go n.Run(ctx)
-		s.hub.onReply = func(clientID int64) {
+		notify := func(clientID int64) {
 			if !n.Notify(clientID) {
 				m.pushDropped.Inc()
 			}
+		}
+		s.hub.onReply = notify
+		if s.presence != nil {
+			s.presence.notify = notify
+			s.hub.onReply = s.presence.reply // connected to another replica: no push
 		}
 	}
 	return s, nil
@@ -337,11 +363,20 @@ func (s *Server) Handler() http.Handler {
 	return securityHeaders(api, s.pushOrigins(), s.isHTTPS)
 }
 
-// MetricsHandler serves /metrics (Prometheus). It shows when clients are
-// connected and writing, so it is served apart from the public address.
+// MetricsHandler serves /metrics (Prometheus) and the runtime's profiles
+// under /debug/pprof/ (CPU, heap, allocations, goroutines: where the time
+// and memory go under real load, docs/bench.md). It shows when clients
+// are connected and writing, so it is served apart from the public
+// address. The profiles hold code locations and sizes, never a message;
+// pprof's cmdline and trace are left out (a command line can carry a
+// database password).
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	for _, name := range []string{"heap", "allocs", "goroutine", "mutex", "block"} {
+		mux.Handle("GET /debug/pprof/"+name, pprof.Handler(name))
+	}
 	return mux
 }
 
@@ -535,6 +570,9 @@ func (s *Server) Close() error {
 	s.beginClose()
 	if s.stopPush != nil {
 		s.stopPush()
+	}
+	if s.stopPresence != nil {
+		s.stopPresence()
 	}
 	return s.store.Close()
 }

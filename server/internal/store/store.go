@@ -145,6 +145,10 @@ type Change struct {
 	Open     int
 	Offered  bool
 	Pool     []protocol.Conversation
+	// Remote marks a change another server committed (several servers on
+	// one database): every server tells its own connections, only the
+	// committing one acts beyond them (a push notice).
+	Remote bool
 }
 
 // Snapshot is the state an app starts from.
@@ -363,6 +367,47 @@ type PushTokens interface {
 	PushTokens(ctx context.Context, accountID int64) ([]string, error)
 	// DropPushToken forgets a token the push service no longer knows.
 	DropPushToken(ctx context.Context, token string) error
+}
+
+// LoginFailures are failed sign-ins kept where every server on one
+// database sees them, so that the sign-in limits hold whichever replica is
+// asked. A store that serves one server alone (SQLite) has none: that
+// server's memory is enough.
+type LoginFailures interface {
+	// RecordLoginFailure notes a failed guess at login ID id's secret from
+	// address addr.
+	RecordLoginFailure(ctx context.Context, id, addr string, at time.Time) error
+	// LoginFailures returns the times of the failed guesses at id since
+	// since, oldest first: those from addr, and those from every address.
+	LoginFailures(ctx context.Context, id, addr string, since time.Time) (fromAddr, all []time.Time, err error)
+}
+
+// Typing is someone writing in a conversation: a hint relayed live to the
+// conversation's other side, never stored.
+type Typing struct {
+	OrgID          int64
+	ClientID       int64
+	ConversationID int64 // who reads it follows the conversation's assignee
+	From           protocol.Role
+	Frame          protocol.TypingFrame
+}
+
+// TypingRelay carries typing hints to the other servers on one database
+// (their connections may be the other side). A hint lost on the way costs
+// nothing: the next one follows within seconds.
+type TypingRelay interface {
+	RelayTyping(ctx context.Context, t Typing) error
+}
+
+// Presence says which clients have a live connection on any of the
+// servers sharing one database, so that a reply is pushed to a client's
+// phone only when no server holds a connection of theirs.
+type Presence interface {
+	// SetOnline records whether this server holds a live connection of
+	// the account.
+	SetOnline(ctx context.Context, accountID int64, online bool) error
+	// Online reports whether any running server holds one.
+	Online(ctx context.Context, accountID int64) (bool, error)
 }
 
 // Lifecycle is subscription, retention and the database's own life.

@@ -50,7 +50,7 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 		out.Presence = protocol.PresenceAvailable
 	}
 
-	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at)
 			VALUES (?,?,?,?,?,?,?,?)`, a.OrgID, a.Role, a.LoginID, a.Nickname, a.Note, nullMS(a.AccessUntil), a.PasswordHash, ms(now))
 		if isUniqueViolation(err) {
@@ -157,7 +157,7 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
 	}
 	var out protocol.Account
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ? AND role = 'client'", id, p.OrgID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such client")
@@ -207,7 +207,7 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 // SetPassword replaces a password hash and ends the account's sessions: a
 // reset is what an admin does when a slip of paper is lost.
 func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var (
 			orgID int64
 			role  protocol.Role
@@ -233,7 +233,7 @@ func (db *DB) UpdateMe(ctx context.Context, p store.Principal, patch protocol.Me
 		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Account
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ?", p.AccountID, p.OrgID))
 		if err != nil {
 			return nil, fmt.Errorf("load account: %w", err)
@@ -260,7 +260,7 @@ func (db *DB) UpdateMe(ctx context.Context, p store.Principal, patch protocol.Me
 // asked stays, every other one ends (a password is changed when it may
 // have leaked).
 func (db *DB) ChangeOwnPassword(ctx context.Context, p store.Principal, sessionID int64, hash string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		now := db.clock()
 		if _, err := tx.Exec("UPDATE accounts SET password_hash = ? WHERE id = ?", hash, p.AccountID); err != nil {
 			return nil, fmt.Errorf("set password: %w", err)
@@ -282,7 +282,7 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
 	var role protocol.Role
-	err := db.do(ctx, true, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, true, func(tx *wtx) ([]store.Change, error) {
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
@@ -342,7 +342,7 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 }
 
 // revokeAll deletes every session of an account and reports it.
-func revokeAll(tx *sql.Tx, now time.Time, orgID, accountID int64, reason string) ([]store.Change, error) {
+func revokeAll(tx *wtx, now time.Time, orgID, accountID int64, reason string) ([]store.Change, error) {
 	ids, err := endSessions(tx, now, reason, "s.account_id = ?", accountID)
 	if err != nil {
 		return nil, err
@@ -356,7 +356,7 @@ func revokeAll(tx *sql.Tx, now time.Time, orgID, accountID int64, reason string)
 func (db *DB) CreateSession(ctx context.Context, n store.NewSession) (store.Session, error) {
 	s := store.Session{AccountID: n.AccountID, Device: n.Device, CreatedAt: db.clock(), ExpiresAt: n.ExpiresAt.UTC().Truncate(time.Millisecond), Shared: n.Shared}
 	s.ActiveAt = s.CreatedAt
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec("INSERT INTO sessions(account_id, token_hash, device, created_at, expires_at, shared) VALUES (?,?,?,?,?,?)",
 			n.AccountID, n.TokenHash, n.Device, ms(s.CreatedAt), ms(s.ExpiresAt), n.Shared)
 		if err != nil {
@@ -419,7 +419,7 @@ func prefixed(prefix, cols string) string {
 
 // RevokeSession ends one session.
 func (db *DB) RevokeSession(ctx context.Context, sessionID int64, reason string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var orgID int64
 		err := tx.QueryRow("SELECT a.org_id FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = ?", sessionID).Scan(&orgID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -440,7 +440,7 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, p store.Principal, acco
 	if err := rules.EndSessions(p, accountID); err != nil {
 		return err
 	}
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var role protocol.Role
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", accountID, p.OrgID).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) {

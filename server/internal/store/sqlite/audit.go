@@ -13,7 +13,7 @@ import (
 // record appends one entry to an organisation's audit log inside the
 // transaction of the action it records: the action and its record commit
 // together or not at all. A zero principal is the operator.
-func record(tx *sql.Tx, now time.Time, p store.Principal, orgID int64, action protocol.AuditAction, targetID int64, targetRole protocol.Role, detail string) error {
+func record(tx *wtx, now time.Time, p store.Principal, orgID int64, action protocol.AuditAction, targetID int64, targetRole protocol.Role, detail string) error {
 	var actorID, target any
 	role := protocol.ActorOperator
 	if p != (store.Principal{}) {
@@ -82,7 +82,7 @@ func (db *DB) Supervise(ctx context.Context, p store.Principal, conversationID, 
 	if p.Role != protocol.RoleAdmin {
 		return protocol.MessagePage{}, protocol.Errorf(protocol.CodeForbidden, "only admins supervise conversations")
 	}
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var clientID int64
 		err := tx.QueryRow("SELECT client_id FROM conversations WHERE id = ? AND org_id = ?", conversationID, p.OrgID).Scan(&clientID)
 		if err == sql.ErrNoRows {

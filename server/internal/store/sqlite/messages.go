@@ -47,7 +47,7 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 
 const convFrom = " FROM conversations c JOIN accounts a ON a.id = c.client_id "
 
-func conversationByClient(tx *sql.Tx, clientID int64) (protocol.Conversation, error) {
+func conversationByClient(tx *wtx, clientID int64) (protocol.Conversation, error) {
 	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
 	if err != nil {
 		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
@@ -301,7 +301,7 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 // writableConv loads, inside a write, the conversation p acts on: staff
 // name it and must share its organisation; a client always acts on their
 // own, whatever they name.
-func writableConv(tx *sql.Tx, p store.Principal, conversationID int64) (store.ConversationState, error) {
+func writableConv(tx *wtx, p store.Principal, conversationID int64) (store.ConversationState, error) {
 	var (
 		c   store.ConversationState
 		err error
@@ -337,7 +337,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		out     protocol.Message
 		created bool
 	)
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		// Idempotency: the same sender and ref is the same message.
 		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, db.ring.HashRef(p.AccountID, r.Ref)))
 		if err == nil {
@@ -420,7 +420,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 // insertMessage stores a message with its body sealed under its client's
 // and its expiry slice's keys: the database never holds the words. The
 // sender's ref is kept only as a keyed hash (sealkeys.HashRef).
-func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Message, ref string) error {
+func (db *DB) insertMessage(tx *wtx, orgID, clientID int64, m *protocol.Message, ref string) error {
 	var sender, refArg, slice any
 	if m.SenderID != 0 {
 		sender = m.SenderID
@@ -449,7 +449,7 @@ func (db *DB) insertMessage(tx *sql.Tx, orgID, clientID int64, m *protocol.Messa
 // Receipt raises the principal's side's delivered and read marks; marks
 // never go down and never pass the last message.
 func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, delivered, read int64) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID)
 		if err != nil {
 			return nil, err
@@ -481,7 +481,7 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID) // staff only, checked above
 		if err != nil {
 			return nil, err
@@ -513,7 +513,7 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 
 // writeAssignment stores who has a conversation and announces it: to
 // whoever may see it, and the desks of whoever had and has it.
-func (db *DB) writeAssignment(ctx context.Context, tx *sql.Tx, c store.ConversationState, before protocol.Conversation) ([]store.Change, error) {
+func (db *DB) writeAssignment(ctx context.Context, tx *wtx, c store.ConversationState, before protocol.Conversation) ([]store.Change, error) {
 	var watch *deskWatch
 	if ids := assignees(before, c.Conversation); len(ids) > 0 {
 		var err error
@@ -542,7 +542,7 @@ func (db *DB) Claim(ctx context.Context, p store.Principal, conversationID int64
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, access, err := db.loadConversation(ctx, txq{tx}, p, conversationID)
 		if err != nil {
 			return nil, err
@@ -579,7 +579,7 @@ func (db *DB) Preview(ctx context.Context, p store.Principal, conversationID int
 		return protocol.Preview{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Preview
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, _, err := db.loadConversation(ctx, txq{tx}, p, conversationID)
 		if err != nil {
 			return nil, err
@@ -619,7 +619,7 @@ func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID in
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID)
 		if err != nil {
 			return nil, err
@@ -679,7 +679,7 @@ func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID in
 }
 
 // txq lets a transaction serve as a querier (QueryRowContext).
-type txq struct{ tx *sql.Tx }
+type txq struct{ tx *wtx }
 
 func (q txq) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return q.tx.QueryRowContext(ctx, query, args...)
@@ -695,7 +695,7 @@ func (q txq) QueryContext(ctx context.Context, query string, args ...any) (*sql.
 // (retention.Shorten keeps that true), each batch takes the lowest seqs of
 // each conversation it touches, so "deleted through seq N" is exact.
 func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversations int, err error) {
-	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		messages, conversations = 0, 0
 		rows, err := tx.Query(`DELETE FROM messages WHERE id IN (SELECT id FROM messages
 			WHERE expires_at <= ? ORDER BY expires_at, conversation_id, seq LIMIT ?)
@@ -774,7 +774,7 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
 		return res, err
 	}
-	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		// Sessions past their expiry, and those of clients whose access
 		// period has ended, end now; connected apps are told.
@@ -819,7 +819,7 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	}
 	if res.Messages > 0 || res.Sessions > 0 || res.AuditEntries > 0 || db.scrubPending.Load() {
 		// An empty write whose only job is the TRUNCATE checkpoint.
-		if err := db.do(ctx, true, func(*sql.Tx) ([]store.Change, error) { return nil, nil }); err != nil {
+		if err := db.do(ctx, true, func(*wtx) ([]store.Change, error) { return nil, nil }); err != nil {
 			return res, err
 		}
 	}

@@ -44,7 +44,7 @@ func (db *DB) Nominate(ctx context.Context, p store.Principal, counselorID int64
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "clients nominate")
 	}
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, 0)
 		if err != nil {
 			return nil, err
@@ -76,7 +76,7 @@ func (db *DB) Nominate(ctx context.Context, p store.Principal, counselorID int64
 // the pool the nominated conversations not taken in time, telling each
 // client. One transaction: each decision is made on the rows it writes.
 func (db *DB) sweepNominations(ctx context.Context) (lapsed, returned int, err error) {
-	err = db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		lapsed, returned = 0, 0
 		now := db.clock()
 		settings := map[int64]protocol.Settings{}

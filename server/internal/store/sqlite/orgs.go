@@ -31,7 +31,7 @@ func (db *DB) CreateOrg(ctx context.Context, name string) (protocol.Org, error) 
 		id   int64
 		code string
 	)
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		err := tx.QueryRow("INSERT INTO orgs(name, settings, created_at, app_code) VALUES (?,?,?, lower(hex(randomblob(8)))) RETURNING id, app_code",
 			name, raw, ms(db.clock())).Scan(&id, &code)
 		if err != nil {
@@ -117,7 +117,7 @@ func (db *DB) AppLook(ctx context.Context, code string) (protocol.AppLook, error
 // UpdateSettings applies patch to the admin's organisation.
 func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch protocol.SettingsPatch) (protocol.Org, error) {
 	var out protocol.Org
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		old, code, err := loadOrg(ctx, tx, p.OrgID)
 		if err != nil {
 			return nil, err

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -11,7 +10,7 @@ import (
 
 // SetPushToken records a device token for the principal's session.
 func (db *DB) SetPushToken(ctx context.Context, p store.Principal, sessionID int64, token string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec(`INSERT INTO push_tokens(token, session_id, account_id, created_at)
 			SELECT ?1, id, account_id, ?2 FROM sessions WHERE id = ?3 AND account_id = ?4
 			ON CONFLICT(token) DO UPDATE SET session_id = excluded.session_id,
@@ -31,7 +30,7 @@ func (db *DB) SetPushToken(ctx context.Context, p store.Principal, sessionID int
 
 // DeletePushToken forgets one of the principal's tokens.
 func (db *DB) DeletePushToken(ctx context.Context, p store.Principal, token string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		if _, err := tx.Exec("DELETE FROM push_tokens WHERE token = ? AND account_id = ?", token, p.AccountID); err != nil {
 			return nil, fmt.Errorf("delete push token: %w", err)
 		}
@@ -59,7 +58,7 @@ func (db *DB) PushTokens(ctx context.Context, accountID int64) ([]string, error)
 
 // DropPushToken forgets a token that no longer reaches a device.
 func (db *DB) DropPushToken(ctx context.Context, token string) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		if _, err := tx.Exec("DELETE FROM push_tokens WHERE token = ?", token); err != nil {
 			return nil, fmt.Errorf("drop push token: %w", err)
 		}

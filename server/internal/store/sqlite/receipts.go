@@ -20,7 +20,7 @@ const endedKept = 30 * 24 * time.Hour
 // recordEnded keeps a record of the sessions matching where (with args)
 // before they are deleted: their devices may still confirm the wipe their
 // end asked for.
-func recordEnded(tx *sql.Tx, now time.Time, reason, where string, args ...any) error {
+func recordEnded(tx *wtx, now time.Time, reason, where string, args ...any) error {
 	_, err := tx.Exec(`INSERT OR REPLACE INTO ended_sessions(token_hash, session_id, org_id, account_id, device, created_at, ended_at, reason, wiped_at)
 		SELECT s.token_hash, s.id, a.org_id, s.account_id, s.device, s.created_at, ?, ?, NULL
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE `+where, append([]any{ms(now), reason}, args...)...)
@@ -36,7 +36,7 @@ func (db *DB) RecordWiped(ctx context.Context, sessionID int64, at time.Time) er
 	if now := db.clock(); at.After(now) {
 		at = now // a device cannot confirm the future
 	}
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		if _, err := tx.Exec("UPDATE sessions SET wiped_at = MAX(COALESCE(wiped_at, 0), ?) WHERE id = ?", ms(at), sessionID); err != nil {
 			return nil, fmt.Errorf("record deletion receipt: %w", err)
 		}
@@ -47,7 +47,7 @@ func (db *DB) RecordWiped(ctx context.Context, sessionID int64, at time.Time) er
 // RecordWipedEnded notes that the device of an ended session (found by
 // its token's hash) has wiped what the session's end asked it to.
 func (db *DB) RecordWipedEnded(ctx context.Context, tokenHash []byte) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec("UPDATE ended_sessions SET wiped_at = ? WHERE token_hash = ?", ms(db.clock()), tokenHash)
 		if err != nil {
 			return nil, fmt.Errorf("record wipe: %w", err)
@@ -116,7 +116,7 @@ func (db *DB) Devices(ctx context.Context, p store.Principal, accountID int64) (
 // message, a read mark): idle staff sessions end after Options.StaffIdle,
 // idle shared-device ones after Options.SharedIdle.
 func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		now := ms(db.clock())
 		if _, err := tx.Exec("UPDATE sessions SET active_at = ? WHERE id = ?", now, sessionID); err != nil {
 			return nil, fmt.Errorf("touch session: %w", err)
@@ -130,7 +130,7 @@ func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
 
 // endIdle ends the sessions unused for longer than their idle limit
 // (rules.Idle.Limit, in SQL; a zero limit ends none).
-func endIdle(tx *sql.Tx, now time.Time, idle rules.Idle) ([]int64, error) {
+func endIdle(tx *wtx, now time.Time, idle rules.Idle) ([]int64, error) {
 	never := int64(math.MinInt64)
 	staffBefore, sharedBefore := never, never
 	if idle.Staff > 0 {
@@ -148,7 +148,7 @@ func endIdle(tx *sql.Tx, now time.Time, idle rules.Idle) ([]int64, error) {
 // endSessions ends the sessions matching where (on sessions AS s, with
 // args), keeping a record of each for its device's wipe receipt, and
 // returns their IDs for the revocation to publish.
-func endSessions(tx *sql.Tx, now time.Time, reason, where string, args ...any) ([]int64, error) {
+func endSessions(tx *wtx, now time.Time, reason, where string, args ...any) ([]int64, error) {
 	if err := recordEnded(tx, now, reason, where, args...); err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func dropOrphanKeys(db *sql.DB, ring *sealkeys.Ring) error {
 // stored messages (retention.Shorten): a message whose expiry moves
 // earlier moves to an earlier slice, so its body is sealed again under
 // that slice's key.
-func (db *DB) shortenSealed(tx *sql.Tx, orgID int64, period time.Duration) error {
+func (db *DB) shortenSealed(tx *wtx, orgID int64, period time.Duration) error {
 	rows, err := tx.Query(`SELECT m.id, m.conversation_id, m.seq, c.client_id, m.created_at, m.expires_at, m.slice, m.sealed
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.org_id = ? AND m.expires_at > m.created_at + ?`, orgID, period.Milliseconds())

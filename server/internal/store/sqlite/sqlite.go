@@ -62,6 +62,7 @@ const (
 type DB struct {
 	read    *sql.DB // pool for reads
 	write   *sql.DB // the one writer connection
+	stmts   *stmts  // the writer's prepared statements
 	now     func() time.Time
 	publish func([]store.Change)
 	log     *slog.Logger
@@ -150,6 +151,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	db := &DB{
 		read:     read,
 		write:    write,
+		stmts:    newStmts(write),
 		now:      opt.Now,
 		publish:  opt.Publish,
 		log:      opt.Logger,
@@ -197,7 +199,7 @@ func (db *DB) Close() error {
 		close(db.done)
 	}
 	<-db.closed
-	return errors.Join(db.read.Close(), db.write.Close(), db.ring.Close())
+	return errors.Join(db.stmts.close(), db.read.Close(), db.write.Close(), db.ring.Close())
 }
 
 // now returns the clock's time at the millisecond precision stored.

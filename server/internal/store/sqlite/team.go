@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 
@@ -58,14 +57,14 @@ type deskWatch struct {
 
 // watchDesks reads the desks of the given staff members (none: every
 // staff member of the organisation) before a write changes them.
-func (db *DB) watchDesks(ctx context.Context, tx *sql.Tx, orgID int64, ids ...int64) (*deskWatch, error) {
+func (db *DB) watchDesks(ctx context.Context, tx *wtx, orgID int64, ids ...int64) (*deskWatch, error) {
 	w := &deskWatch{db: db, orgID: orgID}
 	var err error
 	w.before, err = w.read(ctx, tx, ids)
 	return w, err
 }
 
-func (w *deskWatch) read(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]deskState, error) {
+func (w *deskWatch) read(ctx context.Context, tx *wtx, ids []int64) (map[int64]deskState, error) {
 	s, err := loadSettings(ctx, tx, w.orgID)
 	if err != nil {
 		return nil, err
@@ -99,7 +98,7 @@ func (w *deskWatch) read(ctx context.Context, tx *sql.Tx, ids []int64) (map[int6
 }
 
 // changes reads the desks again and returns what changed.
-func (w *deskWatch) changes(ctx context.Context, tx *sql.Tx) ([]store.Change, error) {
+func (w *deskWatch) changes(ctx context.Context, tx *wtx) ([]store.Change, error) {
 	ids := make([]int64, 0, len(w.before))
 	for id := range w.before {
 		ids = append(ids, id)
@@ -134,7 +133,7 @@ func (w *deskWatch) changes(ctx context.Context, tx *sql.Tx) ([]store.Change, er
 }
 
 // poolOf lists what waits in an organisation's pool.
-func poolOf(ctx context.Context, tx *sql.Tx, orgID int64) ([]protocol.Conversation, error) {
+func poolOf(ctx context.Context, tx *wtx, orgID int64) ([]protocol.Conversation, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.org_id = ? AND c.assignee_id IS NULL AND c.pool_since IS NOT NULL", orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list the pool: %w", err)
@@ -179,7 +178,7 @@ func (db *DB) End(ctx context.Context, p store.Principal, conversationID int64) 
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Conversation
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		c, err := writableConv(tx, p, conversationID)
 		if err != nil {
 			return nil, err
@@ -196,7 +195,7 @@ func (db *DB) End(ctx context.Context, p store.Principal, conversationID int64) 
 
 // releaseAll puts every conversation a staff member has back into the
 // pool (the account is going) and announces each.
-func (db *DB) releaseAll(ctx context.Context, tx *sql.Tx, orgID, accountID int64) ([]store.Change, error) {
+func (db *DB) releaseAll(ctx context.Context, tx *wtx, orgID, accountID int64) ([]store.Change, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.org_id = ? AND c.assignee_id = ?", orgID, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("find the conversations: %w", err)

@@ -42,7 +42,7 @@ func (db *DB) SetPendingTOTP(ctx context.Context, p store.Principal, secret stri
 	if !p.IsStaff() {
 		return protocol.Errorf(protocol.CodeForbidden, "a second factor is for staff")
 	}
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		if _, err := tx.Exec("UPDATE accounts SET totp_pending = ? WHERE id = ?", db.ring.WrapSecret(totpLabel(p.AccountID), []byte(secret)), p.AccountID); err != nil {
 			return nil, fmt.Errorf("store pending totp: %w", err)
 		}
@@ -66,7 +66,7 @@ func (db *DB) PendingTOTP(ctx context.Context, accountID int64) (string, error) 
 // ActivateTOTP makes the pending secret the account's second factor,
 // with step as the last step used (the confirming code).
 func (db *DB) ActivateTOTP(ctx context.Context, p store.Principal, step int64) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec("UPDATE accounts SET totp = totp_pending, totp_pending = NULL, totp_step = ? WHERE id = ? AND totp_pending IS NOT NULL", step, p.AccountID)
 		if err != nil {
 			return nil, fmt.Errorf("activate totp: %w", err)
@@ -86,7 +86,7 @@ func (db *DB) DisableTOTP(ctx context.Context, p store.Principal, accountID int6
 	if accountID != p.AccountID && p.Role != protocol.RoleAdmin {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins reset someone else's second factor")
 	}
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var role protocol.Role
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", accountID, p.OrgID).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && !role.IsStaff() {
@@ -109,7 +109,7 @@ func (db *DB) DisableTOTP(ctx context.Context, p store.Principal, accountID int6
 // UseTOTPStep records a used time step; a step at or below the last one
 // is a replayed code and refused.
 func (db *DB) UseTOTPStep(ctx context.Context, accountID, step int64) error {
-	return db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec("UPDATE accounts SET totp_step = ? WHERE id = ? AND COALESCE(totp_step, 0) < ?", step, accountID, step)
 		if err != nil {
 			return nil, fmt.Errorf("use totp step: %w", err)

@@ -44,7 +44,7 @@ func typicalReply(ctx context.Context, q interface {
 // in one transaction that decides on the rows it writes.
 func (db *DB) sweepUnanswered(ctx context.Context) (int, error) {
 	var n int
-	err := db.do(ctx, false, func(tx *sql.Tx) ([]store.Change, error) {
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		n = 0
 		now := db.clock()
 		if _, err := tx.Exec("DELETE FROM answer_waits WHERE at <= ?", ms(now.Add(-rules.ReplyWindow))); err != nil {

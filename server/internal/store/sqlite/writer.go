@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -15,7 +14,7 @@ var ErrClosed = errors.New("store is closed")
 
 // writeFn does one write inside the batch's transaction and returns the
 // changes to publish once the batch is committed.
-type writeFn func(tx *sql.Tx) ([]store.Change, error)
+type writeFn func(tx *wtx) ([]store.Change, error)
 
 type writeReq struct {
 	fn writeFn
@@ -124,11 +123,12 @@ func (db *DB) commit(batch []*writeReq) {
 	scrub := false
 	err := func() error {
 		ctx := context.Background()
-		tx, err := db.write.BeginTx(ctx, nil)
+		sqltx, err := db.write.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+		defer sqltx.Rollback() //nolint:errcheck // after Commit this is a no-op
+		tx := &wtx{Tx: sqltx, stmts: db.stmts}
 		for i, r := range batch {
 			if _, err := tx.Exec("SAVEPOINT w"); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
@@ -155,6 +155,7 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 		return nil
 	}()
+	db.stmts.prepareMissed(context.Background())
 	if err != nil {
 		db.log.Error("write batch failed", "size", len(batch), "err", err)
 		for _, r := range batch {

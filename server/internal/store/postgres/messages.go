@@ -1,0 +1,681 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
+)
+
+const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
+	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
+	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since, c.outcome, c.nominated_at`
+
+func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
+	var (
+		c         store.ConversationState
+		assignee  sql.NullInt64
+		waiting   sql.NullInt64
+		notice    sql.NullInt64
+		pool      sql.NullInt64
+		nominated sql.NullInt64
+		updated   int64
+	)
+	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
+		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
+		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated)
+	c.NominatedAt = fromNullMS(nominated)
+	c.NoticeUntil = fromNullMS(notice)
+	c.PoolSince = fromNullMS(pool)
+	if assignee.Valid {
+		v := assignee.Int64
+		c.AssigneeID = &v
+	}
+	c.WaitingSince = fromNullMS(waiting)
+	c.UpdatedAt = fromMS(updated)
+	return c, err
+}
+
+const convFrom = " FROM conversations c JOIN accounts a ON a.id = c.client_id "
+
+func conversationByClient(tx *wtx, clientID int64) (protocol.Conversation, error) {
+	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
+	if err != nil {
+		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	return c.Conversation, nil
+}
+
+// Conversations lists the conversations p may see, most recently active first.
+func (db *DB) Conversations(ctx context.Context, p store.Principal) ([]protocol.Conversation, error) {
+	return db.listConversations(db.read(ctx), p)
+}
+
+// conversationsQuery is the listing for p, a superset of what
+// rules.ReadAccess lets p see (listConversations applies the rule). A
+// client gets a query of its own; a counselor's is theirs and those
+// nobody has.
+func conversationsQuery(p store.Principal) (string, []any) {
+	switch p.Role {
+	case protocol.RoleAdmin:
+		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? ORDER BY c.updated_at DESC", []any{p.OrgID}
+	case protocol.RoleCounselor:
+		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? AND (c.assignee_id = ? OR c.assignee_id IS NULL) ORDER BY c.updated_at DESC",
+			[]any{p.OrgID, p.AccountID}
+	}
+	return "SELECT " + convCols + convFrom + "WHERE c.client_id = ? AND c.org_id = ?", []any{p.AccountID, p.OrgID}
+}
+
+// listConversations lists what p may see of its organisation's
+// conversations (rules.ReadAccess).
+func (db *DB) listConversations(q querier, p store.Principal) ([]protocol.Conversation, error) {
+	offered, err := db.offered(q, p)
+	if err != nil {
+		return nil, err
+	}
+	query, args := conversationsQuery(p)
+	rows, err := q.Query(query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []protocol.Conversation{}
+	for rows.Next() {
+		c, err := scanConv(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan conversation: %w", err)
+		}
+		if rules.ReadAccess(p, c.Conversation, offered) > rules.AccessNone {
+			out = append(out, c.Conversation)
+		}
+	}
+	return out, rows.Err()
+}
+
+// loadConversation loads a conversation of p's organisation (a client:
+// only its own; another tenant's or client's is not found) and says how
+// much of it p may read.
+func (db *DB) loadConversation(q querier, p store.Principal, id int64) (store.ConversationState, rules.Access, error) {
+	var (
+		c   store.ConversationState
+		err error
+	)
+	if p.IsStaff() {
+		c, err = scanConv(q.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", id, p.OrgID))
+	} else {
+		c, err = scanConv(q.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ? AND c.client_id = ?", id, p.OrgID, p.AccountID))
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, rules.AccessNone, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	if err != nil {
+		return c, rules.AccessNone, fmt.Errorf("load conversation: %w", err)
+	}
+	offered, err := db.offered(q, p)
+	if err != nil {
+		return c, rules.AccessNone, err
+	}
+	return c, rules.ReadAccess(p, c.Conversation, offered), nil
+}
+
+// Conversation returns one conversation p may see (its state: the pool's
+// included). A colleague's is forbidden to a counselor.
+func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (protocol.Conversation, error) {
+	c, access, err := db.loadConversation(db.read(ctx), p, id)
+	if err != nil {
+		return protocol.Conversation{}, err
+	}
+	if access == rules.AccessNone {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "this conversation is a colleague's")
+	}
+	return c.Conversation, nil
+}
+
+// msgCols reads a staff sender's display name as it is now: a name
+// changed later shows on earlier replies too, and a deleted account's
+// replies show none.
+const msgCols = "m.id, m.conversation_id, m.seq, m.sender_id, m.sender_role, m.kind, '', m.reopens_at, m.created_at, m.expires_at, " +
+	"m.sealed, m.slice, (SELECT client_id FROM conversations WHERE id = m.conversation_id), m.notice_state, " +
+	"COALESCE((SELECT display_name FROM accounts WHERE id = m.sender_id AND role != 'client'), '')"
+
+// scanMessage reads a row of msgCols and unseals its body.
+func (db *DB) scanMessage(sc interface{ Scan(...any) error }) (protocol.Message, error) {
+	var (
+		m                protocol.Message
+		sender, reopens  sql.NullInt64
+		created, expires int64
+		sealed           []byte
+		slice, clientID  sql.NullInt64
+	)
+	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderRole, &m.Kind, &m.Body, &reopens, &created, &expires,
+		&sealed, &slice, &clientID, &m.State, &m.SenderName); err != nil {
+		return m, err
+	}
+	m.SenderID = sender.Int64
+	m.ReopensAt = fromNullMS(reopens)
+	m.CreatedAt, m.ExpiresAt = fromMS(created), fromMS(expires)
+	if sealed != nil {
+		body, err := db.ring.Open(clientID.Int64, slice.Int64, sealed, bodyAAD(m.ConversationID, m.Seq))
+		if err != nil {
+			return m, fmt.Errorf("message %d: %w", m.ID, err)
+		}
+		m.Body = string(body)
+	}
+	return m, nil
+}
+
+// bodyAAD binds a sealed body to its place: moved to another row, it
+// does not open.
+func bodyAAD(conversationID, seq int64) []byte {
+	return []byte("taiwa message " + strconv.FormatInt(conversationID, 10) + " " + strconv.FormatInt(seq, 10))
+}
+
+func (db *DB) collectMessages(rows pgx.Rows, err error) ([]protocol.Message, error) {
+	if err != nil {
+		return nil, fmt.Errorf("query messages: %w", err)
+	}
+	defer rows.Close()
+	out := []protocol.Message{}
+	for rows.Next() {
+		m, err := db.scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// History pages backwards through one conversation.
+func (db *DB) History(ctx context.Context, p store.Principal, conversationID, before int64, limit int) (protocol.MessagePage, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	c, access, err := db.loadConversation(db.read(ctx), p, conversationID)
+	if err != nil {
+		return protocol.MessagePage{}, err
+	}
+	if access < rules.AccessFull {
+		return protocol.MessagePage{}, rules.MayReadMessages(p, c.Conversation, false)
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	// Staff-only notes never reach the client.
+	notes := " AND m.kind != 'note'"
+	if p.IsStaff() {
+		notes = ""
+	}
+	msgs, err := db.collectMessages(db.read(ctx).Query("SELECT "+msgCols+
+		" FROM messages m WHERE m.conversation_id = ? AND m.seq < ?"+notes+" ORDER BY m.seq DESC LIMIT ?", c.ID, before, limit+1))
+	if err != nil {
+		return protocol.MessagePage{}, err
+	}
+	page := protocol.MessagePage{Messages: msgs}
+	if len(msgs) > limit {
+		page.Messages = msgs[:limit]
+		page.NextBefore = page.Messages[limit-1].Seq
+	}
+	slices.Reverse(page.Messages)
+	return page, nil
+}
+
+// MessagesAfter returns the messages p may see with ID above cursor.
+func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64, limit int) ([]protocol.Message, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	switch p.Role {
+	case protocol.RoleAdmin:
+		return db.collectMessages(db.read(ctx).Query("SELECT "+msgCols+
+			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
+	case protocol.RoleCounselor:
+		// rules.ReadAccess: a counselor reads the conversations they have.
+		return db.collectMessages(db.read(ctx).Query("SELECT "+msgCols+
+			" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.assignee_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+			p.AccountID, p.OrgID, cursor, limit))
+	}
+	return db.collectMessages(db.read(ctx).Query("SELECT "+msgCols+
+		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? AND m.kind != 'note' ORDER BY m.id LIMIT ?",
+		p.AccountID, p.OrgID, cursor, limit))
+}
+
+// writableConv loads, inside a write, the conversation p acts on: staff
+// name it and must share its organisation; a client always acts on their
+// own, whatever they name.
+func writableConv(tx *wtx, p store.Principal, conversationID int64) (store.ConversationState, error) {
+	var (
+		c   store.ConversationState
+		err error
+	)
+	if p.IsStaff() {
+		c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", conversationID, p.OrgID))
+	} else {
+		c, err = scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ? AND c.org_id = ?", p.AccountID, p.OrgID))
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	if err != nil {
+		return c, fmt.Errorf("load conversation: %w", err)
+	}
+	// A client may name its own conversation or none; naming another is an
+	// error, never a silent redirect into its own.
+	if !p.IsStaff() && conversationID != 0 && conversationID != c.ID {
+		return c, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	return c, nil
+}
+
+// Send stores a message once: a repeated ref returns the original.
+func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) (protocol.Message, bool, error) {
+	if err := protocol.ValidateRef(r.Ref); err != nil {
+		return protocol.Message{}, false, err
+	}
+	if err := protocol.ValidateBody(r.Body); err != nil {
+		return protocol.Message{}, false, err
+	}
+	var (
+		out     protocol.Message
+		created bool
+	)
+	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		// Idempotency: the same sender and ref is the same message.
+		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, db.ring.HashRef(p.AccountID, r.Ref)))
+		if err == nil {
+			out = prev
+			return nil, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("look up ref: %w", err)
+		}
+		in := rules.Send{Sender: p, Body: r.Body, Kind: r.Kind, Now: db.clock()}
+		if in.Conv, err = writableConv(tx, p, r.ConversationID); err != nil {
+			return nil, err
+		}
+		if in.Settings, err = loadSettings(tx, p.OrgID); err != nil {
+			return nil, err
+		}
+		var until sql.NullInt64
+		if err := tx.QueryRow("SELECT access_until, display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&until, &in.SenderName); err != nil {
+			return nil, fmt.Errorf("load sender: %w", err)
+		}
+		in.AccessUntil = fromNullMS(until)
+		var watch *deskWatch
+		if p.IsStaff() && r.Kind != protocol.KindNote && in.Conv.AssigneeID == nil {
+			// A reply may take the conversation: it counts against
+			// max_open, and the replier's desk changes.
+			if in.Desk, err = desk(tx, p.AccountID); err != nil {
+				return nil, err
+			}
+			if watch, err = db.watchDesks(ctx, tx, p.OrgID, p.AccountID); err != nil {
+				return nil, err
+			}
+		}
+		sent, err := rules.SendMessage(in)
+		if err != nil {
+			return nil, err
+		}
+		c := sent.Conv
+		msgs := []protocol.Message{sent.Message}
+		if sent.Notice != nil {
+			msgs = append(msgs, *sent.Notice)
+		}
+		refs := []string{r.Ref, ""}
+		for i := range msgs {
+			if err := db.insertMessage(tx, c.OrgID, c.ClientID, &msgs[i], refs[i]); err != nil {
+				return nil, err
+			}
+		}
+		out, created = msgs[0], true
+		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
+			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
+			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ?, nominated_at = ? WHERE id = ?`,
+			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
+			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.ID); err != nil {
+			return nil, fmt.Errorf("update conversation: %w", err)
+		}
+		if sent.Answered != nil {
+			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
+				return nil, fmt.Errorf("note the answer time: %w", err)
+			}
+		}
+		conv, before := c.Conversation, in.Conv.Conversation
+		changes := make([]store.Change, 0, len(msgs)+1)
+		for i := range msgs {
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i], Conversation: &conv})
+		}
+		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
+		if watch != nil {
+			desks, err := watch.changes(ctx, tx)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, desks...)
+		}
+		return changes, nil
+	})
+	return out, created, err
+}
+
+// insertMessage stores a message with its body sealed under its client's
+// and its expiry slice's keys: the database never holds the words. The
+// sender's ref is kept only as a keyed hash (sealkeys.HashRef).
+func (db *DB) insertMessage(tx *wtx, orgID, clientID int64, m *protocol.Message, ref string) error {
+	var sender, refArg, slice any
+	if m.SenderID != 0 {
+		sender = m.SenderID
+	}
+	if ref != "" {
+		refArg = db.ring.HashRef(m.SenderID, ref)
+	}
+	var sealed []byte
+	if m.Body != "" {
+		s, blob, err := db.ring.Seal(clientID, m.ExpiresAt, []byte(m.Body), bodyAAD(m.ConversationID, m.Seq))
+		if err != nil {
+			return fmt.Errorf("seal message: %w", err)
+		}
+		slice, sealed = s, blob
+	}
+	m.ID = tx.nextMessageID()
+	_, err := tx.Exec(`INSERT INTO messages(id, org_id, conversation_id, seq, sender_id, sender_role, kind, ref, reopens_at, created_at, expires_at, slice, sealed, notice_state)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, m.ID, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg,
+		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt), slice, sealed, m.State)
+	if err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	return nil
+}
+
+// Receipt raises the principal's side's delivered and read marks; marks
+// never go down and never pass the last message.
+func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, delivered, read int64) error {
+	return db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		c, err := writableConv(tx, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		offered, err := db.offered(tx, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := rules.MayReadMessages(p, c.Conversation, offered); err != nil {
+			return nil, err
+		}
+		before := c.Conversation
+		c, changed := rules.Receipt(p, c, delivered, read)
+		if !changed {
+			return nil, nil // nothing new: no write, no broadcast
+		}
+		if _, err := tx.Exec(`UPDATE conversations SET client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?
+			WHERE id = ?`, c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq, c.ID); err != nil {
+			return nil, fmt.Errorf("update receipt: %w", err)
+		}
+		conv := c.Conversation
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}, nil
+	})
+}
+
+// Assign sets or clears a conversation's assignee (rules.Assign decides).
+func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int64, assignee *int64) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		c, err := writableConv(tx, p, conversationID) // staff only, checked above
+		if err != nil {
+			return nil, err
+		}
+		var role protocol.Role
+		if assignee != nil {
+			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *assignee, p.OrgID).Scan(&role)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return nil, fmt.Errorf("load assignee: %w", err)
+			}
+		}
+		before := c.Conversation
+		d, err := desk(tx, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		s, err := loadSettings(tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if c, err = rules.Assign(p, d, c, assignee, role, s, db.clock()); err != nil {
+			return nil, err
+		}
+		out = c.Conversation
+		return db.writeAssignment(ctx, tx, c, before)
+	})
+	return out, err
+}
+
+// writeAssignment stores who has a conversation and announces it: to
+// whoever may see it, and the desks of whoever had and has it.
+func (db *DB) writeAssignment(ctx context.Context, tx *wtx, c store.ConversationState, before protocol.Conversation) ([]store.Change, error) {
+	var watch *deskWatch
+	if ids := assignees(before, c.Conversation); len(ids) > 0 {
+		var err error
+		if watch, err = db.watchDesks(ctx, tx, c.OrgID, ids...); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+		c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+		return nil, fmt.Errorf("assign: %w", err)
+	}
+	conv := c.Conversation
+	changes := []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}
+	if watch == nil {
+		return changes, nil
+	}
+	desks, err := watch.changes(ctx, tx)
+	return append(changes, desks...), err
+}
+
+// Claim takes a pool conversation for p (rules.Claim), inside the
+// writer's transaction: of several claims at once, the first committed
+// wins and the others find it taken.
+func (db *DB) Claim(ctx context.Context, p store.Principal, conversationID int64) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		c, access, err := db.loadConversation(tx, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		before := c.Conversation
+		d, err := desk(tx, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		s, err := loadSettings(tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if access == rules.AccessNone && c.AssigneeID == nil && !rules.AtCapacity(p, d, s) {
+			return nil, protocol.Errorf(protocol.CodeForbidden, "this conversation is not offered to you")
+		}
+		c, changed, err := rules.Claim(p, d, c, s, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		out = c.Conversation
+		if !changed {
+			return nil, nil
+		}
+		return db.writeAssignment(ctx, tx, c, before)
+	})
+	return out, err
+}
+
+// Preview records a staff member's reading of a pool conversation's
+// waiting messages and returns them (rules.PreviewOf).
+func (db *DB) Preview(ctx context.Context, p store.Principal, conversationID int64) (protocol.Preview, error) {
+	if !p.IsStaff() {
+		return protocol.Preview{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Preview
+	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		c, _, err := db.loadConversation(tx, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		offered, err := db.offered(tx, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := rules.MayPreview(p, c.Conversation, offered); err != nil {
+			return nil, err
+		}
+		// What waits: the client's messages since the last staff reply, or
+		// the client's last one.
+		rows, err := tx.Query("SELECT "+msgCols+` FROM messages m WHERE m.conversation_id = ?1 AND m.sender_role = 'client' AND m.kind = 'text'
+			AND m.seq > COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?1 AND sender_role IN ('admin', 'counselor')), 0)
+			ORDER BY m.seq LIMIT ?2`, c.ID, protocol.PreviewMessages)
+		msgs, err := db.collectMessages(rows, err)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			rows, err := tx.Query("SELECT "+msgCols+" FROM messages m WHERE m.conversation_id = ? AND m.sender_role = 'client' AND m.kind = 'text' ORDER BY m.seq DESC LIMIT 1", c.ID)
+			if msgs, err = db.collectMessages(rows, err); err != nil {
+				return nil, err
+			}
+		}
+		out = protocol.Preview{Conversation: c.Conversation, Messages: rules.PreviewOf(msgs)}
+		return nil, record(tx, db.clock(), p, p.OrgID, protocol.AuditPoolPreview, c.ClientID, protocol.RoleClient, "")
+	})
+	return out, err
+}
+
+// Transfer hands a conversation on (rules.Transfer): the note and the
+// client's notice are stored with it, in one transaction.
+func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID int64, to *int64, note string) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		c, err := writableConv(tx, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		var role protocol.Role
+		if to != nil {
+			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *to, p.OrgID).Scan(&role)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return nil, fmt.Errorf("load the colleague: %w", err)
+			}
+		}
+		s, err := loadSettings(tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		if err := tx.QueryRow("SELECT display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&name); err != nil {
+			return nil, fmt.Errorf("load the staff member: %w", err)
+		}
+		before := c.Conversation
+		var toDesk rules.Desk
+		if to != nil && role.IsStaff() {
+			if toDesk, err = desk(tx, *to); err != nil {
+				return nil, err
+			}
+		}
+		h, err := rules.Transfer(p, name, c, to, role, toDesk, note, s, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		watch, err := db.watchDesks(ctx, tx, c.OrgID, assignees(before, h.Conv.Conversation)...)
+		if err != nil {
+			return nil, err
+		}
+		c = h.Conv
+		var changes []store.Change
+		conv := c.Conversation
+		for _, m := range []*protocol.Message{h.Note, h.Notice} {
+			if m == nil {
+				continue
+			}
+			if err := db.insertMessage(tx, c.OrgID, c.ClientID, m, ""); err != nil {
+				return nil, err
+			}
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: m, Conversation: &conv})
+		}
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+			c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+			return nil, fmt.Errorf("hand over: %w", err)
+		}
+		out = conv
+		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
+		desks, err := watch.changes(ctx, tx)
+		return append(changes, desks...), err
+	})
+	return out, err
+}
+
+// sweepBatch deletes up to sweepBatchSize expired messages, oldest first,
+// and announces each conversation's deletion. Ordered by expiry, then
+// conversation and seq: as expiry rises with seq in every conversation
+// (retention.Shorten keeps that true), each batch takes the lowest seqs of
+// each conversation it touches, so "deleted through seq N" is exact.
+func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversations int, err error) {
+	err = db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		messages, conversations = 0, 0
+		rows, err := tx.Query(`DELETE FROM messages WHERE id IN (SELECT id FROM messages
+			WHERE expires_at <= ? ORDER BY expires_at, conversation_id, seq LIMIT ?)
+			RETURNING org_id, conversation_id, seq`, now, db.sweepBatchSize)
+		if err != nil {
+			return nil, fmt.Errorf("delete expired: %w", err)
+		}
+		byConv := map[int64]*store.Change{}
+		var order []int64
+		for rows.Next() {
+			var org, conv, seq int64
+			if err := rows.Scan(&org, &conv, &seq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("delete expired: %w", err)
+			}
+			ch := byConv[conv]
+			if ch == nil {
+				ch = &store.Change{Kind: store.ChangeDeleted, OrgID: org, ConversationID: conv, At: fromMS(now)}
+				byConv[conv] = ch
+				order = append(order, conv)
+			}
+			ch.ThroughSeq = max(ch.ThroughSeq, seq)
+			ch.Count++
+			messages++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("delete expired: %w", err)
+		}
+		changes := make([]store.Change, 0, len(order))
+		for _, conv := range order {
+			ch := byConv[conv]
+			// The client, for routing: the conversation outlives its messages.
+			if err := tx.QueryRow("SELECT client_id FROM conversations WHERE id = ?", conv).Scan(&ch.ClientID); err != nil {
+				return nil, fmt.Errorf("find the conversation's client: %w", err)
+			}
+			changes = append(changes, *ch)
+		}
+		conversations = len(changes)
+		return changes, nil
+	})
+	return messages, conversations, err
+}

@@ -1,0 +1,110 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+)
+
+// maxStmts bounds the writer's prepared statements. The store's SQL is a
+// fixed set of texts, but a few are built with a variable number of
+// placeholders; past the bound a text is simply not kept.
+const maxStmts = 256
+
+// stmts keeps the writer connection's statements prepared. Parsing and
+// planning SQL was the largest part of a send's CPU (about 40 % of the
+// store's time in BenchmarkSend): a send runs about ten statements, each
+// prepared again on every execution when passed as text.
+//
+// A statement is learnt: the first time a text runs inside a batch it runs
+// as text and is noted; the writer prepares the noted texts after the
+// batch's commit, when its one connection is free (preparing inside the
+// batch would wait for the connection the batch holds).
+type stmts struct {
+	db     *sql.DB
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt // nil: the text does not prepare; run it as text
+	missed map[string]struct{}
+}
+
+func newStmts(db *sql.DB) *stmts {
+	return &stmts{db: db, m: map[string]*sql.Stmt{}, missed: map[string]struct{}{}}
+}
+
+// get returns the prepared statement for query, or nil (run it as text).
+func (c *stmts) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.m[query]
+	if !ok && len(c.m)+len(c.missed) < maxStmts {
+		c.missed[query] = struct{}{}
+	}
+	return s
+}
+
+// prepareMissed prepares the texts run as text since the last call. It
+// runs on the writer goroutine between batches.
+func (c *stmts) prepareMissed(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q := range c.missed {
+		delete(c.missed, q)
+		s, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			s = nil // it fails as text too, where its caller sees why
+		}
+		c.m[q] = s
+	}
+}
+
+// close finalizes every kept statement.
+func (c *stmts) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for q, s := range c.m {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+		delete(c.m, q)
+	}
+	return errors.Join(errs...)
+}
+
+// wtx is the writer's transaction: statements that return at most one row
+// or none run prepared once for the connection's life. Query (many rows)
+// runs as text: a statement's rows stay open while the caller iterates,
+// and running the same prepared statement again meanwhile (a lookup per
+// row) would reset it under them.
+type wtx struct {
+	*sql.Tx
+	stmts *stmts
+}
+
+// Exec runs a statement that returns no rows.
+func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
+	return t.ExecContext(context.Background(), query, args...)
+}
+
+// ExecContext runs a statement that returns no rows.
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := t.stmts.get(query); s != nil {
+		return t.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryRow runs a statement that returns at most one row.
+func (t *wtx) QueryRow(query string, args ...any) *sql.Row {
+	return t.QueryRowContext(context.Background(), query, args...)
+}
+
+// QueryRowContext runs a statement that returns at most one row. The row
+// must be scanned (which closes it) before the same text runs again.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := t.stmts.get(query); s != nil {
+		return t.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
