@@ -203,6 +203,10 @@ type Settings struct {
 	// line, in-person hours, a public board), sent as it is; empty, the
 	// apps word a plain apology.
 	ApologyText string `json:"apology_text,omitempty"`
+	// CrisisPhrases are the organisation's own crisis phrases, matched
+	// with the default set (risk first); staff only, never sent to
+	// clients.
+	CrisisPhrases []string `json:"crisis_phrases,omitempty"`
 }
 
 // No client left without an answer: defaults and bounds.
@@ -234,6 +238,7 @@ func (o Org) ForClient() Org {
 	if !o.Settings.ShowOrgName {
 		o.Settings.DisplayName = ""
 	}
+	o.Settings.CrisisPhrases = nil // staff only
 	return o
 }
 
@@ -291,6 +296,7 @@ type SettingsPatch struct {
 	NominationTimeoutHours *int            `json:"nomination_timeout_hours,omitempty"`
 	UnansweredTimeoutHours *int            `json:"unanswered_timeout_hours,omitempty"`
 	ApologyText            *string         `json:"apology_text,omitempty"`
+	CrisisPhrases          *[]string       `json:"crisis_phrases,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -361,7 +367,18 @@ type Conversation struct {
 	// in the organisation's nomination_timeout_hours returns it to the
 	// pool.
 	NominatedAt *time.Time `json:"nominated_at,omitempty"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// RiskAt is when a client message matched a crisis phrase (risk
+	// first): the conversation goes to the top of the pool and of its
+	// counselor's list. Staff only: ForClient removes it.
+	RiskAt    *time.Time `json:"risk_at,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// ForClient is the conversation as its client may see it: without what
+// only staff see (the risk marker).
+func (c Conversation) ForClient() Conversation {
+	c.RiskAt = nil
+	return c
 }
 
 // Outcomes of a conversation nobody has and that is not in the pool.

@@ -116,6 +116,8 @@ type Effect struct {
 	// PoolArrived is a conversation that has just come into the pool
 	// (live): it is announced, never brought to the front.
 	PoolArrived int64
+	// Risk is a conversation just raised by a crisis phrase (risk first).
+	Risk int64
 	// Received is a conversation that has just become the signed-in
 	// staff member's (taken, or handed to them).
 	Received int64
@@ -143,6 +145,9 @@ func (e *Effect) Merge(o Effect) {
 		e.Arrived = o.Arrived
 	}
 	e.Notify = e.Notify || o.Notify
+	if o.Risk != 0 {
+		e.Risk = o.Risk
+	}
 	if o.PoolArrived != 0 {
 		e.PoolArrived = o.PoolArrived
 	}
@@ -312,6 +317,17 @@ func (in *Inbox) Count(v View) (total, waiting int) {
 // less orders the list: waiting conversations first, longest wait first;
 // then the rest, most recent activity first.
 func (in *Inbox) less(a, b *Conv) int {
+	// Risk first: a client whose words matched a crisis phrase comes
+	// before everyone else, the earliest raised first.
+	if (a.RiskAt != nil) != (b.RiskAt != nil) {
+		if a.RiskAt != nil {
+			return -1
+		}
+		return 1
+	}
+	if a.RiskAt != nil && !a.RiskAt.Equal(*b.RiskAt) {
+		return a.RiskAt.Compare(*b.RiskAt)
+	}
 	if a.Waiting() != b.Waiting() {
 		if a.Waiting() {
 			return -1
@@ -456,7 +472,7 @@ func (in *Inbox) Apply(frame protocol.ServerFrame) Effect {
 			c = &Conv{}
 			in.convs[f.Conversation.ID] = c
 		}
-		wasPool, wasMine := c.InPool(), in.Mine(c)
+		wasPool, wasMine, wasRisk := c.InPool(), in.Mine(c), c.RiskAt != nil
 		c.Conversation = f.Conversation
 		c.dropBelow(f.Conversation.FirstSeq)
 		if !c.InPool() {
@@ -471,6 +487,9 @@ func (in *Inbox) Apply(frame protocol.ServerFrame) Effect {
 		}
 		if in.Mine(c) && !wasMine {
 			eff.Received = c.ID
+		}
+		if c.RiskAt != nil && !wasRisk {
+			eff.Risk = c.ID
 		}
 		return eff
 	case *protocol.ConversationWithdrawnFrame:

@@ -273,6 +273,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 		Claim:       func(conv int64) { go c.claim(s, conv) },
 		Preview:     func(conv int64) { go c.preview(s, conv) },
 		AlertPool:   c.alertPool,
+		AlertRisk:   c.alertRisk,
 		Note:        c.note,
 		Transfer:    func(conv int64, to *int64, note string) { go c.transfer(s, conv, to, note) },
 		End:         func(conv int64) { go c.endConversation(s, conv) },
@@ -715,6 +716,12 @@ func (c *Controller) alert() {
 }
 
 // alertPool says, without names or text, that someone waits in the pool.
+// alertRisk tells, without name or text, that a conversation was raised
+// by a crisis phrase.
+func (c *Controller) alertRisk() {
+	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.risk", "A conversation with crisis words is waiting: please look first.")))
+}
+
 func (c *Controller) alertPool() {
 	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.pool", "A new conversation waits for someone to take it.")))
 }

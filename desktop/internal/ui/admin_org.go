@@ -44,6 +44,7 @@ type orgTab struct {
 	unansweredHours *widget.Entry
 	apology         *widget.Entry
 	unanswered      *jaLabel
+	crisis          *widget.Entry // the organisation's own crisis phrases, one a line
 	orgName         *widget.Entry
 	showName        *widget.Check
 	welcome         *widget.Entry
@@ -84,6 +85,8 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.apology.SetMinRowsVisible(4)
 	t.apology.SetPlaceHolder(T("admin.apologyHint", "e.g. We are sorry we could not answer. Phone line: 0120-…, weekdays 10–16; the public board: https://…"))
 	t.unanswered = newJALabel("")
+	t.crisis = widget.NewMultiLineEntry()
+	t.crisis.SetMinRowsVisible(3)
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
@@ -149,7 +152,8 @@ func newOrgTab(env *adminEnv) *orgTab {
 				widget.NewFormItem(T("admin.nominationLapse", "Nominations switch off after this many days without use (0: 3)"), t.nomLapse),
 				widget.NewFormItem(T("admin.nominationTimeout", "A nomination not taken returns to the pool after (hours; 0: 24)"), t.nomTimeout),
 				widget.NewFormItem(T("admin.unansweredHours", "Nobody takes it in (hours; 0: 72): apologise and end as 対応できず"), t.unansweredHours),
-				widget.NewFormItem(T("admin.apology", "Apology with alternatives"), t.apology)),
+				widget.NewFormItem(T("admin.apology", "Apology with alternatives"), t.apology),
+				widget.NewFormItem(T("admin.crisis", "Crisis phrases of our own (one a line; the default set always applies)"), t.crisis)),
 			t.unanswered,
 			widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -280,6 +284,7 @@ func (t *orgTab) show(org protocol.Org) {
 	t.nomTimeout.SetText(strconv.Itoa(s.NominationTimeoutHours))
 	t.unansweredHours.SetText(strconv.Itoa(s.UnansweredTimeoutHours))
 	t.apology.SetText(s.ApologyText)
+	t.crisis.SetText(strings.Join(s.CrisisPhrases, "\n"))
 	t.loadUnanswered()
 	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
 	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
@@ -353,6 +358,12 @@ func (t *orgTab) Save() {
 		Inform(win, T("admin.apology", "Apology with alternatives"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxApologyRunes}))
 		return
 	}
+	crisis := []string{}
+	for _, line := range strings.Split(t.crisis.Text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			crisis = append(crisis, line)
+		}
+	}
 	appName := strings.TrimSpace(t.appName.Text)
 	if len([]rune(appName)) > protocol.MaxAppNameRunes {
 		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
@@ -391,7 +402,7 @@ func (t *orgTab) Save() {
 		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
 		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen,
 		NominationLapseDays: &nomLapse, NominationTimeoutHours: &nomTimeout,
-		UnansweredTimeoutHours: &unansweredHours, ApologyText: &apology}
+		UnansweredTimeoutHours: &unansweredHours, ApologyText: &apology, CrisisPhrases: &crisis}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

@@ -301,6 +301,11 @@ func (r *convRow) bind(l *convList, c *inbox.Conv) {
 	if who, ok := c.Typing(in.Now()); ok {
 		state = typingText(who, c.Nickname)
 	}
+	if c.RiskAt != nil {
+		// Risk first: staff see why this one is at the top.
+		r.when.Importance = widget.DangerImportance
+		state = T("list.risk", "⚠ Crisis words: answer first") + " · " + state
+	}
 	if c.NominatedAt != nil {
 		// 指名: the client asked for this counselor, who has not taken it yet.
 		state = T("list.nominated", "Nominated you") + " · " + state

@@ -49,6 +49,9 @@ type Actions struct {
 	// (the server records each reading); the app answers with
 	// PreviewLoaded.
 	Preview func(conversationID int64)
+	// AlertRisk draws attention, without names or text, to a
+	// conversation raised by a crisis phrase (risk first).
+	AlertRisk func()
 	// AlertPool draws attention, without names or text, to a
 	// conversation that came into the pool (once per burst).
 	AlertPool func()
@@ -632,6 +635,10 @@ func (m *Main) Apply(eff inbox.Effect) {
 		if w.Mine {
 			m.showWithdrawn(w)
 		}
+	}
+	if eff.Risk != 0 && m.actions.AlertRisk != nil {
+		// Every time, whatever the burst: a person at risk is waiting.
+		m.actions.AlertRisk()
 	}
 	if eff.PoolArrived != 0 {
 		m.notifyPool(eff.PoolArrived)

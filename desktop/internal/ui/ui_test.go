@@ -867,3 +867,34 @@ func TestNominationOnScreen(t *testing.T) {
 		})
 	}
 }
+
+// Risk first on screen: a conversation raised by crisis words goes to the
+// top of the list with a marker, and the alert (no name, no text) sounds
+// once for it.
+func TestRiskOnScreen(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	alerts := 0
+	m.actions.AlertRisk = func() { alerts++ }
+	me := int64(1)
+	// ひなた waited longest; そら's words raise them above everyone.
+	w := clk.t.Add(-time.Hour)
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: protocol.Conversation{ID: 2, ClientID: 12, Nickname: "ひなた",
+		Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, AssigneeID: &me, WaitingSince: &w}}))
+	at := clk.t
+	raised := protocol.Conversation{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1,
+		AssigneeID: &me, WaitingSince: &at, RiskAt: &at}
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: raised}))
+	if alerts != 1 {
+		t.Fatalf("%d risk alerts, want 1", alerts)
+	}
+	if first := m.list.shown[0]; first.ID != 3 {
+		t.Fatalf("the top of the list is %s", first.Nickname)
+	}
+	if row := listRow(t, m, "そら"); !strings.Contains(row.state.Text, T("list.risk", "⚠ Crisis words: answer first")) {
+		t.Fatalf("the row: %q", row.state.Text)
+	}
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: raised})) // the same state again
+	if alerts != 1 {
+		t.Fatal("alerted twice for one raise")
+	}
+}

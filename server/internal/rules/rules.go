@@ -50,6 +50,9 @@ type Sent struct {
 	Message protocol.Message
 	Notice  *protocol.Message
 	Conv    store.ConversationState
+	// Risk: the client's message matched a crisis phrase and raised the
+	// conversation now (the store records it in the audit log).
+	Risk bool
 	// Answered is how long the client had waited, when this is a staff
 	// reply to a waiting client (the organisation's typical reply time is
 	// the median of these).
@@ -114,6 +117,9 @@ func SendMessage(in Send) (Sent, error) {
 			c.WaitingSince = &now
 		}
 		c.ClientWrote = true
+		if c.RiskAt == nil && CrisisMatch(in.Body, in.Settings.CrisisPhrases) {
+			c.RiskAt, out.Risk = &now, true
+		}
 		c = enterPool(c, now) // an ended conversation waits in the pool anew
 		c.ClientDeliveredSeq, c.ClientReadSeq = c.LastSeq, c.LastSeq
 		if avail.State != hours.StateOpen && (c.NoticeUntil == nil || !now.Before(*c.NoticeUntil)) {

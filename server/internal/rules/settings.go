@@ -66,6 +66,14 @@ func ValidateSettings(s protocol.Settings) error {
 	if utf8.RuneCountInString(s.ApologyText) > protocol.MaxApologyRunes || strings.ContainsFunc(s.ApologyText, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
 		return protocol.Errorf(protocol.CodeInvalid, "apology text must be at most %d characters, without control characters", protocol.MaxApologyRunes)
 	}
+	if len(s.CrisisPhrases) > MaxCrisisPhrases {
+		return protocol.Errorf(protocol.CodeInvalid, "at most %d crisis phrases", MaxCrisisPhrases)
+	}
+	for _, p := range s.CrisisPhrases {
+		if utf8.RuneCountInString(p) > MaxCrisisPhraseRunes || NormalizeForRisk(p) == "" {
+			return protocol.Errorf(protocol.CodeInvalid, "each crisis phrase must be 1 to %d characters with at least one letter", MaxCrisisPhraseRunes)
+		}
+	}
 	if s.MaxOpen < 0 || s.MaxOpen > protocol.MaxMaxOpen {
 		return protocol.Errorf(protocol.CodeInvalid, "max_open must be 0 (no limit) to %d", protocol.MaxMaxOpen)
 	}
@@ -158,6 +166,14 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	}
 	if patch.ApologyText != nil {
 		s.ApologyText = clientText(*patch.ApologyText)
+	}
+	if patch.CrisisPhrases != nil {
+		s.CrisisPhrases = nil
+		for _, p := range *patch.CrisisPhrases {
+			if p = strings.TrimSpace(p); p != "" && !slices.Contains(s.CrisisPhrases, p) {
+				s.CrisisPhrases = append(s.CrisisPhrases, p)
+			}
+		}
 	}
 	if err := ValidateSettings(s); err != nil {
 		return SettingsChange{}, err

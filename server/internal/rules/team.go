@@ -155,7 +155,7 @@ func End(actor store.Principal, c store.ConversationState, now time.Time) (store
 	case c.AssigneeID == nil && !c.InPool():
 		return c, protocol.Errorf(protocol.CodeConflict, "nobody has this conversation")
 	}
-	c.AssigneeID, c.PoolSince, c.Outcome, c.NominatedAt, c.UpdatedAt = nil, nil, protocol.OutcomeEnded, nil, now
+	c.AssigneeID, c.PoolSince, c.Outcome, c.NominatedAt, c.RiskAt, c.UpdatedAt = nil, nil, protocol.OutcomeEnded, nil, nil, now
 	return c, nil
 }
 

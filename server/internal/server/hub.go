@@ -446,9 +446,13 @@ func (h *hub) offer(c store.Change) {
 // forget it (a colleague took it from the pool, it was handed on).
 func (h *hub) conversation(c store.Change) {
 	state := outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})}
+	// The client's own: without what only staff see (the risk marker).
+	client := outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})}
 	var gone outFrame
 	for s := range h.byOrg[c.OrgID] {
 		switch {
+		case s.access(*c.Conversation) > rules.AccessNone && !s.p.IsStaff():
+			h.deliver(s, client)
 		case s.access(*c.Conversation) > rules.AccessNone:
 			s.notePool(*c.Conversation)
 			h.deliver(s, state)

@@ -468,3 +468,30 @@ func TestUnansweredLive(t *testing.T) {
 		t.Fatalf("the sweep did not log it: %s", ts.logs.String())
 	}
 }
+
+// Risk first over the server: the counselors on duty are sent the raised
+// conversation with its marker; the client's app never is.
+func TestRiskFirstLive(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "相談室")
+	co := goLive(t, ts.newCounselor(t, o, "みどり"), 0)
+	cl, _ := ts.newClient(t, o, "さくら")
+	clLive := goLive(t, cl, 0)
+	if _, err := clLive.live.Send(context.Background(), 0, "もう死にたい"); err != nil {
+		t.Fatal(err)
+	}
+	co.rec.waitFor(t, "the raised conversation at the counselor", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
+			return f.Conversation.RiskAt != nil && f.Conversation.InPool()
+		})
+	})
+	clLive.rec.waitFor(t, "the client's own state", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.Status == protocol.StatusWaiting })
+	})
+	if hasEvent(clLive.rec.snapshot(), func(f *protocol.ConversationFrame) bool { return f.Conversation.RiskAt != nil }) {
+		t.Fatal("the client's app was sent the risk marker")
+	}
+	if strings.Contains(ts.logs.String(), "死にたい") {
+		t.Fatal("the words reached the log")
+	}
+}

@@ -18,7 +18,7 @@ import (
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
-	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since, c.outcome, c.nominated_at`
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since, c.outcome, c.nominated_at, c.risk_at`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -28,12 +28,14 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		notice    sql.NullInt64
 		pool      sql.NullInt64
 		nominated sql.NullInt64
+		risk      sql.NullInt64
 		updated   int64
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated)
+		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated, &risk)
 	c.NominatedAt = fromNullMS(nominated)
+	c.RiskAt = fromNullMS(risk)
 	c.NoticeUntil = fromNullMS(notice)
 	c.PoolSince = fromNullMS(pool)
 	if assignee.Valid {
@@ -95,6 +97,9 @@ func (db *DB) listConversations(q querier, p store.Principal) ([]protocol.Conver
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
 		if rules.ReadAccess(p, c.Conversation, offered) > rules.AccessNone {
+			if !p.IsStaff() {
+				c.Conversation = c.ForClient()
+			}
 			out = append(out, c.Conversation)
 		}
 	}
@@ -136,6 +141,9 @@ func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (pr
 	}
 	if access == rules.AccessNone {
 		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "this conversation is a colleague's")
+	}
+	if !p.IsStaff() {
+		return c.ForClient(), nil
 	}
 	return c.Conversation, nil
 }
@@ -339,11 +347,17 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		out, created = msgs[0], true
 		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
 			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
-			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ?, nominated_at = ? WHERE id = ?`,
+			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ?, nominated_at = ?, risk_at = ? WHERE id = ?`,
 			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
 			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
-			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.ID); err != nil {
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), nullMS(c.RiskAt), c.ID); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
+		}
+		if sent.Risk {
+			// Who and when, never the words that matched.
+			if err := record(tx, c.UpdatedAt, p, c.OrgID, protocol.AuditRiskRaised, c.ClientID, protocol.RoleClient, ""); err != nil {
+				return nil, err
+			}
 		}
 		if sent.Answered != nil {
 			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
@@ -472,8 +486,8 @@ func (db *DB) writeAssignment(ctx context.Context, tx *wtx, c store.Conversation
 			return nil, err
 		}
 	}
-	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
-		c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, risk_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+		c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), nullMS(c.RiskAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
 		return nil, fmt.Errorf("assign: %w", err)
 	}
 	conv := c.Conversation

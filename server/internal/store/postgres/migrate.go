@@ -231,6 +231,11 @@ CREATE INDEX answer_waits_org ON answer_waits(org_id, at);
 CREATE TABLE unanswered_log (org_id bigint NOT NULL, at bigint NOT NULL);
 CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
 `,
+	// 3: risk first (the SQLite store's 18): when a client message
+	// matched a crisis phrase.
+	`
+ALTER TABLE conversations ADD COLUMN risk_at bigint;
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

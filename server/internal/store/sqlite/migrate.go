@@ -323,6 +323,10 @@ CREATE TABLE unanswered_log (org_id INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
 CREATE INDEX conversations_pool ON conversations(pool_since) WHERE pool_since IS NOT NULL AND assignee_id IS NULL;
 `,
+	// 18: risk first: when a client message matched a crisis phrase.
+	`
+ALTER TABLE conversations ADD COLUMN risk_at INTEGER;
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

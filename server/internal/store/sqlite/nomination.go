@@ -65,7 +65,7 @@ func (db *DB) Nominate(ctx context.Context, p store.Principal, counselorID int64
 		if c, err = rules.Nominate(p, c, a.Account, fromMS(seen), s, db.clock()); err != nil {
 			return nil, err
 		}
-		out = c.Conversation
+		out = c.ForClient()
 		return db.writeAssignment(ctx, tx, c, before)
 	})
 	return out, err

@@ -182,6 +182,7 @@ func Run(t *testing.T, open Opener) {
 		{"PresenceAndCapacity", testPresenceAndCapacity},
 		{"Nomination", testNomination},
 		{"NoClientLeftUnanswered", testUnanswered},
+		{"RiskFirst", testRiskFirst},
 		{"ConcurrentAdminDeletesLeaveOne", testConcurrentAdminDeletes},
 		{"SubscribeSnapshot", testSubscribe},
 	} {

@@ -1197,3 +1197,70 @@ func testUnanswered(t *testing.T, open Opener) {
 		t.Fatalf("written again: %+v", c)
 	}
 }
+
+// Risk first: a client message with a crisis phrase (the default set or
+// the organisation's own) raises the conversation for staff, in the audit
+// log without the words; the client never sees the marker.
+func testRiskFirst(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 3)
+	own := []string{"オーバードーズ"}
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{CrisisPhrases: &own}); err != nil {
+		t.Fatal(err)
+	}
+	calm := f.Send(t, o.Clients[0], 0, "1", "相談したいことがあります").ConversationID
+	raised := f.Send(t, o.Clients[1], 0, "1", "もう　し に た い").ConversationID
+	f.Send(t, o.Clients[2], 0, "1", "ｵｰﾊﾞｰﾄﾞｰｽﾞしそう")
+	cs, err := f.Store.Conversations(ctx, o.Staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	risky := 0
+	for _, c := range cs {
+		if c.RiskAt != nil {
+			risky++
+		}
+		if c.ID == calm && c.RiskAt != nil {
+			t.Fatal("a calm message raised its conversation")
+		}
+	}
+	if risky != 2 {
+		t.Fatalf("raised %d, want 2: %+v", risky, cs)
+	}
+	for _, cl := range o.Clients[1:] {
+		if cs, _ := f.Store.Conversations(ctx, cl); len(cs) != 1 || cs[0].RiskAt != nil {
+			t.Fatalf("the client sees the marker: %+v", cs)
+		}
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Clients[1], raised); c.RiskAt != nil {
+		t.Fatalf("the client reads the marker: %+v", c)
+	}
+	page, err := f.Store.AuditLog(ctx, o.Admin, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range page.Entries {
+		if e.Action == protocol.AuditRiskRaised {
+			n++
+			if raw, _ := json.Marshal(e); strings.Contains(string(raw), "しにたい") || strings.Contains(string(raw), "し に た い") || strings.Contains(string(raw), "ｵｰﾊﾞｰ") {
+				t.Fatalf("the audit entry carries the words: %s", raw)
+			}
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d risk entries in the audit log, want 2", n)
+	}
+	// Ended: lowered; written again in crisis: raised again.
+	if _, err := f.Store.Claim(ctx, o.Staff, raised); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.Store.End(ctx, o.Staff, raised); err != nil || c.RiskAt != nil {
+		t.Fatalf("ended: %+v %v", c, err)
+	}
+	f.Send(t, o.Clients[1], 0, "2", "やっぱり消えたい")
+	if c, _ := f.Store.Conversation(ctx, o.Admin, raised); c.RiskAt == nil || !c.InPool() {
+		t.Fatalf("raised again: %+v", c)
+	}
+}
