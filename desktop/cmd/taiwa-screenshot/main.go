@@ -258,6 +258,39 @@ func run() error {
 		}
 	}
 
+	// Nomination (指名): the admin takes nominations; みなと asks for them
+	// and writes. A client who will write crisis words later (かい).
+	on, name := true, "すずき"
+	if _, err := admin.UpdateMe(ctx, protocol.MePatch{DisplayName: &name, AcceptNominations: &on,
+		Intro: ptr("夜の相談を多く受けています。")}); err != nil {
+		return fmt.Errorf("take nominations: %w", err)
+	}
+	for _, nick := range []string{"みなと", "かい"} {
+		cred, err := admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: nick})
+		if err != nil {
+			return err
+		}
+		c, err := signIn(ctx, url, cred)
+		if err != nil {
+			return err
+		}
+		if nick == "みなと" {
+			me, err := admin.Me(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := c.Nominate(ctx, me.ID); err != nil {
+				return fmt.Errorf("nominate: %w", err)
+			}
+		}
+		l := c.Live(client.LiveOptions{})
+		go l.Run(ctx)
+		lives[nick] = l
+	}
+	if err := say("みなと", "すずきさんにお願いしたくて書きました。"); err != nil {
+		return err
+	}
+
 	launch := func() (*exec.Cmd, error) {
 		app := exec.CommandContext(ctx, *desktopBin)
 		app.Env = append(os.Environ(), "DISPLAY="+s.display, "TAIWA_SERVER="+url, "LANG=ja_JP.UTF-8", "LANGUAGE=ja")
@@ -367,6 +400,15 @@ func run() error {
 	}
 	time.Sleep(2 * time.Second)
 	if err := s.shot("all.png"); err != nil {
+		return err
+	}
+	// Risk first: かい's words raise the conversation above every other,
+	// with a marker (the text is never in the alert).
+	if err := say("かい", "もう消えたい"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("risk.png"); err != nil {
 		return err
 	}
 	if err := s.steps([]string{"key", "Escape"}); err != nil {
