@@ -408,7 +408,25 @@ func run() error {
 		return err
 	}
 	time.Sleep(2 * time.Second)
+	if err := s.find("かい"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+f"}, []string{"key", "ctrl+a"}, []string{"key", "BackSpace"}, []string{"key", "Escape"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
 	if err := s.shot("risk.png"); err != nil {
+		return err
+	}
+	// 指名: みなと asked for this admin, who has not taken it yet.
+	if err := s.steps([]string{"key", "ctrl+1"}); err != nil {
+		return err
+	}
+	if err := s.find("みなと"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("nominated.png"); err != nil {
 		return err
 	}
 	if err := s.steps([]string{"key", "Escape"}); err != nil {

@@ -269,7 +269,11 @@ func (r *convRow) CreateRenderer() fyne.WidgetRenderer {
 func (r *convRow) bind(l *convList, c *inbox.Conv) {
 	in := l.in
 	r.conv = c.ID
-	setText(r.name, c.Nickname)
+	if c.RiskAt != nil {
+		setText(r.name, "⚠ "+c.Nickname) // risk first: seen at a glance, selected or not
+	} else {
+		setText(r.name, c.Nickname)
+	}
 	unread := 0
 	if in.Readable(c) {
 		unread = c.Unread()

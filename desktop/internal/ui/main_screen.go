@@ -168,6 +168,9 @@ func (m *Main) buildUI() {
 	m.title = widget.NewLabelWithStyle(T("main.nobody", "No conversation yet: clients write first."), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	m.title.SizeName = theme.SizeNameSubHeadingText
 	m.subtitle = widget.NewLabel("")
+	// A long state (risk, nomination) is cut with "…", never widening the
+	// window past the screen.
+	m.subtitle.Truncation = fyne.TextTruncateEllipsis
 	m.subtitle.Importance = widget.LowImportance
 
 	m.list = newConvList(m.in, m.pick)
@@ -250,7 +253,8 @@ func (m *Main) buildUI() {
 	m.sendBtn = widget.NewButtonWithIcon(T("compose.send", "Send"), theme.MailSendIcon(), m.send)
 	m.sendBtn.Importance = widget.HighImportance
 
-	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(m.endBtn, m.handBtn, m.claimBtn), container.NewHBox(m.title, m.subtitle)), m.banner)
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(m.endBtn, m.handBtn, m.claimBtn),
+		container.NewBorder(nil, nil, m.title, nil, m.subtitle)), m.banner)
 	composeBox := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), m.noteMode, m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
@@ -979,21 +983,27 @@ func (m *Main) showSubtitle() {
 		m.subtitle.SetText(typingText(who, f.Nickname))
 		return
 	}
+	// Risk first: the reason it is at the top, before anything else.
+	text := ""
+	if f.RiskAt != nil {
+		text = T("title.risk", "⚠ crisis words: answer first") + " · "
+	}
 	switch {
 	case m.nominatedMine(f):
-		m.subtitle.SetText(T("title.nominated", "nominated you {{.Ago}} ago: take it (or hand it on) before it returns to the pool",
-			map[string]any{"Ago": waitText(m.in.Now().Sub(*f.NominatedAt))}))
+		text += T("title.nominated", "nominated you {{.Ago}} ago: take it (or hand it on) before it returns to the pool",
+			map[string]any{"Ago": waitText(m.in.Now().Sub(*f.NominatedAt))})
 	case f.InPool():
-		m.subtitle.SetText(T("title.pool", "unassigned: waiting {{.Wait}} for someone to take it", map[string]any{"Wait": waitText(m.in.Wait(f))}))
+		text += T("title.pool", "unassigned: waiting {{.Wait}} for someone to take it", map[string]any{"Wait": waitText(m.in.Wait(f))})
 	case f.AssigneeID != nil && !m.in.Mine(f):
-		m.subtitle.SetText(T("title.colleagues", "{{.Name}}'s conversation", map[string]any{"Name": m.staffName(*f.AssigneeID)}))
+		text += T("title.colleagues", "{{.Name}}'s conversation", map[string]any{"Name": m.staffName(*f.AssigneeID)})
 	case f.Waiting():
-		m.subtitle.SetText(T("title.waiting", "waiting for a reply for {{.Wait}}", map[string]any{"Wait": waitText(m.in.Wait(f))}))
+		text += T("title.waiting", "waiting for a reply for {{.Wait}}", map[string]any{"Wait": waitText(m.in.Wait(f))})
 	case f.LastSeq == 0:
-		m.subtitle.SetText(T("list.stateNew", "Has not written yet"))
+		text += T("list.stateNew", "Has not written yet")
 	default:
-		m.subtitle.SetText(T("list.stateAnswered", "Answered"))
+		text += T("list.stateAnswered", "Answered")
 	}
+	m.subtitle.SetText(text)
 }
 
 // markRead reports the conversation in front as read: it is shown to a
@@ -1206,7 +1216,7 @@ func availabilityText(a hours.Availability) string {
 		}
 		return T("avail.paused", "Paused")
 	case hours.StateOpen:
-		return T("avail.open", "Open")
+		return T("avail.open", "Within business hours")
 	}
 	return ""
 }

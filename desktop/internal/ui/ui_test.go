@@ -890,7 +890,7 @@ func TestRiskOnScreen(t *testing.T) {
 	if first := m.list.shown[0]; first.ID != 3 {
 		t.Fatalf("the top of the list is %s", first.Nickname)
 	}
-	if row := listRow(t, m, "そら"); !strings.Contains(row.state.Text, T("list.risk", "⚠ Crisis words: answer first")) {
+	if row := listRow(t, m, "⚠ そら"); !strings.Contains(row.state.Text, T("list.risk", "⚠ Crisis words: answer first")) {
 		t.Fatalf("the row: %q", row.state.Text)
 	}
 	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: raised})) // the same state again
