@@ -213,7 +213,10 @@ async function dropBelow(seq) {
 // written. A busy server takes a connection's refused sends back first and
 // refuses later ones until then, so that the words are stored in order.
 function hold(ms) {
-  const until = Date.now() + Math.min(ms, 30000);
+  // A little jitter: a busy server refuses many phones at once with the
+  // same retry_after, and they should not all come back together.
+  ms = Math.min(ms, 30000);
+  const until = Date.now() + ms + Math.random() * Math.min(ms / 4, 1000);
   if (until <= state.heldUntil) return; // the hold ends later and sends it then
   state.heldUntil = until;
   clearTimeout(state.holdTimer);

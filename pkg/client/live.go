@@ -480,7 +480,11 @@ func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string,
 	if retryAfter > 0 {
 		delay = time.Duration(retryAfter) * time.Second
 	}
-	until := time.Now().Add(min(delay, 30*time.Second))
+	// A little jitter: a busy server refuses many apps at once with the
+	// same retry_after, and they should not all come back in the same
+	// millisecond.
+	delay = min(delay, 30*time.Second)
+	until := time.Now().Add(delay + rand.N(min(delay/4, time.Second)+1))
 	if until.Before(l.heldUntil) {
 		return // the hold already ends later, and sends this one then
 	}
