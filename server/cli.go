@@ -247,6 +247,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS key file (TAIWA_TLS_KEY)")
 	fs.DurationVar(&cfg.StaffIdle, "staff-idle-timeout", server.DefaultStaffIdle, "end a desktop (staff) session nobody used for this long (TAIWA_STAFF_IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.SharedIdle, "shared-idle-timeout", server.DefaultSharedIdle, "end a client's shared-device sign-in nobody used for this long (TAIWA_SHARED_IDLE_TIMEOUT)")
+	fs.DurationVar(&cfg.BusyAfter, "busy-after", server.DefaultBusyAfter, "refuse a send as busy (the apps send it again later) when it would wait longer than this for its commit (TAIWA_BUSY_AFTER)")
 	sweep := fs.Duration("sweep-interval", server.DefaultSweepInterval, "retention sweep interval, at most 1m (TAIWA_SWEEP_INTERVAL)")
 	var proxies prefixList
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies whose X-Forwarded-For/Forwarded/X-Forwarded-Proto headers are believed, comma-separated CIDR prefixes, e.g. 127.0.0.1/32 (TAIWA_TRUSTED_PROXIES)")
@@ -269,6 +270,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// Use is recorded at most once a minute: a shorter idle limit would
 	// end sessions that are in use.
+	if cfg.BusyAfter < 100*time.Millisecond {
+		return fmt.Errorf("--busy-after must be at least 100ms (below it a commit's own fsync would count as busy), not %s", cfg.BusyAfter)
+	}
 	for name, d := range map[string]time.Duration{"--staff-idle-timeout": cfg.StaffIdle, "--shared-idle-timeout": cfg.SharedIdle} {
 		if d < 5*time.Minute {
 			return fmt.Errorf("%s must be at least 5m (use is recorded once a minute), not %s", name, d)

@@ -99,6 +99,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--trusted-proxies", "0.0.0.0/0"}, 1},
 		{[]string{"serve", "--data", dir, "--shared-idle-timeout", "-5m"}, 1},
 		{[]string{"serve", "--data", dir, "--staff-idle-timeout", "20s"}, 1},
+		{[]string{"serve", "--data", dir, "--busy-after", "10ms"}, 1},
 		{[]string{"org", "add-admin", "--data", dir, "--org", "99", "--admin", "spare"}, 1}, // no such organisation
 		{[]string{"org", "add-admin", "--data", dir, "--org", "1", "--admin", "kanri"}, 1},  // login ID taken
 		{[]string{"version"}, 0},

@@ -819,3 +819,44 @@ test("while waiting for a first answer: the message arrived, and about how long 
   await co.ctx.close();
   await ctx.close();
 });
+
+test("a busy server's 'not now' holds what is written meanwhile, and the words are stored in the order written", async () => {
+  const cred = await env.newClient("なぎさ");
+  const { ctx, page } = await phone(env);
+  // The first send of the first message is answered "busy, come back in
+  // 2 s" without reaching the server, as a busy server does.
+  const sends = []; // refs in the order the app wrote them
+  let refusedRef = null;
+  await page.routeWebSocket("**/api/v1/live", (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (f.type === "send") {
+        sends.push(f.ref);
+        if (!refusedRef && f.body === "ひとつめ") {
+          refusedRef = f.ref;
+          ws.send(JSON.stringify({ type: "error", ref: f.ref, error: { code: "unavailable", message: "the server is busy", retry_after: 2 } }));
+          return;
+        }
+      }
+      server.send(m);
+    });
+    server.onMessage((m) => ws.send(m));
+  });
+  await signIn(env, page, cred);
+  await synced(page);
+  await page.fill("#text", "ひとつめ");
+  await page.click("#send");
+  await until("the refusal", () => refusedRef);
+  await page.fill("#text", "ふたつめ");
+  await page.click("#send");
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=ふたつめ", { timeout: 15000 });
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=ひとつめ", { timeout: 15000 });
+  // The second was not written before the first went again.
+  assert.equal(sends[0], refusedRef);
+  assert.equal(sends[1], refusedRef, `the second message was written during the hold: ${JSON.stringify(sends)}`);
+  const conv = await conversationOf(cred);
+  const page2 = await env.admin("GET", `/api/v1/conversations/${conv.id}/messages?limit=50`);
+  assert.deepEqual(page2.messages.filter((m) => m.sender_role === "client").map((m) => m.body), ["ひとつめ", "ふたつめ"]);
+  await ctx.close();
+});

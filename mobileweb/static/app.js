@@ -35,6 +35,7 @@ const state = {
   outbox: [],          // [{ref, body, at, error?}] in order written
   cursor: 0, ws: null, synced: false, backoff: 500, stopped: true, store: null,
   retryTimer: null, beat: null, lastFrame: 0, pingedAt: 0,
+  heldUntil: 0, holdTimer: null, // a "not now" from the server: see hold
   pushToken: null,     // this device's push token while notices are on
   pin: null, locked: false, hiddenAt: 0,
   typingSent: 0, typingTimer: null,
@@ -209,6 +210,36 @@ async function dropBelow(seq) {
 
 // --- live connection -------------------------------------------------
 
+// hold keeps this connection's messages back for ms after a "not now":
+// the refused ones and any written meanwhile go when it ends, in the order
+// written. A busy server takes a connection's refused sends back first and
+// refuses later ones until then, so that the words are stored in order.
+function hold(ms) {
+  // A little jitter: a busy server refuses many phones at once with the
+  // same retry_after, and they should not all come back together.
+  ms = Math.min(ms, 30000);
+  const until = Date.now() + ms + Math.random() * Math.min(ms / 4, 1000);
+  if (until <= state.heldUntil) return; // the hold ends later and sends it then
+  state.heldUntil = until;
+  clearTimeout(state.holdTimer);
+  const ws = state.ws;
+  state.holdTimer = setTimeout(() => {
+    state.heldUntil = 0;
+    if (state.ws !== ws || !state.synced) return; // a new connection resends everything
+    for (const p of state.outbox) {
+      if (p.waiting && !p.error) send({ type: "send", ref: p.ref, body: p.body });
+      p.waiting = false;
+    }
+  }, until - Date.now());
+}
+
+// sendNew writes a new outbox entry now, or after the hold.
+function sendNew(p) {
+  if (!state.synced) return;
+  if (Date.now() < state.heldUntil) p.waiting = true;
+  else send({ type: "send", ref: p.ref, body: p.body });
+}
+
 function send(frame) {
   if (state.ws?.readyState !== WebSocket.OPEN) return false;
   state.ws.send(JSON.stringify(frame));
@@ -330,7 +361,12 @@ async function handle(f) {
       state.synced = true;
       state.backoff = 500;
       renderNet(null);
-      for (const p of state.outbox) if (!p.error) send({ type: "send", ref: p.ref, body: p.body });
+      clearTimeout(state.holdTimer);
+      state.heldUntil = 0; // everything goes again now, in order
+      for (const p of state.outbox) {
+        p.waiting = false;
+        if (!p.error) send({ type: "send", ref: p.ref, body: p.body });
+      }
       break;
     case "ack": {
       const i = state.outbox.findIndex((p) => p.ref === f.ref);
@@ -348,11 +384,8 @@ async function handle(f) {
       const p = state.outbox.find((x) => x.ref === f.ref);
       if (p && retryable(f.error.code)) {
         p.refusals = (p.refusals || 0) + 1;
-        const wait = f.error.retry_after ? f.error.retry_after * 1000 : Math.min(30000, 1000 * 2 ** (p.refusals - 1));
-        const ws = state.ws;
-        setTimeout(() => {
-          if (state.ws === ws && state.synced && state.outbox.includes(p) && !p.error) send({ type: "send", ref: p.ref, body: p.body });
-        }, wait);
+        p.waiting = true;
+        hold(f.error.retry_after ? f.error.retry_after * 1000 : Math.min(30000, 1000 * 2 ** (p.refusals - 1)));
       } else if (p) {
         // The organisation's state came with this connection's welcome:
         // it says whether "closed" means outside hours or paused.
@@ -569,7 +602,7 @@ async function submit(ev) {
   growInput();
   renderComposeState();
   render({ follow: true });
-  if (state.synced) send({ type: "send", ref: p.ref, body: p.body });
+  sendNew(p);
 }
 
 // What can be done with a message the server refused.
@@ -578,7 +611,7 @@ async function onAction(name, p, button) {
     case "retry":
       p.error = null;
       await state.store?.putPending(p);
-      if (state.synced) send({ type: "send", ref: p.ref, body: p.body });
+      sendNew(p);
       break;
     case "edit": {
       const box = $("text");

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,13 +110,22 @@ type Live struct {
 	outbox []*pending // in the order written
 	conn   *websocket.Conn
 	synced bool
+	// heldUntil is when messages refused for now go again. Until then
+	// nothing new is written either: the server takes a connection's
+	// refused sends back first, and a message written meanwhile waits for
+	// them instead of being refused in turn (see retryLater).
+	heldUntil time.Time
+	holdTimer *time.Timer
 }
 
 type pending struct {
 	PendingMessage
 	done chan Result
-	// refusals counts the server's "not now" answers (guarded by Live.mu).
+	// refusals counts the server's "not now" answers; waiting is set while
+	// the message waits for the hold to end, not yet (again) written
+	// (both guarded by Live.mu).
 	refusals int
+	waiting  bool
 }
 
 // Live prepares a live connection; Run drives it.
@@ -199,6 +207,9 @@ func (l *Live) EnqueueMessage(m PendingMessage) <-chan Result {
 	conn := l.conn
 	if !l.synced {
 		conn = nil
+	}
+	if conn != nil && time.Now().Before(l.heldUntil) {
+		p.waiting, conn = true, nil
 	}
 	l.mu.Unlock()
 	if conn != nil {
@@ -414,6 +425,10 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			l.cursor = max(l.cursor, f.Cursor)
 			l.synced = true
 			resend := append([]*pending(nil), l.outbox...)
+			l.heldUntil = time.Time{} // everything goes again now, in order
+			for _, p := range resend {
+				p.waiting = false
+			}
 			l.mu.Unlock()
 			l.opts.OnEvent(Event{Frame: f})
 			l.state(StateEvent{Connected: true})
@@ -451,8 +466,17 @@ func (l *Live) state(s StateEvent) { l.opts.OnEvent(Event{State: &s}) }
 // for now (internal, unavailable): after retry_after if given, else after
 // a delay that doubles with each refusal (1 s … 30 s), on the same
 // connection if it is still up; a new connection resends it anyway.
+//
+// Until then the connection is held: messages written meanwhile wait, and
+// when the hold ends every waiting message goes in the order written, the
+// refused ones with them. A busy server refuses a connection's later
+// sends until its refused ones come back first (so that words are stored
+// in the order written); sending only the waiting ones, in order, meets
+// that at once, while the ones it took before the refusal are answered
+// where they are.
 func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string, retryAfter int) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	var p *pending
 	for _, q := range l.outbox {
 		if q.Ref == ref {
@@ -460,22 +484,46 @@ func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string,
 		}
 	}
 	if p == nil {
-		l.mu.Unlock()
 		return
 	}
 	delay := time.Second << min(p.refusals, 5)
 	p.refusals++
-	l.mu.Unlock()
+	p.waiting = true
 	if retryAfter > 0 {
 		delay = time.Duration(retryAfter) * time.Second
 	}
-	time.AfterFunc(min(delay, 30*time.Second), func() {
+	// A little jitter: a busy server refuses many apps at once with the
+	// same retry_after, and they should not all come back in the same
+	// millisecond.
+	delay = min(delay, 30*time.Second)
+	until := time.Now().Add(delay + rand.N(min(delay/4, time.Second)+1))
+	if until.Before(l.heldUntil) {
+		return // the hold already ends later, and sends this one then
+	}
+	l.heldUntil = until
+	if l.holdTimer != nil {
+		l.holdTimer.Stop()
+	}
+	l.holdTimer = time.AfterFunc(time.Until(until), func() {
 		l.mu.Lock()
-		still := l.conn == conn && l.synced && slices.Contains(l.outbox, p)
+		if l.conn != conn || !l.synced || ctx.Err() != nil || time.Now().Before(l.heldUntil) {
+			l.mu.Unlock()
+			return // another connection resends everything; a later hold has its own timer
+		}
+		var again []*pending
+		for _, q := range l.outbox {
+			if q.waiting {
+				q.waiting = false
+				again = append(again, q)
+			}
+		}
+		l.heldUntil = time.Time{}
 		l.mu.Unlock()
-		if still && ctx.Err() == nil {
+		for _, q := range again {
 			// A failed write is not an error here: the next connection resends.
-			_ = writeFrame(ctx, conn, p.frame())
+			if writeFrame(ctx, conn, q.frame()) != nil {
+				return
+			}
 		}
 	})
 }

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +29,10 @@ type loadConfig struct {
 	replyEvery          int // a counselor answers every Nth message of its clients
 	server              string
 	runs                int
+	// thenRate and thenDuration, if set, continue the schedule at another
+	// rate after duration (the overload run's return to normal).
+	thenRate     float64
+	thenDuration time.Duration
 	// tail is how long to wait after the schedule for every ack and
 	// delivery (default 60 s).
 	tail time.Duration
@@ -48,6 +55,7 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "length of the send schedule")
 	fs.IntVar(&c.replyEvery, "reply-every", 10, "counselors answer every Nth client message (0: never)")
 	fs.IntVar(&c.runs, "runs", 1, "alternating runs per target; the median run is reported")
+	profile := fs.String("profile", "", "write Taiwa's CPU profile over the send schedule to this file (pprof; the last run's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,15 +72,30 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				t   *target
 				err error
 			)
+			rc := c
 			if name == "relay" {
 				t, err = startRelay(ctx, stderr, c.clients, c.counselors)
 			} else {
-				t, err = startTaiwa(ctx, stderr, c.server, c.clients, c.counselors)
+				var extra []string
+				if *profile != "" {
+					addr, perr := freeAddr()
+					if perr != nil {
+						return perr
+					}
+					extra = []string{"--metrics-addr", addr}
+					rc.during = func(ctx context.Context, start time.Time) {
+						if err := fetchProfile(ctx, addr, c.duration, *profile); err != nil {
+							fmt.Fprintf(stderr, "profile: %v\n", err)
+						}
+					}
+				}
+				t, err = startTaiwa(ctx, stderr, c.server, c.clients, c.counselors, extra...)
 			}
 			if err != nil {
 				return fmt.Errorf("start %s: %w", name, err)
 			}
-			res, err := drive(ctx, t, c)
+			rc.cpu = func() time.Duration { return cpuTime([]int{t.pid}) }
+			res, err := drive(ctx, t, rc)
 			t.stop()
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
@@ -102,6 +125,8 @@ type result struct {
 	disconnected                 int              // connections not up at the end
 	pending                      int              // messages still in the apps' outboxes at the end
 	cpu                          time.Duration    // the servers' CPU time during the run
+	busy                         int64            // sends refused as busy, sent again by the apps
+	windows                      map[int64]*hdrhistogram.Histogram
 }
 
 func (r *result) clean() bool {
@@ -146,8 +171,30 @@ type meter struct {
 	gaps      atomic.Int64
 	reconn    atomic.Int64
 	lastDlv   atomic.Int64
+	busy      atomic.Int64 // sends refused as busy (the app sends them again)
+	// start is the schedule's start (ns); windows are the acks' latencies
+	// by the second of their intended send time since start.
+	start   int64
+	windows map[int64]*hdrhistogram.Histogram
 	// ackedIDs is each acknowledged ref's message ID: what must not be lost.
 	ackedIDs sync.Map
+}
+
+// recordWindow files an ack's latency under the second it was due in.
+func (m *meter) recordWindow(due int64) {
+	us := (time.Now().UnixNano() - due) / 1000
+	sec := (due - m.start) / int64(time.Second)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.windows == nil {
+		m.windows = map[int64]*hdrhistogram.Histogram{}
+	}
+	h := m.windows[sec]
+	if h == nil {
+		h = hdrhistogram.New(1, 600_000_000, 2)
+		m.windows[sec] = h
+	}
+	_ = h.RecordValue(max(us, 1))
 }
 
 func (m *meter) record(h *hdrhistogram.Histogram, since int64) {
@@ -232,26 +279,40 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	}
 	// The open-loop schedule: client i sends at start + i/rate + n·clients/rate.
 	start := time.Now().Add(100 * time.Millisecond)
-	interval := time.Duration(float64(c.clients) / c.rate * float64(time.Second))
+	m.start = start.UnixNano()
+	type phase struct {
+		from     time.Time
+		rate     float64
+		duration time.Duration
+	}
+	phases := []phase{{start, c.rate, c.duration}}
+	if c.thenRate > 0 && c.thenDuration > 0 {
+		phases = append(phases, phase{start.Add(c.duration), c.thenRate, c.thenDuration})
+	}
 	var sends sync.WaitGroup
 	for i, p := range clients {
 		sends.Add(1)
 		go func() {
 			defer sends.Done()
-			for n := 0; ; n++ {
-				due := start.Add(time.Duration(float64(i)/c.rate*float64(time.Second)) + time.Duration(n)*interval)
-				if due.Sub(start) >= c.duration {
-					return
+			n := 0
+			for _, ph := range phases {
+				interval := time.Duration(float64(c.clients) / ph.rate * float64(time.Second))
+				for k := 0; ; k++ {
+					due := ph.from.Add(time.Duration(float64(i)/ph.rate*float64(time.Second)) + time.Duration(k)*interval)
+					if due.Sub(ph.from) >= ph.duration {
+						break
+					}
+					select {
+					case <-time.After(time.Until(due)):
+					case <-runCtx.Done():
+						return
+					}
+					ref := client.NewRef()
+					refs.Store(ref, due.UnixNano())
+					p.live.EnqueueRef(ref, 0, body(due.UnixNano(), fmt.Sprintf("c=%d n=%d", i, n)))
+					m.sent.Add(1)
+					n++
 				}
-				select {
-				case <-time.After(time.Until(due)):
-				case <-runCtx.Done():
-					return
-				}
-				ref := client.NewRef()
-				refs.Store(ref, due.UnixNano())
-				p.live.EnqueueRef(ref, 0, body(due.UnixNano(), fmt.Sprintf("c=%d n=%d", i, n)))
-				m.sent.Add(1)
 			}
 		}()
 	}
@@ -292,6 +353,10 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	res.expected = clientMsgs*int64(c.counselors) + m.replies.Load()*int64(c.counselors)
 	res.delivered, res.dups, res.gaps, res.reconnects = m.delivered.Load(), m.dups.Load(), m.gaps.Load(), m.reconn.Load()
 	res.ack, res.delivery = m.ack, m.dlv
+	res.busy = m.busy.Load()
+	m.mu.Lock()
+	res.windows = m.windows
+	m.mu.Unlock()
 	res.elapsed = time.Duration(m.lastDlv.Load() - start.UnixNano())
 	res.ackedIDs = map[int64]string{}
 	m.ackedIDs.Range(func(k, v any) bool { res.ackedIDs[v.(int64)] = k.(string); return true })
@@ -313,6 +378,7 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 	case *protocol.Ack:
 		if v, ok := refs.LoadAndDelete(f.Ref); ok {
 			m.record(m.ack, v.(int64))
+			m.recordWindow(v.(int64))
 			m.acked.Add(1)
 			m.ackedIDs.Store(f.Ref, f.Message.ID)
 		}
@@ -321,6 +387,8 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 		// the app sends the message again.
 		if f.Ref != "" && !f.Error.Code.Retryable() {
 			m.refused.Add(1)
+		} else if f.Ref != "" {
+			m.busy.Add(1)
 		}
 	case *protocol.MessageFrame:
 		msg := f.Message
@@ -355,6 +423,43 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 	}
 }
 
+// freeAddr returns a loopback address with a port free at the moment.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// fetchProfile takes a CPU profile of d from the server's metrics address
+// (/debug/pprof/profile) and writes it to path.
+func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds())))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
 func ms(us int64) string { return fmt.Sprintf("%.2f", float64(us)/1000) }
 
 func printResults(w io.Writer, relay, taiwa *result) {
@@ -380,4 +485,7 @@ func printResults(w io.Writer, relay, taiwa *result) {
 	fmt.Fprintf(w, "\ntaiwa / relay: ack p50 %s, p99 %s, p99.9 %s; delivery p50 %s, p99 %s, p99.9 %s; memory per connection %.2f\n",
 		ratio(50, ack), ratio(99, ack), ratio(99.9, ack), ratio(50, dlv), ratio(99, dlv), ratio(99.9, dlv), memT/max(1, memR))
 	fmt.Fprintf(w, "server RSS during the load: relay %.0f MiB, taiwa %.0f MiB\n", float64(relay.rssHi)/(1<<20), float64(taiwa.rssHi)/(1<<20))
+	perMsg := func(r *result) float64 { return float64(r.cpu.Microseconds()) / float64(max(1, r.sent)) }
+	fmt.Fprintf(w, "server CPU per message sent (user+system, schedule and tail): relay %.0f µs, taiwa %.0f µs: %.2f×\n",
+		perMsg(relay), perMsg(taiwa), perMsg(taiwa)/max(1, perMsg(relay)))
 }

@@ -3,6 +3,7 @@
 //	taiwa-load compare --server bin/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 //	taiwa-load idle    --server bin/taiwa --conns 10000
 //	taiwa-load storm   --server bin/taiwa --clients 1000 --outage 2s
+//	taiwa-load overload --server bin/taiwa --rate 3000 --duration 60s --then-rate 300 --then-duration 30s
 //	taiwa-load cluster --server bin/taiwa --clients 1000 --counselors 10 --rate 500 --duration 30s
 //	taiwa-load chaos   --server bin/taiwa
 //	taiwa-load relay   --addr 127.0.0.1:0   (the bare relay, started by the others)
@@ -12,7 +13,9 @@
 // Taiwa's figures as ratios to the relay's. idle holds many connections
 // open and reports memory per connection and fan-out latency. storm cuts
 // every client's connection at once and measures how long they take to
-// come back and catch up. cluster drives the same load through three
+// come back and catch up. overload offers more than the server can
+// commit, then a normal load, and shows how soon acks are back to normal.
+// cluster drives the same load through three
 // replicas on PostgreSQL behind nginx and through one server on SQLite,
 // and finds the highest rate each keeps with ack p99 ≤ 50 ms. chaos
 // kills, freezes and restarts replicas and PostgreSQL under load and
@@ -37,7 +40,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: taiwa-load compare|idle|storm|cluster|chaos|relay [flags]")
+		fmt.Fprintln(stderr, "usage: taiwa-load compare|idle|storm|overload|cluster|chaos|relay [flags]")
 		return 2
 	}
 	var err error
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = idleCmd(ctx, args[1:], stdout, stderr)
 	case "storm":
 		err = stormCmd(ctx, args[1:], stdout, stderr)
+	case "overload":
+		err = overloadCmd(ctx, args[1:], stdout, stderr)
 	case "relay":
 		err = relayCmd(ctx, args[1:], stdout, stderr)
 	case "chaos":

@@ -97,7 +97,7 @@ func pinSelf() {
 // startTaiwa seeds a fresh data directory straight through the store (no
 // logins: argon2 for thousands of accounts would dominate the run) and
 // starts the real server binary on it.
-func startTaiwa(ctx context.Context, stderr io.Writer, bin string, clients, counselors int) (*target, error) {
+func startTaiwa(ctx context.Context, stderr io.Writer, bin string, clients, counselors int, extra ...string) (*target, error) {
 	dir, err := os.MkdirTemp("", "taiwa-load-")
 	if err != nil {
 		return nil, err
@@ -107,7 +107,8 @@ func startTaiwa(ctx context.Context, stderr io.Writer, bin string, clients, coun
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	pid, url, stop, err := startProcess(ctx, stderr, bin, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "warn")
+	args := append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	pid, url, stop, err := startProcess(ctx, stderr, bin, args...)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

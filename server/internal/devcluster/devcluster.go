@@ -81,6 +81,22 @@ type Replica struct {
 
 var servingRE = regexp.MustCompile(`serving on (http://\S+)`)
 
+// addrFree checks that nothing listens on the proxy's address yet. nginx
+// cannot bind a taken one, but the check that it is ready (a connection to
+// the address) would succeed against whatever holds it: say make run on
+// 127.0.0.1:8080, which would then be announced as the cluster, with demo
+// passwords it does not know.
+func addrFree(addr string) error {
+	if strings.HasSuffix(addr, ":0") {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the proxy's address %s is taken (another server, say make run or another cluster?): stop it or choose another address (--addr, CLUSTER_ADDR=… make run-cluster): %w", addr, err)
+	}
+	return ln.Close()
+}
+
 // freeAddr finds a free loopback port (nginx needs fixed upstream ports).
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -101,6 +117,11 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 	}
 	if opt.Addr == "" {
 		opt.Addr = "127.0.0.1:0"
+	}
+	if !opt.NoProxy {
+		if err := addrFree(opt.Addr); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := os.MkdirTemp("", "taiwa-cluster-")
 	if err != nil {
@@ -345,8 +366,9 @@ func (r *Replica) Stop() error { return r.signal(syscall.SIGSTOP) }
 func (r *Replica) Cont() error { return r.signal(syscall.SIGCONT) }
 
 // nginxConf is the proxy in front of the replicas: WebSocket upgrades
-// passed through, the client's address and scheme forwarded (the replicas
-// trust 127.0.0.1 for them), a replica that fails skipped for a while.
+// passed through, the browser's Host and the client's address and scheme
+// forwarded on every location (the replicas trust 127.0.0.1 for them), a
+// replica that fails skipped for a while.
 // The live endpoint's read timeout is short: apps ping every 4 s and the
 // server answers, so a silent upstream is a frozen replica, and a
 // handshake it does not answer moves on to the next.
@@ -373,7 +395,9 @@ http {
 {{tls}}
 		client_max_body_size 2m;
 		proxy_http_version 1.1;
-		proxy_set_header Host $host;
+		# $http_host keeps the port ($host drops it): browsers' Origin must
+		# match the Host a replica sees, or it refuses them (403).
+		proxy_set_header Host $http_host;
 		proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 		proxy_set_header X-Forwarded-Proto $scheme;
 		proxy_connect_timeout 2s;
@@ -381,6 +405,10 @@ http {
 		proxy_next_upstream_tries 3;
 		location = /api/v1/live {
 			proxy_pass http://taiwa;
+			# A location that sets any header inherits none of the server's.
+			proxy_set_header Host $http_host;
+			proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto $scheme;
 			proxy_set_header Upgrade $http_upgrade;
 			proxy_set_header Connection $connection_upgrade;
 			proxy_read_timeout 8s;

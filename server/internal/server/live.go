@@ -74,6 +74,7 @@ type liveConn struct {
 	// pending counts sends received and not yet answered: a connection
 	// with some is alive, whatever its pong says (see run's ping).
 	pending atomic.Int32
+	adm     admission // read loop only
 }
 
 // errEnded stops a writer whose connection must close: nothing more is
@@ -372,18 +373,30 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 	// commits take. When the database falls behind, acks come slower; past
 	// maxPendingSends the app's frames wait in the network (back-pressure),
 	// and the connection is never dropped for it.
-	sends := make(chan *protocol.Send, maxPendingSends)
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		for v := range sends {
-			lc.storeSend(ctx, v, reply)
-			lc.pending.Add(-1)
-		}
-	}()
+	//
+	// The goroutine starts with the connection's first send: most
+	// connections sit idle (a client reads, and writes now and then), and
+	// an idle connection's memory is what 10,000 of them cost.
+	var (
+		sends chan *protocol.Send
+		sent  chan struct{}
+	)
+	startSends := func() {
+		sends, sent = make(chan *protocol.Send, maxPendingSends), make(chan struct{})
+		go func() {
+			defer close(sent)
+			for v := range sends {
+				lc.storeSend(ctx, v, reply)
+				lc.pending.Add(-1)
+				s.backlog.inFlight.Add(-1)
+			}
+		}()
+	}
 	defer func() {
-		close(sends)
-		<-sent
+		if sends != nil {
+			close(sends)
+			<-sent
+		}
 	}()
 	for {
 		rctx, rcancel := ctx, context.CancelFunc(func() {})
@@ -425,10 +438,22 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 				// the writer says goodbye.
 				continue
 			}
+			if retryAfter, ok := lc.adm.admit(v.Ref, time.Now(), s.backlog.wait(), s.cfg.BusyAfter); !ok {
+				s.metrics.busy.Inc()
+				if err := reply(errorFrame(v.Ref, busyError(retryAfter))); err != nil {
+					return err
+				}
+				continue
+			}
+			if sends == nil {
+				startSends()
+			}
 			lc.pending.Add(1)
+			s.backlog.inFlight.Add(1)
 			select {
 			case sends <- v:
 			case <-ctx.Done():
+				s.backlog.inFlight.Add(-1)
 				return ctx.Err()
 			}
 		case *protocol.Receipt:

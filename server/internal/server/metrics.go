@@ -15,6 +15,7 @@ type metrics struct {
 	messages       *prometheus.CounterVec
 	framesOut      prometheus.Counter
 	slowClosed     prometheus.Counter
+	busy           prometheus.Counter
 	badFrames      prometheus.Counter
 	logins         *prometheus.CounterVec
 	sweeps         prometheus.Counter
@@ -39,6 +40,9 @@ func newMetrics() *metrics {
 		}),
 		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_slow_connections_closed_total", Help: "Connections closed because their send queue was full.",
+		}),
+		busy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taiwa_sends_busy_total", Help: "Sends refused as busy (the apps send them again after retry_after).",
 		}),
 		badFrames: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_bad_frames_total", Help: "Frames refused as malformed or not allowed.",
@@ -67,7 +71,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
-	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.badFrames, m.logins,
+	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.busy, m.badFrames, m.logins,
 		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped, m.heartbeatLost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Export every role from the start, so dashboards see zeros, not gaps.

@@ -79,6 +79,9 @@ type Config struct {
 	// but sent nothing for this long; TypingEvery rate-limits typing frames.
 	HeartbeatTimeout time.Duration
 	TypingEvery      time.Duration
+	// BusyAfter refuses a send as busy (unavailable, with retry_after)
+	// when it would wait longer than this for its commit (see backlog).
+	BusyAfter time.Duration
 	// MaxFailures locks a login ID for one address, IDFailures for all
 	// addresses, after that many failures within Lockout (see loginGuard).
 	MaxFailures int
@@ -153,6 +156,7 @@ func (c *Config) fill() {
 	def(&c.PingInterval, DefaultPingInterval)
 	def(&c.HelloTimeout, DefaultHelloTimeout)
 	def(&c.HeartbeatTimeout, protocol.HeartbeatTimeout)
+	def(&c.BusyAfter, DefaultBusyAfter)
 	def(&c.TypingEvery, protocol.TypingEvery)
 	def(&c.Lockout, DefaultLockout)
 	if c.HTTPTimeouts == (HTTPTimeouts{}) {
@@ -181,6 +185,7 @@ type Server struct {
 	hub     *hub
 	metrics *metrics
 	guard   *loginGuard
+	backlog backlog // the sends waiting for their commits
 	// hashers bounds the hashes that are not sign-ins (new accounts'
 	// passwords) to one fewer than Config.Hashers: sign-ins keep a slot.
 	hashers chan struct{}
@@ -223,7 +228,10 @@ func New(cfg Config) (*Server, error) {
 		closing:   make(chan struct{}),
 		lastAvail: map[int64]hours.Availability{},
 	}
-	st, err := openStore(cfg, s.hub, m.observeBatch)
+	st, err := openStore(cfg, s.hub, func(n int, d time.Duration) {
+		m.observeBatch(n, d)
+		s.backlog.observe(n, d)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

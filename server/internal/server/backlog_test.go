@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+func TestAdmissionKeepsTheOrder(t *testing.T) {
+	const bound = 2 * time.Second
+	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	type step struct {
+		ref   string
+		after time.Duration // since t0
+		wait  time.Duration // the server's expected wait then
+		ok    bool
+		retry int // when refused
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"quiet server takes everything", []step{
+			{"a", 0, 0, true, 0},
+			{"b", 0, bound, true, 0}, // at the bound, not past it
+		}},
+		{"busy refuses with the expected wait, rounded up", []step{
+			{"a", 0, 4200 * time.Millisecond, false, 5},
+			{"a", 5 * time.Second, 0, true, 0},
+		}},
+		{"a later send waits for the refused one", []step{
+			{"a", 0, 3 * time.Second, false, 3},
+			{"b", time.Second, 0, false, 1}, // quiet again, but a is not back
+			{"c", time.Second, 0, false, 1},
+			{"c", 2 * time.Second, 0, false, 1}, // back before a: refused again
+			{"a", 3 * time.Second, 0, true, 0},
+			{"b", 3 * time.Second, 0, true, 0},
+			{"c", 3 * time.Second, 0, true, 0},
+			{"d", 3 * time.Second, 0, true, 0},
+		}},
+		{"the first refused one, come back while still busy, keeps its place", []step{
+			{"a", 0, 3 * time.Second, false, 3},
+			{"b", 0, 3 * time.Second, false, 3},
+			{"a", 3 * time.Second, 3 * time.Second, false, 3},
+			{"b", 3 * time.Second, 0, false, 1},
+			{"a", 6 * time.Second, 0, true, 0},
+			{"b", 6 * time.Second, 0, true, 0},
+		}},
+		{"refused ones not sent again within a minute lose their turn", []step{
+			{"a", 0, 3 * time.Second, false, 3},
+			{"b", 2 * time.Minute, 0, true, 0},
+		}},
+		{"retry_after is at most 30 s", []step{
+			{"a", 0, 10 * time.Minute, false, 30},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a admission
+			for i, s := range tc.steps {
+				retry, ok := a.admit(s.ref, t0.Add(s.after), s.wait, bound)
+				if ok != s.ok || retry != s.retry {
+					t.Fatalf("step %d (%s): ok=%v retry=%d, want ok=%v retry=%d", i, s.ref, ok, retry, s.ok, s.retry)
+				}
+			}
+		})
+	}
+}
+
+func TestBacklogEstimate(t *testing.T) {
+	var b backlog
+	b.observe(1, 10*time.Millisecond)
+	b.inFlight.Add(300)
+	if got := b.wait(); got != 3*time.Second {
+		t.Fatalf("wait = %v, want 3s", got)
+	}
+	// Bigger batches make each write cheaper; the average follows.
+	for range 50 {
+		b.observe(100, 100*time.Millisecond)
+	}
+	if got := b.wait(); got < 300*time.Millisecond || got > 400*time.Millisecond {
+		t.Fatalf("wait after large batches = %v, want about 300ms", got)
+	}
+	b.observe(0, time.Second) // a commit of nothing changes nothing
+	if got := b.wait(); got > 400*time.Millisecond {
+		t.Fatalf("empty commit moved the estimate: %v", got)
+	}
+}
+
+// TestBusyRefusesInOrderOverTheRealServer: a busy server refuses sends at
+// once with retry_after, keeps the connection, stores nothing of them, and
+// takes them back in the order they were written.
+func TestBusyRefusesInOrderOverTheRealServer(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	ws := rawWS(t, ts.URL, cl.Token)
+	wsWrite(t, ws, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
+	wsReadType(t, ws, "synced")
+
+	// As if a thousand sends were waiting on 10 ms commits: 10 s.
+	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
+	ts.backlog.inFlight.Add(1000)
+	for _, ref := range []string{"r-1", "r-2"} {
+		wsWrite(t, ws, `{"type":"send","ref":"`+ref+`","body":"`+ref+`"}`)
+		e := wsReadType(t, ws, "error")
+		if e["ref"] != ref {
+			t.Fatalf("error for %v, want %s", e["ref"], ref)
+		}
+		body := e["error"].(map[string]any)
+		// About 10 s (a background commit may move the average a little).
+		if ra, _ := body["retry_after"].(float64); body["code"] != string(protocol.CodeUnavailable) || ra < 5 || ra > 30 {
+			t.Fatalf("busy answer: %v", body)
+		}
+	}
+	ts.backlog.inFlight.Add(-1000)
+	// r-2 back first is refused again; r-1 then r-2 are taken.
+	wsWrite(t, ws, `{"type":"send","ref":"r-2","body":"r-2"}`)
+	if e := wsReadType(t, ws, "error"); e["ref"] != "r-2" {
+		t.Fatalf("r-2 before r-1: %v", e)
+	}
+	for _, ref := range []string{"r-1", "r-2"} {
+		wsWrite(t, ws, `{"type":"send","ref":"`+ref+`","body":"`+ref+`"}`)
+		if a := wsReadType(t, ws, "ack"); a["ref"] != ref {
+			t.Fatalf("ack %v, want %s", a["ref"], ref)
+		}
+	}
+	page, err := cl.History(context.Background(), convOf(t, cl), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 2 || page.Messages[0].Body != "r-1" || page.Messages[1].Body != "r-2" {
+		t.Fatalf("stored %+v", page.Messages)
+	}
+	if m := metricsText(t, ts); !containsLine(m, "taiwa_sends_busy_total 3") {
+		t.Fatalf("busy metric:\n%s", m)
+	}
+}
+
+func containsLine(text, line string) bool {
+	return slices.Contains(strings.Split(text, "\n"), line)
+}
+
+// TestGoClientHoldsWhileBusy: the apps' library, refused as busy, holds
+// what is written meanwhile and sends it after the refused message, so
+// the server refuses nothing more and stores the words in order.
+func TestGoClientHoldsWhileBusy(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.BusyAfter = time.Second })
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	l := goLive(t, cl, 0)
+	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
+	ts.backlog.inFlight.Add(150) // 1.5 s: busy, come back in 2 s
+	_, first := l.live.Enqueue(0, "ひとつめ")
+	l.rec.waitFor(t, "the refusal", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ErrorFrame) bool { return f.Error.Code == protocol.CodeUnavailable })
+	})
+	ts.backlog.inFlight.Add(-150)
+	_, second := l.live.Enqueue(0, "ふたつめ")
+	for i, done := range []<-chan client.Result{first, second} {
+		select {
+		case r := <-done:
+			if r.Err != nil {
+				t.Fatalf("message %d: %v", i+1, r.Err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d never acknowledged", i+1)
+		}
+	}
+	page, err := cl.History(context.Background(), convOf(t, cl), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 2 || page.Messages[0].Body != "ひとつめ" || page.Messages[1].Body != "ふたつめ" {
+		t.Fatalf("stored %+v", page.Messages)
+	}
+	if m := metricsText(t, ts); !containsLine(m, "taiwa_sends_busy_total 1") {
+		t.Fatalf("the held message was refused too:\n%s", m)
+	}
+}
