@@ -24,6 +24,7 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	server := fs.String("server", "bin/taiwa", "path to the taiwa server binary")
 	conns := fs.Int("conns", 10000, "client connections to hold open")
+	profile := fs.String("profile", "", "write Taiwa's heap profile with every connection up to this file (pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,13 +44,21 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var rows []row
 	for _, name := range []string{"relay", "taiwa"} {
 		var (
-			t   *target
-			err error
+			t           *target
+			err         error
+			metricsAddr string
 		)
 		if name == "relay" {
 			t, err = startRelay(ctx, stderr, *conns, 0)
 		} else {
-			t, err = startTaiwa(ctx, stderr, *server, *conns, 0)
+			var extra []string
+			if *profile != "" {
+				if metricsAddr, err = freeAddr(); err != nil {
+					return err
+				}
+				extra = []string{"--metrics-addr", metricsAddr}
+			}
+			t, err = startTaiwa(ctx, stderr, *server, *conns, 0, extra...)
 		}
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
@@ -107,6 +116,11 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		time.Sleep(2 * time.Second)
 		r.rss = rss(t.pid)
 		r.perConn = float64(r.rss-base) / float64(*conns) / 1024
+		if metricsAddr != "" {
+			if err := fetchPprof(ctx, "http://"+metricsAddr+"/debug/pprof/heap", *profile); err != nil {
+				fmt.Fprintf(stderr, "profile: %v\n", err)
+			}
+		}
 		if t.adminToken != "" {
 			admin := client.New(t.url, t.adminToken)
 			name := "負荷試験（更新）"

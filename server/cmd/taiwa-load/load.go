@@ -436,7 +436,11 @@ func freeAddr() (string, error) {
 // fetchProfile takes a CPU profile of d from the server's metrics address
 // (/debug/pprof/profile) and writes it to path.
 func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds())))
+	return fetchPprof(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))), path)
+}
+
+// fetchPprof writes what a pprof URL of the server answers to path.
+func fetchPprof(ctx context.Context, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
