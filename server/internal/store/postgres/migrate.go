@@ -206,7 +206,7 @@ CREATE TABLE presence (
 );
 CREATE INDEX presence_account ON presence(account_id);
 `,
-	// 2: several counselors, one organisation (the SQLite store's 14 to
+	// 4: several counselors, one organisation (the SQLite store's 14 to
 	// 17). The pool (pool_since: the client wrote and nobody has the
 	// conversation), staff presence, how a conversation nobody has ended
 	// (outcome), nomination (指名: introduction, switch, when it lapsed,
@@ -231,7 +231,7 @@ CREATE INDEX answer_waits_org ON answer_waits(org_id, at);
 CREATE TABLE unanswered_log (org_id bigint NOT NULL, at bigint NOT NULL);
 CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
 `,
-	// 3: risk first (the SQLite store's 18): when a client message
+	// 5: risk first (the SQLite store's 18): when a client message
 	// matched a crisis phrase.
 	`
 ALTER TABLE conversations ADD COLUMN risk_at bigint;
