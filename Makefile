@@ -175,6 +175,8 @@ bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and thr
 	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 5x -benchmem ./desktop/...
 	$(GO) test $(GOTAGS) -run '^$$' -bench LoginDuringFlood -benchtime 20x ./server/internal/server/
 	$(GO) test $(GOTAGS) -run '^$$' -bench 'BulkRegistration|SignInRush' -benchtime 1x ./server/internal/server/
+	$(GO) test $(GOTAGS) -run '^$$' -bench ClaimContention -benchtime 1x ./server/internal/server/
+	$(GO) test $(GOTAGS) -run '^$$' -bench PoolFanOut -benchtime 300x ./server/internal/server/
 	$(GO) test -run '^$$' -bench 'BenchmarkOpen|BenchmarkSweepUnderLoad' -benchtime 1x ./server/internal/store/sqlite/
 
 FUZZTIME ?= 60s

@@ -482,8 +482,8 @@ test("the PIN locks again when the app comes back from the background after the 
   const co = await counselor(env);
   await page.fill("#text", "もう一度ログインしました");
   await page.click("#send");
-  await co.waitMessage("もう一度ログインしました");
-  await co.reply(await co.conversationOf("もう一度ログインしました"), "おかえりなさい");
+  const back = await co.take(cred); // it waits in the pool until a counselor takes it
+  await co.reply(back, "おかえりなさい");
   await page.waitForSelector("li.msg.theirs >> text=おかえりなさい");
   await until("the reply marked read", async () => { const c = await conversationOf(cred); return c.client_read_seq === c.last_seq; });
   await co.ctx.close();
@@ -577,8 +577,7 @@ test("counselors' links and phone numbers are tappable, their name shows above r
   await signIn(env, page, cred);
   await page.fill("#text", "https://example.org/mine は私のメモです");
   await page.click("#send");
-  await co.waitMessage("https://example.org/mine は私のメモです");
-  const conv = await co.conversationOf("https://example.org/mine は私のメモです");
+  const conv = await co.take(cred);
   const coToken = (await co.ctx.cookies()).find((c) => c.name === "taiwa_session").value;
   await env.api("PATCH", "/api/v1/me", coToken, { display_name: "みどり" });
 
@@ -709,6 +708,117 @@ test("a send the server cannot store for now is sent again on its own, once", as
   await page.locator("li.msg.pending", { hasText: "混んでいても届くはずの言葉" }).waitFor({ state: "detached", timeout: 10000 });
   assert.equal(refused, true, "the refusal was never staged: the test proves nothing");
   assert.equal((await messagesWith(cred, "混んでいても届くはずの言葉")).length, 1);
+  await ctx.close();
+});
+
+test("a hand-over: the client is told only where the organisation wants it, and never sees staff notes", async () => {
+  const cred = await env.newClient("ひきつぎ");
+  const co = await counselor(env);
+  const { ctx, page } = await phone(env);
+  await signIn(env, page, cred);
+  await page.fill("#text", "相談したいことがあります");
+  await page.click("#send");
+  const conv = await co.take(cred);
+  await co.reply(conv, "お話を聞かせてください");
+  // A staff-only note, written where the client's words are.
+  await co.page.evaluate((conv) => window.ws_.send(JSON.stringify({ type: "send", ref: "note-1", conversation_id: conv, body: "STAFF-ONLY 睡眠のことを聞く", kind: "note" })), conv);
+  await page.waitForSelector("li.msg.theirs >> text=お話を聞かせてください");
+  await env.admin("PATCH", "/api/v1/org/settings", { announce_handover: true });
+  try {
+    const other = await env.admin("POST", "/api/v1/staff", { nickname: "佐藤", role: "counselor" });
+    const coToken = (await co.ctx.cookies()).find((c) => c.name === "taiwa_session").value;
+    await env.api("POST", `/api/v1/conversations/${conv}/transfer`, coToken, { to: other.account.id, note: "HANDOVER-NOTE 夜に書く方です" });
+    const notice = page.locator("li.msg.notice", { hasText: "担当者が変わりました" });
+    await notice.waitFor();
+    const n = await notice.boundingBox();
+    const input = await box(page, "#text");
+    const list = await box(page, "#messages");
+    assert.ok(n.y + n.height <= input.y, "the notice sits above the input");
+    assert.ok(Math.abs((n.x + n.width / 2) - (list.x + list.width / 2)) < 8, "the notice is centred in the thread");
+    assert.equal(await page.getByText("STAFF-ONLY").count(), 0, "a staff note reached the phone");
+    assert.equal(await page.getByText("HANDOVER-NOTE").count(), 0, "the hand-over note reached the phone");
+    await shot(page, "pwa-handover.png");
+  } finally {
+    await env.admin("PATCH", "/api/v1/org/settings", { announce_handover: false });
+  }
+  await co.ctx.close();
+  await ctx.close();
+});
+
+test("nomination: the client sees who takes nominations and asks for one; the choice comes back when nobody has the conversation", async () => {
+  const cred = await env.newClient("しめい");
+  const name = "みどり";
+  const staff = await env.admin("POST", "/api/v1/staff", { nickname: "指名 担当", role: "counselor" });
+  const login = await (await fetch(env.url + "/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login_id: staff.login_id, password: staff.password }) })).json();
+  const me = (method, path, body) => env.api(method, path, login.token, body);
+  await me("PATCH", "/api/v1/me", { display_name: name, intro: "夜の相談を多く受けています。\nゆっくりで大丈夫です。", accept_nominations: true });
+  const { ctx, page, errors } = await phone(env);
+  try {
+    await signIn(env, page, cred);
+    await synced(page);
+    const button = page.getByRole("button", { name: `${name}さんに相談する` });
+    await button.waitFor();
+    assert.equal(await page.getByText("ゆっくりで大丈夫です。").count(), 1, "the introduction shows");
+    const b = await button.boundingBox();
+    assert.ok(b.height >= 44 && b.x >= 0 && b.x + b.width <= 390, `the button fits a thumb and the screen: ${JSON.stringify(b)}`);
+    await shot(page, "pwa-nominees.png");
+    await button.click();
+    await page.getByText(`${name}さんを指名しました`).waitFor();
+    assert.ok(await page.isHidden("#nominate"), "the choice stays after nominating");
+    const conv = await until("the conversation given to the nominee", async () => {
+      const c = await conversationOf(cred);
+      return c.assignee_id === staff.account.id && c.nominated_at ? c : null;
+    });
+    await page.fill("#text", "みどりさんにお願いしたいです");
+    await page.click("#send");
+    await until("the nominee reads the message", async () => {
+      const h = await me("GET", `/api/v1/conversations/${conv.id}/messages?limit=10`);
+      return h.messages.some((m) => m.body === "みどりさんにお願いしたいです");
+    });
+    // Handed back to the pool by an admin: the choice returns, the client sees nothing else.
+    await env.admin("POST", `/api/v1/conversations/${conv.id}/transfer`, { to: null });
+    await page.locator("#nominate:not([hidden])").waitFor();
+    assert.ok(await page.isHidden("#nominate-status"), "the old nomination is still named");
+    assert.deepEqual(errors, []);
+  } finally {
+    await me("PATCH", "/api/v1/me", { accept_nominations: false });
+    await ctx.close();
+  }
+});
+
+test("while waiting for a first answer: the message arrived, and about how long answers take lately", async () => {
+  // Five answered clients give the organisation a typical reply time.
+  const co = await counselor(env);
+  for (let i = 0; i < 5; i++) {
+    const c = await env.newClient(`こたえ${i}`);
+    const cl = await liveAs(env, c.login_id, c.password);
+    await cl.send(0, ["こんにちは"]);
+    const conv = await co.take(c);
+    await co.reply(conv, "こんにちは、お話を聞かせてください");
+    await cl.ctx.close();
+  }
+  const cred = await env.newClient("まつ");
+  const { ctx, page, errors } = await phone(env);
+  await signIn(env, page, cred);
+  await synced(page);
+  assert.ok(await page.isHidden("#waiting"), "a waiting note before writing");
+  await page.fill("#text", "聞いてほしいことがあります");
+  await page.click("#send");
+  const note = page.locator("#waiting");
+  await note.waitFor();
+  const text = await note.textContent();
+  assert.match(text, /メッセージを受け付けました。最近は、お返事までおよそ\d+分です/);
+  const n = await box(page, "#waiting");
+  const input = await box(page, "#text");
+  assert.ok(n.y + n.height <= input.y && n.y > 0, "the note sits above the input, on screen");
+  await shot(page, "pwa-waiting.png");
+  const conv = await co.take(cred);
+  await co.reply(conv, "お待たせしました");
+  await page.waitForSelector("li.msg.theirs >> text=お待たせしました");
+  await page.waitForSelector("#waiting", { state: "hidden" });
+  assert.deepEqual(errors, []);
+  await co.ctx.close();
   await ctx.close();
 });
 

@@ -74,7 +74,9 @@ export async function signIn(env, page, cred, path = "/") {
 }
 
 // A live connection from a page of its own with a session cookie: the
-// counselor, or the client's second device when seeding a conversation.
+// counselor, or the client's second device when seeding a conversation. A
+// counselor is sent a client's messages only once the conversation is
+// theirs: take() it from the pool first (or answer: a reply takes it).
 export async function liveAs(env, loginId, password) {
   const ctx = await env.browser.newContext();
   const page = await ctx.newPage();
@@ -96,6 +98,26 @@ export async function liveAs(env, loginId, password) {
         if (f.type === "synced") res();
       };
     });
+    // take_ waits until a client's conversation waits in the pool (in the
+    // welcome or a conversation frame) and takes it (担当する): a counselor
+    // reads a client's words only once the conversation is theirs.
+    window.take_ = async (clientId) => {
+      for (let i = 0; i < 200; i++) {
+        const latest = new Map();
+        for (const f of window.frames_) {
+          if (f.type === "welcome") for (const c of f.conversations) latest.set(c.id, c);
+          if (f.type === "conversation") latest.set(f.conversation.id, f.conversation);
+        }
+        const c = [...latest.values()].find((c) => c.client_id === clientId && c.pool_since && !c.assignee_id);
+        if (c) {
+          const r = await fetch(`/api/v1/conversations/${c.id}/claim`, { method: "POST" });
+          if (!r.ok) throw new Error("claim " + r.status);
+          return c.id;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error("no conversation of client " + clientId + " in the pool");
+    };
     // sendAll sends bodies one after another, each after the last's ack.
     window.sendAll_ = async (conv, bodies) => {
       for (const body of bodies) {
@@ -114,6 +136,8 @@ export async function liveAs(env, loginId, password) {
     reply: (conv, body) => page.evaluate(({ conv, body }) => window.sendAll_(conv, [body]), { conv, body }),
     typing: (conv) => page.evaluate((conv) => window.ws_.send(JSON.stringify({ type: "typing", conversation_id: conv })), conv),
     frames: () => page.evaluate(() => window.frames_),
+    // take takes a client's conversation from the pool and returns its ID.
+    take: (cred) => page.evaluate((id) => window.take_(id), cred.account.id),
     conversationOf: (body) => page.evaluate((b) => window.frames_.find((f) => f.type === "message" && f.message.body === b).message.conversation_id, body),
   };
 }

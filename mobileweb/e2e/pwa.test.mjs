@@ -131,6 +131,21 @@ async function counselor() {
   }, { id: counselorCred.login_id, pw: counselorCred.password });
   return {
     ctx, page,
+    // take waits until the client's conversation waits in the pool and
+    // takes it (担当する): a counselor is sent a client's words only then.
+    take: (cred) => page.evaluate(async (clientId) => {
+      for (let i = 0; i < 200; i++) {
+        const c = window.frames_.filter((f) => f.type === "conversation").map((f) => f.conversation)
+          .findLast((c) => c.client_id === clientId);
+        if (c?.pool_since && !c.assignee_id) {
+          const r = await fetch(`/api/v1/conversations/${c.id}/claim`, { method: "POST" });
+          if (!r.ok) throw new Error("claim " + r.status);
+          return c.id;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error("nothing in the pool");
+    }, cred.account.id),
     waitMessage: (body) => page.waitForFunction((b) => window.frames_.some((f) => f.type === "message" && f.message.body === b), body),
     reply: (conv, body) => page.evaluate(({ conv, body }) => window.ws_.send(JSON.stringify({ type: "send", ref: "r" + Math.random().toString(16).slice(2), conversation_id: conv, body })), { conv, body }),
     conversationOf: (body) => page.evaluate((b) => window.frames_.find((f) => f.type === "message" && f.message.body === b).message.conversation_id, body),
@@ -148,8 +163,8 @@ test("sign in, write first, receive the counselor's reply live", async () => {
   await page.fill("#text", "はじめまして。\n最近よく眠れません。");
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=最近よく眠れません。");
-  await co.waitMessage("はじめまして。\n最近よく眠れません。");
-  const conv = await co.conversationOf("はじめまして。\n最近よく眠れません。");
+  // It waits in the pool: the counselor takes it, then answers.
+  const conv = await co.take(cred);
   await co.reply(conv, "こんばんは。お話を聞かせてください。");
   await page.waitForSelector("li.msg:not(.mine) >> text=お話を聞かせてください");
   // The client read it: the counselor hears the receipt.

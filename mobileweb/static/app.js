@@ -43,6 +43,8 @@ const state = {
   initialised: false,
   frames: Promise.resolve(), // frames are handled one after another
   unsaved: [],               // messages not yet written to the device
+  nominees: [],              // staff the client may nominate (指名), as the server listed them
+  nominating: false,
 };
 let thread;
 
@@ -351,8 +353,10 @@ async function handle(f) {
       putMessage(f.message);
       if (f.message.sender_role !== "client") showTyping(null);
       scheduleRender();
+      renderWaiting();
       return;
     case "synced":
+      loadNominees();
       await saveMessages();
       await expire();
       state.synced = true;
@@ -400,7 +404,8 @@ async function handle(f) {
       send({ type: "wiped", at: f.at });
       break;
     case "settings":
-      state.org = f.org;
+      // Settings frames carry no reply figure: keep the welcome's.
+      state.org = { ...f.org, typical_reply_seconds: f.org.typical_reply_seconds ?? state.org?.typical_reply_seconds };
       await state.store?.putMeta("org", f.org);
       renderOrg();
       break;
@@ -415,7 +420,83 @@ async function handle(f) {
       return;
   }
   render();
+  renderNominate();
+  renderWaiting();
   sendReceipt();
+}
+
+// --- nomination (指名) ------------------------------------------------------
+
+// loadNominees asks who takes nominations now; a failure only hides the
+// choice (the conversation works without it).
+async function loadNominees() {
+  try {
+    const r = await fetch("/api/v1/nominees", { cache: "no-store" });
+    state.nominees = r.ok ? await r.json() : [];
+  } catch {
+    state.nominees = [];
+  }
+  renderNominate();
+}
+
+// renderNominate offers the choice while nobody answers the conversation,
+// and says whom the client asked for while they have not answered yet.
+function renderNominate() {
+  const c = state.conv;
+  const free = !c || c.assignee_id == null;
+  const box = $("nominate");
+  const list = $("nominees");
+  box.hidden = !free || state.nominees.length === 0;
+  if (!box.hidden) {
+    list.replaceChildren(...state.nominees.map((n) => {
+      const li = document.createElement("li");
+      const name = document.createElement("p");
+      name.className = "nominee-name";
+      name.textContent = n.display_name;
+      li.append(name);
+      if (n.intro) {
+        const intro = document.createElement("p");
+        intro.className = "nominee-intro";
+        intro.textContent = n.intro;
+        li.append(intro);
+      }
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary";
+      b.textContent = t("nominateButton", { name: n.display_name });
+      b.disabled = state.nominating;
+      b.addEventListener("click", () => nominate(n));
+      li.append(b);
+      return li;
+    }));
+  }
+  const status = $("nominate-status");
+  const asked = c?.nominated_at && state.nominees.find((n) => n.id === c.assignee_id);
+  if (asked) status.textContent = t("nominated", { name: asked.display_name });
+  else if (!status.dataset.error) status.textContent = "";
+  status.hidden = !status.textContent;
+}
+
+async function nominate(n) {
+  const status = $("nominate-status");
+  state.nominating = true;
+  delete status.dataset.error;
+  renderNominate();
+  try {
+    const r = await fetch("/api/v1/nominate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ counselor_id: n.id }) });
+    if (r.ok) state.conv = await r.json();
+    else {
+      status.dataset.error = "1";
+      status.textContent = t("nominateFailed");
+      if (r.status === 404) await loadNominees(); // they stopped taking nominations
+    }
+  } catch {
+    status.dataset.error = "1";
+    status.textContent = t("nominateFailed");
+  } finally {
+    state.nominating = false;
+    renderNominate();
+  }
 }
 
 function renderOrg() {
@@ -423,6 +504,28 @@ function renderOrg() {
   renderBanner();
   renderIntro();
   renderComposeState();
+}
+
+// renderWaiting says, until the first answer comes, that the message
+// arrived and how long answers have recently taken (the organisation's
+// median: a figure, not a promise).
+function renderWaiting() {
+  const el = $("waiting");
+  const c = state.conv;
+  const msgs = [...state.messages.values()];
+  const answered = msgs.some((m) => m.sender_role !== "client" && m.kind === "text");
+  const arrived = c && c.status === "waiting" && msgs.some((m) => m.sender_role === "client");
+  if (!arrived || answered || blockedNow()) { el.hidden = true; return; }
+  const secs = state.org?.typical_reply_seconds;
+  el.textContent = secs ? t("waitingTypical", { wait: roughly(secs) }) : t("waitingArrived");
+  el.hidden = false;
+}
+
+// roughly words a duration loosely: minutes under two hours, then hours.
+function roughly(secs) {
+  if (secs < 2 * 3600) return t("minutes", { n: Math.max(1, Math.round(secs / 60)) });
+  if (secs < 2 * 86400) return t("hours", { n: Math.round(secs / 3600) });
+  return t("days", { n: Math.round(secs / 86400) });
 }
 
 function showTyping(f) {

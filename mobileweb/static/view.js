@@ -148,7 +148,7 @@ export function createThread({ scroller, list, pill, onSeen, onAction }) {
     const c = model.conv;
     for (const m of model.messages) {
       addDay(m.created_at);
-      if (m.kind === "closed_notice") {
+      if (m.kind === "closed_notice" || m.kind === "handover" || m.kind === "nomination_returned" || m.kind === "apology") {
         items.push({ key: "m:" + m.id, sig: "", theirs: true, seq: m.seq, build: () => noticeEl(m) });
         continue;
       }
@@ -229,10 +229,48 @@ function dayEl(label) {
 function noticeEl(m) {
   const li = document.createElement("li");
   li.className = "msg notice";
+  if (m.kind === "handover") {
+    li.textContent = t("noticeHandover");
+    return li;
+  }
+  if (m.kind === "nomination_returned") {
+    li.textContent = t("noticeNominationReturned");
+    return li;
+  }
+  if (m.kind === "apology") {
+    // The organisation's own words (with its alternatives) when it wrote
+    // some; links and numbers in them are tappable like a counselor's.
+    li.className = "msg notice apology";
+    if (m.body) li.append(linkify(m.body));
+    else li.textContent = t("noticeApology");
+    return li;
+  }
   const paused = m.state === "paused";
   const key = (paused ? "noticePaused" : "noticeClosed") + (m.reopens_at ? "" : "NoTime");
   li.textContent = t(key, { at: m.reopens_at ? when(m.reopens_at) : "" });
   return li;
+}
+
+// linkify is staff-side text with its https links and phone numbers made
+// tappable (text only ever goes in as text nodes).
+function linkify(body) {
+  const text = document.createElement("div");
+  text.className = "body";
+  for (const part of linkParts(body)) {
+    if (!part.href) {
+      text.append(document.createTextNode(part.text));
+      continue;
+    }
+    const a = document.createElement("a");
+    a.href = part.href;
+    a.textContent = part.text;
+    if (part.href.startsWith("https:")) {
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+    }
+    text.append(a);
+  }
+  return text;
 }
 
 // bubble builds one message. Counselors' words get their links (https and
@@ -246,25 +284,13 @@ function bubble(body, mine, name, meta) {
     who.textContent = name;
     li.append(who);
   }
-  const text = document.createElement("div");
-  text.className = "body";
+  let text;
   if (mine) {
+    text = document.createElement("div");
+    text.className = "body";
     text.textContent = body;
   } else {
-    for (const part of linkParts(body)) {
-      if (!part.href) {
-        text.append(document.createTextNode(part.text));
-        continue;
-      }
-      const a = document.createElement("a");
-      a.href = part.href;
-      a.textContent = part.text;
-      if (part.href.startsWith("https:")) {
-        a.target = "_blank";
-        a.rel = "noopener noreferrer";
-      }
-      text.append(a);
-    }
+    text = linkify(body);
   }
   li.append(text);
   const m = document.createElement("span");

@@ -274,6 +274,51 @@ func (c *Client) Assign(ctx context.Context, conversationID int64, assignee *int
 	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/assign", conversationID), protocol.AssignRequest{AssigneeID: assignee}, &out)
 }
 
+// Claim takes a conversation from the pool (担当する).
+func (c *Client) Claim(ctx context.Context, conversationID int64) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/claim", conversationID), nil, &out)
+}
+
+// Preview reads a pool conversation's waiting messages (recorded in the
+// audit log).
+func (c *Client) Preview(ctx context.Context, conversationID int64) (protocol.Preview, error) {
+	var out protocol.Preview
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/conversations/%d/preview", conversationID), nil, &out)
+}
+
+// Transfer hands a conversation to a colleague (to), or back to the pool
+// (nil), with a note only staff read.
+func (c *Client) Transfer(ctx context.Context, conversationID int64, to *int64, note string) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/transfer", conversationID), protocol.TransferRequest{To: to, Note: note}, &out)
+}
+
+// End ends a conversation (対応終了).
+func (c *Client) End(ctx context.Context, conversationID int64) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/end", conversationID), nil, &out)
+}
+
+// Nominees lists the staff members clients may nominate (指名).
+func (c *Client) Nominees(ctx context.Context) ([]protocol.Nominee, error) {
+	var out []protocol.Nominee
+	return out, c.do(ctx, http.MethodGet, "/api/v1/nominees", nil, &out)
+}
+
+// Nominate asks for one staff member (指名; clients).
+func (c *Client) Nominate(ctx context.Context, counselorID int64) (protocol.Conversation, error) {
+	var out protocol.Conversation
+	return out, c.do(ctx, http.MethodPost, "/api/v1/nominate", protocol.NominateRequest{CounselorID: counselorID}, &out)
+}
+
+// UnansweredWeeks counts the conversations that ended as 対応できず in each
+// of the last weeks, newest first (admins).
+func (c *Client) UnansweredWeeks(ctx context.Context, weeks int) ([]protocol.UnansweredWeek, error) {
+	var out []protocol.UnansweredWeek
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/stats/unanswered?weeks=%d", weeks), nil, &out)
+}
+
 // IsCode reports whether err is a server error with code.
 func IsCode(err error, code protocol.Code) bool {
 	var pe *protocol.Error

@@ -76,12 +76,14 @@ type PendingMessage struct {
 	NextContact string            `json:",omitempty"`
 	TemplateID  int64             `json:",omitempty"`
 	Decides     int64             `json:",omitempty"`
+	// Kind is protocol.KindNote for a staff-only note ("": a message).
+	Kind protocol.MessageKind `json:",omitempty"`
 }
 
 // frame is the send frame of an outbox entry.
 func (p PendingMessage) frame() protocol.Send {
 	return protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body,
-		Progress: p.Progress, NextContact: p.NextContact, TemplateID: p.TemplateID, Decides: p.Decides}
+		Progress: p.Progress, NextContact: p.NextContact, TemplateID: p.TemplateID, Decides: p.Decides, Kind: p.Kind}
 }
 
 // LiveOptions configure a live connection.
@@ -205,7 +207,8 @@ func (l *Live) EnqueueRef(ref string, conversationID int64, body string) <-chan 
 }
 
 // EnqueueMessage is EnqueueRef for a whole outbox entry: a staff reply
-// that also sets the conversation's progress or names its template.
+// that also sets the conversation's progress or names its template, or a
+// staff-only note.
 func (l *Live) EnqueueMessage(m PendingMessage) <-chan Result {
 	p := &pending{PendingMessage: m, done: make(chan Result, 1)}
 	l.mu.Lock()

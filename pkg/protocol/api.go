@@ -92,6 +92,28 @@ type AssignRequest struct {
 	AssigneeID *int64 `json:"assignee_id"`
 }
 
+// TransferRequest hands a conversation to a colleague (To), or back to
+// the pool (To null), with a note only staff read.
+type TransferRequest struct {
+	To   *int64 `json:"to"`
+	Note string `json:"note,omitempty"`
+}
+
+// Preview is what a staff member may read of a conversation in the pool
+// before taking it: its state and the client's first messages since it
+// entered the pool (at most PreviewMessages, each cut at PreviewRunes).
+// Every preview served is recorded in the audit log.
+type Preview struct {
+	Conversation Conversation `json:"conversation"`
+	Messages     []Message    `json:"messages"`
+}
+
+// Preview bounds.
+const (
+	PreviewMessages = 3
+	PreviewRunes    = 280
+)
+
 // MessagePage is one page of a conversation's history, newest last.
 // NextBefore, when non-zero, is the cursor for the page before this one.
 type MessagePage struct {
@@ -103,6 +125,11 @@ type MessagePage struct {
 // clients see above their replies ("" for none; MaxDisplayNameRunes).
 type MePatch struct {
 	DisplayName *string `json:"display_name,omitempty"`
+	// Presence: 受付中, 離席 or 受付停止.
+	Presence *Presence `json:"presence,omitempty"`
+	// Intro and the switch 指名を受け付ける (which needs a display name).
+	Intro             *string `json:"intro,omitempty"`
+	AcceptNominations *bool   `json:"accept_nominations,omitempty"`
 }
 
 // MaxDisplayNameRunes bounds a staff member's display name.

@@ -18,6 +18,8 @@ const (
 	AuditForcedLogout    AuditAction = "forced_logout"    //
 	AuditSettingsChanged AuditAction = "settings_changed" // detail: which settings
 	AuditSupervisorView  AuditAction = "supervisor_view"  // an admin read a conversation read-only
+	AuditPoolPreview     AuditAction = "pool_preview"     // a staff member read a pool conversation's preview
+	AuditRiskRaised      AuditAction = "risk_raised"      // a client message matched a crisis phrase (never the text)
 )
 
 // ActorOperator is the actor role of the server's command line.
@@ -30,7 +32,7 @@ type AuditEntry struct {
 	ID         int64       `json:"id"`
 	At         time.Time   `json:"at"`
 	ActorID    *int64      `json:"actor_id,omitempty"` // nil for the operator
-	ActorRole  string      `json:"actor_role"`         // operator | admin | counselor
+	ActorRole  string      `json:"actor_role"`         // operator | admin | counselor | client (unnamed: risk_raised)
 	ActorName  string      `json:"actor_name,omitempty"`
 	Action     AuditAction `json:"action"`
 	TargetID   *int64      `json:"target_id,omitempty"`

@@ -33,6 +33,9 @@ const (
 	CodeClosed             Code = "closed" // organisation closed and blocking
 	CodeClientFirst        Code = "client_first"
 	CodeConflict           Code = "conflict"
+	CodeTaken              Code = "taken"       // a colleague took the conversation first (claims: exactly one wins)
+	CodeClaimFirst         Code = "claim_first" // the conversation is not the writer's: take it (claim) first
+	CodeAtCapacity         Code = "at_capacity" // the counselor already has the organisation's max_open conversations
 	CodeInternal           Code = "internal"
 	CodeUnavailable        Code = "unavailable"
 )

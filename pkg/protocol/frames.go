@@ -49,6 +49,12 @@ const (
 	TypeSettings            = "settings"
 	TypeRevoked             = "revoked"
 	TypePong                = "pong"
+	// TypeConversationWithdrawn: a conversation the account could see is
+	// no longer its to see (handed to a colleague, taken from the pool);
+	// the app deletes what it holds of it.
+	TypeConversationWithdrawn = "conversation_withdrawn"
+	// TypePresence: a colleague's presence, load or connection changed.
+	TypePresence = "presence"
 	// TypeTyping (also sent by apps): someone on the other side is writing.
 )
 
@@ -89,6 +95,9 @@ type Send struct {
 	// Decides is the seq of a client's message this reply confirms as
 	// decided (決定); staff only.
 	Decides int64 `json:"decides,omitempty"`
+	// Kind is KindText (the default, "") or, from staff, KindNote: a
+	// note only staff read.
+	Kind MessageKind `json:"kind,omitempty"`
 }
 
 // Receipt reports what an app has received and shown to its person.
@@ -179,6 +188,34 @@ type ConversationDeletedFrame struct {
 	Type           string    `json:"type"`
 	ConversationID int64     `json:"conversation_id"`
 	At             time.Time `json:"at"` // when it was deleted: the app confirms with a wiped frame
+}
+
+// ConversationWithdrawnFrame says a conversation is no longer the
+// account's to see: a colleague took it from the pool, it was handed to
+// someone else or went back to the pool. The app deletes every message,
+// draft and unsent reply it holds of it. Reason is one of the
+// Withdrawn… constants.
+type ConversationWithdrawnFrame struct {
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversation_id"`
+	Reason         string `json:"reason"`
+}
+
+// Why a conversation was withdrawn from an account.
+const (
+	WithdrawnTaken      = "taken"      // a colleague took it from the pool
+	WithdrawnReassigned = "reassigned" // handed to someone else, or back to the pool
+	WithdrawnUnoffered  = "unoffered"  // the pool is not offered to the account now (away, at capacity)
+)
+
+// PresenceFrame tells staff that a colleague's presence, number of
+// conversations or connection changed (their own too).
+type PresenceFrame struct {
+	Type              string   `json:"type"`
+	AccountID         int64    `json:"account_id"`
+	Presence          Presence `json:"presence"`
+	OpenConversations int      `json:"open_conversations"`
+	Online            bool     `json:"online"`
 }
 
 // DeletedFrame says the retention sweep deleted every message of the
@@ -303,24 +340,27 @@ func SendRef(data []byte) string {
 // ServerFrame is a frame the server sends to an app: *Welcome, *Synced,
 // *MessageFrame, *Ack, *ErrorFrame, *ConversationFrame,
 // *ConversationDeletedFrame, *DeletedFrame, *SettingsFrame, *RevokedFrame,
-// *TypingFrame, *Pong or *UnknownFrame. The set is closed (the method is
-// unexported), so that a switch over it names types the compiler checks
-// rather than whatever an any happens to hold.
+// *TypingFrame, *Pong, *ConversationWithdrawnFrame, *PresenceFrame or
+// *UnknownFrame. The set is closed (the method is unexported), so that a
+// switch over it names types the compiler checks rather than whatever an
+// any happens to hold.
 type ServerFrame interface{ serverFrame() }
 
-func (*Welcome) serverFrame()                  {}
-func (*Synced) serverFrame()                   {}
-func (*MessageFrame) serverFrame()             {}
-func (*Ack) serverFrame()                      {}
-func (*ErrorFrame) serverFrame()               {}
-func (*ConversationFrame) serverFrame()        {}
-func (*ConversationDeletedFrame) serverFrame() {}
-func (*DeletedFrame) serverFrame()             {}
-func (*SettingsFrame) serverFrame()            {}
-func (*RevokedFrame) serverFrame()             {}
-func (*TypingFrame) serverFrame()              {}
-func (*Pong) serverFrame()                     {}
-func (*UnknownFrame) serverFrame()             {}
+func (*Welcome) serverFrame()                    {}
+func (*Synced) serverFrame()                     {}
+func (*MessageFrame) serverFrame()               {}
+func (*Ack) serverFrame()                        {}
+func (*ErrorFrame) serverFrame()                 {}
+func (*ConversationFrame) serverFrame()          {}
+func (*ConversationDeletedFrame) serverFrame()   {}
+func (*DeletedFrame) serverFrame()               {}
+func (*SettingsFrame) serverFrame()              {}
+func (*RevokedFrame) serverFrame()               {}
+func (*TypingFrame) serverFrame()                {}
+func (*Pong) serverFrame()                       {}
+func (*UnknownFrame) serverFrame()               {}
+func (*ConversationWithdrawnFrame) serverFrame() {}
+func (*PresenceFrame) serverFrame()              {}
 
 // UnknownFrame is a frame of a type this version does not know: a newer
 // server may add frames, and an older app ignores them.
@@ -363,6 +403,10 @@ func DecodeServerFrame(data []byte) (ServerFrame, error) {
 		v = new(TypingFrame)
 	case TypePong:
 		v = new(Pong)
+	case TypeConversationWithdrawn:
+		v = new(ConversationWithdrawnFrame)
+	case TypePresence:
+		v = new(PresenceFrame)
 	default:
 		return &UnknownFrame{Type: head.Type}, nil
 	}
@@ -411,6 +455,9 @@ func (s *Send) validate() error {
 		if err := (ProgressRequest{Progress: s.Progress, NextContact: s.NextContact}).Validate(); err != nil {
 			return err
 		}
+	}
+	if s.Kind != "" && s.Kind != KindText && s.Kind != KindNote {
+		return Errorf(CodeBadFrame, "kind must be %q or %q", KindText, KindNote)
 	}
 	return ValidateBody(s.Body)
 }

@@ -79,10 +79,12 @@ func (r ProgressRequest) Validate() error {
 }
 
 // ForClient is the conversation as its client is told of it: without
-// what only staff see (progress, who set it, the next-contact date).
+// what only staff see (progress, who set it, the next-contact date,
+// decisions, the note, the risk marker).
 func (c Conversation) ForClient() Conversation {
 	c.Progress, c.ProgressBy, c.ProgressAt, c.NextContact, c.Decisions = "", nil, nil, "", nil
 	c.Note, c.NoteBy, c.NoteAt = "", nil, nil
+	c.RiskAt = nil
 	return c
 }
 

@@ -58,7 +58,24 @@ const (
 	// organisation is closed or paused; apps render it in their own language
 	// from ReopensAt.
 	KindClosedNotice MessageKind = "closed_notice"
+	// KindNote is a staff-only note inside a conversation (for a
+	// hand-over, for coaching): never sent to the client.
+	KindNote MessageKind = "note"
+	// KindHandover tells the client, where the organisation wants it, that
+	// another staff member now answers ("担当者が変わりました"); apps word it.
+	KindHandover MessageKind = "handover"
+	// KindNominationReturned tells the client, in neutral words the apps
+	// choose, that the staff member they nominated could not take the
+	// conversation in time and that another will answer.
+	KindNominationReturned MessageKind = "nomination_returned"
+	// KindApology is sent to a client whose conversation found nobody in
+	// time (対応できず): Body is the organisation's apology text with its
+	// alternatives, or empty for the apps' own plain apology.
+	KindApology MessageKind = "apology"
 )
+
+// StaffOnly reports whether messages of this kind are for staff eyes only.
+func (k MessageKind) StaffOnly() bool { return k == KindNote }
 
 // ClosedBehavior is what happens to a client's message while closed.
 type ClosedBehavior string
@@ -82,7 +99,51 @@ type Account struct {
 	Note        string     `json:"note,omitempty"`         // clients only; staff eyes only
 	AccessUntil *time.Time `json:"access_until,omitempty"` // clients only
 	CreatedAt   time.Time  `json:"created_at"`
+	// Presence is whether a staff member takes conversations now (set by
+	// themselves); absent for clients.
+	Presence Presence `json:"presence,omitempty"`
+	// OpenConversations is how many conversations a staff member has, and
+	// Online whether an app of theirs is connected: in the staff list only.
+	OpenConversations int  `json:"open_conversations,omitempty"`
+	Online            bool `json:"online,omitempty"`
+	// Intro is a staff member's short introduction, shown with their
+	// display name to clients choosing whom to nominate (no personal
+	// data; MaxIntroRunes).
+	Intro string `json:"intro,omitempty"`
+	// AcceptNominations is the switch 指名を受け付ける. It turns itself
+	// off after the organisation's nomination_lapse_days without the
+	// staff member using Taiwa; NominationLapsedAt then says when, until
+	// they turn it on again (their app tells them why).
+	AcceptNominations  bool       `json:"accept_nominations,omitempty"`
+	NominationLapsedAt *time.Time `json:"nomination_lapsed_at,omitempty"`
 }
+
+// MaxIntroRunes bounds a staff member's introduction.
+const MaxIntroRunes = 200
+
+// Nominee is a staff member whom clients may nominate (指名): their
+// display name and introduction, nothing else.
+type Nominee struct {
+	ID          int64  `json:"id"`
+	DisplayName string `json:"display_name"`
+	Intro       string `json:"intro,omitempty"`
+}
+
+// NominateRequest is a client asking for one staff member (指名).
+type NominateRequest struct {
+	CounselorID int64 `json:"counselor_id"`
+}
+
+// Presence is whether a staff member takes conversations now.
+type Presence string
+
+// Presences. Only those available are offered the pool (and not at the
+// organisation's max_open).
+const (
+	PresenceAvailable Presence = "available" // 受付中
+	PresenceAway      Presence = "away"      // 離席
+	PresenceStopped   Presence = "stopped"   // 受付停止
+)
 
 // Settings are an organisation's rules, changed by its admins.
 type Settings struct {
@@ -115,7 +176,58 @@ type Settings struct {
 	// phone others may see shows only the neutral app name, and clients
 	// are not even sent the organisation's name.
 	ShowOrgName bool `json:"show_org_name,omitempty"`
+	// ClaimByButton: only 担当する (claim) takes a conversation from the
+	// pool. Off (the default), a staff member's first reply also takes it.
+	ClaimByButton bool `json:"claim_by_button,omitempty"`
+	// AnnounceHandover tells the client, with a handover message, when a
+	// conversation is handed to another staff member; off, the client
+	// sees nothing but continuity.
+	AnnounceHandover bool `json:"announce_handover,omitempty"`
+	// MaxOpen is how many conversations a counselor may have at once
+	// before the pool stops being offered to them (0: no limit).
+	MaxOpen int `json:"max_open,omitempty"`
+	// NominationLapseDays: a staff member's 指名を受け付ける switch turns
+	// itself off after this many days without their using Taiwa (0: the
+	// default, DefaultNominationLapseDays).
+	NominationLapseDays int `json:"nomination_lapse_days,omitempty"`
+	// NominationTimeoutHours: a nominated conversation its counselor has
+	// not taken (担当する or a reply) within this time returns to the pool,
+	// and the client is told (0: DefaultNominationTimeoutHours).
+	NominationTimeoutHours int `json:"nomination_timeout_hours,omitempty"`
+	// UnansweredTimeoutHours: a conversation that waited in the pool this
+	// long without anyone taking it leaves the pool as 対応できず
+	// (OutcomeUnanswered) and its client receives the organisation's
+	// ApologyText (0: DefaultUnansweredTimeoutHours, three days).
+	UnansweredTimeoutHours int `json:"unanswered_timeout_hours,omitempty"`
+	// ApologyText is the organisation's apology with alternatives (a phone
+	// line, in-person hours, a public board), sent as it is; empty, the
+	// apps word a plain apology.
+	ApologyText string `json:"apology_text,omitempty"`
+	// CrisisPhrases are the organisation's own crisis phrases, matched
+	// with the default set (risk first); staff only, never sent to
+	// clients.
+	CrisisPhrases []string `json:"crisis_phrases,omitempty"`
 }
+
+// No client left without an answer: defaults and bounds.
+const (
+	DefaultUnansweredTimeoutHours = 72
+	MaxUnansweredTimeoutHours     = 24 * 30
+)
+
+// Nomination defaults and bounds.
+const (
+	DefaultNominationLapseDays    = 3
+	DefaultNominationTimeoutHours = 24
+	MaxNominationLapseDays        = 90
+	MaxNominationTimeoutHours     = 24 * 14
+)
+
+// MaxMaxOpen bounds Settings.MaxOpen.
+const MaxMaxOpen = 1000
+
+// MaxApologyRunes bounds the apology text (it lists alternatives).
+const MaxApologyRunes = 1000
 
 // MaxClientTextRunes bounds the welcome and contact texts.
 const MaxClientTextRunes = 500
@@ -126,6 +238,7 @@ func (o Org) ForClient() Org {
 	if !o.Settings.ShowOrgName {
 		o.Settings.DisplayName = ""
 	}
+	o.Settings.CrisisPhrases = nil // staff only
 	return o
 }
 
@@ -176,6 +289,14 @@ type SettingsPatch struct {
 	WelcomeText            *string         `json:"welcome_text,omitempty"`
 	ContactText            *string         `json:"contact_text,omitempty"`
 	ShowOrgName            *bool           `json:"show_org_name,omitempty"`
+	ClaimByButton          *bool           `json:"claim_by_button,omitempty"`
+	AnnounceHandover       *bool           `json:"announce_handover,omitempty"`
+	MaxOpen                *int            `json:"max_open,omitempty"`
+	NominationLapseDays    *int            `json:"nomination_lapse_days,omitempty"`
+	NominationTimeoutHours *int            `json:"nomination_timeout_hours,omitempty"`
+	UnansweredTimeoutHours *int            `json:"unanswered_timeout_hours,omitempty"`
+	ApologyText            *string         `json:"apology_text,omitempty"`
+	CrisisPhrases          *[]string       `json:"crisis_phrases,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -186,6 +307,18 @@ type Org struct {
 	// AppPath is the organisation's own address of the client app on this
 	// server ("/a/<code>/"): the one to hand to its clients.
 	AppPath string `json:"app_path"`
+	// TypicalReplySeconds is the median time staff took to answer a
+	// waiting client over the last 30 days (0: too few answers to say),
+	// for the client app's "replies usually come within…": a figure, not
+	// a promise. In the welcome and GET /org; absent from settings frames.
+	TypicalReplySeconds int64 `json:"typical_reply_seconds,omitempty"`
+}
+
+// UnansweredWeek is how many conversations of an organisation ended as
+// 対応できず in one week (from Monday 00:00 in its time zone).
+type UnansweredWeek struct {
+	Week  string `json:"week"` // 2026-11-23
+	Count int    `json:"count"`
 }
 
 // Device is one signed-in (or recently signed-out) app of an account, as
@@ -221,7 +354,24 @@ type Conversation struct {
 	StaffDeliveredSeq  int64      `json:"staff_delivered_seq"`
 	StaffReadSeq       int64      `json:"staff_read_seq"`
 	WaitingSince       *time.Time `json:"waiting_since,omitempty"` // when the unanswered client message arrived
-	UpdatedAt          time.Time  `json:"updated_at"`
+	// PoolSince is when the conversation entered the organisation's pool
+	// (未対応: the client wrote and nobody has it); absent once someone
+	// takes it.
+	PoolSince *time.Time `json:"pool_since,omitempty"`
+	// Outcome is how the last stretch of the conversation ended while
+	// nobody has it: OutcomeEnded (its counselor ended it). It is cleared
+	// when the client writes again (into the pool).
+	Outcome string `json:"outcome,omitempty"`
+	// NominatedAt is when the client nominated its assignee (指名), until
+	// the assignee takes it (担当する or a reply); a nomination not taken
+	// in the organisation's nomination_timeout_hours returns it to the
+	// pool.
+	NominatedAt *time.Time `json:"nominated_at,omitempty"`
+	// RiskAt is when a client message matched a crisis phrase (risk
+	// first): the conversation goes to the top of the pool and of its
+	// counselor's list. Staff only: ForClient removes it.
+	RiskAt    *time.Time `json:"risk_at,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
 	// Progress is where staff say the conversation stands (staff only;
 	// see ForClient), who set it last (absent: changed by itself, as when
 	// the client answers a 返答待ち) and when; NextContact is the date
@@ -249,6 +399,19 @@ type Decision struct {
 	By       int64     `json:"by"`        // the staff member who replied
 	At       time.Time `json:"at"`
 }
+
+// Outcomes of a conversation nobody has and that is not in the pool.
+const (
+	OutcomeEnded = "ended" // 対応終了: its counselor (or an admin) ended it
+	// OutcomeUnanswered (対応できず): nobody took it from the pool in the
+	// organisation's unanswered_timeout_hours; the client was sent the
+	// apology.
+	OutcomeUnanswered = "unanswered"
+)
+
+// InPool reports whether the conversation waits in the organisation's
+// pool: the client has written and no staff member has it.
+func (c Conversation) InPool() bool { return c.AssigneeID == nil && c.PoolSince != nil }
 
 // Message is one entry of a conversation.
 type Message struct {

@@ -189,13 +189,24 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("admin login: %w", err)
 	}
-	if _, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "田中", Role: protocol.RoleCounselor}); err != nil {
+	// A colleague: half of the desk is theirs (the admin sees it in 全体),
+	// and a few clients wait in the pool (未対応).
+	tanakaCred, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "田中", Role: protocol.RoleCounselor})
+	if err != nil {
+		return err
+	}
+	tanaka, err := signIn(ctx, url, tanakaCred)
+	if err != nil {
+		return err
+	}
+	if _, err := tanaka.UpdateMe(ctx, protocol.MePatch{DisplayName: ptr("たなか")}); err != nil {
 		return err
 	}
 	spec := dataset.Realistic
 	if *small {
 		spec = dataset.Spec{Clients: 20, Messages: 15, Long: 300, Workers: 4}
 	}
+	spec.Staff, spec.Pool = []*client.Client{admin, tanaka}, 6
 	start := time.Now()
 	desk, err := dataset.Build(ctx, url, admin, spec)
 	if err != nil {
@@ -232,17 +243,71 @@ func run() error {
 	if err := say("ひなた", "先週はありがとうございました。", "あれから少し眠れるようになりました。"); err != nil {
 		return err
 	}
-
-	app := exec.CommandContext(ctx, *desktopBin)
-	app.Env = append(os.Environ(), "DISPLAY="+s.display, "TAIWA_SERVER="+url, "LANG=ja_JP.UTF-8", "LANGUAGE=ja")
-	app.Stdout, app.Stderr = io.Discard, os.Stderr
-	if err := app.Start(); err != nil {
-		return fmt.Errorf("start the app: %w", err)
-	}
-	defer app.Process.Kill()
-	if err := s.xdo("search", "--sync", "--name", "Taiwa"); err != nil {
+	if err := say("そら", "こんにちは。先日はありがとうございました。"); err != nil {
 		return err
 	}
+	// The admin has taken ひなた and そら; さくら has not written yet.
+	for _, nick := range []string{"ひなた", "そら"} {
+		convs, err := admin.Conversations(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range convs {
+			if c.Nickname == nick {
+				if _, err := admin.Claim(ctx, c.ID); err != nil {
+					return fmt.Errorf("take %s: %w", nick, err)
+				}
+			}
+		}
+	}
+
+	// Nomination (指名): the admin takes nominations; みなと asks for them
+	// and writes. A client who will write crisis words later (かい).
+	on, name := true, "すずき"
+	if _, err := admin.UpdateMe(ctx, protocol.MePatch{DisplayName: &name, AcceptNominations: &on,
+		Intro: ptr("夜の相談を多く受けています。")}); err != nil {
+		return fmt.Errorf("take nominations: %w", err)
+	}
+	for _, nick := range []string{"みなと", "かい"} {
+		cred, err := admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: nick})
+		if err != nil {
+			return err
+		}
+		c, err := signIn(ctx, url, cred)
+		if err != nil {
+			return err
+		}
+		if nick == "みなと" {
+			me, err := admin.Me(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := c.Nominate(ctx, me.ID); err != nil {
+				return fmt.Errorf("nominate: %w", err)
+			}
+		}
+		l := c.Live(client.LiveOptions{})
+		go l.Run(ctx)
+		lives[nick] = l
+	}
+	if err := say("みなと", "すずきさんにお願いしたくて書きました。"); err != nil {
+		return err
+	}
+
+	launch := func() (*exec.Cmd, error) {
+		app := exec.CommandContext(ctx, *desktopBin)
+		app.Env = append(os.Environ(), "DISPLAY="+s.display, "TAIWA_SERVER="+url, "LANG=ja_JP.UTF-8", "LANGUAGE=ja")
+		app.Stdout, app.Stderr = io.Discard, os.Stderr
+		if err := app.Start(); err != nil {
+			return nil, fmt.Errorf("start the app: %w", err)
+		}
+		return app, s.xdo("search", "--sync", "--name", "Taiwa")
+	}
+	app, err := launch()
+	if err != nil {
+		return err
+	}
+	defer func() { app.Process.Kill() }()
 	time.Sleep(2 * time.Second) // the first frame of a software-rendered window
 	if err := s.shot("login.png"); err != nil {
 		return err
@@ -294,6 +359,83 @@ func run() error {
 	}
 	time.Sleep(2 * time.Second)
 	if err := s.shot("sent.png"); err != nil {
+		return err
+	}
+
+	// Someone new writes: the pool (未対応) announces it; it never takes the
+	// front. The counselor shows the pool (Ctrl+2), opens さくら: a
+	// preview (recorded), then 担当する.
+	if err := say("さくら", "はじめまして。夜になると不安で眠れません。", "誰かに話を聞いてほしくて書きました。"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("pool-arrived.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+2"}); err != nil {
+		return err
+	}
+	if err := s.find("さくら"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("pool.png"); err != nil {
+		return err
+	}
+	// 担当する: the button at the right of the conversation's title.
+	if err := s.steps([]string{"mousemove", claimX, claimY}, []string{"click", "1"}); err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.shot("claimed.png"); err != nil {
+		return err
+	}
+	// 全体: every conversation, with who has it (admins); 田中's are read,
+	// not answered.
+	if err := s.steps([]string{"key", "ctrl+f"}, []string{"key", "ctrl+a"}, []string{"key", "BackSpace"}, []string{"key", "Escape"}, []string{"key", "ctrl+3"}); err != nil {
+		return err
+	}
+	if err := s.find(dataset.Prefix(spec) + "002"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+f"}, []string{"key", "ctrl+a"}, []string{"key", "BackSpace"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("all.png"); err != nil {
+		return err
+	}
+	// Risk first: かい's words raise the conversation above every other,
+	// with a marker (the text is never in the alert).
+	if err := say("かい", "もう消えたい"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.find("かい"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+f"}, []string{"key", "ctrl+a"}, []string{"key", "BackSpace"}, []string{"key", "Escape"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("risk.png"); err != nil {
+		return err
+	}
+	// 指名: みなと asked for this admin, who has not taken it yet.
+	if err := s.steps([]string{"key", "ctrl+1"}); err != nil {
+		return err
+	}
+	if err := s.find("みなと"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("nominated.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Escape"}); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+1"}); err != nil {
 		return err
 	}
 
@@ -399,8 +541,42 @@ func run() error {
 			return err
 		}
 	}
+
+	// 田中, a counselor, at the same desk: the app again (no keychain
+	// here, so it asks for the password). Their own conversations, the
+	// pool's state, and a preview (recorded) of what waits.
+	app.Process.Kill()
+	app.Wait()
+	if app, err = launch(); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.steps([]string{"type", "--delay", "30", tanakaCred.LoginID}, []string{"key", "Tab"},
+		[]string{"type", "--delay", "30", tanakaCred.Password}, []string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(8 * time.Second)
+	if err := s.shot("counselor.png"); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "ctrl+2"}); err != nil {
+		return err
+	}
+	if err := s.find(dataset.PoolNickname + "01"); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shot("counselor-pool.png"); err != nil {
+		return err
+	}
 	return nil
 }
+
+// Where 担当する is in the app's window at its first size (the right end of the
+// conversation's title row).
+const claimX, claimY = "1045", "96"
+
+func ptr[T any](v T) *T { return &v }
 
 // signIn signs a client in, waiting while the server is busy hashing.
 func signIn(ctx context.Context, url string, cred protocol.Credentials) (*client.Client, error) {

@@ -226,6 +226,10 @@ func (c *Cache) applyTx(tx *sql.Tx, frame protocol.ServerFrame) (scrub bool, id 
 		return false, 0, c.putConversation(tx, f.Conversation)
 	case *protocol.ConversationDeletedFrame:
 		return true, 0, deleteConversation(tx, f.ConversationID)
+	case *protocol.ConversationWithdrawnFrame:
+		// No longer this account's to read: its words, draft and unsent
+		// replies go.
+		return true, 0, c.forgetConversation(tx, f.ConversationID)
 	case *protocol.DeletedFrame:
 		_, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ? AND seq <= ?", f.ConversationID, f.ThroughSeq)
 		if err != nil {
@@ -580,6 +584,22 @@ func (c *Cache) Role() (protocol.Role, error) {
 		return "", fmt.Errorf("cache: read role: %w", err)
 	}
 	return protocol.Role(v), nil
+}
+
+// Account is the signed-in account as of the last welcome (its ID and
+// role; zero before one): the app knows offline which conversations are
+// its own.
+func (c *Cache) Account() (protocol.Account, error) {
+	var v []byte
+	err := c.db.QueryRow("SELECT v FROM meta WHERE k = 'account'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && len(v) != 8) {
+		return protocol.Account{}, nil
+	}
+	if err != nil {
+		return protocol.Account{}, fmt.Errorf("cache: read account: %w", err)
+	}
+	role, err := c.Role()
+	return protocol.Account{ID: int64(binary.BigEndian.Uint64(v)), Role: role}, err
 }
 
 // AddPending records a message written but not yet acknowledged, so that a

@@ -27,7 +27,24 @@ type Spec struct {
 	Workers int
 	// Prefix starts every generated nickname ("相談者" by default).
 	Prefix string
+	// Staff answer the conversations, in turn (conversation i by
+	// Staff[i % len]); the admin who builds the desk when none.
+	Staff []*client.Client
+	// Pool is how many more clients write and are not answered yet: they
+	// wait in the pool (PoolNickname + a number), one or two messages each.
+	Pool int
 }
+
+// Prefix is what the spec's generated nicknames start with.
+func Prefix(spec Spec) string {
+	if spec.Prefix == "" {
+		return "相談者"
+	}
+	return spec.Prefix
+}
+
+// PoolNickname starts the nicknames of the clients waiting in the pool.
+const PoolNickname = "はじめて"
 
 // Realistic is the walkthroughs' desk: 200 clients × 15 messages and one
 // client with 1,500.
@@ -38,7 +55,7 @@ const LongNickname = "ながい"
 
 // Desk is what was built.
 type Desk struct {
-	Clients []protocol.Credentials // the long conversation's client last
+	Clients []protocol.Credentials // the long conversation's client, then the pool's, last
 	Sent    int
 }
 
@@ -70,9 +87,7 @@ func Build(ctx context.Context, serverURL string, admin *client.Client, spec Spe
 	if spec.Workers <= 0 {
 		spec.Workers = 4
 	}
-	if spec.Prefix == "" {
-		spec.Prefix = "相談者"
-	}
+	spec.Prefix = Prefix(spec)
 	var desk Desk
 	for start := 0; start < spec.Clients; start += protocol.MaxBulkClients {
 		n := min(spec.Clients-start, protocol.MaxBulkClients)
@@ -96,8 +111,22 @@ func Build(ctx context.Context, serverURL string, admin *client.Client, spec Spe
 
 	staffCtx, stopStaff := context.WithCancel(ctx)
 	defer stopStaff()
-	staff := admin.Live(client.LiveOptions{})
-	go staff.Run(staffCtx)
+	if len(spec.Staff) == 0 {
+		spec.Staff = []*client.Client{admin}
+	}
+	lives := make([]*client.Live, len(spec.Staff))
+	for i, st := range spec.Staff {
+		lives[i] = st.Live(client.LiveOptions{})
+		go lives[i].Run(staffCtx)
+	}
+	answered := len(desk.Clients)
+	for i := range spec.Pool {
+		cred, err := admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: fmt.Sprintf("%s%02d", PoolNickname, i+1)})
+		if err != nil {
+			return desk, fmt.Errorf("register a client of the pool: %w", err)
+		}
+		desk.Clients = append(desk.Clients, cred)
+	}
 
 	jobs := make(chan int)
 	var (
@@ -110,8 +139,11 @@ func Build(ctx context.Context, serverURL string, admin *client.Client, spec Spe
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				n := spec.Messages
-				if spec.Long > 0 && i == len(desk.Clients)-1 {
+				n, staff := spec.Messages, lives[i%len(lives)]
+				switch {
+				case i >= answered:
+					n, staff = 1+i%2, nil // waits in the pool
+				case spec.Long > 0 && i == answered-1:
 					n = spec.Long
 				}
 				sent, err := converse(ctx, serverURL, desk.Clients[i], staff, n)
@@ -139,7 +171,8 @@ func Build(ctx context.Context, serverURL string, admin *client.Client, spec Spe
 	return desk, first
 }
 
-// converse writes n messages of one conversation, the client first.
+// converse writes n messages of one conversation, the client first (the
+// client's alone when staff is nil: it waits in the pool).
 func converse(ctx context.Context, serverURL string, cred protocol.Credentials, staff *client.Live, n int) (int, error) {
 	cl, err := login(ctx, serverURL, cred)
 	if err != nil {
@@ -151,7 +184,7 @@ func converse(ctx context.Context, serverURL string, cred protocol.Credentials, 
 	go live.Run(cctx)
 	var conv int64
 	for k := 0; k < n; k++ {
-		if k%2 == 0 || conv == 0 {
+		if k%2 == 0 || conv == 0 || staff == nil {
 			m, err := live.Send(ctx, 0, fmt.Sprintf("%s（%d）", clientLines[k%len(clientLines)], k+1))
 			if err != nil {
 				return k, fmt.Errorf("client %s writes: %w", cred.Account.Nickname, err)

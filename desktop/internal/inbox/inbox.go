@@ -37,6 +37,9 @@ type Conv struct {
 	// Pending are replies written but not yet acknowledged (offline, or
 	// on their way), oldest first.
 	Pending []client.PendingMessage
+	// Preview is what the pool shows of the conversation before it is
+	// taken (read on request, recorded by the server; never cached).
+	Preview []protocol.Message
 	// typing is who is writing on the other side (or a colleague), until
 	// when: shown for protocol.TypingShowFor after each typing frame.
 	typing      *protocol.TypingFrame
@@ -87,6 +90,15 @@ func (c *Conv) LastActivity() time.Time {
 	return t
 }
 
+// Withdrawal is a conversation that left this app: a colleague took it
+// from the pool, or it was handed on.
+type Withdrawal struct {
+	ID       int64
+	Nickname string
+	Reason   string // protocol.Withdrawn…
+	Mine     bool   // it was the signed-in staff member's
+}
+
 // Effect tells the screen what a change asks of it.
 type Effect struct {
 	// Convs are the conversations whose row or history changed.
@@ -98,8 +110,22 @@ type Effect struct {
 	// Arrived is a conversation where a client wrote while the counselor
 	// was writing in the one in front: it waits, and the screen signals it.
 	Arrived int64
-	// Notify: a client wrote, live (not replayed history).
+	// Notify: a client wrote, live (not replayed history), in one of the
+	// signed-in staff member's own conversations.
 	Notify bool
+	// PoolArrived is a conversation that has just come into the pool
+	// (live): it is announced, never brought to the front.
+	PoolArrived int64
+	// Risk is a conversation just raised by a crisis phrase (risk first).
+	Risk int64
+	// Received is a conversation that has just become the signed-in
+	// staff member's (taken, or handed to them).
+	Received int64
+	// Withdrawn are conversations that left this app.
+	Withdrawn []Withdrawal
+	// Staff: a colleague's (or one's own) presence, load or connection
+	// changed.
+	Staff bool
 	// Refused are the server's final refusals of replies (they left the
 	// outbox).
 	Refused []protocol.Error
@@ -119,6 +145,17 @@ func (e *Effect) Merge(o Effect) {
 		e.Arrived = o.Arrived
 	}
 	e.Notify = e.Notify || o.Notify
+	if o.Risk != 0 {
+		e.Risk = o.Risk
+	}
+	if o.PoolArrived != 0 {
+		e.PoolArrived = o.PoolArrived
+	}
+	if o.Received != 0 {
+		e.Received = o.Received
+	}
+	e.Withdrawn = append(e.Withdrawn, o.Withdrawn...)
+	e.Staff = e.Staff || o.Staff
 	e.Refused = append(e.Refused, o.Refused...)
 }
 
@@ -138,6 +175,16 @@ func (e *Effect) touch(id int64) {
 }
 
 func changed(id int64) Effect { return Effect{Convs: []int64{id}} }
+
+// View chooses whose conversations the list shows.
+type View int
+
+// Views.
+const (
+	ViewMine View = iota // 自分の担当: the signed-in staff member's own
+	ViewPool             // 未対応: waiting in the pool for someone to take them
+	ViewAll              // 全体: every conversation the app holds (admins hold all)
+)
 
 // Filter chooses which conversations the list shows.
 type Filter int
@@ -175,6 +222,8 @@ type Inbox struct {
 	typedAt   time.Time
 	// listToday is the organisation's date while List filters and sorts.
 	listToday time.Time
+	// staff are colleagues' presence, load and connection as last heard.
+	staff map[int64]protocol.PresenceFrame
 }
 
 // New returns an empty inbox. now is the clock (nil: time.Now).
@@ -182,7 +231,39 @@ func New(now func() time.Time) *Inbox {
 	if now == nil {
 		now = time.Now
 	}
-	return &Inbox{convs: map[int64]*Conv{}, now: now}
+	return &Inbox{convs: map[int64]*Conv{}, now: now, staff: map[int64]protocol.PresenceFrame{}}
+}
+
+// Desk is a staff member's presence, load and connection as last heard
+// (ok false: nothing heard).
+func (in *Inbox) Desk(accountID int64) (protocol.PresenceFrame, bool) {
+	d, ok := in.staff[accountID]
+	return d, ok
+}
+
+// SetDesk records a staff member's desk as read from the staff list.
+func (in *Inbox) SetDesk(d protocol.PresenceFrame) { in.staff[d.AccountID] = d }
+
+// Presence is the signed-in staff member's presence.
+func (in *Inbox) Presence() protocol.Presence {
+	if in.me.Presence == "" {
+		return protocol.PresenceAvailable
+	}
+	return in.me.Presence
+}
+
+// Offered reports whether the pool is offered to the signed-in staff
+// member (as the server decides it: 受付中 and under max_open), and if
+// not, why: away (or stopped), or at the limit.
+func (in *Inbox) Offered() (offered bool, atLimit bool) {
+	if in.me.Role != protocol.RoleCounselor {
+		return true, false
+	}
+	mine, _ := in.Count(ViewMine)
+	if max := in.org.Settings.MaxOpen; max > 0 && mine >= max {
+		return false, true
+	}
+	return in.Presence() == protocol.PresenceAvailable, false
 }
 
 // Me is the signed-in account.
@@ -207,11 +288,59 @@ func (in *Inbox) FocusedID() int64 { return in.focused }
 // Len is the number of conversations.
 func (in *Inbox) Len() int { return len(in.convs) }
 
+// Mine reports whether c is the signed-in staff member's own.
+func (in *Inbox) Mine(c *Conv) bool {
+	return c != nil && c.AssigneeID != nil && in.me.ID != 0 && *c.AssigneeID == in.me.ID
+}
+
+// Readable reports whether the app holds c's messages: the signed-in
+// staff member's own, or any an admin reads. The pool and a colleague's
+// (for a counselor) are not read here: the pool offers a preview.
+func (in *Inbox) Readable(c *Conv) bool {
+	return in.Mine(c) || (in.me.Role == protocol.RoleAdmin && c != nil)
+}
+
+// InView reports whether c belongs in view v.
+func (in *Inbox) InView(c *Conv, v View) bool {
+	switch v {
+	case ViewMine:
+		return in.Mine(c)
+	case ViewPool:
+		return c.InPool()
+	}
+	return true
+}
+
+// Count is how many conversations a view holds, and how many of them
+// wait for an answer.
+func (in *Inbox) Count(v View) (total, waiting int) {
+	for _, c := range in.convs {
+		if in.InView(c, v) {
+			total++
+			if c.Waiting() {
+				waiting++
+			}
+		}
+	}
+	return total, waiting
+}
+
 // less orders the list: waiting conversations first, longest wait first;
 // then the rest, most recent activity first.
 func (in *Inbox) less(a, b *Conv) int {
-	// A promised contact that is overdue, then one due today, comes
-	// before everything: a client was told to expect it.
+	// Risk first: a client whose words matched a crisis phrase comes
+	// before everyone else, the earliest raised first.
+	if (a.RiskAt != nil) != (b.RiskAt != nil) {
+		if a.RiskAt != nil {
+			return -1
+		}
+		return 1
+	}
+	if a.RiskAt != nil && !a.RiskAt.Equal(*b.RiskAt) {
+		return a.RiskAt.Compare(*b.RiskAt)
+	}
+	// Then a promised contact that is overdue, then one due today: a
+	// client was told to expect it.
 	if c := in.dueOrder(a, b); c != 0 {
 		return c
 	}
@@ -243,9 +372,10 @@ func (in *Inbox) less(a, b *Conv) int {
 	return 0
 }
 
-// List returns the conversations the list shows, in its order, filtered
-// and matched against a nickname search (case-insensitive substring).
-func (in *Inbox) List(f Filter, query string) []*Conv {
+// List returns the conversations of view v the list shows, in its order,
+// filtered and matched against a nickname search (case-insensitive
+// substring).
+func (in *Inbox) List(v View, f Filter, query string) []*Conv {
 	query = strings.ToLower(strings.TrimSpace(query))
 	// The organisation's date, once per listing: finding it loads a time
 	// zone, too slow to do per comparison of a sort.
@@ -253,6 +383,8 @@ func (in *Inbox) List(f Filter, query string) []*Conv {
 	out := make([]*Conv, 0, len(in.convs))
 	for _, c := range in.convs {
 		switch {
+		case !in.InView(c, v):
+			continue
 		case f == FilterWaiting && !c.Waiting(), f == FilterAnswered && c.Waiting():
 			continue
 		case !in.passes(f, c):
@@ -266,8 +398,9 @@ func (in *Inbox) List(f Filter, query string) []*Conv {
 	return out
 }
 
-// Queue lists the conversations waiting for an answer, longest wait first.
-func (in *Inbox) Queue() []*Conv { return in.List(FilterWaiting, "") }
+// Queue lists the signed-in staff member's conversations waiting for an
+// answer, longest wait first.
+func (in *Inbox) Queue() []*Conv { return in.List(ViewMine, FilterWaiting, "") }
 
 // Wait is how long a conversation's client has waited for an answer.
 func (in *Inbox) Wait(c *Conv) time.Duration {
@@ -286,12 +419,12 @@ func (in *Inbox) Focus(id int64) bool {
 	return true
 }
 
-// Step moves the focus through the waiting conversations (+1 next, -1
-// previous), or through all of them when none is waiting.
-func (in *Inbox) Step(dir int) bool {
-	list := in.Queue()
+// Step moves the focus through view v's waiting conversations (+1 next,
+// -1 previous), or through all of them when none is waiting.
+func (in *Inbox) Step(v View, dir int) bool {
+	list := in.List(v, FilterWaiting, "")
 	if len(list) == 0 {
-		list = in.List(FilterAll, "")
+		list = in.List(v, FilterAll, "")
 	}
 	if len(list) == 0 {
 		return false
@@ -360,9 +493,35 @@ func (in *Inbox) Apply(frame protocol.ServerFrame) Effect {
 			c = &Conv{}
 			in.convs[f.Conversation.ID] = c
 		}
+		wasPool, wasMine, wasRisk := c.InPool(), in.Mine(c), c.RiskAt != nil
 		c.Conversation = f.Conversation
 		c.dropBelow(f.Conversation.FirstSeq)
-		return changed(c.ID)
+		if !c.InPool() {
+			c.Preview = nil // taken: read in full, or not at all
+		}
+		eff := changed(c.ID)
+		if !in.synced {
+			return eff // replayed state is old news
+		}
+		if c.InPool() && !wasPool {
+			eff.PoolArrived = c.ID
+		}
+		if in.Mine(c) && !wasMine {
+			eff.Received = c.ID
+		}
+		if c.RiskAt != nil && !wasRisk {
+			eff.Risk = c.ID
+		}
+		return eff
+	case *protocol.ConversationWithdrawnFrame:
+		c := in.convs[f.ConversationID]
+		if c == nil {
+			return Effect{}
+		}
+		w := Withdrawal{ID: c.ID, Nickname: c.Nickname, Reason: f.Reason, Mine: in.Mine(c)}
+		eff := in.remove(c.ID)
+		eff.Withdrawn = []Withdrawal{w}
+		return eff
 	case *protocol.MessageFrame:
 		return in.addMessage(f.Message, true)
 	case *protocol.Ack:
@@ -392,6 +551,12 @@ func (in *Inbox) Apply(frame protocol.ServerFrame) Effect {
 		return Effect{}
 	case *protocol.ConversationDeletedFrame:
 		return in.remove(f.ConversationID)
+	case *protocol.PresenceFrame:
+		in.staff[f.AccountID] = *f
+		if f.AccountID == in.me.ID {
+			in.me.Presence = f.Presence
+		}
+		return Effect{Staff: true}
 	case *protocol.TypingFrame:
 		c := in.convs[f.ConversationID]
 		if c == nil || (f.SenderID != 0 && f.SenderID == in.me.ID) {
@@ -418,8 +583,15 @@ func (in *Inbox) TypingEnded() Effect {
 	return eff
 }
 
-// SetMe updates the signed-in account (after changing its display name).
-func (in *Inbox) SetMe(a protocol.Account) { in.me = a }
+// SetMe updates the signed-in account (after changing its display name
+// or presence).
+func (in *Inbox) SetMe(a protocol.Account) {
+	in.me = a
+	if d, ok := in.staff[a.ID]; ok && a.Presence != "" {
+		d.Presence = a.Presence
+		in.staff[a.ID] = d
+	}
+}
 
 func (in *Inbox) applyWelcome(f *protocol.Welcome) {
 	in.me, in.org, in.synced = f.Account, f.Org, false
@@ -472,6 +644,16 @@ func (c *Conv) dropBelow(first int64) {
 	if i > 0 {
 		c.Messages = slices.Delete(c.Messages, 0, i)
 	}
+}
+
+// SetPreview keeps what the server showed of a pool conversation.
+func (in *Inbox) SetPreview(id int64, msgs []protocol.Message) Effect {
+	c := in.convs[id]
+	if c == nil || !c.InPool() {
+		return Effect{}
+	}
+	c.Preview = msgs
+	return changed(id)
 }
 
 // AddPending shows a reply that is queued for sending.
@@ -618,7 +800,9 @@ func (in *Inbox) addMessage(m protocol.Message, live bool) Effect {
 		c.typing = nil // that side has written what it was typing
 	}
 	eff := changed(c.ID)
-	if !live || !in.synced || m.SenderRole != protocol.RoleClient {
+	// The focus rule holds for one's own conversations only: an admin
+	// reading a colleague's is not pulled to it.
+	if !live || !in.synced || m.SenderRole != protocol.RoleClient || !in.Mine(c) {
 		return eff
 	}
 	eff.Notify = true

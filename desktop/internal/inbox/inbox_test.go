@@ -19,14 +19,20 @@ func setup(t *testing.T, convs ...protocol.Conversation) (*Inbox, *clock) {
 	t.Helper()
 	c := &clock{t: t0}
 	in := New(c.now)
-	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 100, Role: protocol.RoleCounselor}, Conversations: convs})
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor}, Conversations: convs})
 	in.Apply(&protocol.Synced{})
 	return in, c
 }
 
+// me is the signed-in counselor of setup.
+const me = 100
+
+// conv is a conversation the signed-in counselor has.
 func conv(id int64, nick string) protocol.Conversation {
-	return protocol.Conversation{ID: id, ClientID: id * 10, Nickname: nick, Status: protocol.StatusNew, FirstSeq: 1}
+	return protocol.Conversation{ID: id, ClientID: id * 10, Nickname: nick, Status: protocol.StatusNew, FirstSeq: 1, AssigneeID: ptr(int64(me))}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 var nextID int64
 
@@ -139,20 +145,20 @@ func TestStepThroughQueue(t *testing.T) {
 	waiting(in, 1, t0.Add(-3*time.Minute))
 	waiting(in, 2, t0.Add(-2*time.Minute))
 	waiting(in, 3, t0.Add(-1*time.Minute))
-	in.Step(1)
+	in.Step(ViewMine, 1)
 	if in.Focused().ID != 1 {
 		t.Fatalf("first step focused %d", in.Focused().ID)
 	}
-	in.Step(1)
-	in.Step(1)
+	in.Step(ViewMine, 1)
+	in.Step(ViewMine, 1)
 	if in.Focused().ID != 3 {
 		t.Fatalf("third step focused %d", in.Focused().ID)
 	}
-	in.Step(1)
+	in.Step(ViewMine, 1)
 	if in.Focused().ID != 1 {
 		t.Fatal("step does not wrap around")
 	}
-	in.Step(-1)
+	in.Step(ViewMine, -1)
 	if in.Focused().ID != 3 {
 		t.Fatal("step back does not wrap around")
 	}
@@ -217,7 +223,7 @@ func TestOwnMessagesDoNotMoveFocus(t *testing.T) {
 func TestReplayDoesNotMoveFocus(t *testing.T) {
 	c := &clock{t: t0}
 	in := New(c.now)
-	in.Apply(&protocol.Welcome{Conversations: []protocol.Conversation{conv(1, "a"), conv(2, "b")}})
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor}, Conversations: []protocol.Conversation{conv(1, "a"), conv(2, "b")}})
 	waiting(in, 1, t0.Add(-time.Hour))
 	waiting(in, 2, t0.Add(-time.Minute))
 	for _, f := range []*protocol.MessageFrame{clientMsg(1, 1, "x"), clientMsg(2, 1, "y")} {
@@ -263,13 +269,6 @@ func TestListOrderFilterAndSearch(t *testing.T) {
 		c.Status, c.UpdatedAt = protocol.StatusAnswered, at
 		in.Apply(&protocol.ConversationFrame{Conversation: c})
 	}
-	ids := func(cs []*Conv) []int64 {
-		var out []int64
-		for _, c := range cs {
-			out = append(out, c.ID)
-		}
-		return out
-	}
 	tests := []struct {
 		name   string
 		filter Filter
@@ -285,7 +284,7 @@ func TestListOrderFilterAndSearch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ids(in.List(tt.filter, tt.query)); !slices.Equal(got, tt.want) {
+			if got := ids(in.List(ViewAll, tt.filter, tt.query)); !slices.Equal(got, tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
@@ -372,4 +371,93 @@ func TestTyping(t *testing.T) {
 	if who, ok := in.Conv(1).Typing(clk.t); !ok || who.SenderName != "田中" {
 		t.Fatal("a colleague's typing not shown")
 	}
+}
+
+// poolConv is a conversation waiting in the pool since t.
+func poolConv(id int64, nick string, since time.Time) protocol.Conversation {
+	c := conv(id, nick)
+	c.AssigneeID, c.PoolSince, c.Status, c.WaitingSince = nil, &since, protocol.StatusWaiting, &since
+	return c
+}
+
+// The views: one's own, the pool, everything.
+func TestViews(t *testing.T) {
+	colleagues := conv(3, "あおい")
+	colleagues.AssigneeID = ptr(int64(7))
+	in, _ := setup(t, conv(1, "さくら"), poolConv(2, "ひなた", t0.Add(-time.Hour)), colleagues, poolConv(4, "そら", t0.Add(-2*time.Hour)))
+	for _, tt := range []struct {
+		v    View
+		want []int64
+	}{{ViewMine, []int64{1}}, {ViewPool, []int64{4, 2}}, {ViewAll, []int64{4, 2, 1, 3}}} {
+		if got := ids(in.List(tt.v, FilterAll, "")); !slices.Equal(got, tt.want) {
+			t.Errorf("view %d: %v, want %v", tt.v, got, tt.want)
+		}
+	}
+	if total, waiting := in.Count(ViewPool); total != 2 || waiting != 2 {
+		t.Fatalf("pool count %d/%d", total, waiting)
+	}
+	if !in.Readable(in.Conv(1)) || in.Readable(in.Conv(2)) || in.Readable(in.Conv(3)) {
+		t.Fatal("a counselor reads only their own")
+	}
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleAdmin}, Conversations: []protocol.Conversation{colleagues}})
+	if !in.Readable(in.Conv(3)) {
+		t.Fatal("an admin reads a colleague's conversation")
+	}
+}
+
+// A conversation coming into the pool is announced and never brought to
+// the front; a client writing in an admin's colleague's conversation
+// neither; one of one's own is.
+func TestFocusRuleHoldsForOnesOwn(t *testing.T) {
+	colleagues := conv(3, "あおい")
+	colleagues.AssigneeID = ptr(int64(7))
+	in, _ := setup(t, conv(1, "さくら"), colleagues)
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleAdmin}, Conversations: []protocol.Conversation{conv(1, "さくら"), colleagues}})
+	in.Apply(&protocol.Synced{})
+	eff := in.Apply(&protocol.ConversationFrame{Conversation: poolConv(2, "ひなた", t0)})
+	if eff.PoolArrived != 2 || eff.FocusChanged || in.Focused() != nil {
+		t.Fatalf("a pool arrival: %+v, focused %v", eff, in.Focused())
+	}
+	if eff := in.Apply(&protocol.ConversationFrame{Conversation: poolConv(2, "ひなた", t0)}); eff.PoolArrived != 0 {
+		t.Fatal("announced twice")
+	}
+	if eff := in.Apply(clientMsg(3, 1, "x")); eff.FocusChanged || eff.Notify || in.Focused() != nil {
+		t.Fatalf("a colleague's client pulled the admin: %+v", eff)
+	}
+	if eff := in.Apply(clientMsg(1, 1, "y")); !eff.FocusChanged || !eff.Notify || in.Focused().ID != 1 {
+		t.Fatalf("one's own client: %+v", eff)
+	}
+	// Taken: it is one's own, and the preview is gone.
+	in.SetPreview(2, []protocol.Message{{Seq: 1, Body: "プレビュー"}})
+	if len(in.Conv(2).Preview) != 1 {
+		t.Fatal("preview not kept")
+	}
+	taken := poolConv(2, "ひなた", t0)
+	taken.AssigneeID, taken.PoolSince = ptr(int64(me)), nil
+	if eff := in.Apply(&protocol.ConversationFrame{Conversation: taken}); eff.Received != 2 || in.Conv(2).Preview != nil {
+		t.Fatalf("taken: %+v preview %v", eff, in.Conv(2).Preview)
+	}
+}
+
+// A conversation withdrawn (a colleague took it, it was handed on) leaves
+// the app; if it was in front, the front moves on.
+func TestWithdrawn(t *testing.T) {
+	in, _ := setup(t, conv(1, "さくら"), conv(2, "ひなた"))
+	waiting(in, 2, t0)
+	in.Focus(1)
+	eff := in.Apply(&protocol.ConversationWithdrawnFrame{ConversationID: 1, Reason: protocol.WithdrawnReassigned})
+	if in.Conv(1) != nil || len(eff.Withdrawn) != 1 || eff.Withdrawn[0].Nickname != "さくら" || !eff.Withdrawn[0].Mine || !eff.FocusChanged {
+		t.Fatalf("withdrawn: %+v", eff)
+	}
+	if f := in.Focused(); f == nil || f.ID != 2 {
+		t.Fatalf("front after: %v", f)
+	}
+}
+
+func ids(cs []*Conv) []int64 {
+	var out []int64
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
 }

@@ -38,7 +38,7 @@ func TestProgressOrderAndFilters(t *testing.T) {
 		}
 		return fmt.Sprint(out)
 	}
-	if got := names(in.List(FilterAll, "")); got[:len("[先週 昨日 今日 待っている")] != "[先週 昨日 今日 待っている" {
+	if got := names(in.List(ViewAll, FilterAll, "")); got[:len("[先週 昨日 今日 待っている")] != "[先週 昨日 今日 待っている" {
 		t.Fatalf("order: %s", got)
 	}
 	tests := []struct {
@@ -54,7 +54,7 @@ func TestProgressOrderAndFilters(t *testing.T) {
 		{FilterUnable, "[]"},
 	}
 	for _, tt := range tests {
-		if got := names(in.List(tt.f, "")); got != tt.want {
+		if got := names(in.List(ViewAll, tt.f, "")); got != tt.want {
 			t.Errorf("filter %d: %s, want %s", tt.f, got, tt.want)
 		}
 	}
@@ -65,7 +65,7 @@ func TestProgressOrderAndFilters(t *testing.T) {
 	c := in.Conv(2).Conversation
 	c.NextContact = "2026-11-20"
 	in.Apply(&protocol.ConversationFrame{Conversation: c})
-	if got := names(in.List(FilterDue, "")); got != "[先週 来月 昨日 今日]" {
+	if got := names(in.List(ViewAll, FilterDue, "")); got != "[先週 来月 昨日 今日]" {
 		t.Errorf("after the change: %s", got)
 	}
 }

@@ -77,7 +77,7 @@ func BenchmarkStartFromCache(b *testing.B) {
 		h.do(ctrl.Start)
 		var n int
 		var front *inbox.Conv
-		h.do(func() { n, front = len(ctrl.in.List(inbox.FilterAll, "")), ctrl.in.Focused() })
+		h.do(func() { n, front = len(ctrl.in.List(inbox.ViewAll, inbox.FilterAll, "")), ctrl.in.Focused() })
 		if n != convs || front == nil || len(front.Messages) == 0 {
 			b.Fatalf("loaded %d conversations, nothing in front", n)
 		}
@@ -125,7 +125,7 @@ func BenchmarkSignInWithoutCache(b *testing.B) {
 				return false
 			}
 			n := 0
-			for _, c := range ctrl.in.List(inbox.FilterAll, "") {
+			for _, c := range ctrl.in.List(inbox.ViewAll, inbox.FilterAll, "") {
 				n += len(c.Messages)
 			}
 			return n == desk.Sent

@@ -7,8 +7,8 @@ import (
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/dataset"
 	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
+	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/keychain"
-	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/servertest"
 )
 
@@ -18,28 +18,42 @@ import (
 // as the counselor scrolls up.
 func TestRealisticDesk(t *testing.T) {
 	srv := servertest.New(t)
-	spec := dataset.Spec{Clients: 30, Messages: 15, Long: 400, Workers: 4}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	cred := srv.Counselor(t, "田中")
+	counselor, _, err := client.Login(ctx, srv.URL, cred.LoginID, cred.Password, "dataset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := dataset.Spec{Clients: 30, Messages: 15, Long: 400, Workers: 4, Staff: []*client.Client{counselor}, Pool: 4}
 	desk, err := dataset.Build(ctx, srv.URL, srv.Admin, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := spec.Clients*spec.Messages + spec.Long; desk.Sent != want {
+	pooled := spec.Pool + spec.Pool/2 // one or two messages each
+	if want := spec.Clients*spec.Messages + spec.Long + pooled; desk.Sent != want {
 		t.Fatalf("sent %d messages, want %d", desk.Sent, want)
 	}
 	opts := Options{Keys: &keychain.Memory{}, DataDir: t.TempDir()}
-	ctrl, h, a, _ := signedIn(t, srv, protocol.RoleCounselor, opts)
+	ctrl, h, a := signedInAs(t, srv, cred, opts)
 	var long int64
-	h.waitFor(t, "every conversation and message", func() bool {
+	h.waitFor(t, "every conversation of the counselor's and message, and the pool", func() bool {
 		n := 0
-		for _, c := range ctrl.in.List(inbox.FilterAll, "") {
+		for _, c := range ctrl.in.List(inbox.ViewMine, inbox.FilterAll, "") {
 			n += len(c.Messages)
 			if c.Nickname == dataset.LongNickname {
 				long = c.ID
 			}
 		}
-		return ctrl.in.Len() == spec.Clients+1 && n == desk.Sent
+		pool, _ := ctrl.in.Count(inbox.ViewPool)
+		return ctrl.in.Len() == spec.Clients+1+spec.Pool && pool == spec.Pool && n == desk.Sent-pooled
+	})
+	h.do(func() {
+		for _, c := range ctrl.in.List(inbox.ViewPool, inbox.FilterAll, "") {
+			if len(c.Messages) != 0 {
+				t.Fatalf("the pool's words reached the counselor: %+v", c.Messages)
+			}
+		}
 	})
 	h.do(ctrl.Close)
 

@@ -47,6 +47,17 @@ func (d *drafts) Set(conversationID int64, text string) {
 	}
 }
 
+// Forget drops a conversation's pending draft (the conversation left
+// this app; the cache forgot what it held).
+func (d *drafts) Forget(conversationID int64) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.dirty, conversationID)
+}
+
 // Flush writes what is pending now.
 func (d *drafts) Flush() {
 	if d == nil || d.cache == nil {

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/keychain"
@@ -21,14 +22,48 @@ import (
 // signedIn starts a controller signed in as a new staff member of role.
 func signedIn(t *testing.T, srv *servertest.Server, role protocol.Role, opts Options) (*Controller, *harness, fyne.App, protocol.Credentials) {
 	t.Helper()
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(ui.Theme{})
-	h := &harness{}
-	opts.Do, opts.DoWait = h.do, h.do
 	cred, err := srv.Admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: "スタッフ", Role: role})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctrl, h, a := signedInAs(t, srv, cred, opts)
+	return ctrl, h, a, cred
+}
+
+// takeFromPool waits for the one conversation in the pool, opens it and
+// takes it (担当する), as a counselor would, and waits until it is theirs
+// and in front.
+func takeFromPool(t *testing.T, ctrl *Controller, h *harness) int64 {
+	t.Helper()
+	var conv int64
+	h.waitFor(t, "the conversation in the pool", func() bool {
+		if cs := ctrl.in.List(inbox.ViewPool, inbox.FilterAll, ""); len(cs) == 1 {
+			conv = cs[0].ID
+		}
+		return conv != 0
+	})
+	h.do(func() { ctrl.main.Open(conv); ctrl.main.Claim() })
+	h.waitFor(t, "the conversation taken and in front", func() bool {
+		f := ctrl.in.Focused()
+		return f != nil && f.ID == conv && ctrl.in.Mine(f) && len(f.Messages) > 0
+	})
+	return conv
+}
+
+// signedInAs signs the app in with a staff member's credentials.
+func signedInAs(t *testing.T, srv *servertest.Server, cred protocol.Credentials, opts Options) (*Controller, *harness, fyne.App) {
+	t.Helper()
+	return signedInWith(t, srv, cred, opts, &harness{})
+}
+
+// signedInWith is signedInAs with a given harness: apps of one test
+// share one, as they would share the one UI goroutine (Fyne's caches are
+// global, and two apps on two locks race in them).
+func signedInWith(t *testing.T, srv *servertest.Server, cred protocol.Credentials, opts Options, h *harness) (*Controller, *harness, fyne.App) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(ui.Theme{})
+	opts.Do, opts.DoWait = h.do, h.do
 	ctrl := New(a, a.NewWindow("main"), opts)
 	h.do(ctrl.Start)
 	if err := ctrl.login(srv.URL, cred.LoginID, cred.Password, ""); err != nil {
@@ -36,7 +71,7 @@ func signedIn(t *testing.T, srv *servertest.Server, role protocol.Role, opts Opt
 	}
 	h.waitFor(t, "connected", func() bool { return ctrl.live != nil && ctrl.live.Connected() })
 	t.Cleanup(func() { h.do(ctrl.Close) })
-	return ctrl, h, a, cred
+	return ctrl, h, a
 }
 
 // Every window that shows client data closes when the session ends,
@@ -118,13 +153,7 @@ func TestDraftsSurviveRestart(t *testing.T) {
 	}
 	opts := Options{Keys: &keychain.Memory{}, DataDir: t.TempDir()}
 	ctrl, h, a, _ := signedIn(t, srv, protocol.RoleCounselor, opts)
-	var conv int64
-	h.waitFor(t, "the conversation", func() bool {
-		if q := ctrl.in.Queue(); len(q) > 0 {
-			conv = q[0].ID
-		}
-		return conv != 0
-	})
+	conv := takeFromPool(t, ctrl, h)
 	h.do(func() { ctrl.drafts.Set(conv, "書きかけの返事です") })
 	h.do(ctrl.Close)
 
@@ -162,8 +191,7 @@ func TestQuitAndSignOutAskWithUnsentReplies(t *testing.T) {
 	if _, err := clLive.Send(ctx, 0, "聞いてください"); err != nil {
 		t.Fatal(err)
 	}
-	var conv int64
-	h.waitFor(t, "the conversation in front", func() bool { conv = ctrl.in.FocusedID(); return conv != 0 })
+	conv := takeFromPool(t, ctrl, h)
 	wire.cut()
 	h.waitFor(t, "offline", func() bool { return !ctrl.live.Connected() })
 	h.do(func() { ctrl.send(conv, "オフラインで書いた返事") })
@@ -262,8 +290,7 @@ func TestTypingBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctrl, h, _, _ := signedIn(t, srv, protocol.RoleCounselor, Options{})
-	var conv int64
-	h.waitFor(t, "the conversation in front", func() bool { conv = ctrl.in.FocusedID(); return conv != 0 })
+	conv := takeFromPool(t, ctrl, h)
 	h.do(func() { ctrl.sess.typing(conv); ctrl.sess.typing(conv) }) // the second is throttled
 	select {
 	case f := <-frames:

@@ -100,11 +100,7 @@ func TestOfflineRepliesSurviveRestart(t *testing.T) {
 	if _, err := clLive.Send(ctx, 0, "聞いてもらえますか"); err != nil {
 		t.Fatal(err)
 	}
-	var conv int64
-	h.waitFor(t, "message in front", func() bool {
-		conv = ctrl.in.FocusedID()
-		return conv != 0
-	})
+	conv := takeFromPool(t, ctrl, h)
 
 	wire.cut()
 	h.waitFor(t, "offline", func() bool { return !ctrl.live.Connected() })

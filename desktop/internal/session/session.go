@@ -245,7 +245,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 	c.cancel = cancel
 	s := &session{in: c.in, cache: c.cache, cli: cli, ctx: ctx, clients: map[int64]int64{}, typed: map[int64]time.Time{}}
 	c.sess = s
-	for _, conv := range c.in.List(inbox.FilterAll, "") {
+	for _, conv := range c.in.List(inbox.ViewAll, inbox.FilterAll, "") {
 		s.clients[conv.ID] = conv.ClientID
 	}
 	p := newPump()
@@ -255,6 +255,11 @@ func (c *Controller) open(server string, cli *client.Client) {
 			s.reason.Store(f.Reason)
 		case *protocol.Welcome:
 			c.welcomed(s, f)
+		case *protocol.ConversationWithdrawnFrame:
+			// No longer ours: replies queued for it are never sent.
+			if n := s.live.WithdrawConversation(f.ConversationID); n > 0 {
+				c.log.Info("replies withdrawn with their conversation", "count", n)
+			}
 		}
 		p.push(ev)
 	}})
@@ -263,9 +268,18 @@ func (c *Controller) open(server string, cli *client.Client) {
 	// showing a conversation reports it read over it.
 	c.main = ui.NewMain(c.in, c.win, ui.Actions{
 		Send: c.send, Read: c.read, Alert: c.alert, Unread: c.tray,
-		Older:  func(conv, before int64) { go c.older(s, conv, before) },
-		Draft:  c.drafts.Set,
-		Typing: s.typing,
+		Older:       func(conv, before int64) { go c.older(s, conv, before) },
+		Draft:       c.drafts.Set,
+		Typing:      s.typing,
+		Claim:       func(conv int64) { go c.claim(s, conv) },
+		Preview:     func(conv int64) { go c.preview(s, conv) },
+		AlertPool:   c.alertPool,
+		AlertRisk:   c.alertRisk,
+		Note:        c.note,
+		Transfer:    func(conv int64, to *int64, note string) { go c.transfer(s, conv, to, note) },
+		End:         func(conv int64) { go c.endConversation(s, conv) },
+		SetPresence: func(p protocol.Presence) { go c.setPresence(s, p) },
+		Nominations: func(on bool) { go c.setNominations(s, on) },
 		// Issue 14: replies that set progress, progress by hand, templates.
 		SendWith:    c.sendWith,
 		SetProgress: c.setProgress(s),
@@ -393,11 +407,41 @@ func (c *Controller) applyBatch(s *session, batch []client.Event) (wipedAt time.
 			wipedAt = f.At
 		case *protocol.ConversationDeletedFrame:
 			wipedAt = f.At
+		case *protocol.ConversationWithdrawnFrame:
+			c.drafts.Forget(f.ConversationID)
 		}
 		eff.Merge(s.in.Apply(ev.Frame))
 	}
 	s.scr.Apply(eff)
 	return wipedAt
+}
+
+// claim takes a pool conversation (担当する) and tells the screen.
+func (c *Controller) claim(s *session, conv int64) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	got, err := s.cli.Claim(ctx, conv)
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.Claimed(conv, got, err)
+		}
+	})
+}
+
+// preview reads a pool conversation's preview (the server records it); it
+// is kept in memory only, never in the cache.
+func (c *Controller) preview(s *session, conv int64) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	pv, err := s.cli.Preview(ctx, conv)
+	if err != nil && s.ctx.Err() == nil {
+		c.log.Warn("preview not loaded", "err", err)
+	}
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.PreviewLoaded(conv, pv, err)
+		}
+	})
 }
 
 // loadStaff names the organisation's staff for "who wrote" on replies.
@@ -508,6 +552,12 @@ func (c *Controller) loadFromCache() []client.PendingMessage {
 		c.log.Error("read cache", "err", err)
 		return nil
 	}
+	// Who we are, as of the last welcome: which conversations are ours.
+	if me, err := c.cache.Account(); err != nil {
+		c.log.Error("read cache", "err", err)
+	} else {
+		c.in.SetMe(me)
+	}
 	for _, conv := range convs {
 		c.in.Apply(&protocol.ConversationFrame{Conversation: conv})
 		n := startPage
@@ -559,14 +609,81 @@ func (c *Controller) lockIfOutsideHours(in *inbox.Inbox, scr *ui.Main, cc *cache
 }
 
 func (c *Controller) send(conversationID int64, body string) {
-	p := client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body}
+	c.enqueue(client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body})
+}
+
+// note queues a staff-only note, through the outbox like a reply.
+func (c *Controller) note(conversationID int64, body string) {
+	c.enqueue(client.PendingMessage{Ref: client.NewRef(), ConversationID: conversationID, Body: body, Kind: protocol.KindNote})
+}
+
+func (c *Controller) enqueue(p client.PendingMessage) {
 	if c.cache != nil {
 		if err := c.cache.AddPending(p); err != nil {
 			c.log.Error("outbox write failed", "err", err)
 		}
 	}
 	c.in.AddPending(p)
-	c.live.EnqueueRef(p.Ref, p.ConversationID, p.Body)
+	c.live.EnqueueMessage(p)
+}
+
+// endConversation ends a conversation (対応終了) and tells the screen.
+func (c *Controller) endConversation(s *session, conv int64) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	got, err := s.cli.End(ctx, conv)
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.Ended(conv, got, err)
+		}
+	})
+}
+
+// setPresence sets 受付中, 離席 or 受付停止; the screen shows what the
+// server kept.
+func (c *Controller) setPresence(s *session, p protocol.Presence) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	a, err := s.cli.UpdateMe(ctx, protocol.MePatch{Presence: &p})
+	c.do(func() {
+		if c.main != s.scr {
+			return
+		}
+		if err != nil {
+			ui.ShowError(c.win, ui.T("presence.failed", "Presence not changed"), err)
+			a = s.in.Me()
+		}
+		s.scr.SetMe(a)
+	})
+}
+
+// setNominations sets the switch 指名を受け付ける.
+func (c *Controller) setNominations(s *session, on bool) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	a, err := s.cli.UpdateMe(ctx, protocol.MePatch{AcceptNominations: &on})
+	c.do(func() {
+		if c.main != s.scr {
+			return
+		}
+		if err != nil {
+			ui.ShowError(c.win, ui.T("me.displayNameFailed", "The name was not changed"), err)
+			return
+		}
+		s.scr.SetMe(a)
+	})
+}
+
+// transfer hands a conversation on and tells the screen.
+func (c *Controller) transfer(s *session, conv int64, to *int64, note string) {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	got, err := s.cli.Transfer(ctx, conv, to, note)
+	c.do(func() {
+		if c.main == s.scr {
+			s.scr.Transferred(conv, got, err)
+		}
+	})
 }
 
 func (c *Controller) read(conversationID, seq int64) {
@@ -614,6 +731,17 @@ func (c *Controller) alert() {
 	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.body", "A client has written.")))
 }
 
+// alertPool says, without names or text, that someone waits in the pool.
+// alertRisk tells, without name or text, that a conversation was raised
+// by a crisis phrase.
+func (c *Controller) alertRisk() {
+	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.risk", "A conversation with crisis words is waiting: please look first.")))
+}
+
+func (c *Controller) alertPool() {
+	c.app.SendNotification(fyne.NewNotification(ui.T("notify.title", "Taiwa"), ui.T("notify.pool", "A new conversation waits for someone to take it.")))
+}
+
 // setMenu offers admin settings to admins; the role is known from the
 // welcome, which a session resumed from the keychain has not had yet.
 func (c *Controller) setMenu(role protocol.Role) {
@@ -621,11 +749,11 @@ func (c *Controller) setMenu(role protocol.Role) {
 	if cli := c.cli; cli != nil && role.IsStaff() {
 		scr := c.main
 		items = append([]*fyne.MenuItem{
-			fyne.NewMenuItem(ui.T("menu.displayName", "Name clients see…"), func() {
+			fyne.NewMenuItem(ui.T("menu.displayName", "Profile for clients (name, nominations)…"), func() {
 				if c.main != scr || scr == nil {
 					return
 				}
-				ui.ShowDisplayName(c.win, cli, c.in.Me().DisplayName, c.do, func(a protocol.Account) {
+				ui.ShowDisplayName(c.win, cli, c.in.Me(), c.do, func(a protocol.Account) {
 					if c.main == scr {
 						scr.SetMe(a)
 					}

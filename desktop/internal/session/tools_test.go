@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/taiwa-chat/taiwa/desktop/internal/inbox"
 	"github.com/taiwa-chat/taiwa/desktop/internal/ui"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
@@ -49,6 +50,16 @@ func TestWorkingToolsSession(t *testing.T) {
 	if _, err := clLive.Send(ctx, 0, "いつ頃わかりますか"); err != nil {
 		t.Fatal(err)
 	}
+	// It waits in the pool (未対応) until the counselor takes it.
+	var pooled int64
+	h.waitFor(t, "the conversation in the pool", func() bool {
+		for _, c := range ctrl.in.List(inbox.ViewPool, inbox.FilterAll, "") {
+			pooled = c.ID
+			return true
+		}
+		return false
+	})
+	h.do(func() { ctrl.main.SetView(inbox.ViewPool); ctrl.main.Open(pooled); ctrl.main.Claim() })
 	h.waitFor(t, "the client's message in front", func() bool { f := ctrl.in.Focused(); return f != nil && len(f.Messages) == 1 })
 
 	var conv int64

@@ -35,6 +35,7 @@ type AdminAPI interface {
 	ResetStaffTOTP(ctx context.Context, id int64) error
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
 	TemplatesAPI
+	UnansweredWeeks(ctx context.Context, weeks int) ([]protocol.UnansweredWeek, error)
 }
 
 // adminEnv is what the admin tabs share: the server, the window, and how

@@ -66,7 +66,10 @@ func newAuditTab(env *adminEnv) *auditTab {
 // fields or settings (never their values).
 func auditLine(e protocol.AuditEntry) string {
 	who := T("audit.operator", "operator (server command line)")
-	if e.ActorRole != protocol.ActorOperator {
+	switch {
+	case e.ActorID == nil && e.ActorRole == string(protocol.RoleClient):
+		who = T("audit.clientWords", "a client's message") // risk first: never named
+	case e.ActorRole != protocol.ActorOperator:
 		who = fmt.Sprintf("%s（%s #%d）", e.ActorName, T("role."+e.ActorRole, e.ActorRole), derefID(e.ActorID))
 	}
 	what := T("audit."+string(e.Action), englishName(string(e.Action)))

@@ -32,17 +32,30 @@ type orgTab struct {
 	closed     *widget.RadioGroup
 	retention  *widget.Entry
 	writeFirst *widget.Check
-	orgName    *widget.Entry
-	showName   *widget.Check
-	welcome    *widget.Entry
-	contact    *widget.Entry
-	appName    *widget.Entry
-	appIcon    *widget.Select
-	appLink    *widget.Label
-	hoursOnly  *widget.Check
-	margin     *widget.Entry
-	auditDays  *widget.Entry
-	content    fyne.CanvasObject
+	// Several counselors: how a conversation is taken from the pool.
+	claimBy  *widget.RadioGroup
+	announce *widget.Check
+	maxOpen  *widget.Entry
+	// Nomination (指名): the switch's lapse and a nomination's timeout.
+	nomLapse   *widget.Entry
+	nomTimeout *widget.Entry
+	// No client left without an answer: the timeout, the apology, and how
+	// many ended as 対応できず in recent weeks.
+	unansweredHours *widget.Entry
+	apology         *widget.Entry
+	unanswered      *jaLabel
+	crisis          *widget.Entry // the organisation's own crisis phrases, one a line
+	orgName         *widget.Entry
+	showName        *widget.Check
+	welcome         *widget.Entry
+	contact         *widget.Entry
+	appName         *widget.Entry
+	appIcon         *widget.Select
+	appLink         *widget.Label
+	hoursOnly       *widget.Check
+	margin          *widget.Entry
+	auditDays       *widget.Entry
+	content         fyne.CanvasObject
 }
 
 // Default business hours filled in when a day is ticked.
@@ -60,6 +73,20 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.closed = widget.NewRadioGroup([]string{T("admin.closedAccept", "Accept messages and send an automatic notice"), T("admin.closedBlock", "Do not accept messages")}, nil)
 	t.retention = widget.NewEntry()
 	t.writeFirst = widget.NewCheck(T("admin.writeFirst", "Staff may write first"), nil)
+	t.claimBy = widget.NewRadioGroup([]string{T("admin.claimByReply", "A first reply also takes the conversation"),
+		T("admin.claimByButton", "Only the Take it button takes a conversation")}, nil)
+	t.announce = widget.NewCheck(T("admin.announceHandover", "Tell the client when another staff member takes over (「担当者が変わりました」)"), nil)
+	t.maxOpen = widget.NewEntry()
+	t.nomLapse = widget.NewEntry()
+	t.nomTimeout = widget.NewEntry()
+	t.unansweredHours = widget.NewEntry()
+	t.apology = widget.NewMultiLineEntry()
+	t.apology.Wrapping = fyne.TextWrapWord
+	t.apology.SetMinRowsVisible(4)
+	t.apology.SetPlaceHolder(T("admin.apologyHint", "e.g. We are sorry we could not answer. Phone line: 0120-…, weekdays 10–16; the public board: https://…"))
+	t.unanswered = newJALabel("")
+	t.crisis = widget.NewMultiLineEntry()
+	t.crisis.SetMinRowsVisible(3)
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
@@ -119,9 +146,51 @@ func newOrgTab(env *adminEnv) *orgTab {
 		container.NewVScroll(container.NewVBox(
 			widget.NewLabelWithStyle(T("admin.hours", "Business hours"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			hint, grid, t.hoursOnly, form, t.writeFirst, widget.NewSeparator(),
+			widget.NewLabelWithStyle(T("admin.team", "Taking conversations"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			t.teamHint(), t.claimBy, t.announce,
+			widget.NewForm(widget.NewFormItem(T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), t.maxOpen),
+				widget.NewFormItem(T("admin.nominationLapse", "Nominations switch off after this many days without use (0: 3)"), t.nomLapse),
+				widget.NewFormItem(T("admin.nominationTimeout", "A nomination not taken returns to the pool after (hours; 0: 24)"), t.nomTimeout),
+				widget.NewFormItem(T("admin.unansweredHours", "Nobody takes it in (hours; 0: 72): apologise and end as 対応できず"), t.unansweredHours),
+				widget.NewFormItem(T("admin.apology", "Apology with alternatives"), t.apology),
+				widget.NewFormItem(T("admin.crisis", "Crisis phrases of our own (one a line; the default set always applies)"), t.crisis)),
+			t.unanswered,
+			widget.NewSeparator(),
 			widget.NewLabelWithStyle(T("admin.app", "Client app"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			appHint, appForm)))
 	return t
+}
+
+// teamHint explains the pool.
+// loadUnanswered shows how many conversations ended as 対応できず this week
+// and in the seven before: the figure that says whether the office needs
+// more hands.
+func (t *orgTab) loadUnanswered() {
+	var weeks []protocol.UnansweredWeek
+	t.env.call(T("admin.loadFailed", "Could not load"), func(ctx context.Context) error {
+		var err error
+		weeks, err = t.env.api.UnansweredWeeks(ctx, 8)
+		return err
+	}, func() { t.unanswered.SetText(unansweredText(weeks)) })
+}
+
+// unansweredText words the weekly counts, newest first.
+func unansweredText(weeks []protocol.UnansweredWeek) string {
+	if len(weeks) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(weeks))
+	for _, w := range weeks[1:] {
+		parts = append(parts, strconv.Itoa(w.Count))
+	}
+	return T("admin.unansweredWeeks", "Ended as 対応できず: {{.Now}} this week; the weeks before: {{.Before}}",
+		map[string]any{"Now": weeks[0].Count, "Before": strings.Join(parts, ", ")})
+}
+
+func (t *orgTab) teamHint() fyne.CanvasObject {
+	l := newJALabel(T("admin.teamHint", "A client who writes waits in 未対応 (the pool) until a counselor takes the conversation; from then on only that counselor and the admins read it."))
+	l.Importance = widget.LowImportance
+	return l
 }
 
 // appIconLabels names protocol.AppIcons, in the same order.
@@ -205,6 +274,18 @@ func (t *orgTab) show(org protocol.Org) {
 	}
 	t.retention.SetText(strconv.FormatInt(s.RetentionSeconds/86400, 10))
 	t.writeFirst.SetChecked(s.StaffMayWriteFirst)
+	t.claimBy.SetSelected(t.claimBy.Options[0])
+	if s.ClaimByButton {
+		t.claimBy.SetSelected(t.claimBy.Options[1])
+	}
+	t.announce.SetChecked(s.AnnounceHandover)
+	t.maxOpen.SetText(strconv.Itoa(s.MaxOpen))
+	t.nomLapse.SetText(strconv.Itoa(s.NominationLapseDays))
+	t.nomTimeout.SetText(strconv.Itoa(s.NominationTimeoutHours))
+	t.unansweredHours.SetText(strconv.Itoa(s.UnansweredTimeoutHours))
+	t.apology.SetText(s.ApologyText)
+	t.crisis.SetText(strings.Join(s.CrisisPhrases, "\n"))
+	t.loadUnanswered()
 	t.hoursOnly.SetChecked(s.CounselorHoursOnly)
 	t.margin.SetText(strconv.Itoa(s.CounselorMarginMinutes))
 	auditDays := s.AuditRetentionDays
@@ -253,6 +334,36 @@ func (t *orgTab) Save() {
 		behavior = protocol.ClosedBlock
 	}
 	writeFirst := t.writeFirst.Checked
+	claimByButton := t.claimBy.Selected == t.claimBy.Options[1]
+	announce := t.announce.Checked
+	maxOpen, err := strconv.Atoi(strings.TrimSpace(t.maxOpen.Text))
+	if err != nil || maxOpen < 0 || maxOpen > protocol.MaxMaxOpen {
+		Inform(win, T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), T("admin.badMaxOpen", "Enter a number from 0 (no limit) to {{.Max}}.", map[string]any{"Max": protocol.MaxMaxOpen}))
+		return
+	}
+	nomLapse, err1 := strconv.Atoi(strings.TrimSpace(t.nomLapse.Text))
+	nomTimeout, err2 := strconv.Atoi(strings.TrimSpace(t.nomTimeout.Text))
+	if err1 != nil || err2 != nil || nomLapse < 0 || nomLapse > protocol.MaxNominationLapseDays || nomTimeout < 0 || nomTimeout > protocol.MaxNominationTimeoutHours {
+		Inform(win, T("admin.team", "Taking conversations"), T("admin.badNomination", "Enter days from 0 to {{.Days}} and hours from 0 to {{.Hours}}.",
+			map[string]any{"Days": protocol.MaxNominationLapseDays, "Hours": protocol.MaxNominationTimeoutHours}))
+		return
+	}
+	unansweredHours, err := strconv.Atoi(strings.TrimSpace(t.unansweredHours.Text))
+	if err != nil || unansweredHours < 0 || unansweredHours > protocol.MaxUnansweredTimeoutHours {
+		Inform(win, T("admin.team", "Taking conversations"), T("admin.badUnanswered", "Enter hours from 0 (three days) to {{.Max}}.", map[string]any{"Max": protocol.MaxUnansweredTimeoutHours}))
+		return
+	}
+	apology := strings.TrimSpace(t.apology.Text)
+	if len([]rune(apology)) > protocol.MaxApologyRunes {
+		Inform(win, T("admin.apology", "Apology with alternatives"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxApologyRunes}))
+		return
+	}
+	crisis := []string{}
+	for _, line := range strings.Split(t.crisis.Text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			crisis = append(crisis, line)
+		}
+	}
 	appName := strings.TrimSpace(t.appName.Text)
 	if len([]rune(appName)) > protocol.MaxAppNameRunes {
 		Inform(win, T("admin.appName", "App name"), T("admin.badAppName", "Use at most {{.Max}} characters.", map[string]any{"Max": protocol.MaxAppNameRunes}))
@@ -288,7 +399,10 @@ func (t *orgTab) Save() {
 	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior,
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
 		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
-		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact}
+		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
+		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen,
+		NominationLapseDays: &nomLapse, NominationTimeoutHours: &nomTimeout,
+		UnansweredTimeoutHours: &unansweredHours, ApologyText: &apology, CrisisPhrases: &crisis}
 	var org protocol.Org
 	t.env.call(T("admin.saveFailed", "Could not save"), func(ctx context.Context) error {
 		var err error

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,7 +137,14 @@ func TestAdminClients(t *testing.T) {
 			t.Fatalf("%q enabled with nobody selected", b.Text)
 		}
 	}
-	a.clients.list.Select(0)
+	// Bulk registration makes several at once: find セミナー-1's row.
+	first := 0
+	for i, c := range a.clients.shown {
+		if c.Nickname == "セミナー-1" {
+			first = i
+		}
+	}
+	a.clients.list.Select(first)
 	if !strings.Contains(a.clients.sel.label.source, "セミナー") {
 		t.Fatalf("the selection does not name who: %q", a.clients.sel.label.source)
 	}
@@ -191,6 +199,12 @@ func TestAdminSettings(t *testing.T) {
 	if o.starts[1].Text != defaultStart || o.ends[1].Text != defaultEnd || o.starts[1].Disabled() {
 		t.Fatalf("ticked Monday shows %q–%q", o.starts[1].Text, o.ends[1].Text)
 	}
+	// The weekly count of 対応できず is there from the first look.
+	if want := T("admin.unansweredWeeks", "", map[string]any{"Now": 0, "Before": "0, 0, 0, 0, 0, 0, 0"}); want == "" || o.unanswered.source != want {
+		t.Fatalf("unanswered weeks %q, want %q", o.unanswered.source, want)
+	}
+	o.unansweredHours.SetText("168")
+	o.apology.SetText("お返事できず申し訳ありません。\n電話相談 0120-000-000（平日10〜16時）")
 	o.ends[1].SetText("17:30")
 	o.retention.SetText("3")
 	o.closed.SetSelected(o.closed.Options[1])
@@ -203,7 +217,8 @@ func TestAdminSettings(t *testing.T) {
 	}
 	s := org.Settings
 	if s.RetentionSeconds != 3*86400 || s.ClosedBehavior != protocol.ClosedBlock ||
-		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || s.AppName != "メモ" || s.AppIcon != "notes" {
+		len(s.Hours.Spans) != 1 || s.Hours.Spans[0].End != 17*60+30 || s.AppName != "メモ" || s.AppIcon != "notes" ||
+		s.UnansweredTimeoutHours != 168 || !strings.HasPrefix(s.ApologyText, "お返事できず") {
 		t.Fatalf("saved settings %+v", org)
 	}
 	// Pause is a switch that acts at once: no Save.
@@ -329,9 +344,13 @@ func TestAdminAuditAndSupervisorView(t *testing.T) {
 	a.org.hoursOnly.SetChecked(true)
 	a.org.margin.SetText("45")
 	a.org.auditDays.SetText("90")
+	if a.org.claimBy.Selected != a.org.claimBy.Options[0] {
+		t.Fatal("a first reply takes a conversation by default")
+	}
+	a.org.claimBy.SetSelected(a.org.claimBy.Options[1]) // only the button
 	a.org.Save()
 	org, _ := srv.Admin.Org(ctx)
-	if s := org.Settings; !s.CounselorHoursOnly || s.CounselorMarginMinutes != 45 || s.AuditRetentionDays != 90 {
+	if s := org.Settings; !s.CounselorHoursOnly || s.CounselorMarginMinutes != 45 || s.AuditRetentionDays != 90 || !s.ClaimByButton {
 		t.Fatalf("settings %+v", s)
 	}
 	a.org.margin.SetText("999")
@@ -439,7 +458,7 @@ func TestDisplayNameDialog(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan protocol.Account, 1)
-	ShowDisplayName(h.w, cl, "", func(f func()) { f() }, func(a protocol.Account) { done <- a })
+	ShowDisplayName(h.w, cl, protocol.Account{}, func(f func()) { f() }, func(a protocol.Account) { done <- a })
 	field, ok := h.w.Canvas().Focused().(*Field)
 	if !ok {
 		t.Fatal("the name field does not have the cursor")
@@ -459,5 +478,67 @@ func TestDisplayNameDialog(t *testing.T) {
 		if s.ID == cred.Account.ID && s.DisplayName != "たなか" {
 			t.Fatalf("the server has %q", s.DisplayName)
 		}
+	}
+}
+
+// The profile for nomination (指名): without a name the switch is refused
+// on the spot; with one, the introduction and the switch reach the server
+// and clients can then nominate the counselor.
+func TestProfileNominations(t *testing.T) {
+	h := newAdminForTest(t)
+	cred := h.srv.Counselor(t, "田中")
+	cl, _, err := client.Login(context.Background(), h.srv.URL, cred.LoginID, cred.Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan protocol.Account, 1)
+	open := func() (*Field, *widget.Entry, *widget.Check) {
+		t.Helper()
+		ShowDisplayName(h.w, cl, protocol.Account{}, func(f func()) { f() }, func(a protocol.Account) { done <- a })
+		var (
+			intro  *widget.Entry
+			accept *widget.Check
+		)
+		for _, o := range overlayObjects(h.w) {
+			switch x := o.(type) {
+			case *widget.Entry:
+				if x.MultiLine {
+					intro = x
+				}
+			case *widget.Check:
+				accept = x
+			}
+		}
+		field, ok := h.w.Canvas().Focused().(*Field)
+		if !ok || intro == nil || accept == nil {
+			t.Fatalf("the profile dialog: %v %v %v", field, intro, accept)
+		}
+		return field, intro, accept
+	}
+	field, _, accept := open()
+	accept.SetChecked(true)
+	field.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	want := T("me.nominationNeedsName", "Clients nominate you by the name they see: choose one first.")
+	if texts := dialogTexts(h.w); want == "" || !slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, want) }) {
+		t.Fatalf("no word on the missing name: %q", texts)
+	}
+	closeDialogs(h.w)
+	field, intro, accept := open()
+	test.Type(field, "たなか")
+	intro.SetText("学生の相談を多く受けてきました")
+	accept.SetChecked(true)
+	field.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	select {
+	case a := <-done:
+		if !a.AcceptNominations || a.Intro != "学生の相談を多く受けてきました" {
+			t.Fatalf("saved: %+v", a)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("not saved")
+	}
+	kl, _ := h.srv.Client(t, "さくら")
+	ns, err := kl.Nominees(context.Background())
+	if err != nil || len(ns) != 1 || ns[0].DisplayName != "たなか" {
+		t.Fatalf("nominees: %+v %v", ns, err)
 	}
 }

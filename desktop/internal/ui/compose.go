@@ -10,7 +10,8 @@ import (
 
 // composeEntry is the reply box: multi-line, where Enter inserts a
 // newline (input methods confirm conversions with Enter), Ctrl+Enter or
-// Cmd+Enter sends, and Ctrl/Cmd+Up and Down walk the conversations, as
+// Cmd+Enter sends, Ctrl/Cmd+1, 2 and 3 show 自分の担当, 未対応 and 全体,
+// and Ctrl/Cmd+Up and Down walk the conversations, as
 // they do elsewhere in the window (the box has the keyboard nearly
 // always, and a focused entry keeps every shortcut to itself).
 type composeEntry struct {
@@ -18,6 +19,7 @@ type composeEntry struct {
 	onSend  func()
 	onStep  func(dir int)
 	onFind  func()
+	onView  func(v int) // Ctrl/Cmd+1, 2, 3: 自分の担当, 未対応, 全体
 	onFocus func(bool)
 	rows    int
 	// Issue 14: Ctrl/Cmd+T opens the canned replies, Ctrl/Cmd+D the
@@ -61,6 +63,11 @@ func (e *composeEntry) TypedShortcut(s fyne.Shortcut) {
 		case fyne.KeyD:
 			if e.onDate != nil {
 				e.onDate()
+			}
+			return
+		case fyne.Key1, fyne.Key2, fyne.Key3:
+			if e.onView != nil {
+				e.onView(int(cs.KeyName[0] - '1'))
 			}
 			return
 		}

@@ -13,19 +13,28 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
-// convList is the left pane: every conversation (waiting first, longest
-// wait first; then the others by last activity), a filter and a search by
-// nickname. Its selection only mirrors the inbox's conversation in front;
-// picking a row asks the inbox, never the other way round.
+// convList is the left pane: the view (自分の担当, 未対応, and for admins
+// 全体), then its conversations (waiting first, longest wait first; then
+// the others by last activity), a filter and a search by nickname. Its
+// selection only mirrors the inbox's conversation in front; picking a row
+// asks the inbox, never the other way round.
 type convList struct {
 	in     *inbox.Inbox
 	onPick func(id int64)
+	// staffName names a staff member by account (the assignee in 全体).
+	staffName func(id int64) string
 
-	search  *searchEntry
-	filter  *widget.Select
-	list    *widget.List
-	count   *widget.Label
-	content fyne.CanvasObject
+	view      inbox.View
+	viewBtns  [3]*widget.Button
+	viewBar   *fyne.Container
+	search    *searchEntry
+	filter    *widget.Select
+	list      *widget.List
+	count     *widget.Label
+	hint      *jaLabel // why the pool shows nothing (away, at the limit)
+	content   fyne.CanvasObject
+	showAll   bool // the 全体 view is offered (admins)
+	onViewSet func(v inbox.View)
 
 	shown     []*inbox.Conv
 	rows      map[int64]*convRow // the row widget showing each conversation in view
@@ -50,7 +59,13 @@ func filterLabels() []string {
 }
 
 func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
-	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}}
+	l := &convList{in: in, onPick: onPick, rows: map[int64]*convRow{}, staffName: func(int64) string { return "" }}
+	for i, v := range []inbox.View{inbox.ViewMine, inbox.ViewPool, inbox.ViewAll} {
+		l.viewBtns[i] = widget.NewButton("", func() { l.SetView(v) })
+	}
+	l.viewBtns[2].Hide()
+	// Two to a row: the list stays narrow, the conversation wide.
+	l.viewBar = container.NewVBox(container.NewGridWithColumns(2, l.viewBtns[0], l.viewBtns[1]), l.viewBtns[2])
 	l.search = newSearchEntry()
 	l.search.SetPlaceHolder(T("list.search", "Search by nickname (Ctrl+F)"))
 	l.search.OnSubmitted = func(string) {
@@ -69,7 +84,7 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 				if r.conv != 0 && l.rows[r.conv] == r {
 					delete(l.rows, r.conv)
 				}
-				r.bind(l.in, l.shown[i])
+				r.bind(l, l.shown[i])
 				l.rows[r.conv] = r
 			}
 		})
@@ -90,9 +105,76 @@ func newConvList(in *inbox.Inbox, onPick func(id int64)) *convList {
 	l.filter.OnChanged = func(string) { l.Sync(inbox.Effect{All: true}) }
 	l.count = widget.NewLabel("")
 	l.count.Importance = widget.LowImportance
-	top := container.NewVBox(l.search, l.filter)
+	l.hint = newJALabel("")
+	l.hint.Importance = widget.WarningImportance
+	l.hint.Hide()
+	top := container.NewVBox(l.viewBar, l.search, l.filter, l.hint)
 	l.content = container.NewBorder(top, l.count, nil, nil, l.list)
+	l.showViews()
 	return l
+}
+
+// OfferAll offers the 全体 view (admins, who read every conversation).
+func (l *convList) OfferAll(on bool) {
+	if on == l.showAll {
+		return
+	}
+	l.showAll = on
+	if on {
+		l.viewBtns[2].Show()
+	} else {
+		l.viewBtns[2].Hide()
+		if l.view == inbox.ViewAll {
+			l.view = inbox.ViewMine
+		}
+	}
+	l.viewBar.Refresh()
+	l.showViews()
+}
+
+// SetView shows one view's conversations.
+func (l *convList) SetView(v inbox.View) {
+	if v == inbox.ViewAll && !l.showAll {
+		v = inbox.ViewMine
+	}
+	changed := v != l.view
+	l.view = v
+	l.showViews()
+	l.Sync(inbox.Effect{All: true})
+	if changed && l.onViewSet != nil {
+		l.onViewSet(v)
+	}
+}
+
+// View is the view shown.
+func (l *convList) View() inbox.View { return l.view }
+
+// showViews names each view with its count and marks the one shown.
+func (l *convList) showViews() {
+	mine, _ := l.in.Count(inbox.ViewMine)
+	pool, _ := l.in.Count(inbox.ViewPool)
+	all, _ := l.in.Count(inbox.ViewAll)
+	mineText := T("view.mine", "Mine {{.Count}}", map[string]any{"Count": mine})
+	if max := l.in.Org().Settings.MaxOpen; max > 0 && l.in.Me().Role == protocol.RoleCounselor {
+		mineText = T("view.mineOf", "Mine {{.Count}}/{{.Max}}", map[string]any{"Count": mine, "Max": max})
+	}
+	texts := [3]string{
+		mineText,
+		T("view.pool", "Unassigned {{.Count}}", map[string]any{"Count": pool}),
+		T("view.all", "All {{.Count}}", map[string]any{"Count": all}),
+	}
+	for i, b := range l.viewBtns {
+		imp := widget.LowImportance
+		if inbox.View(i) == l.view {
+			imp = widget.HighImportance
+		} else if inbox.View(i) == inbox.ViewPool && pool > 0 {
+			imp = widget.WarningImportance // something waits for someone to take it
+		}
+		if b.Text != texts[i] || b.Importance != imp {
+			b.Text, b.Importance = texts[i], imp
+			b.Refresh()
+		}
+	}
 }
 
 func (l *convList) currentFilter() inbox.Filter {
@@ -102,7 +184,7 @@ func (l *convList) currentFilter() inbox.Filter {
 // Sync brings the list up to date with the inbox after eff: when the
 // order holds, only the changed rows are redrawn.
 func (l *convList) Sync(eff inbox.Effect) {
-	next := l.in.List(l.currentFilter(), l.search.Text)
+	next := l.in.List(l.view, l.currentFilter(), l.search.Text)
 	same := len(next) == len(l.shown)
 	for i := 0; same && i < len(next); i++ {
 		same = next[i] == l.shown[i]
@@ -117,13 +199,34 @@ func (l *convList) Sync(eff inbox.Effect) {
 		for _, id := range eff.Convs {
 			if r := l.rows[id]; r != nil && r.conv == id {
 				if c := l.in.Conv(id); c != nil {
-					r.bind(l.in, c)
+					r.bind(l, c)
 				}
 			}
 		}
 	}
-	l.count.SetText(T("list.count", "{{.Shown}} of {{.Total}} conversations", map[string]any{"Shown": len(next), "Total": l.in.Len()}))
+	viewTotal, _ := l.in.Count(l.view)
+	l.count.SetText(T("list.count", "{{.Shown}} of {{.Total}} conversations", map[string]any{"Shown": len(next), "Total": viewTotal}))
+	l.showViews()
+	l.showHint()
 	l.mirror()
+}
+
+// showHint says, in the pool's view, why it is not offered.
+func (l *convList) showHint() {
+	text := ""
+	if offered, atLimit := l.in.Offered(); l.view == inbox.ViewPool && !offered {
+		text = T("pool.notOfferedAway", "You are away: the pool is not shown. Choose “Taking conversations” at the top right to see it.")
+		if atLimit {
+			text = T("pool.notOfferedFull", "You have as many conversations as the organisation allows ({{.Max}}): the pool is shown again when one ends or is handed on.",
+				map[string]any{"Max": l.in.Org().Settings.MaxOpen})
+		}
+	}
+	if text == "" {
+		l.hint.Hide()
+		return
+	}
+	l.hint.SetText(text)
+	l.hint.Show()
 }
 
 func (l *convList) index(id int64) int {
@@ -185,12 +288,24 @@ func (r *convRow) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.New(&tightRows{}, top, second))
 }
 
-func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
+func (r *convRow) bind(l *convList, c *inbox.Conv) {
+	in := l.in
 	r.conv = c.ID
-	setText(r.name, c.Nickname)
-	unread := c.Unread()
+	if c.RiskAt != nil {
+		setText(r.name, "⚠ "+c.Nickname) // risk first: seen at a glance, selected or not
+	} else {
+		setText(r.name, c.Nickname)
+	}
+	unread := 0
+	if in.Readable(c) {
+		unread = c.Unread()
+	}
 	state, due := progressLine(in, c)
 	switch {
+	case c.InPool():
+		r.when.Importance = widget.WarningImportance
+		setText(r.when, waitText(in.Wait(c)))
+		state = T("list.statePool", "Unassigned: waiting for someone to take it")
 	case c.Waiting():
 		r.when.Importance = widget.WarningImportance
 		setText(r.when, waitText(in.Wait(c)))
@@ -202,6 +317,12 @@ func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
 		if c.LastSeq == 0 && c.Progress() == protocol.ProgressNew {
 			state = T("list.stateNew", "Has not written yet")
 		}
+		switch c.Outcome {
+		case protocol.OutcomeUnanswered:
+			state = T("list.unanswered", "対応できず: nobody took it in time; apology sent")
+		case protocol.OutcomeEnded:
+			state = T("list.ended", "Ended")
+		}
 	}
 	r.due.set(due)
 	if unread > 0 {
@@ -211,6 +332,18 @@ func (r *convRow) bind(in *inbox.Inbox, c *inbox.Conv) {
 	}
 	if who, ok := c.Typing(in.Now()); ok {
 		state = typingText(who, c.Nickname)
+	}
+	if c.RiskAt != nil {
+		// Risk first: staff see why this one is at the top.
+		r.when.Importance = widget.DangerImportance
+		state = T("list.risk", "⚠ Crisis words: answer first") + " · " + state
+	}
+	if c.NominatedAt != nil {
+		// 指名: the client asked for this counselor, who has not taken it yet.
+		state = T("list.nominated", "Nominated you") + " · " + state
+	}
+	if l.view == inbox.ViewAll && c.AssigneeID != nil && !in.Mine(c) {
+		state = T("list.assignee", "{{.Name}}'s", map[string]any{"Name": l.staffName(*c.AssigneeID)}) + " · " + state
 	}
 	if c.Draft != "" {
 		state += " · " + T("list.draft", "draft")

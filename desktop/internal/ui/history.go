@@ -28,6 +28,7 @@ const (
 	rowStaff           // a staff reply, on the right
 	rowNotice          // an automatic closed-hours notice, centred
 	rowPending         // a reply waiting to be sent
+	rowNote            // a staff-only note, centred and marked: never sent to the client
 )
 
 // rowKey identifies a row across changes, so that a row still in view
@@ -310,8 +311,10 @@ func (v *historyView) messageRows(rows []histRow, msgs []protocol.Message, prev 
 
 func messageHistRow(m protocol.Message) histRow {
 	switch {
-	case m.Kind == protocol.KindClosedNotice:
+	case m.Kind == protocol.KindClosedNotice, m.Kind == protocol.KindHandover, m.Kind == protocol.KindNominationReturned, m.Kind == protocol.KindApology:
 		return histRow{key: rowKey{kind: rowNotice, id: m.ID}, msg: m, text: noticeText(m)}
+	case m.Kind == protocol.KindNote:
+		return histRow{key: rowKey{kind: rowNote, id: m.ID}, msg: m, text: m.Body}
 	case m.SenderRole == protocol.RoleClient:
 		return histRow{key: rowKey{kind: rowClient, id: m.ID}, msg: m, text: m.Body}
 	}
@@ -321,7 +324,7 @@ func messageHistRow(m protocol.Message) histRow {
 func (v *historyView) pendingRows(rows []histRow, c *inbox.Conv) []histRow {
 	v.pending = v.pending[:0]
 	for _, p := range c.Pending {
-		rows = append(rows, histRow{key: rowKey{kind: rowPending, ref: p.Ref}, text: p.Body})
+		rows = append(rows, histRow{key: rowKey{kind: rowPending, ref: p.Ref}, text: p.Body, msg: protocol.Message{Kind: p.Kind}})
 		v.pending = append(v.pending, p.Ref)
 	}
 	return rows

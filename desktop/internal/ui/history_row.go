@@ -7,6 +7,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
 // rowView draws one row of the history (a message in its bubble with the
@@ -46,7 +48,7 @@ func (rr *rowRenderer) Destroy()                     {}
 // TappedSecondary offers to copy the message (a right click).
 func (r *rowView) TappedSecondary(e *fyne.PointEvent) {
 	k := r.key.kind
-	if k != rowClient && k != rowStaff && k != rowPending {
+	if k != rowClient && k != rowStaff && k != rowPending && k != rowNote {
 		return
 	}
 	c := fyne.CurrentApp().Driver().CanvasForObject(r)
@@ -119,10 +121,19 @@ func (r *rowView) bind(row *histRow, width float32) {
 		if v.meta != nil {
 			meta = v.meta(row)
 		}
+		note := row.key.kind == rowNote || row.msg.Kind == protocol.KindNote
 		if row.key.kind != rowClient {
 			// Replies sit on the right, clear of the scroll bar.
 			x = width - bubbleW - 4*m.pad
 			p := th.Color(theme.ColorNamePrimary, variant)
+			if note {
+				// Notes sit in the middle, in the warning colour with a
+				// border: staff eyes only, never a reply.
+				x = (width - bubbleW) / 2
+				p = th.Color(theme.ColorNameWarning, variant)
+				r.bg.StrokeWidth = 1
+				r.bg.StrokeColor = p
+			}
 			pr, pg, pb, _ := p.RGBA()
 			alpha := uint8(0x30)
 			if row.key.kind == rowPending {
@@ -137,6 +148,9 @@ func (r *rowView) bind(row *histRow, width float32) {
 		metaX := x + m.pad
 		if row.key.kind != rowClient {
 			metaX = x + bubbleW - metaW - m.pad
+		}
+		if note {
+			metaX = (width - metaW) / 2
 		}
 		r.setText(r.meta, meta, m.smallSize, dim, fyne.TextStyle{}, fyne.NewPos(metaX, m.gap))
 		top := m.gap + m.smallH + m.pad/2

@@ -88,7 +88,7 @@ func dynamicKeys() []string {
 	var keys []string
 	for _, a := range []protocol.AuditAction{protocol.AuditOrgCreated, protocol.AuditAccountCreated, protocol.AuditAccountDeleted,
 		protocol.AuditClientUpdated, protocol.AuditPasswordReset, protocol.AuditPasswordChanged, protocol.AuditTOTPChanged,
-		protocol.AuditForcedLogout, protocol.AuditSettingsChanged, protocol.AuditSupervisorView} {
+		protocol.AuditForcedLogout, protocol.AuditSettingsChanged, protocol.AuditSupervisorView, protocol.AuditPoolPreview, protocol.AuditRiskRaised} {
 		keys = append(keys, "audit."+string(a))
 	}
 	// Every setting, by its JSON name: the audit log names changed ones.

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +60,46 @@ type Actions struct {
 	// SetNote replaces staff's note about a client; done runs on the UI
 	// goroutine.
 	SetNote func(clientID int64, req protocol.NoteRequest, done func(error))
+	// Claim takes a conversation from the pool (担当する); the app
+	// answers with Claimed.
+	Claim func(conversationID int64)
+	// Preview reads what a pool conversation shows before it is taken
+	// (the server records each reading); the app answers with
+	// PreviewLoaded.
+	Preview func(conversationID int64)
+	// AlertRisk draws attention, without names or text, to a
+	// conversation raised by a crisis phrase (risk first).
+	AlertRisk func()
+	// AlertPool draws attention, without names or text, to a
+	// conversation that came into the pool (once per burst).
+	AlertPool func()
+	// Note queues a staff-only note in the outbox (never sent to the
+	// client).
+	Note func(conversationID int64, body string)
+	// Transfer hands a conversation to a colleague (to), or back to the
+	// pool (nil), with a note; the app answers with Transferred.
+	Transfer func(conversationID int64, to *int64, note string)
+	// End ends a conversation (対応終了); the app answers with Ended.
+	End func(conversationID int64)
+	// SetPresence sets the staff member's presence (受付中, 離席,
+	// 受付停止); the app answers with SetMe.
+	SetPresence func(p protocol.Presence)
+	// Nominations sets the switch 指名を受け付ける (either answer settles
+	// a lapsed one); the app answers with SetMe.
+	Nominations func(on bool)
+}
+
+// presences are the choices of the presence menu, in its order.
+var presences = []protocol.Presence{protocol.PresenceAvailable, protocol.PresenceAway, protocol.PresenceStopped}
+
+func presenceText(p protocol.Presence) string {
+	switch p {
+	case protocol.PresenceAway:
+		return T("presence.away", "Away")
+	case protocol.PresenceStopped:
+		return T("presence.stopped", "Not taking conversations")
+	}
+	return T("presence.available", "Taking conversations")
 }
 
 // SendExtras are what a reply carries besides its text: the progress it
@@ -88,6 +130,12 @@ type Main struct {
 	banner   *fyne.Container
 	bannerL  *jaLabel
 	bannerB  *widget.Button
+	claimBtn *widget.Button
+	handBtn  *widget.Button // 引き継ぐ…
+	endBtn   *widget.Button // 対応終了
+	presence *widget.Select // 受付中 / 離席 / 受付停止
+	team     *widget.Label  // how many colleagues take conversations now
+	noteMode *widget.Check  // the reply box writes a staff-only note
 	history  *historyView
 	compose  *composeEntry
 	sendBtn  *widget.Button
@@ -115,13 +163,22 @@ type Main struct {
 	datePicker *datePicker
 	picker     *templatePicker
 
-	settling   bool  // the screen itself sets the reply box's text
-	composing  bool  // the cursor is in the reply box
-	searching  bool  // the cursor is in the search box
-	shown      int64 // the conversation the reply box belongs to
-	arrived    int64 // the conversation the banner names
+	settling   bool   // the screen itself sets the reply box's text
+	composing  bool   // the cursor is in the reply box
+	searching  bool   // the cursor is in the search box
+	shown      int64  // the conversation the reply box belongs to
+	arrived    int64  // the conversation the banner names
+	bannerDo   func() // what the banner's button does
 	foreground bool
 	staff      map[int64]protocol.Account // staff by account, for "who wrote"
+	// The pool: which previews were asked for, which conversation is
+	// being taken, and when the last arrival was announced.
+	previewAsked map[int64]bool
+	// lapseTold: the signed-in staff member was told, this session, why
+	// their 指名を受け付ける switch turned itself off.
+	lapseTold bool
+	claiming  int64
+	lastPool  time.Time
 
 	// Connection state, for the status line's countdown.
 	connected bool
@@ -141,7 +198,7 @@ type Main struct {
 // NewMain builds the main screen over an inbox.
 func NewMain(in *inbox.Inbox, win fyne.Window, actions Actions) *Main {
 	m := &Main{in: in, win: win, actions: actions, foreground: true, looked: true,
-		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}, stagedBy: map[int64]SendExtras{}}
+		olderFailed: map[int64]bool{}, readSent: map[int64]int64{}, stagedBy: map[int64]SendExtras{}, previewAsked: map[int64]bool{}}
 	m.buildUI()
 	return m
 }
@@ -156,9 +213,13 @@ func (m *Main) buildUI() {
 	m.title = widget.NewLabelWithStyle(T("main.nobody", "No conversation yet: clients write first."), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	m.title.SizeName = theme.SizeNameSubHeadingText
 	m.subtitle = widget.NewLabel("")
+	// A long state (risk, nomination) is cut with "…", never widening the
+	// window past the screen.
+	m.subtitle.Truncation = fyne.TextTruncateEllipsis
 	m.subtitle.Importance = widget.LowImportance
 
 	m.list = newConvList(m.in, m.pick)
+	m.list.staffName = m.staffName
 
 	m.history = newHistoryView()
 	m.history.onOlder = m.needOlder
@@ -168,10 +229,34 @@ func (m *Main) buildUI() {
 
 	m.bannerL = newJALabel("")
 	m.bannerB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() {
-		if m.arrived != 0 {
-			m.pick(m.arrived)
+		if m.bannerDo != nil {
+			m.bannerDo()
 		}
 	})
+	m.claimBtn = widget.NewButtonWithIcon(T("pool.claim", "Take it"), theme.ConfirmIcon(), m.Claim)
+	m.claimBtn.Importance = widget.HighImportance
+	m.claimBtn.Hide()
+	m.handBtn = widget.NewButtonWithIcon(T("handover.button", "Hand over…"), theme.MailForwardIcon(), m.ShowTransfer)
+	m.handBtn.Hide()
+	m.endBtn = widget.NewButtonWithIcon(T("end.button", "End"), theme.MediaStopIcon(), m.confirmEnd)
+	m.endBtn.Hide()
+	labels := make([]string, len(presences))
+	for i, p := range presences {
+		labels[i] = presenceText(p)
+	}
+	m.presence = widget.NewSelect(labels, func(string) {
+		if i := m.presence.SelectedIndex(); i >= 0 && !m.settling && m.actions.SetPresence != nil && presences[i] != m.in.Presence() {
+			m.actions.SetPresence(presences[i])
+		}
+	})
+	m.team = widget.NewLabel("")
+	m.team.Importance = widget.LowImportance
+	m.noteMode = widget.NewCheck(T("compose.noteMode", "Staff note"), func(bool) {
+		if f := m.in.Focused(); f != nil {
+			m.showWritable(f)
+		}
+	})
+	m.noteMode.Hide()
 	closeB := widget.NewButtonWithIcon("", theme.CancelIcon(), m.hideBanner)
 	closeB.Importance = widget.LowImportance
 	m.banner = container.NewStack(
@@ -181,6 +266,7 @@ func (m *Main) buildUI() {
 
 	m.compose = newComposeEntry(m.send, m.step)
 	m.compose.onFind = m.find
+	m.compose.onView = func(v int) { m.list.SetView(inbox.View(v)) }
 	m.list.search.onEscape = func() {
 		m.list.search.SetText("")
 		if c := m.win.Canvas(); c != nil && !m.compose.Disabled() {
@@ -235,12 +321,13 @@ func (m *Main) buildUI() {
 	tools := container.NewBorder(nil, nil, container.NewHBox(m.tmplBtn, m.dateBtn), nil, container.NewVBox(m.stagedBox, m.piiL))
 	m.noteBtn = widget.NewButtonWithIcon(T("note.button", "Note"), theme.DocumentIcon(), m.editNote)
 	m.noteBtn.Importance = widget.LowImportance
-	header := container.NewVBox(container.NewHBox(m.title, m.subtitle), container.NewHBox(m.progress.content, m.noteBtn), m.banner)
-	composeBox := container.NewBorder(tools, nil, nil, container.NewVBox(layout.NewSpacer(), m.sendBtn), m.compose)
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(m.endBtn, m.handBtn, m.claimBtn),
+		container.NewBorder(nil, nil, m.title, nil, m.subtitle)), container.NewHBox(m.progress.content, m.noteBtn), m.banner)
+	composeBox := container.NewBorder(tools, nil, nil, container.NewVBox(layout.NewSpacer(), m.noteMode, m.sendBtn), m.compose)
 	m.convBox = container.NewBorder(header, composeBox, nil, nil, m.history)
 	split := container.NewHSplit(m.list.content, m.convBox)
 	split.Offset = 0.26
-	top := container.NewHBox(m.status, layout.NewSpacer(), m.due.box, m.avail)
+	top := container.NewHBox(m.status, layout.NewSpacer(), m.due.box, m.team, m.presence, m.avail)
 	m.work = split
 	m.lockText = newJALabel("")
 	m.lockText.Alignment = fyne.TextAlignCenter
@@ -278,14 +365,18 @@ func (m *Main) Unlock() {
 func (m *Main) Locked() bool { return m.lock.Visible() }
 
 // Shortcuts registers the window's keyboard shortcuts: Ctrl+Down/Up walk
-// the conversations (Cmd on macOS). The reply box handles them itself
-// while it has the focus, which is nearly always.
+// the conversations, Ctrl+1/2/3 show 自分の担当/未対応/全体 (Cmd on
+// macOS). The reply box handles them itself while it has the focus,
+// which is nearly always.
 func (m *Main) Shortcuts(c fyne.Canvas) {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.step(-1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.find() })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyT, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.pickTemplate() })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.pickDate() })
+	for i, k := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3} {
+		c.AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { m.list.SetView(inbox.View(i)) })
+	}
 }
 
 // find puts the cursor in the list's search box (Ctrl/Cmd+F).
@@ -296,7 +387,7 @@ func (m *Main) find() {
 }
 
 func (m *Main) step(dir int) {
-	if m.in.Step(dir) {
+	if m.in.Step(m.list.View(), dir) {
 		m.Apply(inbox.Effect{FocusChanged: true})
 	}
 }
@@ -371,16 +462,210 @@ func (m *Main) SetForeground(fg bool) {
 	}
 }
 
-// SetStaff names the organisation's staff, for "who wrote" on replies.
-func (m *Main) SetStaff(staff map[int64]protocol.Account) {
-	m.staff = staff
-	m.history.Refresh()
+// showTeam shows the staff member's presence and how many colleagues
+// take conversations now.
+func (m *Main) showTeam() {
+	m.settling = true
+	if i := slices.Index(presences, m.in.Presence()); i >= 0 && m.presence.SelectedIndex() != i {
+		m.presence.SetSelectedIndex(i)
+	}
+	m.settling = false
+	n := 0
+	for id := range m.staff {
+		if d, ok := m.in.Desk(id); ok && d.Online && d.Presence == protocol.PresenceAvailable {
+			n++
+		}
+	}
+	m.team.SetText(T("team.taking", "{{.Count}} taking conversations", map[string]any{"Count": n}))
+	m.list.showViews()
+	m.list.showHint()
 }
 
-// SetMe updates the signed-in account (its display name changed).
+// SetStaff names the organisation's staff, for "who wrote" on replies,
+// with their presence and load as the staff list said.
+func (m *Main) SetStaff(staff map[int64]protocol.Account) {
+	m.staff = staff
+	for _, a := range staff {
+		if _, heard := m.in.Desk(a.ID); !heard {
+			m.in.SetDesk(protocol.PresenceFrame{AccountID: a.ID, Presence: a.Presence, OpenConversations: a.OpenConversations, Online: a.Online})
+		}
+	}
+	m.showTeam()
+	m.history.Refresh()
+	m.list.Sync(inbox.Effect{All: true})
+	m.showSubtitle()
+}
+
+// staffName names a staff member for colleagues ("" while unknown).
+func (m *Main) staffName(id int64) string {
+	if a, ok := m.staff[id]; ok {
+		return staffLabel(a)
+	}
+	return T("role.colleague", "a colleague")
+}
+
+// Open brings a conversation to the front as if picked in the list.
+func (m *Main) Open(id int64) { m.pick(id) }
+
+// SetView shows one view of the list (自分の担当, 未対応, 全体).
+func (m *Main) SetView(v inbox.View) { m.list.SetView(v) }
+
+// View is the list's view.
+func (m *Main) View() inbox.View { return m.list.View() }
+
+// Claim takes the conversation in front from the pool (the 担当する
+// button).
+func (m *Main) Claim() {
+	f := m.in.Focused()
+	if f == nil || !(f.InPool() || m.nominatedMine(f)) || m.claiming != 0 || m.actions.Claim == nil {
+		return
+	}
+	m.claiming = f.ID
+	m.claimBtn.Disable()
+	m.claimBtn.SetText(T("pool.claiming", "Taking…"))
+	m.actions.Claim(f.ID)
+}
+
+// Claimed takes the answer to Actions.Claim: the conversation is the
+// counselor's (it moves to 自分の担当 and its history loads), or a
+// colleague was first.
+func (m *Main) Claimed(id int64, conv protocol.Conversation, err error) {
+	m.claiming = 0
+	m.claimBtn.Enable()
+	m.claimBtn.SetText(m.claimText())
+	if err != nil {
+		ShowError(m.win, T("pool.claimFailed", "Not taken"), claimRefusal(err))
+		m.Apply(inbox.Effect{Convs: []int64{id}})
+		return
+	}
+	eff := m.in.Apply(&protocol.ConversationFrame{Conversation: conv})
+	eff.Received = 0 // taken here: nothing to announce
+	m.in.Focus(id)
+	eff.FocusChanged = true
+	m.list.SetView(inbox.ViewMine)
+	m.Apply(eff)
+	if c := m.win.Canvas(); c != nil && !m.compose.Disabled() {
+		c.Focus(m.compose)
+	}
+}
+
+// claimRefusal says in words why a claim failed.
+func claimRefusal(err error) error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case protocol.CodeTaken:
+			return &protocol.Error{Code: pe.Code, Message: T("pool.taken", "A colleague took this conversation first.")}
+		case protocol.CodeForbidden:
+			return &protocol.Error{Code: pe.Code, Message: T("pool.notOffered", "This conversation is not offered to you now.")}
+		}
+	}
+	return err
+}
+
+// PreviewLoaded takes the answer to Actions.Preview.
+func (m *Main) PreviewLoaded(id int64, pv protocol.Preview, err error) {
+	if err != nil {
+		delete(m.previewAsked, id) // ask again when it is next shown
+		if f := m.in.Focused(); f != nil && f.ID == id {
+			m.history.Refresh()
+		}
+		return
+	}
+	m.Apply(m.in.SetPreview(id, pv.Messages))
+}
+
+// needPreview asks once for the preview of a pool conversation in front.
+func (m *Main) needPreview(f *inbox.Conv) {
+	if f.Preview != nil || m.previewAsked[f.ID] || m.actions.Preview == nil {
+		return
+	}
+	m.previewAsked[f.ID] = true
+	m.actions.Preview(f.ID)
+}
+
+// SetMe updates the signed-in account (its display name or presence
+// changed).
 func (m *Main) SetMe(a protocol.Account) {
 	m.in.SetMe(a)
 	m.history.Refresh()
+	m.showTeam()
+}
+
+// tellLapse says, once a session, why the switch 指名を受け付ける turned
+// itself off (days without using Taiwa), and offers to turn it on again.
+func (m *Main) tellLapse() {
+	me := m.in.Me()
+	if m.lapseTold || me.NominationLapsedAt == nil || me.AcceptNominations || m.actions.Nominations == nil {
+		return
+	}
+	m.lapseTold = true
+	resumed := false
+	days := m.in.Org().Settings.NominationLapseDays
+	if days <= 0 {
+		days = protocol.DefaultNominationLapseDays
+	}
+	d := Confirm(m.win, T("nomination.lapsedTitle", "Nominations were switched off"),
+		T("nomination.lapsedBody", "You had not used Taiwa for {{.Days}} days, so clients stopped seeing you as someone to nominate (since {{.At}}): nobody waits for a counselor who is away. Take nominations again?",
+			map[string]any{"Days": days, "At": me.NominationLapsedAt.Local().Format("1/2 15:04")}),
+		T("nomination.resume", "Take nominations again"), T("nomination.keepOff", "Leave them off"), func() { resumed = true; m.actions.Nominations(true) })
+	d.SetOnClosed(func() {
+		if !resumed {
+			m.actions.Nominations(false) // left off: settled, not told again
+		}
+	})
+}
+
+// nominatedMine reports whether f is a nomination (指名) of the signed-in
+// counselor that they have not taken yet.
+func (m *Main) nominatedMine(f *inbox.Conv) bool {
+	return f != nil && f.NominatedAt != nil && m.in.Mine(f)
+}
+
+// claimText is the 担当する button's text for the conversation in front.
+func (m *Main) claimText() string {
+	if m.nominatedMine(m.in.Focused()) {
+		return T("pool.acceptNomination", "Take the nomination")
+	}
+	return T("pool.claim", "Take it")
+}
+
+// confirmEnd asks, naming the client, then ends the conversation in front.
+func (m *Main) confirmEnd() {
+	f := m.in.Focused()
+	if f == nil || m.actions.End == nil {
+		return
+	}
+	id, name := f.ID, f.Nickname
+	Confirm(m.win, T("end.title", "End the conversation with {{.Name}}?", map[string]any{"Name": name}),
+		T("end.body", "It leaves your list and this computer. If {{.Name}} writes again, the conversation waits in the pool for whoever takes it.", map[string]any{"Name": name}),
+		T("end.do", "End it"), T("confirm.back", "Back to editing"), func() { m.actions.End(id) })
+}
+
+// Ended takes the answer to Actions.End.
+func (m *Main) Ended(id int64, conv protocol.Conversation, err error) {
+	if err != nil {
+		ShowError(m.win, T("end.failed", "Not ended"), err)
+		return
+	}
+	if c := m.in.Conv(id); c != nil && m.in.Readable(c) {
+		m.Apply(m.in.Apply(&protocol.ConversationFrame{Conversation: conv}))
+	}
+}
+
+// staffChoice names a colleague in the hand-over list, with their
+// presence and load: 佐藤「さとう」 · 受付中 · 3件.
+func (m *Main) staffChoice(a protocol.Account) string {
+	s := staffLabel(a)
+	d, ok := m.in.Desk(a.ID)
+	if !ok {
+		return s
+	}
+	s += " · " + presenceText(d.Presence) + " · " + T("team.open", "{{.Count}} open", map[string]any{"Count": d.OpenConversations})
+	if !d.Online {
+		s += " · " + T("team.offline", "offline")
+	}
+	return s
 }
 
 // staffLabel names a staff member for colleagues, with the name clients
@@ -413,6 +698,29 @@ func (m *Main) Apply(eff inbox.Effect) {
 	for _, e := range eff.Refused {
 		ShowError(m.win, T("refused.title", "Reply not sent"), refusal(e))
 	}
+	if eff.All {
+		m.list.OfferAll(m.in.Me().Role == protocol.RoleAdmin)
+		m.tellLapse()
+	}
+	if eff.All || eff.Staff {
+		m.showTeam()
+	}
+	for _, w := range eff.Withdrawn {
+		delete(m.previewAsked, w.ID)
+		if w.Mine {
+			m.showWithdrawn(w)
+		}
+	}
+	if eff.Risk != 0 && m.actions.AlertRisk != nil {
+		// Every time, whatever the burst: a person at risk is waiting.
+		m.actions.AlertRisk()
+	}
+	if eff.PoolArrived != 0 {
+		m.notifyPool(eff.PoolArrived)
+	}
+	if eff.Received != 0 && eff.Received != m.claiming {
+		m.showReceived(eff.Received)
+	}
 	if eff.Arrived != 0 && eff.Arrived != m.in.FocusedID() {
 		m.showBanner(eff.Arrived)
 	}
@@ -432,14 +740,15 @@ func (m *Main) countUnread(eff inbox.Effect) {
 	if m.actions.Unread == nil {
 		return
 	}
+	// One's own conversations: the pool and colleagues' are not one's unread.
 	if eff.All || m.unread == nil {
 		m.unread = map[int64]int{}
-		for _, c := range m.in.List(inbox.FilterAll, "") {
+		for _, c := range m.in.List(inbox.ViewMine, inbox.FilterAll, "") {
 			m.unread[c.ID] = c.Unread()
 		}
 	} else {
 		for _, id := range eff.Convs {
-			if c := m.in.Conv(id); c != nil {
+			if c := m.in.Conv(id); c != nil && m.in.Mine(c) {
 				m.unread[id] = c.Unread()
 			} else {
 				delete(m.unread, id)
@@ -477,8 +786,21 @@ func (m *Main) showBanner(id int64) {
 		return
 	}
 	m.arrived = id
-	m.bannerL.SetText(T("banner.arrived", "{{.Name}} has written. Finish your reply; the conversation waits in the list.", map[string]any{"Name": c.Nickname}))
-	m.bannerB.SetText(T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}))
+	m.setBanner(T("banner.arrived", "{{.Name}} has written. Finish your reply; the conversation waits in the list.", map[string]any{"Name": c.Nickname}),
+		T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}), func() { m.pick(id) })
+}
+
+// setBanner shows a line above the history with a button (none when
+// button is ""). It is not modal and never takes the keyboard.
+func (m *Main) setBanner(text, button string, do func()) {
+	m.bannerL.SetText(text)
+	m.bannerDo = do
+	if button == "" {
+		m.bannerB.Hide()
+	} else {
+		m.bannerB.SetText(button)
+		m.bannerB.Show()
+	}
 	if !m.banner.Visible() {
 		m.banner.Show()
 		m.convBox.Refresh() // the history makes room for it
@@ -487,10 +809,63 @@ func (m *Main) showBanner(id int64) {
 
 func (m *Main) hideBanner() {
 	m.arrived = 0
+	m.bannerDo = nil
 	if m.banner.Visible() {
 		m.banner.Hide()
 		m.convBox.Refresh()
 	}
+}
+
+// notifyPool announces a conversation that came into the pool: an OS
+// notification once per burst, and a banner unless one of one's own
+// clients is announced there. It never comes to the front by itself.
+func (m *Main) notifyPool(id int64) {
+	c := m.in.Conv(id)
+	if c == nil {
+		return
+	}
+	now := m.in.Now()
+	if (now.Sub(m.lastPool) >= BurstQuiet || !m.foreground) && m.actions.AlertPool != nil {
+		m.actions.AlertPool()
+	}
+	m.lastPool = now
+	if m.arrived != 0 {
+		return
+	}
+	m.setBanner(T("banner.pool", "{{.Name}} is waiting in the pool for someone to take the conversation.", map[string]any{"Name": c.Nickname}),
+		T("banner.openPool", "Show the pool"), func() {
+			m.hideBanner()
+			m.list.SetView(inbox.ViewPool)
+		})
+}
+
+// showReceived says that a conversation was handed to the counselor.
+func (m *Main) showReceived(id int64) {
+	c := m.in.Conv(id)
+	if c == nil {
+		return
+	}
+	if m.actions.Alert != nil && !m.foreground {
+		m.actions.Alert()
+	}
+	if m.arrived != 0 {
+		return
+	}
+	m.setBanner(T("banner.received", "{{.Name}}'s conversation is now yours.", map[string]any{"Name": c.Nickname}),
+		T("banner.open", "Open {{.Name}}", map[string]any{"Name": c.Nickname}), func() {
+			m.hideBanner()
+			m.list.SetView(inbox.ViewMine)
+			m.pick(id)
+		})
+}
+
+// showWithdrawn says that one of the counselor's conversations left this
+// app (taken over or handed on): its words are gone from here.
+func (m *Main) showWithdrawn(w inbox.Withdrawal) {
+	if m.arrived == w.ID {
+		m.arrived = 0
+	}
+	m.setBanner(T("banner.withdrawn", "{{.Name}}'s conversation is no longer yours: it was handed on, and its messages were removed from this computer.", map[string]any{"Name": w.Nickname}), "", nil)
 }
 
 // BannerText is what the arrival banner says ("" when hidden).
@@ -517,14 +892,18 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.showNote(nil)
 		m.tmplBtn.Disable()
 		m.dateBtn.Disable()
+		if m.claiming == 0 {
+			m.claimBtn.Hide()
+		}
+		m.handBtn.Hide()
+		m.endBtn.Hide()
+		m.noteMode.Hide()
 		return
 	}
 	if f.ID == m.arrived {
 		m.hideBanner()
 	}
 	if m.shown != f.ID {
-		m.compose.Enable()
-		m.sendBtn.Enable()
 		// The button names the person: the last guard against a wrong reply.
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 		m.title.SetText(f.Nickname)
@@ -546,11 +925,136 @@ func (m *Main) showFocused(eff inbox.Effect) {
 	}
 	m.progress.show(m.in, f, m.staff)
 	m.showNote(&f.Conversation)
+	m.showWritable(f)
 	m.showSubtitle()
+	if (f.InPool() || m.nominatedMine(f)) && m.claiming == 0 {
+		m.claimBtn.SetText(m.claimText())
+		m.claimBtn.Show()
+	} else if m.claiming == 0 {
+		m.claimBtn.Hide()
+	}
+	admin := m.in.Me().Role == protocol.RoleAdmin
+	if m.in.Mine(f) || (admin && (f.AssigneeID != nil || f.InPool())) {
+		m.handBtn.Show()
+		m.endBtn.Show()
+	} else {
+		m.handBtn.Hide()
+		m.endBtn.Hide()
+	}
 	if eff.All || eff.FocusChanged || touches(eff, f.ID) {
-		m.history.Sync(f)
+		if m.in.Readable(f) {
+			m.history.Sync(f)
+		} else {
+			// The pool: what the preview shows, never cached, never marked read.
+			m.needPreview(f)
+			pv := *f
+			pv.Messages = f.Preview
+			m.history.Sync(&pv)
+		}
 	}
 	m.markRead()
+}
+
+// showWritable enables the reply box where the counselor may write: their
+// own conversations, and the pool's where a reply takes the conversation;
+// elsewhere it says why not.
+func (m *Main) showWritable(f *inbox.Conv) {
+	// A staff-only note goes where one reads in full: one's own, and (an
+	// admin) any.
+	if m.in.Readable(f) {
+		m.noteMode.Show()
+	} else {
+		m.noteMode.SetChecked(false)
+		m.noteMode.Hide()
+	}
+	ok, why := true, ""
+	switch {
+	case m.noteMode.Checked:
+		why = T("compose.notePlaceholder", "A note for staff only: the client never sees it. Ctrl+Enter keeps it.")
+	case m.in.Mine(f):
+	case f.InPool() && m.in.Org().Settings.ClaimByButton:
+		ok, why = false, T("compose.claimFirst", "Take this conversation (Take it, above) to answer.")
+	case f.InPool():
+		why = T("compose.replyTakes", "Your reply takes this conversation from the pool. Enter starts a new line; Ctrl+Enter sends.")
+	case f.AssigneeID != nil:
+		ok, why = false, T("compose.colleagues", "{{.Name}} has this conversation: only they answer it.", map[string]any{"Name": m.staffName(*f.AssigneeID)})
+	}
+	if why == "" {
+		why = T("compose.placeholder", "Write a reply. Enter starts a new line; Ctrl+Enter sends.")
+	}
+	if m.compose.PlaceHolder != why {
+		m.compose.SetPlaceHolder(why)
+	}
+	if ok {
+		m.compose.Enable()
+		m.sendBtn.Enable()
+	} else {
+		m.compose.Disable()
+		m.sendBtn.Disable()
+	}
+	send := T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname})
+	if m.noteMode.Checked {
+		send = T("compose.keepNote", "Keep the note")
+	}
+	if m.sendBtn.Text != send {
+		m.sendBtn.SetText(send)
+	}
+}
+
+// ShowTransfer asks to whom the conversation in front goes (a colleague,
+// or back to the pool) and with which note, then hands it over.
+func (m *Main) ShowTransfer() {
+	f := m.in.Focused()
+	if f == nil || m.actions.Transfer == nil {
+		return
+	}
+	id, name := f.ID, f.Nickname
+	var (
+		labels []string
+		to     []*int64
+	)
+	if f.AssigneeID != nil {
+		labels, to = append(labels, T("handover.toPool", "Back to the pool (未対応)")), append(to, nil)
+	}
+	staff := make([]protocol.Account, 0, len(m.staff))
+	for _, a := range m.staff {
+		if f.AssigneeID == nil || a.ID != *f.AssigneeID {
+			staff = append(staff, a)
+		}
+	}
+	slices.SortFunc(staff, func(a, b protocol.Account) int { return strings.Compare(a.Nickname, b.Nickname) })
+	for _, a := range staff {
+		labels, to = append(labels, m.staffChoice(a)), append(to, &a.ID)
+	}
+	pick := widget.NewSelect(labels, nil)
+	pick.PlaceHolder = T("handover.pick", "To whom?")
+	note := widget.NewMultiLineEntry()
+	note.Wrapping = fyne.TextWrapWord
+	note.SetMinRowsVisible(4)
+	note.SetPlaceHolder(T("handover.notePlaceholder", "A note for staff only: what the next counselor should know. The client never sees it."))
+	hint := newJALabel(T("handover.hint", "The conversation leaves your list and this computer; whoever takes it reads it all, with your note."))
+	hint.Importance = widget.LowImportance
+	ConfirmContent(m.win, T("handover.title", "Hand over {{.Name}}'s conversation", map[string]any{"Name": name}),
+		container.NewVBox(hint, pick, note), T("handover.do", "Hand over"), T("dialog.cancel", "Cancel"), func() {
+			i := pick.SelectedIndex()
+			if i < 0 {
+				Inform(m.win, T("handover.button", "Hand over…"), T("handover.pickFirst", "Choose a colleague, or the pool."))
+				return
+			}
+			m.actions.Transfer(id, to[i], note.Text)
+		})
+}
+
+// Transferred takes the answer to Actions.Transfer.
+func (m *Main) Transferred(id int64, conv protocol.Conversation, err error) {
+	if err != nil {
+		ShowError(m.win, T("handover.failed", "Not handed over"), err)
+		return
+	}
+	// An admin keeps reading it; a counselor's app is told to let it go.
+	if m.in.Conv(id) != nil && m.in.Readable(m.in.Conv(id)) {
+		m.Apply(m.in.Apply(&protocol.ConversationFrame{Conversation: conv}))
+	}
 }
 
 func touches(eff inbox.Effect, id int64) bool {
@@ -571,21 +1075,36 @@ func (m *Main) showSubtitle() {
 		m.subtitle.SetText(typingText(who, f.Nickname))
 		return
 	}
-	switch {
-	case f.Waiting():
-		m.subtitle.SetText(T("title.waiting", "waiting for a reply for {{.Wait}}", map[string]any{"Wait": waitText(m.in.Wait(f))}))
-	case f.LastSeq == 0:
-		m.subtitle.SetText(T("list.stateNew", "Has not written yet"))
-	default:
-		m.subtitle.SetText(T("list.stateAnswered", "Answered"))
+	// Risk first: the reason it is at the top, before anything else.
+	text := ""
+	if f.RiskAt != nil {
+		text = T("title.risk", "⚠ crisis words: answer first") + " · "
 	}
+	switch {
+	case m.nominatedMine(f):
+		text += T("title.nominated", "nominated you {{.Ago}} ago: take it (or hand it on) before it returns to the pool",
+			map[string]any{"Ago": waitText(m.in.Now().Sub(*f.NominatedAt))})
+	case f.InPool():
+		text += T("title.pool", "unassigned: waiting {{.Wait}} for someone to take it", map[string]any{"Wait": waitText(m.in.Wait(f))})
+	case f.AssigneeID != nil && !m.in.Mine(f):
+		text += T("title.colleagues", "{{.Name}}'s conversation", map[string]any{"Name": m.staffName(*f.AssigneeID)})
+	case f.Waiting():
+		text += T("title.waiting", "waiting for a reply for {{.Wait}}", map[string]any{"Wait": waitText(m.in.Wait(f))})
+	case f.LastSeq == 0:
+		text += T("list.stateNew", "Has not written yet")
+	default:
+		text += T("list.stateAnswered", "Answered")
+	}
+	m.subtitle.SetText(text)
 }
 
 // markRead reports the conversation in front as read: it is shown to a
 // counselor who is looking.
 func (m *Main) markRead() {
 	f := m.in.Focused()
-	if f == nil || !m.foreground || m.actions.Read == nil || m.lock.Visible() {
+	// Read marks are the assignee's: the client learns their counselor has
+	// read, not that an admin looked in.
+	if f == nil || !m.foreground || m.actions.Read == nil || m.lock.Visible() || !m.in.Mine(f) {
 		return
 	}
 	n := len(f.Messages)
@@ -603,10 +1122,14 @@ func (m *Main) markRead() {
 // whether the client has read it.
 func (m *Main) metaLine(r *histRow) string {
 	if r.key.kind == rowPending {
+		state := T("msg.pending", "waiting to send")
 		if m.connected {
-			return T("msg.sending", "sending…")
+			state = T("msg.sending", "sending…")
 		}
-		return T("msg.pending", "waiting to send")
+		if r.msg.Kind == protocol.KindNote {
+			return T("msg.note", "Staff note (the client never sees it)") + " · " + state
+		}
+		return state
 	}
 	// The message's number (#N, its seq): what a 決定 quotes, the same
 	// on the client's phone.
@@ -614,23 +1137,31 @@ func (m *Main) metaLine(r *histRow) string {
 	if r.key.kind == rowClient {
 		return when
 	}
-	staff := m.staff[r.msg.SenderID]
-	who := staffLabel(staff)
-	switch {
-	case r.msg.SenderID != 0 && r.msg.SenderID == m.in.Me().ID:
-		me := m.in.Me()
-		me.Nickname = T("msg.you", "you")
-		who = staffLabel(me)
-	case who == "" && r.msg.SenderRole == protocol.RoleAdmin:
-		who = T("role.admin", "admin")
-	case who == "":
-		who = T("role.counselor", "counselor")
+	if r.key.kind == rowNote {
+		return T("msg.note", "Staff note (the client never sees it)") + " · " + when + " · " + m.writer(r.msg)
 	}
-	line := when + " · " + who
+	line := when + " · " + m.writer(r.msg)
 	if f := m.in.Focused(); f != nil && r.msg.Seq <= f.ClientReadSeq {
 		line += " · " + T("msg.read", "read")
 	}
 	return line
+}
+
+// writer names who wrote a staff message: "you", or the colleague.
+func (m *Main) writer(msg protocol.Message) string {
+	staff := m.staff[msg.SenderID]
+	who := staffLabel(staff)
+	switch {
+	case msg.SenderID != 0 && msg.SenderID == m.in.Me().ID:
+		me := m.in.Me()
+		me.Nickname = T("msg.you", "you")
+		who = staffLabel(me)
+	case who == "" && msg.SenderRole == protocol.RoleAdmin:
+		who = T("role.admin", "admin")
+	case who == "":
+		who = T("role.counselor", "counselor")
+	}
+	return who
 }
 
 // headText says what is above the oldest message shown.
@@ -638,6 +1169,12 @@ func (m *Main) headText() string {
 	f := m.in.Focused()
 	switch {
 	case f == nil:
+		return ""
+	case !m.in.Readable(f) && f.InPool() && f.Preview == nil:
+		return T("history.previewLoading", "Loading the preview…")
+	case !m.in.Readable(f) && f.InPool():
+		return T("history.preview", "Preview of what waits. Each preview you open is recorded in the audit log; take the conversation to read it all.")
+	case !m.in.Readable(f):
 		return ""
 	case f.HasOlder() && m.olderFailed[f.ID]:
 		return T("history.olderOffline", "Earlier messages can be loaded when online.")
@@ -653,7 +1190,7 @@ func (m *Main) headText() string {
 // at a time.
 func (m *Main) needOlder() {
 	f := m.in.Focused()
-	if f == nil || !f.HasOlder() || m.loadingOlder != 0 || m.olderFailed[f.ID] || m.actions.Older == nil {
+	if f == nil || !m.in.Readable(f) || !f.HasOlder() || m.loadingOlder != 0 || m.olderFailed[f.ID] || m.actions.Older == nil {
 		return
 	}
 	m.loadingOlder = f.ID
@@ -677,6 +1214,10 @@ func refusal(e protocol.Error) error {
 		return &protocol.Error{Code: e.Code, Message: T("refused.clientFirst", "Not sent: the client has not written yet, and this organisation lets clients speak first.")}
 	case protocol.CodeNotFound:
 		return &protocol.Error{Code: e.Code, Message: T("refused.gone", "Not sent: this conversation no longer exists.")}
+	case protocol.CodeForbidden:
+		return &protocol.Error{Code: e.Code, Message: T("refused.colleagues", "Not sent: this conversation is a colleague's (someone took it first, or it was handed on).")}
+	case protocol.CodeClaimFirst:
+		return &protocol.Error{Code: e.Code, Message: T("refused.claimFirst", "Not sent: take the conversation (Take it) before answering.")}
 	}
 	return &e
 }
@@ -718,6 +1259,18 @@ func (m *Main) send() {
 		return
 	}
 	target := f.ID
+	if m.noteMode.Checked && m.actions.Note != nil {
+		m.actions.Note(target, text)
+		f.Draft = ""
+		if m.actions.Draft != nil {
+			m.actions.Draft(target, "")
+		}
+		m.setCompose("")
+		m.noteMode.SetChecked(false) // the next words are a reply again
+		m.history.ScrollToBottom()
+		m.Apply(inbox.Effect{Convs: []int64{target}})
+		return
+	}
 	extras := m.staged
 	do := func() {
 		if m.actions.SendWith != nil {
@@ -765,13 +1318,22 @@ func availabilityText(a hours.Availability) string {
 		}
 		return T("avail.paused", "Paused")
 	case hours.StateOpen:
-		return T("avail.open", "Open")
+		return T("avail.open", "Within business hours")
 	}
 	return ""
 }
 
 func noticeText(m protocol.Message) string {
 	when := m.CreatedAt.Local().Format("15:04")
+	if m.Kind == protocol.KindHandover {
+		return when + "  " + T("msg.handoverNotice", "Automatic notice sent: another staff member now answers")
+	}
+	if m.Kind == protocol.KindApology {
+		return when + "  " + T("msg.apology", "Apology sent: nobody took it in time (対応できず)")
+	}
+	if m.Kind == protocol.KindNominationReturned {
+		return when + "  " + T("msg.nominationReturned", "Automatic notice sent: the nominated counselor did not take it in time; back to the pool")
+	}
 	if m.ReopensAt != nil {
 		return when + "  " + T("msg.closedNoticeAt", "Automatic notice sent: replies from {{.At}}", map[string]any{"At": m.ReopensAt.Local().Format("1/2 15:04")})
 	}

@@ -108,10 +108,11 @@ func newMainForTest(t *testing.T) (*Main, *inbox.Inbox, *clock, *recorder, fyne.
 	w.Resize(fyne.NewSize(1000, 700))
 	clk := &clock{t: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}
 	in := inbox.New(clk.now)
-	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleCounselor}, Conversations: []protocol.Conversation{
-		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1},
-		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1},
-		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusNew, FirstSeq: 1},
+	me := int64(1) // the signed-in counselor has these three
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor}, Conversations: []protocol.Conversation{
+		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusNew, FirstSeq: 1, AssigneeID: &me},
+		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusNew, FirstSeq: 1, AssigneeID: &me},
+		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusNew, FirstSeq: 1, AssigneeID: &me},
 	}})
 	in.Apply(&protocol.Synced{})
 	rec := &recorder{}
@@ -584,10 +585,11 @@ func TestListSelectionFollowsTheFrontAfterReconnect(t *testing.T) {
 	}
 	// The reconnection's welcome: さくら and そら now wait, longer than ひなた.
 	since := clk.t.Add(-time.Hour)
+	me := in.Me().ID
 	convs := []protocol.Conversation{
-		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
-		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusAnswered, FirstSeq: 1, LastSeq: 1},
-		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1},
+		{ID: 1, ClientID: 11, Nickname: "さくら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1, AssigneeID: &me},
+		{ID: 2, ClientID: 12, Nickname: "ひなた", Status: protocol.StatusAnswered, FirstSeq: 1, LastSeq: 1, AssigneeID: &me},
+		{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, WaitingSince: &since, FirstSeq: 1, AssigneeID: &me},
 	}
 	var eff inbox.Effect
 	eff.Merge(in.Apply(&protocol.Welcome{Account: in.Me(), Conversations: convs}))
@@ -600,5 +602,302 @@ func TestListSelectionFollowsTheFrontAfterReconnect(t *testing.T) {
 	m.list.filter.SetSelectedIndex(1) // waiting only
 	if m.list.SelectedID() != 0 {
 		t.Fatalf("list selects %d while ひなた (filtered out) is in front", m.list.SelectedID())
+	}
+}
+
+// The pool on screen: a conversation that comes into the pool is
+// announced (an OS notice without words, a banner) and never taken to the
+// front; opened, it shows a preview (asked for once) and 担当する; the
+// reply box says whether a reply takes it.
+func TestPoolOnScreen(t *testing.T) {
+	m, in, clk, rec, _ := newMainForTest(t)
+	var previews, claims []int64
+	poolAlerts := 0
+	m.actions.Preview = func(id int64) { previews = append(previews, id) }
+	m.actions.Claim = func(id int64) { claims = append(claims, id) }
+	m.actions.AlertPool = func() { poolAlerts++ }
+	m.SetForeground(false)
+	since := clk.t.Add(-20 * time.Minute)
+	pool := protocol.Conversation{ID: 9, ClientID: 19, Nickname: "はじめて", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1,
+		WaitingSince: &since, PoolSince: &since}
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: pool}))
+	if in.Focused() != nil || poolAlerts != 1 || rec.alerts != 0 {
+		t.Fatalf("a pool arrival: front %v, %d pool alerts, %d client alerts", in.Focused(), poolAlerts, rec.alerts)
+	}
+	if !strings.Contains(m.BannerText(), "はじめて") || m.View() != inbox.ViewMine {
+		t.Fatalf("banner %q, view %d", m.BannerText(), m.View())
+	}
+	if !strings.Contains(m.list.viewBtns[1].Text, "1") {
+		t.Fatalf("the pool's button %q does not count it", m.list.viewBtns[1].Text)
+	}
+	// The banner's button shows the pool; the counselor opens it.
+	m.bannerDo()
+	if m.View() != inbox.ViewPool || len(m.list.shown) != 1 || m.list.shown[0].ID != 9 {
+		t.Fatalf("view %d shows %d", m.View(), len(m.list.shown))
+	}
+	m.Open(9)
+	m.Open(9)
+	if len(previews) != 1 || !m.claimBtn.Visible() || m.compose.Disabled() {
+		t.Fatalf("previews asked %v, claim shown %v, reply box disabled %v", previews, m.claimBtn.Visible(), m.compose.Disabled())
+	}
+	if !strings.Contains(m.compose.PlaceHolder, T("compose.replyTakes", "Your reply takes this conversation from the pool. Enter starts a new line; Ctrl+Enter sends.")) {
+		t.Fatalf("placeholder %q", m.compose.PlaceHolder)
+	}
+	m.PreviewLoaded(9, protocol.Preview{Messages: []protocol.Message{{ID: 900, ConversationID: 9, Seq: 1, SenderRole: protocol.RoleClient, Kind: protocol.KindText,
+		Body: "はじめまして。眠れない日が続いています。", CreatedAt: clk.t}}}, nil)
+	if n := len(m.history.rows); n < 2 || m.history.rows[len(m.history.rows)-1].text != "はじめまして。眠れない日が続いています。" {
+		t.Fatalf("the preview is not shown: %d rows", n)
+	}
+	if len(in.Conv(9).Messages) != 0 {
+		t.Fatal("the preview was kept as messages")
+	}
+	test.Tap(m.claimBtn)
+	if len(claims) != 1 || claims[0] != 9 || !m.claimBtn.Disabled() {
+		t.Fatalf("claims %v", claims)
+	}
+	// Taken: the conversation is the counselor's, in 自分の担当.
+	taken := pool
+	taken.AssigneeID, taken.PoolSince = ptr(in.Me().ID), nil
+	m.Claimed(9, taken, nil)
+	if m.View() != inbox.ViewMine || in.FocusedID() != 9 || !in.Mine(in.Focused()) || m.claimBtn.Visible() || in.Conv(9).Preview != nil {
+		t.Fatalf("after the claim: view %d front %d", m.View(), in.FocusedID())
+	}
+}
+
+// With claim_by_button, a pool conversation's reply box waits for 担当する;
+// a colleague's conversation (an admin's 全体) is read, not answered.
+func TestReplyBoxFollowsWhoHasIt(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	org := in.Org()
+	org.Settings.ClaimByButton = true
+	since := clk.t
+	colleague := int64(7)
+	in.Apply(&protocol.Welcome{Account: protocol.Account{ID: 1, Role: protocol.RoleAdmin}, Org: org, Conversations: []protocol.Conversation{
+		{ID: 9, ClientID: 19, Nickname: "はじめて", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, WaitingSince: &since, PoolSince: &since},
+		{ID: 8, ClientID: 18, Nickname: "あおい", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, WaitingSince: &since, AssigneeID: &colleague},
+	}})
+	m.Apply(in.Apply(&protocol.Synced{}))
+	m.SetStaff(map[int64]protocol.Account{7: {ID: 7, Nickname: "佐藤"}})
+	if !m.list.viewBtns[2].Visible() {
+		t.Fatal("an admin is not offered 全体")
+	}
+	m.Open(9)
+	if !m.compose.Disabled() || !m.claimBtn.Visible() {
+		t.Fatal("with claim_by_button the reply box waits for the claim")
+	}
+	m.SetView(inbox.ViewAll)
+	m.Open(8)
+	if !m.compose.Disabled() || m.claimBtn.Visible() || !strings.Contains(m.subtitle.Text, "佐藤") {
+		t.Fatalf("a colleague's conversation: subtitle %q", m.subtitle.Text)
+	}
+	found := false
+	for _, r := range m.list.rows {
+		if r.conv == 8 && strings.Contains(r.state.Text, "佐藤") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("全体 does not name the assignee")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A staff-only note is written from the reply box in note mode, goes
+// through its own action (never the client's send), and shows in the
+// history in the middle, marked; a hand-over asks to whom and with which
+// note.
+func TestNotesAndHandOverOnScreen(t *testing.T) {
+	m, in, clk, rec, w := newMainForTest(t)
+	var notes []string
+	var transfers []*int64
+	var transferNote string
+	m.actions.Note = func(conv int64, body string) { notes = append(notes, body) }
+	m.actions.Transfer = func(conv int64, to *int64, note string) { transfers = append(transfers, to); transferNote = note }
+	m.SetStaff(map[int64]protocol.Account{1: {ID: 1, Nickname: "わたし"}, 7: {ID: 7, Nickname: "佐藤", DisplayName: "さとう"}})
+	m.Apply(in.Apply(clientMsg(1, 1, "こんにちは")))
+	m.pick(1)
+	if !m.noteMode.Visible() || !m.handBtn.Visible() {
+		t.Fatal("note mode or 引き継ぐ not offered in one's own conversation")
+	}
+	m.noteMode.SetChecked(true)
+	if m.sendBtn.Text != T("compose.keepNote", "Keep the note") {
+		t.Fatalf("send button in note mode: %q", m.sendBtn.Text)
+	}
+	test.Type(m.compose, "次回は睡眠のことを聞く")
+	m.compose.TypedShortcut(ctrlEnter())
+	if len(notes) != 1 || notes[0] != "次回は睡眠のことを聞く" || len(rec.sent) != 0 || m.noteMode.Checked {
+		t.Fatalf("notes %v, replies %v, still in note mode %v", notes, rec.sent, m.noteMode.Checked)
+	}
+	// The note as stored: a row of its own, marked for staff only.
+	m.Apply(in.Apply(&protocol.MessageFrame{Message: protocol.Message{ID: 77, ConversationID: 1, Seq: 2, SenderID: 1, SenderRole: protocol.RoleCounselor,
+		Kind: protocol.KindNote, Body: "次回は睡眠のことを聞く", CreatedAt: clk.t}}))
+	last := m.history.rows[len(m.history.rows)-1]
+	if last.key.kind != rowNote || !strings.Contains(m.metaLine(&last), T("msg.note", "Staff note (the client never sees it)")) {
+		t.Fatalf("the note's row: kind %d meta %q", last.key.kind, m.metaLine(&last))
+	}
+	// 引き継ぐ…: to 佐藤, with a note.
+	m.ShowTransfer()
+	var pick *widget.Select
+	var note *widget.Entry
+	for _, o := range overlayObjects(w) {
+		switch x := o.(type) {
+		case *widget.Select:
+			pick = x
+		case *widget.Entry:
+			if x.MultiLine {
+				note = x
+			}
+		}
+	}
+	if pick == nil || note == nil || len(pick.Options) != 2 || !strings.HasPrefix(pick.Options[1], "佐藤「さとう」 · ") {
+		t.Fatalf("the hand-over dialog: %v", pick)
+	}
+	pick.SetSelectedIndex(1)
+	note.SetText("夜に書くことが多い方です")
+	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(transfers) != 1 || transfers[0] == nil || *transfers[0] != 7 || transferNote != "夜に書くことが多い方です" {
+		t.Fatalf("transfers %v %q", transfers, transferNote)
+	}
+}
+
+// Presence and capacity on screen: the presence menu sets it; away (or at
+// the organisation's limit) the pool's view says why it shows nothing;
+// colleagues' presence shows in the hand-over list and the top bar; 対応終了
+// asks first.
+func TestPresenceAndCapacityOnScreen(t *testing.T) {
+	m, in, _, _, _ := newMainForTest(t)
+	var set []protocol.Presence
+	var ended []int64
+	m.actions.SetPresence = func(p protocol.Presence) { set = append(set, p) }
+	m.actions.End = func(id int64) { ended = append(ended, id) }
+	m.SetStaff(map[int64]protocol.Account{1: {ID: 1, Nickname: "わたし", Presence: protocol.PresenceAvailable, Online: true},
+		7: {ID: 7, Nickname: "佐藤", Presence: protocol.PresenceAvailable, OpenConversations: 2, Online: true}})
+	if !strings.Contains(m.team.Text, "2") {
+		t.Fatalf("team line %q", m.team.Text)
+	}
+	m.presence.SetSelectedIndex(1) // 離席
+	if len(set) != 1 || set[0] != protocol.PresenceAway {
+		t.Fatalf("presence set %v", set)
+	}
+	me := in.Me()
+	me.Presence = protocol.PresenceAway
+	m.SetMe(me)
+	m.SetView(inbox.ViewPool)
+	if !m.list.hint.Visible() || !strings.Contains(m.list.hint.source, T("presence.available", "Taking conversations")) {
+		t.Fatalf("away, the pool's hint: %q", m.list.hint.source)
+	}
+	// A colleague goes away: the top bar and the hand-over list say so.
+	m.Apply(in.Apply(&protocol.PresenceFrame{AccountID: 7, Presence: protocol.PresenceAway, OpenConversations: 3, Online: true}))
+	if !strings.Contains(m.team.Text, "0") || !strings.Contains(m.staffChoice(m.staff[7]), T("presence.away", "Away")) {
+		t.Fatalf("team %q, choice %q", m.team.Text, m.staffChoice(m.staff[7]))
+	}
+	// At the organisation's limit.
+	me.Presence = protocol.PresenceAvailable
+	m.SetMe(me)
+	org := in.Org()
+	org.Settings.MaxOpen = 3
+	m.Apply(in.Apply(&protocol.SettingsFrame{Org: org}))
+	if !m.list.hint.Visible() || !strings.Contains(m.list.viewBtns[0].Text, "3/3") {
+		t.Fatalf("at the limit: hint %v, mine %q", m.list.hint.Visible(), m.list.viewBtns[0].Text)
+	}
+	// 対応終了 asks, naming the client.
+	m.SetView(inbox.ViewMine)
+	m.pick(1)
+	test.Tap(m.endBtn)
+	if len(ended) != 0 || m.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("ended without asking")
+	}
+	m.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(ended) != 1 || ended[0] != 1 {
+		t.Fatalf("ended %v", ended)
+	}
+}
+
+// Nomination on screen: a nominated conversation says so in the list and
+// the title, its button takes the nomination; a lapsed switch is
+// explained once, and either answer settles it.
+func TestNominationOnScreen(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		resume bool
+	}{{"take nominations again", true}, {"leave them off", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, in, clk, _, w := newMainForTest(t)
+			var claims []int64
+			var switched []bool
+			m.actions.Claim = func(id int64) { claims = append(claims, id) }
+			m.actions.Nominations = func(on bool) { switched = append(switched, on) }
+			me, at := int64(1), clk.t.Add(-2*time.Hour)
+			m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: protocol.Conversation{ID: 4, ClientID: 14, Nickname: "みなと",
+				Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, AssigneeID: &me, NominatedAt: &at}}))
+			m.pick(4)
+			if !m.claimBtn.Visible() || m.claimBtn.Text != T("pool.acceptNomination", "Take the nomination") ||
+				!strings.Contains(m.subtitle.Text, "2") {
+				t.Fatalf("button %v %q, subtitle %q", m.claimBtn.Visible(), m.claimBtn.Text, m.subtitle.Text)
+			}
+			if row := listRow(t, m, "みなと"); !strings.Contains(row.state.Text, T("list.nominated", "Nominated you")) {
+				t.Fatalf("the list row: %q", row.state.Text)
+			}
+			test.Tap(m.claimBtn)
+			if len(claims) != 1 || claims[0] != 4 {
+				t.Fatalf("claims %v", claims)
+			}
+			m.Claimed(4, protocol.Conversation{ID: 4, ClientID: 14, Nickname: "みなと", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, AssigneeID: &me}, nil)
+			if m.claimBtn.Visible() {
+				t.Fatal("the button stays after the nomination was taken")
+			}
+
+			// The switch turned itself off: told once, at the welcome.
+			lapsed := clk.t.Add(-time.Hour)
+			m.Apply(in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor, DisplayName: "みどり", NominationLapsedAt: &lapsed}}))
+			top := w.Canvas().Overlays().Top()
+			if top == nil {
+				t.Fatal("the lapse was not explained")
+			}
+			if tt.resume {
+				w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+			} else {
+				w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+			}
+			if len(switched) != 1 || switched[0] != tt.resume {
+				t.Fatalf("switched %v", switched)
+			}
+			m.Apply(in.Apply(&protocol.Welcome{Account: protocol.Account{ID: me, Role: protocol.RoleCounselor, DisplayName: "みどり", NominationLapsedAt: &lapsed}}))
+			if w.Canvas().Overlays().Top() != nil || len(switched) != 1 {
+				t.Fatal("told twice in one session")
+			}
+		})
+	}
+}
+
+// Risk first on screen: a conversation raised by crisis words goes to the
+// top of the list with a marker, and the alert (no name, no text) sounds
+// once for it.
+func TestRiskOnScreen(t *testing.T) {
+	m, in, clk, _, _ := newMainForTest(t)
+	alerts := 0
+	m.actions.AlertRisk = func() { alerts++ }
+	me := int64(1)
+	// ひなた waited longest; そら's words raise them above everyone.
+	w := clk.t.Add(-time.Hour)
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: protocol.Conversation{ID: 2, ClientID: 12, Nickname: "ひなた",
+		Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1, AssigneeID: &me, WaitingSince: &w}}))
+	at := clk.t
+	raised := protocol.Conversation{ID: 3, ClientID: 13, Nickname: "そら", Status: protocol.StatusWaiting, FirstSeq: 1, LastSeq: 1,
+		AssigneeID: &me, WaitingSince: &at, RiskAt: &at}
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: raised}))
+	if alerts != 1 {
+		t.Fatalf("%d risk alerts, want 1", alerts)
+	}
+	if first := m.list.shown[0]; first.ID != 3 {
+		t.Fatalf("the top of the list is %s", first.Nickname)
+	}
+	if row := listRow(t, m, "⚠ そら"); !strings.Contains(row.state.Text, T("list.risk", "⚠ Crisis words: answer first")) {
+		t.Fatalf("the row: %q", row.state.Text)
+	}
+	m.Apply(in.Apply(&protocol.ConversationFrame{Conversation: raised})) // the same state again
+	if alerts != 1 {
+		t.Fatal("alerted twice for one raise")
 	}
 }

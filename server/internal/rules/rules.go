@@ -34,7 +34,13 @@ type Send struct {
 	Conv        store.ConversationState
 	Settings    protocol.Settings
 	Body        string
-	Now         time.Time
+	// Kind is protocol.KindNote for a staff-only note ("" or KindText: a
+	// message to the other side).
+	Kind protocol.MessageKind
+	// Desk is a staff sender's (a reply that takes a conversation counts
+	// against max_open).
+	Desk Desk
+	Now  time.Time
 }
 
 // Sent is what Send decides: the message to store, a closed notice to
@@ -44,6 +50,13 @@ type Sent struct {
 	Message protocol.Message
 	Notice  *protocol.Message
 	Conv    store.ConversationState
+	// Risk: the client's message matched a crisis phrase and raised the
+	// conversation now (the store records it in the audit log).
+	Risk bool
+	// Answered is how long the client had waited, when this is a staff
+	// reply to a waiting client (the organisation's typical reply time is
+	// the median of these).
+	Answered *time.Duration
 }
 
 // SendMessage decides whether a message may be stored and what it
@@ -51,7 +64,9 @@ type Sent struct {
 // the organisation is closed or paused a client's message is refused
 // (closed_behavior "block") or stored with one notice per closed stretch
 // ("accept"); a client whose access period has ended writes nothing; a
-// staff reply answers the conversation and claims it if nobody has.
+// client's message puts a conversation nobody has into the pool; staff
+// write only in their own conversations, and a reply takes one from the
+// pool unless the organisation wants the claim button first (staffWrite).
 func SendMessage(in Send) (Sent, error) {
 	if err := protocol.ValidateBody(in.Body); err != nil {
 		return Sent{}, err
@@ -60,6 +75,9 @@ func SendMessage(in Send) (Sent, error) {
 	isClient := p.Role == protocol.RoleClient
 	if !isClient && !p.IsStaff() {
 		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "only clients and staff send messages")
+	}
+	if in.Kind == protocol.KindNote {
+		return note(in)
 	}
 	if isClient && in.AccessUntil != nil && !now.Before(*in.AccessUntil) {
 		return Sent{}, protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
@@ -75,8 +93,14 @@ func SendMessage(in Send) (Sent, error) {
 			return Sent{}, &protocol.Error{Code: protocol.CodeOutsideHours, Message: "outside the organisation's access hours", ReopensAt: &opens}
 		}
 	}
-	if !isClient && !c.ClientWrote && !in.Settings.StaffMayWriteFirst {
-		return Sent{}, protocol.Errorf(protocol.CodeClientFirst, "the client has not written yet; staff answer, they do not write first")
+	if !isClient {
+		var err error
+		if c, err = staffWrite(p, in.Desk, c, in.Settings, now); err != nil {
+			return Sent{}, err
+		}
+		if in.Kind != protocol.KindNote {
+			c.NominatedAt = nil // a reply takes a nomination
+		}
 	}
 
 	period := time.Duration(in.Settings.RetentionSeconds) * time.Second
@@ -93,6 +117,10 @@ func SendMessage(in Send) (Sent, error) {
 			c.WaitingSince = &now
 		}
 		c.ClientWrote = true
+		if c.RiskAt == nil && CrisisMatch(in.Body, in.Settings.CrisisPhrases) {
+			c.RiskAt, out.Risk = &now, true
+		}
+		c = enterPool(c, now) // an ended conversation waits in the pool anew
 		c.ClientDeliveredSeq, c.ClientReadSeq = c.LastSeq, c.LastSeq
 		if avail.State != hours.StateOpen && (c.NoticeUntil == nil || !now.Before(*c.NoticeUntil)) {
 			out.Notice = &protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderRole: protocol.RoleSystem,
@@ -106,13 +134,12 @@ func SendMessage(in Send) (Sent, error) {
 		}
 	} else {
 		c.Status = protocol.StatusAnswered
+		if c.WaitingSince != nil {
+			w := now.Sub(*c.WaitingSince)
+			out.Answered = &w
+		}
 		c.WaitingSince = nil
 		c.StaffDeliveredSeq, c.StaffReadSeq = c.LastSeq, c.LastSeq
-		if c.AssigneeID == nil {
-			// Answering claims an unassigned conversation.
-			id := p.AccountID
-			c.AssigneeID = &id
-		}
 	}
 	out.Conv = c
 	return out, nil
@@ -137,27 +164,6 @@ func Receipt(p store.Principal, c store.ConversationState, delivered, read int64
 	}
 	*dp, *rp = max(*dp, delivered), max(*rp, read)
 	return c, true
-}
-
-// Assign decides whether actor may set a conversation's assignee (nil
-// releases it). assigneeRole is the assignee's role in the actor's
-// organisation ("" if it is no account there). Counselors take what is
-// unassigned or theirs and release their own; a colleague's, an admin's
-// included, is not theirs to take. Admins assign any staff member.
-func Assign(actor store.Principal, c store.ConversationState, assignee *int64, assigneeRole protocol.Role) error {
-	if !actor.IsStaff() {
-		return protocol.Errorf(protocol.CodeForbidden, "staff only")
-	}
-	if actor.Role != protocol.RoleAdmin {
-		mine := c.AssigneeID == nil || *c.AssigneeID == actor.AccountID
-		if !mine || (assignee != nil && *assignee != actor.AccountID) {
-			return protocol.Errorf(protocol.CodeForbidden, "counselors take conversations for themselves only")
-		}
-	}
-	if assignee != nil && !assigneeRole.IsStaff() {
-		return protocol.Errorf(protocol.CodeInvalid, "assignee must be a staff member of the organisation")
-	}
-	return nil
 }
 
 // MayAdminister reports whether p may manage the accounts of orgID: its

@@ -41,7 +41,9 @@ func TestSendMessage(t *testing.T) {
 	evening := monday.Add(9 * time.Hour) // 21:00 in Tokyo: closed
 	fresh := store.ConversationState{Conversation: protocol.Conversation{ID: 3, ClientID: 7, Status: protocol.StatusNew}, OrgID: 1}
 	wrote := fresh
-	wrote.ClientWrote, wrote.LastSeq, wrote.Status = true, 4, protocol.StatusWaiting
+	wrote.ClientWrote, wrote.LastSeq, wrote.Status, wrote.PoolSince = true, 4, protocol.StatusWaiting, ptr(monday.Add(-time.Hour))
+	colleagues := wrote
+	colleagues.AssigneeID, colleagues.PoolSince = ptr(other.AccountID), nil
 	noticed := wrote
 	noticed.NoticeUntil = ptr(monday.Add(22 * time.Hour))
 
@@ -64,11 +66,33 @@ func TestSendMessage(t *testing.T) {
 			}},
 		{name: "staff may not write first", in: Send{Sender: co, Conv: fresh, Settings: settings(nil), Body: "x", Now: monday}, code: protocol.CodeClientFirst},
 		{name: "unless the organisation lets them", in: Send{Sender: co, Conv: fresh, Settings: settings(func(s *protocol.Settings) { s.StaffMayWriteFirst = true }), Body: "x", Now: monday}},
-		{name: "a staff reply answers and claims", in: Send{Sender: co, SenderName: "みどり", Conv: wrote, Settings: settings(nil), Body: "はい", Now: monday},
+		{name: "a client's first message puts the conversation in the pool", in: Send{Sender: client, Conv: fresh, Settings: settings(nil), Body: "誰か", Now: monday},
+			check: func(t *testing.T, out Sent) {
+				if !out.Conv.InPool() || !out.Conv.PoolSince.Equal(monday) {
+					t.Fatalf("%+v", out.Conv)
+				}
+			}},
+		{name: "waiting longer keeps its place in the pool", in: Send{Sender: client, Conv: wrote, Settings: settings(nil), Body: "まだですか", Now: monday},
+			check: func(t *testing.T, out Sent) {
+				if !out.Conv.PoolSince.Equal(*wrote.PoolSince) {
+					t.Fatalf("pool since %v, want %v", out.Conv.PoolSince, wrote.PoolSince)
+				}
+			}},
+		{name: "a staff reply answers and takes it from the pool", in: Send{Sender: co, SenderName: "みどり", Conv: wrote, Settings: settings(nil), Body: "はい", Now: monday},
 			check: func(t *testing.T, out Sent) {
 				c := out.Conv
-				if c.Status != protocol.StatusAnswered || c.WaitingSince != nil || *c.AssigneeID != co.AccountID || c.StaffReadSeq != 5 || out.Message.SenderName != "みどり" {
+				if c.Status != protocol.StatusAnswered || c.WaitingSince != nil || *c.AssigneeID != co.AccountID || c.PoolSince != nil || c.StaffReadSeq != 5 || out.Message.SenderName != "みどり" {
 					t.Fatalf("%+v %+v", out.Message, c)
+				}
+			}},
+		{name: "unless only the button takes", in: Send{Sender: co, Conv: wrote, Settings: settings(func(s *protocol.Settings) { s.ClaimByButton = true }), Body: "はい", Now: monday}, code: protocol.CodeClaimFirst},
+		{name: "the assignee answers with the button setting", in: Send{Sender: other, Conv: colleagues, Settings: settings(func(s *protocol.Settings) { s.ClaimByButton = true }), Body: "はい", Now: monday}},
+		{name: "a colleague's conversation is not another's to answer", in: Send{Sender: co, Conv: colleagues, Settings: settings(nil), Body: "はい", Now: monday}, code: protocol.CodeForbidden},
+		{name: "nor an admin's to answer without taking it over", in: Send{Sender: admin, Conv: colleagues, Settings: settings(nil), Body: "はい", Now: monday}, code: protocol.CodeForbidden},
+		{name: "writing first takes the conversation", in: Send{Sender: co, Conv: fresh, Settings: settings(func(s *protocol.Settings) { s.StaffMayWriteFirst = true }), Body: "x", Now: monday},
+			check: func(t *testing.T, out Sent) {
+				if out.Conv.AssigneeID == nil || *out.Conv.AssigneeID != co.AccountID {
+					t.Fatalf("%+v", out.Conv)
 				}
 			}},
 		{name: "a client's message carries no name", in: Send{Sender: client, SenderName: "x", Conv: wrote, Settings: settings(nil), Body: "y", Now: monday},
@@ -145,39 +169,6 @@ func TestReceipt(t *testing.T) {
 			}
 			if changed != tt.changed || d != tt.wantDelivered || r != tt.wantR {
 				t.Fatalf("changed %v, marks %d/%d", changed, d, r)
-			}
-		})
-	}
-}
-
-func TestAssign(t *testing.T) {
-	unassigned := store.ConversationState{}
-	mine := store.ConversationState{Conversation: protocol.Conversation{AssigneeID: ptr(co.AccountID)}}
-	admins := store.ConversationState{Conversation: protocol.Conversation{AssigneeID: ptr(admin.AccountID)}}
-	tests := []struct {
-		name     string
-		by       store.Principal
-		c        store.ConversationState
-		assignee *int64
-		role     protocol.Role
-		code     protocol.Code
-	}{
-		{"a counselor takes an unassigned one", co, unassigned, ptr(co.AccountID), protocol.RoleCounselor, ""},
-		{"takes their own again", co, mine, ptr(co.AccountID), protocol.RoleCounselor, ""},
-		{"releases their own", co, mine, nil, "", ""},
-		{"a colleague's is not theirs", other, mine, ptr(other.AccountID), protocol.RoleCounselor, protocol.CodeForbidden},
-		{"nor an admin's", co, admins, ptr(co.AccountID), protocol.RoleCounselor, protocol.CodeForbidden},
-		{"nor to hand to a colleague", co, mine, ptr(other.AccountID), protocol.RoleCounselor, protocol.CodeForbidden},
-		{"an admin assigns anyone", admin, mine, ptr(other.AccountID), protocol.RoleCounselor, ""},
-		{"but only staff", admin, mine, ptr(client.AccountID), protocol.RoleClient, protocol.CodeInvalid},
-		{"of this organisation", admin, mine, ptr(int64(99)), "", protocol.CodeInvalid},
-		{"clients assign nothing", client, unassigned, nil, "", protocol.CodeForbidden},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := Assign(tt.by, tt.c, tt.assignee, tt.role)
-			if got := codeOf(err); got != tt.code {
-				t.Fatalf("got %v, want %q", err, tt.code)
 			}
 		})
 	}
@@ -384,7 +375,7 @@ func TestSignInAndBulk(t *testing.T) {
 func TestSendOutsideAccessHours(t *testing.T) {
 	s := settings(func(s *protocol.Settings) { open9to5(s); s.CounselorHoursOnly = true })
 	evening := monday.Add(9 * time.Hour) // 21:00 in Tokyo
-	wrote := store.ConversationState{Conversation: protocol.Conversation{ID: 3, LastSeq: 1}, ClientWrote: true}
+	wrote := store.ConversationState{Conversation: protocol.Conversation{ID: 3, LastSeq: 1, PoolSince: &monday}, ClientWrote: true}
 	_, err := SendMessage(Send{Sender: co, Conv: wrote, Settings: s, Body: "x", Now: evening})
 	if pe := protocol.AsError(err); pe.Code != protocol.CodeOutsideHours || pe.ReopensAt == nil {
 		t.Fatalf("a counselor outside hours: %v", err)

@@ -54,6 +54,29 @@ func ValidateSettings(s protocol.Settings) error {
 			return protocol.Errorf(protocol.CodeInvalid, "%s must be at most %d characters, without control characters", name, protocol.MaxClientTextRunes)
 		}
 	}
+	if s.NominationLapseDays < 0 || s.NominationLapseDays > protocol.MaxNominationLapseDays {
+		return protocol.Errorf(protocol.CodeInvalid, "nomination_lapse_days must be 0 (the default, %d) to %d", protocol.DefaultNominationLapseDays, protocol.MaxNominationLapseDays)
+	}
+	if s.NominationTimeoutHours < 0 || s.NominationTimeoutHours > protocol.MaxNominationTimeoutHours {
+		return protocol.Errorf(protocol.CodeInvalid, "nomination_timeout_hours must be 0 (the default, %d) to %d", protocol.DefaultNominationTimeoutHours, protocol.MaxNominationTimeoutHours)
+	}
+	if s.UnansweredTimeoutHours < 0 || s.UnansweredTimeoutHours > protocol.MaxUnansweredTimeoutHours {
+		return protocol.Errorf(protocol.CodeInvalid, "unanswered_timeout_hours must be 0 (the default, %d) to %d", protocol.DefaultUnansweredTimeoutHours, protocol.MaxUnansweredTimeoutHours)
+	}
+	if utf8.RuneCountInString(s.ApologyText) > protocol.MaxApologyRunes || strings.ContainsFunc(s.ApologyText, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
+		return protocol.Errorf(protocol.CodeInvalid, "apology text must be at most %d characters, without control characters", protocol.MaxApologyRunes)
+	}
+	if len(s.CrisisPhrases) > MaxCrisisPhrases {
+		return protocol.Errorf(protocol.CodeInvalid, "at most %d crisis phrases", MaxCrisisPhrases)
+	}
+	for _, p := range s.CrisisPhrases {
+		if utf8.RuneCountInString(p) > MaxCrisisPhraseRunes || NormalizeForRisk(p) == "" {
+			return protocol.Errorf(protocol.CodeInvalid, "each crisis phrase must be 1 to %d characters with at least one letter", MaxCrisisPhraseRunes)
+		}
+	}
+	if s.MaxOpen < 0 || s.MaxOpen > protocol.MaxMaxOpen {
+		return protocol.Errorf(protocol.CodeInvalid, "max_open must be 0 (no limit) to %d", protocol.MaxMaxOpen)
+	}
 	if !slices.Contains(protocol.AppIcons, s.AppIcon) {
 		return protocol.Errorf(protocol.CodeInvalid, "app icon must be one of %q", protocol.AppIcons)
 	}
@@ -122,6 +145,35 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	}
 	if patch.ShowOrgName != nil {
 		s.ShowOrgName = *patch.ShowOrgName
+	}
+	if patch.ClaimByButton != nil {
+		s.ClaimByButton = *patch.ClaimByButton
+	}
+	if patch.AnnounceHandover != nil {
+		s.AnnounceHandover = *patch.AnnounceHandover
+	}
+	if patch.MaxOpen != nil {
+		s.MaxOpen = *patch.MaxOpen
+	}
+	if patch.NominationLapseDays != nil {
+		s.NominationLapseDays = *patch.NominationLapseDays
+	}
+	if patch.NominationTimeoutHours != nil {
+		s.NominationTimeoutHours = *patch.NominationTimeoutHours
+	}
+	if patch.UnansweredTimeoutHours != nil {
+		s.UnansweredTimeoutHours = *patch.UnansweredTimeoutHours
+	}
+	if patch.ApologyText != nil {
+		s.ApologyText = clientText(*patch.ApologyText)
+	}
+	if patch.CrisisPhrases != nil {
+		s.CrisisPhrases = nil
+		for _, p := range *patch.CrisisPhrases {
+			if p = strings.TrimSpace(p); p != "" && !slices.Contains(s.CrisisPhrases, p) {
+				s.CrisisPhrases = append(s.CrisisPhrases, p)
+			}
+		}
 	}
 	if err := ValidateSettings(s); err != nil {
 		return SettingsChange{}, err

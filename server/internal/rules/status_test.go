@@ -9,7 +9,7 @@ import (
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
-func conv(p protocol.Progress, next string) store.ConversationState {
+func progressConv(p protocol.Progress, next string) store.ConversationState {
 	c := store.ConversationState{OrgID: 1}
 	c.ID, c.ClientID, c.Progress, c.NextContact = 3, 7, p, next
 	return c
@@ -28,21 +28,21 @@ func TestSetProgress(t *testing.T) {
 		code    protocol.Code
 		changed bool
 	}{
-		{"counselor sets 対応中", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressInProgress}, monday, "", true},
-		{"admin sets 完了", admin, conv(protocol.ProgressAwaiting, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, "", true},
-		{"the same again changes nothing", co, conv(protocol.ProgressDone, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, "", false},
-		{"client may not", client, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, protocol.CodeForbidden, false},
-		{"unknown progress", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: "later"}, monday, protocol.CodeInvalid, false},
-		{"next contact needs a date", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact}, monday, protocol.CodeInvalid, false},
-		{"a date needs next contact", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone, NextContact: "2026-12-03"}, monday, protocol.CodeInvalid, false},
-		{"next contact today", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-23"}, monday, "", true},
-		{"next contact in December", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-03"}, monday, "", true},
-		{"another date is a change", co, conv(protocol.ProgressNextContact, "2026-12-03"), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-04"}, monday, "", true},
-		{"yesterday has passed", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-22"}, monday, protocol.CodeInvalid, false},
-		{"the organisation's day, not UTC's", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-23"}, lateTokyo, protocol.CodeInvalid, false},
-		{"more than a year ahead", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2027-11-25"}, monday, protocol.CodeInvalid, false},
-		{"not a date", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-02-30"}, monday, protocol.CodeInvalid, false},
-		{"a time is not a date", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-03T00:00:00Z"}, monday, protocol.CodeInvalid, false},
+		{"counselor sets 対応中", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressInProgress}, monday, "", true},
+		{"admin sets 完了", admin, progressConv(protocol.ProgressAwaiting, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, "", true},
+		{"the same again changes nothing", co, progressConv(protocol.ProgressDone, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, "", false},
+		{"client may not", client, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, protocol.CodeForbidden, false},
+		{"unknown progress", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: "later"}, monday, protocol.CodeInvalid, false},
+		{"next contact needs a date", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact}, monday, protocol.CodeInvalid, false},
+		{"a date needs next contact", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone, NextContact: "2026-12-03"}, monday, protocol.CodeInvalid, false},
+		{"next contact today", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-23"}, monday, "", true},
+		{"next contact in December", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-03"}, monday, "", true},
+		{"another date is a change", co, progressConv(protocol.ProgressNextContact, "2026-12-03"), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-04"}, monday, "", true},
+		{"yesterday has passed", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-22"}, monday, protocol.CodeInvalid, false},
+		{"the organisation's day, not UTC's", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-23"}, lateTokyo, protocol.CodeInvalid, false},
+		{"more than a year ahead", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2027-11-25"}, monday, protocol.CodeInvalid, false},
+		{"not a date", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-02-30"}, monday, protocol.CodeInvalid, false},
+		{"a time is not a date", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-03T00:00:00Z"}, monday, protocol.CodeInvalid, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,17 +80,17 @@ func TestProgressAfterSend(t *testing.T) {
 		by     int64 // 0: set by nobody (automatic), -1: unchanged
 		code   protocol.Code
 	}{
-		{"a first reply starts the work", co, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{}, protocol.ProgressInProgress, "", co.AccountID, ""},
-		{"older conversations without progress count as new", co, conv("", ""), protocol.ProgressRequest{}, protocol.ProgressInProgress, "", co.AccountID, ""},
-		{"a plain reply keeps 返答待ち", co, conv(protocol.ProgressAwaiting, ""), protocol.ProgressRequest{}, protocol.ProgressAwaiting, "", -1, ""},
-		{"a plain reply keeps the promised date", co, conv(protocol.ProgressNextContact, "2026-12-03"), protocol.ProgressRequest{}, protocol.ProgressNextContact, "2026-12-03", -1, ""},
-		{"a template's progress", co, conv(protocol.ProgressInProgress, ""), protocol.ProgressRequest{Progress: protocol.ProgressAwaiting}, protocol.ProgressAwaiting, "", co.AccountID, ""},
-		{"a promised date", admin, conv(protocol.ProgressInProgress, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-03"}, protocol.ProgressNextContact, "2026-12-03", admin.AccountID, ""},
-		{"a past date refuses the reply", co, conv(protocol.ProgressInProgress, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-01"}, "", "", -1, protocol.CodeInvalid},
-		{"the client answers 返答待ち", client, conv(protocol.ProgressAwaiting, ""), protocol.ProgressRequest{}, protocol.ProgressInProgress, "", 0, ""},
-		{"the client writes to a finished conversation", client, conv(protocol.ProgressDone, ""), protocol.ProgressRequest{}, protocol.ProgressDone, "", -1, ""},
-		{"the client writes before a promised date", client, conv(protocol.ProgressNextContact, "2026-12-03"), protocol.ProgressRequest{}, protocol.ProgressNextContact, "2026-12-03", -1, ""},
-		{"a client may not set progress", client, conv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, "", "", -1, protocol.CodeForbidden},
+		{"a first reply starts the work", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{}, protocol.ProgressInProgress, "", co.AccountID, ""},
+		{"older conversations without progress count as new", co, progressConv("", ""), protocol.ProgressRequest{}, protocol.ProgressInProgress, "", co.AccountID, ""},
+		{"a plain reply keeps 返答待ち", co, progressConv(protocol.ProgressAwaiting, ""), protocol.ProgressRequest{}, protocol.ProgressAwaiting, "", -1, ""},
+		{"a plain reply keeps the promised date", co, progressConv(protocol.ProgressNextContact, "2026-12-03"), protocol.ProgressRequest{}, protocol.ProgressNextContact, "2026-12-03", -1, ""},
+		{"a template's progress", co, progressConv(protocol.ProgressInProgress, ""), protocol.ProgressRequest{Progress: protocol.ProgressAwaiting}, protocol.ProgressAwaiting, "", co.AccountID, ""},
+		{"a promised date", admin, progressConv(protocol.ProgressInProgress, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-12-03"}, protocol.ProgressNextContact, "2026-12-03", admin.AccountID, ""},
+		{"a past date refuses the reply", co, progressConv(protocol.ProgressInProgress, ""), protocol.ProgressRequest{Progress: protocol.ProgressNextContact, NextContact: "2026-11-01"}, "", "", -1, protocol.CodeInvalid},
+		{"the client answers 返答待ち", client, progressConv(protocol.ProgressAwaiting, ""), protocol.ProgressRequest{}, protocol.ProgressInProgress, "", 0, ""},
+		{"the client writes to a finished conversation", client, progressConv(protocol.ProgressDone, ""), protocol.ProgressRequest{}, protocol.ProgressDone, "", -1, ""},
+		{"the client writes before a promised date", client, progressConv(protocol.ProgressNextContact, "2026-12-03"), protocol.ProgressRequest{}, protocol.ProgressNextContact, "2026-12-03", -1, ""},
+		{"a client may not set progress", client, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, "", "", -1, protocol.CodeForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestProgressAfterSend(t *testing.T) {
 }
 
 func TestDecide(t *testing.T) {
-	c := conv(protocol.ProgressInProgress, "")
+	c := progressConv(protocol.ProgressInProgress, "")
 	c.FirstSeq, c.LastSeq = 3, 12
 	tests := []struct {
 		name   string
@@ -149,21 +149,28 @@ func TestDecide(t *testing.T) {
 
 func TestClientNote(t *testing.T) {
 	cl := protocol.Account{ID: 7, OrgID: 1, Role: protocol.RoleClient}
+	mine := &protocol.Conversation{ID: 3, ClientID: cl.ID, AssigneeID: ptr(co.AccountID)}
+	colleagues := &protocol.Conversation{ID: 3, ClientID: cl.ID, AssigneeID: ptr(int64(99))}
+	pool := &protocol.Conversation{ID: 3, ClientID: cl.ID, PoolSince: ptr(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))}
 	tests := []struct {
 		name   string
 		actor  store.Principal
 		target protocol.Account
+		conv   *protocol.Conversation
 		note   string
 		code   protocol.Code
 	}{
-		{"counselor", co, cl, "睡眠の話が中心。次は週末の過ごし方", ""},
-		{"admin clears it", admin, cl, "", ""},
-		{"client", client, cl, "x", protocol.CodeForbidden},
-		{"another organisation's client", outside, cl, "x", protocol.CodeNotFound},
-		{"a staff account is no client", co, protocol.Account{ID: 2, OrgID: 1, Role: protocol.RoleCounselor}, "x", protocol.CodeNotFound},
-		{"too long", co, cl, strings.Repeat("あ", protocol.MaxNoteRunes+1), protocol.CodeInvalid},
-		{"control character", co, cl, "a\x1bb", protocol.CodeInvalid},
-		{"lines and tabs", co, cl, "一行目\n\t二行目", ""},
+		{"counselor", co, cl, mine, "睡眠の話が中心。次は週末の過ごし方", ""},
+		{"counselor, a colleague's client", co, cl, colleagues, "x", protocol.CodeForbidden},
+		{"counselor, a client waiting in the pool", co, cl, pool, "x", protocol.CodeForbidden},
+		{"counselor, a client with no conversation", co, cl, nil, "x", protocol.CodeForbidden},
+		{"admin clears it", admin, cl, colleagues, "", ""},
+		{"client", client, cl, mine, "x", protocol.CodeForbidden},
+		{"another organisation's client", outside, cl, mine, "x", protocol.CodeNotFound},
+		{"a staff account is no client", co, protocol.Account{ID: 2, OrgID: 1, Role: protocol.RoleCounselor}, mine, "x", protocol.CodeNotFound},
+		{"too long", co, cl, mine, strings.Repeat("あ", protocol.MaxNoteRunes+1), protocol.CodeInvalid},
+		{"control character", co, cl, mine, "a\x1bb", protocol.CodeInvalid},
+		{"lines and tabs", co, cl, mine, "一行目\n\t二行目", ""},
 	}
 	// An edit started from the note as it is passes; one started from an
 	// older note is refused, not written over a colleague's words.
@@ -180,14 +187,14 @@ func TestClientNote(t *testing.T) {
 		{"written meanwhile where there was none", ptr(""), protocol.CodeConflict},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := codeOf(ClientNote(co, now, "新しいメモ", tt.expect)); got != tt.code {
+			if got := codeOf(ClientNote(co, now, mine, "新しいメモ", tt.expect)); got != tt.code {
 				t.Fatalf("code %q, want %q", got, tt.code)
 			}
 		})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := codeOf(ClientNote(tt.actor, tt.target, tt.note, nil)); got != tt.code {
+			if got := codeOf(ClientNote(tt.actor, tt.target, tt.conv, tt.note, nil)); got != tt.code {
 				t.Fatalf("code %q, want %q", got, tt.code)
 			}
 		})

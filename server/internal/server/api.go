@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,18 +23,15 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a *session) error {
 }
 
 // patchMe lets a staff member choose the name clients see above their
-// replies.
+// replies, and their presence (受付中, 離席, 受付停止).
 func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, a *session) error {
 	var patch protocol.MePatch
 	if err := decodeJSON(w, r, &patch); err != nil {
 		return err
 	}
-	acct := a.account.Account
-	if patch.DisplayName != nil {
-		var err error
-		if acct, err = s.store.SetDisplayName(r.Context(), a.p, *patch.DisplayName); err != nil {
-			return err
-		}
+	acct, err := s.store.UpdateMe(r.Context(), a.p, patch)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, publicAccount(acct))
 	return nil
@@ -93,7 +91,11 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a *session) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, append(admins, counselors...))
+	list := append(admins, counselors...)
+	for i := range list {
+		list[i].Online = s.hub.connected(list[i].ID)
+	}
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -545,6 +547,25 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a *session) er
 	return nil
 }
 
+// unansweredWeeks counts the conversations that ended as 対応できず, per
+// week (?weeks=N, default 8).
+func (s *Server) unansweredWeeks(w http.ResponseWriter, r *http.Request, a *session) error {
+	weeks := 8
+	if v := r.URL.Query().Get("weeks"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return protocol.Errorf(protocol.CodeInvalid, "weeks must be a number")
+		}
+		weeks = n
+	}
+	list, err := s.store.UnansweredWeeks(r.Context(), a.p, weeks)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
 func (s *Server) assign(w http.ResponseWriter, r *http.Request, a *session) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -559,6 +580,95 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, a *session) erro
 		return err
 	}
 	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// claim takes a conversation from the pool (担当する): of several at once,
+// one wins and the others are told it is taken.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	conv, err := s.store.Claim(r.Context(), a.p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// nominees lists the staff members clients may nominate (指名): display
+// name and introduction only.
+func (s *Server) nominees(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Nominees(r.Context(), a.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// nominate is a client asking for one staff member (指名).
+func (s *Server) nominate(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.NominateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	conv, err := s.store.Nominate(r.Context(), a.p, req.CounselorID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// transfer hands a conversation to a colleague, or back to the pool, with
+// a note only staff read.
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req protocol.TransferRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	conv, err := s.store.Transfer(r.Context(), a.p, id, req.To, req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// end ends a conversation (対応終了): nobody has it until its client
+// writes again.
+func (s *Server) end(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	conv, err := s.store.End(r.Context(), a.p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conv)
+	return nil
+}
+
+// preview shows a pool conversation's waiting messages to a staff member
+// who may take it; the store records the reading.
+func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	pv, err := s.store.Preview(r.Context(), a.p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pv)
 	return nil
 }
 

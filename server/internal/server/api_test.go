@@ -660,8 +660,8 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	}
 }
 
-// Counselors take what is unassigned or theirs; a colleague's, an admin's
-// included, is not theirs to take (docs/protocol.md says the same).
+// Counselors take what waits in the pool or is theirs; a colleague's, an
+// admin's included, is not theirs to take (docs/protocol.md says the same).
 func TestAssignRules(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
@@ -669,7 +669,7 @@ func TestAssignRules(t *testing.T) {
 	co := ts.newCounselor(t, o, "co")
 	other := ts.newCounselor(t, o, "other")
 	cl, _ := ts.newClient(t, o, "c")
-	conv := convOf(t, cl)
+	conv := ts.write(t, cl, "相談です").ConversationID // waits in the pool
 	me, _ := co.Me(ctx)
 	them, _ := other.Me(ctx)
 	admin, _ := o.admin.Me(ctx)
@@ -679,7 +679,7 @@ func TestAssignRules(t *testing.T) {
 		assignee *int64
 		ok       bool
 	}{
-		{"counselor takes an unassigned one", co, &me.ID, true},
+		{"counselor takes one from the pool", co, &me.ID, true},
 		{"takes it again", co, &me.ID, true},
 		{"a colleague takes it", other, &them.ID, false},
 		{"counselor hands it to a colleague", co, &them.ID, false},

@@ -80,11 +80,17 @@ func TestTyping(t *testing.T) {
 	if _, err := co.UpdateMe(ctx, protocol.MePatch{DisplayName: ptr("みどり")}); err != nil {
 		t.Fatal(err)
 	}
+	colleague := ts.newCounselor(t, o, "同僚")
 	b := ts.org(t, "another org")
 	strangerStaff := ts.newCounselor(t, b, "x")
 	clLive, otherLive, coLive := goLive(t, cl, 0), goLive(t, other, 0), goLive(t, co, 0)
-	strangerLive := goLive(t, strangerStaff, 0)
+	strangerLive, colleagueLive := goLive(t, strangerStaff, 0), goLive(t, colleague, 0)
 	conv := convOf(t, cl)
+	// The client has written, and the counselor has the conversation.
+	ts.write(t, cl, "はじめまして")
+	if _, err := co.Claim(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
 	// typingFrames takes events, not the recorder: waitFor holds its lock.
 	typingFrames := func(evs []any) []*protocol.TypingFrame {
 		var out []*protocol.TypingFrame
@@ -134,7 +140,8 @@ func TestTyping(t *testing.T) {
 	if n := len(typingFrames(coLive.rec.snapshot())); n != 1 {
 		t.Fatalf("staff heard %d typing frames, want 1", n)
 	}
-	for name, rec := range map[string]*recorder{"the other client": otherLive.rec, "another organisation": strangerLive.rec, "the typist": clLive.rec} {
+	for name, rec := range map[string]*recorder{"the other client": otherLive.rec, "another organisation": strangerLive.rec, "the typist": clLive.rec,
+		"a colleague who does not have the conversation": colleagueLive.rec} {
 		for _, f := range typingFrames(rec.snapshot()) {
 			if f.SenderID == clCred.Account.ID {
 				t.Fatalf("%s heard the client typing", name)
@@ -145,7 +152,7 @@ func TestTyping(t *testing.T) {
 		t.Fatalf("another client heard %d typing frames", n)
 	}
 	page, err := cl.History(ctx, conv, 0, 10)
-	if err != nil || len(page.Messages) != 1 {
+	if err != nil || len(page.Messages) != 2 {
 		t.Fatalf("typing was stored: %+v %v", page.Messages, err)
 	}
 }

@@ -120,6 +120,33 @@ func (ts *testServer) newClient(t testing.TB, o testOrg, nick string) (*client.C
 	return ts.login(t, cred.LoginID, cred.Password), cred
 }
 
+// newAdmin registers a second admin and signs it in: staff who read
+// every conversation of the organisation.
+func (ts *testServer) newAdmin(t testing.TB, o testOrg, nick string) *client.Client {
+	t.Helper()
+	cred, err := o.admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: nick, Role: protocol.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts.login(t, cred.LoginID, cred.Password)
+}
+
+// write stores a message from a signed-in client without a live
+// connection (its conversation then waits in the pool).
+func (ts *testServer) write(t testing.TB, c *client.Client, body string) protocol.Message {
+	t.Helper()
+	ctx := context.Background()
+	me, err := c.Me(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := ts.store.Send(ctx, store.Principal{AccountID: me.ID, OrgID: me.OrgID, Role: me.Role}, store.SendRequest{Ref: client.NewRef(), Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func (ts *testServer) newCounselor(t testing.TB, o testOrg, nick string) *client.Client {
 	t.Helper()
 	c, _ := ts.newCounselorCred(t, o, nick)

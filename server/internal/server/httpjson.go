@@ -29,11 +29,11 @@ func statusOf(code protocol.Code) int {
 		return http.StatusBadRequest
 	case protocol.CodeUnauthorized, protocol.CodeBadCredentials, protocol.CodeTOTPRequired:
 		return http.StatusUnauthorized
-	case protocol.CodeForbidden, protocol.CodeClientFirst, protocol.CodeOutsideHours:
+	case protocol.CodeForbidden, protocol.CodeClientFirst, protocol.CodeOutsideHours, protocol.CodeClaimFirst:
 		return http.StatusForbidden
 	case protocol.CodeNotFound:
 		return http.StatusNotFound
-	case protocol.CodeConflict, protocol.CodeClosed:
+	case protocol.CodeConflict, protocol.CodeClosed, protocol.CodeTaken, protocol.CodeAtCapacity:
 		return http.StatusConflict
 	case protocol.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/sendq"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
@@ -41,6 +42,33 @@ type subscriber struct {
 	// sweep.
 	accessMu  sync.Mutex
 	accessEnd *time.Timer
+
+	// offered is whether the pool is offered to a counselor's connection:
+	// offerUnknown until its snapshot or a ChangeOffered says. Unknown
+	// counts as offered; the pool conversations sent meanwhile are noted
+	// (unknownPool), and withdrawn if the snapshot says no. Touched on the
+	// store's publishing goroutine and, once, by the connection.
+	offerMu     sync.Mutex
+	offered     offerState
+	unknownPool []int64
+}
+
+type offerState int8
+
+const (
+	offerUnknown offerState = iota
+	offerYes
+	offerNo
+)
+
+// isOffered reports whether pool states go to this connection.
+func (s *subscriber) isOffered() bool {
+	if s.p.Role != protocol.RoleCounselor {
+		return true
+	}
+	s.offerMu.Lock()
+	defer s.offerMu.Unlock()
+	return s.offered != offerNo
 }
 
 func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
@@ -99,6 +127,35 @@ type hub struct {
 	// opens and its last one closes (several servers share who is
 	// connected). It must not block.
 	onPresence func(accountID int64, online bool)
+
+	// routes is who has each conversation, as of the last change published
+	// about it: typing hints follow a conversation handed on at once.
+	routesMu sync.Mutex
+	routes   map[int64]protocol.Conversation
+
+	// desks are staff members' presence and load as last published (or
+	// as their app found them when it connected), for the presence frames
+	// sent when they come online or go.
+	desksMu sync.Mutex
+	desks   map[int64]protocol.PresenceFrame
+}
+
+// route remembers who has a conversation (only what routing needs).
+func (h *hub) route(c protocol.Conversation) {
+	h.routesMu.Lock()
+	h.routes[c.ID] = protocol.Conversation{ID: c.ID, ClientID: c.ClientID, AssigneeID: c.AssigneeID, PoolSince: c.PoolSince}
+	h.routesMu.Unlock()
+}
+
+// routeOf is a conversation as the last change published about it left
+// it, or conv when none was published since the server started.
+func (h *hub) routeOf(conv protocol.Conversation) protocol.Conversation {
+	h.routesMu.Lock()
+	defer h.routesMu.Unlock()
+	if r, ok := h.routes[conv.ID]; ok {
+		return r
+	}
+	return conv
 }
 
 func newHub(m *metrics, now func() time.Time) *hub {
@@ -109,6 +166,8 @@ func newHub(m *metrics, now func() time.Time) *hub {
 		bySession:  map[int64]map[*subscriber]struct{}{},
 		byAccount:  map[int64]map[*subscriber]struct{}{},
 		metrics:    m,
+		routes:     map[int64]protocol.Conversation{},
+		desks:      map[int64]protocol.PresenceFrame{},
 	}
 }
 
@@ -160,6 +219,53 @@ func (h *hub) remove(s *subscriber) {
 	}
 	s.close()
 	h.metrics.connections.WithLabelValues(string(s.p.Role)).Dec()
+	if last && s.p.IsStaff() {
+		h.announce(s.p, nil) // offline: colleagues see it
+	}
+}
+
+// online settles a staff connection once its snapshot is read: whether
+// the pool is offered to it (pool states sent meanwhile on a guess are
+// withdrawn if not), and its presence and load, which colleagues hear.
+func (h *hub) online(s *subscriber, offered bool, d protocol.PresenceFrame) {
+	if s.p.Role == protocol.RoleCounselor {
+		for _, id := range s.settleOffer(offered) {
+			h.deliver(s, outFrame{data: protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
+				ConversationID: id, Reason: protocol.WithdrawnUnoffered})})
+		}
+	}
+	if s.p.IsStaff() {
+		h.announce(s.p, &d)
+	}
+}
+
+// announce tells an organisation's staff of one of them: their desk as
+// given (nil: as last known), and whether they are online.
+func (h *hub) announce(p store.Principal, d *protocol.PresenceFrame) {
+	h.desksMu.Lock()
+	if d != nil {
+		if _, known := h.desks[p.AccountID]; !known {
+			h.desks[p.AccountID] = *d
+		}
+	}
+	f, known := h.desks[p.AccountID]
+	h.desksMu.Unlock()
+	if !known {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	h.toStaff(p.OrgID, f)
+}
+
+// toStaff sends a presence frame to an organisation's staff, with whether
+// that staff member has an app connected now (h.mu held).
+func (h *hub) toStaff(orgID int64, f protocol.PresenceFrame) {
+	f.Type, f.Online = protocol.TypePresence, len(h.byAccount[f.AccountID]) > 0
+	out := outFrame{data: protocol.Encode(f)}
+	for s := range h.staffByOrg[orgID] {
+		h.deliver(s, out)
+	}
 }
 
 // resumeAll closes every connection with "reconnect and resume": changes
@@ -212,15 +318,26 @@ func (h *hub) publish(changes []store.Change) {
 		switch c.Kind {
 		case store.ChangeMessage:
 			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
-			h.toConversation(c, f)
+			h.toReaders(c, f)
 			// Only the server that committed the reply considers a push.
-			if h.onReply != nil && !c.Remote && c.Message.SenderRole.IsStaff() && len(h.byAccount[c.ClientID]) == 0 {
+			if h.onReply != nil && !c.Remote && c.Message.SenderRole.IsStaff() && c.Message.Kind == protocol.KindText && len(h.byAccount[c.ClientID]) == 0 {
 				h.onReply(c.ClientID)
 			}
 		case store.ChangeConversation:
-			h.toConversationSplit(c, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})},
-				outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})})
+			h.route(*c.Conversation)
+			h.conversation(c)
+		case store.ChangePresence:
+			f := protocol.PresenceFrame{AccountID: c.AccountID, Presence: c.Presence, OpenConversations: c.Open}
+			h.desksMu.Lock()
+			h.desks[c.AccountID] = f
+			h.desksMu.Unlock()
+			h.toStaff(c.OrgID, f)
+		case store.ChangeOffered:
+			h.offer(c)
 		case store.ChangeConversationDeleted:
+			h.routesMu.Lock()
+			delete(h.routes, c.ConversationID)
+			h.routesMu.Unlock()
 			h.toConversation(c, outFrame{data: protocol.Encode(protocol.ConversationDeletedFrame{Type: protocol.TypeConversationDeleted,
 				ConversationID: c.ConversationID, At: c.At})})
 		case store.ChangeDeleted:
@@ -248,7 +365,140 @@ func (h *hub) publish(changes []store.Change) {
 	}
 }
 
-// toConversation reaches the organisation's staff and the conversation's client.
+// access is how much of conv a connection may read (rules.ReadAccess).
+func (s *subscriber) access(conv protocol.Conversation) rules.Access {
+	return rules.ReadAccess(s.p, conv, s.isOffered())
+}
+
+// notePool remembers a pool conversation sent while it was not yet known
+// whether the pool is offered to this connection.
+func (s *subscriber) notePool(conv protocol.Conversation) {
+	if s.p.Role != protocol.RoleCounselor || !conv.InPool() {
+		return
+	}
+	s.offerMu.Lock()
+	if s.offered == offerUnknown && len(s.unknownPool) < 4096 {
+		s.unknownPool = append(s.unknownPool, conv.ID)
+	}
+	s.offerMu.Unlock()
+}
+
+// settleOffer takes the snapshot's word on whether the pool is offered,
+// unless a ChangeOffered has spoken since (it is newer). It returns the
+// pool conversations to withdraw when the pool turned out not offered.
+func (s *subscriber) settleOffer(offered bool) []int64 {
+	s.offerMu.Lock()
+	defer s.offerMu.Unlock()
+	if s.offered != offerUnknown {
+		return nil
+	}
+	gone := s.unknownPool
+	s.unknownPool = nil
+	if offered {
+		s.offered = offerYes
+		return nil
+	}
+	s.offered = offerNo
+	return gone
+}
+
+// setOffer records a ChangeOffered; it reports whether it changed.
+func (s *subscriber) setOffer(offered bool) bool {
+	s.offerMu.Lock()
+	defer s.offerMu.Unlock()
+	was := s.offered
+	s.unknownPool = nil
+	s.offered = offerNo
+	if offered {
+		s.offered = offerYes
+	}
+	return was != s.offered
+}
+
+// toReaders delivers a message to those who read the conversation in
+// full: its client, its assignee and the admins (rules.MaySeeMessage);
+// the pool sees its state, never its text, and a staff-only note never
+// reaches the client.
+func (h *hub) toReaders(c store.Change, f outFrame) {
+	if c.Conversation == nil {
+		return // every message change names its conversation (store.Change)
+	}
+	// Its readers are among the organisation's staff and the client's own
+	// connections: not every connection of the organisation.
+	h.eachOfConversation(c.OrgID, c.ClientID, func(s *subscriber) {
+		if rules.MaySeeMessage(s.p, *c.Conversation, *c.Message, true) {
+			h.deliver(s, f)
+		}
+	})
+}
+
+// eachOfConversation calls fn for each connection that could see a
+// conversation of clientID: the organisation's staff and the client's
+// own (h.mu held).
+func (h *hub) eachOfConversation(orgID, clientID int64, fn func(s *subscriber)) {
+	for s := range h.staffByOrg[orgID] {
+		fn(s)
+	}
+	for s := range h.byAccount[clientID] {
+		if s.p.OrgID == orgID && !s.p.IsStaff() {
+			fn(s)
+		}
+	}
+}
+
+// offer gives a counselor's connections the pool when it is offered to
+// them, and takes it back when it no longer is.
+func (h *hub) offer(c store.Change) {
+	for s := range h.byAccount[c.AccountID] {
+		if s.p.OrgID != c.OrgID || !s.setOffer(c.Offered) {
+			continue
+		}
+		for _, conv := range c.Pool {
+			if c.Offered {
+				h.deliver(s, outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: conv})})
+			} else if s.access(conv) == rules.AccessNone {
+				h.deliver(s, outFrame{data: protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
+					ConversationID: conv.ID, Reason: protocol.WithdrawnUnoffered})})
+			}
+		}
+	}
+}
+
+// conversation delivers a conversation's new state to those who may see
+// it, and tells those who could see it before and no longer can to
+// forget it (a colleague took it from the pool, it was handed on).
+func (h *hub) conversation(c store.Change) {
+	state := outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})}
+	// The client's own: without what only staff see (progress, notes,
+	// decisions, the risk marker); a change only staff see (progress set
+	// by hand) is not even announced to the client.
+	client := outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})}
+	var gone outFrame
+	h.eachOfConversation(c.OrgID, c.ClientID, func(s *subscriber) {
+		switch {
+		case s.access(*c.Conversation) > rules.AccessNone && !s.p.IsStaff():
+			if !c.StaffOnly {
+				h.deliver(s, client)
+			}
+		case s.access(*c.Conversation) > rules.AccessNone:
+			s.notePool(*c.Conversation)
+			h.deliver(s, state)
+		case c.Before != nil && s.access(*c.Before) > rules.AccessNone:
+			if gone.data == nil {
+				reason := protocol.WithdrawnReassigned
+				if c.Before.InPool() && c.Conversation.AssigneeID != nil {
+					reason = protocol.WithdrawnTaken
+				}
+				gone.data = protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
+					ConversationID: c.ConversationID, Reason: reason})
+			}
+			h.deliver(s, gone)
+		}
+	})
+}
+
+// toConversation reaches the organisation's staff and the conversation's
+// client: deletions, which carry nothing but numbers.
 func (h *hub) toConversation(c store.Change, f outFrame) {
 	for s := range h.staffByOrg[c.OrgID] {
 		h.deliver(s, f)
@@ -256,22 +506,6 @@ func (h *hub) toConversation(c store.Change, f outFrame) {
 	for s := range h.byAccount[c.ClientID] {
 		if s.p.OrgID == c.OrgID && !s.p.IsStaff() {
 			h.deliver(s, f)
-		}
-	}
-}
-
-// toConversationSplit is toConversation with a frame of its own for the
-// client: staff's progress of a conversation is never sent to its client.
-func (h *hub) toConversationSplit(c store.Change, staff, client outFrame) {
-	for s := range h.staffByOrg[c.OrgID] {
-		h.deliver(s, staff)
-	}
-	if c.StaffOnly {
-		return
-	}
-	for s := range h.byAccount[c.ClientID] {
-		if s.p.OrgID == c.OrgID && !s.p.IsStaff() {
-			h.deliver(s, client)
 		}
 	}
 }
@@ -298,21 +532,17 @@ func (h *hub) publishSettings(orgID int64, org protocol.Org) {
 	h.toOrgByRole(orgID, org)
 }
 
-// typing relays that someone is writing to the conversation's other side:
-// a client's to the organisation's staff, staff's to that client. Nothing
-// is stored; a full queue just misses the hint.
-func (h *hub) typing(orgID, clientID int64, from protocol.Role, f protocol.TypingFrame) {
+// typing relays that someone is writing to the others who read the
+// conversation in full: a client's to its assignee and the admins,
+// staff's to the client and to the other staff who read it. Nothing is
+// stored; a full queue just misses the hint.
+func (h *hub) typing(orgID int64, conv protocol.Conversation, f protocol.TypingFrame) {
 	data := outFrame{data: protocol.Encode(f)}
+	conv = h.routeOf(conv)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if from == protocol.RoleClient {
-		for s := range h.staffByOrg[orgID] {
-			s.q.Push(data)
-		}
-		return
-	}
-	for s := range h.byAccount[clientID] {
-		if s.p.OrgID == orgID {
+	for s := range h.byOrg[orgID] {
+		if s.p.AccountID != f.SenderID && s.access(conv) == rules.AccessFull {
 			s.q.Push(data)
 		}
 	}

@@ -173,6 +173,14 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 		s.log.Error("subscribe failed", "err", err)
 		return nil, websocket.StatusInternalError, "internal error"
 	}
+	// Whether the pool is offered, and who this is, for colleagues.
+	desk := protocol.PresenceFrame{AccountID: lc.a.p.AccountID, Presence: lc.a.account.Presence}
+	for _, c := range snap.Conversations {
+		if c.AssigneeID != nil && *c.AssigneeID == lc.a.p.AccountID {
+			desk.OpenConversations++
+		}
+	}
+	s.hub.online(sub, snap.Offered, desk)
 	// A revocation committed between the handshake's session check and the
 	// subscription was published before anyone listened: check again. Any
 	// later one reaches the subscriber.
@@ -344,7 +352,7 @@ func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func(
 		return // received before the end, stored never: the app resends after signing in again
 	}
 	s.touch(ctx, lc.a)
-	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body,
+	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body, Kind: v.Kind,
 		Progress: protocol.ProgressRequest{Progress: v.Progress, NextContact: v.NextContact}, TemplateID: v.TemplateID, Decides: v.Decides})
 	if err != nil {
 		if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal && ctx.Err() == nil {
@@ -536,10 +544,17 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 }
 
 // typingTargets remembers, per connection, the conversations it has named
-// in typing frames (0 for a client's own): relayed without a read each time.
+// in typing frames (0 for a client's own): relayed without a read each
+// time, and read again after typingFresh (who has it may have changed).
 type typingTargets map[int64]typingTarget
 
-type typingTarget struct{ conversationID, clientID int64 }
+type typingTarget struct {
+	conv protocol.Conversation
+	at   time.Time
+}
+
+// typingFresh is how long a typing target's conversation is trusted.
+const typingFresh = 5 * time.Second
 
 // relayTyping tells the other side of a conversation the principal may
 // write in that its person is writing.
@@ -554,7 +569,7 @@ func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conver
 		conversationID = 0
 	}
 	t, ok := known[conversationID]
-	if !ok {
+	if now := time.Now(); !ok || now.Sub(t.at) > typingFresh {
 		c, err := lc.typingConversation(ctx, conversationID)
 		if err != nil {
 			return err
@@ -562,16 +577,17 @@ func (lc *liveConn) relayTyping(ctx context.Context, known typingTargets, conver
 		if len(known) >= 64 {
 			clear(known) // a counselor's whole day: bounded all the same
 		}
-		t = typingTarget{conversationID: c.ID, clientID: c.ClientID}
+		t = typingTarget{conv: c, at: now}
 		known[conversationID] = t
 	}
-	f := protocol.TypingFrame{Type: protocol.TypeTyping, ConversationID: t.conversationID, SenderID: p.AccountID, SenderRole: p.Role}
+	f := protocol.TypingFrame{Type: protocol.TypeTyping, ConversationID: t.conv.ID, SenderID: p.AccountID, SenderRole: p.Role}
 	if p.IsStaff() {
 		f.SenderName = lc.a.account.DisplayName
 	}
-	lc.s.hub.typing(p.OrgID, t.clientID, p.Role, f)
+	lc.s.hub.typing(p.OrgID, t.conv, f)
 	if r := lc.s.typingRelay; r != nil {
-		if err := r.RelayTyping(ctx, store.Typing{OrgID: p.OrgID, ClientID: t.clientID, From: p.Role, Frame: f}); err != nil {
+		relayed := store.Typing{OrgID: p.OrgID, ClientID: t.conv.ClientID, ConversationID: t.conv.ID, From: p.Role, Frame: f}
+		if err := r.RelayTyping(ctx, relayed); err != nil {
 			lc.s.log.Warn("relay typing to other replicas", "err", err) // a hint: the next one follows
 		}
 	}

@@ -31,8 +31,11 @@ func TestConversationBothWays(t *testing.T) {
 	clLive, coLive := goLive(t, cl, 0), goLive(t, co, 0)
 	ctx := context.Background()
 
-	// The counselor cannot write first.
-	conv := convOf(t, co)
+	// The counselor cannot write first (nor see a client who has not written).
+	conv := convOf(t, cl)
+	if cs, _ := co.Conversations(ctx); len(cs) != 0 {
+		t.Fatalf("a counselor sees clients who have not written: %+v", cs)
+	}
 	if _, err := coLive.live.Send(ctx, conv, "こんにちは"); !client.IsCode(err, protocol.CodeClientFirst) {
 		t.Fatalf("counselor wrote first: %v", err)
 	}
@@ -41,17 +44,30 @@ func TestConversationBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The ack came after the commit: the message is in the database.
-	page, err := co.History(ctx, conv, 0, 10)
+	// The ack came after the commit: the message is in the database. It
+	// waits in the pool: the counselor sees that, not the words.
+	page, err := o.admin.History(ctx, conv, 0, 10)
 	if err != nil || len(page.Messages) != 1 || page.Messages[0].Body != m.Body {
 		t.Fatalf("history after ack: %+v %v", page, err)
 	}
-	coLive.rec.waitFor(t, "client message at counselor", func(evs []any) bool {
-		return countMessages(evs, func(x protocol.Message) bool { return x.ID == m.ID && x.Body == m.Body }) == 1
+	coLive.rec.waitFor(t, "waiting status, in the pool", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
+			return f.Conversation.Status == protocol.StatusWaiting && f.Conversation.InPool()
+		})
 	})
-	coLive.rec.waitFor(t, "waiting status", func(evs []any) bool {
-		return hasEvent(evs, func(f *protocol.ConversationFrame) bool { return f.Conversation.Status == protocol.StatusWaiting })
-	})
+	if n := countMessages(coLive.rec.snapshot(), func(protocol.Message) bool { return true }); n != 0 {
+		t.Fatalf("the pool's text reached a counselor: %d messages", n)
+	}
+	if _, err := co.History(ctx, conv, 0, 10); !client.IsCode(err, protocol.CodeForbidden) {
+		t.Fatalf("a counselor read the pool's history: %v", err)
+	}
+	// Taken (担当する): the history is theirs to read.
+	if _, err := co.Claim(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	if page, err = co.History(ctx, conv, 0, 10); err != nil || len(page.Messages) != 1 || page.Messages[0].Body != m.Body {
+		t.Fatalf("the assignee's history: %+v %v", page, err)
+	}
 
 	r, err := coLive.live.Send(ctx, conv, "はい、もちろんです。")
 	if err != nil {
@@ -160,8 +176,9 @@ func TestStalledReader(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.SendQueue = 8; c.WriteTimeout = time.Second })
 	o := ts.org(t, "org")
 	cl, _ := ts.newClient(t, o, "c")
-	fast := ts.newCounselor(t, o, "fast")
-	slow := ts.newCounselor(t, o, "slow")
+	// Admins: staff who read every message of the organisation.
+	fast := ts.newAdmin(t, o, "fast")
+	slow := ts.newAdmin(t, o, "slow")
 
 	stalled := stalledWS(t, ts.URL, slow.Token)
 	wsWrite(t, stalled, `{"type":"hello","v":1,"cursor":0}`)
@@ -224,7 +241,7 @@ func TestTenantIsolation(t *testing.T) {
 	clA2, _ := ts.newClient(t, a, "a2")
 	coB := ts.newCounselor(t, b, "b-counselor")
 	clB, _ := ts.newClient(t, b, "b1")
-	bLive := goLive(t, coB, 0)
+	bLive := goLive(t, b.admin, 0) // reads every message of B
 	clBLive := goLive(t, clB, 0)
 	a2Live := goLive(t, clA2, 0)
 
@@ -295,7 +312,7 @@ func TestRetentionDeletesEverywhere(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	cl, _ := ts.newClient(t, o, "c")
-	co := ts.newCounselor(t, o, "co")
+	co := ts.newAdmin(t, o, "co")
 	coLive := goLive(t, co, 0)
 	clLive := goLive(t, cl, 0)
 	ctx := context.Background()
@@ -531,7 +548,7 @@ func TestLiveRequiresSession(t *testing.T) {
 func TestConcurrentSendersKeepOrder(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
-	co := ts.newCounselor(t, o, "co")
+	co := ts.newAdmin(t, o, "co")
 	coLive := goLive(t, co, 0)
 	const clients, each = 10, 20
 	var wg sync.WaitGroup

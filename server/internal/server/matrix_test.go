@@ -15,6 +15,7 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // The roles of the matrix, in the order of docs/security.md's columns.
@@ -65,8 +66,12 @@ type matrixActor struct {
 type matrixFixture struct {
 	ts   *testServer
 	o    testOrg
-	conv int64 // the fixture client's conversation, which the client opened
+	conv int64 // the fixture client's conversation: the client opened it, the fixture counselor has it
 	cl   protocol.Credentials
+	// colleague is a counselor who is none of the actors.
+	colleague *client.Client
+	// assignee is the fixture counselor, who has conv.
+	assignee *int64
 }
 
 // fresh makes an account to be changed, reset or deleted, so that each
@@ -105,6 +110,49 @@ func (f *matrixFixture) freshConv(t *testing.T) int64 {
 	return 0
 }
 
+// poolConv is a conversation whose client has written and that nobody
+// has taken: it waits in the pool.
+func (f *matrixFixture) poolConv(t *testing.T) int64 {
+	t.Helper()
+	id := f.fresh(t, protocol.RoleClient)
+	m, _, err := f.ts.store.Send(context.Background(), store.Principal{AccountID: id, OrgID: f.o.id, Role: protocol.RoleClient},
+		store.SendRequest{Ref: "matrix", Body: "聞いてください"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.ConversationID
+}
+
+// takenConv is a pool conversation that the actor (staff) has taken.
+func (f *matrixFixture) takenConv(t *testing.T, a matrixActor) int64 {
+	t.Helper()
+	id := f.poolConv(t)
+	if a.role == "counselor" || a.role == "admin" {
+		if code, resp := apiDo(t, "POST", fmt.Sprintf("%s/api/v1/conversations/%d/claim", f.ts.URL, id), a.token, ""); code != http.StatusOK {
+			t.Fatalf("claim: %d %s", code, resp)
+		}
+	}
+	return id
+}
+
+// nominee is the colleague, taking nominations (指名).
+func (f *matrixFixture) nominee(t *testing.T) int64 {
+	t.Helper()
+	name, on := "そら", true
+	a, err := f.colleague.UpdateMe(context.Background(), protocol.MePatch{DisplayName: &name, AcceptNominations: &on})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
+// colleaguesConv is a pool conversation that a counselor other than the
+// actors has taken.
+func (f *matrixFixture) colleaguesConv(t *testing.T) int64 {
+	t.Helper()
+	return f.takenConv(t, matrixActor{role: "counselor", token: f.colleague.Token})
+}
+
 // httpCell tries one HTTP call: nil if it succeeded, else the status.
 func httpCell(method, path string, body func(t *testing.T, f *matrixFixture, a matrixActor) string) func(*testing.T, *matrixFixture, matrixActor) (bool, string) {
 	return func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
@@ -120,6 +168,15 @@ func httpCell(method, path string, body func(t *testing.T, f *matrixFixture, a m
 		}
 		if strings.Contains(p, "{fresh-counselor}") {
 			p = strings.ReplaceAll(p, "{fresh-counselor}", fmt.Sprint(f.fresh(t, protocol.RoleCounselor)))
+		}
+		if strings.Contains(p, "{pool}") {
+			p = strings.ReplaceAll(p, "{pool}", fmt.Sprint(f.poolConv(t)))
+		}
+		if strings.Contains(p, "{mine}") {
+			p = strings.ReplaceAll(p, "{mine}", fmt.Sprint(f.takenConv(t, a)))
+		}
+		if strings.Contains(p, "{colleague}") {
+			p = strings.ReplaceAll(p, "{colleague}", fmt.Sprint(f.colleaguesConv(t)))
 		}
 		code, resp := apiDo(t, method, f.ts.URL+p, a.token, b)
 		return code < 300, fmt.Sprintf("%d %s", code, resp)
@@ -194,13 +251,18 @@ func TestPermissionMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	co := ts.login(t, coCred.LoginID, coCred.Password)
-	f := &matrixFixture{ts: ts, o: o, cl: clCred}
-	// The client opens its conversation: staff may answer it.
+	f := &matrixFixture{ts: ts, o: o, cl: clCred, colleague: ts.newCounselor(t, o, "colleague")}
+	// The client opens its conversation, and the fixture counselor takes it.
 	m, err := goLive(t, clClient, 0).live.Send(context.Background(), 0, "hello")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.conv = m.ConversationID
+	held, err := co.Claim(context.Background(), f.conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.assignee = held.AssigneeID
 	me, err := o.admin.Me(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -221,37 +283,75 @@ func TestPermissionMatrix(t *testing.T) {
 	jsonBody := func(s string) func(*testing.T, *matrixFixture, matrixActor) string {
 		return func(*testing.T, *matrixFixture, matrixActor) string { return s }
 	}
-	ownConv := func(_ *testing.T, f *matrixFixture, a matrixActor) int64 {
+	poolConv := func(t *testing.T, f *matrixFixture, a matrixActor) int64 {
 		if a.role == "client" {
 			return 0 // a client's send goes to its own conversation
 		}
-		return f.conv
+		return f.poolConv(t)
 	}
 	cells := map[string]func(*testing.T, *matrixFixture, matrixActor) (bool, string){
-		"GET /api/v1/me":                                     httpCell("GET", "/api/v1/me", nil),
-		"GET /api/v1/org":                                    httpCell("GET", "/api/v1/org", nil),
-		"PATCH /api/v1/org/settings":                         httpCell("PATCH", "/api/v1/org/settings", jsonBody(`{"staff_may_write_first":false}`)),
-		"GET /api/v1/clients":                                httpCell("GET", "/api/v1/clients", nil),
-		"POST /api/v1/clients":                               httpCell("POST", "/api/v1/clients", jsonBody(`{"nickname":"x"}`)),
-		"POST /api/v1/clients/bulk":                          httpCell("POST", "/api/v1/clients/bulk", jsonBody(`{"prefix":"s","count":2}`)),
-		"PATCH /api/v1/clients/{id}":                         httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
-		"POST /api/v1/clients/{id}/password":                 httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
-		"DELETE /api/v1/clients/{id}":                        httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
-		"PATCH /api/v1/me":                                   httpCell("PATCH", "/api/v1/me", jsonBody(`{"display_name":"担当A"}`)),
-		"GET /api/v1/staff":                                  httpCell("GET", "/api/v1/staff", nil),
-		"POST /api/v1/staff":                                 httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),
-		"POST /api/v1/staff/{id}/password":                   httpCell("POST", "/api/v1/staff/{fresh-counselor}/password", nil),
-		"DELETE /api/v1/staff/{id}":                          httpCell("DELETE", "/api/v1/staff/{fresh-counselor}", nil),
-		"POST /api/v1/accounts/{id}/logout":                  httpCell("POST", "/api/v1/accounts/{fresh-client}/logout", nil),
-		"GET /api/v1/accounts/{id}/devices":                  httpCell("GET", "/api/v1/accounts/{client}/devices", nil),
-		"GET /api/v1/conversations":                          httpCell("GET", "/api/v1/conversations", nil),
-		"GET /api/v1/conversations/{id}/messages":            httpCell("GET", "/api/v1/conversations/{conv}/messages", nil),
-		"POST /api/v1/conversations/{id}/assign":             httpCell("POST", "/api/v1/conversations/{conv}/assign", jsonBody(`{"assignee_id":null}`)),
-		"GET /api/v1/conversations/{id}/supervise":           httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
-		"GET /api/v1/audit":                                  httpCell("GET", "/api/v1/audit", nil),
-		"GET /api/v1/push/config":                            httpCell("GET", "/api/v1/push/config", nil),
-		"PUT /api/v1/push":                                   httpCell("PUT", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
-		"DELETE /api/v1/push":                                httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"GET /api/v1/me":                                           httpCell("GET", "/api/v1/me", nil),
+		"GET /api/v1/org":                                          httpCell("GET", "/api/v1/org", nil),
+		"PATCH /api/v1/org/settings":                               httpCell("PATCH", "/api/v1/org/settings", jsonBody(`{"staff_may_write_first":false}`)),
+		"GET /api/v1/clients":                                      httpCell("GET", "/api/v1/clients", nil),
+		"POST /api/v1/clients":                                     httpCell("POST", "/api/v1/clients", jsonBody(`{"nickname":"x"}`)),
+		"POST /api/v1/clients/bulk":                                httpCell("POST", "/api/v1/clients/bulk", jsonBody(`{"prefix":"s","count":2}`)),
+		"PATCH /api/v1/clients/{id}":                               httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
+		"POST /api/v1/clients/{id}/password":                       httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
+		"DELETE /api/v1/clients/{id}":                              httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
+		"PATCH /api/v1/me":                                         httpCell("PATCH", "/api/v1/me", jsonBody(`{"display_name":"担当A"}`)),
+		"GET /api/v1/staff":                                        httpCell("GET", "/api/v1/staff", nil),
+		"POST /api/v1/staff":                                       httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),
+		"POST /api/v1/staff/{id}/password":                         httpCell("POST", "/api/v1/staff/{fresh-counselor}/password", nil),
+		"DELETE /api/v1/staff/{id}":                                httpCell("DELETE", "/api/v1/staff/{fresh-counselor}", nil),
+		"POST /api/v1/accounts/{id}/logout":                        httpCell("POST", "/api/v1/accounts/{fresh-client}/logout", nil),
+		"GET /api/v1/accounts/{id}/devices":                        httpCell("GET", "/api/v1/accounts/{client}/devices", nil),
+		"GET /api/v1/conversations":                                httpCell("GET", "/api/v1/conversations", nil),
+		"GET /api/v1/conversations/{id}/messages":                  httpCell("GET", "/api/v1/conversations/{conv}/messages", nil),
+		"GET /api/v1/conversations/{id}/messages (in the pool)":    httpCell("GET", "/api/v1/conversations/{pool}/messages", nil),
+		"GET /api/v1/conversations/{id}/messages (a colleague's)":  httpCell("GET", "/api/v1/conversations/{colleague}/messages", nil),
+		"POST /api/v1/conversations/{id}/assign":                   httpCell("POST", "/api/v1/conversations/{mine}/assign", jsonBody(`{"assignee_id":null}`)),
+		"POST /api/v1/conversations/{id}/claim":                    httpCell("POST", "/api/v1/conversations/{pool}/claim", nil),
+		"GET /api/v1/conversations/{id}/preview":                   httpCell("GET", "/api/v1/conversations/{pool}/preview", nil),
+		"GET /api/v1/conversations/{id}/preview (a colleague's)":   httpCell("GET", "/api/v1/conversations/{colleague}/preview", nil),
+		"POST /api/v1/conversations/{id}/transfer":                 httpCell("POST", "/api/v1/conversations/{mine}/transfer", jsonBody(`{"to":null,"note":"引き継ぎメモ"}`)),
+		"POST /api/v1/conversations/{id}/transfer (a colleague's)": httpCell("POST", "/api/v1/conversations/{colleague}/transfer", jsonBody(`{"to":null}`)),
+		"POST /api/v1/conversations/{id}/end":                      httpCell("POST", "/api/v1/conversations/{mine}/end", nil),
+		"POST /api/v1/conversations/{id}/end (a colleague's)":      httpCell("POST", "/api/v1/conversations/{colleague}/end", nil),
+		"GET /api/v1/conversations/{id}/supervise":                 httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
+		"GET /api/v1/nominees":                                     httpCell("GET", "/api/v1/nominees", nil),
+		"GET /api/v1/stats/unanswered":                             httpCell("GET", "/api/v1/stats/unanswered?weeks=4", nil),
+		// The client's conversation is released for the nomination and
+		// given back to the fixture counselor after (other cells read it).
+		"POST /api/v1/nominate": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			ctx := context.Background()
+			nominee := f.nominee(t)
+			if a.role != "client" {
+				return httpCell("POST", "/api/v1/nominate", jsonBody(fmt.Sprintf(`{"counselor_id":%d}`, nominee)))(t, f, a)
+			}
+			if _, err := f.o.admin.Assign(ctx, f.conv, nil); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if _, err := f.o.admin.Assign(ctx, f.conv, f.assignee); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			return httpCell("POST", "/api/v1/nominate", jsonBody(fmt.Sprintf(`{"counselor_id":%d}`, nominee)))(t, f, a)
+		},
+		"GET /api/v1/audit":                         httpCell("GET", "/api/v1/audit", nil),
+		"GET /api/v1/push/config":                   httpCell("GET", "/api/v1/push/config", nil),
+		"PUT /api/v1/push":                          httpCell("PUT", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"DELETE /api/v1/push":                       httpCell("DELETE", "/api/v1/push", jsonBody(`{"token":"matrix-token"}`)),
+		"live: connect and sync":                    liveCell(nil),
+		"live: answer a client waiting in the pool": liveCell(sendFrame(poolConv)),
+		"live: write in a colleague's conversation": liveCell(sendFrame(func(t *testing.T, f *matrixFixture, _ matrixActor) int64 {
+			return f.colleaguesConv(t)
+		})),
+		"live: leave a staff-only note in one's own conversation": liveCell(func(t *testing.T, f *matrixFixture, a matrixActor) string {
+			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: f.takenConv(t, a), Body: "次回は睡眠のこと", Kind: protocol.KindNote})
+			return string(b)
+		}),
 		"PUT /api/v1/conversations/{id}/progress":            httpCell("PUT", "/api/v1/conversations/{conv}/progress", jsonBody(`{"progress":"in_progress"}`)),
 		"GET /api/v1/templates":                              httpCell("GET", "/api/v1/templates", nil),
 		"PUT /api/v1/clients/{id}/note":                      httpCell("PUT", "/api/v1/clients/{client}/note", jsonBody(`{"note":"睡眠の話が中心"}`)),
@@ -262,17 +362,15 @@ func TestPermissionMatrix(t *testing.T) {
 		"PUT /api/v1/templates/{id} (the organisation's)":    orgTemplateCell("PUT", `{"title":"改","body":"改めて"}`),
 		"DELETE /api/v1/templates/{id} (the organisation's)": orgTemplateCell("DELETE", ""),
 		"live: reply that sets the progress": liveCell(func(t *testing.T, f *matrixFixture, a matrixActor) string {
-			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: ownConv(t, f, a), Body: "お返事お待ちしています",
+			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: poolConv(t, f, a), Body: "お返事お待ちしています",
 				Progress: protocol.ProgressAwaiting})
 			return string(b)
 		}),
 		"live: reply that records a decision": liveCell(func(t *testing.T, f *matrixFixture, a matrixActor) string {
-			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: ownConv(t, f, a), Body: "#1 の内容で決定しました。",
+			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: poolConv(t, f, a), Body: "#1 の内容で決定しました。",
 				Decides: 1})
 			return string(b)
 		}),
-		"live: connect and sync":                         liveCell(nil),
-		"live: send in a conversation the client opened": liveCell(sendFrame(ownConv)),
 		"live: write first to a client who has not written": liveCell(sendFrame(func(t *testing.T, f *matrixFixture, _ matrixActor) int64 {
 			return f.freshConv(t)
 		})),
@@ -348,6 +446,8 @@ func TestPermissionMatrix(t *testing.T) {
 					t.Errorf("allowed (%s), the matrix says no", got)
 				case !want[i] && strings.HasPrefix(action, "/api") && a.role == "anonymous" && !strings.HasPrefix(got, "401"):
 					t.Errorf("anonymous refused with %s, want 401", got)
+				case !want[i] && a.role == "client" && strings.Contains(action, "(") && strings.HasPrefix(got, "404"):
+					// Another client's conversation is not found, never forbidden.
 				case !want[i] && !strings.HasPrefix(action, "live:") && a.role != "anonymous" && !strings.HasPrefix(got, "403"):
 					t.Errorf("refused with %s, want 403", got)
 				}

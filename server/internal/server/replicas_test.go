@@ -28,7 +28,7 @@ func replicaPair(t *testing.T) (a, b *testServer) {
 }
 
 // A client on replica B and a counselor on replica A talk as on one
-// server; an admin's forced logout on A closes the client's socket on B
+// server (the counselor takes the conversation from the pool first); an admin's forced logout on A closes the client's socket on B
 // within a second.
 func TestReplicasServeOneConversation(t *testing.T) {
 	a, b := replicaPair(t)
@@ -44,11 +44,20 @@ func TestReplicasServeOneConversation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	coLive.rec.waitFor(t, "the message on replica A", func(evs []any) bool {
-		return hasEvent(evs, func(f *protocol.MessageFrame) bool {
-			return f.Message.ID == m.ID && f.Message.Body == "レプリカを越えて"
+	// The counselor on A sees it wait in the pool, takes it (担当する),
+	// and reads it.
+	coLive.rec.waitFor(t, "the conversation in the pool on replica A", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ConversationFrame) bool {
+			return f.Conversation.ID == m.ConversationID && f.Conversation.InPool()
 		})
 	})
+	if _, err := co.Claim(ctx, m.ConversationID); err != nil {
+		t.Fatal(err)
+	}
+	page, err := co.History(ctx, m.ConversationID, 0, 10)
+	if err != nil || len(page.Messages) != 1 || page.Messages[0].Body != "レプリカを越えて" {
+		t.Fatalf("the counselor reads: %+v %v", page, err)
+	}
 	if _, err := coLive.live.Send(ctx, m.ConversationID, "返事"); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 	"github.com/taiwa-chat/taiwa/server/internal/store/postgres"
@@ -53,9 +54,11 @@ func openStore(cfg Config, h *hub, onBatch func(int, time.Duration)) (store.Stor
 		MasterKey:   master,
 		KEKDir:      kek,
 		KEKRotation: cfg.KEKRotation,
-		OnTyping:    func(t store.Typing) { h.typing(t.OrgID, t.ClientID, t.From, t.Frame) },
-		OnGap:       h.resumeAll,
-		StaffIdle:   cfg.StaffIdle,
-		SharedIdle:  cfg.SharedIdle,
+		OnTyping: func(t store.Typing) {
+			h.typing(t.OrgID, protocol.Conversation{ID: t.ConversationID, ClientID: t.ClientID}, t.Frame)
+		},
+		OnGap:      h.resumeAll,
+		StaffIdle:  cfg.StaffIdle,
+		SharedIdle: cfg.SharedIdle,
 	})
 }

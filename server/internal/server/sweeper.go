@@ -38,6 +38,12 @@ func (s *Server) SweepOnce(ctx context.Context) {
 	if res.Messages > 0 || res.Sessions > 0 {
 		s.log.Info("retention sweep", "messages", res.Messages, "conversations", res.Conversations, "sessions", res.Sessions)
 	}
+	if res.Unanswered > 0 {
+		s.log.Info("no counselor in time: apologised", "unanswered", res.Unanswered)
+	}
+	if res.NominationsLapsed > 0 || res.NominationsReturned > 0 {
+		s.log.Info("nomination sweep", "switches_lapsed", res.NominationsLapsed, "returned_to_pool", res.NominationsReturned)
+	}
 	s.guard.prune()
 	s.pruneTouched()
 	s.refreshOrgs(ctx)

@@ -216,16 +216,22 @@ func TestTemplateLimitUnderConcurrentRequests(t *testing.T) {
 	}
 }
 
-// TestNoteEditsRaceOverTheServer: counselors saving from the same note at
+// TestNoteEditsRaceOverTheServer: staff saving from the same note at
 // once over the real server: one edit is stored and the others are told
 // (409), none overwrites another silently.
 func TestNoteEditsRaceOverTheServer(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	_, cred := ts.newClient(t, o, "さくら")
+	// The admins, who read every client (a counselor edits only the notes
+	// of their own clients).
 	var staff []*client.Client
 	for i := range 6 {
-		staff = append(staff, ts.newCounselor(t, o, fmt.Sprint("相談員", i)))
+		cred, err := o.admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: fmt.Sprint("管理者", i), Role: protocol.RoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff = append(staff, ts.login(t, cred.LoginID, cred.Password))
 	}
 	base := "最初のメモ"
 	if _, err := o.admin.SetClientNote(context.Background(), cred.Account.ID, protocol.NoteRequest{Note: base}); err != nil {

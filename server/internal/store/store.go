@@ -93,6 +93,8 @@ type SendRequest struct {
 	Progress   protocol.ProgressRequest
 	TemplateID int64
 	Decides    int64 // the seq of a client's message the reply confirms as decided (決定)
+	// Kind is protocol.KindNote for a staff-only note ("": a message).
+	Kind protocol.MessageKind
 }
 
 // ChangeKind says what a Change carries.
@@ -107,25 +109,47 @@ const (
 	ChangeSettings                                  // Org
 	ChangeRevoked                                   // SessionIDs or AccountID (all its sessions), Reason
 	ChangeAccess                                    // AccountID, AccessUntil: a client's access period changed
+	// ChangePresence: a staff member's presence or number of
+	// conversations changed (AccountID, Presence, Open).
+	ChangePresence
+	// ChangeOffered: the pool began or stopped being offered to a
+	// counselor (AccountID, Offered); Pool is what waits in it then.
+	ChangeOffered
 )
 
 // Change is something that connected apps may need to hear about. Changes
 // are published in commit order, after the commit is durable.
+//
+// Who hears of a change is decided by rules.ReadAccess from the
+// conversation it is about: a ChangeMessage carries the conversation as
+// it is after the message (its assignee reads it, the pool does not), and
+// a ChangeConversation the conversation before the change too (Before),
+// so that whoever could see it and no longer can is told to forget it.
 type Change struct {
 	Kind           ChangeKind
 	OrgID          int64
 	ClientID       int64 // the conversation's client, for routing
 	ConversationID int64
 	Message        *protocol.Message
-	Conversation   *protocol.Conversation
-	ThroughSeq     int64
-	Count          int
-	Org            *protocol.Org
-	AccountID      int64
-	SessionIDs     []int64
-	Reason         string
-	At             time.Time  // when a deletion happened (the apps' receipts name it)
-	AccessUntil    *time.Time // ChangeAccess: the new end of the access period (nil: none)
+	// Conversation: ChangeConversation's new state; ChangeMessage's
+	// conversation after the message (for routing).
+	Conversation *protocol.Conversation
+	// Before is a ChangeConversation's conversation before the change
+	// (nil for a new conversation).
+	Before      *protocol.Conversation
+	ThroughSeq  int64
+	Count       int
+	Org         *protocol.Org
+	AccountID   int64
+	SessionIDs  []int64
+	Reason      string
+	At          time.Time  // when a deletion happened (the apps' receipts name it)
+	AccessUntil *time.Time // ChangeAccess: the new end of the access period (nil: none)
+	// ChangePresence and ChangeOffered.
+	Presence protocol.Presence
+	Open     int
+	Offered  bool
+	Pool     []protocol.Conversation
 	// StaffOnly: a ChangeConversation only staff hear of (a change of
 	// progress: the client is not even told that something changed).
 	StaffOnly bool
@@ -139,6 +163,9 @@ type Change struct {
 type Snapshot struct {
 	Org           protocol.Org
 	Conversations []protocol.Conversation
+	// Offered says whether the pool is offered to the principal (a
+	// counselor's presence and load; rules.Offered).
+	Offered bool
 	// HighWater is the highest message ID ever assigned when the snapshot
 	// was taken: every message at or below it is committed.
 	HighWater int64
@@ -150,6 +177,13 @@ type SweepResult struct {
 	Conversations int // conversations they belonged to
 	Sessions      int // expired sessions removed
 	AuditEntries  int // audit entries past the audit retention
+	// Nomination: switches turned off for lack of use, and nominated
+	// conversations returned to the pool for not being taken in time.
+	NominationsLapsed   int
+	NominationsReturned int
+	// Unanswered: conversations that left the pool as 対応できず, their
+	// clients sent the apology.
+	Unanswered int
 }
 
 // Store is everything the server keeps: the sum of the parts below, each
@@ -167,6 +201,55 @@ type Store interface {
 	Progress
 	Templates
 	ClientNotes
+	Team
+}
+
+// Team is how an organisation's staff share its conversations: a
+// conversation nobody has waits in the pool (protocol.Conversation.InPool)
+// until someone takes it; then only its assignee and the admins read it
+// (rules.ReadAccess), and a counselor sees the pool only while it is
+// offered to them (rules.Offered: 受付中 and under max_open). Every
+// write that changes a staff member's presence or number of
+// conversations publishes ChangePresence, and ChangeOffered when the
+// pool is offered or withdrawn (with what waits in it). Every
+// implementation applies ReadAccess to its
+// listings (Conversations, Subscribe), its reads (History, MessagesAfter,
+// Receipt) and its writes (Send), keeps staff-only notes
+// (protocol.KindNote) from clients' reads, and the conformance suite
+// holds it to that.
+type Team interface {
+	// Claim takes a conversation from the pool for the principal (担当する,
+	// rules.Claim). Of several at the same moment exactly one wins; the
+	// others get protocol.CodeTaken. Claiming one's own again is no change.
+	Claim(ctx context.Context, p Principal, conversationID int64) (protocol.Conversation, error)
+	// Preview returns what a staff member may read of a pool conversation
+	// before taking it (rules.PreviewOf of the client's messages since the
+	// last staff reply) and records the reading in the audit log in the
+	// same transaction (protocol.AuditPoolPreview).
+	Preview(ctx context.Context, p Principal, conversationID int64) (protocol.Preview, error)
+	// Nominees lists the staff members clients of p's organisation may
+	// nominate now (rules.Nominable), by display name.
+	Nominees(ctx context.Context, p Principal) ([]protocol.Nominee, error)
+	// Nominate is a client asking for a staff member (rules.Nominate),
+	// decided in the writing transaction: the conversation becomes the
+	// nominee's, marked nominated. The sweep returns nominations not taken
+	// in time to the pool with a word to the client
+	// (protocol.KindNominationReturned) and turns off lapsed switches.
+	Nominate(ctx context.Context, p Principal, counselorID int64) (protocol.Conversation, error)
+	// UnansweredWeeks counts, for admins, the conversations that ended as
+	// 対応できず in each of the last weeks (newest first; the sweep ends
+	// them: rules.Unanswered). Organisations see their typical reply time
+	// in protocol.Org.TypicalReplySeconds.
+	UnansweredWeeks(ctx context.Context, p Principal, weeks int) ([]protocol.UnansweredWeek, error)
+	// End ends a conversation (対応終了, rules.End): nobody has it and it
+	// is not in the pool until its client writes again.
+	End(ctx context.Context, p Principal, conversationID int64) (protocol.Conversation, error)
+	// Transfer hands a conversation to a colleague (to), or back into the
+	// pool (nil), with a staff-only note stored as a protocol.KindNote
+	// message and, where the organisation announces hand-overs, a
+	// protocol.KindHandover notice to the client, all in one transaction
+	// (rules.Transfer).
+	Transfer(ctx context.Context, p Principal, conversationID int64, to *int64, note string) (protocol.Conversation, error)
 }
 
 // Orgs are organisations and their settings.
@@ -200,9 +283,12 @@ type Accounts interface {
 	UpdateClient(ctx context.Context, p Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error)
 	// SetPassword replaces an account's password hash and ends its sessions (admins).
 	SetPassword(ctx context.Context, p Principal, id int64, hash string) error
-	// SetDisplayName sets the name clients see above the principal's
-	// replies (staff, their own; "" for none).
-	SetDisplayName(ctx context.Context, p Principal, name string) (protocol.Account, error)
+	// UpdateMe changes what a staff member chooses about themselves
+	// (rules.UpdateMe): the name clients see above their replies ("" for
+	// none) and their presence. (It replaced SetDisplayName.) A changed
+	// presence is published as ChangePresence, and ChangeOffered when the
+	// pool is offered or withdrawn.
+	UpdateMe(ctx context.Context, p Principal, patch protocol.MePatch) (protocol.Account, error)
 	// ChangeOwnPassword replaces the principal's own password hash and
 	// ends every other session of the account.
 	ChangeOwnPassword(ctx context.Context, p Principal, sessionID int64, hash string) error
@@ -310,10 +396,11 @@ type LoginFailures interface {
 // Typing is someone writing in a conversation: a hint relayed live to the
 // conversation's other side, never stored.
 type Typing struct {
-	OrgID    int64
-	ClientID int64
-	From     protocol.Role
-	Frame    protocol.TypingFrame
+	OrgID          int64
+	ClientID       int64
+	ConversationID int64 // who reads it follows the conversation's assignee
+	From           protocol.Role
+	Frame          protocol.TypingFrame
 }
 
 // TypingRelay carries typing hints to the other servers on one database

@@ -17,7 +17,12 @@ import (
 func record(tx *wtx, now time.Time, p store.Principal, orgID int64, action protocol.AuditAction, targetID int64, targetRole protocol.Role, detail string) error {
 	var actorID, target any
 	role := protocol.ActorOperator
-	if p != (store.Principal{}) {
+	switch {
+	case p.Role == protocol.RoleClient:
+		// A client's own act (risk first: their words raised the
+		// conversation) names no client: the target says whose.
+		role = string(protocol.RoleClient)
+	case p != (store.Principal{}):
 		actorID, role = p.AccountID, string(p.Role)
 	}
 	if targetID != 0 {

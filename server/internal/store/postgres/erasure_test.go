@@ -143,7 +143,7 @@ func TestCopyBeforeDeletionUnreadableAfterRotation(t *testing.T) {
 	}
 	// The kept client's key was wrapped again: the live store reads it,
 	// the old copy (whose wrapping is gone) does not.
-	msgs, err := f.Store.MessagesAfter(ctx, o.Staff, 0, 0)
+	msgs, err := f.Store.MessagesAfter(ctx, o.Admin, 0, 0)
 	if err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-kept-client" {
 		t.Fatalf("the live store after the rotation: %+v %v", msgs, err)
 	}
@@ -153,7 +153,7 @@ func TestCopyBeforeDeletionUnreadableAfterRotation(t *testing.T) {
 	// A server restarted on the live database opens every live key.
 	db.Close()
 	again := openDSN(t, dsn, Options{Now: f.Clock.Now, MasterKey: master, KEKDir: kekDir})
-	if msgs, err := again.MessagesAfter(ctx, o.Staff, 0, 0); err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-kept-client" {
+	if msgs, err := again.MessagesAfter(ctx, o.Admin, 0, 0); err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-kept-client" {
 		t.Fatalf("after a restart: %+v %v", msgs, err)
 	}
 	again.Close()
@@ -165,7 +165,7 @@ func TestCopyBeforeDeletionUnreadableAfterRotation(t *testing.T) {
 	if _, err := restored.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if msgs, err := restored.MessagesAfter(ctx, o.Staff, 0, 0); err != nil || len(msgs) != 0 {
+	if msgs, err := restored.MessagesAfter(ctx, o.Admin, 0, 0); err != nil || len(msgs) != 0 {
 		t.Fatalf("the restored copy after its sweep: %+v %v", msgs, err)
 	}
 	if cs, err := restored.Accounts(ctx, o.Admin, protocol.RoleClient); err != nil || len(cs) != 2 {

@@ -395,7 +395,10 @@ func (f *feed) subscribe(first *subReq) {
 func (db *DB) snapshot(q q, p store.Principal) (store.Snapshot, error) {
 	var snap store.Snapshot
 	var err error
-	if snap.Conversations, err = listConversations(q, p); err != nil {
+	if snap.Conversations, err = db.listConversations(q, p); err != nil {
+		return snap, err
+	}
+	if snap.Offered, err = db.offered(q, p); err != nil {
 		return snap, err
 	}
 	s, code, err := loadOrg(q, p.OrgID)
@@ -403,5 +406,8 @@ func (db *DB) snapshot(q q, p store.Principal) (store.Snapshot, error) {
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
+	if snap.Org.TypicalReplySeconds, err = typicalReply(q, p.OrgID, db.clock()); err != nil {
+		return snap, err
+	}
 	return snap, nil
 }

@@ -206,7 +206,7 @@ CREATE TABLE presence (
 );
 CREATE INDEX presence_account ON presence(account_id);
 `,
-	// Issue 14 (appended; the SQLite store's 14-16): staff's progress of
+	// 4, issue 14 (the SQLite store's 14-16): staff's progress of
 	// each conversation with who set it and when, and the next-contact
 	// date; who last changed the note about a client; canned replies and
 	// their use per staff member; decisions (numbers and times only).
@@ -248,6 +248,36 @@ CREATE TABLE decisions (
 	at              bigint NOT NULL,
 	PRIMARY KEY (conversation_id, seq)
 );
+`,
+	// 5, issue 13: several counselors, one organisation (the SQLite
+	// store's 17 to 20). The pool (pool_since: the client wrote and nobody has the
+	// conversation), staff presence, how a conversation nobody has ended
+	// (outcome), nomination (指名: introduction, switch, when it lapsed,
+	// when the staff member last used Taiwa; when a conversation was
+	// nominated), and, naming nobody, the answer times (the typical reply
+	// time) and when conversations ended as 対応できず (the weekly count).
+	`
+ALTER TABLE conversations ADD COLUMN pool_since bigint;
+UPDATE conversations SET pool_since = COALESCE(waiting_since, updated_at) WHERE assignee_id IS NULL AND client_wrote;
+CREATE INDEX conversations_assignee ON conversations(assignee_id);
+CREATE INDEX conversations_pool ON conversations(pool_since) WHERE pool_since IS NOT NULL AND assignee_id IS NULL;
+ALTER TABLE conversations ADD COLUMN outcome text NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN nominated_at bigint;
+CREATE INDEX conversations_nominated ON conversations(nominated_at) WHERE nominated_at IS NOT NULL;
+ALTER TABLE accounts ADD COLUMN presence text NOT NULL DEFAULT 'available';
+ALTER TABLE accounts ADD COLUMN intro text NOT NULL DEFAULT '';
+ALTER TABLE accounts ADD COLUMN accept_nominations boolean NOT NULL DEFAULT false;
+ALTER TABLE accounts ADD COLUMN nomination_lapsed_at bigint;
+ALTER TABLE accounts ADD COLUMN seen_at bigint;
+CREATE TABLE answer_waits (org_id bigint NOT NULL, at bigint NOT NULL, wait_ms bigint NOT NULL);
+CREATE INDEX answer_waits_org ON answer_waits(org_id, at);
+CREATE TABLE unanswered_log (org_id bigint NOT NULL, at bigint NOT NULL);
+CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
+`,
+	// 6: risk first (the SQLite store's 21): when a client message
+	// matched a crisis phrase.
+	`
+ALTER TABLE conversations ADD COLUMN risk_at bigint;
 `,
 }
 

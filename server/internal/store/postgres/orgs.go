@@ -54,20 +54,26 @@ func (db *DB) OrgCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func loadSettings(q *wtx, orgID int64) (protocol.Settings, error) {
-	s, _, err := loadOrg(q.q, orgID)
+func loadSettings(q querier, orgID int64) (protocol.Settings, error) {
+	s, _, err := loadOrg(q, orgID)
 	return s, err
 }
 
+// querier is a connection, transaction or write (q, *wtx) to read with.
+type querier interface {
+	Query(query string, args ...any) (pgx.Rows, error)
+	QueryRow(query string, args ...any) pgx.Row
+}
+
 // loadOrg reads an organisation's settings and app code.
-func loadOrg(q q, orgID int64) (protocol.Settings, string, error) {
+func loadOrg(q querier, orgID int64) (protocol.Settings, string, error) {
 	s, _, code, err := loadOrgWhere(q, "id = ?", orgID)
 	return s, code, err
 }
 
 // loadOrgWhere reads the organisation matching where (on orgs, with arg):
 // its settings, ID and app code.
-func loadOrgWhere(q q, where string, arg any) (protocol.Settings, int64, string, error) {
+func loadOrgWhere(q querier, where string, arg any) (protocol.Settings, int64, string, error) {
 	var (
 		raw  []byte
 		id   int64
@@ -93,7 +99,11 @@ func (db *DB) Org(ctx context.Context, orgID int64) (protocol.Org, error) {
 	if err != nil {
 		return protocol.Org{}, err
 	}
-	return db.orgView(orgID, s, code), nil
+	org := db.orgView(orgID, s, code)
+	if org.TypicalReplySeconds, err = typicalReply(db.read(ctx), orgID, db.clock()); err != nil {
+		return protocol.Org{}, err
+	}
+	return org, nil
 }
 
 // AppLook returns how the organisation with an app code wants its app to
@@ -113,6 +123,13 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		old, code, err := loadOrg(tx.q, p.OrgID)
 		if err != nil {
 			return nil, err
+		}
+		var watch *deskWatch
+		if patch.MaxOpen != nil {
+			// A new limit may offer the pool to counselors, or withdraw it.
+			if watch, err = db.watchDesks(ctx, tx, p.OrgID); err != nil {
+				return nil, err
+			}
 		}
 		ch, err := rules.ApplySettings(p, old, patch)
 		if err != nil {
@@ -138,7 +155,15 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		}
 		out = db.orgView(p.OrgID, s, code)
 		org := out
-		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
+		changes := []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}
+		if watch != nil {
+			desks, err := watch.changes(ctx, tx)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, desks...)
+		}
+		return changes, nil
 	})
 	return out, err
 }

@@ -52,7 +52,7 @@ func TestSendsRideOutARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	msgs, err := f.Store.MessagesAfter(ctx, o.Staff, 0, 1000)
+	msgs, err := f.Store.MessagesAfter(ctx, o.Admin, 0, 1000)
 	if err != nil || len(msgs) != 4*30 {
 		t.Fatalf("stored %d of 120 messages: %v", len(msgs), err)
 	}

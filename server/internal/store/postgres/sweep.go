@@ -68,7 +68,16 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 			return res, ctx.Err()
 		}
 	}
-	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+	// Several counselors (issue 13): lapsed nomination switches, overdue
+	// nominations, conversations nobody took in time.
+	var err error
+	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
+		return res, err
+	}
+	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
+		return res, err
+	}
+	err = db.do(ctx, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		if _, err := tx.Exec("DELETE FROM ended_sessions WHERE ended_at <= ?", now-endedKept.Milliseconds()); err != nil {
 			return nil, fmt.Errorf("forget old ended sessions: %w", err)

@@ -149,7 +149,13 @@ func (db *DB) SetClientNote(ctx context.Context, p store.Principal, clientID int
 		}
 		// Compared in the writing transaction: two colleagues saving from
 		// the same note at once, one wins and the other hears of it.
-		if err := rules.ClientNote(p, a, note, req.Expect); err != nil {
+		var conv *protocol.Conversation
+		if c, err := conversationByClient(tx, clientID); err == nil {
+			conv = &c
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+		if err := rules.ClientNote(p, a, conv, note, req.Expect); err != nil {
 			return nil, err
 		}
 		if _, err := tx.Exec("UPDATE accounts SET note = ? WHERE id = ?", note, clientID); err != nil {

@@ -7,23 +7,27 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
-const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name"
+const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name, presence, intro, accept_nominations, nomination_lapsed_at"
 
 func scanAccount(sc interface{ Scan(...any) error }) (store.AccountRecord, error) {
 	var (
 		a       store.AccountRecord
 		until   sql.NullInt64
 		created int64
+		lapsed  sql.NullInt64
 	)
-	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash, &a.DisplayName)
+	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash, &a.DisplayName, &a.Presence,
+		&a.Intro, &a.AcceptNominations, &lapsed)
+	a.NominationLapsedAt = fromNullMS(lapsed)
+	if a.Role == protocol.RoleClient {
+		a.Presence = "" // staff only
+	}
 	a.AccessUntil = fromNullMS(until)
 	a.CreatedAt = fromMS(created)
 	return a, err
@@ -42,6 +46,9 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 	now := db.clock()
 	out := protocol.Account{OrgID: a.OrgID, Role: a.Role, LoginID: a.LoginID, Nickname: a.Nickname,
 		Note: a.Note, AccessUntil: a.AccessUntil, CreatedAt: now}
+	if a.Role.IsStaff() {
+		out.Presence = protocol.PresenceAvailable
+	}
 
 	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at)
@@ -115,21 +122,34 @@ func (db *DB) Accounts(ctx context.Context, p store.Principal, role protocol.Rol
 	if !p.IsStaff() {
 		return nil, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE org_id = ? AND role = ? ORDER BY id", p.OrgID, role)
+	rows, err := db.read.QueryContext(ctx, "SELECT "+accountCols+", (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = accounts.id)"+
+		" FROM accounts WHERE org_id = ? AND role = ? ORDER BY id", p.OrgID, role)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
 	defer rows.Close()
 	out := []protocol.Account{}
 	for rows.Next() {
-		a, err := scanAccount(rows)
+		var open int
+		a, err := scanAccount(rowWith{rows, &open})
 		if err != nil {
 			return nil, fmt.Errorf("scan account: %w", err)
+		}
+		if a.Role.IsStaff() {
+			a.OpenConversations = open
 		}
 		out = append(out, a.Account)
 	}
 	return out, rows.Err()
 }
+
+// rowWith scans a row of accountCols followed by more columns.
+type rowWith struct {
+	sc   interface{ Scan(...any) error }
+	more any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.sc.Scan(append(dest, r.more)...) }
 
 // UpdateClient changes a client's nickname, note or access date.
 func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error) {
@@ -212,27 +232,33 @@ func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash
 	})
 }
 
-// SetDisplayName sets the name clients see above a staff member's replies
-// (their own choice; "" for none).
-func (db *DB) SetDisplayName(ctx context.Context, p store.Principal, name string) (protocol.Account, error) {
+// UpdateMe changes what staff choose about themselves (rules.UpdateMe):
+// the name clients see and their presence. A new presence is announced to
+// colleagues and may offer or withdraw the pool.
+func (db *DB) UpdateMe(ctx context.Context, p store.Principal, patch protocol.MePatch) (protocol.Account, error) {
 	if !p.IsStaff() {
-		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only staff choose a display name")
-	}
-	name = strings.TrimSpace(name)
-	if utf8.RuneCountInString(name) > protocol.MaxDisplayNameRunes || strings.ContainsFunc(name, unicode.IsControl) {
-		return protocol.Account{}, protocol.Errorf(protocol.CodeInvalid, "display name must be at most %d characters on one line", protocol.MaxDisplayNameRunes)
+		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
 	var out protocol.Account
 	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
-		if _, err := tx.Exec("UPDATE accounts SET display_name = ? WHERE id = ? AND org_id = ?", name, p.AccountID, p.OrgID); err != nil {
-			return nil, fmt.Errorf("set display name: %w", err)
-		}
-		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ?", p.AccountID))
+		a, err := scanAccount(tx.QueryRow("SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ?", p.AccountID, p.OrgID))
 		if err != nil {
 			return nil, fmt.Errorf("load account: %w", err)
 		}
-		out = a.Account
-		return nil, nil
+		watch, err := db.watchDesks(ctx, tx, p.OrgID, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		acct, _, err := rules.UpdateMe(p, a.Account, patch)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec("UPDATE accounts SET display_name = ?, presence = ?, intro = ?, accept_nominations = ?, nomination_lapsed_at = ? WHERE id = ?",
+			acct.DisplayName, acct.Presence, acct.Intro, acct.AcceptNominations, nullMS(acct.NominationLapsedAt), p.AccountID); err != nil {
+			return nil, fmt.Errorf("update account: %w", err)
+		}
+		out = acct
+		return watch.changes(ctx, tx)
 	})
 	return out, err
 }
@@ -296,6 +322,14 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 				return nil, fmt.Errorf("delete messages: %w", err)
 			}
 			changes = append(changes, store.Change{Kind: store.ChangeConversationDeleted, OrgID: p.OrgID, ClientID: id, ConversationID: convID, At: db.clock()})
+		} else {
+			// A staff member's conversations go back into the pool: no
+			// client is left with nobody.
+			back, err := db.releaseAll(ctx, tx, p.OrgID, id)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, back...)
 		}
 		if _, err := tx.Exec("DELETE FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID); err != nil {
 			return nil, fmt.Errorf("delete account: %w", err)
@@ -335,8 +369,15 @@ func (db *DB) CreateSession(ctx context.Context, n store.NewSession) (store.Sess
 		if err != nil {
 			return nil, fmt.Errorf("insert session: %w", err)
 		}
-		s.ID, err = res.LastInsertId()
-		return nil, err
+		if s.ID, err = res.LastInsertId(); err != nil {
+			return nil, fmt.Errorf("insert session: %w", err)
+		}
+		// Signing in counts as using Taiwa (a nomination switch lapses
+		// without it).
+		if _, err := tx.Exec("UPDATE accounts SET seen_at = ? WHERE id = ?", ms(s.CreatedAt), n.AccountID); err != nil {
+			return nil, fmt.Errorf("note the sign-in: %w", err)
+		}
+		return nil, nil
 	})
 	return s, err
 }
@@ -355,9 +396,15 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		until   sql.NullInt64
 		aCreate int64
 		active  int64
+		lapsed  sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires, &active, &s.Shared,
-		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash, &a.DisplayName)
+		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash, &a.DisplayName, &a.Presence,
+		&a.Intro, &a.AcceptNominations, &lapsed)
+	a.NominationLapsedAt = fromNullMS(lapsed)
+	if a.Role == protocol.RoleClient {
+		a.Presence = ""
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, a, protocol.Errorf(protocol.CodeUnauthorized, "session is not valid; sign in again")
 	}

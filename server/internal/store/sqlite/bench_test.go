@@ -48,7 +48,7 @@ func BenchmarkHistory(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		page, err := f.db.History(context.Background(), o.Staff, conv, 0, 100)
+		page, err := f.db.History(context.Background(), o.Admin, conv, 0, 100)
 		if err != nil || len(page.Messages) != 100 {
 			b.Fatal(len(page.Messages), err)
 		}

@@ -110,7 +110,7 @@ func TestResealing(t *testing.T) {
 	if _, err := f.db.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &day}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := f.db.MessagesAfter(ctx, o.Staff, 0, 0)
+	msgs, err := f.db.MessagesAfter(ctx, o.Admin, 0, 0)
 	if err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-reseal" || sealkeys.Slice(msgs[0].ExpiresAt) != sealkeys.Slice(m.CreatedAt.Add(24*time.Hour)) {
 		t.Fatalf("after shortening: %+v %v", msgs, err)
 	}
@@ -137,7 +137,7 @@ func TestResealing(t *testing.T) {
 	if hits := fileContains(t, f.dir, "MARKER-legacy"); len(hits) > 0 {
 		t.Fatalf("clear body left in %v after sealing", hits)
 	}
-	msgs, err = db.MessagesAfter(ctx, o.Staff, 0, 0)
+	msgs, err = db.MessagesAfter(ctx, o.Admin, 0, 0)
 	if err != nil || len(msgs) != 1 || msgs[0].Body != "MARKER-legacy" {
 		t.Fatalf("after sealing at open: %+v %v", msgs, err)
 	}

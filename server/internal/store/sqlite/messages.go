@@ -18,7 +18,7 @@ import (
 const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.status, c.last_seq,
 	COALESCE((SELECT MIN(m.seq) FROM messages m WHERE m.conversation_id = c.id), c.last_seq + 1),
 	c.client_delivered_seq, c.client_read_seq, c.staff_delivered_seq, c.staff_read_seq,
-	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until,
+	c.waiting_since, c.updated_at, c.client_wrote, c.notice_until, c.pool_since, c.outcome, c.nominated_at, c.risk_at,
 	c.progress, c.progress_by, c.progress_at, c.next_contact,
 	(SELECT json_group_array(json_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at))
 		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d),
@@ -26,11 +26,14 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
-		c        store.ConversationState
-		assignee sql.NullInt64
-		waiting  sql.NullInt64
-		notice   sql.NullInt64
-		updated  int64
+		c         store.ConversationState
+		assignee  sql.NullInt64
+		waiting   sql.NullInt64
+		notice    sql.NullInt64
+		pool      sql.NullInt64
+		nominated sql.NullInt64
+		risk      sql.NullInt64
+		updated   int64
 		// progress (issue 14)
 		progressBy, progressAt sql.NullInt64
 		decisions              string
@@ -38,9 +41,12 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 	)
 	err := sc.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Nickname, &assignee, &c.Status, &c.LastSeq, &c.FirstSeq,
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
-		&waiting, &updated, &c.ClientWrote, &notice,
+		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated, &risk,
 		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
 		&c.Note, &noteBy, &noteAt)
+	c.NominatedAt = fromNullMS(nominated)
+	c.RiskAt = fromNullMS(risk)
+	c.PoolSince = fromNullMS(pool)
 	c.NoteAt = fromNullMS(noteAt)
 	if noteBy.Valid {
 		v := noteBy.Int64
@@ -66,12 +72,6 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 
 const convFrom = " FROM conversations c JOIN accounts a ON a.id = c.client_id "
 
-// visible is the rule, in SQL, for which conversations p may see: staff see
-// their organisation's, a client only their own. Arguments: org, isStaff, account.
-const visible = " c.org_id = ? AND (? OR c.client_id = ?) "
-
-func visibleArgs(p store.Principal) []any { return []any{p.OrgID, p.IsStaff(), p.AccountID} }
-
 func conversationByClient(tx *wtx, clientID int64) (protocol.Conversation, error) {
 	c, err := scanConv(tx.QueryRow("SELECT "+convCols+convFrom+"WHERE c.client_id = ?", clientID))
 	if err != nil {
@@ -82,7 +82,7 @@ func conversationByClient(tx *wtx, clientID int64) (protocol.Conversation, error
 
 // Conversations lists the conversations p may see, most recently active first.
 func (db *DB) Conversations(ctx context.Context, p store.Principal) ([]protocol.Conversation, error) {
-	return listConversations(ctx, db.read, p)
+	return db.listConversations(ctx, db.read, p)
 }
 
 // Subscribe registers at a point between commits and snapshots what p sees.
@@ -102,7 +102,10 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		return snap, fmt.Errorf("begin snapshot: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	if snap.Conversations, err = listConversations(ctx, tx, p); err != nil {
+	if snap.Conversations, err = db.listConversations(ctx, tx, p); err != nil {
+		return snap, err
+	}
+	if snap.Offered, err = db.offered(ctx, tx, p); err != nil {
 		return snap, err
 	}
 	s, code, err := loadOrg(ctx, tx, p.OrgID)
@@ -110,6 +113,9 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
+	if snap.Org.TypicalReplySeconds, err = typicalReply(ctx, tx, p.OrgID, db.clock()); err != nil {
+		return snap, err
+	}
 	// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out
 	// by a commit this transaction sees.
 	err = tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
@@ -123,18 +129,33 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// conversationsQuery is the listing for p. A client gets a query of its
-// own: the shared form "org_id = ? AND (? OR client_id = ?)" with bound
-// values makes SQLite walk the organisation's every conversation, once
-// per client, which turned a mass reconnect quadratic.
+// conversationsQuery is the listing for p, a superset of what
+// rules.ReadAccess lets p see (listConversations applies the rule). A
+// client gets a query of its own: the shared form "org_id = ? AND (? OR
+// client_id = ?)" with bound values makes SQLite walk the organisation's
+// every conversation, once per client, which turned a mass reconnect
+// quadratic. A counselor's is theirs and those nobody has.
 func conversationsQuery(p store.Principal) (string, []any) {
-	if p.IsStaff() {
+	switch p.Role {
+	case protocol.RoleAdmin:
 		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? ORDER BY c.updated_at DESC", []any{p.OrgID}
+	case protocol.RoleCounselor:
+		return "SELECT " + convCols + convFrom + "WHERE c.org_id = ? AND (c.assignee_id = ? OR c.assignee_id IS NULL) ORDER BY c.updated_at DESC",
+			[]any{p.OrgID, p.AccountID}
 	}
 	return "SELECT " + convCols + convFrom + "WHERE c.client_id = ? AND c.org_id = ?", []any{p.AccountID, p.OrgID}
 }
 
-func listConversations(ctx context.Context, q queryer, p store.Principal) ([]protocol.Conversation, error) {
+// listConversations lists what p may see of its organisation's
+// conversations (rules.ReadAccess).
+func (db *DB) listConversations(ctx context.Context, q interface {
+	querier
+	queryer
+}, p store.Principal) ([]protocol.Conversation, error) {
+	offered, err := db.offered(ctx, q, p)
+	if err != nil {
+		return nil, err
+	}
 	query, args := conversationsQuery(p)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -147,19 +168,54 @@ func listConversations(ctx context.Context, q queryer, p store.Principal) ([]pro
 		if err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
-		out = append(out, viewFor(p, c.Conversation))
+		if rules.ReadAccess(p, c.Conversation, offered) > rules.AccessNone {
+			if !p.IsStaff() {
+				c.Conversation = c.ForClient()
+			}
+			out = append(out, c.Conversation)
+		}
 	}
 	return out, rows.Err()
 }
 
-// Conversation returns one conversation p may see.
-func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (protocol.Conversation, error) {
-	c, err := scanConv(db.read.QueryRowContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.id = ? AND"+visible, append([]any{id}, visibleArgs(p)...)...))
+// loadConversation loads a conversation of p's organisation (a client:
+// only its own; another tenant's or client's is not found) and says how
+// much of it p may read.
+func (db *DB) loadConversation(ctx context.Context, q querier, p store.Principal, id int64) (store.ConversationState, rules.Access, error) {
+	var (
+		c   store.ConversationState
+		err error
+	)
+	if p.IsStaff() {
+		c, err = scanConv(q.QueryRowContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ?", id, p.OrgID))
+	} else {
+		c, err = scanConv(q.QueryRowContext(ctx, "SELECT "+convCols+convFrom+"WHERE c.id = ? AND c.org_id = ? AND c.client_id = ?", id, p.OrgID, p.AccountID))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return protocol.Conversation{}, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+		return c, rules.AccessNone, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
 	}
 	if err != nil {
-		return protocol.Conversation{}, fmt.Errorf("load conversation: %w", err)
+		return c, rules.AccessNone, fmt.Errorf("load conversation: %w", err)
+	}
+	offered, err := db.offered(ctx, q, p)
+	if err != nil {
+		return c, rules.AccessNone, err
+	}
+	return c, rules.ReadAccess(p, c.Conversation, offered), nil
+}
+
+// Conversation returns one conversation p may see (its state: the pool's
+// included). A colleague's is forbidden to a counselor.
+func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (protocol.Conversation, error) {
+	c, access, err := db.loadConversation(ctx, db.read, p, id)
+	if err != nil {
+		return protocol.Conversation{}, err
+	}
+	if access == rules.AccessNone {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "this conversation is a colleague's")
+	}
+	if !p.IsStaff() {
+		return c.ForClient(), nil
 	}
 	return viewFor(p, c.Conversation), nil
 }
@@ -224,16 +280,23 @@ func (db *DB) History(ctx context.Context, p store.Principal, conversationID, be
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	if _, err := db.Conversation(ctx, p, conversationID); err != nil {
+	c, access, err := db.loadConversation(ctx, db.read, p, conversationID)
+	if err != nil {
 		return protocol.MessagePage{}, err
+	}
+	if access < rules.AccessFull {
+		return protocol.MessagePage{}, rules.MayReadMessages(p, c.Conversation, false)
 	}
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	args := append([]any{conversationID, before}, visibleArgs(p)...)
+	// Staff-only notes never reach the client.
+	notes := " AND m.kind != 'note'"
+	if p.IsStaff() {
+		notes = ""
+	}
 	msgs, err := db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
-		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ? AND m.seq < ? AND"+visible+
-		"ORDER BY m.seq DESC LIMIT ?", append(args, limit+1)...))
+		" FROM messages m WHERE m.conversation_id = ? AND m.seq < ?"+notes+" ORDER BY m.seq DESC LIMIT ?", c.ID, before, limit+1))
 	if err != nil {
 		return protocol.MessagePage{}, err
 	}
@@ -251,12 +314,18 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 	if limit <= 0 {
 		limit = 500
 	}
-	if p.IsStaff() {
+	switch p.Role {
+	case protocol.RoleAdmin:
 		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
 			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
+	case protocol.RoleCounselor:
+		// rules.ReadAccess: a counselor reads the conversations they have.
+		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+			" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.assignee_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+			p.AccountID, p.OrgID, cursor, limit))
 	}
 	return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
-		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? AND m.kind != 'note' ORDER BY m.id LIMIT ?",
 		p.AccountID, p.OrgID, cursor, limit))
 }
 
@@ -309,7 +378,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("look up ref: %w", err)
 		}
-		in := rules.Send{Sender: p, Body: r.Body, Now: db.clock()}
+		in := rules.Send{Sender: p, Body: r.Body, Kind: r.Kind, Now: db.clock()}
 		if in.Conv, err = writableConv(tx, p, r.ConversationID); err != nil {
 			return nil, err
 		}
@@ -321,6 +390,17 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			return nil, fmt.Errorf("load sender: %w", err)
 		}
 		in.AccessUntil = fromNullMS(until)
+		var watch *deskWatch
+		if p.IsStaff() && r.Kind != protocol.KindNote && in.Conv.AssigneeID == nil {
+			// A reply may take the conversation: it counts against
+			// max_open, and the replier's desk changes.
+			if in.Desk, err = desk(ctx, txq{tx}, p.AccountID); err != nil {
+				return nil, err
+			}
+			if watch, err = db.watchDesks(ctx, tx, p.OrgID, p.AccountID); err != nil {
+				return nil, err
+			}
+		}
 		sent, err := rules.SendMessage(in)
 		if err != nil {
 			return nil, err
@@ -361,18 +441,37 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		out, created = msgs[0], true
 		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
 			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
-			assignee_id = ?, notice_until = ?, updated_at = ? WHERE id = ?`,
+			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ?, nominated_at = ?, risk_at = ? WHERE id = ?`,
 			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
 			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
-			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), c.ID); err != nil {
+			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), nullMS(c.RiskAt), c.ID); err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
 		}
+		if sent.Risk {
+			// Who and when, never the words that matched.
+			if err := record(tx, c.UpdatedAt, p, c.OrgID, protocol.AuditRiskRaised, c.ClientID, protocol.RoleClient, ""); err != nil {
+				return nil, err
+			}
+		}
+		if sent.Answered != nil {
+			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
+				return nil, fmt.Errorf("note the answer time: %w", err)
+			}
+		}
+		conv, before := c.Conversation, in.Conv.Conversation
 		changes := make([]store.Change, 0, len(msgs)+1)
 		for i := range msgs {
-			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i]})
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i], Conversation: &conv})
 		}
-		conv := c.Conversation
-		return append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}), nil
+		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
+		if watch != nil {
+			desks, err := watch.changes(ctx, tx)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, desks...)
+		}
+		return changes, nil
 	})
 	return out, created, err
 }
@@ -414,6 +513,14 @@ func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, de
 		if err != nil {
 			return nil, err
 		}
+		offered, err := db.offered(ctx, txq{tx}, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := rules.MayReadMessages(p, c.Conversation, offered); err != nil {
+			return nil, err
+		}
+		before := c.Conversation
 		c, changed := rules.Receipt(p, c, delivered, read)
 		if !changed {
 			return nil, nil // nothing new: no write, no broadcast
@@ -423,7 +530,7 @@ func (db *DB) Receipt(ctx context.Context, p store.Principal, conversationID, de
 			return nil, fmt.Errorf("update receipt: %w", err)
 		}
 		conv := c.Conversation
-		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}, nil
 	})
 }
 
@@ -445,19 +552,200 @@ func (db *DB) Assign(ctx context.Context, p store.Principal, conversationID int6
 				return nil, fmt.Errorf("load assignee: %w", err)
 			}
 		}
-		if err := rules.Assign(p, c, assignee, role); err != nil {
+		before := c.Conversation
+		d, err := desk(ctx, txq{tx}, p.AccountID)
+		if err != nil {
 			return nil, err
 		}
-		c.AssigneeID = assignee
-		c.UpdatedAt = db.clock()
-		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?", assignee, ms(c.UpdatedAt), c.ID); err != nil {
-			return nil, fmt.Errorf("assign: %w", err)
+		s, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if c, err = rules.Assign(p, d, c, assignee, role, s, db.clock()); err != nil {
+			return nil, err
 		}
 		out = c.Conversation
-		conv := out
-		return []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv}}, nil
+		return db.writeAssignment(ctx, tx, c, before)
 	})
 	return out, err
+}
+
+// writeAssignment stores who has a conversation and announces it: to
+// whoever may see it, and the desks of whoever had and has it.
+func (db *DB) writeAssignment(ctx context.Context, tx *wtx, c store.ConversationState, before protocol.Conversation) ([]store.Change, error) {
+	var watch *deskWatch
+	if ids := assignees(before, c.Conversation); len(ids) > 0 {
+		var err error
+		if watch, err = db.watchDesks(ctx, tx, c.OrgID, ids...); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, risk_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+		c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), nullMS(c.RiskAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+		return nil, fmt.Errorf("assign: %w", err)
+	}
+	conv := c.Conversation
+	changes := []store.Change{{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before}}
+	if watch == nil {
+		return changes, nil
+	}
+	desks, err := watch.changes(ctx, tx)
+	return append(changes, desks...), err
+}
+
+// Claim takes a pool conversation for p (rules.Claim), inside the
+// writer's transaction: of several claims at once, the first committed
+// wins and the others find it taken.
+func (db *DB) Claim(ctx context.Context, p store.Principal, conversationID int64) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
+		c, access, err := db.loadConversation(ctx, txq{tx}, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		before := c.Conversation
+		d, err := desk(ctx, txq{tx}, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		s, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if access == rules.AccessNone && c.AssigneeID == nil && !rules.AtCapacity(p, d, s) {
+			return nil, protocol.Errorf(protocol.CodeForbidden, "this conversation is not offered to you")
+		}
+		c, changed, err := rules.Claim(p, d, c, s, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		out = c.Conversation
+		if !changed {
+			return nil, nil
+		}
+		return db.writeAssignment(ctx, tx, c, before)
+	})
+	return out, err
+}
+
+// Preview records a staff member's reading of a pool conversation's
+// waiting messages and returns them (rules.PreviewOf).
+func (db *DB) Preview(ctx context.Context, p store.Principal, conversationID int64) (protocol.Preview, error) {
+	if !p.IsStaff() {
+		return protocol.Preview{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Preview
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
+		c, _, err := db.loadConversation(ctx, txq{tx}, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		offered, err := db.offered(ctx, txq{tx}, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := rules.MayPreview(p, c.Conversation, offered); err != nil {
+			return nil, err
+		}
+		// What waits: the client's messages since the last staff reply, or
+		// the client's last one.
+		rows, err := tx.Query("SELECT "+msgCols+` FROM messages m WHERE m.conversation_id = ?1 AND m.sender_role = 'client' AND m.kind = 'text'
+			AND m.seq > COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?1 AND sender_role IN ('admin', 'counselor')), 0)
+			ORDER BY m.seq LIMIT ?2`, c.ID, protocol.PreviewMessages)
+		msgs, err := db.collectMessages(rows, err)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			rows, err := tx.Query("SELECT "+msgCols+" FROM messages m WHERE m.conversation_id = ? AND m.sender_role = 'client' AND m.kind = 'text' ORDER BY m.seq DESC LIMIT 1", c.ID)
+			if msgs, err = db.collectMessages(rows, err); err != nil {
+				return nil, err
+			}
+		}
+		out = protocol.Preview{Conversation: c.Conversation, Messages: rules.PreviewOf(msgs)}
+		return nil, record(tx, db.clock(), p, p.OrgID, protocol.AuditPoolPreview, c.ClientID, protocol.RoleClient, "")
+	})
+	return out, err
+}
+
+// Transfer hands a conversation on (rules.Transfer): the note and the
+// client's notice are stored with it, in one transaction.
+func (db *DB) Transfer(ctx context.Context, p store.Principal, conversationID int64, to *int64, note string) (protocol.Conversation, error) {
+	if !p.IsStaff() {
+		return protocol.Conversation{}, protocol.Errorf(protocol.CodeForbidden, "staff only")
+	}
+	var out protocol.Conversation
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
+		c, err := writableConv(tx, p, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		var role protocol.Role
+		if to != nil {
+			err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", *to, p.OrgID).Scan(&role)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("load the colleague: %w", err)
+			}
+		}
+		s, err := loadSettings(ctx, tx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		if err := tx.QueryRow("SELECT display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&name); err != nil {
+			return nil, fmt.Errorf("load the staff member: %w", err)
+		}
+		before := c.Conversation
+		var toDesk rules.Desk
+		if to != nil && role.IsStaff() {
+			if toDesk, err = desk(ctx, txq{tx}, *to); err != nil {
+				return nil, err
+			}
+		}
+		h, err := rules.Transfer(p, name, c, to, role, toDesk, note, s, db.clock())
+		if err != nil {
+			return nil, err
+		}
+		watch, err := db.watchDesks(ctx, tx, c.OrgID, assignees(before, h.Conv.Conversation)...)
+		if err != nil {
+			return nil, err
+		}
+		c = h.Conv
+		var changes []store.Change
+		conv := c.Conversation
+		for _, m := range []*protocol.Message{h.Note, h.Notice} {
+			if m == nil {
+				continue
+			}
+			if err := db.insertMessage(tx, c.OrgID, c.ClientID, m, ""); err != nil {
+				return nil, err
+			}
+			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: m, Conversation: &conv})
+		}
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, outcome = ?, nominated_at = ?, last_seq = ?, updated_at = ? WHERE id = ?",
+			c.AssigneeID, nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), c.LastSeq, ms(c.UpdatedAt), c.ID); err != nil {
+			return nil, fmt.Errorf("hand over: %w", err)
+		}
+		out = conv
+		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
+		desks, err := watch.changes(ctx, tx)
+		return append(changes, desks...), err
+	})
+	return out, err
+}
+
+// txq lets a transaction serve as a querier (QueryRowContext).
+type txq struct{ tx *wtx }
+
+func (q txq) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (q txq) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.tx.QueryContext(ctx, query, args...)
 }
 
 // sweepBatchTarget is how long one sweep batch should hold the writer, and
@@ -556,7 +844,14 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return res, ctx.Err()
 		}
 	}
-	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
+	var err error
+	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
+		return res, err
+	}
+	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
+		return res, err
+	}
+	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		// Sessions past their expiry, and those of clients whose access
 		// period has ended, end now; connected apps are told.

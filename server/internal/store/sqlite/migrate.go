@@ -285,7 +285,7 @@ ALTER TABLE messages ADD COLUMN notice_state TEXT NOT NULL DEFAULT '';
 DROP INDEX messages_expiry;
 CREATE INDEX messages_expiry ON messages(expires_at, conversation_id, seq);
 `,
-	// 14 (issue 14; the lead renumbers on merge): staff's progress of each
+	// 14 (issue 14): staff's progress of each
 	// conversation with who set it and when, and the next-contact date
 	// (a calendar date, YYYY-MM-DD); canned replies, the organisation's
 	// (owner_id NULL) and personal ones, and how often each staff member
@@ -335,6 +335,48 @@ CREATE TABLE decisions (
 	`
 ALTER TABLE accounts ADD COLUMN note_by INTEGER REFERENCES accounts(id) ON DELETE SET NULL;
 ALTER TABLE accounts ADD COLUMN note_at INTEGER;
+`,
+	// 17 (issue 13): several counselors, one organisation. A conversation nobody has
+	// waits in the pool from pool_since (the client wrote); the assignee's
+	// conversations are found by assignee. Conversations nobody had before
+	// (none: a reply took them) enter the pool from when their client
+	// began waiting.
+	`
+ALTER TABLE conversations ADD COLUMN pool_since INTEGER;
+UPDATE conversations SET pool_since = COALESCE(waiting_since, updated_at) WHERE assignee_id IS NULL AND client_wrote = 1;
+CREATE INDEX conversations_assignee ON conversations(assignee_id);
+`,
+	// 18: presence (受付中, 離席, 受付停止) of staff, and how a conversation
+	// nobody has ended (ended: its counselor ended it).
+	`
+ALTER TABLE accounts ADD COLUMN presence TEXT NOT NULL DEFAULT 'available';
+ALTER TABLE conversations ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+`,
+	// 19: nomination (指名): a staff member's introduction and switch,
+	// when they last used Taiwa (the switch lapses), when it lapsed (their
+	// app says why); when a conversation was nominated, until taken.
+	`
+ALTER TABLE accounts ADD COLUMN intro TEXT NOT NULL DEFAULT '';
+ALTER TABLE accounts ADD COLUMN accept_nominations INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN nomination_lapsed_at INTEGER;
+ALTER TABLE accounts ADD COLUMN seen_at INTEGER;
+ALTER TABLE conversations ADD COLUMN nominated_at INTEGER;
+CREATE INDEX conversations_nominated ON conversations(nominated_at) WHERE nominated_at IS NOT NULL;
+`,
+	// 20: no client left without an answer. How long staff took to answer
+	// a waiting client (the client app's typical reply time: a median of
+	// the last 30 days), and when conversations ended as 対応できず (the
+	// admins' weekly count). Neither names a client or a counselor.
+	`
+CREATE TABLE answer_waits (org_id INTEGER NOT NULL, at INTEGER NOT NULL, wait_ms INTEGER NOT NULL);
+CREATE INDEX answer_waits_org ON answer_waits(org_id, at);
+CREATE TABLE unanswered_log (org_id INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
+CREATE INDEX conversations_pool ON conversations(pool_since) WHERE pool_since IS NOT NULL AND assignee_id IS NULL;
+`,
+	// 21: risk first: when a client message matched a crisis phrase.
+	`
+ALTER TABLE conversations ADD COLUMN risk_at INTEGER;
 `,
 }
 

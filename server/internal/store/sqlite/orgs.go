@@ -97,7 +97,11 @@ func (db *DB) Org(ctx context.Context, orgID int64) (protocol.Org, error) {
 	if err != nil {
 		return protocol.Org{}, err
 	}
-	return db.orgView(orgID, s, code), nil
+	org := db.orgView(orgID, s, code)
+	if org.TypicalReplySeconds, err = typicalReply(ctx, db.read, orgID, db.clock()); err != nil {
+		return protocol.Org{}, err
+	}
+	return org, nil
 }
 
 // AppLook returns how the organisation with an app code wants its app to
@@ -117,6 +121,13 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		old, code, err := loadOrg(ctx, tx, p.OrgID)
 		if err != nil {
 			return nil, err
+		}
+		var watch *deskWatch
+		if patch.MaxOpen != nil {
+			// A new limit may offer the pool to counselors, or withdraw it.
+			if watch, err = db.watchDesks(ctx, tx, p.OrgID); err != nil {
+				return nil, err
+			}
 		}
 		ch, err := rules.ApplySettings(p, old, patch)
 		if err != nil {
@@ -142,7 +153,15 @@ func (db *DB) UpdateSettings(ctx context.Context, p store.Principal, patch proto
 		}
 		out = db.orgView(p.OrgID, s, code)
 		org := out
-		return []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}, nil
+		changes := []store.Change{{Kind: store.ChangeSettings, OrgID: p.OrgID, Org: &org}}
+		if watch != nil {
+			desks, err := watch.changes(ctx, tx)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, desks...)
+		}
+		return changes, nil
 	})
 	return out, err
 }

@@ -117,7 +117,11 @@ func (db *DB) Devices(ctx context.Context, p store.Principal, accountID int64) (
 // idle shared-device ones after Options.SharedIdle.
 func (db *DB) TouchSession(ctx context.Context, sessionID int64) error {
 	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
-		if _, err := tx.Exec("UPDATE sessions SET active_at = ? WHERE id = ?", ms(db.clock()), sessionID); err != nil {
+		now := ms(db.clock())
+		if _, err := tx.Exec("UPDATE sessions SET active_at = ? WHERE id = ?", now, sessionID); err != nil {
+			return nil, fmt.Errorf("touch session: %w", err)
+		}
+		if _, err := tx.Exec("UPDATE accounts SET seen_at = ? WHERE id = (SELECT account_id FROM sessions WHERE id = ?)", now, sessionID); err != nil {
 			return nil, fmt.Errorf("touch session: %w", err)
 		}
 		return nil, nil

@@ -138,7 +138,7 @@ func TestGroupCommit(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	msgs, _ := f.db.MessagesAfter(context.Background(), o.Staff, 0, 5000)
+	msgs, _ := f.db.MessagesAfter(context.Background(), o.Admin, 0, 5000)
 	if len(msgs) != 1000 {
 		t.Fatalf("stored %d, want 1000", len(msgs))
 	}
@@ -210,7 +210,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	msgs, err := db.MessagesAfter(context.Background(), o.Staff, 0, 0)
+	msgs, err := db.MessagesAfter(context.Background(), o.Admin, 0, 0)
 	if err != nil || len(msgs) != 1 || msgs[0].Body != "durable" {
 		t.Fatalf("after reopen: %+v %v", msgs, err)
 	}

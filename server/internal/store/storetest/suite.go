@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,8 +81,9 @@ func testIsolation(t *testing.T, open Opener) {
 	}{
 		{"a client sees only its own", a.Clients[0], 1},
 		{"another client of the same organisation", a.Clients[1], 1},
-		{"staff of A see A", a.Staff, 2},
-		{"staff of B see B", b.Staff, 1},
+		{"admins of A see A", a.Admin, 2},
+		{"admins of B see B", b.Admin, 1},
+		{"a counselor of A reads none of what waits in A's pool", a.Staff, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +242,7 @@ func testShorterRetention(t *testing.T, open Opener) {
 	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &day}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 0)
+	msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 0)
 	if got := msgs[0].ExpiresAt.Sub(msgs[0].CreatedAt); got != 24*time.Hour || msgs[0].Body != "one" {
 		t.Fatalf("expiry after shortening = %v (%q)", got, msgs[0].Body)
 	}
@@ -248,7 +250,7 @@ func testShorterRetention(t *testing.T, open Opener) {
 	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{RetentionSeconds: &month}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ = f.Store.MessagesAfter(ctx, o.Staff, 0, 0)
+	msgs, _ = f.Store.MessagesAfter(ctx, o.Admin, 0, 0)
 	if got := msgs[0].ExpiresAt.Sub(msgs[0].CreatedAt); got != 24*time.Hour {
 		t.Fatalf("lengthening extended a stored message to %v", got)
 	}
@@ -563,47 +565,195 @@ func testConcurrentSends(t *testing.T, open Opener) {
 	}
 }
 
-// Several counselors take the same unassigned conversation at the same
-// moment: exactly one gets it.
+// Several counselors take the same pool conversation at the same moment,
+// with the claim (担当する), by assigning it to themselves, or by
+// replying: exactly one gets it, and the others are told.
 func testConcurrentClaims(t *testing.T, open Opener) {
 	f := NewFixture(t, open)
 	ctx := context.Background()
-	o := f.Org(t, 1)
-	conv := f.Send(t, o.Clients[0], 0, "1", "誰か").ConversationID
+	o := f.Org(t, 3)
 	counselors := []store.Principal{o.Staff}
 	for range 7 {
 		counselors = append(counselors, f.Account(t, o.ID, protocol.RoleCounselor))
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins []int64
-	)
-	start := make(chan struct{})
-	for _, p := range counselors {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
+	ways := map[string]func(p store.Principal, conv int64) error{
+		"claim": func(p store.Principal, conv int64) error { _, err := f.Store.Claim(ctx, p, conv); return err },
+		"assign": func(p store.Principal, conv int64) error {
 			id := p.AccountID
 			_, err := f.Store.Assign(ctx, p, conv, &id)
-			switch Code(err) {
-			case "":
-				mu.Lock()
-				wins = append(wins, id)
-				mu.Unlock()
-			case protocol.CodeForbidden:
-			default:
-				t.Errorf("claim: %v", err)
+			return err
+		},
+		"reply": func(p store.Principal, conv int64) error {
+			_, _, err := f.Store.Send(ctx, p, store.SendRequest{Ref: fmt.Sprint("reply-", p.AccountID), ConversationID: conv, Body: "お話を聞かせてください"})
+			return err
+		},
+	}
+	i := 0
+	for way, take := range ways {
+		conv := f.Send(t, o.Clients[i], 0, "1", "誰か").ConversationID
+		i++
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			wins []int64
+		)
+		start := make(chan struct{})
+		for _, p := range counselors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				switch err := take(p, conv); Code(err) {
+				case "":
+					mu.Lock()
+					wins = append(wins, p.AccountID)
+					mu.Unlock()
+				case protocol.CodeTaken, protocol.CodeForbidden:
+				default:
+					t.Errorf("%s: %v", way, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		c, _ := f.Store.Conversation(ctx, o.Admin, conv)
+		if len(wins) != 1 || c.AssigneeID == nil || *c.AssigneeID != wins[0] || c.InPool() {
+			t.Fatalf("%s: winners %v, assignee %v", way, wins, c.AssigneeID)
+		}
+		if way == "reply" {
+			if msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 1000); countFrom(msgs, conv, true) != 1 {
+				t.Fatalf("reply: %d staff replies stored, want the winner's only", countFrom(msgs, conv, true))
 			}
-		}()
+		}
 	}
-	close(start)
-	wg.Wait()
-	c, _ := f.Store.Conversation(ctx, o.Admin, conv)
-	if len(wins) != 1 || c.AssigneeID == nil || *c.AssigneeID != wins[0] {
-		t.Fatalf("winners %v, assignee %v", wins, c.AssigneeID)
+}
+
+func countFrom(msgs []protocol.Message, conv int64, staff bool) int {
+	n := 0
+	for _, m := range msgs {
+		if m.ConversationID == conv && m.SenderRole.IsStaff() == staff {
+			n++
+		}
 	}
+	return n
+}
+
+// The pool: what a counselor sees of a conversation nobody has, taking
+// it, and what colleagues see afterwards.
+func testPool(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 2)
+	colleague := f.Account(t, o.ID, protocol.RoleCounselor)
+	m := f.Send(t, o.Clients[0], 0, "1", "はじめまして。眠れない日が続いています。")
+	f.Send(t, o.Clients[0], 0, "2", "誰かに聞いてほしくて。")
+	conv := m.ConversationID
+	fresh := f.Conversation(t, o.Clients[1]).ID // has not written: not in the pool
+
+	// Waiting in the pool: counselors see its state, not its text.
+	for _, p := range []store.Principal{o.Staff, colleague} {
+		cs, err := f.Store.Conversations(ctx, p)
+		if err != nil || len(cs) != 1 || cs[0].ID != conv || !cs[0].InPool() || !cs[0].PoolSince.Equal(m.CreatedAt) {
+			t.Fatalf("a counselor's listing: %+v %v", cs, err)
+		}
+		if _, err := f.Store.History(ctx, p, conv, 0, 10); Code(err) != protocol.CodeForbidden {
+			t.Fatalf("a counselor read the pool's text: %v", err)
+		}
+		if msgs, _ := f.Store.MessagesAfter(ctx, p, 0, 10); len(msgs) != 0 {
+			t.Fatalf("a counselor's replay holds the pool's text: %+v", msgs)
+		}
+		if err := f.Store.Receipt(ctx, p, conv, 2, 2); Code(err) != protocol.CodeForbidden {
+			t.Fatalf("a counselor marked the pool read: %v", err)
+		}
+	}
+	if cs, _ := f.Store.Conversations(ctx, o.Admin); len(cs) != 2 {
+		t.Fatalf("an admin sees %d conversations, want both", len(cs))
+	}
+	if _, err := f.Store.Preview(ctx, o.Staff, fresh); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a preview of a client who has not written: %v", err)
+	}
+	// A preview: the waiting messages, recorded.
+	pv, err := f.Store.Preview(ctx, o.Staff, conv)
+	if err != nil || len(pv.Messages) != 2 || pv.Messages[0].Body != "はじめまして。眠れない日が続いています。" || pv.Conversation.ID != conv {
+		t.Fatalf("preview: %+v %v", pv, err)
+	}
+	log, _ := f.Store.AuditLog(ctx, o.Admin, 0, 10)
+	if e := log.Entries[0]; e.Action != protocol.AuditPoolPreview || *e.ActorID != o.Staff.AccountID || *e.TargetID != o.Clients[0].AccountID {
+		t.Fatalf("the preview's record: %+v", e)
+	}
+
+	// Taken: the assignee reads everything, the colleague nothing.
+	before := len(f.Published(store.ChangeConversation))
+	c, err := f.Store.Claim(ctx, o.Staff, conv)
+	if err != nil || c.AssigneeID == nil || *c.AssigneeID != o.Staff.AccountID || c.InPool() {
+		t.Fatalf("claim: %+v %v", c, err)
+	}
+	if again, err := f.Store.Claim(ctx, o.Staff, conv); err != nil || *again.AssigneeID != o.Staff.AccountID {
+		t.Fatalf("claiming one's own again: %+v %v", again, err)
+	}
+	if _, err := f.Store.Claim(ctx, colleague, conv); Code(err) != protocol.CodeTaken {
+		t.Fatalf("a colleague's claim after: %v", err)
+	}
+	ch := f.Published(store.ChangeConversation)[before:]
+	if len(ch) != 1 || ch[0].Before == nil || !ch[0].Before.InPool() || ch[0].Conversation.InPool() {
+		t.Fatalf("the claim's change (one, with the pool before): %+v", ch)
+	}
+	if page, err := f.Store.History(ctx, o.Staff, conv, 0, 10); err != nil || len(page.Messages) != 2 {
+		t.Fatalf("the assignee's history: %+v %v", page, err)
+	}
+	if msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 10); len(msgs) != 2 {
+		t.Fatalf("the assignee's replay: %d messages", len(msgs))
+	}
+	if cs, _ := f.Store.Conversations(ctx, colleague); len(cs) != 0 {
+		t.Fatalf("a colleague still sees %+v", cs)
+	}
+	if _, err := f.Store.History(ctx, colleague, conv, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a colleague read it: %v", err)
+	}
+	if _, err := f.Store.Preview(ctx, colleague, conv); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a colleague previewed it: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, colleague, store.SendRequest{Ref: "c", ConversationID: conv, Body: "x"}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a colleague wrote in it: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, o.Admin, store.SendRequest{Ref: "a", ConversationID: conv, Body: "x"}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("an admin wrote in a counselor's conversation: %v", err)
+	}
+	if page, err := f.Store.History(ctx, o.Admin, conv, 0, 10); err != nil || len(page.Messages) != 2 {
+		t.Fatalf("an admin reads all: %+v %v", page, err)
+	}
+	f.Send(t, o.Staff, conv, "r", "お話しくださってありがとうございます。")
+
+	// Released: back in the pool for everyone.
+	if c, err = f.Store.Assign(ctx, o.Staff, conv, nil); err != nil || !c.InPool() {
+		t.Fatalf("release: %+v %v", c, err)
+	}
+	if cs, _ := f.Store.Conversations(ctx, colleague); len(cs) != 1 {
+		t.Fatalf("the colleague does not see the released conversation: %+v", cs)
+	}
+	if pv, err := f.Store.Preview(ctx, colleague, conv); err != nil || len(pv.Messages) != 1 || pv.Messages[0].Body != "誰かに聞いてほしくて。" {
+		t.Fatalf("with nothing waiting, the preview is the client's last message: %+v %v", pv, err)
+	}
+}
+
+// With claim_by_button, only the claim takes a conversation: a reply to
+// the pool is refused until then.
+func testClaimByButton(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	on := true
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{ClaimByButton: &on}); err != nil {
+		t.Fatal(err)
+	}
+	conv := f.Send(t, o.Clients[0], 0, "1", "相談です").ConversationID
+	if _, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "r", ConversationID: conv, Body: "はい"}); Code(err) != protocol.CodeClaimFirst {
+		t.Fatalf("a reply before the claim: %v", err)
+	}
+	if _, err := f.Store.Claim(ctx, o.Staff, conv); err != nil {
+		t.Fatal(err)
+	}
+	f.Send(t, o.Staff, conv, "r", "はい")
 }
 
 // Two admins deleting each other at the same moment leave one of them.
@@ -648,7 +798,7 @@ func testSubscribe(t *testing.T, open Opener) {
 		}()
 	}
 	var registeredAt int
-	snap, err := f.Store.Subscribe(ctx, o.Staff, func() { registeredAt = len(f.Published(store.ChangeMessage)) })
+	snap, err := f.Store.Subscribe(ctx, o.Admin, func() { registeredAt = len(f.Published(store.ChangeMessage)) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -657,7 +807,7 @@ func testSubscribe(t *testing.T, open Opener) {
 	for _, c := range f.Published(store.ChangeMessage)[registeredAt:] {
 		reached[c.Message.ID] = true
 	}
-	msgs, _ := f.Store.MessagesAfter(ctx, o.Staff, 0, 10000)
+	msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 10000)
 	if len(msgs) != 100 {
 		t.Fatalf("%d messages stored, want 100", len(msgs))
 	}
@@ -665,5 +815,452 @@ func testSubscribe(t *testing.T, open Opener) {
 		if m.ID > snap.HighWater && !reached[m.ID] {
 			t.Fatalf("message %d is above the snapshot (%d) and was never published to the subscriber", m.ID, snap.HighWater)
 		}
+	}
+}
+
+// A staff-only note is kept in the conversation for staff, never for its
+// client; a hand-over moves the conversation, its note with it, and says
+// so to the client only where the organisation wants it.
+func testNotesAndHandover(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 1)
+	colleague := f.Account(t, o.ID, protocol.RoleCounselor)
+	cl := o.Clients[0]
+	conv := f.Send(t, cl, 0, "1", "眠れません").ConversationID
+	f.Send(t, o.Staff, conv, "r", "お話を聞かせてください")
+	if _, _, err := f.Store.Send(ctx, colleague, store.SendRequest{Ref: "n0", ConversationID: conv, Body: "x", Kind: protocol.KindNote}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a note in a colleague's conversation: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, cl, store.SendRequest{Ref: "n1", Body: "x", Kind: protocol.KindNote}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a client's note: %v", err)
+	}
+	noted, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "n2", ConversationID: conv, Body: "NOTE-MARKER 不眠が続く", Kind: protocol.KindNote})
+	if err != nil || noted.Kind != protocol.KindNote || noted.Seq != 3 {
+		t.Fatalf("a note: %+v %v", noted, err)
+	}
+	c, _ := f.Store.Conversation(ctx, o.Admin, conv)
+	if c.Status != protocol.StatusAnswered || c.LastSeq != 3 {
+		t.Fatalf("after the note: %+v", c)
+	}
+	staffHas := func(p store.Principal) bool {
+		page, _ := f.Store.History(ctx, p, conv, 0, 10)
+		for _, m := range page.Messages {
+			if m.ID == noted.ID && m.Body == "NOTE-MARKER 不眠が続く" {
+				return true
+			}
+		}
+		return false
+	}
+	if !staffHas(o.Staff) || !staffHas(o.Admin) {
+		t.Fatal("staff do not read the note")
+	}
+	page, _ := f.Store.History(ctx, cl, conv, 0, 10)
+	after, _ := f.Store.MessagesAfter(ctx, cl, 0, 10)
+	for _, m := range append(page.Messages, after...) {
+		if m.Kind == protocol.KindNote {
+			t.Fatalf("the client was given a note: %+v", m)
+		}
+	}
+	if len(page.Messages) != 2 || len(after) != 2 {
+		t.Fatalf("the client's history %d, replay %d: want its 2 messages", len(page.Messages), len(after))
+	}
+
+	// Handed to the colleague with a note, announced to the client.
+	on := true
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{AnnounceHandover: &on}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Published(store.ChangeMessage))
+	c, err = f.Store.Transfer(ctx, o.Staff, conv, &colleague.AccountID, "来週は仕事のことも")
+	if err != nil || c.AssigneeID == nil || *c.AssigneeID != colleague.AccountID || c.LastSeq != 5 {
+		t.Fatalf("transfer: %+v %v", c, err)
+	}
+	ms := f.Published(store.ChangeMessage)[before:]
+	if len(ms) != 2 || ms[0].Message.Kind != protocol.KindNote || ms[1].Message.Kind != protocol.KindHandover || ms[0].Conversation == nil {
+		t.Fatalf("the hand-over's messages: %+v", ms)
+	}
+	if _, err := f.Store.Transfer(ctx, o.Staff, conv, nil, ""); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("handing on what one no longer has: %v", err)
+	}
+	if page, err := f.Store.History(ctx, colleague, conv, 0, 10); err != nil || len(page.Messages) != 5 || page.Messages[3].Body != "来週は仕事のことも" {
+		t.Fatalf("the colleague's history: %+v %v", page, err)
+	}
+	if _, err := f.Store.History(ctx, o.Staff, conv, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("the first counselor still reads it: %v", err)
+	}
+	after, _ = f.Store.MessagesAfter(ctx, cl, 0, 10)
+	if len(after) != 3 || after[2].Kind != protocol.KindHandover {
+		t.Fatalf("the client's replay: %+v", after)
+	}
+	// Back into the pool.
+	if c, err = f.Store.Transfer(ctx, colleague, conv, nil, ""); err != nil || !c.InPool() {
+		t.Fatalf("back into the pool: %+v %v", c, err)
+	}
+	// Deleted with the conversation.
+	if err := f.Store.DeleteAccount(ctx, o.Admin, cl.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := f.Store.MessagesAfter(ctx, o.Admin, 0, 100); len(msgs) != 0 {
+		t.Fatalf("left after the client's deletion: %+v", msgs)
+	}
+}
+
+// Presence and capacity: the pool is offered to a counselor who is 受付中
+// and under max_open, and only then; every change of it is published.
+func testPresenceAndCapacity(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 3)
+	co := o.Staff
+	convs := make([]int64, 3)
+	for i, cl := range o.Clients {
+		convs[i] = f.Send(t, cl, 0, "1", "聞いてください").ConversationID
+	}
+	offers := func() []store.Change { return f.Published(store.ChangeOffered) }
+	away := protocol.PresenceAway
+	a, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{Presence: &away})
+	if err != nil || a.Presence != away {
+		t.Fatalf("away: %+v %v", a, err)
+	}
+	if ch := offers(); len(ch) != 1 || ch[0].AccountID != co.AccountID || ch[0].Offered || len(ch[0].Pool) != 3 {
+		t.Fatalf("going away: %+v", ch)
+	}
+	if ps := f.Published(store.ChangePresence); len(ps) != 1 || ps[0].Presence != away {
+		t.Fatalf("presence changes: %+v", ps)
+	}
+	if cs, _ := f.Store.Conversations(ctx, co); len(cs) != 0 {
+		t.Fatalf("away, the pool is listed: %+v", cs)
+	}
+	snap, err := f.Store.Subscribe(ctx, co, func() {})
+	if err != nil || snap.Offered || len(snap.Conversations) != 0 {
+		t.Fatalf("away, the snapshot: %+v %v", snap, err)
+	}
+	if _, err := f.Store.Preview(ctx, co, convs[0]); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("away, a preview: %v", err)
+	}
+	if _, err := f.Store.Claim(ctx, co, convs[0]); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("away, a claim: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, co, store.SendRequest{Ref: "r", ConversationID: convs[0], Body: "x"}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("away, a reply from the pool: %v", err)
+	}
+	back := protocol.PresenceAvailable
+	if _, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{Presence: &back}); err != nil {
+		t.Fatal(err)
+	}
+	if ch := offers(); len(ch) != 2 || !ch[1].Offered || len(ch[1].Pool) != 3 {
+		t.Fatalf("back: %+v", ch)
+	}
+
+	// max_open 2: two taken, the pool goes; a third neither by claim nor by reply.
+	two := 2
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{MaxOpen: &two}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.Claim(ctx, co, convs[0]); err != nil {
+		t.Fatal(err)
+	}
+	f.Send(t, co, convs[1], "r1", "お話を聞かせてください")
+	if ch := offers(); len(ch) != 3 || ch[2].Offered || len(ch[2].Pool) != 1 {
+		t.Fatalf("at max_open: %+v", ch)
+	}
+	if ps := f.Published(store.ChangePresence); ps[len(ps)-1].Open != 2 {
+		t.Fatalf("load: %+v", ps[len(ps)-1])
+	}
+	if _, err := f.Store.Claim(ctx, co, convs[2]); Code(err) != protocol.CodeAtCapacity {
+		t.Fatalf("a claim at max_open: %v", err)
+	}
+	if _, _, err := f.Store.Send(ctx, co, store.SendRequest{Ref: "r2", ConversationID: convs[2], Body: "x"}); Code(err) != protocol.CodeAtCapacity {
+		t.Fatalf("a reply at max_open: %v", err)
+	}
+	f.Send(t, co, convs[0], "r3", "自分の相談にはいつでも") // one's own, whatever the load
+	colleague := f.Account(t, o.ID, protocol.RoleCounselor)
+	if _, err := f.Store.Claim(ctx, colleague, convs[2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.Transfer(ctx, colleague, convs[2], &co.AccountID, ""); Code(err) != protocol.CodeAtCapacity {
+		t.Fatalf("handing to a colleague at max_open: %v", err)
+	}
+	if _, err := f.Store.Transfer(ctx, o.Admin, convs[2], &co.AccountID, ""); err != nil {
+		t.Fatalf("an admin hands on regardless: %v", err)
+	}
+
+	// Ended: one fewer, and it waits in the pool again once its client writes.
+	c, err := f.Store.End(ctx, co, convs[0])
+	if err != nil || c.AssigneeID != nil || c.InPool() || c.Outcome != protocol.OutcomeEnded {
+		t.Fatalf("end: %+v %v", c, err)
+	}
+	if _, err := f.Store.History(ctx, co, convs[0], 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("an ended conversation still read by its counselor: %v", err)
+	}
+	f.Send(t, o.Clients[0], 0, "again", "また話を聞いてほしいです")
+	if c, _ := f.Store.Conversation(ctx, o.Admin, convs[0]); !c.InPool() || c.Outcome != "" {
+		t.Fatalf("written again: %+v", c)
+	}
+	// No limit: offered again.
+	zero := 0
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{MaxOpen: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if ch := offers(); !ch[len(ch)-1].Offered || ch[len(ch)-1].AccountID != co.AccountID {
+		t.Fatalf("no limit: %+v", ch[len(ch)-1])
+	}
+	// A counselor leaves: what they had waits in the pool.
+	if err := f.Store.DeleteAccount(ctx, o.Admin, co.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range convs[1:] {
+		if c, _ := f.Store.Conversation(ctx, o.Admin, id); !c.InPool() {
+			t.Fatalf("conversation %d after its counselor left: %+v", id, c)
+		}
+	}
+	staff, _ := f.Store.Accounts(ctx, o.Admin, protocol.RoleCounselor)
+	if len(staff) != 1 || staff[0].Presence != protocol.PresenceAvailable || staff[0].OpenConversations != 0 {
+		t.Fatalf("the staff list: %+v", staff)
+	}
+}
+
+// Nomination (指名): clients see and nominate staff who take nominations;
+// the nominee has the conversation at once, marked until taken; the sweep
+// returns a nomination not taken in time to the pool with a word to the
+// client, and turns off the switch of staff who stopped using Taiwa.
+func testNomination(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 3)
+	co, colleague := o.Staff, f.Account(t, o.ID, protocol.RoleCounselor)
+	on := true
+	if _, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{AcceptNominations: &on}); Code(err) != protocol.CodeInvalid {
+		t.Fatalf("nominations without a display name: %v", err)
+	}
+	for i, p := range []store.Principal{co, colleague} {
+		name, intro := []string{"みどり", "そら"}[i], "話をじっくり聞きます"
+		if _, err := f.Store.UpdateMe(ctx, p, protocol.MePatch{DisplayName: &name, Intro: &intro, AcceptNominations: &on}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, err := f.Store.Nominees(ctx, o.Clients[0])
+	if err != nil || len(ns) != 2 || ns[0].DisplayName != "そら" || ns[1].ID != co.AccountID || ns[1].Intro != "話をじっくり聞きます" {
+		t.Fatalf("nominees: %+v %v", ns, err)
+	}
+
+	// From the pool: the nominee has it, a colleague cannot take it.
+	first := f.Send(t, o.Clients[0], 0, "1", "みどりさんに聞いてほしいです").ConversationID
+	c, err := f.Store.Nominate(ctx, o.Clients[0], co.AccountID)
+	if err != nil || c.ID != first || c.AssigneeID == nil || *c.AssigneeID != co.AccountID || c.NominatedAt == nil || c.InPool() {
+		t.Fatalf("nominate: %+v %v", c, err)
+	}
+	if _, err := f.Store.Claim(ctx, colleague, first); Code(err) != protocol.CodeTaken {
+		t.Fatalf("a colleague claims a nomination: %v", err)
+	}
+	if _, err := f.Store.Nominate(ctx, o.Clients[0], colleague.AccountID); Code(err) != protocol.CodeConflict {
+		t.Fatalf("nominating again: %v", err)
+	}
+	if _, err := f.Store.History(ctx, co, first, 0, 10); err != nil {
+		t.Fatalf("the nominee reads it: %v", err)
+	}
+	if _, err := f.Store.Nominate(ctx, co, co.AccountID); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("staff nominating: %v", err)
+	}
+	if _, err := f.Store.Nominate(ctx, o.Clients[1], o.Clients[2].AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("nominating a client: %v", err)
+	}
+	// Before writing; taken with 担当する at once.
+	second, err := f.Store.Nominate(ctx, o.Clients[1], co.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.Store.Claim(ctx, co, second.ID); err != nil || c.NominatedAt != nil {
+		t.Fatalf("担当する on a nomination: %+v %v", c, err)
+	}
+
+	// A day later the untaken one returns to the pool, and its client is told.
+	f.Clock.Add(protocol.DefaultNominationTimeoutHours*time.Hour - time.Minute)
+	if res, err := f.Store.Sweep(ctx); err != nil || res.NominationsReturned != 0 {
+		t.Fatalf("before the timeout: %+v %v", res, err)
+	}
+	f.Clock.Add(time.Minute)
+	res, err := f.Store.Sweep(ctx)
+	if err != nil || res.NominationsReturned != 1 {
+		t.Fatalf("at the timeout: %+v %v", res, err)
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Admin, first); !c.InPool() || c.NominatedAt != nil {
+		t.Fatalf("returned: %+v", c)
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Admin, second.ID); c.AssigneeID == nil || *c.AssigneeID != co.AccountID {
+		t.Fatalf("the taken nomination moved: %+v", c)
+	}
+	page, err := f.Store.History(ctx, o.Clients[0], first, 0, 10)
+	if err != nil || len(page.Messages) != 2 || page.Messages[1].Kind != protocol.KindNominationReturned || page.Messages[1].Body != "" {
+		t.Fatalf("the client's history: %+v %v", page, err)
+	}
+	if _, err := f.Store.History(ctx, co, first, 0, 10); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("the nominee still reads a returned nomination: %v", err)
+	}
+
+	// Three days without using Taiwa: the switch turns itself off; a
+	// sign-in keeps the colleague's on.
+	f.Clock.Add(36 * time.Hour)
+	if _, err := f.Store.CreateSession(ctx, store.NewSession{AccountID: colleague.AccountID, TokenHash: []byte("nomination-token-0123456789abcdef"), Device: "desk", ExpiresAt: f.Clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Add(12 * time.Hour) // 3 days since co was created
+	if ns, _ := f.Store.Nominees(ctx, o.Clients[2]); len(ns) != 1 || ns[0].ID != colleague.AccountID {
+		t.Fatalf("lapsed, before the sweep: %+v", ns)
+	}
+	if _, err := f.Store.Nominate(ctx, o.Clients[2], co.AccountID); Code(err) != protocol.CodeNotFound {
+		t.Fatalf("nominating a lapsed switch: %v", err)
+	}
+	if res, err := f.Store.Sweep(ctx); err != nil || res.NominationsLapsed != 1 {
+		t.Fatalf("lapse: %+v %v", res, err)
+	}
+	staff, _ := f.Store.Accounts(ctx, o.Admin, protocol.RoleCounselor)
+	for _, a := range staff {
+		if lapsed := a.ID == co.AccountID; a.AcceptNominations == lapsed || (a.NominationLapsedAt != nil) != lapsed {
+			t.Fatalf("after the lapse: %+v", a)
+		}
+	}
+	a, err := f.Store.UpdateMe(ctx, co, protocol.MePatch{AcceptNominations: &on})
+	if err != nil || !a.AcceptNominations || a.NominationLapsedAt != nil {
+		t.Fatalf("on again: %+v %v", a, err)
+	}
+}
+
+// No client left without an answer: answers feed the typical reply time;
+// a conversation nobody takes in the organisation's time leaves the pool
+// as 対応できず with the apology, counted per week for the admins.
+func testUnanswered(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 7)
+	apology := "お返事できず申し訳ありません。\n電話相談: 0120-000-000（平日10〜16時）"
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{ApologyText: &apology}); err != nil {
+		t.Fatal(err)
+	}
+	// Five clients answered after 10, 20, 30, 40 and 50 minutes.
+	for i, cl := range o.Clients[:5] {
+		conv := f.Send(t, cl, 0, "q", "聞いてください").ConversationID
+		f.Clock.Add(time.Duration(10*(i+1)) * time.Minute)
+		f.Send(t, o.Staff, conv, fmt.Sprintf("a%d", i), "お待たせしました") // refs are the sender's
+		if i == 3 {
+			if org, _ := f.Store.Org(ctx, o.ID); org.TypicalReplySeconds != 0 {
+				t.Fatalf("a typical reply time from four answers: %d", org.TypicalReplySeconds)
+			}
+		}
+	}
+	org, err := f.Store.Org(ctx, o.ID)
+	if err != nil || org.TypicalReplySeconds != 30*60 {
+		t.Fatalf("typical reply: %d %v", org.TypicalReplySeconds, err)
+	}
+	snap, err := f.Store.Subscribe(ctx, o.Clients[0], func() {})
+	if err != nil || snap.Org.TypicalReplySeconds != 30*60 {
+		t.Fatalf("the client's welcome: %d %v", snap.Org.TypicalReplySeconds, err)
+	}
+
+	waiting := f.Send(t, o.Clients[5], 0, "w", "誰か話を聞いてください").ConversationID
+	f.Clock.Add(time.Hour)
+	late := f.Send(t, o.Clients[6], 0, "l", "相談したいです").ConversationID
+	f.Clock.Add(protocol.DefaultUnansweredTimeoutHours*time.Hour - time.Hour - time.Second)
+	if res, err := f.Store.Sweep(ctx); err != nil || res.Unanswered != 0 {
+		t.Fatalf("just before three days: %+v %v", res, err)
+	}
+	f.Clock.Add(time.Second)
+	res, err := f.Store.Sweep(ctx)
+	if err != nil || res.Unanswered != 1 {
+		t.Fatalf("at three days: %+v %v", res, err)
+	}
+	c, _ := f.Store.Conversation(ctx, o.Admin, waiting)
+	if c.InPool() || c.AssigneeID != nil || c.Outcome != protocol.OutcomeUnanswered {
+		t.Fatalf("given up: %+v", c)
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Admin, late); !c.InPool() {
+		t.Fatalf("the later one left the pool too: %+v", c)
+	}
+	page, err := f.Store.History(ctx, o.Clients[5], waiting, 0, 10)
+	if err != nil || len(page.Messages) != 2 || page.Messages[1].Kind != protocol.KindApology || page.Messages[1].Body != apology {
+		t.Fatalf("the client's history: %+v %v", page, err)
+	}
+	if cs, _ := f.Store.Conversations(ctx, o.Staff); slices.ContainsFunc(cs, func(c protocol.Conversation) bool { return c.ID == waiting }) {
+		t.Fatal("a counselor still sees the given-up conversation")
+	}
+	weeks, err := f.Store.UnansweredWeeks(ctx, o.Admin, 4)
+	if err != nil || len(weeks) != 4 || weeks[0].Count != 1 || weeks[1].Count+weeks[2].Count+weeks[3].Count != 0 {
+		t.Fatalf("weeks: %+v %v", weeks, err)
+	}
+	if _, err := f.Store.UnansweredWeeks(ctx, o.Staff, 4); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a counselor reads the count: %v", err)
+	}
+	// The client writes again: the pool anew.
+	f.Send(t, o.Clients[5], 0, "again", "まだ話したいです")
+	if c, _ := f.Store.Conversation(ctx, o.Admin, waiting); !c.InPool() || c.Outcome != "" {
+		t.Fatalf("written again: %+v", c)
+	}
+}
+
+// Risk first: a client message with a crisis phrase (the default set or
+// the organisation's own) raises the conversation for staff, in the audit
+// log without the words; the client never sees the marker.
+func testRiskFirst(t *testing.T, open Opener) {
+	f := NewFixture(t, open)
+	ctx := context.Background()
+	o := f.Org(t, 3)
+	own := []string{"オーバードーズ"}
+	if _, err := f.Store.UpdateSettings(ctx, o.Admin, protocol.SettingsPatch{CrisisPhrases: &own}); err != nil {
+		t.Fatal(err)
+	}
+	calm := f.Send(t, o.Clients[0], 0, "1", "相談したいことがあります").ConversationID
+	raised := f.Send(t, o.Clients[1], 0, "1", "もう　し に た い").ConversationID
+	f.Send(t, o.Clients[2], 0, "1", "ｵｰﾊﾞｰﾄﾞｰｽﾞしそう")
+	cs, err := f.Store.Conversations(ctx, o.Staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	risky := 0
+	for _, c := range cs {
+		if c.RiskAt != nil {
+			risky++
+		}
+		if c.ID == calm && c.RiskAt != nil {
+			t.Fatal("a calm message raised its conversation")
+		}
+	}
+	if risky != 2 {
+		t.Fatalf("raised %d, want 2: %+v", risky, cs)
+	}
+	for _, cl := range o.Clients[1:] {
+		if cs, _ := f.Store.Conversations(ctx, cl); len(cs) != 1 || cs[0].RiskAt != nil {
+			t.Fatalf("the client sees the marker: %+v", cs)
+		}
+	}
+	if c, _ := f.Store.Conversation(ctx, o.Clients[1], raised); c.RiskAt != nil {
+		t.Fatalf("the client reads the marker: %+v", c)
+	}
+	page, err := f.Store.AuditLog(ctx, o.Admin, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range page.Entries {
+		if e.Action == protocol.AuditRiskRaised {
+			n++
+			if raw, _ := json.Marshal(e); strings.Contains(string(raw), "しにたい") || strings.Contains(string(raw), "し に た い") || strings.Contains(string(raw), "ｵｰﾊﾞｰ") {
+				t.Fatalf("the audit entry carries the words: %s", raw)
+			}
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d risk entries in the audit log, want 2", n)
+	}
+	// Ended: lowered; written again in crisis: raised again.
+	if _, err := f.Store.Claim(ctx, o.Staff, raised); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.Store.End(ctx, o.Staff, raised); err != nil || c.RiskAt != nil {
+		t.Fatalf("ended: %+v %v", c, err)
+	}
+	f.Send(t, o.Clients[1], 0, "2", "やっぱり消えたい")
+	if c, _ := f.Store.Conversation(ctx, o.Admin, raised); c.RiskAt == nil || !c.InPool() {
+		t.Fatalf("raised again: %+v", c)
 	}
 }

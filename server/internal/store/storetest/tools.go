@@ -18,7 +18,8 @@ func testProgress(t *testing.T, open Opener) {
 	o := f.Org(t, 1)
 	cl := o.Clients[0]
 	conv := f.Conversation(t, cl)
-	if c, _ := f.Store.Conversation(ctx, o.Staff, conv.ID); c.Progress != protocol.ProgressNew || c.ProgressBy != nil {
+	// Before the client writes it is nobody's: an admin reads it.
+	if c, _ := f.Store.Conversation(ctx, o.Admin, conv.ID); c.Progress != protocol.ProgressNew || c.ProgressBy != nil {
 		t.Fatalf("a new conversation: %+v", c)
 	}
 	f.Send(t, cl, 0, "c1", "相談です")
@@ -321,16 +322,18 @@ func testDecisions(t *testing.T, open Opener) {
 		})
 	}
 	// Decided again: the newer reply, still one entry; another one adds.
+	// (The conversation is the counselor's since their first reply: only
+	// they answer it.)
 	f.Send(t, cl, 0, "c3", "やはり確認させてください")
-	r2, _, err := f.Store.Send(ctx, o.Admin, store.SendRequest{Ref: "a1", ConversationID: conv, Body: "#3 の内容で、あらためて決定しました。", Decides: 3})
+	r2, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "a1", ConversationID: conv, Body: "#3 の内容で、あらためて決定しました。", Decides: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.Store.Send(ctx, o.Admin, store.SendRequest{Ref: "a2", ConversationID: conv, Body: "#1 も決定です。", Decides: 1}); err != nil {
+	if _, _, err := f.Store.Send(ctx, o.Staff, store.SendRequest{Ref: "a2", ConversationID: conv, Body: "#1 も決定です。", Decides: 1}); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = f.Store.Conversation(ctx, o.Staff, conv)
-	if len(c.Decisions) != 2 || c.Decisions[0].Seq != 1 || c.Decisions[1].Seq != 3 || c.Decisions[1].ReplySeq != r2.Seq || c.Decisions[1].By != o.Admin.AccountID {
+	if len(c.Decisions) != 2 || c.Decisions[0].Seq != 1 || c.Decisions[1].Seq != 3 || c.Decisions[1].ReplySeq != r2.Seq || c.Decisions[1].By != o.Staff.AccountID {
 		t.Fatalf("decisions %+v", c.Decisions)
 	}
 }
@@ -342,6 +345,15 @@ func testClientNotes(t *testing.T, open Opener) {
 	ctx := context.Background()
 	o := f.Org(t, 1)
 	cl := o.Clients[0]
+	// A counselor keeps notes about the clients they have, not a
+	// colleague's nor one waiting in the pool.
+	waiting := f.Send(t, cl, 0, "c1", "相談です").ConversationID
+	if _, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, protocol.NoteRequest{Note: "x"}); Code(err) != protocol.CodeForbidden {
+		t.Fatalf("a note about a client in the pool: %v", err)
+	}
+	if _, err := f.Store.Claim(ctx, o.Staff, waiting); err != nil {
+		t.Fatal(err)
+	}
 	conv, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, protocol.NoteRequest{Note: "睡眠の話が中心。次は週末の過ごし方"})
 	if err != nil || conv.Note != "睡眠の話が中心。次は週末の過ごし方" || conv.NoteBy == nil || *conv.NoteBy != o.Staff.AccountID || conv.NoteAt == nil {
 		t.Fatalf("set note: %+v %v", conv, err)
@@ -402,12 +414,16 @@ func testConcurrentNoteEdits(t *testing.T, open Opener) {
 	o := f.Org(t, 1)
 	cl := o.Clients[0]
 	base := "最初のメモ"
+	// The client's counselor and the admins may edit it.
+	if _, err := f.Store.Claim(ctx, o.Staff, f.Send(t, cl, 0, "c1", "相談です").ConversationID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.Store.SetClientNote(ctx, o.Staff, cl.AccountID, protocol.NoteRequest{Note: base}); err != nil {
 		t.Fatal(err)
 	}
 	staff := []store.Principal{o.Staff, o.Admin}
 	for range 6 {
-		staff = append(staff, f.Account(t, o.ID, protocol.RoleCounselor))
+		staff = append(staff, f.Account(t, o.ID, protocol.RoleAdmin))
 	}
 	var (
 		wg   sync.WaitGroup
