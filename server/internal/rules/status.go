@@ -31,6 +31,11 @@ func SetProgress(in ProgressChange) (c store.ConversationState, changed bool, er
 	if !in.Actor.IsStaff() {
 		return c, false, protocol.Errorf(protocol.CodeForbidden, "only staff set a conversation's progress")
 	}
+	// A counselor sets it on their own conversations only (the pool's and
+	// a colleague's are not theirs to judge); admins on any.
+	if in.Actor.Role == protocol.RoleCounselor && ReadAccess(in.Actor, c.Conversation, false) != AccessFull {
+		return c, false, protocol.Errorf(protocol.CodeForbidden, "this conversation is not yours")
+	}
 	if err := in.Req.Validate(); err != nil {
 		return c, false, err
 	}

@@ -9,9 +9,18 @@ import (
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
+// progressConv is the counselor co's conversation at progress p.
 func progressConv(p protocol.Progress, next string) store.ConversationState {
 	c := store.ConversationState{OrgID: 1}
 	c.ID, c.ClientID, c.Progress, c.NextContact = 3, 7, p, next
+	c.AssigneeID = ptr(co.AccountID)
+	return c
+}
+
+// colleaguesProgressConv is a conversation another counselor has.
+func colleaguesProgressConv() store.ConversationState {
+	c := progressConv(protocol.ProgressNew, "")
+	c.AssigneeID = ptr(int64(99))
 	return c
 }
 
@@ -29,6 +38,8 @@ func TestSetProgress(t *testing.T) {
 		changed bool
 	}{
 		{"counselor sets 対応中", co, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressInProgress}, monday, "", true},
+		{"counselor, a colleague's conversation", co, colleaguesProgressConv(), protocol.ProgressRequest{Progress: protocol.ProgressInProgress}, monday, protocol.CodeForbidden, false},
+		{"admin, a colleague's conversation", admin, colleaguesProgressConv(), protocol.ProgressRequest{Progress: protocol.ProgressInProgress}, monday, "", true},
 		{"admin sets 完了", admin, progressConv(protocol.ProgressAwaiting, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, "", true},
 		{"the same again changes nothing", co, progressConv(protocol.ProgressDone, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, "", false},
 		{"client may not", client, progressConv(protocol.ProgressNew, ""), protocol.ProgressRequest{Progress: protocol.ProgressDone}, monday, protocol.CodeForbidden, false},

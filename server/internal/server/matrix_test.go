@@ -352,15 +352,16 @@ func TestPermissionMatrix(t *testing.T) {
 			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: f.takenConv(t, a), Body: "次回は睡眠のこと", Kind: protocol.KindNote})
 			return string(b)
 		}),
-		"PUT /api/v1/conversations/{id}/progress":            httpCell("PUT", "/api/v1/conversations/{conv}/progress", jsonBody(`{"progress":"in_progress"}`)),
-		"GET /api/v1/templates":                              httpCell("GET", "/api/v1/templates", nil),
-		"PUT /api/v1/clients/{id}/note":                      httpCell("PUT", "/api/v1/clients/{client}/note", jsonBody(`{"note":"睡眠の話が中心"}`)),
-		"POST /api/v1/templates (own)":                       httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"personal","title":"自分用","body":"{nickname}さん"}`)),
-		"POST /api/v1/templates (the organisation's)":        httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"org","title":"全体","body":"本文"}`)),
-		"PUT /api/v1/templates/{id} (own)":                   ownTemplateCell("PUT", `{"title":"改","body":"改めて"}`),
-		"DELETE /api/v1/templates/{id} (own)":                ownTemplateCell("DELETE", ""),
-		"PUT /api/v1/templates/{id} (the organisation's)":    orgTemplateCell("PUT", `{"title":"改","body":"改めて"}`),
-		"DELETE /api/v1/templates/{id} (the organisation's)": orgTemplateCell("DELETE", ""),
+		"PUT /api/v1/conversations/{id}/progress":                 httpCell("PUT", "/api/v1/conversations/{conv}/progress", jsonBody(`{"progress":"in_progress"}`)),
+		"PUT /api/v1/conversations/{id}/progress (a colleague's)": httpCell("PUT", "/api/v1/conversations/{colleague}/progress", jsonBody(`{"progress":"in_progress"}`)),
+		"GET /api/v1/templates":                                   httpCell("GET", "/api/v1/templates", nil),
+		"PUT /api/v1/clients/{id}/note":                           httpCell("PUT", "/api/v1/clients/{client}/note", jsonBody(`{"note":"睡眠の話が中心"}`)),
+		"POST /api/v1/templates (own)":                            httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"personal","title":"自分用","body":"{nickname}さん"}`)),
+		"POST /api/v1/templates (the organisation's)":             httpCell("POST", "/api/v1/templates", jsonBody(`{"scope":"org","title":"全体","body":"本文"}`)),
+		"PUT /api/v1/templates/{id} (own)":                        ownTemplateCell("PUT", `{"title":"改","body":"改めて"}`),
+		"DELETE /api/v1/templates/{id} (own)":                     ownTemplateCell("DELETE", ""),
+		"PUT /api/v1/templates/{id} (the organisation's)":         orgTemplateCell("PUT", `{"title":"改","body":"改めて"}`),
+		"DELETE /api/v1/templates/{id} (the organisation's)":      orgTemplateCell("DELETE", ""),
 		"live: reply that sets the progress": liveCell(func(t *testing.T, f *matrixFixture, a matrixActor) string {
 			b, _ := json.Marshal(protocol.Send{Type: protocol.TypeSend, Ref: client.NewRef(), ConversationID: poolConv(t, f, a), Body: "お返事お待ちしています",
 				Progress: protocol.ProgressAwaiting})
