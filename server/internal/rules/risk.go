@@ -2,6 +2,7 @@ package rules
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -60,12 +61,28 @@ func CrisisMatch(text string, extra []string) bool {
 	if t == "" {
 		return false
 	}
-	for _, set := range [][]string{DefaultCrisisPhrases, extra} {
-		for _, p := range set {
-			if p = NormalizeForRisk(p); p != "" && strings.Contains(t, p) {
-				return true
-			}
+	for _, p := range normalizedDefaults() {
+		if strings.Contains(t, p) {
+			return true
+		}
+	}
+	for _, p := range extra {
+		if p = NormalizeForRisk(p); p != "" && strings.Contains(t, p) {
+			return true
 		}
 	}
 	return false
 }
+
+// normalizedDefaults is DefaultCrisisPhrases normalised once: every
+// client message is matched on the store's writer, and normalising the
+// defaults again for each one was 4 % of the server's CPU at 300 msg/s.
+var normalizedDefaults = sync.OnceValue(func() []string {
+	out := make([]string, 0, len(DefaultCrisisPhrases))
+	for _, p := range DefaultCrisisPhrases {
+		if p = NormalizeForRisk(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+})
