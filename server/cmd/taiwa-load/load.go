@@ -180,12 +180,14 @@ type meter struct {
 	ackedIDs sync.Map
 }
 
-// recordWindow files an ack's latency under the second it was due in.
-func (m *meter) recordWindow(due int64) {
-	us := (time.Now().UnixNano() - due) / 1000
+// recordAck files an ack's latency, measured from when it was due, in
+// the run's histogram and under the second it was due in.
+func (m *meter) recordAck(due int64) {
+	us := max((time.Now().UnixNano()-due)/1000, 1)
 	sec := (due - m.start) / int64(time.Second)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	_ = m.ack.RecordValue(us)
 	if m.windows == nil {
 		m.windows = map[int64]*hdrhistogram.Histogram{}
 	}
@@ -194,7 +196,7 @@ func (m *meter) recordWindow(due int64) {
 		h = hdrhistogram.New(1, 600_000_000, 2)
 		m.windows[sec] = h
 	}
-	_ = h.RecordValue(max(us, 1))
+	_ = h.RecordValue(us)
 }
 
 func (m *meter) record(h *hdrhistogram.Histogram, since int64) {
@@ -377,8 +379,7 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 		p.once.Do(func() { close(p.synced) })
 	case *protocol.Ack:
 		if v, ok := refs.LoadAndDelete(f.Ref); ok {
-			m.record(m.ack, v.(int64))
-			m.recordWindow(v.(int64))
+			m.recordAck(v.(int64))
 			m.acked.Add(1)
 			m.ackedIDs.Store(f.Ref, f.Message.ID)
 		}
