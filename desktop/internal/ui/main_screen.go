@@ -925,6 +925,13 @@ func (m *Main) showFocused(eff inbox.Effect) {
 	}
 	m.progress.show(m.in, f, m.staff)
 	m.showNote(&f.Conversation)
+	if !m.in.Readable(f) {
+		// A pool or a colleague's conversation: its progress and the
+		// note about its client are theirs to set (rules.SetProgress,
+		// rules.ClientNote), not a control that would only be refused.
+		m.progress.sel.Disable()
+		m.noteBtn.Disable()
+	}
 	m.showWritable(f)
 	m.showSubtitle()
 	if (f.InPool() || m.nominatedMine(f)) && m.claiming == 0 {

@@ -643,6 +643,11 @@ func TestPoolOnScreen(t *testing.T) {
 	if !strings.Contains(m.compose.PlaceHolder, T("compose.replyTakes", "Your reply takes this conversation from the pool. Enter starts a new line; Ctrl+Enter sends.")) {
 		t.Fatalf("placeholder %q", m.compose.PlaceHolder)
 	}
+	// Not the counselor's yet: its progress and the client's note are not
+	// theirs to set (the server would refuse).
+	if !m.progress.sel.Disabled() || !m.noteBtn.Disabled() {
+		t.Fatalf("on a pool conversation: progress disabled %v, note disabled %v", m.progress.sel.Disabled(), m.noteBtn.Disabled())
+	}
 	m.PreviewLoaded(9, protocol.Preview{Messages: []protocol.Message{{ID: 900, ConversationID: 9, Seq: 1, SenderRole: protocol.RoleClient, Kind: protocol.KindText,
 		Body: "はじめまして。眠れない日が続いています。", CreatedAt: clk.t}}}, nil)
 	if n := len(m.history.rows); n < 2 || m.history.rows[len(m.history.rows)-1].text != "はじめまして。眠れない日が続いています。" {
@@ -661,6 +666,9 @@ func TestPoolOnScreen(t *testing.T) {
 	m.Claimed(9, taken, nil)
 	if m.View() != inbox.ViewMine || in.FocusedID() != 9 || !in.Mine(in.Focused()) || m.claimBtn.Visible() || in.Conv(9).Preview != nil {
 		t.Fatalf("after the claim: view %d front %d", m.View(), in.FocusedID())
+	}
+	if m.progress.sel.Disabled() || m.noteBtn.Disabled() {
+		t.Fatalf("after the claim: progress disabled %v, note disabled %v", m.progress.sel.Disabled(), m.noteBtn.Disabled())
 	}
 }
 
