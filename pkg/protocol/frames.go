@@ -98,6 +98,10 @@ type Send struct {
 	// Kind is KindText (the default, "") or, from staff, KindNote: a
 	// note only staff read.
 	Kind MessageKind `json:"kind,omitempty"`
+	// Attachment is the ID of a file the sender uploaded to this
+	// conversation (POST /api/v1/conversations/{id}/attachments) and has
+	// not sent yet; the body may then be empty.
+	Attachment int64 `json:"attachment,omitempty"`
 }
 
 // Receipt reports what an app has received and shown to its person.
@@ -448,7 +452,7 @@ func (s *Send) validate() error {
 	if err := ValidateRef(s.Ref); err != nil {
 		return err
 	}
-	if s.ConversationID < 0 || s.TemplateID < 0 || s.Decides < 0 {
+	if s.ConversationID < 0 || s.TemplateID < 0 || s.Decides < 0 || s.Attachment < 0 {
 		return Errorf(CodeBadFrame, "conversation_id and template_id must not be negative")
 	}
 	if s.Progress != "" || s.NextContact != "" {
@@ -458,6 +462,12 @@ func (s *Send) validate() error {
 	}
 	if s.Kind != "" && s.Kind != KindText && s.Kind != KindNote {
 		return Errorf(CodeBadFrame, "kind must be %q or %q", KindText, KindNote)
+	}
+	if s.Attachment != 0 {
+		if s.Kind == KindNote {
+			return Errorf(CodeBadFrame, "a note carries no attachment")
+		}
+		return ValidateCaption(s.Body)
 	}
 	return ValidateBody(s.Body)
 }
@@ -488,6 +498,15 @@ func ValidateRef(ref string) error {
 
 // ValidateBody checks a message text: not blank, not too long, no control
 // characters other than newline and tab.
+// ValidateCaption checks the body of a message that carries an
+// attachment: it may be empty; otherwise it is a body like any other.
+func ValidateCaption(body string) error {
+	if body == "" {
+		return nil
+	}
+	return ValidateBody(body)
+}
+
 func ValidateBody(body string) error {
 	if !utf8.ValidString(body) {
 		return Errorf(CodeInvalidBody, "message is not valid UTF-8")

@@ -207,6 +207,17 @@ type Settings struct {
 	// with the default set (risk first); staff only, never sent to
 	// clients.
 	CrisisPhrases []string `json:"crisis_phrases,omitempty"`
+	// AttachmentMaxBytes is the largest attachment the organisation takes
+	// (0: DefaultAttachmentBytes; at most MaxAttachmentBytes).
+	AttachmentMaxBytes int64 `json:"attachment_max_bytes,omitempty"`
+}
+
+// AttachmentLimit is the largest attachment s allows.
+func (s Settings) AttachmentLimit() int64 {
+	if s.AttachmentMaxBytes <= 0 {
+		return DefaultAttachmentBytes
+	}
+	return min(s.AttachmentMaxBytes, MaxAttachmentBytes)
 }
 
 // No client left without an answer: defaults and bounds.
@@ -297,6 +308,7 @@ type SettingsPatch struct {
 	UnansweredTimeoutHours *int            `json:"unanswered_timeout_hours,omitempty"`
 	ApologyText            *string         `json:"apology_text,omitempty"`
 	CrisisPhrases          *[]string       `json:"crisis_phrases,omitempty"`
+	AttachmentMaxBytes     *int64          `json:"attachment_max_bytes,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -431,4 +443,7 @@ type Message struct {
 	State     hours.State `json:"state,omitempty"`
 	CreatedAt time.Time   `json:"created_at"`
 	ExpiresAt time.Time   `json:"expires_at"`
+	// Attachment is the file the message carries, if any (the body is
+	// then an optional caption).
+	Attachment *Attachment `json:"attachment,omitempty"`
 }

@@ -41,6 +41,9 @@ type Send struct {
 	// against max_open).
 	Desk Desk
 	Now  time.Time
+	// Attachment is the file the message carries (AttachToMessage has
+	// allowed it); the body may then be empty.
+	Attachment *protocol.Attachment
 }
 
 // Sent is what Send decides: the message to store, a closed notice to
@@ -68,7 +71,14 @@ type Sent struct {
 // write only in their own conversations, and a reply takes one from the
 // pool unless the organisation wants the claim button first (staffWrite).
 func SendMessage(in Send) (Sent, error) {
-	if err := protocol.ValidateBody(in.Body); err != nil {
+	validate := protocol.ValidateBody
+	if in.Attachment != nil {
+		if in.Kind == protocol.KindNote {
+			return Sent{}, protocol.Errorf(protocol.CodeInvalid, "a note carries no attachment")
+		}
+		validate = protocol.ValidateCaption
+	}
+	if err := validate(in.Body); err != nil {
 		return Sent{}, err
 	}
 	p, c, now := in.Sender, in.Conv, in.Now
@@ -105,7 +115,7 @@ func SendMessage(in Send) (Sent, error) {
 
 	period := time.Duration(in.Settings.RetentionSeconds) * time.Second
 	out := Sent{Message: protocol.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, SenderID: p.AccountID, SenderRole: p.Role,
-		Kind: protocol.KindText, Body: in.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period)}}
+		Kind: protocol.KindText, Body: in.Body, CreatedAt: now, ExpiresAt: retention.ExpiresAt(now, period), Attachment: in.Attachment}}
 	if !isClient {
 		out.Message.SenderName = in.SenderName
 	}

@@ -74,6 +74,9 @@ func ValidateSettings(s protocol.Settings) error {
 			return protocol.Errorf(protocol.CodeInvalid, "each crisis phrase must be 1 to %d characters with at least one letter", MaxCrisisPhraseRunes)
 		}
 	}
+	if s.AttachmentMaxBytes < 0 || s.AttachmentMaxBytes > protocol.MaxAttachmentBytes {
+		return protocol.Errorf(protocol.CodeInvalid, "attachment_max_bytes must be 0 (the default, %d) to %d", protocol.DefaultAttachmentBytes, protocol.MaxAttachmentBytes)
+	}
 	if s.MaxOpen < 0 || s.MaxOpen > protocol.MaxMaxOpen {
 		return protocol.Errorf(protocol.CodeInvalid, "max_open must be 0 (no limit) to %d", protocol.MaxMaxOpen)
 	}
@@ -154,6 +157,9 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	}
 	if patch.MaxOpen != nil {
 		s.MaxOpen = *patch.MaxOpen
+	}
+	if patch.AttachmentMaxBytes != nil {
+		s.AttachmentMaxBytes = *patch.AttachmentMaxBytes
 	}
 	if patch.NominationLapseDays != nil {
 		s.NominationLapseDays = *patch.NominationLapseDays

@@ -386,3 +386,19 @@ func (r *Ring) CountKeys() (int, error) {
 	defer r.mu.Unlock()
 	return r.vault.Count()
 }
+
+// StreamBox returns the box that seals a client's file expiring at
+// expires (an attachment, sealed in chunks with sealbox.NewWriter) and the
+// slice to store with it: the same keys as the client's message bodies,
+// so that destroying either erases the file too.
+func (r *Ring) StreamBox(client int64, expires time.Time) (slice int64, b *sealbox.Box, err error) {
+	slice = Slice(expires)
+	b, err = r.box(client, slice, true)
+	return slice, b, err
+}
+
+// OpenBox returns the box that opens a file sealed with StreamBox;
+// ErrErased if its client's or slice's key is gone.
+func (r *Ring) OpenBox(client, slice int64) (*sealbox.Box, error) {
+	return r.box(client, slice, false)
+}

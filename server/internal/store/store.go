@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -95,6 +96,10 @@ type SendRequest struct {
 	Decides    int64 // the seq of a client's message the reply confirms as decided (決定)
 	// Kind is protocol.KindNote for a staff-only note ("": a message).
 	Kind protocol.MessageKind
+	// Attachment is the ID of the sender's unsent upload to this
+	// conversation that the message carries (rules.AttachToMessage); the
+	// body may then be empty.
+	Attachment int64
 }
 
 // ChangeKind says what a Change carries.
@@ -184,6 +189,9 @@ type SweepResult struct {
 	// Unanswered: conversations that left the pool as 対応できず, their
 	// clients sent the apology.
 	Unanswered int
+	// Attachments: files removed from disk (their message or client
+	// deleted, expired, or never sent).
+	Attachments int
 }
 
 // Store is everything the server keeps: the sum of the parts below, each
@@ -202,6 +210,26 @@ type Store interface {
 	Templates
 	ClientNotes
 	Team
+	Attachments
+}
+
+// Attachments are files carried by messages (images and PDF). Their
+// content is streamed to disk sealed under the client's and the retention
+// slice's keys, never held whole in memory, and deleted with its message
+// (retention sweep, client deletion) or, if never sent, after
+// rules.UnsentAttachmentTTL.
+type Attachments interface {
+	// Upload streams r into a new file of the conversation (a client
+	// names its own), if p may write there (rules.MayUpload): its type is
+	// decided by its content (protocol.DetectAttachmentType; otherwise
+	// CodeUnsupportedMedia) and it may be at most the organisation's
+	// limit (protocol.Settings.AttachmentLimit; otherwise CodeTooLarge,
+	// decided while streaming). A message then carries it
+	// (SendRequest.Attachment).
+	Upload(ctx context.Context, p Principal, conversationID int64, r io.Reader) (protocol.Attachment, error)
+	// OpenAttachment returns a file p may read (rules.MayFetch) and its
+	// content, which the caller closes.
+	OpenAttachment(ctx context.Context, p Principal, id int64) (protocol.Attachment, io.ReadCloser, error)
 }
 
 // Team is how an organisation's staff share its conversations: a

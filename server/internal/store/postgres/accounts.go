@@ -282,8 +282,12 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 	if p.Role != protocol.RoleAdmin {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
-	var role protocol.Role
+	var (
+		role  protocol.Role
+		files []string
+	)
 	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		files = nil
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
@@ -309,6 +313,9 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 			var convID int64
 			if err := tx.QueryRow("SELECT id FROM conversations WHERE client_id = ?", id).Scan(&convID); err != nil {
 				return nil, fmt.Errorf("find conversation: %w", err)
+			}
+			if files, err = deleteAttachmentRows(tx, convID); err != nil {
+				return nil, err
 			}
 			if _, err := tx.Exec("DELETE FROM messages WHERE conversation_id = ?", convID); err != nil {
 				return nil, fmt.Errorf("delete messages: %w", err)
@@ -336,7 +343,15 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		}
 		return changes, nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// The files' rows are gone: the files follow (the sweep's prune
+	// finishes this if the process stops in between).
+	if err := db.files.Remove(files...); err != nil {
+		return fmt.Errorf("remove the client's files: %w", err)
+	}
+	return nil
 }
 
 // revokeAll deletes every session of an account and reports it.

@@ -279,6 +279,30 @@ CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
 	`
 ALTER TABLE conversations ADD COLUMN risk_at bigint;
 `,
+	// 7 (issue 14, attachments; the SQLite store's 22): uploaded files,
+	// their content sealed on disk (attachfiles) in a directory every
+	// replica shares; a row goes with its message or conversation.
+	`
+CREATE TABLE attachments (
+	id              bigserial PRIMARY KEY,
+	org_id          bigint NOT NULL,
+	conversation_id bigint NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	uploader_id     bigint NOT NULL,
+	message_id      bigint REFERENCES messages(id) ON DELETE CASCADE,
+	file            text NOT NULL UNIQUE,
+	type            text NOT NULL,
+	size            bigint NOT NULL,
+	slice           bigint NOT NULL,
+	created_at      bigint NOT NULL,
+	expires_at      bigint NOT NULL
+);
+CREATE INDEX attachments_message ON attachments(message_id);
+CREATE INDEX attachments_conversation ON attachments(conversation_id);
+CREATE INDEX attachments_expiry ON attachments(expires_at);
+ALTER TABLE messages ADD COLUMN att_id bigint;
+ALTER TABLE messages ADD COLUMN att_type text;
+ALTER TABLE messages ADD COLUMN att_size bigint;
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

@@ -45,6 +45,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taiwa-chat/taiwa/server/internal/attachfiles"
 	"github.com/taiwa-chat/taiwa/server/internal/kekdir"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
@@ -76,6 +77,9 @@ type Options struct {
 	// KEKDir is the directory of key-encryption keys, outside the
 	// database and its backups, shared by every replica. Required.
 	KEKDir string
+	// AttachmentDir is the directory of attachment files (sealed), shared
+	// by every replica like KEKDir; default: "attachments" beside KEKDir.
+	AttachmentDir string
 	// KEKRotation is how often the key-encryption key rotates: a deleted
 	// message key is unreadable in every copy of the database at most this
 	// long (plus one sweep) after its deletion. Default DefaultKEKRotation.
@@ -123,6 +127,7 @@ type DB struct {
 	log      *slog.Logger
 	onBatch  func(int, time.Duration)
 	ring     *sealkeys.Ring
+	files    *attachfiles.Dir // attachments' sealed content
 	vault    *vault
 	idle     rules.Idle
 	rotation time.Duration
@@ -194,6 +199,14 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	if opt.AttachmentDir == "" {
+		opt.AttachmentDir = filepath.Join(filepath.Dir(filepath.Clean(opt.KEKDir)), "attachments")
+	}
+	files, err := attachfiles.Open(opt.AttachmentDir)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
 	db := &DB{
 		pool:     pool,
 		dsn:      dsn,
@@ -201,6 +214,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		log:      opt.Logger,
 		onBatch:  opt.OnBatch,
 		ring:     ring,
+		files:    files,
 		vault:    v,
 		idle:     rules.Idle{Staff: opt.StaffIdle, Shared: opt.SharedIdle},
 		rotation: opt.KEKRotation,

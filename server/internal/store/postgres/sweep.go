@@ -71,6 +71,9 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 	// Several counselors (issue 13): lapsed nomination switches, overdue
 	// nominations, conversations nobody took in time.
 	var err error
+	if res.Attachments, err = db.sweepAttachments(ctx, db.clock()); err != nil {
+		return res, err
+	}
 	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
 		return res, err
 	}
@@ -183,6 +186,11 @@ func (db *DB) shortenSealed(tx *wtx, orgID int64, period time.Duration) error {
 		if _, err := tx.Exec("UPDATE messages SET expires_at = ?, slice = ?, sealed = ? WHERE id = ?", ms(exp), slice, sealed, r.id); err != nil {
 			return fmt.Errorf("shorten message %d: %w", r.id, err)
 		}
+	}
+	// Files are deleted on the shorter schedule too (sealed under their
+	// first slice's key: see the SQLite store).
+	if _, err := tx.Exec("UPDATE attachments SET expires_at = LEAST(expires_at, created_at + ?) WHERE org_id = ?", period.Milliseconds(), orgID); err != nil {
+		return fmt.Errorf("shorten attachments: %w", err)
 	}
 	return nil
 }

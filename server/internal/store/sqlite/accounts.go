@@ -288,8 +288,12 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 	if p.Role != protocol.RoleAdmin {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
-	var role protocol.Role
+	var (
+		role  protocol.Role
+		files []string
+	)
 	err := db.do(ctx, true, func(tx *wtx) ([]store.Change, error) {
+		files = nil
 		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
@@ -315,6 +319,11 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 			var convID int64
 			if err := tx.QueryRow("SELECT id FROM conversations WHERE client_id = ?", id).Scan(&convID); err != nil {
 				return nil, fmt.Errorf("find conversation: %w", err)
+			}
+			// The client's files: their rows now, the files after the
+			// commit (their key goes too).
+			if files, err = deleteAttachmentRows(tx, convID); err != nil {
+				return nil, err
 			}
 			// Delete messages explicitly (not only by cascade) so the count
 			// is known and secure_delete scrubs every row.
@@ -344,6 +353,11 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 	// process stops in between.)
 	if err := db.ring.DestroyClient(id); err != nil {
 		return fmt.Errorf("destroy the client's key: %w", err)
+	}
+	// The files' rows are gone: the files follow (the sweep's prune
+	// finishes this if the process stops in between).
+	if err := db.files.Remove(files...); err != nil {
+		return fmt.Errorf("remove the client's files: %w", err)
 	}
 	return nil
 }

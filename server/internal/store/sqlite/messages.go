@@ -225,7 +225,7 @@ func (db *DB) Conversation(ctx context.Context, p store.Principal, id int64) (pr
 // replies show none.
 const msgCols = "m.id, m.conversation_id, m.seq, m.sender_id, m.sender_role, m.kind, m.body, m.reopens_at, m.created_at, m.expires_at, " +
 	"m.sealed, m.slice, (SELECT client_id FROM conversations WHERE id = m.conversation_id), m.notice_state, " +
-	"COALESCE((SELECT display_name FROM accounts WHERE id = m.sender_id AND role != 'client'), '')"
+	"COALESCE((SELECT display_name FROM accounts WHERE id = m.sender_id AND role != 'client'), ''), m.att_id, m.att_type, m.att_size"
 
 // scanMessage reads a row of msgCols and unseals its body.
 func (db *DB) scanMessage(sc interface{ Scan(...any) error }) (protocol.Message, error) {
@@ -235,10 +235,15 @@ func (db *DB) scanMessage(sc interface{ Scan(...any) error }) (protocol.Message,
 		created, expires int64
 		sealed           []byte
 		slice, clientID  sql.NullInt64
+		attID, attSize   sql.NullInt64
+		attType          sql.NullString
 	)
 	if err := sc.Scan(&m.ID, &m.ConversationID, &m.Seq, &sender, &m.SenderRole, &m.Kind, &m.Body, &reopens, &created, &expires,
-		&sealed, &slice, &clientID, &m.State, &m.SenderName); err != nil {
+		&sealed, &slice, &clientID, &m.State, &m.SenderName, &attID, &attType, &attSize); err != nil {
 		return m, err
+	}
+	if attID.Valid {
+		m.Attachment = &protocol.Attachment{ID: attID.Int64, Type: attType.String, Size: attSize.Int64}
 	}
 	m.SenderID = sender.Int64
 	m.ReopensAt = fromNullMS(reopens)
@@ -361,7 +366,11 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 	if err := protocol.ValidateRef(r.Ref); err != nil {
 		return protocol.Message{}, false, err
 	}
-	if err := protocol.ValidateBody(r.Body); err != nil {
+	validate := protocol.ValidateBody
+	if r.Attachment != 0 {
+		validate = protocol.ValidateCaption
+	}
+	if err := validate(r.Body); err != nil {
 		return protocol.Message{}, false, err
 	}
 	var (
@@ -390,6 +399,11 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			return nil, fmt.Errorf("load sender: %w", err)
 		}
 		in.AccessUntil = fromNullMS(until)
+		if r.Attachment != 0 {
+			if in.Attachment, err = attachToMessage(tx, p, in.Conv, r.Kind, r.Attachment); err != nil {
+				return nil, err
+			}
+		}
 		var watch *deskWatch
 		if p.IsStaff() && r.Kind != protocol.KindNote && in.Conv.AssigneeID == nil {
 			// A reply may take the conversation: it counts against
@@ -495,14 +509,25 @@ func (db *DB) insertMessage(tx *wtx, orgID, clientID int64, m *protocol.Message,
 		}
 		slice, sealed = s, blob
 	}
-	res, err := tx.Exec(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, ref, body, reopens_at, created_at, expires_at, slice, sealed, notice_state)
-		VALUES (?,?,?,?,?,?,?,'',?,?,?,?,?,?)`, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg,
-		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt), slice, sealed, m.State)
+	var attID, attType, attSize any
+	if a := m.Attachment; a != nil {
+		attID, attType, attSize = a.ID, a.Type, a.Size
+	}
+	res, err := tx.Exec(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, ref, body, reopens_at, created_at, expires_at, slice, sealed, notice_state, att_id, att_type, att_size)
+		VALUES (?,?,?,?,?,?,?,'',?,?,?,?,?,?,?,?,?)`, orgID, m.ConversationID, m.Seq, sender, m.SenderRole, m.Kind, refArg,
+		nullMS(m.ReopensAt), ms(m.CreatedAt), ms(m.ExpiresAt), slice, sealed, m.State, attID, attType, attSize)
 	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
-	m.ID, err = res.LastInsertId()
-	return err
+	if m.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if m.Attachment != nil {
+		if _, err := tx.Exec("UPDATE attachments SET message_id = ? WHERE id = ?", m.ID, m.Attachment.ID); err != nil {
+			return fmt.Errorf("attach file to message: %w", err)
+		}
+	}
+	return nil
 }
 
 // Receipt raises the principal's side's delivered and read marks; marks
@@ -845,6 +870,9 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		}
 	}
 	var err error
+	if res.Attachments, err = db.sweepAttachments(ctx, db.clock()); err != nil {
+		return res, err
+	}
 	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
 		return res, err
 	}

@@ -378,6 +378,32 @@ CREATE INDEX conversations_pool ON conversations(pool_since) WHERE pool_since IS
 	`
 ALTER TABLE conversations ADD COLUMN risk_at INTEGER;
 `,
+	// 22 (issue 14, attachments): uploaded files, their content sealed on
+	// disk under file (attachfiles), with the client's and slice's keys;
+	// a row goes with its message or conversation (cascade) and the sweep
+	// removes files without a row. A message keeps what apps show of its
+	// file (att_*), never a file name.
+	`
+CREATE TABLE attachments (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id          INTEGER NOT NULL,
+	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	uploader_id     INTEGER NOT NULL,
+	message_id      INTEGER REFERENCES messages(id) ON DELETE CASCADE,
+	file            TEXT NOT NULL UNIQUE,
+	type            TEXT NOT NULL,
+	size            INTEGER NOT NULL,
+	slice           INTEGER NOT NULL,
+	created_at      INTEGER NOT NULL,
+	expires_at      INTEGER NOT NULL
+);
+CREATE INDEX attachments_message ON attachments(message_id);
+CREATE INDEX attachments_conversation ON attachments(conversation_id);
+CREATE INDEX attachments_expiry ON attachments(expires_at);
+ALTER TABLE messages ADD COLUMN att_id INTEGER;
+ALTER TABLE messages ADD COLUMN att_type TEXT;
+ALTER TABLE messages ADD COLUMN att_size INTEGER;
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

@@ -166,6 +166,13 @@ func (db *DB) shortenSealed(tx *wtx, orgID int64, period time.Duration) error {
 			return fmt.Errorf("shorten message %d: %w", r.id, err)
 		}
 	}
+	// Files are deleted on the shorter schedule too. They stay sealed
+	// under their first slice's key (resealing a large file inside this
+	// transaction would hold up every write): the sweep deletes them on
+	// time, and the old key goes at its own slice's end.
+	if _, err := tx.Exec("UPDATE attachments SET expires_at = MIN(expires_at, created_at + ?) WHERE org_id = ?", period.Milliseconds(), orgID); err != nil {
+		return fmt.Errorf("shorten attachments: %w", err)
+	}
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/sqlitefile"
+	"github.com/taiwa-chat/taiwa/server/internal/attachfiles"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
@@ -68,6 +69,7 @@ type DB struct {
 	log     *slog.Logger
 	onBatch func(int, time.Duration)
 	ring    *sealkeys.Ring
+	files   *attachfiles.Dir // attachments' sealed content
 	idle    rules.Idle // Options.StaffIdle and SharedIdle
 
 	// scrubPending is set when a checkpoint could not finish, so that the
@@ -141,6 +143,12 @@ func Open(dir string, opt Options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	files, err := attachfiles.Open(filepath.Join(dir, AttachmentsDir))
+	if err != nil {
+		ring.Close()
+		write.Close()
+		return nil, err
+	}
 	read, err := sqlitefile.Open(path, append(pragmas, "query_only(ON)")...)
 	if err != nil {
 		ring.Close()
@@ -157,6 +165,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		log:      opt.Logger,
 		onBatch:  opt.OnBatch,
 		ring:     ring,
+		files:    files,
 		idle:     rules.Idle{Staff: opt.StaffIdle, Shared: opt.SharedIdle},
 		maxBatch: opt.MaxBatch,
 		reqs:     make(chan *writeReq, 1024),

@@ -194,4 +194,17 @@ func Run(t *testing.T, open Opener) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
+	for _, tc := range extraTests {
+		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
+	}
 }
+
+// namedTest is a conformance test kept in a file of its own feature.
+type namedTest struct {
+	name string
+	test func(*testing.T, Opener)
+}
+
+// extraTests are the features' tests registered by their files (so that
+// branches adding tests do not all edit the list above).
+var extraTests []namedTest
