@@ -70,7 +70,7 @@ type DB struct {
 	onBatch func(int, time.Duration)
 	ring    *sealkeys.Ring
 	files   *attachfiles.Dir // attachments' sealed content
-	idle    rules.Idle // Options.StaffIdle and SharedIdle
+	idle    rules.Idle       // Options.StaffIdle and SharedIdle
 
 	// scrubPending is set when a checkpoint could not finish, so that the
 	// next sweep retries it even if it deletes nothing.
