@@ -78,12 +78,14 @@ type PendingMessage struct {
 	Decides     int64             `json:",omitempty"`
 	// Kind is protocol.KindNote for a staff-only note ("": a message).
 	Kind protocol.MessageKind `json:",omitempty"`
+	// Attachment is an uploaded file the message carries (Upload).
+	Attachment int64 `json:",omitempty"`
 }
 
 // frame is the send frame of an outbox entry.
 func (p PendingMessage) frame() protocol.Send {
 	return protocol.Send{Type: protocol.TypeSend, Ref: p.Ref, ConversationID: p.ConversationID, Body: p.Body,
-		Progress: p.Progress, NextContact: p.NextContact, TemplateID: p.TemplateID, Decides: p.Decides, Kind: p.Kind}
+		Progress: p.Progress, NextContact: p.NextContact, TemplateID: p.TemplateID, Decides: p.Decides, Kind: p.Kind, Attachment: p.Attachment}
 }
 
 // LiveOptions configure a live connection.

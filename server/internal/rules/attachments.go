@@ -24,8 +24,8 @@ type Attaching struct {
 }
 
 // MayUpload decides whether the actor may upload a file to the
-// conversation: whoever may write in it (the client; its assignee and the
-// admins; a staff member about to take it from the pool with a reply),
+// conversation: whoever may write in it (the client; its assignee; a
+// staff member about to take it from the pool with a reply),
 // within their access period and a counselor within the organisation's
 // access hours. The message that carries the file is decided again by
 // SendMessage.
@@ -42,8 +42,10 @@ func MayUpload(in Attaching) error {
 			return protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
 		}
 	case p.IsStaff():
-		if in.Access < AccessFull && in.Conv.AssigneeID != nil {
-			return protocol.Errorf(protocol.CodeForbidden, "this conversation is not yours")
+		// As for writing (staffWrite): nobody, an admin included, writes
+		// in a colleague's conversation.
+		if a := in.Conv.AssigneeID; a != nil && *a != p.AccountID {
+			return protocol.Errorf(protocol.CodeForbidden, "this conversation is a colleague's")
 		}
 	default:
 		return protocol.Errorf(protocol.CodeForbidden, "only clients and staff send files")
@@ -63,9 +65,9 @@ type StoredAttachment struct {
 // MayFetch decides whether the actor may read a stored file: a file sent
 // with a message to whoever may read the conversation's messages
 // (ReadAccess: the client, the assignee, the admins; a counselor only
-// within access hours); a file not sent yet to its uploader only. A file
-// the actor may not read is "not found", so that its existence leaks
-// nothing.
+// within access hours); a file not sent yet to its uploader only. A
+// client never learns that another's file exists (not found); staff are
+// forbidden a colleague's as they are its messages.
 func MayFetch(in Attaching, a StoredAttachment) error {
 	if err := counselorWindow(in); err != nil {
 		return err
@@ -77,8 +79,10 @@ func MayFetch(in Attaching, a StoredAttachment) error {
 		return nil
 	}
 	if in.Access < AccessFull {
-		if in.Actor.IsStaff() && in.Access == AccessState {
-			return MayReadMessages(in.Actor, in.Conv.Conversation, true)
+		if in.Actor.IsStaff() {
+			// Staff see that a colleague's or the pool's conversation
+			// exists; its files are forbidden like its messages.
+			return MayReadMessages(in.Actor, in.Conv.Conversation, false)
 		}
 		return protocol.Errorf(protocol.CodeNotFound, "no such attachment")
 	}

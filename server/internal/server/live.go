@@ -353,7 +353,7 @@ func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func(
 	}
 	s.touch(ctx, lc.a)
 	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body, Kind: v.Kind,
-		Progress: protocol.ProgressRequest{Progress: v.Progress, NextContact: v.NextContact}, TemplateID: v.TemplateID, Decides: v.Decides})
+		Progress: protocol.ProgressRequest{Progress: v.Progress, NextContact: v.NextContact}, TemplateID: v.TemplateID, Decides: v.Decides, Attachment: v.Attachment})
 	if err != nil {
 		if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal && ctx.Err() == nil {
 			s.log.Error("send failed", "account", lc.a.p.AccountID, "err", err)

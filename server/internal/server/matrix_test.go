@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -425,6 +426,7 @@ func TestPermissionMatrix(t *testing.T) {
 		},
 	}
 
+	maps.Copy(cells, attachmentCells())
 	matrix := readMatrix(t)
 	for action := range cells {
 		if _, ok := matrix[action]; !ok {

@@ -24,6 +24,7 @@ type metrics struct {
 	commitDuration prometheus.Histogram
 	pushDropped    prometheus.Counter
 	heartbeatLost  prometheus.Counter
+	attachments    prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -66,13 +67,16 @@ func newMetrics() *metrics {
 		heartbeatLost: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_heartbeat_lost_total", Help: "Connections dropped because an app that pings fell silent.",
 		}),
+		attachments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taiwa_attachments_total", Help: "Attachments uploaded (counted only: no names, types or sizes).",
+		}),
 		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "taiwa_commit_seconds", Help: "Duration of one group commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
 	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.busy, m.badFrames, m.logins,
-		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped, m.heartbeatLost,
+		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped, m.heartbeatLost, m.attachments,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Export every role from the start, so dashboards see zeros, not gaps.
 	for _, r := range []string{"admin", "counselor", "client"} {

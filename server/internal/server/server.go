@@ -330,6 +330,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/conversations/{id}/supervise", s.authed(admins, s.supervise)},
 		{"PUT /api/v1/conversations/{id}/progress", s.authed(staff, s.clientData(s.setProgress))},
 		{"PUT /api/v1/clients/{id}/note", s.authed(staff, s.clientData(s.setClientNote))},
+		{"POST /api/v1/conversations/{id}/attachments", s.authed(anyone, s.clientData(s.uploadAttachment))},
+		{"GET /api/v1/attachments/{id}", s.authed(anyone, s.clientData(s.getAttachment))},
 		{"GET /api/v1/templates", s.authed(staff, s.listTemplates)},
 		{"POST /api/v1/templates", s.authed(staff, s.createTemplate)},
 		{"PUT /api/v1/templates/{id}", s.authed(staff, s.updateTemplate)},

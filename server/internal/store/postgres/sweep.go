@@ -50,6 +50,11 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error) {
 	var res store.SweepResult
 	now := ms(at)
+	// Files first: each expires no later than its message.
+	var err error
+	if res.Attachments, err = db.sweepAttachments(ctx, at); err != nil {
+		return res, err
+	}
 	for {
 		start := time.Now()
 		n, convs, err := db.sweepBatch(ctx, now)
@@ -70,10 +75,6 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 	}
 	// Several counselors (issue 13): lapsed nomination switches, overdue
 	// nominations, conversations nobody took in time.
-	var err error
-	if res.Attachments, err = db.sweepAttachments(ctx, db.clock()); err != nil {
-		return res, err
-	}
 	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
 		return res, err
 	}

@@ -150,20 +150,39 @@ func attachToMessage(tx *wtx, p store.Principal, conv store.ConversationState, k
 }
 
 // sweepAttachments deletes the rows of files past their expiry and of
-// uploads never sent, then removes every file without a row (those of
-// deleted messages and clients included).
+// uploads never sent, and their files once that has committed; then any
+// file left without a row (a deletion stopped between its commit and the
+// files' removal). It runs before the messages' sweep: a file expires no
+// later than its message, so no row goes by cascade with its file left
+// behind.
 func (db *DB) sweepAttachments(ctx context.Context, now time.Time) (int, error) {
+	var files []string
 	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
-		if _, err := tx.Exec("DELETE FROM attachments WHERE expires_at <= ? OR (message_id IS NULL AND created_at <= ?)",
-			ms(now), ms(now.Add(-rules.UnsentAttachmentTTL))); err != nil {
+		files = nil
+		rows, err := tx.Query("DELETE FROM attachments WHERE expires_at <= ? OR (message_id IS NULL AND created_at <= ?) RETURNING file",
+			ms(now), ms(now.Add(-rules.UnsentAttachmentTTL)))
+		if err != nil {
 			return nil, fmt.Errorf("delete expired attachments: %w", err)
 		}
-		return nil, nil
+		defer rows.Close()
+		for rows.Next() {
+			var f string
+			if err := rows.Scan(&f); err != nil {
+				return nil, fmt.Errorf("delete expired attachments: %w", err)
+			}
+			files = append(files, f)
+		}
+		return nil, rows.Err()
 	})
 	if err != nil {
 		return 0, err
 	}
-	return db.pruneFiles(ctx, now)
+	if err := db.files.Remove(files...); err != nil {
+		return 0, fmt.Errorf("remove expired attachments: %w", err)
+	}
+	// Files' times are the machine's, not the store's clock.
+	n, err := db.pruneFiles(ctx, time.Now())
+	return len(files) + n, err
 }
 
 // pruneFiles removes the files no row refers to.

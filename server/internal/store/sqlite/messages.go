@@ -835,6 +835,11 @@ func (db *DB) sweepBatch(ctx context.Context, now int64, size int) (messages, co
 func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	var res store.SweepResult
 	now := ms(db.clock())
+	// Files first: each expires no later than its message.
+	var err error
+	if res.Attachments, err = db.sweepAttachments(ctx, fromMS(now)); err != nil {
+		return res, err
+	}
 	// Expired messages go in bounded batches, each its own write: other
 	// writes (sends, acks) take turns with the sweep instead of waiting
 	// behind a million deletions.
@@ -868,10 +873,6 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
-	}
-	var err error
-	if res.Attachments, err = db.sweepAttachments(ctx, db.clock()); err != nil {
-		return res, err
 	}
 	if res.NominationsLapsed, res.NominationsReturned, err = db.sweepNominations(ctx); err != nil {
 		return res, err
