@@ -14,6 +14,7 @@ import { cleanBody, charCount, MAX_CHARS, normalizeLoginId, normalizePassword } 
 import { createThread, failText } from "./view.js";
 import { askPin, newPin, validPin, PIN_TRIES, DEFAULT_LOCK_AFTER } from "./lock.js";
 import { findPII } from "./pii.js";
+import * as attach from "./attach.js";
 
 const $ = (id) => document.getElementById(id);
 const SHARED = "taiwa.shared";
@@ -198,6 +199,7 @@ async function expire() {
     for (const id of gone) state.messages.delete(id);
     state.unsaved = state.unsaved.filter((m) => !gone.includes(m.id));
     await state.store?.deleteMessages(gone).catch((e) => console.error("store:", e));
+    forgetFiles();
     scheduleRender();
   }
   // Timers fire late on a sleeping phone; reopening runs expire() again.
@@ -206,7 +208,16 @@ async function expire() {
 
 async function dropBelow(seq) {
   for (const [id, m] of state.messages) if (m.seq < seq) state.messages.delete(id);
+  forgetFiles();
   await state.store?.dropBelow(seq);
+}
+
+// forgetFiles lets go of the files of messages no longer held.
+function forgetFiles() {
+  const keep = new Set();
+  for (const m of state.messages.values()) if (m.attachment) keep.add(m.attachment.id);
+  for (const p of state.outbox) if (p.att) keep.add(p.att.id);
+  attach.forget(keep);
 }
 
 // --- live connection -------------------------------------------------
@@ -228,7 +239,7 @@ function hold(ms) {
     state.heldUntil = 0;
     if (state.ws !== ws || !state.synced) return; // a new connection resends everything
     for (const p of state.outbox) {
-      if (p.waiting && !p.error) send({ type: "send", ref: p.ref, body: p.body });
+      if (p.waiting && !p.error) sendEntry(p);
       p.waiting = false;
     }
   }, until - Date.now());
@@ -238,7 +249,53 @@ function hold(ms) {
 function sendNew(p) {
   if (!state.synced) return;
   if (Date.now() < state.heldUntil) p.waiting = true;
-  else send({ type: "send", ref: p.ref, body: p.body });
+  else sendEntry(p);
+}
+
+// sendEntry sends an outbox entry: a file first goes up (once), and the
+// message that carries it follows when the upload is done.
+function sendEntry(p) {
+  if (p.file && !p.att) {
+    startUpload(p);
+    return;
+  }
+  send({ type: "send", ref: p.ref, body: p.body, ...(p.att ? { attachment: p.att.id } : {}) });
+}
+
+// startUpload sends an entry's file unless it is on its way. A network
+// failure or a busy server leaves the entry to go again with the next
+// connection; a refusal (too large, wrong type, not allowed) is final
+// and shown on the bubble.
+function startUpload(p) {
+  if (p.uploading || !state.conv) return;
+  p.uploading = true;
+  p.progress = 0;
+  attach.upload(state.conv.id, p.file, (f) => { p.progress = f; scheduleRender(); }).then(async (a) => {
+    p.uploading = false;
+    p.att = a;
+    attach.keepLocal(a.id, p.file);
+    await state.store?.putPending(stored(p));
+    if (state.synced && Date.now() >= state.heldUntil) sendEntry(p);
+    else p.waiting = true;
+  }, async (e) => {
+    p.uploading = false;
+    if (e.status === 0 || e.status >= 500 || retryable(e.code)) {
+      p.waiting = true;
+      hold(Math.min(30000, 1000 * 2 ** ((p.refusals = (p.refusals || 0) + 1) - 1)));
+    } else {
+      p.error = { code: e.code === "too_large" || e.code === "unsupported_media_type" ? e.code : e.code, upload: true };
+      await state.store?.putPending(stored(p));
+    }
+    scheduleRender();
+  });
+  scheduleRender();
+}
+
+// stored is what of an outbox entry is kept on the device (the upload's
+// progress is not).
+function stored(p) {
+  const { uploading, progress, waiting, ...keep } = p;
+  return keep;
 }
 
 function send(frame) {
@@ -366,7 +423,7 @@ async function handle(f) {
       state.heldUntil = 0; // everything goes again now, in order
       for (const p of state.outbox) {
         p.waiting = false;
-        if (!p.error) send({ type: "send", ref: p.ref, body: p.body });
+        if (!p.error) sendEntry(p);
       }
       break;
     case "ack": {
@@ -391,7 +448,7 @@ async function handle(f) {
         // The organisation's state came with this connection's welcome:
         // it says whether "closed" means outside hours or paused.
         p.error = { code: f.error.code, reopens_at: f.error.reopens_at || null, state: state.org?.availability?.state || null };
-        await state.store?.putPending(p);
+        await state.store?.putPending(stored(p));
       }
       break;
     }
@@ -400,6 +457,7 @@ async function handle(f) {
       break;
     case "deleted":
       for (const [id, m] of state.messages) if (m.seq <= f.through_seq) state.messages.delete(id);
+      forgetFiles();
       await state.store?.dropBelow(f.through_seq + 1);
       send({ type: "wiped", at: f.at });
       break;
@@ -605,7 +663,7 @@ async function submit(ev) {
   }
   const p = { ref: newRef(), body };
   state.outbox.push(p);
-  await state.store?.putPending(p);
+  await state.store?.putPending(stored(p));
   $("text").value = "";
   await state.store?.putMeta("draft", "");
   growInput();
@@ -619,7 +677,7 @@ async function onAction(name, p, button) {
   switch (name) {
     case "retry":
       p.error = null;
-      await state.store?.putPending(p);
+      await state.store?.putPending(stored(p));
       sendNew(p);
       break;
     case "edit": {
@@ -829,6 +887,8 @@ async function restartAsCurrent() {
   state.ws = null;
   ws?.close();
   state.messages.clear();
+  attach.forget();
+  closeViewer();
   state.unsaved = [];
   state.outbox = [];
   $("messages").replaceChildren();
@@ -892,6 +952,8 @@ async function end(message, confirm = false, then = null) {
   state.ws = null;
   ws?.close();
   state.messages.clear();
+  attach.forget();
+  closeViewer();
   state.unsaved = [];
   state.outbox = [];
   state.cursor = 0;
@@ -1042,7 +1104,103 @@ function quickExit() {
 }
 
 function threadParts() {
-  return { scroller: $("scroller"), list: $("messages"), pill: $("new-pill"), onSeen, onAction };
+  return { scroller: $("scroller"), list: $("messages"), pill: $("new-pill"), onSeen, onAction, onView: openViewer };
+}
+
+// --- files ------------------------------------------------------------------
+
+function attachLimit() {
+  return state.org?.settings?.attachment_max_bytes || attach.DEFAULT_LIMIT;
+}
+
+function openAttachMenu() {
+  $("file-pick").accept = attach.ACCEPT;
+  $("attach-limit").textContent = t("attachLimit", { max: attach.sizeText(attachLimit()) });
+  $("attach-menu").hidden = false;
+  $("attach-camera").focus();
+}
+
+function closeAttachMenu() {
+  $("attach-menu").hidden = true;
+}
+
+// onFile prepares a chosen file and asks before sending it: what will be
+// sent is shown, with what happens to its hidden data.
+async function onFile(ev) {
+  const file = ev.target.files?.[0];
+  ev.target.value = ""; // the same file can be chosen again
+  closeAttachMenu();
+  if (!file) return;
+  const err = $("compose-error");
+  const say = (msg) => { err.textContent = msg; err.hidden = !msg; };
+  say("");
+  const prepared = await attach.prepare(file);
+  if (prepared.error) { say(t(prepared.error)); return; }
+  if (prepared.blob.size > attachLimit()) {
+    say(t("attachTooBig", { size: attach.sizeText(prepared.blob.size), max: attach.sizeText(attachLimit()) }));
+    return;
+  }
+  if (blockedNow()) {
+    err.dataset.tried = "1";
+    renderComposeState();
+    return;
+  }
+  if (!(await confirmFile(prepared))) return;
+  const p = { ref: newRef(), body: "", file: prepared.blob, type: prepared.type, size: prepared.blob.size };
+  state.outbox.push(p);
+  await state.store?.putPending(stored(p));
+  render({ follow: true });
+  if (state.synced) sendEntry(p);
+}
+
+function confirmFile(prepared) {
+  const box = $("attach-confirm");
+  const preview = $("attach-preview");
+  let url = null;
+  if (prepared.type === "application/pdf" || prepared.asPicked) {
+    const label = document.createElement("span");
+    label.className = "file-label";
+    label.textContent = (prepared.type === "application/pdf" ? "PDF" : t("attachHeic")) + " · " + attach.sizeText(prepared.blob.size);
+    preview.replaceChildren(label);
+  } else {
+    url = URL.createObjectURL(prepared.blob);
+    const img = document.createElement("img");
+    img.src = url;
+    img.alt = t("attachPhoto");
+    preview.replaceChildren(img);
+  }
+  $("attach-note").textContent = t(prepared.type === "application/pdf" ? "attachNotePdf" : prepared.asPicked ? "attachNoteAsPicked" : "attachNoteImage");
+  box.hidden = false;
+  $("attach-send").focus();
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      box.hidden = true;
+      preview.replaceChildren();
+      if (url) URL.revokeObjectURL(url);
+      $("attach-send").removeEventListener("click", yes);
+      $("attach-back").removeEventListener("click", no);
+      box.removeEventListener("keydown", esc);
+      resolve(ok);
+    };
+    const yes = () => done(true);
+    const no = () => done(false);
+    const esc = (e) => { if (e.key === "Escape") done(false); };
+    $("attach-send").addEventListener("click", yes);
+    $("attach-back").addEventListener("click", no);
+    box.addEventListener("keydown", esc);
+  });
+}
+
+function openViewer(src) {
+  if (!src) return;
+  $("viewer-img").src = src;
+  $("viewer").hidden = false;
+  $("viewer-close").focus();
+}
+
+function closeViewer() {
+  $("viewer").hidden = true;
+  $("viewer-img").removeAttribute("src");
 }
 
 function wire() {
@@ -1072,6 +1230,15 @@ function wire() {
   $("pin-off").addEventListener("click", removePin);
   $("pin-form").addEventListener("submit", savePin);
   $("pin-explain").textContent = t("pinExplain", { max: PIN_TRIES });
+  $("attach").addEventListener("click", openAttachMenu);
+  $("attach-cancel").addEventListener("click", closeAttachMenu);
+  $("attach-menu").addEventListener("keydown", (e) => { if (e.key === "Escape") closeAttachMenu(); });
+  $("attach-camera").addEventListener("click", () => $("file-camera").click());
+  $("attach-pick").addEventListener("click", () => $("file-pick").click());
+  $("file-pick").addEventListener("change", onFile);
+  $("file-camera").addEventListener("change", onFile);
+  $("viewer-close").addEventListener("click", closeViewer);
+  $("viewer").addEventListener("keydown", (e) => { if (e.key === "Escape") closeViewer(); });
 }
 
 async function boot() {

@@ -6,7 +6,7 @@
 // cache first, so reopening the app costs no download.
 const VERSION = "@VERSION@";
 const SHELL = "taiwa-shell-" + VERSION;
-const FILES = ["./", "style.css", "app.js", "i18n.js", "store.js", "push.js", "text.js", "view.js", "lock.js", "pii.js",
+const FILES = ["./", "style.css", "app.js", "i18n.js", "store.js", "push.js", "text.js", "view.js", "lock.js", "pii.js", "attach.js",
   "offline.html", "manifest.webmanifest", "icon-192.png", "icon-512.png"];
 
 self.addEventListener("install", (e) => {

@@ -6,10 +6,14 @@
 // on screen is observed, for read receipts that tell the truth.
 import { t, clock, dayKey, dayLabel, when } from "./i18n.js";
 import { linkParts } from "./text.js";
+import { attachmentEl, sizeText } from "./attach.js";
 
 const NEAR = 24; // px from the bottom that still count as "at the bottom"
 
-export function createThread({ scroller, list, pill, onSeen, onAction }) {
+// localURLs: files still on their way from this device → their blob: URL.
+const localURLs = new WeakMap();
+
+export function createThread({ scroller, list, pill, onSeen, onAction, onView }) {
   const nodes = new Map(); // key → {el, sig}
   let unseen = new Set(); // keys of others' messages that arrived below the view
   const onScreen = new Set(); // seqs of others' messages whose end is in view
@@ -155,22 +159,66 @@ export function createThread({ scroller, list, pill, onSeen, onAction }) {
       const mine = m.sender_role === "client";
       if (mine) {
         const status = c && c.staff_read_seq >= m.seq ? t("read") : c && c.staff_delivered_seq >= m.seq ? t("delivered") : t("sent");
-        items.push({ key: "m:" + m.id, sig: status, seq: m.seq, build: () => bubble(m.body, true, null, clock(m.created_at) + " · " + status + " · #" + m.seq) });
+        items.push({ key: "m:" + m.id, sig: status, seq: m.seq, build: () => withFile(bubble(m.body, true, null, clock(m.created_at) + " · " + status + " · #" + m.seq), m.attachment) });
       } else {
         const name = m.sender_name || t("counselor");
-        items.push({ key: "m:" + m.id, sig: name, theirs: true, seq: m.seq, build: () => bubble(m.body, false, name, clock(m.created_at) + " · #" + m.seq) });
+        items.push({ key: "m:" + m.id, sig: name, theirs: true, seq: m.seq, build: () => withFile(bubble(m.body, false, name, clock(m.created_at) + " · #" + m.seq), m.attachment) });
       }
     }
     if (model.outbox.length) addDay(new Date().toISOString());
     for (const p of model.outbox) {
-      const note = p.error ? failText(p.error) : model.synced ? t("sending") : t("waiting");
+      let note = p.error ? failText(p.error) : model.synced ? t("sending") : t("waiting");
+      if (p.file && !p.error && p.uploading) note = t("attachUploading", { pct: Math.round((p.progress || 0) * 100) });
       items.push({ key: "p:" + p.ref, sig: note + (p.error ? "!" : ""), build: () => pendingEl(p, note) });
     }
     return items;
   }
 
+  // withFile puts a message's file above its words (a caption, or none).
+  function withFile(li, a) {
+    if (!a) return li;
+    const body = li.querySelector(".body");
+    li.insertBefore(attachmentEl(a, onView), body);
+    if (!body.textContent) body.remove();
+    return li;
+  }
+
+  // localFile shows a file still on its way from this device.
+  function localFile(li, p) {
+    let url = localURLs.get(p.file);
+    if (!url) {
+      url = URL.createObjectURL(p.file);
+      localURLs.set(p.file, url);
+    }
+    const box = document.createElement("div");
+    box.className = "attachment";
+    if (p.type === "application/pdf" || p.type === "image/heic") {
+      box.classList.add("file");
+      box.textContent = (p.type === "application/pdf" ? "PDF" : t("attachHeic")) + " · " + sizeText(p.size || p.file.size);
+    } else {
+      const img = document.createElement("img");
+      img.className = "thumb";
+      img.alt = t("attachPhoto");
+      img.src = url;
+      box.append(img);
+    }
+    const body = li.querySelector(".body");
+    li.insertBefore(box, body);
+    if (!body.textContent) body.remove();
+    if (p.uploading) {
+      const bar = document.createElement("span");
+      bar.className = "progress";
+      const fill = document.createElement("span");
+      fill.style.width = Math.round((p.progress || 0) * 100) + "%";
+      bar.append(fill);
+      li.append(bar);
+    }
+    return li;
+  }
+
   function pendingEl(p, note) {
-    const li = bubble(p.body, true, null, note);
+    let li = bubble(p.body, true, null, note);
+    if (p.file) li = localFile(li, p);
     li.classList.add(p.error ? "failed" : "pending");
     if (!p.error) return li;
     li.querySelector(".meta").setAttribute("role", "alert");
@@ -193,8 +241,10 @@ export function createThread({ scroller, list, pill, onSeen, onAction }) {
       actions.append(b);
     };
     if (p.error.code === "closed") action("retry", "retry");
-    action("edit", "edit");
-    action("copy", "copy");
+    if (!p.file) {
+      action("edit", "edit");
+      action("copy", "copy");
+    }
     action("remove", "remove");
     li.append(actions);
     return li;
@@ -213,6 +263,8 @@ export function failText(e) {
     case "invalid_body":
     case "bad_frame": return t("failBody");
     case "forbidden": return t("failForbidden");
+    case "too_large": return t("attachFailed") + "：" + t("attachTooBigShort");
+    case "unsupported_media_type": return t("attachFailed") + "：" + t("attachType");
     default: return t("failOther", { code: e.code });
   }
 }

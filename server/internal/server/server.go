@@ -432,7 +432,7 @@ func (s *Server) pushOrigins() []string {
 // fetches), no referrer, and HSTS wherever the browser came over TLS.
 func securityHeaders(next http.Handler, connectOrigins []string, https func(*http.Request) bool) http.Handler {
 	csp := "default-src 'self'; connect-src " + strings.Join(append([]string{"'self'"}, connectOrigins...), " ") +
-		"; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+		"; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
