@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,6 +92,10 @@ func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
 		db.Close()
 		return nil, fmt.Errorf("create cache schema: %w", err)
 	}
+	if err := addAttachmentColumn(db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -99,7 +104,54 @@ func Open(dir string, key []byte, now func() time.Time) (*Cache, error) {
 		db.Close()
 		return nil, err
 	}
+	// Parts of downloads a stop interrupted, files of messages deleted
+	// while the app was not running to remove them.
+	for _, e := range mustReadDir(c.filesDir()) {
+		if strings.HasPrefix(e, "part-") {
+			os.Remove(filepath.Join(c.filesDir(), e))
+		}
+	}
+	if err := c.pruneFiles(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// addAttachmentColumn gives caches made before attachments (issue 14) the
+// column that says which file a message carries.
+func addAttachmentColumn(db *sql.DB) error {
+	rows, err := db.Query("SELECT name FROM pragma_table_info('messages')")
+	if err != nil {
+		return fmt.Errorf("cache schema: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return fmt.Errorf("cache schema: %w", err)
+		}
+		if n == "attachment_id" {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cache schema: %w", err)
+	}
+	rows.Close()
+	if _, err := db.Exec("ALTER TABLE messages ADD COLUMN attachment_id INTEGER"); err != nil {
+		return fmt.Errorf("cache schema: %w", err)
+	}
+	return nil
+}
+
+func mustReadDir(dir string) []string {
+	entries, _ := os.ReadDir(dir) // none yet: nothing to clean
+	out := make([]string, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
 
 // checkKey stores an encrypted marker on first use and verifies it after.
@@ -196,6 +248,10 @@ func (c *Cache) ApplyAll(frames []protocol.ServerFrame) error {
 		if _, err := c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			return fmt.Errorf("cache: checkpoint: %w", err)
 		}
+		// The files of the messages just deleted go with them.
+		if err := c.pruneFiles(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -259,8 +315,12 @@ func (c *Cache) putMessage(db execer, m protocol.Message) error {
 	if m.ID == 0 {
 		return nil
 	}
-	_, err := db.Exec("INSERT OR IGNORE INTO messages(id, conversation_id, seq, expires_at, data) VALUES (?,?,?,?,?)",
-		m.ID, m.ConversationID, m.Seq, m.ExpiresAt.UnixMilli(), c.sealJSON(msgAAD(m.ID), m))
+	var att any
+	if m.Attachment != nil {
+		att = m.Attachment.ID
+	}
+	_, err := db.Exec("INSERT OR IGNORE INTO messages(id, conversation_id, seq, expires_at, data, attachment_id) VALUES (?,?,?,?,?,?)",
+		m.ID, m.ConversationID, m.Seq, m.ExpiresAt.UnixMilli(), c.sealJSON(msgAAD(m.ID), m), att)
 	if err != nil {
 		return fmt.Errorf("cache: store message: %w", err)
 	}
@@ -426,7 +486,7 @@ func (c *Cache) scrub(f func(tx *sql.Tx) error) error {
 	if _, err := c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return fmt.Errorf("cache: checkpoint: %w", err)
 	}
-	return nil
+	return c.pruneFiles()
 }
 
 // clear deletes every row.
@@ -743,6 +803,7 @@ func (c *Cache) Close() error {
 // files that escaped deletion stays unreadable.
 func (c *Cache) Wipe() error {
 	err := c.clear()
+	err = errors.Join(err, c.removeFiles())
 	err = errors.Join(err, c.Close())
 	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
 		if rerr := os.Remove(filepath.Join(c.dir, name)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
