@@ -803,8 +803,8 @@ func (c *Cache) Close() error {
 // files that escaped deletion stays unreadable.
 func (c *Cache) Wipe() error {
 	err := c.clear()
-	err = errors.Join(err, c.removeFiles())
 	err = errors.Join(err, c.Close())
+	err = errors.Join(err, c.removeFiles()) // after Close: no download puts a file back
 	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
 		if rerr := os.Remove(filepath.Join(c.dir, name)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			err = errors.Join(err, rerr)

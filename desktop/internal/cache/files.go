@@ -49,6 +49,9 @@ func (c *Cache) StoreThumb(id int64, png []byte) error {
 }
 
 func (c *Cache) storeFile(id int64, thumb bool, r io.Reader) (err error) {
+	if c.isClosed() {
+		return errClosed
+	}
 	if err := os.MkdirAll(c.filesDir(), 0o700); err != nil {
 		return fmt.Errorf("cache: files directory: %w", err)
 	}
@@ -73,10 +76,25 @@ func (c *Cache) storeFile(id int64, thumb bool, r io.Reader) (err error) {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("cache: store file: %w", err)
 	}
+	// Placed under the lock: a wipe that closed the cache meanwhile (the
+	// session ended during a download) must find nothing put back.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errClosed
+	}
 	if err := os.Rename(f.Name(), final); err != nil {
 		return fmt.Errorf("cache: store file: %w", err)
 	}
 	return nil
+}
+
+var errClosed = errors.New("cache: closed")
+
+func (c *Cache) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // OpenFile opens a cached attachment's content (ErrNoFile if not held).

@@ -199,6 +199,7 @@ type session struct {
 	cli    *client.Client
 	ctx    context.Context
 	reason atomic.Value // why the server ended the session, from its revoked frame
+	files  *files       // attachments: cache, thumbnails, uploads (issue 14)
 	// clients maps each conversation to its client, to notice a number
 	// that now names another client (see welcomed).
 	mu      sync.Mutex
@@ -245,6 +246,7 @@ func (c *Controller) open(server string, cli *client.Client) {
 	c.cancel = cancel
 	s := &session{in: c.in, cache: c.cache, cli: cli, ctx: ctx, clients: map[int64]int64{}, typed: map[int64]time.Time{}}
 	c.sess = s
+	s.files = newFiles(c, s)
 	for _, conv := range c.in.List(inbox.ViewAll, inbox.FilterAll, "") {
 		s.clients[conv.ID] = conv.ClientID
 	}
@@ -287,11 +289,13 @@ func (c *Controller) open(server string, cli *client.Client) {
 		Unhandled:   c.trayUnhandledCount,
 		Remind:      c.remind,
 		SetNote:     c.setNote(s),
+		Files:       s.files,
 	})
 	s.scr = c.main
 	c.main.Shortcuts(c.win.Canvas())
 	c.setMenu("")
 	c.win.SetContent(c.main.Content())
+	c.win.SetOnDropped(c.main.Dropped) // a photo or PDF dropped on the window goes to the conversation in front (asked first)
 	// Bound to this screen, not to c.main, which end() clears: the window
 	// can gain and lose focus on the sign-in screen too.
 	scrFG := c.main
@@ -872,6 +876,7 @@ func (c *Controller) end(reason string) {
 	}
 	c.drafts.Stop(false)
 	c.windows.CloseAll()
+	c.win.SetOnDropped(nil) // nothing dropped reaches a screen that is gone
 	for o := c.win.Canvas().Overlays(); o.Top() != nil; {
 		o.Remove(o.Top()) // dialogs over the conversation
 	}

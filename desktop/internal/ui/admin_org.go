@@ -36,6 +36,7 @@ type orgTab struct {
 	claimBy  *widget.RadioGroup
 	announce *widget.Check
 	maxOpen  *widget.Entry
+	fileMB   *widget.Entry // the largest attachment, in MB (issue 14)
 	// Nomination (指名): the switch's lapse and a nomination's timeout.
 	nomLapse   *widget.Entry
 	nomTimeout *widget.Entry
@@ -77,6 +78,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 		T("admin.claimByButton", "Only the Take it button takes a conversation")}, nil)
 	t.announce = widget.NewCheck(T("admin.announceHandover", "Tell the client when another staff member takes over (「担当者が変わりました」)"), nil)
 	t.maxOpen = widget.NewEntry()
+	t.fileMB = widget.NewEntry()
 	t.nomLapse = widget.NewEntry()
 	t.nomTimeout = widget.NewEntry()
 	t.unansweredHours = widget.NewEntry()
@@ -149,6 +151,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 			widget.NewLabelWithStyle(T("admin.team", "Taking conversations"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 			t.teamHint(), t.claimBy, t.announce,
 			widget.NewForm(widget.NewFormItem(T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), t.maxOpen),
+				widget.NewFormItem(T("admin.fileMB", "Largest photo or PDF (MB, 1 to 1024)"), t.fileMB),
 				widget.NewFormItem(T("admin.nominationLapse", "Nominations switch off after this many days without use (0: 3)"), t.nomLapse),
 				widget.NewFormItem(T("admin.nominationTimeout", "A nomination not taken returns to the pool after (hours; 0: 24)"), t.nomTimeout),
 				widget.NewFormItem(T("admin.unansweredHours", "Nobody takes it in (hours; 0: 72): apologise and end as 対応できず"), t.unansweredHours),
@@ -280,6 +283,7 @@ func (t *orgTab) show(org protocol.Org) {
 	}
 	t.announce.SetChecked(s.AnnounceHandover)
 	t.maxOpen.SetText(strconv.Itoa(s.MaxOpen))
+	t.fileMB.SetText(strconv.FormatInt((s.AttachmentLimit()+(1<<20)-1)>>20, 10))
 	t.nomLapse.SetText(strconv.Itoa(s.NominationLapseDays))
 	t.nomTimeout.SetText(strconv.Itoa(s.NominationTimeoutHours))
 	t.unansweredHours.SetText(strconv.Itoa(s.UnansweredTimeoutHours))
@@ -341,6 +345,12 @@ func (t *orgTab) Save() {
 		Inform(win, T("admin.maxOpen", "Most conversations per counselor (0: no limit)"), T("admin.badMaxOpen", "Enter a number from 0 (no limit) to {{.Max}}.", map[string]any{"Max": protocol.MaxMaxOpen}))
 		return
 	}
+	fileMB, err := strconv.ParseInt(strings.TrimSpace(t.fileMB.Text), 10, 64)
+	if err != nil || fileMB < 1 || fileMB<<20 > protocol.MaxAttachmentBytes {
+		Inform(win, T("admin.fileMB", "Largest photo or PDF (MB, 1 to 1024)"), T("admin.badFileMB", "Enter a number of MB from 1 to {{.Max}}.", map[string]any{"Max": protocol.MaxAttachmentBytes >> 20}))
+		return
+	}
+	fileBytes := fileMB << 20
 	nomLapse, err1 := strconv.Atoi(strings.TrimSpace(t.nomLapse.Text))
 	nomTimeout, err2 := strconv.Atoi(strings.TrimSpace(t.nomTimeout.Text))
 	if err1 != nil || err2 != nil || nomLapse < 0 || nomLapse > protocol.MaxNominationLapseDays || nomTimeout < 0 || nomTimeout > protocol.MaxNominationTimeoutHours {
@@ -400,7 +410,7 @@ func (t *orgTab) Save() {
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
 		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
 		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
-		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen,
+		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen, AttachmentMaxBytes: &fileBytes,
 		NominationLapseDays: &nomLapse, NominationTimeoutHours: &nomTimeout,
 		UnansweredTimeoutHours: &unansweredHours, ApologyText: &apology, CrisisPhrases: &crisis}
 	var org protocol.Org

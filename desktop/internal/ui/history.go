@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image"
 	"slices"
 	"sort"
 	"time"
@@ -90,6 +91,11 @@ type historyView struct {
 	onCopy func(text string, at fyne.Position, from fyne.CanvasObject)
 	// onDecide confirms a client's message as decided (決定, issue 14).
 	onDecide func(seq int64)
+	// Files (issue 14): a thumbnail when the app has one (or why not),
+	// and what a click on a file or its menu does.
+	thumb  func(a protocol.Attachment) (image.Image, string)
+	onOpen func(a protocol.Attachment)
+	onSave func(a protocol.Attachment)
 }
 
 // metrics are the history's sizes, from the theme.
@@ -176,6 +182,19 @@ func (v *historyView) layoutRow(r *histRow) {
 		r.h = float32(len(r.lines))*v.m.smallH + 2*v.m.gap
 	default:
 		r.lines, r.textW = v.text.Lines(r.text, v.textWidth(v.width))
+		if a := r.msg.Attachment; a != nil {
+			// A file above its caption (or alone: no empty line).
+			if r.text == "" {
+				r.lines, r.textW = nil, 0
+			}
+			w, h := v.attachmentBlock(a)
+			if len(r.lines) > 0 {
+				h += v.m.pad
+			}
+			r.textW = max(r.textW, w)
+			r.h = v.m.gap + v.m.smallH + v.m.pad/2 + float32(len(r.lines))*v.m.lineH + 2*v.m.pad + h
+			return
+		}
 		r.h = v.m.gap + v.m.smallH + v.m.pad/2 + float32(len(r.lines))*v.m.lineH + 2*v.m.pad
 	}
 }
@@ -324,7 +343,11 @@ func messageHistRow(m protocol.Message) histRow {
 func (v *historyView) pendingRows(rows []histRow, c *inbox.Conv) []histRow {
 	v.pending = v.pending[:0]
 	for _, p := range c.Pending {
-		rows = append(rows, histRow{key: rowKey{kind: rowPending, ref: p.Ref}, text: p.Body, msg: protocol.Message{Kind: p.Kind}})
+		text := p.Body
+		if p.Attachment != 0 && text == "" {
+			text = T("file.pending", "(a file)")
+		}
+		rows = append(rows, histRow{key: rowKey{kind: rowPending, ref: p.Ref}, text: text, msg: protocol.Message{Kind: p.Kind}})
 		v.pending = append(v.pending, p.Ref)
 	}
 	return rows

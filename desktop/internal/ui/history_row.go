@@ -26,6 +26,14 @@ type rowView struct {
 	meta  *canvas.Text
 	lines []*canvas.Text
 	objs  []fyne.CanvasObject
+
+	// The message's file, if any (issue 14): its block in the bubble.
+	att     *protocol.Attachment
+	attAt   fyne.Position
+	attSize fyne.Size
+	img     *canvas.Image
+	imgBg   *canvas.Rectangle
+	card    *canvas.Text
 }
 
 func newRowView(v *historyView) *rowView {
@@ -57,7 +65,8 @@ func (r *rowView) TappedSecondary(e *fyne.PointEvent) {
 	}
 	text := r.text
 	copyItem := fyne.NewMenuItem(T("history.copy", "Copy"), func() { fyne.CurrentApp().Clipboard().SetContent(text) })
-	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", append([]*fyne.MenuItem{copyItem}, r.decideItems()...)...), c, e.AbsolutePosition)
+	items := append(r.fileItems(), copyItem)
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", append(items, r.decideItems()...)...), c, e.AbsolutePosition)
 }
 
 // Text is what the row shows: its meta line, then its lines (for tests).
@@ -88,6 +97,7 @@ func (r *rowView) bind(row *histRow, width float32) {
 	dim := th.Color(theme.ColorNamePlaceHolder, variant)
 	r.key, r.width, r.text = row.key, width, row.text
 	r.objs = r.objs[:0]
+	r.att = nil
 	r.meta.Text = ""
 	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius) * 2
 	r.bg.StrokeWidth = 0
@@ -156,11 +166,18 @@ func (r *rowView) bind(row *histRow, width float32) {
 		top := m.gap + m.smallH + m.pad/2
 		r.bg.FillColor = fill
 		r.bg.Move(fyne.NewPos(x, top))
-		r.bg.Resize(fyne.NewSize(bubbleW, float32(len(row.lines))*m.lineH+2*m.pad))
+		_, attH := v.attachmentBlock(row.msg.Attachment)
+		if attH > 0 && len(row.lines) > 0 {
+			attH += m.pad
+		}
+		r.bg.Resize(fyne.NewSize(bubbleW, float32(len(row.lines))*m.lineH+2*m.pad+attH))
 		r.objs = append(r.objs, r.bg, r.meta)
+		if row.msg.Attachment != nil {
+			r.bindAttachment(row.msg.Attachment, x+2*m.pad, top+m.pad)
+		}
 		for i, l := range row.lines {
 			t := r.line(i)
-			r.setText(t, l, m.textSize, textColor, fyne.TextStyle{}, fyne.NewPos(x+2*m.pad, top+m.pad+float32(i)*m.lineH))
+			r.setText(t, l, m.textSize, textColor, fyne.TextStyle{}, fyne.NewPos(x+2*m.pad, top+m.pad+attH+float32(i)*m.lineH))
 			r.objs = append(r.objs, t)
 		}
 	}

@@ -57,6 +57,9 @@ type Actions struct {
 	// Remind tells the counselor of promised contacts due today or
 	// overdue: once a day, when there are any.
 	Remind func(overdue, today int)
+	// Files are attachments: thumbnails, the viewer, saving a copy,
+	// sending one (issue 14); nil: files show as text only.
+	Files FileAPI
 	// SetNote replaces staff's note about a client; done runs on the UI
 	// goroutine.
 	SetNote func(clientID int64, req protocol.NoteRequest, done func(error))
@@ -149,6 +152,7 @@ type Main struct {
 	progress  *progressBar
 	tmplBtn   *widget.Button
 	dateBtn   *widget.Button
+	fileBtn   *widget.Button // sends a photo or PDF (issue 14)
 	staged    SendExtras
 	stagedBy  map[int64]SendExtras // what waiting replies of other conversations will set
 	stagedBox *fyne.Container
@@ -226,6 +230,10 @@ func (m *Main) buildUI() {
 	m.history.meta = m.metaLine
 	m.history.headText = m.headText
 	m.history.onDecide = m.decide
+	if m.actions.Files != nil {
+		m.history.thumb = m.actions.Files.Thumb
+		m.history.onOpen, m.history.onSave = m.openFile, m.saveFile
+	}
 
 	m.bannerL = newJALabel("")
 	m.bannerB = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() {
@@ -318,7 +326,12 @@ func (m *Main) buildUI() {
 	m.piiL.Importance = widget.DangerImportance
 	m.piiL.Wrapping = fyne.TextWrapBreak
 	m.piiL.Hide()
-	tools := container.NewBorder(nil, nil, container.NewHBox(m.tmplBtn, m.dateBtn), nil, container.NewVBox(m.stagedBox, m.piiL))
+	m.fileBtn = widget.NewButtonWithIcon(T("compose.file", "Photo or PDF…"), theme.FileImageIcon(), m.chooseFile)
+	toolBtns := container.NewHBox(m.tmplBtn, m.dateBtn)
+	if m.actions.Files != nil {
+		toolBtns.Add(m.fileBtn)
+	}
+	tools := container.NewBorder(nil, nil, toolBtns, nil, container.NewVBox(m.stagedBox, m.piiL))
 	m.noteBtn = widget.NewButtonWithIcon(T("note.button", "Note"), theme.DocumentIcon(), m.editNote)
 	m.noteBtn.Importance = widget.LowImportance
 	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(m.endBtn, m.handBtn, m.claimBtn),
@@ -892,6 +905,7 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.showNote(nil)
 		m.tmplBtn.Disable()
 		m.dateBtn.Disable()
+		m.fileBtn.Disable()
 		if m.claiming == 0 {
 			m.claimBtn.Hide()
 		}
@@ -991,6 +1005,11 @@ func (m *Main) showWritable(f *inbox.Conv) {
 	}
 	if m.compose.PlaceHolder != why {
 		m.compose.SetPlaceHolder(why)
+	}
+	if ok && !m.noteMode.Checked {
+		m.fileBtn.Enable() // a note carries no file
+	} else {
+		m.fileBtn.Disable()
 	}
 	if ok {
 		m.compose.Enable()
