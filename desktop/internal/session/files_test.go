@@ -125,7 +125,9 @@ func TestFilesSession(t *testing.T) {
 	// The counselor answers with a PDF and a caption; the client reads it whole.
 	pdf := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("資料 "), 20000)...)
 	sent := make(chan error, 1)
-	h.do(func() { f.Send(conv, io.NopCloser(bytes.NewReader(pdf)), "地図です", func(err error) { sent <- err }) })
+	h.do(func() {
+		f.Send(conv, io.NopCloser(bytes.NewReader(pdf)), "地図です", func(err error) { sent <- err })
+	})
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
