@@ -102,6 +102,12 @@ func clientMsg(conv, seq int64, body string) *protocol.MessageFrame {
 
 func newMainForTest(t *testing.T) (*Main, *inbox.Inbox, *clock, *recorder, fyne.Window) {
 	t.Helper()
+	return newMainForTestWith(t, nil)
+}
+
+// newMainForTestWith is newMainForTest with actions changed by tweak.
+func newMainForTestWith(t *testing.T, tweak func(*Actions)) (*Main, *inbox.Inbox, *clock, *recorder, fyne.Window) {
+	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(Theme{})
 	w := a.NewWindow("test")
@@ -116,7 +122,11 @@ func newMainForTest(t *testing.T) (*Main, *inbox.Inbox, *clock, *recorder, fyne.
 	}})
 	in.Apply(&protocol.Synced{})
 	rec := &recorder{}
-	m := NewMain(in, w, rec.actions())
+	acts := rec.actions()
+	if tweak != nil {
+		tweak(&acts)
+	}
+	m := NewMain(in, w, acts)
 	w.SetContent(m.Content())
 	return m, in, clk, rec, w
 }
