@@ -9,10 +9,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"io"
 	"net"
 	"os"
@@ -219,6 +223,7 @@ func run() error {
 
 	// Three clients who write while the counselor works.
 	lives := map[string]*client.Live{}
+	clis := map[string]*client.Client{}
 	for _, nick := range []string{"そら", "ひなた", "さくら"} {
 		cred, err := admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: nick})
 		if err != nil {
@@ -230,7 +235,7 @@ func run() error {
 		}
 		l := c.Live(client.LiveOptions{})
 		go l.Run(ctx)
-		lives[nick] = l
+		lives[nick], clis[nick] = l, c
 	}
 	say := func(nick string, lines ...string) error {
 		for _, line := range lines {
@@ -241,6 +246,10 @@ func run() error {
 		return nil
 	}
 	if err := say("ひなた", "先週はありがとうございました。", "あれから少し眠れるようになりました。"); err != nil {
+		return err
+	}
+	// Issue 14: ひなた sends a photo of a letter and a PDF.
+	if err := sendFiles(ctx, admin, clis["ひなた"], lives["ひなた"], "ひなた"); err != nil {
 		return err
 	}
 	if err := say("そら", "こんにちは。先日はありがとうございました。"); err != nil {
@@ -339,7 +348,10 @@ func run() error {
 	if err := s.find("ひなた"); err != nil {
 		return err
 	}
-	time.Sleep(time.Second)
+	time.Sleep(3 * time.Second) // the photo is fetched into the cache and made a thumbnail
+	if err := s.shot("attachments.png"); err != nil {
+		return err
+	}
 	if err := say("そら", "こんばんは。職場の人間関係で少し疲れています。"); err != nil {
 		return err
 	}
@@ -577,6 +589,51 @@ func run() error {
 const claimX, claimY = "1045", "96"
 
 func ptr[T any](v T) *T { return &v }
+
+// sendFiles has a client send a photo (a JPEG drawn here) and a PDF.
+func sendFiles(ctx context.Context, admin, cl *client.Client, l *client.Live, nick string) error {
+	convs, err := admin.Conversations(ctx)
+	if err != nil {
+		return err
+	}
+	var conv int64
+	for _, c := range convs {
+		if c.Nickname == nick {
+			conv = c.ID
+		}
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 1200, 900))
+	for y := range 900 {
+		for x := range 1200 {
+			c := color.RGBA{R: uint8(200 - y/8), G: uint8(180 + x/20), B: uint8(150 + y/10), A: 255}
+			if x > 200 && x < 1000 && y > 150 && y < 750 { // a sheet of paper
+				c = color.RGBA{R: 250, G: 248, B: 240, A: 255}
+				if (y-200)%60 < 3 && y < 700 && x > 260 && x < 940 { // lines of writing
+					c = color.RGBA{R: 60, G: 70, B: 90, A: 255}
+				}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var photo bytes.Buffer
+	if err := jpeg.Encode(&photo, img, &jpeg.Options{Quality: 85}); err != nil {
+		return err
+	}
+	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte(" "), 120_000)...)
+	for _, f := range []struct {
+		body    []byte
+		caption string
+	}{{photo.Bytes(), "手紙を書いてみました"}, {pdf, ""}} {
+		a, err := cl.Upload(ctx, conv, bytes.NewReader(f.body))
+		if err != nil {
+			return fmt.Errorf("upload: %w", err)
+		}
+		if r := <-l.EnqueueMessage(client.PendingMessage{Ref: client.NewRef(), Body: f.caption, Attachment: a.ID}); r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
 
 // signIn signs a client in, waiting while the server is busy hashing.
 func signIn(ctx context.Context, url string, cred protocol.Credentials) (*client.Client, error) {
