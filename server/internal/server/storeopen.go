@@ -54,6 +54,9 @@ func openStore(cfg Config, h *hub, onBatch func(int, time.Duration)) (store.Stor
 		MasterKey:   master,
 		KEKDir:      kek,
 		KEKRotation: cfg.KEKRotation,
+		// Attachments' sealed files (issue 14): replicas on several
+		// hosts share this directory like the key directory.
+		AttachmentDir: filepath.Join(cfg.DataDir, "attachments"),
 		OnTyping: func(t store.Typing) {
 			h.typing(t.OrgID, protocol.Conversation{ID: t.ConversationID, ClientID: t.ClientID}, t.Frame)
 		},
