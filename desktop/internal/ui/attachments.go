@@ -89,7 +89,7 @@ func (v *historyView) attachmentBlock(a *protocol.Attachment) (w, h float32) {
 	if shownAsImage(a.Type) {
 		return thumbW, thumbH
 	}
-	return v.small.sum([]rune(fileCardText(*a))), v.m.smallH + v.m.pad
+	return v.text.sum([]rune(fileCardText(*a))), v.m.lineH + v.m.pad
 }
 
 // bindAttachment draws a file's block at (x, y) in a bubble.
@@ -109,7 +109,7 @@ func (r *rowView) bindAttachment(a *protocol.Attachment, x, y float32) {
 	th := v.Theme()
 	variant := fyne.CurrentApp().Settings().ThemeVariant()
 	if !shownAsImage(a.Type) {
-		r.setText(r.card, fileCardText(*a), v.m.smallSize, th.Color(theme.ColorNameHyperlink, variant), fyne.TextStyle{}, fyne.NewPos(x, y+v.m.pad/2))
+		r.setText(r.card, fileCardText(*a), v.m.textSize, th.Color(theme.ColorNameHyperlink, variant), fyne.TextStyle{}, fyne.NewPos(x, y+v.m.pad/2))
 		r.objs = append(r.objs, r.card)
 		return
 	}
