@@ -156,4 +156,5 @@ func TestFilesSession(t *testing.T) {
 		entries, _ := os.ReadDir(filepath.Join(cacheDir, cache.FilesDir))
 		return len(entries) == 0
 	})
+	h.do(ctrl.Close) // its goroutines stop before the next test's app
 }
