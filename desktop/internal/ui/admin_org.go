@@ -250,6 +250,7 @@ func (t *orgTab) showPause(org protocol.Org) {
 func (t *orgTab) show(org protocol.Org) {
 	s := org.Settings
 	t.env.org = s.DisplayName
+	t.env.retention, t.env.contact = s.RetentionSeconds, s.ContactText
 	if org.AppPath != "" {
 		t.env.appURL = t.env.server + org.AppPath
 	}
