@@ -41,14 +41,14 @@ func (d Data) Retention() string {
 
 // CSS is the guide's style, for a page that holds it (the slip sheet has
 // its own <style>; the served page links it).
-const CSS = `.guide { font-family: "Noto Sans JP", "Hiragino Sans", "Yu Gothic", sans-serif; font-size: 13pt; line-height: 1.6; color: #111; }
-.guide h2 { font-size: 16pt; margin: 0 0 3mm; }
-.guide h3 { font-size: 13.5pt; margin: 3mm 0 1mm; }
-.guide h3 .n { display: inline-block; min-width: 1.6em; height: 1.6em; line-height: 1.6em; border-radius: 50%; background: #2e7d74; color: #fff; text-align: center; margin-right: 0.4em; font-size: 11.5pt; }
-.guide p, .guide li { margin: 0 0 1mm; }
+const CSS = `.guide { font-family: "Noto Sans JP", "Hiragino Sans", "Yu Gothic", sans-serif; font-size: 12pt; line-height: 1.5; color: #111; }
+.guide h2 { font-size: 15pt; margin: 0 0 2mm; }
+.guide h3 { font-size: 12.5pt; margin: 2.5mm 0 0.5mm; }
+.guide h3 .n { display: inline-block; min-width: 1.6em; height: 1.6em; line-height: 1.6em; border-radius: 50%; background: #2e7d74; color: #fff; text-align: center; margin-right: 0.4em; font-size: 11pt; }
+.guide p, .guide li { margin: 0 0 0.5mm; font-size: 12pt; line-height: 1.5; }
 .guide ul { margin: 0; padding-left: 1.4em; }
 .guide .url { font-family: "Noto Sans Mono", ui-monospace, monospace; word-break: break-all; }
-.guide .box { border: 1.5pt solid #2e7d74; border-radius: 3mm; padding: 2mm 4mm; margin-top: 3mm; }
+.guide .box { border: 1.5pt solid #2e7d74; border-radius: 3mm; padding: 1.5mm 4mm; margin-top: 2.5mm; }
 `
 
 var page = template.Must(template.New("guide").Parse(`<section class="guide" lang="ja">

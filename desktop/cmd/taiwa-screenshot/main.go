@@ -79,6 +79,8 @@ func (s *shooter) steps(steps ...[]string) error {
 const (
 	mainW, mainH   = 1100, 720 // the app's window
 	adminW, adminH = 1000, 680 // the admin settings' window
+	// The supervisor's read-only window.
+	superviseW, superviseH = 640, 720
 )
 
 // shot saves the screen cut to the main window.
@@ -724,7 +726,7 @@ func run() error {
 		return err
 	}
 	time.Sleep(3 * time.Second)
-	if err := s.shotSize("supervise.png", 0, 0); err != nil {
+	if err := s.shotSize("supervise.png", superviseW, superviseH); err != nil {
 		return err
 	}
 

@@ -98,8 +98,8 @@ body { font-family: "Noto Sans JP", "Hiragino Sans", "Yu Gothic", sans-serif; ma
 .slip { box-sizing: border-box; height: 92mm; padding: 10mm 14mm; border-bottom: 1px dashed #888; page-break-inside: avoid; }
 .staff.slip:nth-child(3n) { page-break-after: always; }
 .client { page-break-after: always; }
-.client .slip { height: auto; padding-bottom: 6mm; }
-.client .guide { padding: 6mm 14mm 0; }
+.client .slip { height: auto; padding: 4mm 14mm 5mm; }
+.client .guide { padding: 5mm 14mm 0; }
 {{.GuideCSS}}
 h1 { font-size: 13pt; margin: 0 0 4mm; }
 dl { display: grid; grid-template-columns: 32mm 1fr; gap: 2mm 4mm; margin: 0 0 4mm; font-size: 12pt; }
