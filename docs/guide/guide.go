@@ -150,7 +150,7 @@ var layout = template.Must(template.New("page").Parse(`<!doctype html>
 <link rel="stylesheet" href="/guide/style.css">
 </head>
 <body>
-<nav><a href="/guide/">{{if eq .Lang "ja"}}ガイドの一覧{{else}}All guides{{end}}</a></nav>
+{{if .Nav}}<nav><a href="/guide/">{{if eq .Lang "ja"}}ガイドの一覧{{else}}All guides{{end}}</a></nav>{{end}}
 <main class="{{.Class}}">
 {{.Body}}
 </main>
@@ -161,6 +161,10 @@ var layout = template.Must(template.New("page").Parse(`<!doctype html>
 type view struct {
 	Lang, Title, Class string
 	Body               template.HTML
+	// Nav links to the index of guides: staff's pages have it; the
+	// client's page, opened from the client app, does not lead a client
+	// to the staff's guides.
+	Nav bool
 }
 
 // render turns a guide into a whole HTML page.
@@ -179,7 +183,7 @@ func render(p Page) ([]byte, string, error) {
 	}
 	var out bytes.Buffer
 	// goldmark leaves raw HTML out (its default), so the body is safe.
-	err = layout.Execute(&out, view{Lang: p.Lang, Title: title, Class: "doc", Body: template.HTML(body.String())})
+	err = layout.Execute(&out, view{Lang: p.Lang, Title: title, Class: "doc", Body: template.HTML(body.String()), Nav: true})
 	return out.Bytes(), title, err
 }
 

@@ -139,6 +139,9 @@ func TestGuidesServe(t *testing.T) {
 		t.Errorf("the Markdown itself is served: %d", code)
 	}
 	_, _, client := get("/guide/client")
+	if strings.Contains(client, `href="/guide/"`) {
+		t.Error("the client's page leads to the staff's guides")
+	}
 	for _, want := range []string{"すぐに閉じる", "ホーム画面に追加", "最初の画面"} {
 		if !strings.Contains(client, want) {
 			t.Errorf("the client guide lacks %q", want)

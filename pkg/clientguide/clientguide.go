@@ -54,7 +54,7 @@ const CSS = `.guide { font-family: "Noto Sans JP", "Hiragino Sans", "Yu Gothic",
 var page = template.Must(template.New("guide").Parse(`<section class="guide" lang="ja">
 <h2>相談チャットの使い方</h2>
 <h3><span class="n">1</span>アプリを開く</h3>
-<p>スマートフォンのブラウザ（iPhoneは Safari、Androidは Chrome）で、{{if .AppURL}}<span class="url">{{.AppURL}}</span>{{else}}ログイン用紙のアドレス{{end}} を開きます。アプリを入れる必要はありません。</p>
+<p>スマートフォンのブラウザ（iPhoneは Safari、Androidは Chrome）で、{{if .AppURL}}<span class="url">{{.AppURL}}</span> {{else}}ログイン用紙のアドレス{{end}}を開きます。アプリを入れる必要はありません。</p>
 <h3><span class="n">2</span>ホーム画面に置く（おすすめ）</h3>
 <ul>
 <li><b>iPhone</b>：画面の下の共有ボタン（四角から矢印が出ている形）→「ホーム画面に追加」→「追加」。</li>
