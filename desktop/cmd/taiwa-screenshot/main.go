@@ -647,31 +647,6 @@ func run() error {
 		return err
 	}
 	time.Sleep(2 * time.Second)
-	// A client's devices and deletion receipts: find ひなた (signed in,
-	// applying deletions as they come), select, 端末と削除の確認.
-	if err := s.click(290, 66); err != nil {
-		return err
-	}
-	if err := s.typeText("ひなた"); err != nil {
-		return err
-	}
-	time.Sleep(time.Second)
-	if err := s.click(200, 107); err != nil {
-		return err
-	}
-	time.Sleep(time.Second)
-	if err := s.click(789, 576); err != nil {
-		return err
-	}
-	time.Sleep(2 * time.Second)
-	if err := s.shotSize("devices.png", adminW, adminH); err != nil {
-		return err
-	}
-	if err := s.steps([]string{"key", "Escape"}); err != nil {
-		return err
-	}
-	time.Sleep(time.Second)
-
 	// The organisation's settings (scrolled down step by step), the staff,
 	// the audit log and the canned replies: their tabs at the top of the
 	// admin window.
@@ -707,6 +682,28 @@ func run() error {
 		if err := s.shotSize(tab.name, adminW, adminH); err != nil {
 			return err
 		}
+		if tab.name != "staff.png" {
+			continue
+		}
+		// Devices and deletion receipts: the admin's own, first in the
+		// staff list: this desktop app (which confirms the deletions it
+		// applies) and the session this tool signed in with (which never
+		// does).
+		if err := s.click(200, 66); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		if err := s.click(789, 363); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second)
+		if err := s.shotSize("devices.png", adminW, adminH); err != nil {
+			return err
+		}
+		if err := s.steps([]string{"key", "Escape"}); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
 	}
 	// Supervision: the audit tab's conversation picker, its first entry,
 	// 閲覧する; the read-only window opens over the others.
