@@ -102,23 +102,24 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		return snap, fmt.Errorf("begin snapshot: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	if snap.Conversations, err = db.listConversations(ctx, tx, p); err != nil {
+	q := readTx{tx, db.reads.readStmts}
+	if snap.Conversations, err = db.listConversations(ctx, q, p); err != nil {
 		return snap, err
 	}
-	if snap.Offered, err = db.offered(ctx, tx, p); err != nil {
+	if snap.Offered, err = db.offered(ctx, q, p); err != nil {
 		return snap, err
 	}
-	s, code, err := loadOrg(ctx, tx, p.OrgID)
+	s, code, err := loadOrg(ctx, q, p.OrgID)
 	if err != nil {
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
-	if snap.Org.TypicalReplySeconds, err = typicalReply(ctx, tx, p.OrgID, db.clock()); err != nil {
+	if snap.Org.TypicalReplySeconds, err = typicalReply(ctx, q, p.OrgID, db.clock()); err != nil {
 		return snap, err
 	}
 	// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out
 	// by a commit this transaction sees.
-	err = tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
+	err = q.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
 	if err != nil {
 		return snap, fmt.Errorf("read high water: %w", err)
 	}
@@ -316,15 +317,15 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 	}
 	switch p.Role {
 	case protocol.RoleAdmin:
-		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+		return db.collectMessages(db.reads.QueryContext(ctx, "SELECT "+msgCols+
 			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
 	case protocol.RoleCounselor:
 		// rules.ReadAccess: a counselor reads the conversations they have.
-		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+		return db.collectMessages(db.reads.QueryContext(ctx, "SELECT "+msgCols+
 			" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.assignee_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
 			p.AccountID, p.OrgID, cursor, limit))
 	}
-	return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+	return db.collectMessages(db.reads.QueryContext(ctx, "SELECT "+msgCols+
 		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? AND m.kind != 'note' ORDER BY m.id LIMIT ?",
 		p.AccountID, p.OrgID, cursor, limit))
 }
