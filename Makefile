@@ -9,7 +9,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Every Go package. Tests and vet build Fyne with its software driver
 # (-tags ci), which needs no X or GL headers; the real desktop binary does.
-GOPKGS    := ./pkg/... ./server/... ./mobileweb/... ./desktop/...
+GOPKGS    := ./pkg/... ./server/... ./mobileweb/... ./desktop/... ./docs/...
 GOTAGS    := -tags ci
 # Debian packages for building the desktop app's real (GLFW) window.
 DESKTOP_DEBS := gcc libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
@@ -64,16 +64,20 @@ package-windows: tools ## cross-build the Windows app: bin/Taiwa-<version>-windo
 	fi
 	GO=$(GO) FYNE_TOOL=$(FYNE_TOOL) desktop/packaging/package-windows.sh
 
-SHOT_DEBS := xvfb xauth xdotool imagemagick xclip
+SHOT_DEBS := xvfb xauth xdotool imagemagick xclip chromium fonts-noto-cjk
 
-screenshot: build desktop ## photograph the real app under Xvfb against a real server: var/screenshots/*.png
+# The guides' pictures (docs/guide/img) are this run's: commit them with
+# the change that moved what they show.
+screenshot: build desktop ## photograph the real app (desktop under Xvfb, phone in Chromium) against a real server: var/screenshots/*.png and the guides' docs/guide/img
 	@missing=$$(for p in $(SHOT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing: $$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	$(GO) run ./desktop/cmd/taiwa-screenshot --server $(BIN)/taiwa --desktop $(BIN)/taiwa-desktop --out $(DATA)/screenshots
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
+	cd mobileweb/e2e && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) run ./desktop/cmd/taiwa-screenshot --server $(BIN)/taiwa --desktop $(BIN)/taiwa-desktop --out $(DATA)/screenshots --guide docs/guide/img
 
 run: build ## run the server on $(ADDR) with data in ./$(DATA), demo organisation on first run, and the counselor app where there is a display
 	@mkdir -p $(DATA)
@@ -155,7 +159,7 @@ pg-deps: ## install Debian's PostgreSQL if missing (the store's tests run their 
 
 test-go: pg-deps ## the fast loop: vet, gofmt and every Go test with -race (no browser), PostgreSQL included
 	$(GO) vet $(GOTAGS) $(GOPKGS)
-	@unformatted=$$(gofmt -l pkg server mobileweb desktop); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l pkg server mobileweb desktop docs); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	TAIWA_REQUIRE_POSTGRES=1 $(GO) test $(GOTAGS) -race -count=1 -timeout 15m $(GOPKGS)
 
 pwa-figures: build ## print the client app's figures: Slow 4G first visit and reopening, crash and stalled-link recovery
@@ -164,7 +168,7 @@ pwa-figures: build ## print the client app's figures: Slow 4G first visit and re
 
 lint: ## vet, gofmt and staticcheck
 	$(GO) vet $(GOTAGS) $(GOPKGS)
-	gofmt -l pkg server mobileweb desktop
+	gofmt -l pkg server mobileweb desktop docs
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest $(GOTAGS) $(GOPKGS)
 
 bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and three replicas on PostgreSQL vs one server on SQLite (see docs/bench.md)

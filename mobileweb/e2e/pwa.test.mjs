@@ -260,6 +260,29 @@ test("installable: manifest and service worker", async () => {
   await ctx.close();
 });
 
+// Issue 18: the sign-in page's footer and the menu link to the client
+// guide the server serves (never outside); with the app's service worker
+// in control, the guide still comes from the server, not the app shell.
+test("the footer and the menu open the client guide from the server", async () => {
+  const { ctx, page } = await phone();
+  await page.goto(url + "/");
+  await page.evaluate(async () => navigator.serviceWorker.ready);
+  await page.reload();
+  const link = page.locator("#login-view footer a");
+  assert.equal(await link.getAttribute("href"), "/guide/client");
+  const [guide] = await Promise.all([ctx.waitForEvent("page"), link.click()]);
+  await guide.waitForLoadState();
+  assert.equal(new URL(guide.url()).pathname, "/guide/client");
+  const text = await guide.locator("main").innerText();
+  assert.match(text, /すぐに閉じる/);
+  assert.match(text, /ホーム画面に追加/);
+  await guide.close();
+  await signIn(page, await newClient("ガイド"));
+  await page.click("#menu-toggle");
+  assert.equal(await page.locator("#menu .guide-link").getAttribute("href"), "/guide/client");
+  await ctx.close();
+});
+
 test("a PIN locks the app on this device; five wrong PINs erase it", async () => {
   const cred = await newClient("あおい");
   const { ctx, page, errors } = await phone();

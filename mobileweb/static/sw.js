@@ -22,9 +22,11 @@ self.addEventListener("activate", (e) => {
     .then(() => self.clients.claim()));
 });
 
+// The API and the guides (/guide/, served by the server, opened from the
+// app's footer and menu) always go to the network.
 self.addEventListener("fetch", (e) => {
   const url = new URL(e.request.url);
-  if (e.request.method !== "GET" || url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
+  if (e.request.method !== "GET" || url.origin !== location.origin || url.pathname.startsWith("/api/") || url.pathname.startsWith("/guide/")) return;
   e.respondWith(fromShell(e.request));
 });
 

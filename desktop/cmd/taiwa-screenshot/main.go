@@ -2,9 +2,14 @@
 // desk's volume: it starts Xvfb and a real server, builds the
 // walkthroughs' desk over the API (200 clients × 15 messages and one with
 // 1,500), launches the app, signs in by typing into the window (xdotool)
-// and saves a PNG at each step a counselor and an admin would take.
+// and saves a PNG at each step a counselor and an admin would take; then
+// the client's phone pages and the printed slips in headless Chromium
+// (mobileweb/e2e/guide-shots.mjs). The pictures are the ones the guides
+// list (docs/guide.Shots): the run fails when it does not take one of them
+// or takes one not listed, and with --guide it copies those the guides
+// show into the guides' picture folder.
 //
-//	taiwa-screenshot --server bin/taiwa --desktop bin/taiwa-desktop --out var/screenshots
+//	taiwa-screenshot --server bin/taiwa --desktop bin/taiwa-desktop --out var/screenshots --guide docs/guide/img
 package main
 
 import (
@@ -23,11 +28,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/desktop/internal/dataset"
+	"github.com/taiwa-chat/taiwa/desktop/internal/slips"
+	"github.com/taiwa-chat/taiwa/docs/guide"
 	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/hours"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -43,6 +53,8 @@ type shooter struct {
 	ctx     context.Context
 	display string
 	out     string
+	// taken are the pictures written so far.
+	taken map[string]bool
 }
 
 func (s *shooter) xdo(args ...string) error {
@@ -66,13 +78,50 @@ func (s *shooter) steps(steps ...[]string) error {
 	return nil
 }
 
-func (s *shooter) shot(name string) error {
-	cmd := exec.CommandContext(s.ctx, "import", "-display", s.display, "-window", "root", filepath.Join(s.out, name))
+// The windows' sizes: every window opens at the screen's top left, so a
+// picture of one is the screen cut to its size.
+const (
+	mainW, mainH   = 1100, 720 // the app's window
+	adminW, adminH = 1000, 680 // the admin settings' window
+	// The supervisor's read-only window.
+	superviseW, superviseH = 640, 720
+)
+
+// shot saves the screen cut to the main window.
+func (s *shooter) shot(name string) error { return s.shotSize(name, mainW, mainH) }
+
+// shotSize saves the top left w×h of the screen (w = 0: all of it), under
+// a name the guides know (guide.Shots).
+func (s *shooter) shotSize(name string, w, h int) error {
+	if !slices.Contains(guide.Shots, name) || slices.Contains(guide.PhoneShots, name) {
+		return fmt.Errorf("%s is not among the desktop's pictures in docs/guide (guide.Shots): add it there", name)
+	}
+	file := filepath.Join(s.out, name)
+	args := []string{"-display", s.display, "-window", "root"}
+	if w > 0 {
+		args = append(args, "-crop", fmt.Sprintf("%dx%d+0+0", w, h), "+repage")
+	}
+	cmd := exec.CommandContext(s.ctx, "import", append(args, file)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("import: %v %s", err, out)
 	}
-	fmt.Println("wrote", filepath.Join(s.out, name))
+	s.taken[name] = true
+	fmt.Println("wrote", file)
 	return nil
+}
+
+// click moves the pointer to x, y and clicks.
+func (s *shooter) click(x, y int) error {
+	return s.steps([]string{"mousemove", strconv.Itoa(x), strconv.Itoa(y)}, []string{"click", "1"})
+}
+
+// scroll turns the wheel over x, y: n notches, down when n > 0.
+func (s *shooter) scroll(x, y, n int) error {
+	button := "5"
+	if n < 0 {
+		button, n = "4", -n
+	}
+	return s.steps([]string{"mousemove", strconv.Itoa(x), strconv.Itoa(y)}, []string{"click", "--repeat", strconv.Itoa(n), "--delay", "30", button})
 }
 
 // typeText enters text as a person would: ASCII typed key by key,
@@ -123,6 +172,8 @@ func run() error {
 	serverBin := flag.String("server", "bin/taiwa", "server binary")
 	desktopBin := flag.String("desktop", "bin/taiwa-desktop", "desktop app binary")
 	out := flag.String("out", "var/screenshots", "where to write the PNGs")
+	guideDir := flag.String("guide", "", "copy the pictures the guides show here (docs/guide/img)")
+	e2eDir := flag.String("e2e", "mobileweb/e2e", "the client app's browser tests (playwright-core), for the phone pictures")
 	small := flag.Bool("small", false, "a small desk (20 clients) for a quick look")
 	flag.Parse()
 	for _, tool := range []string{"Xvfb", "xdotool", "import", "xclip"} {
@@ -154,7 +205,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("no display from Xvfb: %w", err)
 	}
-	s := &shooter{ctx: ctx, display: ":" + strings.TrimSpace(num), out: *out}
+	s := &shooter{ctx: ctx, display: ":" + strings.TrimSpace(num), out: *out, taken: map[string]bool{}}
 
 	dir, err := os.MkdirTemp("", "taiwa-shot-")
 	if err != nil {
@@ -224,11 +275,13 @@ func run() error {
 	// Three clients who write while the counselor works.
 	lives := map[string]*client.Live{}
 	clis := map[string]*client.Client{}
+	creds := map[string]protocol.Credentials{} // ひなた signs in on a phone too
 	for _, nick := range []string{"そら", "ひなた", "さくら"} {
 		cred, err := admin.CreateClient(ctx, protocol.CreateClientRequest{Nickname: nick})
 		if err != nil {
 			return err
 		}
+		creds[nick] = cred
 		c, err := signIn(ctx, url, cred)
 		if err != nil {
 			return err
@@ -355,7 +408,7 @@ func run() error {
 	if err := say("そら", "こんばんは。職場の人間関係で少し疲れています。"); err != nil {
 		return err
 	}
-	if err := s.typeText("hinata-san, thank you for"); err != nil {
+	if err := s.typeText("ひなたさん、お返事ありがとうございます。"); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
@@ -363,7 +416,7 @@ func run() error {
 		return err
 	}
 	// Send it (Ctrl+Enter): it shows as sending, then as delivered.
-	if err := s.typeText(" writing."); err != nil {
+	if err := s.typeText("少し眠れるようになって、よかったです。"); err != nil {
 		return err
 	}
 	if err := s.steps([]string{"key", "ctrl+Return"}); err != nil {
@@ -401,6 +454,24 @@ func run() error {
 	time.Sleep(3 * time.Second)
 	if err := s.shot("claimed.png"); err != nil {
 		return err
+	}
+	// The conversation's progress (進行状況), a note about the client and
+	// handing it over: the title row's controls, each closed with Escape.
+	for _, c := range []struct {
+		x, y int
+		name string
+	}{{441, 141, "progress.png"}, {637, 141, "note.png"}, {1038, 96, "handover.png"}} {
+		if err := s.click(c.x, c.y); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second)
+		if err := s.shot(c.name); err != nil {
+			return err
+		}
+		if err := s.steps([]string{"key", "Escape"}); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
 	}
 	// 全体: every conversation, with who has it (admins); 田中's are read,
 	// not answered.
@@ -509,13 +580,31 @@ func run() error {
 	}
 	time.Sleep(time.Second)
 
+	// An office's settings, as an admin sets them up: business hours on
+	// weekdays and Saturday, two weeks' retention, whom clients ask.
+	week := []hours.Span{}
+	for d := time.Monday; d <= time.Friday; d++ {
+		week = append(week, hours.Span{Day: d, Start: 9 * 60, End: 21 * 60})
+	}
+	week = append(week, hours.Span{Day: time.Saturday, Start: 10 * 60, End: 17 * 60})
+	keep := int64(14 * 86400)
+	org, err := admin.UpdateSettings(ctx, protocol.SettingsPatch{
+		Hours:            &hours.Schedule{TimeZone: "Asia/Tokyo", Spans: week},
+		RetentionSeconds: &keep,
+		WelcomeText:      ptr("ここでは、相談員と1対1でやりとりできます。書いた内容は、この相談室の相談員だけが読みます。"),
+		ContactText:      ptr("ログイン用紙をなくしたときや、ログインできないときは、学生相談室（内線 2345）にお問い合わせください。"),
+	})
+	if err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+
 	// Admin settings through the window's own menu: "Taiwa" at the top
 	// left, its first item just below.
 	if err := s.steps([]string{"mousemove", "30", "16"}, []string{"click", "1"}, []string{"mousemove", "80", "52"}, []string{"click", "1"}); err != nil {
 		return err
 	}
 	time.Sleep(3 * time.Second)
-	if err := s.shot("admin.png"); err != nil {
+	if err := s.shotSize("admin.png", adminW, adminH); err != nil {
 		return err
 	}
 	// Register a client: the one-time password in its table.
@@ -529,29 +618,125 @@ func run() error {
 		return err
 	}
 	time.Sleep(3 * time.Second)
-	if err := s.shot("credentials.png"); err != nil {
+	if err := s.shotSize("credentials.png", adminW, adminH); err != nil {
 		return err
 	}
 	if err := s.steps([]string{"key", "Escape"}); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
-	if err := s.shot("credentials-close.png"); err != nil {
+	if err := s.shotSize("credentials-close.png", adminW, adminH); err != nil {
 		return err
 	}
 	if err := s.steps([]string{"key", "Return"}); err != nil {
 		return err
 	}
-	// The organisation's settings, the staff and the audit log: their tabs
-	// at the top of the admin window.
-	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}} {
-		if err := s.steps([]string{"mousemove", tab.x, "24"}, []string{"click", "1"}); err != nil {
+	// まとめて登録: five for a seminar, the sheet to print.
+	time.Sleep(time.Second)
+	if err := s.click(684, 279); err != nil {
+		return err
+	}
+	if err := s.typeText("セミナー"); err != nil {
+		return err
+	}
+	if err := s.click(893, 279); err != nil {
+		return err
+	}
+	if err := s.typeText("5"); err != nil {
+		return err
+	}
+	if err := s.shotSize("bulk.png", adminW, adminH); err != nil {
+		return err
+	}
+	if err := s.click(789, 321); err != nil {
+		return err
+	}
+	time.Sleep(4 * time.Second)
+	if err := s.shotSize("bulk-credentials.png", adminW, adminH); err != nil {
+		return err
+	}
+	if err := s.steps([]string{"key", "Escape"}, []string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	// The organisation's settings (scrolled down step by step), the staff,
+	// the audit log and the canned replies: their tabs at the top of the
+	// admin window.
+	if err := s.click(114, 24); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.shotSize("settings.png", adminW, adminH); err != nil {
+		return err
+	}
+	for _, step := range []struct {
+		notches int
+		name    string
+	}{{12, "settings-retention.png"}, {16, "settings-team.png"}, {60, "settings-texts.png"}} {
+		// At the left edge: labels and ticks, which pass the wheel to the
+		// page (an entry keeps it for its own scroller). A notch is 25 px.
+		if err := s.scroll(60, 420, step.notches); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		if err := s.shotSize(step.name, adminW, adminH); err != nil {
+			return err
+		}
+	}
+	for _, tab := range []struct {
+		x    int
+		name string
+	}{{210, "staff.png"}, {281, "audit.png"}, {360, "admin-templates.png"}} {
+		if err := s.click(tab.x, 24); err != nil {
 			return err
 		}
 		time.Sleep(2 * time.Second)
-		if err := s.shot(tab.name); err != nil {
+		if err := s.shotSize(tab.name, adminW, adminH); err != nil {
 			return err
 		}
+		if tab.name != "staff.png" {
+			continue
+		}
+		// Devices and deletion receipts: the admin's own, first in the
+		// staff list: this desktop app (which confirms the deletions it
+		// applies) and the session this tool signed in with (which never
+		// does).
+		if err := s.click(200, 66); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		if err := s.click(789, 363); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second)
+		if err := s.shotSize("devices.png", adminW, adminH); err != nil {
+			return err
+		}
+		if err := s.steps([]string{"key", "Escape"}); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+	}
+	// Supervision: the audit tab's conversation picker, its first entry,
+	// 閲覧する; the read-only window opens over the others.
+	if err := s.click(281, 24); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.click(470, 128); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := s.click(470, 214); err != nil { // the second: さくら (かい wrote one line)
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := s.click(897, 128); err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.shotSize("supervise.png", superviseW, superviseH); err != nil {
+		return err
 	}
 
 	// 田中, a counselor, at the same desk: the app again (no keychain
@@ -581,6 +766,98 @@ func run() error {
 	if err := s.shot("counselor-pool.png"); err != nil {
 		return err
 	}
+
+	// The client's side: a seminar's printed sheet (the slips with the
+	// client guide, the organisation's real settings), and ひなた's phone.
+	seminar, err := admin.BulkCreateClients(ctx, protocol.BulkCreateClientsRequest{Prefix: "説明会", Count: 2})
+	if err != nil {
+		return fmt.Errorf("seminar: %w", err)
+	}
+	sheet := filepath.Join(dir, "slips.html")
+	f, err := os.Create(sheet)
+	if err != nil {
+		return err
+	}
+	err = slips.WriteHTML(f, slips.Sheet{OrgName: org.Settings.DisplayName, AppURL: url + org.AppPath, Server: url, Slips: seminar,
+		RetentionSeconds: org.Settings.RetentionSeconds, Contact: org.Settings.ContactText})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := phoneShots(ctx, *e2eDir, url, org.AppPath, creds["ひなた"], sheet, s.out); err != nil {
+		return err
+	}
+	for _, name := range guide.PhoneShots {
+		if _, err := os.Stat(filepath.Join(s.out, name)); err != nil {
+			return fmt.Errorf("the phone pictures: %w", err)
+		}
+		s.taken[name] = true
+	}
+
+	for _, name := range guide.Shots {
+		if !s.taken[name] {
+			return fmt.Errorf("%s (listed in docs/guide.Shots) was not taken", name)
+		}
+	}
+	if *guideDir != "" {
+		return copyShown(s.out, *guideDir)
+	}
+	return nil
+}
+
+// phoneShots runs mobileweb/e2e/guide-shots.mjs: the client's phone in
+// headless Chromium (Debian's, through playwright-core) against the same
+// server, and the printed sheet.
+func phoneShots(ctx context.Context, e2eDir, url, appPath string, cred protocol.Credentials, sheet, out string) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "node", "guide-shots.mjs")
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "TAIWA_URL="+url, "TAIWA_APP_PATH="+appPath, "TAIWA_LOGIN="+cred.LoginID,
+		"TAIWA_PASSWORD="+cred.Password, "TAIWA_SLIPS="+sheet, "TAIWA_SHOTS="+abs, "TAIWA_NAMES="+strings.Join(guide.PhoneShots, ","))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("phone pictures (node guide-shots.mjs in %s): %w", e2eDir, err)
+	}
+	return nil
+}
+
+// copyShown copies the pictures the guides show into dir (docs/guide/img)
+// and removes the ones they no longer show, so that what is committed is
+// this run's.
+func copyShown(from, dir string) error {
+	shown, err := guide.Referenced()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	for _, f := range old {
+		if !slices.Contains(shown, filepath.Base(f)) {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range shown {
+		src := filepath.Join(from, name)
+		if _, err := os.Stat(src); err != nil {
+			return fmt.Errorf("a guide shows %s: %w", name, err)
+		}
+		// 256 colours: the pictures of a flat UI lose nothing a reader
+		// sees and half their bytes (they are committed, and embedded in
+		// the server).
+		if out, err := exec.Command("convert", src, "-colors", "256", "PNG8:"+filepath.Join(dir, name)).CombinedOutput(); err != nil {
+			return fmt.Errorf("convert %s: %v %s", name, err, out)
+		}
+	}
+	fmt.Printf("copied %d pictures the guides show into %s\n", len(shown), dir)
 	return nil
 }
 

@@ -771,7 +771,13 @@ func (c *Controller) setMenu(role protocol.Role) {
 		server, cli := c.server, c.cli
 		items = append([]*fyne.MenuItem{fyne.NewMenuItem(ui.T("menu.admin", "Admin settings…"), func() { c.openAdmin(server, cli) })}, items...)
 	}
-	c.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Taiwa", items...)))
+	menus := []*fyne.Menu{fyne.NewMenu("Taiwa", items...)}
+	if role.IsStaff() {
+		// Help opens the guide the server serves, for this role, in the
+		// app's language.
+		menus = append(menus, ui.HelpMenu(c.server, role, c.app.OpenURL))
+	}
+	c.win.SetMainMenu(fyne.NewMainMenu(menus...))
 }
 
 // openAdmin shows the admin settings in a window of their own, so that the

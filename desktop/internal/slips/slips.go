@@ -1,17 +1,21 @@
 // Package slips writes one-time credentials for handing out: a CSV for
 // mail merges and an HTML sheet, ready to print, with one slip per person
 // to cut out or fold into a sealed letter. A client's slip says where to
-// open the app on a phone; a staff member's says which server to enter in
-// the desktop app and to choose a password of their own.
+// open the app on a phone and fills one A4 page: its second half is the
+// client guide (pkg/clientguide) with the organisation's real retention
+// and contact; a staff member's says which server to enter in the desktop
+// app and to choose a password of their own (three to a page).
 package slips
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"html/template"
 	"io"
 	"time"
 
+	"github.com/taiwa-chat/taiwa/pkg/clientguide"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
 
@@ -22,6 +26,11 @@ type Sheet struct {
 	Server  string // the server's address, for staff
 	Created time.Time
 	Slips   []protocol.Credentials
+	// RetentionSeconds and Contact are the organisation's settings, which
+	// the client guide on each client's page states (zero or empty: the
+	// guide says where the app shows them).
+	RetentionSeconds int64
+	Contact          string
 	// Print opens the browser's print dialog as the page loads.
 	Print bool
 }
@@ -87,7 +96,11 @@ var page = template.Must(template.New("slips").Parse(`<!doctype html>
 <style>
 body { font-family: "Noto Sans JP", "Hiragino Sans", "Yu Gothic", sans-serif; margin: 0; color: #111; }
 .slip { box-sizing: border-box; height: 92mm; padding: 10mm 14mm; border-bottom: 1px dashed #888; page-break-inside: avoid; }
-.slip:nth-child(3n) { page-break-after: always; }
+.staff.slip:nth-child(3n) { page-break-after: always; }
+.client { page-break-after: always; }
+.client .slip { height: auto; padding: 4mm 14mm 5mm; }
+.client .guide { padding: 5mm 14mm 0; }
+{{.GuideCSS}}
 h1 { font-size: 13pt; margin: 0 0 4mm; }
 dl { display: grid; grid-template-columns: 32mm 1fr; gap: 2mm 4mm; margin: 0 0 4mm; font-size: 12pt; }
 dt { color: #444; }
@@ -110,7 +123,7 @@ p { font-size: 9.5pt; line-height: 1.6; margin: 0; }
 <p>パソコンの対話 Taiwa アプリを起動し、上のサーバー、ログインID、初回パスワードでログインしてください。ログイン後すぐに、メニューの「パスワードを変更」でご自身のパスワードに変更し、「2段階認証」も設定してください。この用紙は読んだら破棄してください。</p>
 <p>Open the Taiwa desktop app and sign in with the server, login ID and first password above. Then choose your own password at once (menu: Change password) and turn on two-step sign-in. Destroy this slip once read.</p>
 </section>
-{{end}}{{else}}{{range .Slips}}<section class="slip">
+{{end}}{{else}}{{range .Slips}}<div class="client"><section class="slip">
 <h1>{{$.OrgName}}　相談チャットのご案内 / Your sign-in</h1>
 <dl>
 <dt>ニックネーム</dt><dd class="name">{{.Account.Nickname}}</dd>
@@ -121,13 +134,31 @@ p { font-size: 9.5pt; line-height: 1.6; margin: 0; }
 <p>スマートフォンのブラウザで {{$.AppURL}} を開き、上のログインIDとパスワードでログインしてください。お名前やメールアドレスの登録は不要です。この用紙は他の人に見られない場所に保管してください。</p>
 <p>Open {{$.AppURL}} on your phone and sign in with the login ID and password above. No name or e-mail is needed. Keep this slip where nobody else can read it.</p>
 </section>
+{{$.Guide}}</div>
 {{end}}{{end}}{{if .Print}}<script>window.addEventListener("load", () => window.print());</script>{{end}}</body>
 </html>
 `))
 
+// printed is what the sheet's template reads: the sheet, and the client
+// guide rendered once for every client's page.
+type printed struct {
+	Sheet
+	Guide    template.HTML
+	GuideCSS template.CSS
+}
+
 // WriteHTML writes the printable sheet. Every value is HTML-escaped.
 func WriteHTML(w io.Writer, s Sheet) error {
-	if err := page.Execute(w, s); err != nil {
+	p := printed{Sheet: s, GuideCSS: template.CSS(clientguide.CSS)}
+	if !s.Staff() {
+		var b bytes.Buffer
+		if err := clientguide.Write(&b, clientguide.Data{AppURL: s.AppURL, RetentionSeconds: s.RetentionSeconds, Contact: s.Contact}); err != nil {
+			return fmt.Errorf("write slips: %w", err)
+		}
+		// The guide's template escaped every value it filled in.
+		p.Guide = template.HTML(b.String())
+	}
+	if err := page.Execute(w, p); err != nil {
 		return fmt.Errorf("write slips: %w", err)
 	}
 	return nil

@@ -85,3 +85,49 @@ func TestStaffSlip(t *testing.T) {
 		t.Fatalf("staff CSV %v", rows)
 	}
 }
+
+// Each client's page carries the client guide as its second half, with
+// the organisation's real retention and contact; the staff sheet does not.
+func TestClientGuideOnEachPage(t *testing.T) {
+	tests := []struct {
+		name      string
+		retention int64
+		contact   string
+		want      []string
+	}{
+		{"seven days, own contact", 7 * 86400, "保健室 <内線12>", []string{"7日後", "保健室 &lt;内線12&gt;"}},
+		{"twelve hours, default contact", 12 * 3600, "", []string{"12時間後", "この用紙を受け取った窓口"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sheet()
+			s.RetentionSeconds, s.Contact = tt.retention, tt.contact
+			var b bytes.Buffer
+			if err := WriteHTML(&b, s); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if n := strings.Count(out, `class="guide"`); n != len(s.Slips) {
+				t.Fatalf("%d guides for %d slips", n, len(s.Slips))
+			}
+			if n := strings.Count(out, `class="client"`); n != len(s.Slips) {
+				t.Fatalf("%d client pages for %d slips", n, len(s.Slips))
+			}
+			for _, want := range append(tt.want, "すぐに閉じる", "ホーム画面に追加", "https://taiwa.example.org/") {
+				if !strings.Contains(out, want) {
+					t.Errorf("sheet lacks %q", want)
+				}
+			}
+		})
+	}
+	staff := Sheet{OrgName: "こころ相談室", Server: "https://taiwa.example.org", Slips: []protocol.Credentials{
+		{Account: protocol.Account{Nickname: "田中", Role: protocol.RoleCounselor}, LoginID: "abcd-efgh", Password: "jkmn-pqrs-tuvw"},
+	}}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, staff); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), `class="guide"`) {
+		t.Fatal("the staff sheet carries the client guide")
+	}
+}

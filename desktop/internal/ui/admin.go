@@ -46,6 +46,10 @@ type adminEnv struct {
 	server string // the server's address, without a trailing slash
 	appURL string // where this organisation's clients open the app
 	org    string // the organisation's name, for slips
+	// retention and contact are the organisation's settings that the
+	// client guide on each client's slip states.
+	retention int64
+	contact   string
 	// async runs network calls off the UI goroutine and do brings results
 	// back (fyne.Do); tests run both inline.
 	async func(func())
@@ -82,7 +86,8 @@ func (e *adminEnv) call(failed string, f func(ctx context.Context) error, then f
 
 // issued shows credentials once, with the right slips for who they are.
 func (e *adminEnv) issued(creds []protocol.Credentials) *credentialsView {
-	return showCredentials(e.win, slips.Sheet{OrgName: e.org, AppURL: e.appURL, Server: e.server, Slips: creds})
+	return showCredentials(e.win, slips.Sheet{OrgName: e.org, AppURL: e.appURL, Server: e.server, Slips: creds,
+		RetentionSeconds: e.retention, Contact: e.contact})
 }
 
 // Admin is the admin settings window: one tab per job, each its own type.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -137,7 +138,8 @@ func (t *auditTab) Load(older bool) {
 		for _, s := range staff {
 			t.staff[s.ID] = s.Nickname
 		}
-		t.convs = convs
+		t.convs = Superviseable(convs)
+		convs := t.convs
 		names := make([]string, len(convs))
 		for i, c := range convs {
 			names[i] = fmt.Sprintf("%s (#%d)", c.Nickname, c.ClientID)
@@ -196,4 +198,19 @@ func newSuperviseView(c protocol.Conversation, page protocol.MessagePage, staff 
 	note.Importance = widget.WarningImportance
 	v.content = container.NewBorder(note, nil, nil, nil, v.history)
 	return v
+}
+
+// Superviseable are the conversations a supervisor can read, by
+// nickname: those that hold messages (an empty one opened to "the
+// conversation starts here" and nothing else, as the guide's screenshot
+// found), in an order a person can search by eye among hundreds.
+func Superviseable(convs []protocol.Conversation) []protocol.Conversation {
+	out := make([]protocol.Conversation, 0, len(convs))
+	for _, c := range convs {
+		if c.LastSeq > 0 && c.LastSeq >= c.FirstSeq {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b protocol.Conversation) int { return strings.Compare(a.Nickname, b.Nickname) })
+	return out
 }

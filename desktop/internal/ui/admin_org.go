@@ -112,7 +112,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.contact = widget.NewMultiLineEntry()
 	t.contact.Wrapping = fyne.TextWrapWord
 	t.contact.SetMinRowsVisible(2)
-	textsHint := newJALabel(T("admin.textsHint", "The welcome greets clients on the app's first screen. The contact text tells them whom to ask about a lost slip or a locked login; it appears on the sign-in page, so name the organisation there only if it may be named on a phone others see."))
+	textsHint := newJALabel(T("admin.textsHint", "The welcome greets clients on the app's first screen. The contact text tells them whom to ask about a lost slip or a locked login; it appears on the sign-in page and in the guide printed with each client's slip, so name the organisation there only if it may be named on a phone others see."))
 	textsHint.Importance = widget.LowImportance
 	t.appName = widget.NewEntry()
 	t.appIcon = widget.NewSelect(appIconLabels(), nil)
@@ -253,6 +253,7 @@ func (t *orgTab) showPause(org protocol.Org) {
 func (t *orgTab) show(org protocol.Org) {
 	s := org.Settings
 	t.env.org = s.DisplayName
+	t.env.retention, t.env.contact = s.RetentionSeconds, s.ContactText
 	if org.AppPath != "" {
 		t.env.appURL = t.env.server + org.AppPath
 	}

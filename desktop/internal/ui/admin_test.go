@@ -542,3 +542,23 @@ func TestProfileNominations(t *testing.T) {
 		t.Fatalf("nominees: %+v %v", ns, err)
 	}
 }
+
+// The supervisor's picker offers conversations that hold messages, by
+// nickname: an empty one opened onto nothing (seen in the guide's
+// screenshot), and hundreds in arrival order cannot be searched by eye.
+func TestSuperviseable(t *testing.T) {
+	convs := []protocol.Conversation{
+		{ID: 1, Nickname: "みなと", LastSeq: 3, FirstSeq: 1},
+		{ID: 2, Nickname: "セミナー-1", LastSeq: 0, FirstSeq: 1}, // never written
+		{ID: 3, Nickname: "かい", LastSeq: 1, FirstSeq: 1},
+		{ID: 4, Nickname: "さくら", LastSeq: 9, FirstSeq: 10}, // all deleted by retention
+		{ID: 5, Nickname: "相談者001", LastSeq: 15, FirstSeq: 3},
+	}
+	var got []int64
+	for _, c := range Superviseable(convs) {
+		got = append(got, c.ID)
+	}
+	if want := []int64{3, 1, 5}; !slices.Equal(got, want) {
+		t.Fatalf("offered %v, want %v", got, want)
+	}
+}

@@ -60,7 +60,9 @@ func (m *Main) editNote() {
 		return
 	}
 	clientID, nick := f.ClientID, f.Nickname
-	e := &noteEditor{entry: widget.NewMultiLineEntry(), errLabel: widget.NewLabel("")}
+	field := NewField(false)
+	field.MultiLine = true
+	e := &noteEditor{entry: &field.Entry, errLabel: widget.NewLabel("")}
 	e.entry.SetText(f.Note)
 	e.entry.Wrapping = fyne.TextWrapWord
 	e.entry.SetMinRowsVisible(8)
@@ -103,9 +105,19 @@ func (m *Main) editNote() {
 	saveB.Importance = widget.HighImportance
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton(T("dialog.cancel", "Cancel"), d.Hide), saveB})
 	e.dlg = d
+	// Escape closes the note as the app's other dialogs do, but only while
+	// nothing in it was changed: a stray key must not throw away what a
+	// counselor wrote (Cancel does that, on purpose).
+	escape := func() {
+		if e.entry.Text == found {
+			d.Hide()
+		}
+	}
+	field.onEscape = escape
+	keyed(m.win, d, func() {}, escape)
 	d.Resize(fyne.NewSize(520, 0).Max(d.MinSize()))
 	d.Show()
-	m.win.Canvas().Focus(e.entry)
+	m.win.Canvas().Focus(field)
 	m.noteDlg = e
 }
 

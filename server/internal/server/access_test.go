@@ -136,6 +136,21 @@ func TestStaffIdleExpiry(t *testing.T) {
 		t.Fatalf("a used session ended: %v", coLive.err)
 	case <-time.After(200 * time.Millisecond):
 	}
+	// ...nor is listed as ended beside itself, nor is the client's (SQLite
+	// bound the idle rule's numbered parameters to the ended-session
+	// record's own two: every staff session, and clients' older than the
+	// staff limit, were recorded as signed out (idle) at each sweep while
+	// they lived; seen in the admin guide's picture of devices).
+	admin := store.Principal{AccountID: -1, OrgID: o.id, Role: protocol.RoleAdmin}
+	clMe, err := cl.Me(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{coMe.ID, clMe.ID} {
+		if ds, err := ts.store.Devices(ctx, admin, id); err != nil || len(ds) != 1 || !ds[0].Active {
+			t.Fatalf("account %d's devices after a sweep: %+v %v", id, ds, err)
+		}
+	}
 	ts.clock.Add(31 * time.Minute)
 	ts.SweepOnce(ctx)
 	if err := coLive.ended(t); !errors.Is(err, client.ErrRevoked) {

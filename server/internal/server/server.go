@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/taiwa-chat/taiwa/docs/guide"
 	"github.com/taiwa-chat/taiwa/mobileweb"
 	"github.com/taiwa-chat/taiwa/pkg/credential"
 	"github.com/taiwa-chat/taiwa/pkg/hours"
@@ -366,6 +367,11 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Web {
 		mux.Handle("GET /", mobileweb.Handler(s.store.AppLook))
+		// The guides for counselors, admins and clients (issue 18): the
+		// desktop's help menu and the client app link here, never outside.
+		guides := guide.Handler()
+		mux.Handle("GET /guide", guides)
+		mux.Handle("GET /guide/", guides)
 	}
 	// Methods no pattern can name (TRACE, CONNECT, made-up ones) get the
 	// documented JSON answer under /api/ too.

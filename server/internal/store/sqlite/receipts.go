@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -23,11 +25,26 @@ const endedKept = 30 * 24 * time.Hour
 func recordEnded(tx *wtx, now time.Time, reason, where string, args ...any) error {
 	_, err := tx.Exec(`INSERT OR REPLACE INTO ended_sessions(token_hash, session_id, org_id, account_id, device, created_at, ended_at, reason, wiped_at)
 		SELECT s.token_hash, s.id, a.org_id, s.account_id, s.device, s.created_at, ?, ?, NULL
-		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE `+where, append([]any{ms(now), reason}, args...)...)
+		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE `+shiftParams(where, 2), append([]any{ms(now), reason}, args...)...)
 	if err != nil {
 		return fmt.Errorf("record ended sessions: %w", err)
 	}
 	return nil
+}
+
+// numbered finds "?N" parameters.
+var numbered = regexp.MustCompile(`\?(\d+)`)
+
+// shiftParams renumbers a fragment's "?N" parameters by n, for a query
+// that puts n parameters of its own before the fragment's (a plain "?"
+// needs none: SQLite numbers it after the largest so far). Without it
+// endIdle's ?1 meant the record's "now": every staff session was
+// recorded as ended (idle) at each sweep while it lived.
+func shiftParams(fragment string, n int) string {
+	return numbered.ReplaceAllStringFunc(fragment, func(m string) string {
+		v, _ := strconv.Atoi(m[1:])
+		return "?" + strconv.Itoa(v+n)
+	})
 }
 
 // RecordWiped notes a live session's deletion receipt: its device has
