@@ -20,6 +20,10 @@ const (
 	AuditSupervisorView  AuditAction = "supervisor_view"  // an admin read a conversation read-only
 	AuditPoolPreview     AuditAction = "pool_preview"     // a staff member read a pool conversation's preview
 	AuditRiskRaised      AuditAction = "risk_raised"      // a client message matched a crisis phrase (never the text)
+	// Issue 16: client groups (detail: the group's ID and which fields,
+	// never a name).
+	AuditGroupCreated AuditAction = "group_created"
+	AuditGroupUpdated AuditAction = "group_updated"
 )
 
 // ActorOperator is the actor role of the server's command line.

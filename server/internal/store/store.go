@@ -46,6 +46,10 @@ type NewAccount struct {
 	Note         string
 	AccessUntil  *time.Time
 	PasswordHash string
+	// Issue 16: a client's group (0: the organisation's default group),
+	// and a registrar's groups.
+	GroupID  int64
+	GroupIDs []int64
 }
 
 // Session is a signed-in device.
@@ -202,6 +206,31 @@ type Store interface {
 	Templates
 	ClientNotes
 	Team
+	Groups
+}
+
+// DefaultGroupName names each organisation's default client group (issue
+// 16): the one that holds clients registered without naming a group, and
+// those registered before groups existed.
+const DefaultGroupName = "既定のグループ"
+
+// Groups are the organisation's client groups (issue 16). Every client
+// belongs to exactly one; the organisation's default group (made when
+// first needed) holds those registered without naming one, and those
+// registered before groups existed. A group's access_until ends every
+// one of its clients' access at once, as a client's own date does.
+type Groups interface {
+	// Groups lists the groups the principal may see, with how many clients
+	// each has: admins all, a registrar theirs, counselors all (their
+	// names are shown beside nicknames).
+	Groups(ctx context.Context, p Principal) ([]protocol.Group, error)
+	// CreateGroup adds a group (admins; rules.NewGroup), recorded in the
+	// audit log.
+	CreateGroup(ctx context.Context, p Principal, req protocol.GroupRequest) (protocol.Group, error)
+	// UpdateGroup renames a group or sets its access_until (admins;
+	// rules.UpdateGroup). An access_until that has passed ends every
+	// session of its clients in the same transaction.
+	UpdateGroup(ctx context.Context, p Principal, id int64, req protocol.GroupRequest) (protocol.Group, error)
 }
 
 // Team is how an organisation's staff share its conversations: a
@@ -279,7 +308,7 @@ type Accounts interface {
 	// Accounts lists the organisation's accounts of one role (staff; notes
 	// are included only for staff).
 	Accounts(ctx context.Context, p Principal, role protocol.Role) ([]protocol.Account, error)
-	// UpdateClient changes a client's nickname, note or access date (admins).
+	// UpdateClient changes a client's nickname, note, access date or group (admins).
 	UpdateClient(ctx context.Context, p Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error)
 	// SetPassword replaces an account's password hash and ends its sessions (admins).
 	SetPassword(ctx context.Context, p Principal, id int64, hash string) error

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/taiwa-chat/taiwa/server/internal/kekdir"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // migrations is append-only: never edit an entry that has shipped. The
@@ -278,6 +279,32 @@ CREATE INDEX unanswered_log_org ON unanswered_log(org_id, at);
 	// matched a crisis phrase.
 	`
 ALTER TABLE conversations ADD COLUMN risk_at bigint;
+`,
+	// Issue 16 (the SQLite store's client groups): every client belongs
+	// to one group, each organisation's default group holds those
+	// registered before; registrars register clients of their groups.
+	`
+CREATE TABLE client_groups (
+	id           bigserial PRIMARY KEY,
+	org_id       bigint NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	name         text NOT NULL,
+	access_until bigint,
+	is_default   boolean NOT NULL DEFAULT false,
+	created_at   bigint NOT NULL,
+	UNIQUE (org_id, name)
+);
+CREATE UNIQUE INDEX client_groups_default ON client_groups(org_id) WHERE is_default;
+INSERT INTO client_groups(org_id, name, is_default, created_at) SELECT id, '` + store.DefaultGroupName + `', true, created_at FROM orgs;
+ALTER TABLE accounts ADD COLUMN group_id bigint REFERENCES client_groups(id);
+UPDATE accounts SET group_id = (SELECT g.id FROM client_groups g WHERE g.org_id = accounts.org_id AND g.is_default) WHERE role = 'client';
+CREATE INDEX accounts_group ON accounts(group_id);
+CREATE TABLE registrar_groups (
+	account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	group_id   bigint NOT NULL REFERENCES client_groups(id) ON DELETE CASCADE,
+	PRIMARY KEY (account_id, group_id)
+);
+ALTER TABLE accounts DROP CONSTRAINT accounts_role_check;
+ALTER TABLE accounts ADD CONSTRAINT accounts_role_check CHECK (role IN ('admin','counselor','client','registrar'));
 `,
 }
 

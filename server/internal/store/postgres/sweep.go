@@ -83,7 +83,9 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 			return nil, fmt.Errorf("forget old ended sessions: %w", err)
 		}
 		ended, err := endSessions(tx, fromMS(now), "expired", `(s.expires_at <= ?
-			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?))`, now, now)
+			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?)
+			OR s.account_id IN (SELECT a.id FROM accounts a JOIN client_groups g ON g.id = a.group_id
+				WHERE g.access_until IS NOT NULL AND g.access_until <= ?))`, now, now, now)
 		if err != nil {
 			return nil, err
 		}

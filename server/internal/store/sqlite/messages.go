@@ -22,7 +22,8 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	c.progress, c.progress_by, c.progress_at, c.next_contact,
 	(SELECT json_group_array(json_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at))
 		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d),
-	a.note, a.note_by, a.note_at`
+	a.note, a.note_by, a.note_at,
+	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = a.group_id), '')`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -43,7 +44,7 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
 		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated, &risk,
 		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
-		&c.Note, &noteBy, &noteAt)
+		&c.Note, &noteBy, &noteAt, &c.GroupName)
 	c.NominatedAt = fromNullMS(nominated)
 	c.RiskAt = fromNullMS(risk)
 	c.PoolSince = fromNullMS(pool)
@@ -385,11 +386,13 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if in.Settings, err = loadSettings(ctx, tx, p.OrgID); err != nil {
 			return nil, err
 		}
-		var until sql.NullInt64
-		if err := tx.QueryRow("SELECT access_until, display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&until, &in.SenderName); err != nil {
+		var until, groupUntil sql.NullInt64
+		if err := tx.QueryRow(`SELECT access_until, display_name, (SELECT g.access_until FROM client_groups g WHERE g.id = accounts.group_id)
+			FROM accounts WHERE id = ?`, p.AccountID).Scan(&until, &in.SenderName, &groupUntil); err != nil {
 			return nil, fmt.Errorf("load sender: %w", err)
 		}
-		in.AccessUntil = fromNullMS(until)
+		// The earlier of the client's end of access and its group's.
+		in.AccessUntil = protocol.Account{AccessUntil: fromNullMS(until), GroupAccessUntil: fromNullMS(groupUntil)}.AccessEnds()
 		var watch *deskWatch
 		if p.IsStaff() && r.Kind != protocol.KindNote && in.Conv.AssigneeID == nil {
 			// A reply may take the conversation: it counts against
@@ -859,7 +862,9 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return nil, fmt.Errorf("forget old ended sessions: %w", err)
 		}
 		ended, err := endSessions(tx, fromMS(now), "expired", `(s.expires_at <= ?
-			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?))`, now, now)
+			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?)
+			OR s.account_id IN (SELECT a.id FROM accounts a JOIN client_groups g ON g.id = a.group_id
+				WHERE g.access_until IS NOT NULL AND g.access_until <= ?))`, now, now, now)
 		if err != nil {
 			return nil, err
 		}
