@@ -191,6 +191,7 @@ func Run(t *testing.T, open Opener) {
 		{"Decisions", testDecisions},
 		{"ClientNotes", testClientNotes},
 		{"ConcurrentNoteEditsOneWins", testConcurrentNoteEdits},
+		{"GroupsAndRegistrars", testGroups},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
