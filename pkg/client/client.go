@@ -127,6 +127,24 @@ func (c *Client) Clients(ctx context.Context) ([]protocol.Account, error) {
 	return out, c.do(ctx, http.MethodGet, "/api/v1/clients", nil, &out)
 }
 
+// Groups lists the organisation's client groups (a registrar's own).
+func (c *Client) Groups(ctx context.Context) ([]protocol.Group, error) {
+	var out []protocol.Group
+	return out, c.do(ctx, http.MethodGet, "/api/v1/groups", nil, &out)
+}
+
+// CreateGroup adds a client group (admins).
+func (c *Client) CreateGroup(ctx context.Context, req protocol.GroupRequest) (protocol.Group, error) {
+	var out protocol.Group
+	return out, c.do(ctx, http.MethodPost, "/api/v1/groups", req, &out)
+}
+
+// UpdateGroup renames a group or sets its end of access (admins).
+func (c *Client) UpdateGroup(ctx context.Context, id int64, req protocol.GroupRequest) (protocol.Group, error) {
+	var out protocol.Group
+	return out, c.do(ctx, http.MethodPatch, fmt.Sprintf("/api/v1/groups/%d", id), req, &out)
+}
+
 // CreateClient registers a client and returns its one-time credentials (admins).
 func (c *Client) CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error) {
 	var out protocol.Credentials

@@ -92,6 +92,14 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a *session) e
 		return err
 	}
 	list := append(admins, counselors...)
+	if a.p.Role == protocol.RoleAdmin {
+		// Registrars (issue 16) are the admins' to manage, not colleagues.
+		registrars, err := s.store.Accounts(r.Context(), a.p, protocol.RoleRegistrar)
+		if err != nil {
+			return err
+		}
+		list = append(list, registrars...)
+	}
 	for i := range list {
 		list[i].Online = s.hub.connected(list[i].ID)
 	}
@@ -142,7 +150,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, a *session
 		return err
 	}
 	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
-		Nickname: req.Nickname, Note: req.Note, AccessUntil: req.AccessUntil})
+		Nickname: req.Nickname, Note: req.Note, AccessUntil: req.AccessUntil, GroupID: req.GroupID})
 	if err != nil {
 		return err
 	}
@@ -193,7 +201,7 @@ func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *se
 	out := make([]protocol.Credentials, 0, len(names))
 	for i, n := range names {
 		cred, err := s.createWithPassword(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
-			Nickname: n, AccessUntil: req.AccessUntil}, secrets[i].password, secrets[i].hash)
+			Nickname: n, AccessUntil: req.AccessUntil, GroupID: req.GroupID}, secrets[i].password, secrets[i].hash)
 		if err != nil {
 			return fmt.Errorf("bulk create after %d of %d: %w", len(out), len(names), err)
 		}
@@ -275,10 +283,10 @@ func (s *Server) createStaff(w http.ResponseWriter, r *http.Request, a *session)
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if !req.Role.IsStaff() {
-		return protocol.Errorf(protocol.CodeInvalid, "role must be admin or counselor")
+	if !req.Role.IsStaff() && req.Role != protocol.RoleRegistrar {
+		return protocol.Errorf(protocol.CodeInvalid, "role must be admin, counselor or registrar")
 	}
-	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: req.Role, Nickname: req.Nickname})
+	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: req.Role, Nickname: req.Nickname, GroupIDs: req.GroupIDs})
 	if err != nil {
 		return err
 	}
@@ -721,5 +729,48 @@ func (s *Server) deletePushToken(w http.ResponseWriter, r *http.Request, a *sess
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Client groups (issue 16).
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Groups(r.Context(), a.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.GroupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	g, err := s.store.CreateGroup(r.Context(), a.p, req)
+	if err != nil {
+		return err
+	}
+	s.log.Info("group created", "org", a.p.OrgID, "group", g.ID, "by", a.p.AccountID)
+	writeJSON(w, http.StatusCreated, g)
+	return nil
+}
+
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req protocol.GroupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	g, err := s.store.UpdateGroup(r.Context(), a.p, id, req)
+	if err != nil {
+		return err
+	}
+	s.log.Info("group changed", "org", a.p.OrgID, "group", g.ID, "by", a.p.AccountID)
+	writeJSON(w, http.StatusOK, g)
 	return nil
 }
