@@ -109,7 +109,10 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 		if err := tx.QueryRow("INSERT INTO conversations(org_id, client_id, updated_at) VALUES (?,?,?) RETURNING id", a.OrgID, out.ID, ms(now)).Scan(&convID); err != nil {
 			return nil, fmt.Errorf("insert conversation: %w", err)
 		}
-		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, GroupName: out.GroupName, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
+		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
+		if !group.Default {
+			conv.GroupName = group.Name // as convCols: the default group goes unlabelled
+		}
 		return []store.Change{{Kind: store.ChangeConversation, OrgID: a.OrgID, ClientID: out.ID, ConversationID: convID, Conversation: &conv}}, nil
 	})
 	if err == nil && out.Role == protocol.RoleClient {

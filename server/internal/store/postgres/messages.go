@@ -23,7 +23,7 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	COALESCE((SELECT json_agg(json_build_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at) ORDER BY d.seq)
 		FROM decisions d WHERE d.conversation_id = c.id)::text, '[]'),
 	a.note, a.note_by, a.note_at,
-	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = a.group_id), '')`
+	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = a.group_id AND NOT g.is_default), '')`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (

@@ -119,7 +119,10 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 			return nil, fmt.Errorf("insert conversation: %w", err)
 		}
 		convID, _ := res.LastInsertId()
-		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, GroupName: out.GroupName, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
+		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
+		if !group.Default {
+			conv.GroupName = group.Name // as convCols: the default group goes unlabelled
+		}
 		return []store.Change{{Kind: store.ChangeConversation, OrgID: a.OrgID, ClientID: out.ID, ConversationID: convID, Conversation: &conv}}, nil
 	})
 	if err == nil && out.Role == protocol.RoleClient {

@@ -23,7 +23,7 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	(SELECT json_group_array(json_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at))
 		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d),
 	a.note, a.note_by, a.note_at,
-	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = a.group_id), '')`
+	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = a.group_id AND NOT g.is_default), '')`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
