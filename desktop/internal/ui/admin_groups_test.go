@@ -1,0 +1,87 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/taiwa-chat/taiwa/pkg/client"
+	"github.com/taiwa-chat/taiwa/pkg/protocol"
+)
+
+// TestAdminGroupsAndRegistrar: an admin adds a group, registers clients
+// into it, adds a registrar of it; the registrar's own screen lists the
+// group's clients with login IDs and registers into it; a counselor's
+// view of the clients has no login IDs and names the group.
+func TestAdminGroupsAndRegistrar(t *testing.T) {
+	h := newAdminForTest(t)
+	a, srv, w := h.a, h.srv, h.w
+	ctx := context.Background()
+	a.groups.Add("A社")
+	if len(a.groups.groups) != 2 || !strings.Contains(GroupLine(a.groups.groups[0]), "既定") && !strings.Contains(GroupLine(a.groups.groups[0]), "default") {
+		t.Fatalf("groups: %+v", a.groups.groups)
+	}
+	a.clients.group.SetSelected("A社")
+	a.clients.BulkRegister("a", "3")
+	closeDialogs(w)
+	a.clients.group.SetSelected(a.groups.groups[0].Name)
+	a.clients.Register("さくら", "")
+	closeDialogs(w)
+	a.clients.groupFilter.SetSelected("A社")
+	if len(a.clients.shown) != 3 || a.clients.shown[0].GroupName != "A社" {
+		t.Fatalf("A社's clients shown: %d", len(a.clients.shown))
+	}
+	if !strings.Contains(clientLine(a.clients.shown[0]), "A社") {
+		t.Errorf("the list line lacks the group: %q", clientLine(a.clients.shown[0]))
+	}
+
+	a.staff.nick.SetText("受付")
+	a.staff.role.SetSelectedIndex(2)
+	if !a.staff.regGroup.Visible() {
+		t.Fatal("no group to choose for a registrar")
+	}
+	a.staff.regGroup.SetSelected("A社")
+	a.staff.Add("受付", protocol.RoleRegistrar)
+	creds, _ := issuedOnScreen(t, w)
+	closeDialogs(w)
+	reg, _, err := client.Login(ctx, srv.URL, creds[0].LoginID, creds[0].Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRegistrar(reg, w, srv.URL+"/", func(f func()) { f() })
+	r.env.async = func(f func()) { f() }
+	w.SetContent(r.Content())
+	r.Reload()
+	if len(r.clients.all) != 3 || r.clients.all[0].LoginID == "" {
+		t.Fatalf("the registrar's list: %+v", r.clients.all)
+	}
+	if len(r.clients.groups) != 1 || r.clients.group.Selected != "A社" {
+		t.Fatalf("the registrar's groups: %+v", r.clients.groups)
+	}
+	test.Type(r.clients.nickname, "いつき")
+	r.clients.Register(r.clients.nickname.Text, "")
+	closeDialogs(w)
+	if len(r.clients.all) != 4 {
+		t.Fatalf("after registering: %d", len(r.clients.all))
+	}
+	if _, err := reg.Conversations(ctx); err == nil {
+		t.Error("a registrar read the conversations")
+	}
+
+	cc := srv.Counselor(t, "みどり")
+	co, _, err := client.Login(ctx, srv.URL, cc.LoginID, cc.Password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := co.Clients(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if c.LoginID != "" {
+			t.Errorf("a counselor sees login ID %q", c.LoginID)
+		}
+	}
+}
