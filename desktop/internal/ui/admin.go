@@ -223,7 +223,9 @@ func (r registrarAdmin) ResetClientPassword(ctx context.Context, id int64) (prot
 func (r registrarAdmin) Groups(ctx context.Context) ([]protocol.Group, error) {
 	return r.RegistrarAPI.Groups(ctx)
 }
-func (r registrarAdmin) Org(ctx context.Context) (protocol.Org, error) { return r.RegistrarAPI.Org(ctx) }
+func (r registrarAdmin) Org(ctx context.Context) (protocol.Org, error) {
+	return r.RegistrarAPI.Org(ctx)
+}
 
 // Registrar is a registrar's whole screen: the clients of their groups,
 // registered, listed with login IDs, reset and deleted (issue 16).

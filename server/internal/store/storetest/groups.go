@@ -25,7 +25,7 @@ func testGroups(t *testing.T, open Opener) {
 	if err != nil || len(groups) != 1 || !groups[0].Default || groups[0].Clients != 1 {
 		t.Fatalf("the default group holds the first client: %+v %v", groups, err)
 	}
-		name := func(s string) *string { return &s }
+	name := func(s string) *string { return &s }
 	a, err := f.Store.CreateGroup(ctx, o.Admin, protocol.GroupRequest{Name: name("A社")})
 	if err != nil {
 		t.Fatal(err)
