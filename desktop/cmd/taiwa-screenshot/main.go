@@ -216,6 +216,24 @@ func run() error {
 	if err := dataset.Tools(ctx, admin); err != nil {
 		return err
 	}
+	// Issue 16: the provider serves several companies; the desk's clients
+	// are spread over three groups (the rest stay in the default group).
+	var groups []protocol.Group
+	for _, n := range []string{"みどり商事", "青葉工業", "春のセミナー"} {
+		g, err := admin.CreateGroup(ctx, protocol.GroupRequest{Name: ptr(n)})
+		if err != nil {
+			return fmt.Errorf("group: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	for i, c := range desk.Clients {
+		if i%4 == 3 {
+			continue
+		}
+		if _, err := admin.UpdateClient(ctx, c.Account.ID, protocol.UpdateClientRequest{GroupID: groups[i%4].ID}); err != nil {
+			return fmt.Errorf("move to a group: %w", err)
+		}
+	}
 
 	// Three clients who write while the counselor works.
 	lives := map[string]*client.Live{}
@@ -532,7 +550,7 @@ func run() error {
 	}
 	// The organisation's settings, the staff and the audit log: their tabs
 	// at the top of the admin window.
-	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}} {
+	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}, {"450", "admin-groups.png"}} {
 		if err := s.steps([]string{"mousemove", tab.x, "24"}, []string{"click", "1"}); err != nil {
 			return err
 		}

@@ -133,11 +133,12 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 	a.groups.changed = a.Reload
 	a.tabs = container.NewAppTabs(
 		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
-		container.NewTabItem(T("admin.groups", "Groups"), a.groups.content),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
 		container.NewTabItem(T("admin.staff", "Staff"), a.staff.content),
 		a.auditTab,
 		a.templatesTab,
+		// Last, so that the tabs before keep their places.
+		container.NewTabItem(T("admin.groups", "Groups"), a.groups.content),
 	)
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		if t == a.auditTab {
