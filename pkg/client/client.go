@@ -145,6 +145,24 @@ func (c *Client) UpdateGroup(ctx context.Context, id int64, req protocol.GroupRe
 	return out, c.do(ctx, http.MethodPatch, fmt.Sprintf("/api/v1/groups/%d", id), req, &out)
 }
 
+// Announcements lists the announcements (admins: all; a client: those
+// shown to it now).
+func (c *Client) Announcements(ctx context.Context) ([]protocol.Announcement, error) {
+	var out []protocol.Announcement
+	return out, c.do(ctx, http.MethodGet, "/api/v1/announcements", nil, &out)
+}
+
+// CreateAnnouncement sends an announcement (admins).
+func (c *Client) CreateAnnouncement(ctx context.Context, req protocol.AnnouncementRequest) (protocol.Announcement, error) {
+	var out protocol.Announcement
+	return out, c.do(ctx, http.MethodPost, "/api/v1/announcements", req, &out)
+}
+
+// DeleteAnnouncement removes an announcement at once (admins).
+func (c *Client) DeleteAnnouncement(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/announcements/%d", id), nil, nil)
+}
+
 // CreateClient registers a client and returns its one-time credentials (admins).
 func (c *Client) CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error) {
 	var out protocol.Credentials

@@ -24,6 +24,10 @@ const (
 	// never a name).
 	AuditGroupCreated AuditAction = "group_created"
 	AuditGroupUpdated AuditAction = "group_updated"
+	// Announcements (detail: the announcement's ID and how many groups,
+	// never the text).
+	AuditAnnouncementSent    AuditAction = "announcement_sent"
+	AuditAnnouncementDeleted AuditAction = "announcement_deleted"
 )
 
 // ActorOperator is the actor role of the server's command line.

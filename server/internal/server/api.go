@@ -774,3 +774,41 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, a *session)
 	writeJSON(w, http.StatusOK, g)
 	return nil
 }
+
+// Announcements (お知らせ, issue 16).
+
+func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Announcements(r.Context(), a.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.AnnouncementRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	an, err := s.store.CreateAnnouncement(r.Context(), a.p, req)
+	if err != nil {
+		return err
+	}
+	s.log.Info("announcement sent", "org", a.p.OrgID, "announcement", an.ID, "groups", len(an.GroupIDs), "by", a.p.AccountID)
+	writeJSON(w, http.StatusCreated, an)
+	return nil
+}
+
+func (s *Server) deleteAnnouncement(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteAnnouncement(r.Context(), a.p, id); err != nil {
+		return err
+	}
+	s.log.Info("announcement deleted", "org", a.p.OrgID, "announcement", id, "by", a.p.AccountID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

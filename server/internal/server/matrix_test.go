@@ -338,10 +338,19 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /api/v1/clients (another group)": httpCell("POST", "/api/v1/clients", func(_ *testing.T, f *matrixFixture, _ matrixActor) string {
 			return fmt.Sprintf(`{"nickname":"x","group_id":%d}`, f.otherGroup.ID)
 		}),
-		"GET /api/v1/groups":                                       httpCell("GET", "/api/v1/groups", nil),
-		"POST /api/v1/groups":                                      groupCell(),
-		"PATCH /api/v1/groups/{id}":                                httpCell("PATCH", "/api/v1/groups/{other-group}", jsonBody(`{"access_until":"2099-01-01T00:00:00Z"}`)),
-		"GET /api/v1/clients (with login IDs)":                     loginIDsCell,
+		"GET /api/v1/groups":                   httpCell("GET", "/api/v1/groups", nil),
+		"POST /api/v1/groups":                  groupCell(),
+		"PATCH /api/v1/groups/{id}":            httpCell("PATCH", "/api/v1/groups/{other-group}", jsonBody(`{"access_until":"2099-01-01T00:00:00Z"}`)),
+		"GET /api/v1/clients (with login IDs)": loginIDsCell,
+		"GET /api/v1/announcements":            httpCell("GET", "/api/v1/announcements", nil),
+		"POST /api/v1/announcements":           httpCell("POST", "/api/v1/announcements", jsonBody(`{"body":"年末年始の休業のお知らせ"}`)),
+		"DELETE /api/v1/announcements/{id}": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			an, err := f.o.admin.CreateAnnouncement(context.Background(), protocol.AnnouncementRequest{Body: "消すお知らせ"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return httpCell("DELETE", fmt.Sprintf("/api/v1/announcements/%d", an.ID), nil)(t, f, a)
+		},
 		"PATCH /api/v1/me":                                         httpCell("PATCH", "/api/v1/me", jsonBody(`{"display_name":"担当A"}`)),
 		"GET /api/v1/staff":                                        httpCell("GET", "/api/v1/staff", nil),
 		"POST /api/v1/staff":                                       httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),

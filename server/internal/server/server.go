@@ -269,6 +269,11 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 		s.hub.onReply = notify
+		s.hub.onNews = func(clientID int64) {
+			if !n.NotifyKind(clientID, push.KindNews) {
+				m.pushDropped.Inc()
+			}
+		}
 		if s.presence != nil {
 			s.presence.notify = notify
 			s.hub.onReply = s.presence.reply // connected to another replica: no push
@@ -341,6 +346,10 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/nominate", s.authed(clients, s.nominate)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 		{"GET /api/v1/stats/unanswered", s.authed(admins, s.unansweredWeeks)},
+
+		{"GET /api/v1/announcements", s.authed(people, s.listAnnouncements)},
+		{"POST /api/v1/announcements", s.authed(admins, s.createAnnouncement)},
+		{"DELETE /api/v1/announcements/{id}", s.authed(admins, s.deleteAnnouncement)},
 
 		{"GET /api/v1/push/config", s.authed(clients, s.pushConfig)},
 		{"PUT /api/v1/push", s.authed(clients, s.setPushToken)},

@@ -119,6 +119,10 @@ const (
 	// ChangeOffered: the pool began or stopped being offered to a
 	// counselor (AccountID, Offered); Pool is what waits in it then.
 	ChangeOffered
+	// ChangeNews: an announcement for ClientIDs (issue 16); their apps
+	// are told there is news, and phones without a connection get a
+	// content-free push.
+	ChangeNews
 )
 
 // Change is something that connected apps may need to hear about. Changes
@@ -154,6 +158,8 @@ type Change struct {
 	Open     int
 	Offered  bool
 	Pool     []protocol.Conversation
+	// ChangeNews: the clients an announcement is for.
+	ClientIDs []int64
 	// StaffOnly: a ChangeConversation only staff hear of (a change of
 	// progress: the client is not even told that something changed).
 	StaffOnly bool
@@ -188,6 +194,8 @@ type SweepResult struct {
 	// Unanswered: conversations that left the pool as 対応できず, their
 	// clients sent the apology.
 	Unanswered int
+	// Announcements past their expiry (issue 16).
+	Announcements int
 }
 
 // Store is everything the server keeps: the sum of the parts below, each
@@ -207,6 +215,24 @@ type Store interface {
 	ClientNotes
 	Team
 	Groups
+	Announcements
+}
+
+// Announcements are admins' notices to clients (お知らせ, issue 16),
+// kept apart from conversations: no sequence number, no focus rule, and
+// deleted by the sweep once expired (protocol.Announcement.ExpiresAt).
+type Announcements interface {
+	// CreateAnnouncement stores an admin's announcement
+	// (rules.NewAnnouncement), records it in the audit log and, if it
+	// shows now, publishes ChangeNews for the clients it is for.
+	CreateAnnouncement(ctx context.Context, p Principal, req protocol.AnnouncementRequest) (protocol.Announcement, error)
+	// Announcements lists, for admins, every announcement of the
+	// organisation not yet expired, newest first; for a client, those
+	// shown to it now (rules.Shown), without their groups.
+	Announcements(ctx context.Context, p Principal) ([]protocol.Announcement, error)
+	// DeleteAnnouncement removes one at once (admins), recorded in the
+	// audit log.
+	DeleteAnnouncement(ctx context.Context, p Principal, id int64) error
 }
 
 // DefaultGroupName names each organisation's default client group (issue

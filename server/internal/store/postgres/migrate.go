@@ -306,6 +306,21 @@ CREATE TABLE registrar_groups (
 ALTER TABLE accounts DROP CONSTRAINT accounts_role_check;
 ALTER TABLE accounts ADD CONSTRAINT accounts_role_check CHECK (role IN ('admin','counselor','client','registrar'));
 `,
+	// Issue 16: announcements (the SQLite store's).
+	`
+CREATE TABLE announcements (
+	id         bigserial PRIMARY KEY,
+	org_id     bigint NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	body       text NOT NULL,
+	group_ids  text NOT NULL DEFAULT '[]',
+	starts_at  bigint,
+	ends_at    bigint,
+	expires_at bigint NOT NULL,
+	created_at bigint NOT NULL
+);
+CREATE INDEX announcements_org ON announcements(org_id, expires_at);
+CREATE INDEX announcements_expiry ON announcements(expires_at);
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

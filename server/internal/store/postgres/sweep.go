@@ -97,6 +97,12 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 			return nil, fmt.Errorf("delete old audit entries: %w", err)
 		}
 		res.AuditEntries = int(tag.RowsAffected())
+		// Announcements past their expiry (issue 16).
+		antag, err := tx.Exec("DELETE FROM announcements WHERE expires_at <= ?", now)
+		if err != nil {
+			return nil, fmt.Errorf("delete expired announcements: %w", err)
+		}
+		res.Announcements = int(antag.RowsAffected())
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}

@@ -881,6 +881,16 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return nil, fmt.Errorf("delete old audit entries: %w", err)
 		}
 		res.AuditEntries = int(n)
+		// Announcements past their expiry (issue 16), on the same schedule
+		// as messages.
+		anres, err := tx.Exec("DELETE FROM announcements WHERE expires_at <= ?", now)
+		if err != nil {
+			return nil, fmt.Errorf("delete expired announcements: %w", err)
+		}
+		if n, err = anres.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("delete expired announcements: %w", err)
+		}
+		res.Announcements = int(n)
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}

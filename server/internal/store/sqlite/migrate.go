@@ -412,6 +412,22 @@ PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql, '(''admin'',''counselor'',''client'')', '(''admin'',''counselor'',''client'',''registrar'')')
 	WHERE type = 'table' AND name = 'accounts';
 `,
+	// Issue 16: announcements (お知らせ) to all clients or chosen groups
+	// (group_ids, a JSON array; [] for all), deleted at expires_at.
+	`
+CREATE TABLE announcements (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id     INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	body       TEXT NOT NULL,
+	group_ids  TEXT NOT NULL DEFAULT '[]',
+	starts_at  INTEGER,
+	ends_at    INTEGER,
+	expires_at INTEGER NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX announcements_org ON announcements(org_id, expires_at);
+CREATE INDEX announcements_expiry ON announcements(expires_at);
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

@@ -192,6 +192,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClientNotes", testClientNotes},
 		{"ConcurrentNoteEditsOneWins", testConcurrentNoteEdits},
 		{"GroupsAndRegistrars", testGroups},
+		{"Announcements", testAnnouncements},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
