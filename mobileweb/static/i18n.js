@@ -1,5 +1,6 @@
 // Japanese first; English when the browser prefers it.
 const ja = {
+  news: "お知らせ", newsClose: "お知らせを閉じる",
   appName: "対話", exit: "すぐに閉じる", exitLabel: "すぐに閉じる（画面を消して閉じます）", menu: "メニュー", menuClose: "閉じる",
   signIn: "ログイン", loginId: "ログインID", password: "パスワード", showPassword: "パスワードを表示",
   loginHint: "ログイン用紙に書かれたIDとパスワードを入力してください。全角で入力しても大丈夫です。",
@@ -71,6 +72,7 @@ const ja = {
   pushFailed: "通知の設定ができませんでした。通信環境を確認して、もう一度お試しください。",
 };
 const en = {
+  news: "Notice", newsClose: "Close the notice",
   appName: "Taiwa", exit: "Quick exit", exitLabel: "Quick exit (clears the screen and closes)", menu: "Menu", menuClose: "Close",
   signIn: "Sign in", loginId: "Login ID", password: "Password", showPassword: "Show password",
   loginHint: "Enter the login ID and password printed on your slip. Full-width characters are fine.",

@@ -128,7 +128,9 @@ func newClientsTabFor(env *adminEnv, registrar bool) *clientsTab {
 			container.NewBorder(nil, nil, nil, setUntil, t.until), reset, logout, devices, del,
 		)
 	}
-	left := container.NewBorder(container.NewBorder(nil, nil, nil, t.groupFilter, t.filter), nil, nil, nil, t.list)
+	// The group filter under the search box: beside it, a long group
+	// name was cut to a few characters.
+	left := container.NewBorder(container.NewVBox(t.filter, t.groupFilter), nil, nil, nil, t.list)
 	split := container.NewHSplit(left, container.NewVScroll(form))
 	split.Offset = 0.58
 	t.content = split
