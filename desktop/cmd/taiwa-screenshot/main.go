@@ -216,7 +216,7 @@ func run() error {
 	if err := dataset.Tools(ctx, admin); err != nil {
 		return err
 	}
-	// Issue 16: the provider serves several companies; the desk's clients
+	// Issue 16: announcements, and the provider serves several companies; the desk's clients
 	// are spread over three groups (the rest stay in the default group).
 	var groups []protocol.Group
 	for _, n := range []string{"みどり商事", "青葉工業", "春のセミナー"} {
@@ -226,6 +226,10 @@ func run() error {
 		}
 		groups = append(groups, g)
 	}
+	if _, err := admin.CreateAnnouncement(ctx, protocol.AnnouncementRequest{Body: "年末年始は12月29日から1月3日まで休業します。\n休業中に届いたメッセージには1月4日以降に返信します。",
+		EndsAt: ptr(time.Now().AddDate(0, 1, 0))}); err != nil {
+		return fmt.Errorf("announce: %w", err)
+	}
 	for i, c := range desk.Clients {
 		if i%4 == 3 {
 			continue
@@ -233,6 +237,10 @@ func run() error {
 		if _, err := admin.UpdateClient(ctx, c.Account.ID, protocol.UpdateClientRequest{GroupID: groups[i%4].ID}); err != nil {
 			return fmt.Errorf("move to a group: %w", err)
 		}
+	}
+	if _, err := admin.CreateAnnouncement(ctx, protocol.AnnouncementRequest{Body: "みどり商事の皆さまへ：4月から契約が更新されます。引き続きご利用いただけます。",
+		GroupIDs: []int64{groups[0].ID}}); err != nil {
+		return fmt.Errorf("announce to a group: %w", err)
 	}
 
 	// Three clients who write while the counselor works.
@@ -550,7 +558,7 @@ func run() error {
 	}
 	// The organisation's settings, the staff and the audit log: their tabs
 	// at the top of the admin window.
-	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}, {"450", "admin-groups.png"}} {
+	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}, {"450", "admin-groups.png"}, {"505", "admin-news.png"}} {
 		if err := s.steps([]string{"mousemove", tab.x, "24"}, []string{"click", "1"}); err != nil {
 			return err
 		}

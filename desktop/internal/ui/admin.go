@@ -40,6 +40,10 @@ type AdminAPI interface {
 	Groups(ctx context.Context) ([]protocol.Group, error)
 	CreateGroup(ctx context.Context, req protocol.GroupRequest) (protocol.Group, error)
 	UpdateGroup(ctx context.Context, id int64, req protocol.GroupRequest) (protocol.Group, error)
+	// Announcements (お知らせ).
+	Announcements(ctx context.Context) ([]protocol.Announcement, error)
+	CreateAnnouncement(ctx context.Context, req protocol.AnnouncementRequest) (protocol.Announcement, error)
+	DeleteAnnouncement(ctx context.Context, id int64) error
 }
 
 // adminEnv is what the admin tabs share: the server, the window, and how
@@ -101,8 +105,10 @@ type Admin struct {
 	// Issue 14: the organisation's canned replies.
 	templates    *templatesTab
 	templatesTab *container.TabItem
-	// Issue 16: client groups.
-	groups *groupsTab
+	// Issue 16: client groups and announcements.
+	groups  *groupsTab
+	news    *announcementsTab
+	newsTab *container.TabItem
 }
 
 // AdminOptions connect the admin screen to the app's session.
@@ -131,6 +137,8 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 	a.templatesTab = container.NewTabItem(T("admin.templates", "Canned replies"), a.templates.content)
 	a.groups = newGroupsTab(env)
 	a.groups.changed = a.Reload
+	a.news = newAnnouncementsTab(env)
+	a.newsTab = container.NewTabItem(T("admin.news", "Announcements"), a.news.content)
 	a.tabs = container.NewAppTabs(
 		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
@@ -139,6 +147,7 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		a.templatesTab,
 		// Last, so that the tabs before keep their places.
 		container.NewTabItem(T("admin.groups", "Groups"), a.groups.content),
+		a.newsTab,
 	)
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		if t == a.auditTab {
@@ -146,6 +155,9 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		}
 		if t == a.templatesTab {
 			a.templates.Load()
+		}
+		if t == a.newsTab {
+			a.news.Load()
 		}
 	}
 	a.clients.changed = a.Reload
@@ -182,6 +194,7 @@ func (a *Admin) Reload() {
 		a.clients.show(clients)
 		a.groups.show(groups)
 		a.staff.setGroups(groups)
+		a.news.setGroups(groups)
 		a.staff.show(staff)
 	})
 }

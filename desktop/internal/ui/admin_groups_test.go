@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/taiwa-chat/taiwa/pkg/client"
@@ -37,6 +38,21 @@ func TestAdminGroupsAndRegistrar(t *testing.T) {
 		t.Errorf("the list line lacks the group: %q", clientLine(a.clients.shown[0]))
 	}
 
+	// An announcement to A社 only, sent from the tab after asking.
+	a.news.to.SetSelected([]string{"A社"})
+	a.news.Send("年末年始は12月29日から休業します。", "", "2099-01-03")
+	if list, _ := srv.Admin.Announcements(ctx); len(list) != 0 {
+		t.Fatal("sent without asking")
+	}
+	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter confirms
+	sent, err := srv.Admin.Announcements(ctx)
+	if err != nil || len(sent) != 1 || len(sent[0].GroupIDs) != 1 || sent[0].GroupIDs[0] != a.groups.groups[1].ID || sent[0].EndsAt == nil {
+		t.Fatalf("sent: %+v %v", sent, err)
+	}
+	if len(a.news.list) != 1 || !strings.Contains(a.news.line(a.news.list[0]), "A社") {
+		t.Fatalf("the tab lists %+v", a.news.list)
+	}
+
 	a.staff.nick.SetText("受付")
 	a.staff.role.SetSelectedIndex(2)
 	if !a.staff.regGroup.Visible() {
@@ -65,6 +81,9 @@ func TestAdminGroupsAndRegistrar(t *testing.T) {
 	closeDialogs(w)
 	if len(r.clients.all) != 4 {
 		t.Fatalf("after registering: %d", len(r.clients.all))
+	}
+	if _, err := reg.Announcements(ctx); err == nil {
+		t.Error("a registrar read the announcements")
 	}
 	if _, err := reg.Conversations(ctx); err == nil {
 		t.Error("a registrar read the conversations")
