@@ -28,10 +28,20 @@ const (
 	// never the text).
 	AuditAnnouncementSent    AuditAction = "announcement_sent"
 	AuditAnnouncementDeleted AuditAction = "announcement_deleted"
+	// API keys (detail: the key's ID; never the key). What a key does is
+	// recorded with actor_role "api_key" and the key's name.
+	AuditAPIKeyCreated AuditAction = "api_key_created"
+	AuditAPIKeyRevoked AuditAction = "api_key_revoked"
+	// AuditAutoDeleted: a client deleted by the sweep, DeleteAfterAccessDays
+	// after their access ended (actor_role "system").
+	AuditAutoDeleted AuditAction = "client_auto_deleted"
 )
 
 // ActorOperator is the actor role of the server's command line.
 const ActorOperator = "operator"
+
+// ActorAPIKey is the actor role of an API key's request (issue 16).
+const ActorAPIKey = "api_key"
 
 // AuditEntry is one line of an organisation's audit log: who did what to
 // whom, and when. It never holds message text, notes or passwords;

@@ -262,6 +262,10 @@ type Settings struct {
 	// with the default set (risk first); staff only, never sent to
 	// clients.
 	CrisisPhrases []string `json:"crisis_phrases,omitempty"`
+	// DeleteAfterAccessDays: a client whose access has ended (their own
+	// date or their group's) is deleted this many days later, with the
+	// same erasure and receipts as a manual deletion (0: never; issue 16).
+	DeleteAfterAccessDays int `json:"delete_after_access_days,omitempty"`
 }
 
 // No client left without an answer: defaults and bounds.
@@ -352,6 +356,7 @@ type SettingsPatch struct {
 	UnansweredTimeoutHours *int            `json:"unanswered_timeout_hours,omitempty"`
 	ApologyText            *string         `json:"apology_text,omitempty"`
 	CrisisPhrases          *[]string       `json:"crisis_phrases,omitempty"`
+	DeleteAfterAccessDays  *int            `json:"delete_after_access_days,omitempty"`
 }
 
 // Org is an organisation as its members see it.

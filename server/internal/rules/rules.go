@@ -229,8 +229,19 @@ type ClientUpdate struct {
 
 // UpdateClient applies an admin's change to a client; to is the group the
 // client moves to (u.GroupID, loaded by the store), nil if none.
-func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateClientRequest, to *protocol.Group, now time.Time) (ClientUpdate, error) {
-	if actor.Role != protocol.RoleAdmin || a.OrgID != actor.OrgID {
+//
+// An API key (issue 16) sets or clears the end of access of a client of
+// its groups (s), nothing else.
+func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateClientRequest, to *protocol.Group, s Scope, now time.Time) (ClientUpdate, error) {
+	switch {
+	case actor.KeyID != 0:
+		if a.Role != protocol.RoleClient || !ManagesClient(actor, a.OrgID, s) {
+			return ClientUpdate{}, protocol.Errorf(protocol.CodeNotFound, "no such client")
+		}
+		if u.Nickname != nil || u.Note != nil || u.GroupID != 0 {
+			return ClientUpdate{}, protocol.Errorf(protocol.CodeForbidden, "an API key sets only the end of access")
+		}
+	case actor.Role != protocol.RoleAdmin || a.OrgID != actor.OrgID:
 		return ClientUpdate{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
 	}
 	if a.Role != protocol.RoleClient {
@@ -285,6 +296,13 @@ func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateCl
 // each other at once must not leave none). A registrar deletes clients of
 // their groups (s), nothing else.
 func DeleteAccount(actor store.Principal, targetID int64, targetRole protocol.Role, admins int, s Scope) error {
+	if actor.Role == protocol.RoleSystem {
+		// The sweep's automatic deletion (AutoDeleteDue): clients only.
+		if targetRole != protocol.RoleClient {
+			return protocol.Errorf(protocol.CodeForbidden, "only clients are deleted automatically")
+		}
+		return nil
+	}
 	if actor.Role == protocol.RoleRegistrar {
 		if targetRole != protocol.RoleClient || !ManagesClient(actor, actor.OrgID, s) {
 			return protocol.Errorf(protocol.CodeForbidden, "registrars delete clients of their groups only")

@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -21,6 +22,9 @@ type Principal struct {
 	AccountID int64
 	OrgID     int64
 	Role      protocol.Role
+	// KeyID is an API key acting (issue 16): Role is then RoleRegistrar,
+	// AccountID 0, and the key's groups are its scope.
+	KeyID int64
 }
 
 // IsStaff reports whether the principal is an admin or counselor.
@@ -50,7 +54,39 @@ type NewAccount struct {
 	// and a registrar's groups.
 	GroupID  int64
 	GroupIDs []int64
+	// Idem, for a client made through the provisioning API, is recorded
+	// in the same transaction: a second request with the same key finds
+	// it and creates nothing (ErrIdempotencyKeyUsed).
+	Idem *NewIdempotency
 }
+
+// NewIdempotency is an Idempotency-Key's record about to be made with the
+// client it created. Seal makes the stored answer for the login ID the
+// account gets (sealed under a key only the caller can derive again).
+type NewIdempotency struct {
+	KeyID       int64
+	Key         string
+	RequestHash []byte
+	Seal        func(loginID string) []byte
+}
+
+// Idempotency is a recorded creating request of an API key.
+type Idempotency struct {
+	KeyID       int64
+	Key         string
+	RequestHash []byte
+	AccountID   int64
+	GroupID     int64
+	Sealed      []byte
+	CreatedAt   time.Time
+}
+
+// ErrIdempotencyKeyUsed: the API key already made a client with this
+// Idempotency-Key (a retry, or a concurrent twin that committed first).
+var ErrIdempotencyKeyUsed = errors.New("idempotency key already used")
+
+// IdempotencyKept is how long an Idempotency-Key is remembered.
+const IdempotencyKept = 24 * time.Hour
 
 // Session is a signed-in device.
 type Session struct {
@@ -196,6 +232,9 @@ type SweepResult struct {
 	Unanswered int
 	// Announcements past their expiry (issue 16).
 	Announcements int
+	// AutoDeleted: clients deleted delete_after_access_days after their
+	// access ended (issue 16).
+	AutoDeleted int
 }
 
 // Store is everything the server keeps: the sum of the parts below, each
@@ -216,6 +255,23 @@ type Store interface {
 	Team
 	Groups
 	Announcements
+	APIKeys
+}
+
+// APIKeys are the provisioning API's keys (issue 16): made and revoked by
+// admins, stored by hash, scoped to groups; each acts as a registrar of
+// its groups (Principal.KeyID), recorded in the audit log under its name.
+type APIKeys interface {
+	// CreateAPIKey records a key by the hash of its secret (admins).
+	CreateAPIKey(ctx context.Context, p Principal, req protocol.APIKeyRequest, tokenHash []byte) (protocol.APIKey, error)
+	// APIKeys lists the organisation's keys, revoked ones too (admins).
+	APIKeys(ctx context.Context, p Principal) ([]protocol.APIKey, error)
+	// RevokeAPIKey ends a key at once (admins).
+	RevokeAPIKey(ctx context.Context, p Principal, id int64) error
+	// APIKeyByToken finds a live key by its hash and the principal it acts as.
+	APIKeyByToken(ctx context.Context, tokenHash []byte) (Principal, protocol.APIKey, error)
+	// Idempotent returns a key's record of an Idempotency-Key, or nil.
+	Idempotent(ctx context.Context, keyID int64, key string) (*Idempotency, error)
 }
 
 // Announcements are admins' notices to clients (お知らせ, issue 16),

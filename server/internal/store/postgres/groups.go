@@ -53,6 +53,9 @@ func registrarGroups(q querier, accountID int64) ([]int64, error) {
 // actorGroups is the scope's actor half: a registrar's groups, nil for
 // anyone else.
 func actorGroups(q querier, p store.Principal) ([]int64, error) {
+	if p.KeyID != 0 {
+		return keyGroups(q, p.KeyID)
+	}
 	if p.Role != protocol.RoleRegistrar {
 		return nil, nil
 	}

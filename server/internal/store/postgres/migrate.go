@@ -321,6 +321,30 @@ CREATE TABLE announcements (
 CREATE INDEX announcements_org ON announcements(org_id, expires_at);
 CREATE INDEX announcements_expiry ON announcements(expires_at);
 `,
+	// Issue 16: the provisioning API's keys and Idempotency-Keys (the
+	// SQLite store's).
+	`
+CREATE TABLE api_keys (
+	id         bigserial PRIMARY KEY,
+	org_id     bigint NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	name       text NOT NULL,
+	group_ids  text NOT NULL,
+	token_hash bytea NOT NULL UNIQUE,
+	created_at bigint NOT NULL,
+	revoked_at bigint
+);
+CREATE TABLE idempotency (
+	key_id       bigint NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+	idem_key     text NOT NULL,
+	request_hash bytea NOT NULL,
+	account_id   bigint NOT NULL,
+	group_id     bigint NOT NULL,
+	sealed       bytea NOT NULL,
+	created_at   bigint NOT NULL,
+	PRIMARY KEY (key_id, idem_key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

@@ -77,6 +77,9 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
 		return res, err
 	}
+	if res.AutoDeleted, err = db.sweepAutoDelete(ctx); err != nil {
+		return res, err
+	}
 	err = db.do(ctx, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		if _, err := tx.Exec("DELETE FROM ended_sessions WHERE ended_at <= ?", now-endedKept.Milliseconds()); err != nil {
@@ -103,6 +106,9 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 			return nil, fmt.Errorf("delete expired announcements: %w", err)
 		}
 		res.Announcements = int(antag.RowsAffected())
+		if _, err := tx.Exec("DELETE FROM idempotency WHERE created_at <= ?", now-store.IdempotencyKept.Milliseconds()); err != nil {
+			return nil, fmt.Errorf("forget old idempotency keys: %w", err)
+		}
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}

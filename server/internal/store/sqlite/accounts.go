@@ -119,6 +119,13 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 			return nil, fmt.Errorf("insert conversation: %w", err)
 		}
 		convID, _ := res.LastInsertId()
+		if a.Idem != nil {
+			// In the creating transaction: a twin request with the same
+			// Idempotency-Key rolls this client back.
+			if err := recordIdempotency(tx, a.Idem, out.ID, group.ID, a.LoginID, ms(now)); err != nil {
+				return nil, err
+			}
+		}
 		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
 		if !group.Default {
 			conv.GroupName = group.Name // as convCols: the default group goes unlabelled
@@ -255,7 +262,7 @@ func (r rowWith) Scan(dest ...any) error { return r.sc.Scan(append(dest, r.more)
 
 // UpdateClient changes a client's nickname, note or access date.
 func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error) {
-	if p.Role != protocol.RoleAdmin {
+	if p.Role != protocol.RoleAdmin && p.KeyID == 0 {
 		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
 	}
 	var out protocol.Account
@@ -276,7 +283,11 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 			}
 			to = &g
 		}
-		up, err := rules.UpdateClient(p, a.Account, u, to, now)
+		groups, err := actorGroups(ctx, tx, p)
+		if err != nil {
+			return nil, err
+		}
+		up, err := rules.UpdateClient(p, a.Account, u, to, rules.Scope{ActorGroups: groups, ClientGroup: a.GroupID}, now)
 		if err != nil {
 			return nil, err
 		}
@@ -402,7 +413,7 @@ func (db *DB) ChangeOwnPassword(ctx context.Context, p store.Principal, sessionI
 
 // DeleteAccount removes an account and everything that hangs on it.
 func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) error {
-	if !p.Role.ManagesClients() {
+	if !p.Role.ManagesClients() && p.Role != protocol.RoleSystem {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
 	var role protocol.Role
@@ -433,7 +444,11 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		if err != nil {
 			return nil, err
 		}
-		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditAccountDeleted, id, role, string(role)); err != nil {
+		action := protocol.AuditAccountDeleted
+		if p.Role == protocol.RoleSystem {
+			action = protocol.AuditAutoDeleted
+		}
+		if err := record(tx, db.clock(), p, p.OrgID, action, id, role, string(role)); err != nil {
 			return nil, err
 		}
 		if role == protocol.RoleClient {

@@ -57,6 +57,9 @@ func registrarGroups(ctx context.Context, q rowsQuerier, accountID int64) ([]int
 // actorGroups is the scope's actor half: a registrar's groups, nil for
 // anyone else.
 func actorGroups(ctx context.Context, q rowsQuerier, p store.Principal) ([]int64, error) {
+	if p.KeyID != 0 {
+		return keyGroups(ctx, q, p.KeyID)
+	}
 	if p.Role != protocol.RoleRegistrar {
 		return nil, nil
 	}

@@ -854,6 +854,9 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
 		return res, err
 	}
+	if res.AutoDeleted, err = db.sweepAutoDelete(ctx); err != nil {
+		return res, err
+	}
 	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		// Sessions past their expiry, and those of clients whose access
@@ -891,6 +894,9 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return nil, fmt.Errorf("delete expired announcements: %w", err)
 		}
 		res.Announcements = int(n)
+		if _, err := tx.Exec("DELETE FROM idempotency WHERE created_at <= ?", now-store.IdempotencyKept.Milliseconds()); err != nil {
+			return nil, fmt.Errorf("forget old idempotency keys: %w", err)
+		}
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}

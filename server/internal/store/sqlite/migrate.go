@@ -428,6 +428,32 @@ CREATE TABLE announcements (
 CREATE INDEX announcements_org ON announcements(org_id, expires_at);
 CREATE INDEX announcements_expiry ON announcements(expires_at);
 `,
+	// Issue 16: the provisioning API's keys (by hash, scoped to groups)
+	// and the Idempotency-Keys of the clients they made (the answer sealed
+	// under a key derived from the API key and the Idempotency-Key, which
+	// the server does not keep), remembered for a day.
+	`
+CREATE TABLE api_keys (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id     INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	group_ids  TEXT NOT NULL,
+	token_hash BLOB NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER
+);
+CREATE TABLE idempotency (
+	key_id       INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+	idem_key     TEXT NOT NULL,
+	request_hash BLOB NOT NULL,
+	account_id   INTEGER NOT NULL,
+	group_id     INTEGER NOT NULL,
+	sealed       BLOB NOT NULL,
+	created_at   INTEGER NOT NULL,
+	PRIMARY KEY (key_id, idem_key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

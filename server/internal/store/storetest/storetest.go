@@ -193,6 +193,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoteEditsOneWins", testConcurrentNoteEdits},
 		{"GroupsAndRegistrars", testGroups},
 		{"Announcements", testAnnouncements},
+		{"APIKeysAndIdempotency", testAPIKeys},
+		{"AutoDeleteAfterAccess", testAutoDelete},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
