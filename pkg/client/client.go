@@ -163,6 +163,23 @@ func (c *Client) DeleteAnnouncement(ctx context.Context, id int64) error {
 	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/announcements/%d", id), nil, nil)
 }
 
+// APIKeys lists the organisation's API keys (admins; never the keys).
+func (c *Client) APIKeys(ctx context.Context) ([]protocol.APIKey, error) {
+	var out []protocol.APIKey
+	return out, c.do(ctx, http.MethodGet, "/api/v1/apikeys", nil, &out)
+}
+
+// CreateAPIKey makes an API key; the answer shows it this once (admins).
+func (c *Client) CreateAPIKey(ctx context.Context, req protocol.APIKeyRequest) (protocol.NewAPIKey, error) {
+	var out protocol.NewAPIKey
+	return out, c.do(ctx, http.MethodPost, "/api/v1/apikeys", req, &out)
+}
+
+// RevokeAPIKey ends an API key at once (admins).
+func (c *Client) RevokeAPIKey(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/apikeys/%d", id), nil, nil)
+}
+
 // CreateClient registers a client and returns its one-time credentials (admins).
 func (c *Client) CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error) {
 	var out protocol.Credentials

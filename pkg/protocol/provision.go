@@ -69,5 +69,14 @@ type ProvisionUpdateRequest struct {
 	ClearAccessUntil bool       `json:"clear_access_until,omitempty"`
 }
 
+// ProvisionedAccess answers a change of the end of access: the client's
+// own date and when their access ends (the earlier of it and their
+// group's).
+type ProvisionedAccess struct {
+	ID          int64      `json:"id"`
+	AccessUntil *time.Time `json:"access_until,omitempty"`
+	AccessEnds  *time.Time `json:"access_ends,omitempty"`
+}
+
 // Automatic deletion after access ends (days; 0: never).
 const MaxDeleteAfterAccessDays = 3650

@@ -134,6 +134,10 @@ type Account struct {
 	GroupName        string     `json:"group_name,omitempty"`
 	GroupAccessUntil *time.Time `json:"group_access_until,omitempty"`
 	GroupIDs         []int64    `json:"group_ids,omitempty"`
+	// DeleteAt is when a client whose access ends is deleted
+	// automatically (the organisation's delete_after_access_days): in
+	// admins' and registrars' lists only.
+	DeleteAt *time.Time `json:"delete_at,omitempty"`
 }
 
 // AccessEnds is when a client's access ends: the earlier of its own date

@@ -78,6 +78,16 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, a *session)
 	if err != nil {
 		return err
 	}
+	if a.p.Role.ManagesClients() {
+		// Who is due for automatic deletion, and when (issue 16).
+		org, err := s.store.Org(r.Context(), a.p.OrgID)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			list[i].DeleteAt = rules.DeletionDue(list[i], org.Settings.DeleteAfterAccessDays)
+		}
+	}
 	writeJSON(w, http.StatusOK, list)
 	return nil
 }

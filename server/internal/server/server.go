@@ -347,6 +347,13 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 		{"GET /api/v1/stats/unanswered", s.authed(admins, s.unansweredWeeks)},
 
+		{"GET /api/v1/apikeys", s.authed(admins, s.listAPIKeys)},
+		{"POST /api/v1/apikeys", s.authed(admins, s.createAPIKey)},
+		{"DELETE /api/v1/apikeys/{id}", s.authed(admins, s.revokeAPIKey)},
+		// The provisioning API: API keys, not sessions (provision.go).
+		{"POST /api/v1/provision/clients", s.keyed(s.provisionClient)},
+		{"PATCH /api/v1/provision/clients/{id}", s.keyed(s.updateProvisioned)},
+		{"DELETE /api/v1/provision/clients/{id}", s.keyed(s.deleteProvisioned)},
 		{"GET /api/v1/announcements", s.authed(people, s.listAnnouncements)},
 		{"POST /api/v1/announcements", s.authed(admins, s.createAnnouncement)},
 		{"DELETE /api/v1/announcements/{id}", s.authed(admins, s.deleteAnnouncement)},
