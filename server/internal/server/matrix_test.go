@@ -342,7 +342,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"POST /api/v1/groups":                  groupCell(),
 		"PATCH /api/v1/groups/{id}":            httpCell("PATCH", "/api/v1/groups/{other-group}", jsonBody(`{"access_until":"2099-01-01T00:00:00Z"}`)),
 		"GET /api/v1/clients (with login IDs)": loginIDsCell,
-		"GET /api/v1/apikeys": httpCell("GET", "/api/v1/apikeys", nil),
+		"GET /api/v1/apikeys":                  httpCell("GET", "/api/v1/apikeys", nil),
 		"POST /api/v1/apikeys": httpCell("POST", "/api/v1/apikeys", func(_ *testing.T, f *matrixFixture, _ matrixActor) string {
 			return fmt.Sprintf(`{"name":"予約システム","group_ids":[%d]}`, f.otherGroup.ID)
 		}),
@@ -353,8 +353,8 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 			return httpCell("DELETE", fmt.Sprintf("/api/v1/apikeys/%d", k.APIKey.ID), nil)(t, f, a)
 		},
-		"GET /api/v1/announcements":            httpCell("GET", "/api/v1/announcements", nil),
-		"POST /api/v1/announcements":           httpCell("POST", "/api/v1/announcements", jsonBody(`{"body":"年末年始の休業のお知らせ"}`)),
+		"GET /api/v1/announcements":  httpCell("GET", "/api/v1/announcements", nil),
+		"POST /api/v1/announcements": httpCell("POST", "/api/v1/announcements", jsonBody(`{"body":"年末年始の休業のお知らせ"}`)),
 		"DELETE /api/v1/announcements/{id}": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
 			an, err := f.o.admin.CreateAnnouncement(context.Background(), protocol.AnnouncementRequest{Body: "消すお知らせ"})
 			if err != nil {
