@@ -238,6 +238,17 @@ func run() error {
 			return fmt.Errorf("move to a group: %w", err)
 		}
 	}
+	// 青葉工業's contract ends in two months; clients are deleted 30 days
+	// after their access ends; a booking system has a key for 春のセミナー.
+	if _, err := admin.UpdateGroup(ctx, groups[1].ID, protocol.GroupRequest{AccessUntil: ptr(time.Now().AddDate(0, 2, 0))}); err != nil {
+		return fmt.Errorf("group end: %w", err)
+	}
+	if _, err := admin.UpdateSettings(ctx, protocol.SettingsPatch{DeleteAfterAccessDays: ptr(30)}); err != nil {
+		return fmt.Errorf("deletion setting: %w", err)
+	}
+	if _, err := admin.CreateAPIKey(ctx, protocol.APIKeyRequest{Name: "セミナー申込システム", GroupIDs: []int64{groups[2].ID}}); err != nil {
+		return fmt.Errorf("api key: %w", err)
+	}
 	if _, err := admin.CreateAnnouncement(ctx, protocol.AnnouncementRequest{Body: "みどり商事の皆さまへ：4月から契約が更新されます。引き続きご利用いただけます。",
 		GroupIDs: []int64{groups[0].ID}}); err != nil {
 		return fmt.Errorf("announce to a group: %w", err)
@@ -558,7 +569,7 @@ func run() error {
 	}
 	// The organisation's settings, the staff and the audit log: their tabs
 	// at the top of the admin window.
-	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}, {"450", "admin-groups.png"}, {"505", "admin-news.png"}} {
+	for _, tab := range []struct{ x, name string }{{"114", "settings.png"}, {"210", "staff.png"}, {"281", "audit.png"}, {"360", "admin-templates.png"}, {"450", "admin-groups.png"}, {"505", "admin-news.png"}, {"578", "admin-keys.png"}} {
 		if err := s.steps([]string{"mousemove", tab.x, "24"}, []string{"click", "1"}); err != nil {
 			return err
 		}

@@ -44,6 +44,8 @@ type AdminAPI interface {
 	Announcements(ctx context.Context) ([]protocol.Announcement, error)
 	CreateAnnouncement(ctx context.Context, req protocol.AnnouncementRequest) (protocol.Announcement, error)
 	DeleteAnnouncement(ctx context.Context, id int64) error
+	// The provisioning API's keys.
+	APIKeysAPI
 }
 
 // adminEnv is what the admin tabs share: the server, the window, and how
@@ -109,6 +111,8 @@ type Admin struct {
 	groups  *groupsTab
 	news    *announcementsTab
 	newsTab *container.TabItem
+	keys    *apiKeysTab
+	keysTab *container.TabItem
 }
 
 // AdminOptions connect the admin screen to the app's session.
@@ -139,6 +143,8 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 	a.groups.changed = a.Reload
 	a.news = newAnnouncementsTab(env)
 	a.newsTab = container.NewTabItem(T("admin.news", "Announcements"), a.news.content)
+	a.keys = newAPIKeysTab(env, api)
+	a.keysTab = container.NewTabItem(T("admin.keys", "API keys"), a.keys.content)
 	a.tabs = container.NewAppTabs(
 		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
@@ -148,6 +154,7 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		// Last, so that the tabs before keep their places.
 		container.NewTabItem(T("admin.groups", "Groups"), a.groups.content),
 		a.newsTab,
+		a.keysTab,
 	)
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		if t == a.auditTab {
@@ -158,6 +165,9 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		}
 		if t == a.newsTab {
 			a.news.Load()
+		}
+		if t == a.keysTab {
+			a.keys.Load()
 		}
 	}
 	a.clients.changed = a.Reload
@@ -195,6 +205,7 @@ func (a *Admin) Reload() {
 		a.groups.show(groups)
 		a.staff.setGroups(groups)
 		a.news.setGroups(groups)
+		a.keys.setGroups(groups)
 		a.staff.show(staff)
 	})
 }

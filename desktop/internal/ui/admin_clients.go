@@ -145,6 +145,9 @@ func clientLine(c protocol.Account) string {
 	if end := c.AccessEnds(); end != nil {
 		line += " · " + T("admin.until", "until {{.Date}}", map[string]any{"Date": end.Add(-time.Second).Local().Format("2006-01-02")})
 	}
+	if c.DeleteAt != nil {
+		line += " · " + T("admin.deleteAt", "deleted {{.Date}}", map[string]any{"Date": c.DeleteAt.Local().Format("2006-01-02")})
+	}
 	return line
 }
 

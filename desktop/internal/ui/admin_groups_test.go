@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -53,6 +55,30 @@ func TestAdminGroupsAndRegistrar(t *testing.T) {
 		t.Fatalf("the tab lists %+v", a.news.list)
 	}
 
+	// An API key for A社, shown once, works on the provisioning API.
+	a.keys.scope.SetSelected([]string{"A社"})
+	a.keys.Make("予約システム")
+	if !strings.HasPrefix(a.keys.shown, protocol.APIKeyPrefix) || len(a.keys.keys) != 1 || !strings.Contains(a.keys.line(a.keys.keys[0]), "A社") {
+		t.Fatalf("the key made: %q, listed %+v", a.keys.shown, a.keys.keys)
+	}
+	closeDialogs(w)
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/provision/clients", strings.NewReader(fmt.Sprintf(`{"nickname":"予約客","group_id":%d}`, a.groups.groups[1].ID)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+a.keys.shown)
+	req.Header.Set(protocol.HeaderIdempotencyKey, "order-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the key does not work: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	a.keys.list.Select(0)
+	a.keys.confirmRevoke()
+	w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if keys, _ := srv.Admin.APIKeys(ctx); len(keys) != 1 || keys[0].RevokedAt == nil {
+		t.Fatalf("not revoked: %+v", keys)
+	}
+	a.Reload()
+
 	a.staff.nick.SetText("受付")
 	a.staff.role.SetSelectedIndex(2)
 	if !a.staff.regGroup.Visible() {
@@ -70,7 +96,7 @@ func TestAdminGroupsAndRegistrar(t *testing.T) {
 	r.env.async = func(f func()) { f() }
 	w.SetContent(r.Content())
 	r.Reload()
-	if len(r.clients.all) != 3 || r.clients.all[0].LoginID == "" {
+	if len(r.clients.all) != 4 || r.clients.all[0].LoginID == "" {
 		t.Fatalf("the registrar's list: %+v", r.clients.all)
 	}
 	if len(r.clients.groups) != 1 || r.clients.group.Selected != "A社" {
@@ -79,7 +105,7 @@ func TestAdminGroupsAndRegistrar(t *testing.T) {
 	test.Type(r.clients.nickname, "いつき")
 	r.clients.Register(r.clients.nickname.Text, "")
 	closeDialogs(w)
-	if len(r.clients.all) != 4 {
+	if len(r.clients.all) != 5 {
 		t.Fatalf("after registering: %d", len(r.clients.all))
 	}
 	if _, err := reg.Announcements(ctx); err == nil {
