@@ -163,6 +163,12 @@ func (c *Client) DeleteAnnouncement(ctx context.Context, id int64) error {
 	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/announcements/%d", id), nil, nil)
 }
 
+// GroupUsage returns each group's weekly figures (admins).
+func (c *Client) GroupUsage(ctx context.Context, weeks int) ([]protocol.GroupUsage, error) {
+	var out []protocol.GroupUsage
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/stats/groups?weeks=%d", weeks), nil, &out)
+}
+
 // APIKeys lists the organisation's API keys (admins; never the keys).
 func (c *Client) APIKeys(ctx context.Context) ([]protocol.APIKey, error) {
 	var out []protocol.APIKey

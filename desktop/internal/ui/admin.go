@@ -46,6 +46,7 @@ type AdminAPI interface {
 	DeleteAnnouncement(ctx context.Context, id int64) error
 	// The provisioning API's keys.
 	APIKeysAPI
+	GroupUsage(ctx context.Context, weeks int) ([]protocol.GroupUsage, error)
 }
 
 // adminEnv is what the admin tabs share: the server, the window, and how
@@ -108,11 +109,13 @@ type Admin struct {
 	templates    *templatesTab
 	templatesTab *container.TabItem
 	// Issue 16: client groups and announcements.
-	groups  *groupsTab
-	news    *announcementsTab
-	newsTab *container.TabItem
-	keys    *apiKeysTab
-	keysTab *container.TabItem
+	groups   *groupsTab
+	news     *announcementsTab
+	newsTab  *container.TabItem
+	keys     *apiKeysTab
+	keysTab  *container.TabItem
+	usage    *usageTab
+	usageTab *container.TabItem
 }
 
 // AdminOptions connect the admin screen to the app's session.
@@ -145,6 +148,8 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 	a.newsTab = container.NewTabItem(T("admin.news", "Announcements"), a.news.content)
 	a.keys = newAPIKeysTab(env, api)
 	a.keysTab = container.NewTabItem(T("admin.keys", "API keys"), a.keys.content)
+	a.usage = newUsageTab(env)
+	a.usageTab = container.NewTabItem(T("admin.usage", "Usage"), a.usage.content)
 	a.tabs = container.NewAppTabs(
 		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
@@ -155,6 +160,7 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		container.NewTabItem(T("admin.groups", "Groups"), a.groups.content),
 		a.newsTab,
 		a.keysTab,
+		a.usageTab,
 	)
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		if t == a.auditTab {
@@ -168,6 +174,9 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		}
 		if t == a.keysTab {
 			a.keys.Load()
+		}
+		if t == a.usageTab {
+			a.usage.Load()
 		}
 	}
 	a.clients.changed = a.Reload

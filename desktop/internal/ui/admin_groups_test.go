@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -113,6 +114,17 @@ func TestAdminGroupsAndRegistrar(t *testing.T) {
 	}
 	if _, err := reg.Conversations(ctx); err == nil {
 		t.Error("a registrar read the conversations")
+	}
+
+	// The figures per group: A社 registered five (three in bulk, one by
+	// the key, one by the registrar), the default group one ("<5").
+	a.usage.Load()
+	var csvOut bytes.Buffer
+	if err := WriteUsageCSV(&csvOut, a.usage.rows); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csvOut.String(), ",A社,5,") || !strings.Contains(csvOut.String(), ",既定のグループ,<5,") {
+		t.Errorf("usage CSV:\n%s", csvOut.String())
 	}
 
 	cc := srv.Counselor(t, "みどり")

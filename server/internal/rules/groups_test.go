@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +109,46 @@ func TestGroupAccess(t *testing.T) {
 	}
 	if err := SignIn(store.AccountRecord{Account: protocol.Account{GroupAccessUntil: &future}}, now); err != nil {
 		t.Errorf("refused before the group's end: %v", err)
+	}
+}
+
+func TestUsageFigures(t *testing.T) {
+	groups := []protocol.Group{{ID: 1, Name: "A社"}, {ID: 2, Name: "B社"}}
+	var ev []UsageEvent
+	add := func(g int64, week, kind string, n int, wait int64) {
+		for range n {
+			ev = append(ev, UsageEvent{GroupID: g, Week: week, Kind: kind, WaitMS: wait})
+		}
+	}
+	add(1, "2026-11-30", UsageRegistered, 7, 0)
+	add(1, "2026-11-30", UsageWrote, 5, 0)
+	add(1, "2026-11-30", UsageAnswered, 4, 60_000)
+	add(1, "2026-11-30", UsageAnswered, 1, 600_000)
+	add(2, "2026-11-30", UsageWrote, 4, 0)
+	add(2, "2026-11-23", UsageRegistered, 1, 0)
+	add(3, "2026-11-30", UsageWrote, 9, 0) // a group the principal does not see
+	add(1, "2026-11-16", UsageWrote, 9, 0) // before the first week asked
+	got := UsageFigures(ev, groups, "2026-11-23")
+	if len(got) != 3 {
+		t.Fatalf("%d rows: %+v", len(got), got)
+	}
+	if got[0].GroupName != "A社" || got[0].Week != "2026-11-30" || got[2].Week != "2026-11-23" {
+		t.Errorf("order: %+v", got)
+	}
+	a, b := got[0], got[1]
+	if a.Registered.String() != "7" || a.Wrote.String() != "5" || a.MedianAnswerSeconds == nil || *a.MedianAnswerSeconds != 60 {
+		t.Errorf("A社: %+v", a)
+	}
+	if b.Wrote.String() != "<5" || b.Registered.String() != "0" || b.MedianAnswerSeconds != nil {
+		t.Errorf("B社: %+v", b)
+	}
+	raw, _ := json.Marshal(b)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m["wrote"] != "<5" || m["registered"] != float64(0) || strings.Contains(string(raw), "median") {
+		t.Errorf("JSON: %s", raw)
+	}
+	var back protocol.GroupUsage
+	if err := json.Unmarshal(raw, &back); err != nil || back.Wrote != b.Wrote {
+		t.Errorf("round trip: %+v %v", back, err)
 	}
 }

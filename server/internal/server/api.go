@@ -822,3 +822,22 @@ func (s *Server) deleteAnnouncement(w http.ResponseWriter, r *http.Request, a *s
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// groupUsage serves each group's weekly figures (issue 16): no identities,
+// small numbers suppressed.
+func (s *Server) groupUsage(w http.ResponseWriter, r *http.Request, a *session) error {
+	weeks := 8
+	if v := r.URL.Query().Get("weeks"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return protocol.Errorf(protocol.CodeInvalid, "weeks must be a number")
+		}
+		weeks = n
+	}
+	list, err := s.store.Usage(r.Context(), a.p, weeks)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}

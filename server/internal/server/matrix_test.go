@@ -384,6 +384,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"GET /api/v1/conversations/{id}/supervise":                 httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
 		"GET /api/v1/nominees":                                     httpCell("GET", "/api/v1/nominees", nil),
 		"GET /api/v1/stats/unanswered":                             httpCell("GET", "/api/v1/stats/unanswered?weeks=4", nil),
+		"GET /api/v1/stats/groups":                                 httpCell("GET", "/api/v1/stats/groups?weeks=4", nil),
 		// The client's conversation is released for the nomination and
 		// given back to the fixture counselor after (other cells read it).
 		"POST /api/v1/nominate": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {

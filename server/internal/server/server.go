@@ -346,6 +346,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/nominate", s.authed(clients, s.nominate)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 		{"GET /api/v1/stats/unanswered", s.authed(admins, s.unansweredWeeks)},
+		{"GET /api/v1/stats/groups", s.authed(admins, s.groupUsage)},
 
 		{"GET /api/v1/apikeys", s.authed(admins, s.listAPIKeys)},
 		{"POST /api/v1/apikeys", s.authed(admins, s.createAPIKey)},

@@ -313,6 +313,9 @@ type Groups interface {
 	// rules.UpdateGroup). An access_until that has passed ends every
 	// session of its clients in the same transaction.
 	UpdateGroup(ctx context.Context, p Principal, id int64, req protocol.GroupRequest) (protocol.Group, error)
+	// Usage returns each group's figures for the last weeks (admins;
+	// rules.UsageFigures: small numbers suppressed, no identities).
+	Usage(ctx context.Context, p Principal, weeks int) ([]protocol.GroupUsage, error)
 }
 
 // Team is how an organisation's staff share its conversations: a

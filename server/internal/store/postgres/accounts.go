@@ -109,6 +109,13 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 		if err := tx.QueryRow("INSERT INTO conversations(org_id, client_id, updated_at) VALUES (?,?,?) RETURNING id", a.OrgID, out.ID, ms(now)).Scan(&convID); err != nil {
 			return nil, fmt.Errorf("insert conversation: %w", err)
 		}
+		settings, err := loadSettings(tx, a.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if err := usageEvent(tx, a.OrgID, group.ID, rules.WeekKey(settings, now), rules.UsageRegistered, 0); err != nil {
+			return nil, err
+		}
 		if a.Idem != nil {
 			// In the creating transaction: a twin request with the same
 			// Idempotency-Key rolls this client back.

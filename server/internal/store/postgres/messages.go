@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
@@ -335,9 +336,13 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if in.Settings, err = loadSettings(tx, p.OrgID); err != nil {
 			return nil, err
 		}
-		var until, groupUntil sql.NullInt64
-		if err := tx.QueryRow(`SELECT access_until, display_name, (SELECT g.access_until FROM client_groups g WHERE g.id = accounts.group_id)
-			FROM accounts WHERE id = ?`, p.AccountID).Scan(&until, &in.SenderName, &groupUntil); err != nil {
+		var (
+			until, groupUntil sql.NullInt64
+			senderGroup       int64
+			wroteWeek         string
+		)
+		if err := tx.QueryRow(`SELECT access_until, display_name, (SELECT g.access_until FROM client_groups g WHERE g.id = accounts.group_id),
+			COALESCE(group_id, 0), wrote_week FROM accounts WHERE id = ?`, p.AccountID).Scan(&until, &in.SenderName, &groupUntil, &senderGroup, &wroteWeek); err != nil {
 			return nil, fmt.Errorf("load sender: %w", err)
 		}
 		// The earlier of the client's end of access and its group's.
@@ -404,6 +409,9 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			if err := record(tx, c.UpdatedAt, p, c.OrgID, protocol.AuditRiskRaised, c.ClientID, protocol.RoleClient, ""); err != nil {
 				return nil, err
 			}
+		}
+		if err := usageAfterSend(tx, p, in, c, senderGroup, wroteWeek, sent.Answered); err != nil {
+			return nil, err
 		}
 		if sent.Answered != nil {
 			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
@@ -738,4 +746,43 @@ func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversation
 		return changes, nil
 	})
 	return messages, conversations, err
+}
+
+// usageAfterSend files what a message counts for the usage figures
+// (issue 16): a client's first message of the week, a conversation that
+// began (the client wrote while nobody had it), an answer's wait.
+func usageAfterSend(tx *wtx, p store.Principal, in rules.Send, after store.ConversationState, senderGroup int64, wroteWeek string, answered *time.Duration) error {
+	if p.Role != protocol.RoleClient && answered == nil {
+		return nil
+	}
+	week := rules.WeekKey(in.Settings, in.Now)
+	if p.Role == protocol.RoleClient {
+		if wroteWeek != week {
+			if _, err := tx.Exec("UPDATE accounts SET wrote_week = ? WHERE id = ?", week, p.AccountID); err != nil {
+				return fmt.Errorf("note the week: %w", err)
+			}
+			if err := usageEvent(tx, in.Conv.OrgID, senderGroup, week, rules.UsageWrote, 0); err != nil {
+				return err
+			}
+		}
+		if in.Conv.PoolSince == nil && in.Conv.AssigneeID == nil && after.PoolSince != nil {
+			if err := usageEvent(tx, in.Conv.OrgID, senderGroup, week, rules.UsageConversation, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var group int64
+	if err := tx.QueryRow("SELECT COALESCE(group_id, 0) FROM accounts WHERE id = ?", after.ClientID).Scan(&group); err != nil {
+		return fmt.Errorf("load the client's group: %w", err)
+	}
+	return usageEvent(tx, after.OrgID, group, week, rules.UsageAnswered, answered.Milliseconds())
+}
+
+// usageEvent files one usage event.
+func usageEvent(tx *wtx, orgID, groupID int64, week, kind string, waitMS int64) error {
+	if _, err := tx.Exec("INSERT INTO usage_events(org_id, group_id, week, kind, wait_ms) VALUES (?,?,?,?,?)", orgID, groupID, week, kind, waitMS); err != nil {
+		return fmt.Errorf("file a usage event: %w", err)
+	}
+	return nil
 }

@@ -345,6 +345,18 @@ CREATE TABLE idempotency (
 );
 CREATE INDEX idempotency_created ON idempotency(created_at);
 `,
+	// Issue 16: usage figures per group (the SQLite store's).
+	`
+CREATE TABLE usage_events (
+	org_id   bigint NOT NULL,
+	group_id bigint NOT NULL,
+	week     text NOT NULL,
+	kind     text NOT NULL,
+	wait_ms  bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX usage_events_org ON usage_events(org_id, week);
+ALTER TABLE accounts ADD COLUMN wrote_week text NOT NULL DEFAULT '';
+`,
 }
 
 // migrate applies what migrations the database lacks, one replica at a

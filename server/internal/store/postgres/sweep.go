@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/pkg/retention"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
@@ -108,6 +109,9 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 		res.Announcements = int(antag.RowsAffected())
 		if _, err := tx.Exec("DELETE FROM idempotency WHERE created_at <= ?", now-store.IdempotencyKept.Milliseconds()); err != nil {
 			return nil, fmt.Errorf("forget old idempotency keys: %w", err)
+		}
+		if _, err := tx.Exec("DELETE FROM usage_events WHERE week < ?", fromMS(now).Add(-rules.UsageKept).UTC().Format("2006-01-02")); err != nil {
+			return nil, fmt.Errorf("forget old usage events: %w", err)
 		}
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})

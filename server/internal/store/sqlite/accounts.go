@@ -119,6 +119,13 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 			return nil, fmt.Errorf("insert conversation: %w", err)
 		}
 		convID, _ := res.LastInsertId()
+		settings, err := loadSettings(ctx, tx, a.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if err := usageEvent(tx, a.OrgID, group.ID, rules.WeekKey(settings, now), rules.UsageRegistered, 0); err != nil {
+			return nil, err
+		}
 		if a.Idem != nil {
 			// In the creating transaction: a twin request with the same
 			// Idempotency-Key rolls this client back.

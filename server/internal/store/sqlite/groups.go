@@ -228,3 +228,39 @@ func groupAccessChanged(ctx context.Context, tx *wtx, orgID, groupID int64, ende
 	}
 	return changes, nil
 }
+
+// Usage returns each group's weekly figures.
+func (db *DB) Usage(ctx context.Context, p store.Principal, weeks int) ([]protocol.GroupUsage, error) {
+	if p.Role != protocol.RoleAdmin {
+		return nil, protocol.Errorf(protocol.CodeForbidden, "admins only")
+	}
+	if weeks < 1 || weeks > 53 {
+		return nil, protocol.Errorf(protocol.CodeInvalid, "weeks must be 1 to 53")
+	}
+	s, err := loadSettings(ctx, db.read, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	first := rules.WeekKey(s, db.clock().AddDate(0, 0, -7*(weeks-1)))
+	groups, err := db.Groups(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, "SELECT group_id, week, kind, wait_ms FROM usage_events WHERE org_id = ? AND week >= ?", p.OrgID, first)
+	if err != nil {
+		return nil, fmt.Errorf("load usage: %w", err)
+	}
+	defer rows.Close()
+	var events []rules.UsageEvent
+	for rows.Next() {
+		var e rules.UsageEvent
+		if err := rows.Scan(&e.GroupID, &e.Week, &e.Kind, &e.WaitMS); err != nil {
+			return nil, fmt.Errorf("load usage: %w", err)
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load usage: %w", err)
+	}
+	return rules.UsageFigures(events, groups, first), nil
+}

@@ -454,6 +454,20 @@ CREATE TABLE idempotency (
 );
 CREATE INDEX idempotency_created ON idempotency(created_at);
 `,
+	// Issue 16: usage figures per group. Events name a group, a week (its
+	// Monday in the organisation's time zone) and, for answers, the wait:
+	// never a client. wrote_week keeps a client's "wrote" to one a week.
+	`
+CREATE TABLE usage_events (
+	org_id  INTEGER NOT NULL,
+	group_id INTEGER NOT NULL,
+	week    TEXT NOT NULL,
+	kind    TEXT NOT NULL,
+	wait_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX usage_events_org ON usage_events(org_id, week);
+ALTER TABLE accounts ADD COLUMN wrote_week TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign

@@ -195,6 +195,7 @@ func Run(t *testing.T, open Opener) {
 		{"Announcements", testAnnouncements},
 		{"APIKeysAndIdempotency", testAPIKeys},
 		{"AutoDeleteAfterAccess", testAutoDelete},
+		{"UsageByGroup", testUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
