@@ -246,6 +246,11 @@ func run() error {
 			return fmt.Errorf("register into a group: %w", err)
 		}
 	}
+	// The staff who hand out みどり商事's slips (a registrar).
+	regCred, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "受付担当", Role: protocol.RoleRegistrar, GroupIDs: []int64{groups[0].ID}})
+	if err != nil {
+		return fmt.Errorf("registrar: %w", err)
+	}
 	// 青葉工業's contract ends in two months; clients are deleted 30 days
 	// after their access ends; a booking system has a key for 春のセミナー.
 	if _, err := admin.UpdateGroup(ctx, groups[1].ID, protocol.GroupRequest{AccessUntil: ptr(time.Now().AddDate(0, 2, 0))}); err != nil {
@@ -614,7 +619,21 @@ func run() error {
 	if err := s.shot("counselor-pool.png"); err != nil {
 		return err
 	}
-	return nil
+
+	// みどり商事's registrar: the clients of their group with login IDs,
+	// and nothing of any conversation.
+	app.Process.Kill()
+	app.Wait()
+	if app, err = launch(); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.steps([]string{"type", "--delay", "30", regCred.LoginID}, []string{"key", "Tab"},
+		[]string{"type", "--delay", "30", regCred.Password}, []string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(6 * time.Second)
+	return s.shot("registrar.png")
 }
 
 // Where 担当する is in the app's window at its first size (the right end of the
