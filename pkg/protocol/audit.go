@@ -43,6 +43,14 @@ const ActorOperator = "operator"
 // ActorAPIKey is the actor role of an API key's request (issue 16).
 const ActorAPIKey = "api_key"
 
+// Targets of audit entries that are not accounts (issue 16): their
+// target_id is the group's, announcement's or key's number.
+const (
+	TargetGroup        Role = "group"
+	TargetAnnouncement Role = "announcement"
+	TargetAPIKey       Role = "api_key"
+)
+
 // AuditEntry is one line of an organisation's audit log: who did what to
 // whom, and when. It never holds message text, notes or passwords;
 // clients appear by account ID only, so the log outlives no nickname.

@@ -169,6 +169,6 @@ func (t *apiKeysTab) confirmRevoke() {
 	id, name := k.ID, k.Name
 	Confirm(t.env.win, T("keys.revoke", "Revoke…"), T("keys.revokeBody", "{{.Name}} stops working at once. Clients it made stay.", map[string]any{"Name": name}),
 		T("keys.revokeYes", "Revoke"), T("dialog.cancel", "Cancel"), func() {
-			t.env.call(T("keys.failed", "Could not change the API key"), func(ctx context.Context) error { return t.api.RevokeAPIKey(ctx, id) }, t.Load)
+			t.env.call(T("keys.revokeFailed", "Could not revoke the API key"), func(ctx context.Context) error { return t.api.RevokeAPIKey(ctx, id) }, t.Load)
 		})
 }

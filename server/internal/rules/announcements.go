@@ -2,6 +2,7 @@ package rules
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -75,4 +76,17 @@ func Shown(a protocol.Announcement, group int64, now time.Time) bool {
 func AnnouncementForClient(a protocol.Announcement) protocol.Announcement {
 	a.GroupIDs = nil
 	return a
+}
+
+// AnnouncementAudit says in the audit log to whom an announcement went,
+// by group number, never its text.
+func AnnouncementAudit(a protocol.Announcement) string {
+	if len(a.GroupIDs) == 0 {
+		return "everyone"
+	}
+	parts := make([]string, len(a.GroupIDs))
+	for i, g := range a.GroupIDs {
+		parts[i] = "group " + strconv.FormatInt(g, 10)
+	}
+	return strings.Join(parts, ",")
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,7 +51,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, p store.Principal, req protocol.
 			p.OrgID, req.Name, string(groups), tokenHash, ms(now)).Scan(&out.ID); err != nil {
 			return nil, fmt.Errorf("insert API key: %w", err)
 		}
-		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyCreated, 0, "", "api key "+strconv.FormatInt(out.ID, 10))
+		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyCreated, out.ID, protocol.TargetAPIKey, "")
 	})
 	return out, err
 }
@@ -92,7 +91,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, p store.Principal, id int64) err
 		if res.RowsAffected() == 0 {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such API key")
 		}
-		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyRevoked, 0, "", "api key "+strconv.FormatInt(id, 10))
+		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyRevoked, id, protocol.TargetAPIKey, "")
 	})
 }
 

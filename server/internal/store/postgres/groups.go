@@ -147,7 +147,7 @@ func (db *DB) CreateGroup(ctx context.Context, p store.Principal, req protocol.G
 		if err != nil {
 			return nil, fmt.Errorf("insert group: %w", err)
 		}
-		return nil, record(tx, now, p, p.OrgID, protocol.AuditGroupCreated, 0, "", "group "+strconv.FormatInt(g.ID, 10))
+		return nil, record(tx, now, p, p.OrgID, protocol.AuditGroupCreated, g.ID, protocol.TargetGroup, "")
 	})
 	return g, err
 }
@@ -176,8 +176,7 @@ func (db *DB) UpdateGroup(ctx context.Context, p store.Principal, id int64, req 
 		if err != nil {
 			return nil, fmt.Errorf("update group: %w", err)
 		}
-		if err := record(tx, now, p, p.OrgID, protocol.AuditGroupUpdated, 0, "",
-			"group "+strconv.FormatInt(id, 10)+": "+strings.Join(up.Fields, ",")); err != nil {
+		if err := record(tx, now, p, p.OrgID, protocol.AuditGroupUpdated, id, protocol.TargetGroup, strings.Join(up.Fields, ",")); err != nil {
 			return nil, err
 		}
 		out = up.Group

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
@@ -53,8 +52,8 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p store.Principal, req pro
 			p.OrgID, a.Body, string(groups), nullMS(a.StartsAt), nullMS(a.EndsAt), ms(a.ExpiresAt), ms(now)).Scan(&a.ID); err != nil {
 			return nil, fmt.Errorf("insert announcement: %w", err)
 		}
-		if err := record(tx, now, p, p.OrgID, protocol.AuditAnnouncementSent, 0, "",
-			fmt.Sprintf("announcement %d, groups %d", a.ID, len(a.GroupIDs))); err != nil {
+		if err := record(tx, now, p, p.OrgID, protocol.AuditAnnouncementSent, a.ID, protocol.TargetAnnouncement,
+			rules.AnnouncementAudit(a)); err != nil {
 			return nil, err
 		}
 		out = a
@@ -162,6 +161,6 @@ func (db *DB) DeleteAnnouncement(ctx context.Context, p store.Principal, id int6
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such announcement")
 		}
-		return nil, record(tx, db.clock(), p, p.OrgID, protocol.AuditAnnouncementDeleted, 0, "", "announcement "+strconv.FormatInt(id, 10))
+		return nil, record(tx, db.clock(), p, p.OrgID, protocol.AuditAnnouncementDeleted, id, protocol.TargetAnnouncement, "")
 	})
 }

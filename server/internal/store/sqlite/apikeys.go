@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
@@ -50,7 +49,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, p store.Principal, req protocol.
 			p.OrgID, req.Name, string(groups), tokenHash, ms(now)).Scan(&out.ID); err != nil {
 			return nil, fmt.Errorf("insert API key: %w", err)
 		}
-		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyCreated, 0, "", "api key "+strconv.FormatInt(out.ID, 10))
+		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyCreated, out.ID, protocol.TargetAPIKey, "")
 	})
 	return out, err
 }
@@ -90,7 +89,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, p store.Principal, id int64) err
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such API key")
 		}
-		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyRevoked, 0, "", "api key "+strconv.FormatInt(id, 10))
+		return nil, record(tx, now, p, p.OrgID, protocol.AuditAPIKeyRevoked, id, protocol.TargetAPIKey, "")
 	})
 }
 
