@@ -160,9 +160,20 @@ test("sign in, write first, receive the counselor's reply live", async () => {
   // A phone others may see: the header shows a neutral name by default.
   await page.waitForFunction(() => document.getElementById("net").hidden);
   assert.equal(await page.textContent("#org-name"), "対話");
+  // The words show once: the waiting copy becomes the sent message, never
+  // two bubbles side by side (the server sends this page its own message
+  // in the ack alone).
+  await page.evaluate(() => {
+    window.mostBubbles = 0;
+    new MutationObserver(() => {
+      const n = [...document.querySelectorAll("li.msg.mine")].filter((li) => li.textContent.includes("最近よく眠れません。")).length;
+      window.mostBubbles = Math.max(window.mostBubbles, n);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   await page.fill("#text", "はじめまして。\n最近よく眠れません。");
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=最近よく眠れません。");
+  assert.equal(await page.evaluate(() => window.mostBubbles), 1, "the message showed twice at once");
   // It waits in the pool: the counselor takes it, then answers.
   const conv = await co.take(cred);
   await co.reply(conv, "こんばんは。お話を聞かせてください。");

@@ -258,7 +258,9 @@ function connect() {
   state.synced = false;
   let welcomed = false;
   ws.onopen = () => {
-    ws.send(JSON.stringify({ type: "hello", v: 1, cursor: state.cursor }));
+    // Version 2: this page's own messages come back in their acks only,
+    // and a message carries its conversation's new state.
+    ws.send(JSON.stringify({ type: "hello", v: 2, cursor: state.cursor }));
     state.lastFrame = Date.now();
     state.pingedAt = 0;
     state.beat = setInterval(heartbeat, PING_EVERY);
@@ -354,6 +356,10 @@ async function handle(f) {
     case "message":
       putMessage(f.message);
       if (f.message.sender_role !== "client") showTyping(null);
+      if (f.conversation) {
+        state.conv = f.conversation;
+        renderNominate();
+      }
       scheduleRender();
       renderWaiting();
       return;
@@ -377,6 +383,7 @@ async function handle(f) {
       if (i >= 0) state.outbox.splice(i, 1);
       await state.store?.removePending(f.ref);
       putMessage(f.message);
+      if (f.conversation) state.conv = f.conversation;
       break;
     }
     case "error": {

@@ -429,6 +429,16 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			l.mu.Lock()
 			l.cursor = max(l.cursor, f.Message.ID)
 			l.mu.Unlock()
+			if conv := f.Conversation; conv != nil {
+				// Protocol version 2 carries the conversation's new state
+				// in the message's frame; the app hears of the two in the
+				// order version 1 sent them.
+				m := *f
+				m.Conversation = nil
+				l.opts.OnEvent(Event{Frame: &m})
+				l.opts.OnEvent(Event{Frame: &protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *conv}})
+				continue
+			}
 		case *protocol.Synced:
 			l.mu.Lock()
 			l.cursor = max(l.cursor, f.Cursor)
@@ -448,6 +458,22 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 			}
 			continue
 		case *protocol.Ack:
+			// From version 2 on the ack is the only frame that brings the
+			// connection's own message, and every frame published before
+			// it has arrived: a message above the cursor is new here, and
+			// the app hears of it as a message first, as version 1 sent
+			// it. One at or below the cursor (a resend of a message stored
+			// before) has reached the app already.
+			l.mu.Lock()
+			fresh := f.Message.ID > l.cursor
+			l.cursor = max(l.cursor, f.Message.ID)
+			l.mu.Unlock()
+			if fresh {
+				l.opts.OnEvent(Event{Frame: &protocol.MessageFrame{Type: protocol.TypeMessage, Message: f.Message}})
+			}
+			if conv := f.Conversation; conv != nil {
+				l.opts.OnEvent(Event{Frame: &protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *conv}})
+			}
 			l.resolve(f.Ref, Result{Message: f.Message})
 		case *protocol.ErrorFrame:
 			if f.Error.Code == protocol.CodeOutsideHours && f.Error.ReopensAt != nil {

@@ -132,7 +132,7 @@ func TestResumeAndResend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ID != 42 || l.Cursor() != 41 || len(l.Pending()) != 0 {
+	if m.ID != 42 || l.Cursor() != 42 || len(l.Pending()) != 0 {
 		t.Fatalf("message %+v, cursor %d, pending %d", m, l.Cursor(), len(l.Pending()))
 	}
 	cancel()

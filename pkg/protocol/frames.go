@@ -155,17 +155,28 @@ type Synced struct {
 	Cursor int64  `json:"cursor"`
 }
 
-// MessageFrame carries a new message.
+// MessageFrame carries a new message. From protocol version 2 on,
+// Conversation is the conversation's state after the message when the
+// message changed it (as a conversation frame after it would have said;
+// nil: unchanged, or not this connection's to see).
 type MessageFrame struct {
-	Type    string  `json:"type"`
-	Message Message `json:"message"`
+	Type         string        `json:"type"`
+	Message      Message       `json:"message"`
+	Conversation *Conversation `json:"conversation,omitempty"`
 }
 
-// Ack confirms that the message sent with Ref is durably stored.
+// Ack confirms that the message sent with Ref is durably stored. From
+// protocol version 2 on, the ack is the only frame that carries the
+// message to the connection that sent it, with the conversation's new
+// state when the message changed it (nil: unchanged, or it came in a
+// conversation frame before the ack), and its ID may be taken as the
+// resume cursor: every frame published before the message reached the
+// connection before its ack.
 type Ack struct {
-	Type    string  `json:"type"`
-	Ref     string  `json:"ref"`
-	Message Message `json:"message"`
+	Type         string        `json:"type"`
+	Ref          string        `json:"ref"`
+	Message      Message       `json:"message"`
+	Conversation *Conversation `json:"conversation,omitempty"`
 }
 
 // ErrorFrame reports a refused frame. Ref names the send it answers, if any.
@@ -437,8 +448,8 @@ func strictUnmarshal(data []byte, v any) error {
 }
 
 func (h *Hello) validate() error {
-	if h.V != Version {
-		return Errorf(CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", h.V, Version)
+	if h.V < MinVersion || h.V > Version {
+		return Errorf(CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d to %d", h.V, MinVersion, Version)
 	}
 	if h.Cursor < 0 {
 		return Errorf(CodeBadFrame, "cursor must not be negative")

@@ -16,6 +16,8 @@ func TestDecodeClientFrame(t *testing.T) {
 	}{
 		{"hello", `{"type":"hello","v":1,"cursor":42}`, ""},
 		{"hello old version", `{"type":"hello","v":0}`, CodeUnsupportedVersion},
+		{"hello version 2", `{"type":"hello","v":2,"cursor":42}`, ""},
+		{"hello newer version", `{"type":"hello","v":3}`, CodeUnsupportedVersion},
 		{"hello negative cursor", `{"type":"hello","v":1,"cursor":-1}`, CodeBadFrame},
 		{"send", `{"type":"send","ref":"a1","body":"こんにちは\n元気です"}`, ""},
 		{"send to conversation", `{"type":"send","ref":"a1","conversation_id":7,"body":"hi"}`, ""},
@@ -97,7 +99,7 @@ func FuzzDecodeClientFrame(f *testing.F) {
 		// Whatever is accepted must satisfy the invariants the server relies on.
 		switch v := frame.(type) {
 		case *Hello:
-			if v.V != Version || v.Cursor < 0 {
+			if v.V < MinVersion || v.V > Version || v.Cursor < 0 {
 				t.Fatalf("bad hello accepted: %+v", v)
 			}
 		case *Send:

@@ -10,8 +10,17 @@ import (
 	"github.com/taiwa-chat/taiwa/pkg/hours"
 )
 
-// Version is the live protocol version this code speaks.
-const Version = 1
+// Version is the newest live protocol version this code speaks, and
+// MinVersion the oldest the server still serves. Version 2 spends fewer
+// frames on a message: the sending connection is not sent its own
+// message back (its ack carries it), and a message that changed its
+// conversation carries the conversation's new state (MessageFrame) instead
+// of a conversation frame after it. A hello names the version the app
+// speaks; the welcome says the one the connection uses.
+const (
+	Version    = 2
+	MinVersion = 1
+)
 
 // Limits enforced on every frame and request body.
 const (

@@ -25,6 +25,8 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	server := fs.String("server", "bin/taiwa", "path to the taiwa server binary")
 	conns := fs.Int("conns", 10000, "client connections to hold open")
 	profile := fs.String("profile", "", "write Taiwa's heap profile with every connection up to this file (pprof)")
+	cpuProfile := fs.String("cpu-profile", "", "write Taiwa's CPU profile of the first --cpu-seconds of connections coming up to this file (pprof)")
+	cpuSeconds := fs.Int("cpu-seconds", 5, "how long --cpu-profile samples")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +54,7 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			t, err = startRelay(ctx, stderr, *conns, 0)
 		} else {
 			var extra []string
-			if *profile != "" {
+			if *profile != "" || *cpuProfile != "" {
 				if metricsAddr, err = freeAddr(); err != nil {
 					return err
 				}
@@ -74,6 +76,17 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		)
 		r.fanout = hdrhistogram.New(1, 120_000_000, 3)
 		start := time.Now()
+		cpuDone := make(chan struct{})
+		if metricsAddr != "" && *cpuProfile != "" {
+			go func() {
+				defer close(cpuDone)
+				if err := fetchPprof(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metricsAddr, *cpuSeconds), *cpuProfile); err != nil {
+					fmt.Fprintf(stderr, "cpu profile: %v\n", err)
+				}
+			}()
+		} else {
+			close(cpuDone)
+		}
 		ready := make([]chan struct{}, *conns)
 		// Come up in waves, as a real population reconnecting would, rather
 		// than one burst that overflows the listen backlog.
@@ -113,10 +126,11 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			<-ready[i]
 		}
 		r.up = time.Since(start)
+		<-cpuDone
 		time.Sleep(2 * time.Second)
 		r.rss = rss(t.pid)
 		r.perConn = float64(r.rss-base) / float64(*conns) / 1024
-		if metricsAddr != "" {
+		if metricsAddr != "" && *profile != "" {
 			if err := fetchPprof(ctx, "http://"+metricsAddr+"/debug/pprof/heap", *profile); err != nil {
 				fmt.Fprintf(stderr, "profile: %v\n", err)
 			}

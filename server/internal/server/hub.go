@@ -22,6 +22,20 @@ type outFrame struct {
 type subscriber struct {
 	p         store.Principal
 	sessionID int64
+	// conn numbers the connection (store.SendRequest.Conn), and v2 says
+	// it speaks protocol version 2: its own messages reach it in their
+	// acks only, and a message carries its conversation's new state.
+	conn uint64
+	v2   bool
+	// held is this connection's own message and the conversation state
+	// published with it, waiting for the message's ack to carry both
+	// (version 2). Anything queued to the connection before the ack
+	// releases it as a frame first, so that no state is ever written
+	// after a newer one. holding is set while held is not empty; only
+	// the publishing goroutine adds to it.
+	heldMu  sync.Mutex
+	holding atomic.Bool
+	held    []heldAck
 
 	// q is the bounded send queue: the hub never waits for a connection,
 	// and one that falls behind is closed and resumes from its cursor.
@@ -61,6 +75,62 @@ const (
 	offerNo
 )
 
+// heldAck is a connection's own message with the conversation's state
+// after it, as the connection may see it.
+type heldAck struct {
+	msg  protocol.Message
+	conv protocol.Conversation
+}
+
+// maxHeldAcks bounds the messages held for their acks: a connection's sends
+// are stored one at a time, so one is the rule.
+const maxHeldAcks = 8
+
+// hold keeps a connection's own message for its ack; false when the
+// connection has too many held already (the message then goes as a frame).
+func (s *subscriber) hold(a heldAck) bool {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	if len(s.held) >= maxHeldAcks {
+		return false
+	}
+	s.held = append(s.held, a)
+	s.holding.Store(true)
+	return true
+}
+
+// release queues the held messages as frames, oldest first (s.heldMu held).
+func (h *hub) release(s *subscriber) {
+	for _, a := range s.held {
+		h.push(s, outFrame{id: a.msg.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: a.msg, Conversation: &a.conv})})
+	}
+	clear(s.held)
+	s.held = s.held[:0]
+	s.holding.Store(false)
+}
+
+// ack queues the answer to a connection's send, after every frame
+// published before it. A version 2 ack carries the message, and the
+// conversation's state with it when nothing was queued since.
+func (h *hub) ack(s *subscriber, ref string, m protocol.Message) {
+	a := protocol.Ack{Type: protocol.TypeAck, Ref: ref, Message: m}
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	if len(s.held) == 1 && s.held[0].msg.ID == m.ID {
+		conv := s.held[0].conv
+		a.Conversation = &conv
+		s.held[0] = heldAck{}
+		s.held = s.held[:0]
+		s.holding.Store(false)
+	} else if len(s.held) > 0 {
+		h.release(s)
+	}
+	if s.ended.Load() {
+		return
+	}
+	h.push(s, outFrame{data: protocol.Encode(a)})
+}
+
 // isOffered reports whether pool states go to this connection.
 func (s *subscriber) isOffered() bool {
 	if s.p.Role != protocol.RoleCounselor {
@@ -71,8 +141,11 @@ func (s *subscriber) isOffered() bool {
 	return s.offered != offerNo
 }
 
+// connSeq numbers connections (subscriber.conn) across the process.
+var connSeq atomic.Uint64
+
 func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
-	return &subscriber{p: p, sessionID: sessionID, q: sendq.New[outFrame](limit), end: make(chan endReason, 1)}
+	return &subscriber{p: p, sessionID: sessionID, conn: connSeq.Add(1), q: sendq.New[outFrame](limit), end: make(chan endReason, 1)}
 }
 
 // setAccessUntil (re)arms the end of the access period; nil disarms it.
@@ -317,11 +390,19 @@ func (h *hub) orgs() []int64 {
 func (h *hub) publish(changes []store.Change) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for _, c := range changes {
+	for i := 0; i < len(changes); i++ {
+		c := changes[i]
 		switch c.Kind {
 		case store.ChangeMessage:
-			f := outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message})}
-			h.toReaders(c, f)
+			// The conversation's state after the message, published right
+			// after it, travels in the same frame where it can.
+			var state *store.Change
+			if n := i + 1; n < len(changes) && changes[n].Kind == store.ChangeConversation && changes[n].ConversationID == c.ConversationID {
+				state = &changes[n]
+				i++
+				h.route(*state.Conversation)
+			}
+			h.message(c, state)
 			// Only the server that committed the reply considers a push.
 			if h.onReply != nil && !c.Remote && c.Message.SenderRole.IsStaff() && c.Message.Kind == protocol.KindText && len(h.byAccount[c.ClientID]) == 0 {
 				h.onReply(c.ClientID)
@@ -433,19 +514,60 @@ func (s *subscriber) setOffer(offered bool) bool {
 	return was != s.offered
 }
 
-// toReaders delivers a message to those who read the conversation in
+// message delivers a message to those who read the conversation in
 // full: its client, its assignee and the admins (rules.MaySeeMessage);
 // the pool sees its state, never its text, and a staff-only note never
-// reaches the client.
-func (h *hub) toReaders(c store.Change, f outFrame) {
+// reaches the client. state, if not nil, is the conversation change
+// published with it: a version 2 connection that may see both gets one
+// frame, the others the message and then the state (conversationTo).
+func (h *hub) message(c store.Change, state *store.Change) {
 	if c.Conversation == nil {
 		return // every message change names its conversation (store.Change)
 	}
+	var plain, folded, foldedClient outFrame
+	frame := func(out *outFrame, conv *protocol.Conversation) outFrame {
+		if out.data == nil {
+			*out = outFrame{id: c.Message.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: *c.Message, Conversation: conv})}
+		}
+		return *out
+	}
+	var sc stateFrames
 	// Its readers are among the organisation's staff and the client's own
 	// connections: not every connection of the organisation.
 	h.eachOfConversation(c.OrgID, c.ClientID, func(s *subscriber) {
-		if rules.MaySeeMessage(s.p, *c.Conversation, *c.Message, true) {
-			h.deliver(s, f)
+		reads := rules.MaySeeMessage(s.p, *c.Conversation, *c.Message, true)
+		if s.v2 && reads && state != nil && c.Conn != 0 && c.Conn == s.conn {
+			// Its own message: the ack carries it with the state, unless
+			// something else reaches the connection first.
+			var conv protocol.Conversation
+			switch sc.kind(s, *state) {
+			case stateClient:
+				conv = state.Conversation.ForClient()
+			case stateStaff:
+				s.notePool(*state.Conversation)
+				conv = *state.Conversation
+			}
+			if conv.ID != 0 && s.hold(heldAck{msg: *c.Message, conv: conv}) {
+				return
+			}
+		}
+		if state != nil && reads && s.v2 {
+			switch sc.kind(s, *state) {
+			case stateClient:
+				conv := state.Conversation.ForClient()
+				h.deliver(s, frame(&foldedClient, &conv))
+				return
+			case stateStaff:
+				s.notePool(*state.Conversation)
+				h.deliver(s, frame(&folded, state.Conversation))
+				return
+			}
+		}
+		if reads {
+			h.deliver(s, frame(&plain, nil))
+		}
+		if state != nil {
+			h.conversationTo(s, *state, &sc)
 		}
 	})
 }
@@ -486,33 +608,70 @@ func (h *hub) offer(c store.Change) {
 // it, and tells those who could see it before and no longer can to
 // forget it (a colleague took it from the pool, it was handed on).
 func (h *hub) conversation(c store.Change) {
-	state := outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})}
-	// The client's own: without what only staff see (progress, notes,
-	// decisions, the risk marker); a change only staff see (progress set
-	// by hand) is not even announced to the client.
-	client := outFrame{data: protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})}
-	var gone outFrame
-	h.eachOfConversation(c.OrgID, c.ClientID, func(s *subscriber) {
-		switch {
-		case s.access(*c.Conversation) > rules.AccessNone && !s.p.IsStaff():
-			if !c.StaffOnly {
-				h.deliver(s, client)
-			}
-		case s.access(*c.Conversation) > rules.AccessNone:
-			s.notePool(*c.Conversation)
-			h.deliver(s, state)
-		case c.Before != nil && s.access(*c.Before) > rules.AccessNone:
-			if gone.data == nil {
-				reason := protocol.WithdrawnReassigned
-				if c.Before.InPool() && c.Conversation.AssigneeID != nil {
-					reason = protocol.WithdrawnTaken
-				}
-				gone.data = protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
-					ConversationID: c.ConversationID, Reason: reason})
-			}
-			h.deliver(s, gone)
+	var sc stateFrames
+	h.eachOfConversation(c.OrgID, c.ClientID, func(s *subscriber) { h.conversationTo(s, c, &sc) })
+}
+
+// stateTo is what a connection is told of a conversation change.
+type stateTo int8
+
+const (
+	stateNone   stateTo = iota
+	stateClient         // the client's own view (Conversation.ForClient)
+	stateStaff          // the whole state
+	stateGone           // withdrawn: no longer the connection's to see
+)
+
+// stateFrames encodes a conversation change's frames once each, for the
+// connections that get them.
+type stateFrames struct{ staff, client, gone outFrame }
+
+// kind says what connection s is told of change c.
+func (*stateFrames) kind(s *subscriber, c store.Change) stateTo {
+	switch {
+	case s.access(*c.Conversation) > rules.AccessNone && !s.p.IsStaff():
+		// A change only staff see (progress set by hand) is not even
+		// announced to the client.
+		if c.StaffOnly {
+			return stateNone
 		}
-	})
+		return stateClient
+	case s.access(*c.Conversation) > rules.AccessNone:
+		return stateStaff
+	case c.Before != nil && s.access(*c.Before) > rules.AccessNone:
+		return stateGone
+	}
+	return stateNone
+}
+
+// conversationTo delivers conversation change c to connection s as its
+// kind says.
+func (h *hub) conversationTo(s *subscriber, c store.Change, sc *stateFrames) {
+	switch sc.kind(s, c) {
+	case stateClient:
+		// The client's own: without what only staff see (progress, notes,
+		// decisions, the risk marker).
+		if sc.client.data == nil {
+			sc.client.data = protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})
+		}
+		h.deliver(s, sc.client)
+	case stateStaff:
+		s.notePool(*c.Conversation)
+		if sc.staff.data == nil {
+			sc.staff.data = protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *c.Conversation})
+		}
+		h.deliver(s, sc.staff)
+	case stateGone:
+		if sc.gone.data == nil {
+			reason := protocol.WithdrawnReassigned
+			if c.Before.InPool() && c.Conversation.AssigneeID != nil {
+				reason = protocol.WithdrawnTaken
+			}
+			sc.gone.data = protocol.Encode(protocol.ConversationWithdrawnFrame{Type: protocol.TypeConversationWithdrawn,
+				ConversationID: c.ConversationID, Reason: reason})
+		}
+		h.deliver(s, sc.gone)
+	}
 }
 
 // toConversation reaches the organisation's staff and the conversation's
@@ -570,6 +729,18 @@ func (h *hub) deliver(s *subscriber, f outFrame) {
 	if s.ended.Load() {
 		return
 	}
+	if s.holding.Load() {
+		// A message held for its ack goes first, as a frame of its own.
+		s.heldMu.Lock()
+		h.release(s)
+		s.heldMu.Unlock()
+	}
+	h.push(s, f)
+}
+
+// push queues a frame, or closes a connection that has fallen too far
+// behind.
+func (h *hub) push(s *subscriber, f outFrame) {
 	if s.q.Push(f) {
 		h.metrics.framesOut.Inc()
 		return

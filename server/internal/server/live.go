@@ -170,6 +170,7 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	}
 
 	sub := newSubscriber(lc.a.p, lc.a.ID, s.cfg.SendQueue)
+	sub.v2 = hello.V >= 2
 	lc.sub = sub
 	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
 	sub.setAccessUntil(lc.a.account.AccessEnds(), s.cfg.Now())
@@ -197,7 +198,7 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	readDone := make(chan error, 1)
 	go func() { readDone <- lc.readLoop(ctx, replies) }()
 
-	welcome := protocol.Welcome{Type: protocol.TypeWelcome, V: protocol.Version, Account: publicAccount(lc.a.account.Account),
+	welcome := protocol.Welcome{Type: protocol.TypeWelcome, V: hello.V, Account: publicAccount(lc.a.account.Account),
 		Org: orgFor(lc.a.p.Role, snap.Org), Conversations: snap.Conversations, ServerTime: s.timeNow()}
 	if err := lc.write(ctx, protocol.Encode(welcome)); err != nil {
 		return nil, 0, ""
@@ -357,7 +358,8 @@ func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func(
 	}
 	s.touch(ctx, lc.a)
 	m, created, err := s.store.Send(ctx, lc.a.p, store.SendRequest{Ref: v.Ref, ConversationID: v.ConversationID, Body: v.Body, Kind: v.Kind,
-		Progress: protocol.ProgressRequest{Progress: v.Progress, NextContact: v.NextContact}, TemplateID: v.TemplateID, Decides: v.Decides})
+		Progress: protocol.ProgressRequest{Progress: v.Progress, NextContact: v.NextContact}, TemplateID: v.TemplateID, Decides: v.Decides,
+		Conn: lc.sub.conn})
 	if err != nil {
 		if pe := protocol.AsError(err); pe.Code == protocol.CodeInternal && ctx.Err() == nil {
 			s.log.Error("send failed", "account", lc.a.p.AccountID, "err", err)
@@ -367,6 +369,10 @@ func (lc *liveConn) storeSend(ctx context.Context, v *protocol.Send, reply func(
 	}
 	if created {
 		s.metrics.messages.WithLabelValues(string(lc.a.p.Role)).Inc()
+	}
+	if lc.sub.v2 {
+		s.hub.ack(lc.sub, v.Ref, m)
+		return
 	}
 	_ = reply(protocol.Encode(protocol.Ack{Type: protocol.TypeAck, Ref: v.Ref, Message: m}))
 }

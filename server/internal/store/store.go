@@ -135,6 +135,10 @@ type SendRequest struct {
 	Decides    int64 // the seq of a client's message the reply confirms as decided (決定)
 	// Kind is protocol.KindNote for a staff-only note ("": a message).
 	Kind protocol.MessageKind
+	// Conn names the live connection that sent it (0: none), copied into
+	// the message's Change: a connection is not sent its own message back
+	// when its ack carries it (protocol version 2).
+	Conn uint64
 }
 
 // ChangeKind says what a Change carries.
@@ -203,6 +207,10 @@ type Change struct {
 	// one database): every server tells its own connections, only the
 	// committing one acts beyond them (a push notice).
 	Remote bool
+	// Conn is a ChangeMessage's SendRequest.Conn: the connection whose
+	// ack carries the message. Connections are numbered per server, so a
+	// remote change's Conn means nothing here (zero it).
+	Conn uint64 `json:",omitempty"`
 }
 
 // Snapshot is the state an app starts from.

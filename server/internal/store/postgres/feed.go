@@ -263,6 +263,9 @@ func (f *feed) decode(data []byte) ([]store.Change, error) {
 		e.Message.Body = string(body)
 	}
 	e.Remote = e.Origin != f.db.replica
+	if e.Remote {
+		e.Conn = 0 // another replica's connection number
+	}
 	return []store.Change{e.Change}, nil
 }
 

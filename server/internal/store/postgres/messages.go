@@ -423,6 +423,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		for i := range msgs {
 			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i], Conversation: &conv})
 		}
+		changes[0].Conn = r.Conn // the sender's own; a notice after it reaches the sender too
 		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
 		if watch != nil {
 			desks, err := watch.changes(ctx, tx)

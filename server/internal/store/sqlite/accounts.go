@@ -536,7 +536,7 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		s                store.Session
 		created, expires int64
 	)
-	row := db.read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, COALESCE(s.active_at, s.created_at), s.shared, `+prefixed("a.", accountBase)+`,
+	row := db.reads.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, COALESCE(s.active_at, s.created_at), s.shared, `+prefixed("a.", accountBase)+`,
 		COALESCE(g.id, 0), COALESCE(g.name, ''), g.access_until
 		FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN client_groups g ON g.id = a.group_id WHERE s.token_hash = ?`, tokenHash)
 	var (

@@ -103,23 +103,24 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		return snap, fmt.Errorf("begin snapshot: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	if snap.Conversations, err = db.listConversations(ctx, tx, p); err != nil {
+	q := readTx{tx, db.reads.readStmts}
+	if snap.Conversations, err = db.listConversations(ctx, q, p); err != nil {
 		return snap, err
 	}
-	if snap.Offered, err = db.offered(ctx, tx, p); err != nil {
+	if snap.Offered, err = db.offered(ctx, q, p); err != nil {
 		return snap, err
 	}
-	s, code, err := loadOrg(ctx, tx, p.OrgID)
+	s, code, err := loadOrg(ctx, q, p.OrgID)
 	if err != nil {
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
-	if snap.Org.TypicalReplySeconds, err = typicalReply(ctx, tx, p.OrgID, db.clock()); err != nil {
+	if snap.Org.TypicalReplySeconds, err = typicalReply(ctx, q, p.OrgID, db.clock()); err != nil {
 		return snap, err
 	}
 	// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out
 	// by a commit this transaction sees.
-	err = tx.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
+	err = q.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
 	if err != nil {
 		return snap, fmt.Errorf("read high water: %w", err)
 	}
@@ -317,15 +318,15 @@ func (db *DB) MessagesAfter(ctx context.Context, p store.Principal, cursor int64
 	}
 	switch p.Role {
 	case protocol.RoleAdmin:
-		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+		return db.collectMessages(db.reads.QueryContext(ctx, "SELECT "+msgCols+
 			" FROM messages m WHERE m.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p.OrgID, cursor, limit))
 	case protocol.RoleCounselor:
 		// rules.ReadAccess: a counselor reads the conversations they have.
-		return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+		return db.collectMessages(db.reads.QueryContext(ctx, "SELECT "+msgCols+
 			" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.assignee_id = ? AND c.org_id = ? AND m.id > ? ORDER BY m.id LIMIT ?",
 			p.AccountID, p.OrgID, cursor, limit))
 	}
-	return db.collectMessages(db.read.QueryContext(ctx, "SELECT "+msgCols+
+	return db.collectMessages(db.reads.QueryContext(ctx, "SELECT "+msgCols+
 		" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.client_id = ? AND c.org_id = ? AND m.id > ? AND m.kind != 'note' ORDER BY m.id LIMIT ?",
 		p.AccountID, p.OrgID, cursor, limit))
 }
@@ -473,6 +474,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		for i := range msgs {
 			changes = append(changes, store.Change{Kind: store.ChangeMessage, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Message: &msgs[i], Conversation: &conv})
 		}
+		changes[0].Conn = r.Conn // the sender's own; a notice after it reaches the sender too
 		changes = append(changes, store.Change{Kind: store.ChangeConversation, OrgID: c.OrgID, ClientID: c.ClientID, ConversationID: c.ID, Conversation: &conv, Before: &before})
 		if watch != nil {
 			desks, err := watch.changes(ctx, tx)
@@ -847,9 +849,13 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		}
 		// Leave the writer to others for as long again: a sweep of a
 		// million messages then costs the sends beside it at most one
-		// batch's wait, and only half of the time.
+		// batch's wait, and only half of the time. Meanwhile the
+		// write-ahead log the batch grew goes into the database from
+		// beside the writer.
+		wait := time.After(time.Since(start))
+		db.checkpointAside(ctx)
 		select {
-		case <-time.After(time.Since(start)):
+		case <-wait:
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
@@ -928,7 +934,11 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		return res, err
 	}
 	if res.Messages > 0 || res.Sessions > 0 || res.AuditEntries > 0 || db.scrubPending.Load() {
-		// An empty write whose only job is the TRUNCATE checkpoint.
+		// An empty write whose only job is the TRUNCATE checkpoint. The
+		// log is copied beside the writer first, so that the TRUNCATE,
+		// which holds the writer, has little left to copy (it held acks
+		// for 150 ms after a million deletions).
+		db.checkpointAside(ctx)
 		if err := db.do(ctx, true, func(*wtx) ([]store.Change, error) { return nil, nil }); err != nil {
 			return res, err
 		}

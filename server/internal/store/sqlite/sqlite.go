@@ -60,9 +60,10 @@ const (
 
 // DB is a store.Store on a SQLite file.
 type DB struct {
-	read    *sql.DB // pool for reads
-	write   *sql.DB // the one writer connection
-	stmts   *stmts  // the writer's prepared statements
+	read    *sql.DB  // pool for reads
+	reads   readPool // the read pool through prepared statements (readStmts)
+	write   *sql.DB  // the one writer connection
+	stmts   *stmts   // the writer's prepared statements
 	now     func() time.Time
 	publish func([]store.Change)
 	log     *slog.Logger
@@ -150,6 +151,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	read.SetMaxOpenConns(8)
 	db := &DB{
 		read:     read,
+		reads:    readPool{newReadStmts(read)},
 		write:    write,
 		stmts:    newStmts(write),
 		now:      opt.Now,
@@ -199,7 +201,7 @@ func (db *DB) Close() error {
 		close(db.done)
 	}
 	<-db.closed
-	return errors.Join(db.stmts.close(), db.read.Close(), db.write.Close(), db.ring.Close())
+	return errors.Join(db.stmts.close(), db.reads.close(), db.read.Close(), db.write.Close(), db.ring.Close())
 }
 
 // now returns the clock's time at the millisecond precision stored.
