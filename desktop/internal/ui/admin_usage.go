@@ -80,8 +80,11 @@ func newUsageTab(env *adminEnv) *usageTab {
 	for i, w := range []float32{110, 220, 90, 90, 110, 180} {
 		t.table.SetColumnWidth(i, w)
 	}
-	t.weeks = widget.NewSelect([]string{"4", "8", "13", "26", "53"}, func(string) { t.Load() })
+	t.weeks = widget.NewSelect([]string{"4", "8", "13", "26", "53"}, nil)
 	t.weeks.SetSelected("8")
+	// Chosen from here on: setting the default must not load (the tab
+	// loads when it is opened, not while the admin window is built).
+	t.weeks.OnChanged = func(string) { t.Load() }
 	save := widget.NewButton(T("usage.csv", "Save CSV…"), t.saveCSV)
 	top := container.NewHBox(widget.NewLabel(T("usage.weeks", "Weeks")), t.weeks, save,
 		newJALabel(T("usage.help", "No names; 1 to 4 show as \"<5\"; a median needs 5 answers.")))
