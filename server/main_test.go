@@ -226,6 +226,9 @@ func TestSurvivesKill9(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for ackedSoFar() < n {
 			if time.Now().After(deadline) {
+				for i, s := range senders {
+					t.Logf("client %d: connected %v, %d in its outbox", i, s.live.Connected(), len(s.live.Pending()))
+				}
 				t.Fatalf("only %d acks, want %d", ackedSoFar(), n)
 			}
 			time.Sleep(10 * time.Millisecond)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"time"
 )
 
 // readStmts keeps the statements of an app's connection prepared on the
@@ -14,12 +15,20 @@ import (
 // a *sql.Stmt once per pooled connection and reuses it, inside read
 // transactions too (Tx.StmtContext finds the connection's copy).
 //
+// A text is prepared in the background the first time it runs (and runs
+// as text meanwhile): preparing takes a pooled connection, and a caller
+// that holds one already (a read transaction) waiting for another, or
+// holding the lock that such callers wait for, deadlocks a busy pool (it
+// did: twelve apps reconnecting at once after a restart).
+//
 // Only for statements whose rows are read to the end before the same
 // text runs again on that connection (no nesting of one text in itself).
 type readStmts struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt // nil: the text does not prepare; run it as text
+	db        *sql.DB
+	mu        sync.Mutex
+	m         map[string]*sql.Stmt // nil: being prepared, or does not prepare; run it as text
+	closed    bool
+	preparing sync.WaitGroup
 }
 
 func newReadStmts(db *sql.DB) *readStmts {
@@ -27,37 +36,49 @@ func newReadStmts(db *sql.DB) *readStmts {
 }
 
 // get returns the prepared statement for query, or nil: run it as text.
-func (r *readStmts) get(ctx context.Context, query string) *sql.Stmt {
+// It never waits for the pool.
+func (r *readStmts) get(query string) *sql.Stmt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.m[query]
-	if ok || len(r.m) >= maxStmts {
-		return s
+	if !ok && !r.closed && len(r.m) < maxStmts {
+		r.m[query] = nil
+		r.preparing.Add(1)
+		go r.prepare(query)
 	}
-	// Preparing on the pool takes one of its connections for a moment.
+	return s
+}
+
+// prepare prepares query on the pool, holding nothing meanwhile.
+func (r *readStmts) prepare(query string) {
+	defer r.preparing.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	s, err := r.db.PrepareContext(ctx, query)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // not the text's fault: try again next time
-		}
-		s = nil // it fails as text too, where its caller sees why
+		return // it fails as text too, where its caller sees why; or the pool is closing
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		s.Close()
+		return
 	}
 	r.m[query] = s
-	return s
 }
 
 // pool runs queries on the read pool through prepared statements.
 type readPool struct{ *readStmts }
 
 func (p readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s := p.get(ctx, query); s != nil {
+	if s := p.get(query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
 	return p.db.QueryContext(ctx, query, args...)
 }
 
 func (p readPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := p.get(ctx, query); s != nil {
+	if s := p.get(query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
 	return p.db.QueryRowContext(ctx, query, args...)
@@ -70,21 +91,25 @@ type readTx struct {
 }
 
 func (t readTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s := t.st.get(ctx, query); s != nil {
+	if s := t.st.get(query); s != nil {
 		return t.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
 	return t.tx.QueryContext(ctx, query, args...)
 }
 
 func (t readTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := t.st.get(ctx, query); s != nil {
+	if s := t.st.get(query); s != nil {
 		return t.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
-// close closes the prepared statements.
+// close closes the prepared statements, once those being prepared are.
 func (r *readStmts) close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.preparing.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
