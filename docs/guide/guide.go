@@ -49,8 +49,11 @@ var Shots = []string{
 	"bulk.png", "bulk-credentials.png", "devices.png",
 	"settings.png", "settings-retention.png", "settings-team.png", "settings-texts.png",
 	"staff.png", "audit.png", "supervise.png", "admin-templates.png",
+	"admin-groups.png", "admin-news.png", "admin-keys.png", "admin-usage.png",
 	// A counselor who is not an admin.
 	"counselor.png", "counselor-pool.png",
+	// A registrar (registration apart from counseling).
+	"registrar.png",
 	// The client's phone (Chromium, 390×844) and the printed sheet.
 	"phone-login.png", "phone-chat.png", "phone-menu.png", "phone-offline.png", "phone-guide.png",
 	"slips.png",

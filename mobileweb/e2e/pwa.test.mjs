@@ -350,6 +350,19 @@ test("a push shows a generic notice without any text of the conversation", async
   assert.equal(notes.length, 1);
   assert.equal(notes[0].title, "新しい返信");
   assert.equal(notes[0].tag, "taiwa-reply");
+  // An announcement's push (issue 16): "news", and the words are the
+  // app's own, never the announcement's.
+  await cdp.send("ServiceWorker.deliverPushMessage", { origin: url, registrationId, data: JSON.stringify({ data: { kind: "news" } }) });
+  for (const until = Date.now() + 10_000; notes.length < 2 && Date.now() < until; ) {
+    notes = await page.evaluate(async () => {
+      const n = await (await navigator.serviceWorker.ready).getNotifications();
+      return n.map((x) => ({ title: x.title, body: x.body, tag: x.tag }));
+    });
+    if (notes.length < 2) await new Promise((r) => setTimeout(r, 100));
+  }
+  const news = notes.find((n) => n.tag === "taiwa-news");
+  assert.ok(news, "no news notice: " + JSON.stringify(notes));
+  assert.equal(news.title, "お知らせ");
   await ctx.close();
 });
 

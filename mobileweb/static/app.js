@@ -46,6 +46,8 @@ const state = {
   unsaved: [],               // messages not yet written to the device
   nominees: [],              // staff the client may nominate (指名), as the server listed them
   nominating: false,
+  news: [],                  // announcements shown to this client now (issue 16)
+  dismissed: new Set(),      // their IDs this device has closed
 };
 let thread;
 
@@ -420,6 +422,7 @@ async function handle(f) {
       return;
     case "synced":
       loadNominees();
+      loadNews();
       await saveMessages();
       await expire();
       state.synced = true;
@@ -479,6 +482,10 @@ async function handle(f) {
       return;
     case "pong":
       return;
+    case "news":
+      // An announcement for this client: the frame says only that.
+      loadNews();
+      return;
     case "conversation_deleted":
     case "revoked":
       await end(t("ended"), true);
@@ -488,6 +495,44 @@ async function handle(f) {
   renderNominate();
   renderWaiting();
   sendReceipt();
+}
+
+// --- announcements (お知らせ, issue 16) ----------------------------------------
+
+// loadNews asks which announcements are shown to this client now; a
+// failure keeps what was shown (they are not conversation messages).
+async function loadNews() {
+  try {
+    const r = await fetch("/api/v1/announcements", { cache: "no-store" });
+    if (!r.ok) return;
+    state.news = await r.json();
+  } catch {
+    return;
+  }
+  renderNews();
+}
+
+// renderNews shows the newest announcement this device has not closed.
+function renderNews() {
+  const el = $("news");
+  const next = state.me && state.news.find((a) => !state.dismissed.has(a.id));
+  if (!next) { el.hidden = true; return; }
+  $("news-text").textContent = next.body;
+  el.dataset.id = String(next.id);
+  el.hidden = false;
+}
+
+// dismissNews closes the announcement shown; the device remembers it
+// (its ID only) while the server still lists it.
+async function dismissNews() {
+  const id = Number($("news").dataset.id);
+  if (!id) return;
+  state.dismissed.add(id);
+  const kept = [...state.dismissed].filter((x) => state.news.some((a) => a.id === x));
+  state.dismissed = new Set(kept);
+  state.dismissed.add(id);
+  renderNews(); // at once, under the finger; then remembered
+  await state.store?.putMeta("dismissed", [...state.dismissed]);
 }
 
 // --- nomination (指名) ------------------------------------------------------
@@ -934,6 +979,7 @@ async function start() {
     // What the app knew of the organisation: the first screen shows at
     // once, offline too.
     state.org = await state.store.getMeta("org") || null;
+    state.dismissed = new Set(await state.store.getMeta("dismissed") || []);
     $("text").value = await state.store.getMeta("draft") || "";
     if (state.org && !forThisAddress(state.org)) { await leaveForThisAddress(); return; }
     await expire();
@@ -994,6 +1040,9 @@ async function end(message, confirm = false, then = null) {
 function showLogin(notice = "") {
   show("login");
   $("banner").hidden = true;
+  $("news").hidden = true;
+  state.news = [];
+  state.dismissed = new Set();
   renderNet(null);
   $("login-notice").textContent = notice;
   $("login-notice").hidden = !notice;
@@ -1212,6 +1261,7 @@ function closeViewer() {
 
 function wire() {
   $("exit").addEventListener("click", quickExit);
+  $("news-close").addEventListener("click", () => { dismissNews(); });
   $("login-form").addEventListener("submit", login);
   $("show-password").addEventListener("change", (e) => { $("password").type = e.target.checked ? "text" : "password"; });
   $("logout").addEventListener("click", logout);

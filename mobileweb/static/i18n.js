@@ -1,6 +1,7 @@
 // Japanese first; English when the browser prefers it.
 const ja = {
   guide: "このアプリの使い方",
+  news: "お知らせ", newsClose: "お知らせを閉じる",
   appName: "対話", exit: "すぐに閉じる", exitLabel: "すぐに閉じる（画面を消して閉じます）", menu: "メニュー", menuClose: "閉じる",
   signIn: "ログイン", loginId: "ログインID", password: "パスワード", showPassword: "パスワードを表示",
   loginHint: "ログイン用紙に書かれたIDとパスワードを入力してください。全角で入力しても大丈夫です。",
@@ -83,6 +84,7 @@ const ja = {
 };
 const en = {
   guide: "How to use this app",
+  news: "Notice", newsClose: "Close the notice",
   appName: "Taiwa", exit: "Quick exit", exitLabel: "Quick exit (clears the screen and closes)", menu: "Menu", menuClose: "Close",
   signIn: "Sign in", loginId: "Login ID", password: "Password", showPassword: "Show password",
   loginHint: "Enter the login ID and password printed on your slip. Full-width characters are fine.",

@@ -45,16 +45,24 @@ async function fromShell(req) {
   }
 }
 
-// A push says only that a reply is waiting (see server/internal/push): the
-// words shown are chosen here, in the phone's language, and name nobody.
+// A push says only that a reply is waiting, or that there is news (an
+// announcement; see server/internal/push): the words shown are chosen
+// here, in the phone's language, and name nobody.
 self.addEventListener("push", (e) => {
   const en = (self.navigator.language || "").startsWith("en");
-  e.waitUntil(self.registration.showNotification(en ? "New reply" : "新しい返信", {
-    body: en ? "Open the app to read it." : "アプリを開いて確認してください。",
-    tag: "taiwa-reply", // one notice, however many replies
-    icon: "icon-192.png",
-    badge: "icon-192.png",
-  }));
+  let kind = "reply";
+  try {
+    const d = e.data ? e.data.json() : {};
+    kind = (d.data && d.data.kind) || d.kind || "reply"; // FCM wraps data; a bare payload does not
+  } catch { /* not JSON: a reply, as before kinds existed */ }
+  const news = kind === "news";
+  e.waitUntil(self.registration.showNotification(
+    news ? (en ? "News" : "お知らせ") : (en ? "New reply" : "新しい返信"), {
+      body: news ? (en ? "Open the app to see it." : "アプリを開いて確認してください。") : (en ? "Open the app to read it." : "アプリを開いて確認してください。"),
+      tag: news ? "taiwa-news" : "taiwa-reply", // one notice of each, however many
+      icon: "icon-192.png",
+      badge: "icon-192.png",
+    }));
 });
 
 self.addEventListener("notificationclick", (e) => {

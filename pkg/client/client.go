@@ -127,6 +127,65 @@ func (c *Client) Clients(ctx context.Context) ([]protocol.Account, error) {
 	return out, c.do(ctx, http.MethodGet, "/api/v1/clients", nil, &out)
 }
 
+// Groups lists the organisation's client groups (a registrar's own).
+func (c *Client) Groups(ctx context.Context) ([]protocol.Group, error) {
+	var out []protocol.Group
+	return out, c.do(ctx, http.MethodGet, "/api/v1/groups", nil, &out)
+}
+
+// CreateGroup adds a client group (admins).
+func (c *Client) CreateGroup(ctx context.Context, req protocol.GroupRequest) (protocol.Group, error) {
+	var out protocol.Group
+	return out, c.do(ctx, http.MethodPost, "/api/v1/groups", req, &out)
+}
+
+// UpdateGroup renames a group or sets its end of access (admins).
+func (c *Client) UpdateGroup(ctx context.Context, id int64, req protocol.GroupRequest) (protocol.Group, error) {
+	var out protocol.Group
+	return out, c.do(ctx, http.MethodPatch, fmt.Sprintf("/api/v1/groups/%d", id), req, &out)
+}
+
+// Announcements lists the announcements (admins: all; a client: those
+// shown to it now).
+func (c *Client) Announcements(ctx context.Context) ([]protocol.Announcement, error) {
+	var out []protocol.Announcement
+	return out, c.do(ctx, http.MethodGet, "/api/v1/announcements", nil, &out)
+}
+
+// CreateAnnouncement sends an announcement (admins).
+func (c *Client) CreateAnnouncement(ctx context.Context, req protocol.AnnouncementRequest) (protocol.Announcement, error) {
+	var out protocol.Announcement
+	return out, c.do(ctx, http.MethodPost, "/api/v1/announcements", req, &out)
+}
+
+// DeleteAnnouncement removes an announcement at once (admins).
+func (c *Client) DeleteAnnouncement(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/announcements/%d", id), nil, nil)
+}
+
+// GroupUsage returns each group's weekly figures (admins).
+func (c *Client) GroupUsage(ctx context.Context, weeks int) ([]protocol.GroupUsage, error) {
+	var out []protocol.GroupUsage
+	return out, c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/stats/groups?weeks=%d", weeks), nil, &out)
+}
+
+// APIKeys lists the organisation's API keys (admins; never the keys).
+func (c *Client) APIKeys(ctx context.Context) ([]protocol.APIKey, error) {
+	var out []protocol.APIKey
+	return out, c.do(ctx, http.MethodGet, "/api/v1/apikeys", nil, &out)
+}
+
+// CreateAPIKey makes an API key; the answer shows it this once (admins).
+func (c *Client) CreateAPIKey(ctx context.Context, req protocol.APIKeyRequest) (protocol.NewAPIKey, error) {
+	var out protocol.NewAPIKey
+	return out, c.do(ctx, http.MethodPost, "/api/v1/apikeys", req, &out)
+}
+
+// RevokeAPIKey ends an API key at once (admins).
+func (c *Client) RevokeAPIKey(ctx context.Context, id int64) error {
+	return c.do(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/apikeys/%d", id), nil, nil)
+}
+
 // CreateClient registers a client and returns its one-time credentials (admins).
 func (c *Client) CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error) {
 	var out protocol.Credentials

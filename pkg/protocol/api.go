@@ -53,6 +53,9 @@ type CreateClientRequest struct {
 	Nickname    string     `json:"nickname"`
 	Note        string     `json:"note,omitempty"`
 	AccessUntil *time.Time `json:"access_until,omitempty"`
+	// GroupID is the client's group (0: the organisation's default group;
+	// a registrar must name one of theirs).
+	GroupID int64 `json:"group_id,omitempty"`
 }
 
 // BulkCreateClientsRequest registers several clients at once, named by
@@ -62,6 +65,7 @@ type BulkCreateClientsRequest struct {
 	Prefix      string     `json:"prefix,omitempty"`
 	Count       int        `json:"count,omitempty"`
 	AccessUntil *time.Time `json:"access_until,omitempty"`
+	GroupID     int64      `json:"group_id,omitempty"` // as CreateClientRequest's
 }
 
 // Credentials are a login ID with its one-time password. The server keeps
@@ -79,12 +83,17 @@ type UpdateClientRequest struct {
 	Note             *string    `json:"note,omitempty"`
 	AccessUntil      *time.Time `json:"access_until,omitempty"`
 	ClearAccessUntil bool       `json:"clear_access_until,omitempty"`
+	// GroupID moves the client to another group of the organisation.
+	GroupID int64 `json:"group_id,omitempty"`
 }
 
-// CreateStaffRequest adds an admin or counselor (admins).
+// CreateStaffRequest adds an admin, counselor or registrar (admins). A
+// registrar names the groups whose clients they register (GroupIDs, at
+// least one).
 type CreateStaffRequest struct {
-	Nickname string `json:"nickname"`
-	Role     Role   `json:"role"`
+	Nickname string  `json:"nickname"`
+	Role     Role    `json:"role"`
+	GroupIDs []int64 `json:"group_ids,omitempty"`
 }
 
 // AssignRequest sets (or with nil clears) a conversation's assignee.

@@ -20,10 +20,36 @@ const (
 	AuditSupervisorView  AuditAction = "supervisor_view"  // an admin read a conversation read-only
 	AuditPoolPreview     AuditAction = "pool_preview"     // a staff member read a pool conversation's preview
 	AuditRiskRaised      AuditAction = "risk_raised"      // a client message matched a crisis phrase (never the text)
+	// Issue 16: client groups (detail: the group's ID and which fields,
+	// never a name).
+	AuditGroupCreated AuditAction = "group_created"
+	AuditGroupUpdated AuditAction = "group_updated"
+	// Announcements (detail: the announcement's ID and how many groups,
+	// never the text).
+	AuditAnnouncementSent    AuditAction = "announcement_sent"
+	AuditAnnouncementDeleted AuditAction = "announcement_deleted"
+	// API keys (detail: the key's ID; never the key). What a key does is
+	// recorded with actor_role "api_key" and the key's name.
+	AuditAPIKeyCreated AuditAction = "api_key_created"
+	AuditAPIKeyRevoked AuditAction = "api_key_revoked"
+	// AuditAutoDeleted: a client deleted by the sweep, DeleteAfterAccessDays
+	// after their access ended (actor_role "system").
+	AuditAutoDeleted AuditAction = "client_auto_deleted"
 )
 
 // ActorOperator is the actor role of the server's command line.
 const ActorOperator = "operator"
+
+// ActorAPIKey is the actor role of an API key's request (issue 16).
+const ActorAPIKey = "api_key"
+
+// Targets of audit entries that are not accounts (issue 16): their
+// target_id is the group's, announcement's or key's number.
+const (
+	TargetGroup        Role = "group"
+	TargetAnnouncement Role = "announcement"
+	TargetAPIKey       Role = "api_key"
+)
 
 // AuditEntry is one line of an organisation's audit log: who did what to
 // whom, and when. It never holds message text, notes or passwords;

@@ -422,6 +422,8 @@ func DecodeServerFrame(data []byte) (ServerFrame, error) {
 		v = new(ConversationWithdrawnFrame)
 	case TypePresence:
 		v = new(PresenceFrame)
+	case TypeNews:
+		v = new(NewsFrame)
 	default:
 		return &UnknownFrame{Type: head.Type}, nil
 	}

@@ -85,6 +85,7 @@ func (c Conversation) ForClient() Conversation {
 	c.Progress, c.ProgressBy, c.ProgressAt, c.NextContact, c.Decisions = "", nil, nil, "", nil
 	c.Note, c.NoteBy, c.NoteAt = "", nil, nil
 	c.RiskAt = nil
+	c.GroupName = "" // staff's label (issue 16)
 	return c
 }
 

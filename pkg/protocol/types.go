@@ -42,10 +42,20 @@ const (
 	RoleCounselor Role = "counselor"
 	RoleClient    Role = "client"
 	RoleSystem    Role = "system"
+	// RoleRegistrar registers clients of chosen groups (issue 16): it
+	// lists, registers, resets and deletes them with their login IDs, and
+	// reads no conversation, audit or note. It is not staff: staff are
+	// those who counsel.
+	RoleRegistrar Role = "registrar"
 )
 
-// IsStaff reports whether r is one of the organisation's people.
+// IsStaff reports whether r is one of the organisation's people who
+// counsel or supervise (a registrar is not).
 func (r Role) IsStaff() bool { return r == RoleAdmin || r == RoleCounselor }
+
+// ManagesClients reports whether r registers and deletes clients: admins
+// (any group) and registrars (their groups).
+func (r Role) ManagesClients() bool { return r == RoleAdmin || r == RoleRegistrar }
 
 // Status is where a conversation stands, derived from who spoke last.
 type Status string
@@ -125,6 +135,55 @@ type Account struct {
 	// they turn it on again (their app tells them why).
 	AcceptNominations  bool       `json:"accept_nominations,omitempty"`
 	NominationLapsedAt *time.Time `json:"nomination_lapsed_at,omitempty"`
+	// Issue 16. GroupID and GroupName: a client's group (every client has
+	// one); GroupAccessUntil: the group's end of access, if it has one
+	// (the client's access ends at the earlier of it and AccessUntil).
+	// GroupIDs: the groups a registrar registers clients of.
+	GroupID          int64      `json:"group_id,omitempty"`
+	GroupName        string     `json:"group_name,omitempty"`
+	GroupAccessUntil *time.Time `json:"group_access_until,omitempty"`
+	GroupIDs         []int64    `json:"group_ids,omitempty"`
+	// DeleteAt is when a client whose access ends is deleted
+	// automatically (the organisation's delete_after_access_days): in
+	// admins' and registrars' lists only.
+	DeleteAt *time.Time `json:"delete_at,omitempty"`
+}
+
+// AccessEnds is when a client's access ends: the earlier of its own date
+// and its group's (nil: never).
+func (a Account) AccessEnds() *time.Time {
+	switch {
+	case a.AccessUntil == nil:
+		return a.GroupAccessUntil
+	case a.GroupAccessUntil == nil || a.AccessUntil.Before(*a.GroupAccessUntil):
+		return a.AccessUntil
+	}
+	return a.GroupAccessUntil
+}
+
+// Group is a client group (issue 16): one per client company, contract
+// or seminar. Every client belongs to exactly one; the organisation's
+// first, its default, holds the clients registered before groups existed.
+type Group struct {
+	ID    int64  `json:"id"`
+	OrgID int64  `json:"org_id"`
+	Name  string `json:"name"`
+	// AccessUntil ends the access of every client of the group at once.
+	AccessUntil *time.Time `json:"access_until,omitempty"`
+	Default     bool       `json:"default,omitempty"`
+	Clients     int        `json:"clients"`
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+// MaxGroupNameRunes bounds a group's name.
+const MaxGroupNameRunes = 60
+
+// GroupRequest creates a group or changes one (admins). On a change, nil
+// fields stay as they are; ClearAccessUntil removes the date.
+type GroupRequest struct {
+	Name             *string    `json:"name,omitempty"`
+	AccessUntil      *time.Time `json:"access_until,omitempty"`
+	ClearAccessUntil bool       `json:"clear_access_until,omitempty"`
 }
 
 // MaxIntroRunes bounds a staff member's introduction.
@@ -219,6 +278,10 @@ type Settings struct {
 	// AttachmentMaxBytes is the largest attachment the organisation takes
 	// (0: DefaultAttachmentBytes; at most MaxAttachmentBytes).
 	AttachmentMaxBytes int64 `json:"attachment_max_bytes,omitempty"`
+	// DeleteAfterAccessDays: a client whose access has ended (their own
+	// date or their group's) is deleted this many days later, with the
+	// same erasure and receipts as a manual deletion (0: never; issue 16).
+	DeleteAfterAccessDays int `json:"delete_after_access_days,omitempty"`
 }
 
 // AttachmentLimit is the largest attachment s allows.
@@ -318,6 +381,7 @@ type SettingsPatch struct {
 	ApologyText            *string         `json:"apology_text,omitempty"`
 	CrisisPhrases          *[]string       `json:"crisis_phrases,omitempty"`
 	AttachmentMaxBytes     *int64          `json:"attachment_max_bytes,omitempty"`
+	DeleteAfterAccessDays  *int            `json:"delete_after_access_days,omitempty"`
 }
 
 // Org is an organisation as its members see it.
@@ -359,9 +423,12 @@ type Device struct {
 
 // Conversation is the one conversation between a client and the organisation.
 type Conversation struct {
-	ID         int64  `json:"id"`
-	ClientID   int64  `json:"client_id"`
-	Nickname   string `json:"nickname,omitempty"` // shown to staff only
+	ID       int64  `json:"id"`
+	ClientID int64  `json:"client_id"`
+	Nickname string `json:"nickname,omitempty"` // shown to staff only
+	// GroupName is the client's group, shown to staff beside the nickname
+	// (issue 16): never the login ID or anything that identifies them.
+	GroupName  string `json:"group_name,omitempty"`
 	AssigneeID *int64 `json:"assignee_id,omitempty"`
 	Status     Status `json:"status"`
 	// LastSeq is the newest message's sequence number; FirstSeq the oldest

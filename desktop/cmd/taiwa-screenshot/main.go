@@ -271,6 +271,56 @@ func run() error {
 	if err := dataset.Tools(ctx, admin); err != nil {
 		return err
 	}
+	// Issue 16: announcements, and the provider serves several companies; the desk's clients
+	// are spread over three groups (the rest stay in the default group).
+	var groups []protocol.Group
+	for _, n := range []string{"みどり商事", "青葉工業", "春のセミナー"} {
+		g, err := admin.CreateGroup(ctx, protocol.GroupRequest{Name: ptr(n)})
+		if err != nil {
+			return fmt.Errorf("group: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	if _, err := admin.CreateAnnouncement(ctx, protocol.AnnouncementRequest{Body: "年末年始は12月29日から1月3日まで休業します。\n休業中に届いたメッセージには1月4日以降に返信します。",
+		EndsAt: ptr(time.Now().AddDate(0, 1, 0))}); err != nil {
+		return fmt.Errorf("announce: %w", err)
+	}
+	for i, c := range desk.Clients {
+		if i%4 == 3 {
+			continue
+		}
+		if _, err := admin.UpdateClient(ctx, c.Account.ID, protocol.UpdateClientRequest{GroupID: groups[i%4].ID}); err != nil {
+			return fmt.Errorf("move to a group: %w", err)
+		}
+	}
+	// This week's registrations straight into the groups (the usage
+	// figures count a client in the group it was registered in), and a
+	// seminar too small to show as more than "<5".
+	for i, n := range []int{40, 25, 3} {
+		if _, err := admin.BulkCreateClients(ctx, protocol.BulkCreateClientsRequest{Prefix: []string{"みどり", "青葉", "春"}[i], Count: n, GroupID: groups[i].ID}); err != nil {
+			return fmt.Errorf("register into a group: %w", err)
+		}
+	}
+	// The staff who hand out みどり商事's slips (a registrar).
+	regCred, err := admin.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: "受付担当", Role: protocol.RoleRegistrar, GroupIDs: []int64{groups[0].ID}})
+	if err != nil {
+		return fmt.Errorf("registrar: %w", err)
+	}
+	// 青葉工業's contract ends in two months; clients are deleted 30 days
+	// after their access ends; a booking system has a key for 春のセミナー.
+	if _, err := admin.UpdateGroup(ctx, groups[1].ID, protocol.GroupRequest{AccessUntil: ptr(time.Now().AddDate(0, 2, 0))}); err != nil {
+		return fmt.Errorf("group end: %w", err)
+	}
+	if _, err := admin.UpdateSettings(ctx, protocol.SettingsPatch{DeleteAfterAccessDays: ptr(30)}); err != nil {
+		return fmt.Errorf("deletion setting: %w", err)
+	}
+	if _, err := admin.CreateAPIKey(ctx, protocol.APIKeyRequest{Name: "セミナー申込システム", GroupIDs: []int64{groups[2].ID}}); err != nil {
+		return fmt.Errorf("api key: %w", err)
+	}
+	if _, err := admin.CreateAnnouncement(ctx, protocol.AnnouncementRequest{Body: "みどり商事の皆さまへ：4月から契約が更新されます。引き続きご利用いただけます。",
+		GroupIDs: []int64{groups[0].ID}}); err != nil {
+		return fmt.Errorf("announce to a group: %w", err)
+	}
 
 	// Three clients who write while the counselor works.
 	lives := map[string]*client.Live{}
@@ -686,7 +736,8 @@ func run() error {
 	for _, tab := range []struct {
 		x    int
 		name string
-	}{{210, "staff.png"}, {281, "audit.png"}, {360, "admin-templates.png"}} {
+	}{{210, "staff.png"}, {281, "audit.png"}, {360, "admin-templates.png"},
+		{450, "admin-groups.png"}, {505, "admin-news.png"}, {578, "admin-keys.png"}, {650, "admin-usage.png"}} {
 		if err := s.click(tab.x, 24); err != nil {
 			return err
 		}
@@ -764,6 +815,23 @@ func run() error {
 	}
 	time.Sleep(2 * time.Second)
 	if err := s.shot("counselor-pool.png"); err != nil {
+		return err
+	}
+
+	// みどり商事's registrar: the clients of their group with login IDs,
+	// and nothing of any conversation.
+	app.Process.Kill()
+	app.Wait()
+	if app, err = launch(); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	if err := s.steps([]string{"type", "--delay", "30", regCred.LoginID}, []string{"key", "Tab"},
+		[]string{"type", "--delay", "30", regCred.Password}, []string{"key", "Return"}); err != nil {
+		return err
+	}
+	time.Sleep(6 * time.Second)
+	if err := s.shot("registrar.png"); err != nil {
 		return err
 	}
 

@@ -145,6 +145,13 @@ func (c *Controller) login(server, loginID, password, code string) error {
 	if err != nil {
 		return err
 	}
+	if resp.Account.Role == protocol.RoleRegistrar {
+		// A registrar (issue 16) gets the registration screen alone. The
+		// session is not kept in the keychain: a registrar signs in each
+		// time, and nothing of theirs is cached.
+		c.do(func() { c.openRegistrar(server, cli) })
+		return nil
+	}
 	if !resp.Account.Role.IsStaff() {
 		_ = cli.Logout(ctx)
 		return &protocol.Error{Code: protocol.CodeForbidden, Message: "this app is for counselors and admins"}
@@ -778,6 +785,25 @@ func (c *Controller) setMenu(role protocol.Role) {
 		menus = append(menus, ui.HelpMenu(c.server, role, c.app.OpenURL))
 	}
 	c.win.SetMainMenu(fyne.NewMainMenu(menus...))
+}
+
+// openRegistrar shows a registrar's screen (issue 16): the clients of
+// their groups, with sign-out and their own password in the menu.
+func (c *Controller) openRegistrar(server string, cli *client.Client) {
+	c.cli, c.server = cli, server
+	r := ui.NewRegistrar(cli, c.win, server+"/", c.do)
+	c.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Taiwa",
+		fyne.NewMenuItem(ui.T("menu.password", "Change password…"), func() { ui.ShowChangePassword(c.win, cli, c.do) }),
+		fyne.NewMenuItem(ui.T("menu.logout", "Sign out"), func() {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_ = cli.Logout(ctx) // best effort: the token is forgotten here either way
+				c.do(func() { c.cli = nil; c.showLogin("") })
+			}()
+		}))))
+	c.win.SetContent(r.Content())
+	r.Reload()
 }
 
 // openAdmin shows the admin settings in a window of their own, so that the

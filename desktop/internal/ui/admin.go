@@ -36,6 +36,17 @@ type AdminAPI interface {
 	UpdateSettings(ctx context.Context, patch protocol.SettingsPatch) (protocol.Org, error)
 	TemplatesAPI
 	UnansweredWeeks(ctx context.Context, weeks int) ([]protocol.UnansweredWeek, error)
+	// Issue 16: client groups.
+	Groups(ctx context.Context) ([]protocol.Group, error)
+	CreateGroup(ctx context.Context, req protocol.GroupRequest) (protocol.Group, error)
+	UpdateGroup(ctx context.Context, id int64, req protocol.GroupRequest) (protocol.Group, error)
+	// Announcements (お知らせ).
+	Announcements(ctx context.Context) ([]protocol.Announcement, error)
+	CreateAnnouncement(ctx context.Context, req protocol.AnnouncementRequest) (protocol.Announcement, error)
+	DeleteAnnouncement(ctx context.Context, id int64) error
+	// The provisioning API's keys.
+	APIKeysAPI
+	GroupUsage(ctx context.Context, weeks int) ([]protocol.GroupUsage, error)
 }
 
 // adminEnv is what the admin tabs share: the server, the window, and how
@@ -102,6 +113,14 @@ type Admin struct {
 	// Issue 14: the organisation's canned replies.
 	templates    *templatesTab
 	templatesTab *container.TabItem
+	// Issue 16: client groups and announcements.
+	groups   *groupsTab
+	news     *announcementsTab
+	newsTab  *container.TabItem
+	keys     *apiKeysTab
+	keysTab  *container.TabItem
+	usage    *usageTab
+	usageTab *container.TabItem
 }
 
 // AdminOptions connect the admin screen to the app's session.
@@ -128,12 +147,25 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 	a.auditTab = container.NewTabItem(T("admin.audit", "Audit"), a.audit.content)
 	a.templates = newTemplatesTab(env, api)
 	a.templatesTab = container.NewTabItem(T("admin.templates", "Canned replies"), a.templates.content)
+	a.groups = newGroupsTab(env)
+	a.groups.changed = a.Reload
+	a.news = newAnnouncementsTab(env)
+	a.newsTab = container.NewTabItem(T("admin.news", "Announcements"), a.news.content)
+	a.keys = newAPIKeysTab(env, api)
+	a.keysTab = container.NewTabItem(T("admin.keys", "API keys"), a.keys.content)
+	a.usage = newUsageTab(env)
+	a.usageTab = container.NewTabItem(T("admin.usage", "Usage"), a.usage.content)
 	a.tabs = container.NewAppTabs(
 		container.NewTabItem(T("admin.clients", "Clients"), a.clients.content),
 		container.NewTabItem(T("admin.settings", "Organisation"), a.org.content),
 		container.NewTabItem(T("admin.staff", "Staff"), a.staff.content),
 		a.auditTab,
 		a.templatesTab,
+		// Last, so that the tabs before keep their places.
+		container.NewTabItem(T("admin.groups", "Groups"), a.groups.content),
+		a.newsTab,
+		a.keysTab,
+		a.usageTab,
 	)
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		if t == a.auditTab {
@@ -141,6 +173,15 @@ func NewAdmin(api AdminAPI, win fyne.Window, serverURL string, opts AdminOptions
 		}
 		if t == a.templatesTab {
 			a.templates.Load()
+		}
+		if t == a.newsTab {
+			a.news.Load()
+		}
+		if t == a.keysTab {
+			a.keys.Load()
+		}
+		if t == a.usageTab {
+			a.usage.Load()
 		}
 	}
 	a.clients.changed = a.Reload
@@ -156,10 +197,14 @@ func (a *Admin) Reload() {
 	var (
 		clients, staff []protocol.Account
 		org            protocol.Org
+		groups         []protocol.Group
 	)
 	a.env.call(T("admin.loadFailed", "Could not load"), func(ctx context.Context) error {
 		var err error
 		if clients, err = a.env.api.Clients(ctx); err != nil {
+			return err
+		}
+		if groups, err = a.env.api.Groups(ctx); err != nil {
 			return err
 		}
 		if staff, err = a.env.api.Staff(ctx); err != nil {
@@ -169,8 +214,105 @@ func (a *Admin) Reload() {
 		return err
 	}, func() {
 		a.org.show(org)
+		a.clients.setGroups(groups)
 		a.clients.show(clients)
+		a.groups.show(groups)
+		a.staff.setGroups(groups)
+		a.news.setGroups(groups)
+		a.keys.setGroups(groups)
 		a.staff.show(staff)
+	})
+}
+
+// RegistrarAPI is what a registrar's screen needs (issue 16): the
+// clients of their groups, nothing of conversations.
+type RegistrarAPI interface {
+	Clients(ctx context.Context) ([]protocol.Account, error)
+	CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error)
+	BulkCreateClients(ctx context.Context, req protocol.BulkCreateClientsRequest) ([]protocol.Credentials, error)
+	DeleteClient(ctx context.Context, id int64) error
+	ResetClientPassword(ctx context.Context, id int64) (protocol.Credentials, error)
+	Groups(ctx context.Context) ([]protocol.Group, error)
+	Org(ctx context.Context) (protocol.Org, error)
+}
+
+// registrarAdmin adapts a RegistrarAPI to the clients tab, which asks
+// nothing else of it in registrar mode; the rest is refused here as the
+// server would.
+type registrarAdmin struct {
+	RegistrarAPI
+	AdminAPI // nil: never called in registrar mode
+}
+
+func (r registrarAdmin) Clients(ctx context.Context) ([]protocol.Account, error) {
+	return r.RegistrarAPI.Clients(ctx)
+}
+func (r registrarAdmin) CreateClient(ctx context.Context, req protocol.CreateClientRequest) (protocol.Credentials, error) {
+	return r.RegistrarAPI.CreateClient(ctx, req)
+}
+func (r registrarAdmin) BulkCreateClients(ctx context.Context, req protocol.BulkCreateClientsRequest) ([]protocol.Credentials, error) {
+	return r.RegistrarAPI.BulkCreateClients(ctx, req)
+}
+func (r registrarAdmin) DeleteClient(ctx context.Context, id int64) error {
+	return r.RegistrarAPI.DeleteClient(ctx, id)
+}
+func (r registrarAdmin) ResetClientPassword(ctx context.Context, id int64) (protocol.Credentials, error) {
+	return r.RegistrarAPI.ResetClientPassword(ctx, id)
+}
+func (r registrarAdmin) Groups(ctx context.Context) ([]protocol.Group, error) {
+	return r.RegistrarAPI.Groups(ctx)
+}
+func (r registrarAdmin) Org(ctx context.Context) (protocol.Org, error) {
+	return r.RegistrarAPI.Org(ctx)
+}
+
+// Registrar is a registrar's whole screen: the clients of their groups,
+// registered, listed with login IDs, reset and deleted (issue 16).
+type Registrar struct {
+	env     *adminEnv
+	clients *clientsTab
+}
+
+// NewRegistrar builds the registrar's screen for the server at serverURL.
+func NewRegistrar(api RegistrarAPI, win fyne.Window, serverURL string, do func(func())) *Registrar {
+	server := strings.TrimSuffix(serverURL, "/")
+	if do == nil {
+		do = fyne.Do
+	}
+	env := &adminEnv{api: registrarAdmin{RegistrarAPI: api}, win: win, server: server, appURL: server + "/", async: func(f func()) { go f() }, do: do}
+	r := &Registrar{env: env}
+	r.clients = newClientsTabFor(env, true)
+	r.clients.changed = r.Reload
+	return r
+}
+
+// Content is the screen's root object.
+func (r *Registrar) Content() fyne.CanvasObject { return r.clients.content }
+
+// Reload fetches the clients and groups.
+func (r *Registrar) Reload() {
+	var (
+		clients []protocol.Account
+		groups  []protocol.Group
+		org     protocol.Org
+	)
+	r.env.call(T("admin.loadFailed", "Could not load"), func(ctx context.Context) error {
+		var err error
+		if clients, err = r.env.api.Clients(ctx); err != nil {
+			return err
+		}
+		if org, err = r.env.api.Org(ctx); err != nil {
+			return err
+		}
+		groups, err = r.env.api.Groups(ctx)
+		return err
+	}, func() {
+		r.env.org = org.Settings.DisplayName
+		if org.AppPath != "" {
+			r.env.appURL = r.env.server + org.AppPath
+		}
+		r.clients.setGroups(groups)
+		r.clients.show(clients)
 	})
 }
 

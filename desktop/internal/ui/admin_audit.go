@@ -70,6 +70,10 @@ func auditLine(e protocol.AuditEntry) string {
 	switch {
 	case e.ActorID == nil && e.ActorRole == string(protocol.RoleClient):
 		who = T("audit.clientWords", "a client's message") // risk first: never named
+	case e.ActorRole == protocol.ActorAPIKey:
+		who = T("audit.byKey", "API key “{{.Name}}”", map[string]any{"Name": e.ActorName})
+	case e.ActorRole == string(protocol.RoleSystem):
+		who = T("audit.system", "automatic (after the end of access)")
 	case e.ActorRole != protocol.ActorOperator:
 		who = fmt.Sprintf("%s（%s #%d）", e.ActorName, T("role."+e.ActorRole, e.ActorRole), derefID(e.ActorID))
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,13 +34,26 @@ type clientsTab struct {
 	bulkCount  *widget.Entry
 	until      *widget.Entry
 	content    fyne.CanvasObject
+
+	// Issue 16: every client is registered into a group (group), and the
+	// list can show one group (groupFilter). A registrar's tab has no
+	// note, access date, sign-out or devices: those are the admins'.
+	groups      []protocol.Group
+	group       *widget.Select
+	groupFilter *widget.Select
+	registrar   bool
 }
 
-func newClientsTab(env *adminEnv) *clientsTab {
-	t := &clientsTab{env: env}
+func newClientsTab(env *adminEnv) *clientsTab { return newClientsTabFor(env, false) }
+
+func newClientsTabFor(env *adminEnv, registrar bool) *clientsTab {
+	t := &clientsTab{env: env, registrar: registrar}
 	t.filter = widget.NewEntry()
 	t.filter.SetPlaceHolder(T("admin.find", "Find by nickname or login ID"))
 	t.filter.OnChanged = func(string) { t.applyFilter() }
+	t.group = widget.NewSelect(nil, nil)
+	t.group.PlaceHolder = T("admin.chooseGroup", "Group")
+	t.groupFilter = widget.NewSelect(nil, func(string) { t.applyFilter() })
 	t.list = widget.NewList(
 		func() int { return len(t.shown) },
 		func() fyne.CanvasObject { return widget.NewLabel("nickname · login-id · until") },
@@ -85,20 +99,38 @@ func newClientsTab(env *adminEnv) *clientsTab {
 	})
 	del := widget.NewButton(T("admin.delete", "Delete…"), t.ConfirmDelete)
 	del.Importance = widget.DangerImportance
-	t.sel.add(setUntil, reset, logout, devices, del)
-
-	form := container.NewVBox(
-		widget.NewLabelWithStyle(T("admin.newClient", "New client"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		t.nickname, t.note, register,
-		widget.NewSeparator(),
-		widget.NewLabelWithStyle(T("admin.newClients", "Many clients (seminar, sealed letters)"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewGridWithColumns(2, t.bulkPrefix, t.bulkCount), bulk,
-		widget.NewSeparator(),
-		t.sel.label,
-		widget.NewLabel(T("admin.accessUntil", "Last day of access")),
-		container.NewBorder(nil, nil, nil, setUntil, t.until), reset, logout, devices, del,
-	)
-	left := container.NewBorder(t.filter, nil, nil, nil, t.list)
+	groupRow := container.NewBorder(nil, nil, widget.NewLabel(T("admin.group", "Group")), nil, t.group)
+	var form *fyne.Container
+	if registrar {
+		t.sel.add(reset, del)
+		form = container.NewVBox(
+			groupRow,
+			widget.NewLabelWithStyle(T("admin.newClient", "New client"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			t.nickname, register,
+			widget.NewSeparator(),
+			widget.NewLabelWithStyle(T("admin.newClients", "Many clients (seminar, sealed letters)"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			container.NewGridWithColumns(2, t.bulkPrefix, t.bulkCount), bulk,
+			widget.NewSeparator(),
+			t.sel.label, reset, del,
+		)
+	} else {
+		t.sel.add(setUntil, reset, logout, devices, del)
+		form = container.NewVBox(
+			groupRow,
+			widget.NewLabelWithStyle(T("admin.newClient", "New client"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			t.nickname, t.note, register,
+			widget.NewSeparator(),
+			widget.NewLabelWithStyle(T("admin.newClients", "Many clients (seminar, sealed letters)"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			container.NewGridWithColumns(2, t.bulkPrefix, t.bulkCount), bulk,
+			widget.NewSeparator(),
+			t.sel.label,
+			widget.NewLabel(T("admin.accessUntil", "Last day of access")),
+			container.NewBorder(nil, nil, nil, setUntil, t.until), reset, logout, devices, del,
+		)
+	}
+	// The group filter under the search box: beside it, a long group
+	// name was cut to a few characters.
+	left := container.NewBorder(container.NewVBox(t.filter, t.groupFilter), nil, nil, nil, t.list)
 	split := container.NewHSplit(left, container.NewVScroll(form))
 	split.Offset = 0.58
 	t.content = split
@@ -107,10 +139,48 @@ func newClientsTab(env *adminEnv) *clientsTab {
 
 func clientLine(c protocol.Account) string {
 	line := c.Nickname + " · " + c.LoginID
-	if c.AccessUntil != nil {
-		line += " · " + T("admin.until", "until {{.Date}}", map[string]any{"Date": c.AccessUntil.Add(-time.Second).Local().Format("2006-01-02")})
+	if c.GroupName != "" {
+		line += " · " + c.GroupName
+	}
+	if end := c.AccessEnds(); end != nil {
+		line += " · " + T("admin.until", "until {{.Date}}", map[string]any{"Date": end.Add(-time.Second).Local().Format("2006-01-02")})
+	}
+	if c.DeleteAt != nil {
+		line += " · " + T("admin.deleteAt", "deleted {{.Date}}", map[string]any{"Date": c.DeleteAt.Local().Format("2006-01-02")})
 	}
 	return line
+}
+
+// setGroups offers the groups to register into and to filter by; the
+// choices made stay when the list is reloaded.
+func (t *clientsTab) setGroups(groups []protocol.Group) {
+	t.groups = groups
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Name
+	}
+	chosen, filtered := t.group.Selected, t.groupFilter.Selected
+	t.group.SetOptions(names)
+	all := T("admin.allGroups", "All groups")
+	t.groupFilter.SetOptions(append([]string{all}, names...))
+	if slices.Contains(names, chosen) {
+		t.group.SetSelected(chosen)
+	} else if len(names) > 0 {
+		t.group.SetSelectedIndex(0)
+	}
+	if slices.Contains(names, filtered) {
+		t.groupFilter.SetSelected(filtered)
+	} else {
+		t.groupFilter.SetSelectedIndex(0)
+	}
+}
+
+// chosenGroup is the group to register into (0: the server's default).
+func (t *clientsTab) chosenGroup() int64 {
+	if i := t.group.SelectedIndex(); i >= 0 && i < len(t.groups) {
+		return t.groups[i].ID
+	}
+	return 0
 }
 
 func (t *clientsTab) choose(c *protocol.Account) {
@@ -139,7 +209,14 @@ func (t *clientsTab) applyFilter() {
 		keep = t.selected.ID
 	}
 	t.shown = t.shown[:0]
+	var onlyGroup int64
+	if i := t.groupFilter.SelectedIndex(); i > 0 && i <= len(t.groups) {
+		onlyGroup = t.groups[i-1].ID
+	}
 	for _, c := range t.all {
+		if onlyGroup != 0 && c.GroupID != onlyGroup {
+			continue
+		}
 		if q == "" || strings.Contains(strings.ToLower(c.Nickname), q) || strings.Contains(c.LoginID, q) {
 			t.shown = append(t.shown, c)
 		}
@@ -162,9 +239,10 @@ func (t *clientsTab) Register(nickname, note string) {
 		return
 	}
 	var cred protocol.Credentials
+	group := t.chosenGroup()
 	t.env.call(T("admin.registerFailed", "Could not register"), func(ctx context.Context) error {
 		var err error
-		cred, err = t.env.api.CreateClient(ctx, protocol.CreateClientRequest{Nickname: nickname, Note: note})
+		cred, err = t.env.api.CreateClient(ctx, protocol.CreateClientRequest{Nickname: nickname, Note: note, GroupID: group})
 		return err
 	}, func() {
 		t.nickname.SetText("")
@@ -183,9 +261,10 @@ func (t *clientsTab) BulkRegister(prefix, count string) {
 		return
 	}
 	var creds []protocol.Credentials
+	group := t.chosenGroup()
 	t.env.call(T("admin.registerFailed", "Could not register"), func(ctx context.Context) error {
 		var err error
-		creds, err = t.env.api.BulkCreateClients(ctx, protocol.BulkCreateClientsRequest{Prefix: strings.TrimSpace(prefix), Count: n})
+		creds, err = t.env.api.BulkCreateClients(ctx, protocol.BulkCreateClientsRequest{Prefix: strings.TrimSpace(prefix), Count: n, GroupID: group})
 		return err
 	}, func() {
 		t.bulkPrefix.SetText("")

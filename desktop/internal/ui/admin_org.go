@@ -56,6 +56,7 @@ type orgTab struct {
 	hoursOnly       *widget.Check
 	margin          *widget.Entry
 	auditDays       *widget.Entry
+	deleteDays      *widget.Entry // issue 16: automatic deletion after access ends
 	content         fyne.CanvasObject
 }
 
@@ -92,6 +93,8 @@ func newOrgTab(env *adminEnv) *orgTab {
 	t.hoursOnly = widget.NewCheck(T("admin.hoursOnly", "Counselors see client data only around business hours"), nil)
 	t.margin = widget.NewEntry()
 	t.auditDays = widget.NewEntry()
+	t.deleteDays = widget.NewEntry()
+	t.deleteDays.SetPlaceHolder(T("admin.deleteDaysHint", "0: never"))
 	dayNames := []string{T("day.sun", "Sun"), T("day.mon", "Mon"), T("day.tue", "Tue"), T("day.wed", "Wed"), T("day.thu", "Thu"), T("day.fri", "Fri"), T("day.sat", "Sat")}
 	grid := container.NewGridWithColumns(3, boldLabel(T("admin.day", "Day")), boldLabel(T("admin.opens", "Opens")), boldLabel(T("admin.closes", "Closes")))
 	for d := 0; d < 7; d++ {
@@ -131,6 +134,7 @@ func newOrgTab(env *adminEnv) *orgTab {
 		widget.NewFormItem(T("admin.whenClosed", "When closed"), t.closed),
 		widget.NewFormItem(T("admin.margin", "Margin around business hours (minutes)"), t.margin),
 		widget.NewFormItem(T("admin.auditDays", "Keep the audit log (days)"), t.auditDays),
+		widget.NewFormItem(T("admin.deleteDays", "Delete clients this many days after their access ends"), t.deleteDays),
 	)
 	appForm := widget.NewForm(
 		widget.NewFormItem(T("admin.orgName", "Organisation's name"), t.orgName),
@@ -298,6 +302,7 @@ func (t *orgTab) show(org protocol.Org) {
 		auditDays = protocol.DefaultAuditRetentionDays
 	}
 	t.auditDays.SetText(strconv.Itoa(auditDays))
+	t.deleteDays.SetText(strconv.Itoa(s.DeleteAfterAccessDays))
 	t.orgName.SetText(s.DisplayName)
 	t.showName.SetChecked(s.ShowOrgName)
 	t.welcome.SetText(s.WelcomeText)
@@ -393,6 +398,12 @@ func (t *orgTab) Save() {
 			T("admin.badAuditDays", "Enter days from {{.Min}} to {{.Max}}.", map[string]any{"Min": protocol.MinAuditRetentionDays, "Max": protocol.MaxAuditRetentionDays}))
 		return
 	}
+	deleteDays, err := strconv.Atoi(strings.TrimSpace(t.deleteDays.Text))
+	if err != nil || deleteDays < 0 || deleteDays > protocol.MaxDeleteAfterAccessDays {
+		Inform(win, T("admin.deleteDays", "Delete clients this many days after their access ends"),
+			T("admin.badAuditDays", "Enter days from {{.Min}} to {{.Max}}.", map[string]any{"Min": 0, "Max": protocol.MaxDeleteAfterAccessDays}))
+		return
+	}
 	orgName := strings.TrimSpace(t.orgName.Text)
 	if orgName == "" {
 		Inform(win, T("admin.orgName", "Organisation's name"), T("admin.needOrgName", "Enter the organisation's name."))
@@ -409,7 +420,7 @@ func (t *orgTab) Save() {
 	hoursOnly := t.hoursOnly.Checked
 	patch := protocol.SettingsPatch{Hours: &sched, RetentionSeconds: &secs, ClosedBehavior: &behavior,
 		StaffMayWriteFirst: &writeFirst, AppName: &appName, AppIcon: &appIcon,
-		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays,
+		CounselorHoursOnly: &hoursOnly, CounselorMarginMinutes: &margin, AuditRetentionDays: &auditDays, DeleteAfterAccessDays: &deleteDays,
 		DisplayName: &orgName, ShowOrgName: &showName, WelcomeText: &welcome, ContactText: &contact,
 		ClaimByButton: &claimByButton, AnnounceHandover: &announce, MaxOpen: &maxOpen, AttachmentMaxBytes: &fileBytes,
 		NominationLapseDays: &nomLapse, NominationTimeoutHours: &nomTimeout,

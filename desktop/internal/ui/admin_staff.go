@@ -24,13 +24,33 @@ type staffTab struct {
 	nick     *widget.Entry
 	role     *widget.Select
 	content  fyne.CanvasObject
+	// Issue 16: a registrar registers the clients of one group, chosen
+	// when they are added.
+	groups   []protocol.Group
+	regGroup *widget.Select
 }
 
 func roleName(r protocol.Role) string {
-	if r == protocol.RoleAdmin {
+	switch r {
+	case protocol.RoleAdmin:
 		return T("role.admin", "admin")
+	case protocol.RoleRegistrar:
+		return T("role.registrar", "registrar")
 	}
 	return T("role.counselor", "counselor")
+}
+
+// setGroups offers the groups a new registrar may register clients of.
+func (t *staffTab) setGroups(groups []protocol.Group) {
+	t.groups = groups
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Name
+	}
+	t.regGroup.SetOptions(names)
+	if t.regGroup.SelectedIndex() < 0 && len(names) > 0 {
+		t.regGroup.SetSelectedIndex(0)
+	}
 }
 
 func newStaffTab(env *adminEnv) *staffTab {
@@ -52,12 +72,24 @@ func newStaffTab(env *adminEnv) *staffTab {
 	t.list.OnUnselected = func(widget.ListItemID) { t.choose(nil) }
 	t.nick = widget.NewEntry()
 	t.nick.SetPlaceHolder(T("admin.staffName", "Name shown to colleagues"))
-	t.role = widget.NewSelect([]string{roleName(protocol.RoleCounselor), roleName(protocol.RoleAdmin)}, nil)
+	t.regGroup = widget.NewSelect(nil, nil)
+	t.regGroup.PlaceHolder = T("admin.registrarGroup", "Group they register clients of")
+	t.regGroup.Hide()
+	t.role = widget.NewSelect([]string{roleName(protocol.RoleCounselor), roleName(protocol.RoleAdmin), roleName(protocol.RoleRegistrar)}, func(string) {
+		if t.role.SelectedIndex() == 2 {
+			t.regGroup.Show()
+		} else {
+			t.regGroup.Hide()
+		}
+	})
 	t.role.SetSelectedIndex(0)
 	add := widget.NewButton(T("admin.addStaff", "Add staff member"), func() {
 		role := protocol.RoleCounselor
-		if t.role.SelectedIndex() == 1 {
+		switch t.role.SelectedIndex() {
+		case 1:
 			role = protocol.RoleAdmin
+		case 2:
+			role = protocol.RoleRegistrar
 		}
 		t.Add(t.nick.Text, role)
 	})
@@ -82,7 +114,7 @@ func newStaffTab(env *adminEnv) *staffTab {
 
 	form := container.NewVBox(
 		widget.NewLabelWithStyle(T("admin.newStaff", "New staff member"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		t.nick, t.role, add, widget.NewSeparator(),
+		t.nick, t.role, t.regGroup, add, widget.NewSeparator(),
 		t.sel.label, reset, logout, devices, resetTOTP, del)
 	split := container.NewHSplit(t.list, container.NewVScroll(form))
 	split.Offset = 0.58
@@ -123,10 +155,19 @@ func (t *staffTab) Add(nick string, role protocol.Role) {
 		Inform(t.env.win, T("admin.addStaff", "Add staff member"), T("admin.needNickname", "Enter a nickname of up to {{.Max}} characters.", map[string]any{"Max": protocol.MaxNicknameRune}))
 		return
 	}
+	var groups []int64
+	if role == protocol.RoleRegistrar {
+		i := t.regGroup.SelectedIndex()
+		if i < 0 || i >= len(t.groups) {
+			Inform(t.env.win, T("admin.addStaff", "Add staff member"), T("admin.needRegistrarGroup", "Choose the group whose clients the registrar registers."))
+			return
+		}
+		groups = []int64{t.groups[i].ID}
+	}
 	var cred protocol.Credentials
 	t.env.call(T("admin.addStaffFailed", "Could not add the staff member"), func(ctx context.Context) error {
 		var err error
-		cred, err = t.env.api.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: nick, Role: role})
+		cred, err = t.env.api.CreateStaff(ctx, protocol.CreateStaffRequest{Nickname: nick, Role: role, GroupIDs: groups})
 		return err
 	}, func() {
 		t.nick.SetText("")

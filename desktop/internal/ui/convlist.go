@@ -292,9 +292,9 @@ func (r *convRow) bind(l *convList, c *inbox.Conv) {
 	in := l.in
 	r.conv = c.ID
 	if c.RiskAt != nil {
-		setText(r.name, "⚠ "+c.Nickname) // risk first: seen at a glance, selected or not
+		setText(r.name, "⚠ "+ConvName(c.Conversation)) // risk first: seen at a glance, selected or not
 	} else {
-		setText(r.name, c.Nickname)
+		setText(r.name, ConvName(c.Conversation))
 	}
 	unread := 0
 	if in.Readable(c) {
@@ -404,4 +404,13 @@ func (tightRows) MinSize(objs []fyne.CanvasObject) fyne.Size {
 		s.Height += m.Height - 8
 	}
 	return s.AddWidthHeight(0, 8)
+}
+
+// ConvName is a client as staff see them: the nickname, and beside it the
+// group's name (issue 16), never anything that identifies the person.
+func ConvName(c protocol.Conversation) string {
+	if c.GroupName == "" {
+		return c.Nickname
+	}
+	return c.Nickname + "（" + c.GroupName + "）"
 }

@@ -920,7 +920,7 @@ func (m *Main) showFocused(eff inbox.Effect) {
 	if m.shown != f.ID {
 		// The button names the person: the last guard against a wrong reply.
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
-		m.title.SetText(f.Nickname)
+		m.title.SetText(ConvName(f.Conversation))
 		m.setCompose(f.Draft)
 		prev := m.shown
 		m.shown = f.ID
@@ -934,7 +934,7 @@ func (m *Main) showFocused(eff inbox.Effect) {
 		m.tmplBtn.Enable()
 		m.dateBtn.Enable()
 	} else if touches(eff, f.ID) {
-		m.title.SetText(f.Nickname)
+		m.title.SetText(ConvName(f.Conversation))
 		m.sendBtn.SetText(T("compose.sendTo", "Send to {{.Name}}", map[string]any{"Name": f.Nickname}))
 	}
 	m.progress.show(m.in, f, m.staff)

@@ -22,9 +22,16 @@ import (
 // ErrUnregistered means the token no longer reaches a device: forget it.
 var ErrUnregistered = errors.New("push token is no longer registered")
 
-// Sender delivers one content-free push to one device token.
+// Kinds of push: a reply is waiting, or there is news (an
+// announcement, issue 16). The kind is all a push carries.
+const (
+	KindReply = "reply"
+	KindNews  = "news"
+)
+
+// Sender delivers one content-free push of a kind to one device token.
 type Sender interface {
-	Send(ctx context.Context, token string) error
+	Send(ctx context.Context, token, kind string) error
 }
 
 // FCM sends through Firebase Cloud Messaging with the Admin SDK.
@@ -50,10 +57,10 @@ func newFCM(ctx context.Context, cfg *firebase.Config, opts ...option.ClientOpti
 }
 
 // Message is exactly what goes to Google for a device: a kind, no text.
-func Message(token string) *messaging.Message {
+func Message(token, kind string) *messaging.Message {
 	return &messaging.Message{
 		Token: token,
-		Data:  map[string]string{"kind": "reply"},
+		Data:  map[string]string{"kind": kind},
 		Webpush: &messaging.WebpushConfig{
 			// Deliver promptly; a day-old "you have a reply" is still useful,
 			// older is not.
@@ -63,8 +70,8 @@ func Message(token string) *messaging.Message {
 }
 
 // Send pushes to one device.
-func (f *FCM) Send(ctx context.Context, token string) error {
-	_, err := f.client.Send(ctx, Message(token))
+func (f *FCM) Send(ctx context.Context, token, kind string) error {
+	_, err := f.client.Send(ctx, Message(token, kind))
 	if messaging.IsUnregistered(err) {
 		return ErrUnregistered
 	}
@@ -87,18 +94,28 @@ type Notifier struct {
 	sender Sender
 	tokens Tokens
 	log    *slog.Logger
-	queue  chan int64
+	queue  chan job
+}
+
+// job is one client to push to, and what to say.
+type job struct {
+	clientID int64
+	kind     string
 }
 
 // NewNotifier returns a notifier with a queue of size pending pushes.
 func NewNotifier(s Sender, t Tokens, log *slog.Logger, size int) *Notifier {
-	return &Notifier{sender: s, tokens: t, log: log, queue: make(chan int64, size)}
+	return &Notifier{sender: s, tokens: t, log: log, queue: make(chan job, size)}
 }
 
-// Notify queues a push to every device of a client; false if the queue is full.
-func (n *Notifier) Notify(clientID int64) bool {
+// Notify queues a push to every device of a client that a reply waits;
+// false if the queue is full.
+func (n *Notifier) Notify(clientID int64) bool { return n.NotifyKind(clientID, KindReply) }
+
+// NotifyKind queues a push of a kind (KindReply, KindNews).
+func (n *Notifier) NotifyKind(clientID int64, kind string) bool {
 	select {
-	case n.queue <- clientID:
+	case n.queue <- job{clientID, kind}:
 		return true
 	default:
 		return false
@@ -109,22 +126,22 @@ func (n *Notifier) Notify(clientID int64) bool {
 func (n *Notifier) Run(ctx context.Context) {
 	for {
 		select {
-		case id := <-n.queue:
-			n.send(ctx, id)
+		case j := <-n.queue:
+			n.send(ctx, j.clientID, j.kind)
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-func (n *Notifier) send(ctx context.Context, clientID int64) {
+func (n *Notifier) send(ctx context.Context, clientID int64, kind string) {
 	tokens, err := n.tokens.PushTokens(ctx, clientID)
 	if err != nil {
 		n.log.Error("push: load tokens", "account", clientID, "err", err)
 		return
 	}
 	for _, tok := range tokens {
-		err := n.sender.Send(ctx, tok)
+		err := n.sender.Send(ctx, tok, kind)
 		switch {
 		case errors.Is(err, ErrUnregistered):
 			if err := n.tokens.DropPushToken(ctx, tok); err != nil {

@@ -65,10 +65,13 @@ func newTestFCM(t *testing.T, fake *fakeFCM) *FCM {
 func TestFCMSendsNoText(t *testing.T) {
 	fake := &fakeFCM{unregistered: map[string]bool{"gone-token": true}}
 	f := newTestFCM(t, fake)
-	if err := f.Send(context.Background(), "device-token-1"); err != nil {
+	if err := f.Send(context.Background(), "device-token-1", KindReply); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Send(context.Background(), "gone-token"); !errors.Is(err, ErrUnregistered) {
+	if err := f.Send(context.Background(), "device-token-2", KindNews); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Send(context.Background(), "gone-token", KindReply); !errors.Is(err, ErrUnregistered) {
 		t.Fatalf("unregistered token: %v", err)
 	}
 	fake.mu.Lock()
@@ -83,6 +86,10 @@ func TestFCMSendsNoText(t *testing.T) {
 	if m["token"] != "device-token-1" || m["data"].(map[string]any)["kind"] != "reply" {
 		t.Fatalf("sent %s", fake.bodies[0])
 	}
+	// News (an announcement) says only that: the text stays on the server.
+	if !strings.Contains(fake.bodies[1], `"kind":"news"`) || strings.Contains(fake.bodies[1], "body") {
+		t.Fatalf("news push: %s", fake.bodies[1])
+	}
 	// Nothing that could be shown: no notification block, no body, no title.
 	if _, ok := m["notification"]; ok || strings.Contains(fake.bodies[0], "body") || strings.Contains(fake.bodies[0], "title") {
 		t.Fatalf("push carries displayable content: %s", fake.bodies[0])
@@ -95,7 +102,7 @@ type fakeSender struct {
 	gone map[string]bool
 }
 
-func (s *fakeSender) Send(_ context.Context, tok string) error {
+func (s *fakeSender) Send(_ context.Context, tok, _ string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent = append(s.sent, tok)
@@ -135,7 +142,8 @@ func TestNotifierSendsToEveryDeviceAndPrunes(t *testing.T) {
 		t.Fatal("a full queue accepted: Notify must never block or grow")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n.send(ctx, <-n.queue) // what Run does for one entry
+	j := <-n.queue
+	n.send(ctx, j.clientID, j.kind) // what Run does for one entry
 	cancel()
 	n.Run(ctx) // returns at once on a cancelled context
 	if strings.Join(s.sent, ",") != "phone,old-phone" || strings.Join(tokens.dropped, ",") != "old-phone" {

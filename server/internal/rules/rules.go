@@ -184,14 +184,24 @@ func MayAdminister(p store.Principal, orgID int64) bool {
 
 // NewAccount checks an account about to be created and returns it tidied
 // (the nickname trimmed).
-func NewAccount(actor store.Principal, a store.NewAccount) (store.NewAccount, error) {
-	if !MayAdminister(actor, a.OrgID) {
+//
+// A registrar creates clients of their own groups only; the store resolves
+// the group (0: the organisation's default) and passes both in s.
+func NewAccount(actor store.Principal, a store.NewAccount, s Scope) (store.NewAccount, error) {
+	if a.Role == protocol.RoleClient {
+		if !ManagesClient(actor, a.OrgID, s) {
+			return a, protocol.Errorf(protocol.CodeForbidden, "only admins and the group's registrars create clients")
+		}
+	} else if !MayAdminister(actor, a.OrgID) {
 		return a, protocol.Errorf(protocol.CodeForbidden, "only admins create accounts")
 	}
 	switch a.Role {
-	case protocol.RoleAdmin, protocol.RoleCounselor, protocol.RoleClient:
+	case protocol.RoleAdmin, protocol.RoleCounselor, protocol.RoleClient, protocol.RoleRegistrar:
 	default:
-		return a, protocol.Errorf(protocol.CodeInvalid, "role must be admin, counselor or client")
+		return a, protocol.Errorf(protocol.CodeInvalid, "role must be admin, counselor, registrar or client")
+	}
+	if (a.Role == protocol.RoleRegistrar) != (len(a.GroupIDs) > 0) {
+		return a, protocol.Errorf(protocol.CodeInvalid, "a registrar, and only a registrar, names the groups they register clients of")
 	}
 	a.Nickname = strings.TrimSpace(a.Nickname)
 	if err := protocol.ValidateNickname(a.Nickname); err != nil {
@@ -227,9 +237,21 @@ type ClientUpdate struct {
 	AccessEnded bool
 }
 
-// UpdateClient applies an admin's change to a client.
-func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateClientRequest, now time.Time) (ClientUpdate, error) {
-	if actor.Role != protocol.RoleAdmin || a.OrgID != actor.OrgID {
+// UpdateClient applies an admin's change to a client; to is the group the
+// client moves to (u.GroupID, loaded by the store), nil if none.
+//
+// An API key (issue 16) sets or clears the end of access of a client of
+// its groups (s), nothing else.
+func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateClientRequest, to *protocol.Group, s Scope, now time.Time) (ClientUpdate, error) {
+	switch {
+	case actor.KeyID != 0:
+		if a.Role != protocol.RoleClient || !ManagesClient(actor, a.OrgID, s) {
+			return ClientUpdate{}, protocol.Errorf(protocol.CodeNotFound, "no such client")
+		}
+		if u.Nickname != nil || u.Note != nil || u.GroupID != 0 {
+			return ClientUpdate{}, protocol.Errorf(protocol.CodeForbidden, "an API key sets only the end of access")
+		}
+	case actor.Role != protocol.RoleAdmin || a.OrgID != actor.OrgID:
 		return ClientUpdate{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
 	}
 	if a.Role != protocol.RoleClient {
@@ -258,9 +280,20 @@ func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateCl
 	if u.ClearAccessUntil {
 		a.AccessUntil = nil
 	}
+	if to != nil {
+		if to.OrgID != a.OrgID {
+			return ClientUpdate{}, protocol.Errorf(protocol.CodeInvalid, "no such group")
+		}
+		a.GroupID, a.GroupName, a.GroupAccessUntil = to.ID, to.Name, to.AccessUntil
+		out.Fields = append(out.Fields, "group")
+	}
 	if u.AccessUntil != nil || u.ClearAccessUntil {
 		out.Fields = append(out.Fields, "access_until")
-		out.AccessEnded = a.AccessUntil != nil && !now.Before(*a.AccessUntil)
+	}
+	if u.AccessUntil != nil || u.ClearAccessUntil || to != nil {
+		// The earlier of the client's own date and its group's.
+		end := a.AccessEnds()
+		out.AccessEnded = end != nil && !now.Before(*end)
 	}
 	out.Account = a
 	return out, nil
@@ -270,8 +303,22 @@ func UpdateClient(actor store.Principal, a protocol.Account, u protocol.UpdateCl
 // targetRole; admins is how many admins the organisation has now. Admins
 // delete accounts of their organisation, never their own, and never the
 // last admin (decided in the deleting transaction: two admins deleting
-// each other at once must not leave none).
-func DeleteAccount(actor store.Principal, targetID int64, targetRole protocol.Role, admins int) error {
+// each other at once must not leave none). A registrar deletes clients of
+// their groups (s), nothing else.
+func DeleteAccount(actor store.Principal, targetID int64, targetRole protocol.Role, admins int, s Scope) error {
+	if actor.Role == protocol.RoleSystem {
+		// The sweep's automatic deletion (AutoDeleteDue): clients only.
+		if targetRole != protocol.RoleClient {
+			return protocol.Errorf(protocol.CodeForbidden, "only clients are deleted automatically")
+		}
+		return nil
+	}
+	if actor.Role == protocol.RoleRegistrar {
+		if targetRole != protocol.RoleClient || !ManagesClient(actor, actor.OrgID, s) {
+			return protocol.Errorf(protocol.CodeForbidden, "registrars delete clients of their groups only")
+		}
+		return nil
+	}
 	if actor.Role != protocol.RoleAdmin {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
@@ -296,7 +343,7 @@ func EndSessions(actor store.Principal, accountID int64) error {
 // SignIn decides whether an account whose password (and second factor)
 // was right may sign in now: not once a client's access period has ended.
 func SignIn(a store.AccountRecord, now time.Time) error {
-	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
+	if end := a.AccessEnds(); end != nil && !now.Before(*end) {
 		return protocol.Errorf(protocol.CodeForbidden, "the access period for this login has ended")
 	}
 	return nil
@@ -347,7 +394,7 @@ func (i Idle) Limit(role protocol.Role, shared bool) time.Duration {
 	switch {
 	case shared:
 		return i.Shared
-	case role.IsStaff():
+	case role.IsStaff(), role == protocol.RoleRegistrar:
 		return i.Staff
 	}
 	return 0
@@ -359,7 +406,7 @@ func Session(s store.Session, a store.AccountRecord, idle Idle, now time.Time) e
 	if !now.Before(s.ExpiresAt) {
 		return protocol.Errorf(protocol.CodeUnauthorized, "session expired; sign in again")
 	}
-	if a.AccessUntil != nil && !now.Before(*a.AccessUntil) {
+	if end := a.AccessEnds(); end != nil && !now.Before(*end) {
 		return protocol.Errorf(protocol.CodeUnauthorized, "access period has ended")
 	}
 	if limit := idle.Limit(a.Role, s.Shared); limit > 0 && !now.Before(s.ActiveAt.Add(limit)) {

@@ -200,7 +200,7 @@ func TestAccounts(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				out, err := NewAccount(tt.by, tt.a)
+				out, err := NewAccount(tt.by, tt.a, Scope{})
 				if got := codeOf(err); got != tt.code {
 					t.Fatalf("got %v, want %q", err, tt.code)
 				}
@@ -227,7 +227,7 @@ func TestAccounts(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				if got := codeOf(DeleteAccount(tt.by, tt.target, tt.role, tt.admins)); got != tt.code {
+				if got := codeOf(DeleteAccount(tt.by, tt.target, tt.role, tt.admins, Scope{})); got != tt.code {
 					t.Fatalf("got %q, want %q", got, tt.code)
 				}
 			})
@@ -235,23 +235,23 @@ func TestAccounts(t *testing.T) {
 	})
 	t.Run("client changes", func(t *testing.T) {
 		a := protocol.Account{ID: 7, OrgID: 1, Role: protocol.RoleClient, Nickname: "さくら"}
-		up, err := UpdateClient(admin, a, protocol.UpdateClientRequest{Nickname: ptr(" ひなた "), AccessUntil: ptr(monday)}, monday)
+		up, err := UpdateClient(admin, a, protocol.UpdateClientRequest{Nickname: ptr(" ひなた "), AccessUntil: ptr(monday)}, nil, Scope{}, monday)
 		if err != nil || up.Account.Nickname != "ひなた" || !up.AccessEnded || strings.Join(up.Fields, ",") != "nickname,access_until" {
 			t.Fatalf("%+v %v", up, err)
 		}
-		up, err = UpdateClient(admin, a, protocol.UpdateClientRequest{AccessUntil: ptr(monday.Add(time.Hour))}, monday)
+		up, err = UpdateClient(admin, a, protocol.UpdateClientRequest{AccessUntil: ptr(monday.Add(time.Hour))}, nil, Scope{}, monday)
 		if err != nil || up.AccessEnded {
 			t.Fatalf("a future date ended access: %+v %v", up, err)
 		}
-		if _, err := UpdateClient(co, a, protocol.UpdateClientRequest{}, monday); codeOf(err) != protocol.CodeForbidden {
+		if _, err := UpdateClient(co, a, protocol.UpdateClientRequest{}, nil, Scope{}, monday); codeOf(err) != protocol.CodeForbidden {
 			t.Fatalf("a counselor changed a client: %v", err)
 		}
-		if _, err := UpdateClient(outside, a, protocol.UpdateClientRequest{}, monday); codeOf(err) != protocol.CodeForbidden {
+		if _, err := UpdateClient(outside, a, protocol.UpdateClientRequest{}, nil, Scope{}, monday); codeOf(err) != protocol.CodeForbidden {
 			t.Fatalf("another organisation's admin changed a client: %v", err)
 		}
 		staff := a
 		staff.Role = protocol.RoleCounselor
-		if _, err := UpdateClient(admin, staff, protocol.UpdateClientRequest{}, monday); codeOf(err) != protocol.CodeNotFound {
+		if _, err := UpdateClient(admin, staff, protocol.UpdateClientRequest{}, nil, Scope{}, monday); codeOf(err) != protocol.CodeNotFound {
 			t.Fatalf("a staff member changed as a client: %v", err)
 		}
 	})

@@ -43,6 +43,9 @@ func ValidateSettings(s protocol.Settings) error {
 	if utf8.RuneCountInString(s.AppName) > protocol.MaxAppNameRunes || strings.ContainsFunc(s.AppName, unicode.IsControl) {
 		return protocol.Errorf(protocol.CodeInvalid, "app name must be at most %d characters on one line", protocol.MaxAppNameRunes)
 	}
+	if d := s.DeleteAfterAccessDays; d < 0 || d > protocol.MaxDeleteAfterAccessDays {
+		return protocol.Errorf(protocol.CodeInvalid, "automatic deletion must be 0 to %d days after access ends", protocol.MaxDeleteAfterAccessDays)
+	}
 	if d := s.AuditRetentionDays; d != 0 && (d < protocol.MinAuditRetentionDays || d > protocol.MaxAuditRetentionDays) {
 		return protocol.Errorf(protocol.CodeInvalid, "audit retention must be %d to %d days", protocol.MinAuditRetentionDays, protocol.MaxAuditRetentionDays)
 	}
@@ -130,6 +133,9 @@ func ApplySettings(actor store.Principal, old protocol.Settings, patch protocol.
 	}
 	if patch.AppIcon != nil {
 		s.AppIcon = *patch.AppIcon
+	}
+	if patch.DeleteAfterAccessDays != nil {
+		s.DeleteAfterAccessDays = *patch.DeleteAfterAccessDays
 	}
 	if patch.AuditRetentionDays != nil {
 		s.AuditRetentionDays = *patch.AuditRetentionDays

@@ -78,6 +78,16 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, a *session)
 	if err != nil {
 		return err
 	}
+	if a.p.Role.ManagesClients() {
+		// Who is due for automatic deletion, and when (issue 16).
+		org, err := s.store.Org(r.Context(), a.p.OrgID)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			list[i].DeleteAt = rules.DeletionDue(list[i], org.Settings.DeleteAfterAccessDays)
+		}
+	}
 	writeJSON(w, http.StatusOK, list)
 	return nil
 }
@@ -92,6 +102,14 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request, a *session) e
 		return err
 	}
 	list := append(admins, counselors...)
+	if a.p.Role == protocol.RoleAdmin {
+		// Registrars (issue 16) are the admins' to manage, not colleagues.
+		registrars, err := s.store.Accounts(r.Context(), a.p, protocol.RoleRegistrar)
+		if err != nil {
+			return err
+		}
+		list = append(list, registrars...)
+	}
 	for i := range list {
 		list[i].Online = s.hub.connected(list[i].ID)
 	}
@@ -142,7 +160,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, a *session
 		return err
 	}
 	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
-		Nickname: req.Nickname, Note: req.Note, AccessUntil: req.AccessUntil})
+		Nickname: req.Nickname, Note: req.Note, AccessUntil: req.AccessUntil, GroupID: req.GroupID})
 	if err != nil {
 		return err
 	}
@@ -193,7 +211,7 @@ func (s *Server) bulkCreateClients(w http.ResponseWriter, r *http.Request, a *se
 	out := make([]protocol.Credentials, 0, len(names))
 	for i, n := range names {
 		cred, err := s.createWithPassword(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: protocol.RoleClient,
-			Nickname: n, AccessUntil: req.AccessUntil}, secrets[i].password, secrets[i].hash)
+			Nickname: n, AccessUntil: req.AccessUntil, GroupID: req.GroupID}, secrets[i].password, secrets[i].hash)
 		if err != nil {
 			return fmt.Errorf("bulk create after %d of %d: %w", len(out), len(names), err)
 		}
@@ -275,10 +293,10 @@ func (s *Server) createStaff(w http.ResponseWriter, r *http.Request, a *session)
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if !req.Role.IsStaff() {
-		return protocol.Errorf(protocol.CodeInvalid, "role must be admin or counselor")
+	if !req.Role.IsStaff() && req.Role != protocol.RoleRegistrar {
+		return protocol.Errorf(protocol.CodeInvalid, "role must be admin, counselor or registrar")
 	}
-	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: req.Role, Nickname: req.Nickname})
+	cred, err := s.NewCredentials(r.Context(), a.p, store.NewAccount{OrgID: a.p.OrgID, Role: req.Role, Nickname: req.Nickname, GroupIDs: req.GroupIDs})
 	if err != nil {
 		return err
 	}
@@ -721,5 +739,105 @@ func (s *Server) deletePushToken(w http.ResponseWriter, r *http.Request, a *sess
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Client groups (issue 16).
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Groups(r.Context(), a.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.GroupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	g, err := s.store.CreateGroup(r.Context(), a.p, req)
+	if err != nil {
+		return err
+	}
+	s.log.Info("group created", "org", a.p.OrgID, "group", g.ID, "by", a.p.AccountID)
+	writeJSON(w, http.StatusCreated, g)
+	return nil
+}
+
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req protocol.GroupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	g, err := s.store.UpdateGroup(r.Context(), a.p, id, req)
+	if err != nil {
+		return err
+	}
+	s.log.Info("group changed", "org", a.p.OrgID, "group", g.ID, "by", a.p.AccountID)
+	writeJSON(w, http.StatusOK, g)
+	return nil
+}
+
+// Announcements (お知らせ, issue 16).
+
+func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request, a *session) error {
+	list, err := s.store.Announcements(r.Context(), a.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request, a *session) error {
+	var req protocol.AnnouncementRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	an, err := s.store.CreateAnnouncement(r.Context(), a.p, req)
+	if err != nil {
+		return err
+	}
+	s.log.Info("announcement sent", "org", a.p.OrgID, "announcement", an.ID, "groups", len(an.GroupIDs), "by", a.p.AccountID)
+	writeJSON(w, http.StatusCreated, an)
+	return nil
+}
+
+func (s *Server) deleteAnnouncement(w http.ResponseWriter, r *http.Request, a *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteAnnouncement(r.Context(), a.p, id); err != nil {
+		return err
+	}
+	s.log.Info("announcement deleted", "org", a.p.OrgID, "announcement", id, "by", a.p.AccountID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// groupUsage serves each group's weekly figures (issue 16): no identities,
+// small numbers suppressed.
+func (s *Server) groupUsage(w http.ResponseWriter, r *http.Request, a *session) error {
+	weeks := 8
+	if v := r.URL.Query().Get("weeks"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return protocol.Errorf(protocol.CodeInvalid, "weeks must be a number")
+		}
+		weeks = n
+	}
+	list, err := s.store.Usage(r.Context(), a.p, weeks)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }

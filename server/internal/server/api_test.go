@@ -292,16 +292,19 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 }
 
-// recordingSender is a push.Sender that remembers tokens.
+// recordingSender is a push.Sender that remembers tokens (and, apart,
+// the kinds).
 type recordingSender struct {
-	mu   sync.Mutex
-	sent []string
-	wake chan struct{}
+	mu    sync.Mutex
+	sent  []string
+	kinds []string
+	wake  chan struct{}
 }
 
-func (r *recordingSender) Send(_ context.Context, tok string) error {
+func (r *recordingSender) Send(_ context.Context, tok, kind string) error {
 	r.mu.Lock()
 	r.sent = append(r.sent, tok)
+	r.kinds = append(r.kinds, kind)
 	r.mu.Unlock()
 	r.wake <- struct{}{}
 	return nil
@@ -717,5 +720,93 @@ func TestBulkRegistrationKeepsOrder(t *testing.T) {
 		if c.Nickname != creds[i].Account.Nickname || c.Nickname != fmt.Sprintf("seminar-%02d", i+1) {
 			t.Fatalf("client %d is %q, slip %q", i, c.Nickname, creds[i].Account.Nickname)
 		}
+	}
+}
+
+// TestAnnouncementsNewsAndPush (issue 16): an admin's announcement to a
+// group tells that group's connected clients there is news (a frame with
+// nothing else), pushes "news" to one who is away, and is listed to its
+// clients only; other groups' clients hear nothing.
+func TestAnnouncementsNewsAndPush(t *testing.T) {
+	rs := &recordingSender{wake: make(chan struct{}, 16)}
+	ts := newTestServer(t, func(c *Config) { c.Push = rs })
+	o := ts.org(t, "org")
+	ctx := context.Background()
+	name := "A社"
+	g, err := o.admin.CreateGroup(ctx, protocol.GroupRequest{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(req protocol.CreateClientRequest) *client.Client {
+		t.Helper()
+		cred, err := o.admin.CreateClient(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts.login(t, cred.LoginID, cred.Password)
+	}
+	near := login(protocol.CreateClientRequest{Nickname: "near", GroupID: g.ID})
+	away := login(protocol.CreateClientRequest{Nickname: "away", GroupID: g.ID})
+	outside := login(protocol.CreateClientRequest{Nickname: "outside"})
+	if code, body := apiDo(t, "PUT", ts.URL+"/api/v1/push", away.Token, `{"token":"away-phone"}`); code != http.StatusNoContent {
+		t.Fatalf("register token: %d %s", code, body)
+	}
+	nearLive, outsideLive := goLive(t, near, 0), goLive(t, outside, 0)
+
+	code, body := apiDo(t, "POST", ts.URL+"/api/v1/announcements", o.admin.Token,
+		fmt.Sprintf(`{"body":"年末年始は12月29日から休業します。","group_ids":[%d]}`, g.ID))
+	if code != http.StatusCreated {
+		t.Fatalf("announce: %d %s", code, body)
+	}
+	nearLive.rec.waitFor(t, "news", func(evs []any) bool {
+		for _, e := range evs {
+			if _, ok := e.(*protocol.NewsFrame); ok {
+				return true
+			}
+		}
+		return false
+	})
+	select {
+	case <-rs.wake:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no push for the client who was away")
+	}
+	rs.mu.Lock()
+	if len(rs.sent) != 1 || rs.sent[0] != "away-phone" || rs.kinds[0] != "news" {
+		t.Errorf("pushed %v %v", rs.sent, rs.kinds)
+	}
+	rs.mu.Unlock()
+	for _, c := range []struct {
+		who  *client.Client
+		want int
+	}{{near, 1}, {away, 1}, {outside, 0}} {
+		code, body := apiDo(t, "GET", ts.URL+"/api/v1/announcements", c.who.Token, "")
+		var list []protocol.Announcement
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &list) != nil || len(list) != c.want {
+			t.Errorf("listing: %d %s, want %d", code, body, c.want)
+		}
+		if strings.Contains(body, "group_ids") {
+			t.Errorf("a client is told the groups: %s", body)
+		}
+	}
+	// The outside client's connection heard no news of A社's: an
+	// announcement to everyone after it is the first (and only) news it
+	// hears, as changes reach a connection in commit order.
+	if code, body := apiDo(t, "POST", ts.URL+"/api/v1/announcements", o.admin.Token, `{"body":"全員へのお知らせ"}`); code != http.StatusCreated {
+		t.Fatalf("announce to all: %d %s", code, body)
+	}
+	countNews := func(evs []any) int {
+		n := 0
+		for _, e := range evs {
+			if _, ok := e.(*protocol.NewsFrame); ok {
+				n++
+			}
+		}
+		return n
+	}
+	outsideLive.rec.waitFor(t, "news for everyone", func(evs []any) bool { return countNews(evs) >= 1 })
+	nearLive.rec.waitFor(t, "second news", func(evs []any) bool { return countNews(evs) >= 2 })
+	if n := countNews(outsideLive.rec.snapshot()); n != 1 {
+		t.Errorf("the client of another group heard %d news frames, want 1", n)
 	}
 }

@@ -33,6 +33,10 @@ var (
 	staff   roleSet = protocol.Role.IsStaff
 	admins  roleSet = func(r protocol.Role) bool { return r == protocol.RoleAdmin }
 	clients roleSet = func(r protocol.Role) bool { return r == protocol.RoleClient }
+	// Issue 16: a registrar registers clients and reads no conversation.
+	people         roleSet = func(r protocol.Role) bool { return r == protocol.RoleClient || r.IsStaff() }
+	clientManagers roleSet = protocol.Role.ManagesClients
+	staffOrRegistr roleSet = func(r protocol.Role) bool { return r.IsStaff() || r == protocol.RoleRegistrar }
 )
 
 // bearer extracts the token from the Authorization header or the cookie.

@@ -196,6 +196,9 @@ type hub struct {
 	// onReply, if set, hears of a staff reply to a client who has no live
 	// connection (to push a content-free notice). It must not block.
 	onReply func(clientID int64)
+	// onNews, if set, hears of an announcement for a client who has no
+	// live connection here (a content-free push says there is news).
+	onNews func(clientID int64)
 	// onPresence, if set, hears when a client's first connection here
 	// opens and its last one closes (several servers share who is
 	// connected). It must not block.
@@ -426,6 +429,21 @@ func (h *hub) publish(changes []store.Change) {
 				ConversationID: c.ConversationID, ThroughSeq: c.ThroughSeq, Count: c.Count, At: c.At})})
 		case store.ChangeSettings:
 			h.toOrgByRole(c.OrgID, *c.Org)
+		case store.ChangeNews:
+			// An announcement (issue 16): its clients' apps ask for it;
+			// the frame says nothing else.
+			news := outFrame{data: protocol.Encode(protocol.NewsFrame{Type: protocol.TypeNews})}
+			for _, id := range c.ClientIDs {
+				if len(h.byAccount[id]) == 0 {
+					if h.onNews != nil && !c.Remote {
+						h.onNews(id)
+					}
+					continue
+				}
+				for s := range h.byAccount[id] {
+					h.deliver(s, news)
+				}
+			}
 		case store.ChangeAccess:
 			for s := range h.byAccount[c.AccountID] {
 				s.setAccessUntil(c.AccessUntil, h.now())

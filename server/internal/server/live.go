@@ -42,6 +42,10 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 		err error
 	)
 	onFreshStack(func() { a, err = s.authenticate(r) })
+	if err == nil && !people(a.p.Role) {
+		// A registrar has no conversations to follow (issue 16).
+		err = protocol.Errorf(protocol.CodeForbidden, "your role has no live connection")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -169,7 +173,7 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	sub.v2 = hello.V >= 2
 	lc.sub = sub
 	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
-	sub.setAccessUntil(lc.a.account.AccessUntil, s.cfg.Now())
+	sub.setAccessUntil(lc.a.account.AccessEnds(), s.cfg.Now())
 	if err != nil {
 		s.log.Error("subscribe failed", "err", err)
 		return nil, websocket.StatusInternalError, "internal error"

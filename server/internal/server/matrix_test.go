@@ -20,7 +20,7 @@ import (
 )
 
 // The roles of the matrix, in the order of docs/security.md's columns.
-var matrixRoles = []string{"anonymous", "client", "counselor", "admin"}
+var matrixRoles = []string{"anonymous", "client", "counselor", "admin", "registrar"}
 
 // readMatrix reads the permission matrix from docs/security.md: the
 // document is the specification this test holds the server to.
@@ -73,6 +73,18 @@ type matrixFixture struct {
 	colleague *client.Client
 	// assignee is the fixture counselor, who has conv.
 	assignee *int64
+	// otherGroup is a group the registrar does not register clients of.
+	otherGroup protocol.Group
+}
+
+// otherGroupsClient is a client of a group that is not the registrar's.
+func (f *matrixFixture) otherGroupsClient(t *testing.T) int64 {
+	t.Helper()
+	c, err := f.o.admin.CreateClient(context.Background(), protocol.CreateClientRequest{Nickname: "other", GroupID: f.otherGroup.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Account.ID
 }
 
 // fresh makes an account to be changed, reset or deleted, so that each
@@ -166,6 +178,12 @@ func httpCell(method, path string, body func(t *testing.T, f *matrixFixture, a m
 			"{client}", fmt.Sprint(f.cl.Account.ID)).Replace(path)
 		if strings.Contains(p, "{fresh-client}") {
 			p = strings.ReplaceAll(p, "{fresh-client}", fmt.Sprint(f.fresh(t, protocol.RoleClient)))
+		}
+		if strings.Contains(p, "{other-group-client}") {
+			p = strings.ReplaceAll(p, "{other-group-client}", fmt.Sprint(f.otherGroupsClient(t)))
+		}
+		if strings.Contains(p, "{other-group}") {
+			p = strings.ReplaceAll(p, "{other-group}", fmt.Sprint(f.otherGroup.ID))
 		}
 		if strings.Contains(p, "{fresh-counselor}") {
 			p = strings.ReplaceAll(p, "{fresh-counselor}", fmt.Sprint(f.fresh(t, protocol.RoleCounselor)))
@@ -275,11 +293,27 @@ func TestPermissionMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A registrar of the default group, where the fixture's clients are
+	// (issue 16); a second group holds clients that are not theirs.
+	groups, err := o.admin.Groups(context.Background())
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("groups: %+v %v", groups, err)
+	}
+	otherName := "他社"
+	f.otherGroup, err = o.admin.CreateGroup(context.Background(), protocol.GroupRequest{Name: &otherName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regCred, err := o.admin.CreateStaff(context.Background(), protocol.CreateStaffRequest{Nickname: "受付", Role: protocol.RoleRegistrar, GroupIDs: []int64{groups[0].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	actors := []matrixActor{
 		{role: "anonymous"},
 		{role: "client", token: clClient.Token, cred: clCred},
 		{role: "counselor", token: co.Token, cred: coCred},
 		{role: "admin", token: ts.login(t, adminCred.LoginID, adminCred.Password).Token, cred: adminCred},
+		{role: "registrar", token: ts.login(t, regCred.LoginID, regCred.Password).Token, cred: regCred},
 	}
 	jsonBody := func(s string) func(*testing.T, *matrixFixture, matrixActor) string {
 		return func(*testing.T, *matrixFixture, matrixActor) string { return s }
@@ -291,15 +325,44 @@ func TestPermissionMatrix(t *testing.T) {
 		return f.poolConv(t)
 	}
 	cells := map[string]func(*testing.T, *matrixFixture, matrixActor) (bool, string){
-		"GET /api/v1/me":                                           httpCell("GET", "/api/v1/me", nil),
-		"GET /api/v1/org":                                          httpCell("GET", "/api/v1/org", nil),
-		"PATCH /api/v1/org/settings":                               httpCell("PATCH", "/api/v1/org/settings", jsonBody(`{"staff_may_write_first":false}`)),
-		"GET /api/v1/clients":                                      httpCell("GET", "/api/v1/clients", nil),
-		"POST /api/v1/clients":                                     httpCell("POST", "/api/v1/clients", jsonBody(`{"nickname":"x"}`)),
-		"POST /api/v1/clients/bulk":                                httpCell("POST", "/api/v1/clients/bulk", jsonBody(`{"prefix":"s","count":2}`)),
-		"PATCH /api/v1/clients/{id}":                               httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
-		"POST /api/v1/clients/{id}/password":                       httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
-		"DELETE /api/v1/clients/{id}":                              httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
+		"GET /api/v1/me":                                       httpCell("GET", "/api/v1/me", nil),
+		"GET /api/v1/org":                                      httpCell("GET", "/api/v1/org", nil),
+		"PATCH /api/v1/org/settings":                           httpCell("PATCH", "/api/v1/org/settings", jsonBody(`{"staff_may_write_first":false}`)),
+		"GET /api/v1/clients":                                  httpCell("GET", "/api/v1/clients", nil),
+		"POST /api/v1/clients":                                 httpCell("POST", "/api/v1/clients", jsonBody(`{"nickname":"x"}`)),
+		"POST /api/v1/clients/bulk":                            httpCell("POST", "/api/v1/clients/bulk", jsonBody(`{"prefix":"s","count":2}`)),
+		"PATCH /api/v1/clients/{id}":                           httpCell("PATCH", "/api/v1/clients/{client}", jsonBody(`{"note":"x"}`)),
+		"POST /api/v1/clients/{id}/password":                   httpCell("POST", "/api/v1/clients/{fresh-client}/password", nil),
+		"DELETE /api/v1/clients/{id}":                          httpCell("DELETE", "/api/v1/clients/{fresh-client}", nil),
+		"DELETE /api/v1/clients/{id} (another group's)":        httpCell("DELETE", "/api/v1/clients/{other-group-client}", nil),
+		"POST /api/v1/clients/{id}/password (another group's)": httpCell("POST", "/api/v1/clients/{other-group-client}/password", nil),
+		"POST /api/v1/clients (another group)": httpCell("POST", "/api/v1/clients", func(_ *testing.T, f *matrixFixture, _ matrixActor) string {
+			return fmt.Sprintf(`{"nickname":"x","group_id":%d}`, f.otherGroup.ID)
+		}),
+		"GET /api/v1/groups":                   httpCell("GET", "/api/v1/groups", nil),
+		"POST /api/v1/groups":                  groupCell(),
+		"PATCH /api/v1/groups/{id}":            httpCell("PATCH", "/api/v1/groups/{other-group}", jsonBody(`{"access_until":"2099-01-01T00:00:00Z"}`)),
+		"GET /api/v1/clients (with login IDs)": loginIDsCell,
+		"GET /api/v1/apikeys":                  httpCell("GET", "/api/v1/apikeys", nil),
+		"POST /api/v1/apikeys": httpCell("POST", "/api/v1/apikeys", func(_ *testing.T, f *matrixFixture, _ matrixActor) string {
+			return fmt.Sprintf(`{"name":"予約システム","group_ids":[%d]}`, f.otherGroup.ID)
+		}),
+		"DELETE /api/v1/apikeys/{id}": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			k, err := f.o.admin.CreateAPIKey(context.Background(), protocol.APIKeyRequest{Name: "消す鍵", GroupIDs: []int64{f.otherGroup.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return httpCell("DELETE", fmt.Sprintf("/api/v1/apikeys/%d", k.APIKey.ID), nil)(t, f, a)
+		},
+		"GET /api/v1/announcements":  httpCell("GET", "/api/v1/announcements", nil),
+		"POST /api/v1/announcements": httpCell("POST", "/api/v1/announcements", jsonBody(`{"body":"年末年始の休業のお知らせ"}`)),
+		"DELETE /api/v1/announcements/{id}": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+			an, err := f.o.admin.CreateAnnouncement(context.Background(), protocol.AnnouncementRequest{Body: "消すお知らせ"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return httpCell("DELETE", fmt.Sprintf("/api/v1/announcements/%d", an.ID), nil)(t, f, a)
+		},
 		"PATCH /api/v1/me":                                         httpCell("PATCH", "/api/v1/me", jsonBody(`{"display_name":"担当A"}`)),
 		"GET /api/v1/staff":                                        httpCell("GET", "/api/v1/staff", nil),
 		"POST /api/v1/staff":                                       httpCell("POST", "/api/v1/staff", jsonBody(`{"nickname":"x","role":"counselor"}`)),
@@ -322,6 +385,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"GET /api/v1/conversations/{id}/supervise":                 httpCell("GET", "/api/v1/conversations/{conv}/supervise", nil),
 		"GET /api/v1/nominees":                                     httpCell("GET", "/api/v1/nominees", nil),
 		"GET /api/v1/stats/unanswered":                             httpCell("GET", "/api/v1/stats/unanswered?weeks=4", nil),
+		"GET /api/v1/stats/groups":                                 httpCell("GET", "/api/v1/stats/groups?weeks=4", nil),
 		// The client's conversation is released for the nomination and
 		// given back to the fixture counselor after (other cells read it).
 		"POST /api/v1/nominate": func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
@@ -451,12 +515,36 @@ func TestPermissionMatrix(t *testing.T) {
 					t.Errorf("anonymous refused with %s, want 401", got)
 				case !want[i] && a.role == "client" && strings.Contains(action, "(") && strings.HasPrefix(got, "404"):
 					// Another client's conversation is not found, never forbidden.
+				case !want[i] && a.role == "registrar" && strings.Contains(action, "(another group's)") && strings.HasPrefix(got, "404"):
+					// Nor is a client outside a registrar's groups.
+				case !want[i] && strings.Contains(action, "(with login IDs)") && strings.HasPrefix(got, "200"):
+					// The list, without the login IDs.
 				case !want[i] && !strings.HasPrefix(action, "live:") && a.role != "anonymous" && !strings.HasPrefix(got, "403"):
 					t.Errorf("refused with %s, want 403", got)
 				}
 			})
 		}
 	}
+}
+
+// groupCell makes a group of a fresh name.
+func groupCell() func(*testing.T, *matrixFixture, matrixActor) (bool, string) {
+	n := 0
+	return func(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+		n++
+		return httpCell("POST", "/api/v1/groups", func(*testing.T, *matrixFixture, matrixActor) string {
+			return fmt.Sprintf(`{"name":"グループ%d"}`, n)
+		})(t, f, a)
+	}
+}
+
+// loginIDsCell lists the clients and is allowed only if the fixture
+// client's login ID is in the answer: counselors get the list without
+// any (who received which slip is not theirs to know).
+func loginIDsCell(t *testing.T, f *matrixFixture, a matrixActor) (bool, string) {
+	t.Helper()
+	code, resp := apiDo(t, "GET", f.ts.URL+"/api/v1/clients", a.token, "")
+	return code == http.StatusOK && strings.Contains(resp, `"login_id":"`+f.cl.LoginID+`"`), fmt.Sprintf("%d %s", code, resp)
 }
 
 // ownTemplateCell changes a personal template of the actor's own (staff

@@ -270,6 +270,11 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 		s.hub.onReply = notify
+		s.hub.onNews = func(clientID int64) {
+			if !n.NotifyKind(clientID, push.KindNews) {
+				m.pushDropped.Inc()
+			}
+		}
 		if s.presence != nil {
 			s.presence.notify = notify
 			s.hub.onReply = s.presence.reply // connected to another replica: no push
@@ -297,7 +302,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/logout", s.authed(anyone, s.logout)},
 		{"GET /api/v1/me", s.authed(anyone, s.me)},
 		{"PATCH /api/v1/me", s.authed(staff, s.patchMe)},
-		{"POST /api/v1/me/password", s.authed(staff, s.changePassword)},
+		{"POST /api/v1/me/password", s.authed(staffOrRegistr, s.changePassword)},
 		{"GET /api/v1/me/totp", s.authed(staff, s.totpStatus)},
 		{"POST /api/v1/me/totp", s.authed(staff, s.totpEnroll)},
 		{"POST /api/v1/me/totp/confirm", s.authed(staff, s.totpConfirm)},
@@ -306,12 +311,15 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/org", s.authed(anyone, s.getOrg)},
 		{"PATCH /api/v1/org/settings", s.authed(admins, s.patchSettings)},
 
-		{"GET /api/v1/clients", s.authed(staff, s.clientData(s.listClients))},
-		{"POST /api/v1/clients", s.authed(admins, s.createClient)},
-		{"POST /api/v1/clients/bulk", s.authed(admins, s.bulkCreateClients)},
+		{"GET /api/v1/clients", s.authed(staffOrRegistr, s.clientData(s.listClients))},
+		{"POST /api/v1/clients", s.authed(clientManagers, s.createClient)},
+		{"POST /api/v1/clients/bulk", s.authed(clientManagers, s.bulkCreateClients)},
 		{"PATCH /api/v1/clients/{id}", s.authed(admins, s.updateClient)},
-		{"DELETE /api/v1/clients/{id}", s.authed(admins, s.deleteAccount)},
-		{"POST /api/v1/clients/{id}/password", s.authed(admins, s.resetPassword)},
+		{"DELETE /api/v1/clients/{id}", s.authed(clientManagers, s.deleteAccount)},
+		{"POST /api/v1/clients/{id}/password", s.authed(clientManagers, s.resetPassword)},
+		{"GET /api/v1/groups", s.authed(staffOrRegistr, s.listGroups)},
+		{"POST /api/v1/groups", s.authed(admins, s.createGroup)},
+		{"PATCH /api/v1/groups/{id}", s.authed(admins, s.updateGroup)},
 
 		{"GET /api/v1/staff", s.authed(staff, s.listStaff)},
 		{"POST /api/v1/staff", s.authed(admins, s.createStaff)},
@@ -321,8 +329,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/accounts/{id}/devices", s.authed(admins, s.devices)},
 		{"POST /api/v1/wiped", s.handle(s.wipedAfterEnd)},
 
-		{"GET /api/v1/conversations", s.authed(anyone, s.clientData(s.listConversations))},
-		{"GET /api/v1/conversations/{id}/messages", s.authed(anyone, s.clientData(s.history))},
+		{"GET /api/v1/conversations", s.authed(people, s.clientData(s.listConversations))},
+		{"GET /api/v1/conversations/{id}/messages", s.authed(people, s.clientData(s.history))},
 		{"POST /api/v1/conversations/{id}/assign", s.authed(staff, s.clientData(s.assign))},
 		{"POST /api/v1/conversations/{id}/claim", s.authed(staff, s.clientData(s.claim))},
 		{"GET /api/v1/conversations/{id}/preview", s.authed(staff, s.clientData(s.preview))},
@@ -337,10 +345,22 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/templates", s.authed(staff, s.createTemplate)},
 		{"PUT /api/v1/templates/{id}", s.authed(staff, s.updateTemplate)},
 		{"DELETE /api/v1/templates/{id}", s.authed(staff, s.deleteTemplate)},
-		{"GET /api/v1/nominees", s.authed(anyone, s.nominees)},
+		{"GET /api/v1/nominees", s.authed(people, s.nominees)},
 		{"POST /api/v1/nominate", s.authed(clients, s.nominate)},
 		{"GET /api/v1/audit", s.authed(admins, s.auditLog)},
 		{"GET /api/v1/stats/unanswered", s.authed(admins, s.unansweredWeeks)},
+		{"GET /api/v1/stats/groups", s.authed(admins, s.groupUsage)},
+
+		{"GET /api/v1/apikeys", s.authed(admins, s.listAPIKeys)},
+		{"POST /api/v1/apikeys", s.authed(admins, s.createAPIKey)},
+		{"DELETE /api/v1/apikeys/{id}", s.authed(admins, s.revokeAPIKey)},
+		// The provisioning API: API keys, not sessions (provision.go).
+		{"POST /api/v1/provision/clients", s.keyed(s.provisionClient)},
+		{"PATCH /api/v1/provision/clients/{id}", s.keyed(s.updateProvisioned)},
+		{"DELETE /api/v1/provision/clients/{id}", s.keyed(s.deleteProvisioned)},
+		{"GET /api/v1/announcements", s.authed(people, s.listAnnouncements)},
+		{"POST /api/v1/announcements", s.authed(admins, s.createAnnouncement)},
+		{"DELETE /api/v1/announcements/{id}", s.authed(admins, s.deleteAnnouncement)},
 
 		{"GET /api/v1/push/config", s.authed(clients, s.pushConfig)},
 		{"PUT /api/v1/push", s.authed(clients, s.setPushToken)},

@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -22,6 +23,9 @@ type Principal struct {
 	AccountID int64
 	OrgID     int64
 	Role      protocol.Role
+	// KeyID is an API key acting (issue 16): Role is then RoleRegistrar,
+	// AccountID 0, and the key's groups are its scope.
+	KeyID int64
 }
 
 // IsStaff reports whether the principal is an admin or counselor.
@@ -47,7 +51,43 @@ type NewAccount struct {
 	Note         string
 	AccessUntil  *time.Time
 	PasswordHash string
+	// Issue 16: a client's group (0: the organisation's default group),
+	// and a registrar's groups.
+	GroupID  int64
+	GroupIDs []int64
+	// Idem, for a client made through the provisioning API, is recorded
+	// in the same transaction: a second request with the same key finds
+	// it and creates nothing (ErrIdempotencyKeyUsed).
+	Idem *NewIdempotency
 }
+
+// NewIdempotency is an Idempotency-Key's record about to be made with the
+// client it created. Seal makes the stored answer for the login ID the
+// account gets (sealed under a key only the caller can derive again).
+type NewIdempotency struct {
+	KeyID       int64
+	Key         string
+	RequestHash []byte
+	Seal        func(loginID string) []byte
+}
+
+// Idempotency is a recorded creating request of an API key.
+type Idempotency struct {
+	KeyID       int64
+	Key         string
+	RequestHash []byte
+	AccountID   int64
+	GroupID     int64
+	Sealed      []byte
+	CreatedAt   time.Time
+}
+
+// ErrIdempotencyKeyUsed: the API key already made a client with this
+// Idempotency-Key (a retry, or a concurrent twin that committed first).
+var ErrIdempotencyKeyUsed = errors.New("idempotency key already used")
+
+// IdempotencyKept is how long an Idempotency-Key is remembered.
+const IdempotencyKept = 24 * time.Hour
 
 // Session is a signed-in device.
 type Session struct {
@@ -124,6 +164,10 @@ const (
 	// ChangeOffered: the pool began or stopped being offered to a
 	// counselor (AccountID, Offered); Pool is what waits in it then.
 	ChangeOffered
+	// ChangeNews: an announcement for ClientIDs (issue 16); their apps
+	// are told there is news, and phones without a connection get a
+	// content-free push.
+	ChangeNews
 )
 
 // Change is something that connected apps may need to hear about. Changes
@@ -159,6 +203,8 @@ type Change struct {
 	Open     int
 	Offered  bool
 	Pool     []protocol.Conversation
+	// ChangeNews: the clients an announcement is for.
+	ClientIDs []int64
 	// StaffOnly: a ChangeConversation only staff hear of (a change of
 	// progress: the client is not even told that something changed).
 	StaffOnly bool
@@ -200,6 +246,11 @@ type SweepResult struct {
 	// Attachments: files removed from disk (their message or client
 	// deleted, expired, or never sent).
 	Attachments int
+	// Announcements past their expiry (issue 16).
+	Announcements int
+	// AutoDeleted: clients deleted delete_after_access_days after their
+	// access ended (issue 16).
+	AutoDeleted int
 }
 
 // Store is everything the server keeps: the sum of the parts below, each
@@ -219,6 +270,9 @@ type Store interface {
 	ClientNotes
 	Team
 	Attachments
+	Groups
+	Announcements
+	APIKeys
 }
 
 // Attachments are files carried by messages (images and PDF). Their
@@ -238,6 +292,66 @@ type Attachments interface {
 	// OpenAttachment returns a file p may read (rules.MayFetch) and its
 	// content, which the caller closes.
 	OpenAttachment(ctx context.Context, p Principal, id int64) (protocol.Attachment, io.ReadCloser, error)
+}
+
+// APIKeys are the provisioning API's keys (issue 16): made and revoked by
+// admins, stored by hash, scoped to groups; each acts as a registrar of
+// its groups (Principal.KeyID), recorded in the audit log under its name.
+type APIKeys interface {
+	// CreateAPIKey records a key by the hash of its secret (admins).
+	CreateAPIKey(ctx context.Context, p Principal, req protocol.APIKeyRequest, tokenHash []byte) (protocol.APIKey, error)
+	// APIKeys lists the organisation's keys, revoked ones too (admins).
+	APIKeys(ctx context.Context, p Principal) ([]protocol.APIKey, error)
+	// RevokeAPIKey ends a key at once (admins).
+	RevokeAPIKey(ctx context.Context, p Principal, id int64) error
+	// APIKeyByToken finds a live key by its hash and the principal it acts as.
+	APIKeyByToken(ctx context.Context, tokenHash []byte) (Principal, protocol.APIKey, error)
+	// Idempotent returns a key's record of an Idempotency-Key, or nil.
+	Idempotent(ctx context.Context, keyID int64, key string) (*Idempotency, error)
+}
+
+// Announcements are admins' notices to clients (お知らせ, issue 16),
+// kept apart from conversations: no sequence number, no focus rule, and
+// deleted by the sweep once expired (protocol.Announcement.ExpiresAt).
+type Announcements interface {
+	// CreateAnnouncement stores an admin's announcement
+	// (rules.NewAnnouncement), records it in the audit log and, if it
+	// shows now, publishes ChangeNews for the clients it is for.
+	CreateAnnouncement(ctx context.Context, p Principal, req protocol.AnnouncementRequest) (protocol.Announcement, error)
+	// Announcements lists, for admins, every announcement of the
+	// organisation not yet expired, newest first; for a client, those
+	// shown to it now (rules.Shown), without their groups.
+	Announcements(ctx context.Context, p Principal) ([]protocol.Announcement, error)
+	// DeleteAnnouncement removes one at once (admins), recorded in the
+	// audit log.
+	DeleteAnnouncement(ctx context.Context, p Principal, id int64) error
+}
+
+// DefaultGroupName names each organisation's default client group (issue
+// 16): the one that holds clients registered without naming a group, and
+// those registered before groups existed.
+const DefaultGroupName = "既定のグループ"
+
+// Groups are the organisation's client groups (issue 16). Every client
+// belongs to exactly one; the organisation's default group (made when
+// first needed) holds those registered without naming one, and those
+// registered before groups existed. A group's access_until ends every
+// one of its clients' access at once, as a client's own date does.
+type Groups interface {
+	// Groups lists the groups the principal may see, with how many clients
+	// each has: admins all, a registrar theirs, counselors all (their
+	// names are shown beside nicknames).
+	Groups(ctx context.Context, p Principal) ([]protocol.Group, error)
+	// CreateGroup adds a group (admins; rules.NewGroup), recorded in the
+	// audit log.
+	CreateGroup(ctx context.Context, p Principal, req protocol.GroupRequest) (protocol.Group, error)
+	// UpdateGroup renames a group or sets its access_until (admins;
+	// rules.UpdateGroup). An access_until that has passed ends every
+	// session of its clients in the same transaction.
+	UpdateGroup(ctx context.Context, p Principal, id int64, req protocol.GroupRequest) (protocol.Group, error)
+	// Usage returns each group's figures for the last weeks (admins;
+	// rules.UsageFigures: small numbers suppressed, no identities).
+	Usage(ctx context.Context, p Principal, weeks int) ([]protocol.GroupUsage, error)
 }
 
 // Team is how an organisation's staff share its conversations: a
@@ -315,7 +429,7 @@ type Accounts interface {
 	// Accounts lists the organisation's accounts of one role (staff; notes
 	// are included only for staff).
 	Accounts(ctx context.Context, p Principal, role protocol.Role) ([]protocol.Account, error)
-	// UpdateClient changes a client's nickname, note or access date (admins).
+	// UpdateClient changes a client's nickname, note, access date or group (admins).
 	UpdateClient(ctx context.Context, p Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error)
 	// SetPassword replaces an account's password hash and ends its sessions (admins).
 	SetPassword(ctx context.Context, p Principal, id int64, hash string) error

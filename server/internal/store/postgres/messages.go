@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/server/internal/rules"
@@ -22,7 +23,8 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	c.progress, c.progress_by, c.progress_at, c.next_contact,
 	COALESCE((SELECT json_agg(json_build_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at) ORDER BY d.seq)
 		FROM decisions d WHERE d.conversation_id = c.id)::text, '[]'),
-	a.note, a.note_by, a.note_at`
+	a.note, a.note_by, a.note_at,
+	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = a.group_id AND NOT g.is_default), '')`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -42,7 +44,7 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
 		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated, &risk,
 		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
-		&c.Note, &noteBy, &noteAt)
+		&c.Note, &noteBy, &noteAt, &c.GroupName)
 	if err == nil {
 		c.Decisions, err = decodeDecisions(decisions)
 	}
@@ -343,11 +345,17 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if in.Settings, err = loadSettings(tx, p.OrgID); err != nil {
 			return nil, err
 		}
-		var until sql.NullInt64
-		if err := tx.QueryRow("SELECT access_until, display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&until, &in.SenderName); err != nil {
+		var (
+			until, groupUntil sql.NullInt64
+			senderGroup       int64
+			wroteWeek         string
+		)
+		if err := tx.QueryRow(`SELECT access_until, display_name, (SELECT g.access_until FROM client_groups g WHERE g.id = accounts.group_id),
+			COALESCE(group_id, 0), wrote_week FROM accounts WHERE id = ?`, p.AccountID).Scan(&until, &in.SenderName, &groupUntil, &senderGroup, &wroteWeek); err != nil {
 			return nil, fmt.Errorf("load sender: %w", err)
 		}
-		in.AccessUntil = fromNullMS(until)
+		// The earlier of the client's end of access and its group's.
+		in.AccessUntil = protocol.Account{AccessUntil: fromNullMS(until), GroupAccessUntil: fromNullMS(groupUntil)}.AccessEnds()
 		if r.Attachment != 0 {
 			if in.Attachment, err = attachToMessage(tx, p, in.Conv, r.Kind, r.Attachment); err != nil {
 				return nil, err
@@ -415,6 +423,9 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			if err := record(tx, c.UpdatedAt, p, c.OrgID, protocol.AuditRiskRaised, c.ClientID, protocol.RoleClient, ""); err != nil {
 				return nil, err
 			}
+		}
+		if err := usageAfterSend(tx, p, in, c, senderGroup, wroteWeek, sent.Answered); err != nil {
+			return nil, err
 		}
 		if sent.Answered != nil {
 			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
@@ -759,4 +770,43 @@ func (db *DB) sweepBatch(ctx context.Context, now int64) (messages, conversation
 		return changes, nil
 	})
 	return messages, conversations, err
+}
+
+// usageAfterSend files what a message counts for the usage figures
+// (issue 16): a client's first message of the week, a conversation that
+// began (the client wrote while nobody had it), an answer's wait.
+func usageAfterSend(tx *wtx, p store.Principal, in rules.Send, after store.ConversationState, senderGroup int64, wroteWeek string, answered *time.Duration) error {
+	if p.Role != protocol.RoleClient && answered == nil {
+		return nil
+	}
+	week := rules.WeekKey(in.Settings, in.Now)
+	if p.Role == protocol.RoleClient {
+		if wroteWeek != week {
+			if _, err := tx.Exec("UPDATE accounts SET wrote_week = ? WHERE id = ?", week, p.AccountID); err != nil {
+				return fmt.Errorf("note the week: %w", err)
+			}
+			if err := usageEvent(tx, in.Conv.OrgID, senderGroup, week, rules.UsageWrote, 0); err != nil {
+				return err
+			}
+		}
+		if in.Conv.PoolSince == nil && in.Conv.AssigneeID == nil && after.PoolSince != nil {
+			if err := usageEvent(tx, in.Conv.OrgID, senderGroup, week, rules.UsageConversation, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var group int64
+	if err := tx.QueryRow("SELECT COALESCE(group_id, 0) FROM accounts WHERE id = ?", after.ClientID).Scan(&group); err != nil {
+		return fmt.Errorf("load the client's group: %w", err)
+	}
+	return usageEvent(tx, after.OrgID, group, week, rules.UsageAnswered, answered.Milliseconds())
+}
+
+// usageEvent files one usage event.
+func usageEvent(tx *wtx, orgID, groupID int64, week, kind string, waitMS int64) error {
+	if _, err := tx.Exec("INSERT INTO usage_events(org_id, group_id, week, kind, wait_ms) VALUES (?,?,?,?,?)", orgID, groupID, week, kind, waitMS); err != nil {
+		return fmt.Errorf("file a usage event: %w", err)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/taiwa-chat/taiwa/server/internal/kekdir"
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // migrations is append-only: never edit an entry that has shipped. The
@@ -302,6 +303,83 @@ CREATE INDEX attachments_expiry ON attachments(expires_at);
 ALTER TABLE messages ADD COLUMN att_id bigint;
 ALTER TABLE messages ADD COLUMN att_type text;
 ALTER TABLE messages ADD COLUMN att_size bigint;
+`,
+	// Issue 16 (the SQLite store's client groups): every client belongs
+	// to one group, each organisation's default group holds those
+	// registered before; registrars register clients of their groups.
+	`
+CREATE TABLE client_groups (
+	id           bigserial PRIMARY KEY,
+	org_id       bigint NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	name         text NOT NULL,
+	access_until bigint,
+	is_default   boolean NOT NULL DEFAULT false,
+	created_at   bigint NOT NULL,
+	UNIQUE (org_id, name)
+);
+CREATE UNIQUE INDEX client_groups_default ON client_groups(org_id) WHERE is_default;
+INSERT INTO client_groups(org_id, name, is_default, created_at) SELECT id, '` + store.DefaultGroupName + `', true, created_at FROM orgs;
+ALTER TABLE accounts ADD COLUMN group_id bigint REFERENCES client_groups(id);
+UPDATE accounts SET group_id = (SELECT g.id FROM client_groups g WHERE g.org_id = accounts.org_id AND g.is_default) WHERE role = 'client';
+CREATE INDEX accounts_group ON accounts(group_id);
+CREATE TABLE registrar_groups (
+	account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	group_id   bigint NOT NULL REFERENCES client_groups(id) ON DELETE CASCADE,
+	PRIMARY KEY (account_id, group_id)
+);
+ALTER TABLE accounts DROP CONSTRAINT accounts_role_check;
+ALTER TABLE accounts ADD CONSTRAINT accounts_role_check CHECK (role IN ('admin','counselor','client','registrar'));
+`,
+	// Issue 16: announcements (the SQLite store's).
+	`
+CREATE TABLE announcements (
+	id         bigserial PRIMARY KEY,
+	org_id     bigint NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	body       text NOT NULL,
+	group_ids  text NOT NULL DEFAULT '[]',
+	starts_at  bigint,
+	ends_at    bigint,
+	expires_at bigint NOT NULL,
+	created_at bigint NOT NULL
+);
+CREATE INDEX announcements_org ON announcements(org_id, expires_at);
+CREATE INDEX announcements_expiry ON announcements(expires_at);
+`,
+	// Issue 16: the provisioning API's keys and Idempotency-Keys (the
+	// SQLite store's).
+	`
+CREATE TABLE api_keys (
+	id         bigserial PRIMARY KEY,
+	org_id     bigint NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	name       text NOT NULL,
+	group_ids  text NOT NULL,
+	token_hash bytea NOT NULL UNIQUE,
+	created_at bigint NOT NULL,
+	revoked_at bigint
+);
+CREATE TABLE idempotency (
+	key_id       bigint NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+	idem_key     text NOT NULL,
+	request_hash bytea NOT NULL,
+	account_id   bigint NOT NULL,
+	group_id     bigint NOT NULL,
+	sealed       bytea NOT NULL,
+	created_at   bigint NOT NULL,
+	PRIMARY KEY (key_id, idem_key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
+`,
+	// Issue 16: usage figures per group (the SQLite store's).
+	`
+CREATE TABLE usage_events (
+	org_id   bigint NOT NULL,
+	group_id bigint NOT NULL,
+	week     text NOT NULL,
+	kind     text NOT NULL,
+	wait_ms  bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX usage_events_org ON usage_events(org_id, week);
+ALTER TABLE accounts ADD COLUMN wrote_week text NOT NULL DEFAULT '';
 `,
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 	"github.com/taiwa-chat/taiwa/pkg/retention"
+	"github.com/taiwa-chat/taiwa/server/internal/rules"
 	"github.com/taiwa-chat/taiwa/server/internal/sealkeys"
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
@@ -81,13 +82,18 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
 		return res, err
 	}
+	if res.AutoDeleted, err = db.sweepAutoDelete(ctx); err != nil {
+		return res, err
+	}
 	err = db.do(ctx, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		if _, err := tx.Exec("DELETE FROM ended_sessions WHERE ended_at <= ?", now-endedKept.Milliseconds()); err != nil {
 			return nil, fmt.Errorf("forget old ended sessions: %w", err)
 		}
 		ended, err := endSessions(tx, fromMS(now), "expired", `(s.expires_at <= ?
-			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?))`, now, now)
+			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?)
+			OR s.account_id IN (SELECT a.id FROM accounts a JOIN client_groups g ON g.id = a.group_id
+				WHERE g.access_until IS NOT NULL AND g.access_until <= ?))`, now, now, now)
 		if err != nil {
 			return nil, err
 		}
@@ -99,6 +105,18 @@ func (db *DB) sweep(ctx context.Context, at time.Time) (store.SweepResult, error
 			return nil, fmt.Errorf("delete old audit entries: %w", err)
 		}
 		res.AuditEntries = int(tag.RowsAffected())
+		// Announcements past their expiry (issue 16).
+		antag, err := tx.Exec("DELETE FROM announcements WHERE expires_at <= ?", now)
+		if err != nil {
+			return nil, fmt.Errorf("delete expired announcements: %w", err)
+		}
+		res.Announcements = int(antag.RowsAffected())
+		if _, err := tx.Exec("DELETE FROM idempotency WHERE created_at <= ?", now-store.IdempotencyKept.Milliseconds()); err != nil {
+			return nil, fmt.Errorf("forget old idempotency keys: %w", err)
+		}
+		if _, err := tx.Exec("DELETE FROM usage_events WHERE week < ?", fromMS(now).Add(-rules.UsageKept).UTC().Format("2006-01-02")); err != nil {
+			return nil, fmt.Errorf("forget old usage events: %w", err)
+		}
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}

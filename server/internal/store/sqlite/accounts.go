@@ -13,7 +13,16 @@ import (
 	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
-const accountCols = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name, presence, intro, accept_nominations, nomination_lapsed_at"
+const accountBase = "id, org_id, role, login_id, nickname, note, access_until, created_at, password_hash, display_name, presence, intro, accept_nominations, nomination_lapsed_at"
+
+// accountCols are accountBase and the client's group (issue 16), for a
+// query FROM accounts.
+const accountCols = accountBase + groupOfAccount
+
+// groupOfAccount is a client's group: its ID, name and end of access.
+const groupOfAccount = `, COALESCE(accounts.group_id, 0),
+	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = accounts.group_id), ''),
+	(SELECT g.access_until FROM client_groups g WHERE g.id = accounts.group_id)`
 
 func scanAccount(sc interface{ Scan(...any) error }) (store.AccountRecord, error) {
 	var (
@@ -22,8 +31,10 @@ func scanAccount(sc interface{ Scan(...any) error }) (store.AccountRecord, error
 		created int64
 		lapsed  sql.NullInt64
 	)
+	var groupUntil sql.NullInt64
 	err := sc.Scan(&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &created, &a.PasswordHash, &a.DisplayName, &a.Presence,
-		&a.Intro, &a.AcceptNominations, &lapsed)
+		&a.Intro, &a.AcceptNominations, &lapsed, &a.GroupID, &a.GroupName, &groupUntil)
+	a.GroupAccessUntil = fromNullMS(groupUntil)
 	a.NominationLapsedAt = fromNullMS(lapsed)
 	if a.Role == protocol.RoleClient {
 		a.Presence = "" // staff only
@@ -38,21 +49,51 @@ func isUniqueViolation(err error) bool {
 }
 
 // CreateAccount adds an account; a client gets its conversation with it.
+//
+// A client joins the group it names (or the default group); the actor's
+// right to register in it is decided in the same transaction.
 func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewAccount) (protocol.Account, error) {
-	a, err := rules.NewAccount(p, a)
-	if err != nil {
-		return protocol.Account{}, err
-	}
 	now := db.clock()
-	out := protocol.Account{OrgID: a.OrgID, Role: a.Role, LoginID: a.LoginID, Nickname: a.Nickname,
-		Note: a.Note, AccessUntil: a.AccessUntil, CreatedAt: now}
-	if a.Role.IsStaff() {
-		out.Presence = protocol.PresenceAvailable
-	}
-
-	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
-		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at)
-			VALUES (?,?,?,?,?,?,?,?)`, a.OrgID, a.Role, a.LoginID, a.Nickname, a.Note, nullMS(a.AccessUntil), a.PasswordHash, ms(now))
+	var out protocol.Account
+	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
+		var (
+			scope rules.Scope
+			group protocol.Group
+			err   error
+		)
+		if a.Role == protocol.RoleClient {
+			if a.GroupID == 0 {
+				if a.GroupID, err = defaultGroup(tx, a.OrgID, ms(now)); err != nil {
+					return nil, err
+				}
+			}
+			if group, err = orgGroup(ctx, tx, a.OrgID, a.GroupID); err != nil {
+				return nil, err
+			}
+			if scope.ActorGroups, err = actorGroups(ctx, tx, p); err != nil {
+				return nil, err
+			}
+			scope.ClientGroup = group.ID
+		}
+		if a, err = rules.NewAccount(p, a, scope); err != nil {
+			return nil, err
+		}
+		if a.Role == protocol.RoleRegistrar {
+			if err := db.checkRegistrarGroups(ctx, tx, a.OrgID, a.GroupIDs); err != nil {
+				return nil, err
+			}
+		}
+		out = protocol.Account{OrgID: a.OrgID, Role: a.Role, LoginID: a.LoginID, Nickname: a.Nickname,
+			Note: a.Note, AccessUntil: a.AccessUntil, CreatedAt: now, GroupIDs: a.GroupIDs}
+		if a.Role.IsStaff() {
+			out.Presence = protocol.PresenceAvailable
+		}
+		var groupID any
+		if a.Role == protocol.RoleClient {
+			groupID, out.GroupID, out.GroupName, out.GroupAccessUntil = group.ID, group.ID, group.Name, group.AccessUntil
+		}
+		res, err := tx.Exec(`INSERT INTO accounts(org_id, role, login_id, nickname, note, access_until, password_hash, created_at, group_id)
+			VALUES (?,?,?,?,?,?,?,?,?)`, a.OrgID, a.Role, a.LoginID, a.Nickname, a.Note, nullMS(a.AccessUntil), a.PasswordHash, ms(now), groupID)
 		if isUniqueViolation(err) {
 			return nil, protocol.Errorf(protocol.CodeConflict, "login ID is taken")
 		}
@@ -65,6 +106,11 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 		if err := record(tx, now, p, a.OrgID, protocol.AuditAccountCreated, out.ID, a.Role, string(a.Role)); err != nil {
 			return nil, err
 		}
+		for _, g := range a.GroupIDs {
+			if _, err := tx.Exec("INSERT INTO registrar_groups(account_id, group_id) VALUES (?,?)", out.ID, g); err != nil {
+				return nil, fmt.Errorf("insert registrar's group: %w", err)
+			}
+		}
 		if a.Role != protocol.RoleClient {
 			return nil, nil
 		}
@@ -73,10 +119,27 @@ func (db *DB) CreateAccount(ctx context.Context, p store.Principal, a store.NewA
 			return nil, fmt.Errorf("insert conversation: %w", err)
 		}
 		convID, _ := res.LastInsertId()
+		settings, err := loadSettings(ctx, tx, a.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if err := usageEvent(tx, a.OrgID, group.ID, rules.WeekKey(settings, now), rules.UsageRegistered, 0); err != nil {
+			return nil, err
+		}
+		if a.Idem != nil {
+			// In the creating transaction: a twin request with the same
+			// Idempotency-Key rolls this client back.
+			if err := recordIdempotency(tx, a.Idem, out.ID, group.ID, a.LoginID, ms(now)); err != nil {
+				return nil, err
+			}
+		}
 		conv := protocol.Conversation{ID: convID, ClientID: out.ID, Nickname: a.Nickname, Status: protocol.StatusNew, FirstSeq: 1, UpdatedAt: now}
+		if !group.Default {
+			conv.GroupName = group.Name // as convCols: the default group goes unlabelled
+		}
 		return []store.Change{{Kind: store.ChangeConversation, OrgID: a.OrgID, ClientID: out.ID, ConversationID: convID, Conversation: &conv}}, nil
 	})
-	if err == nil && a.Role == protocol.RoleClient {
+	if err == nil && out.Role == protocol.RoleClient {
 		// The client's sealing key, made now rather than at its first
 		// message, where its durable write would hold up every send in the
 		// batch. If this fails, the first message makes it.
@@ -100,8 +163,10 @@ func (db *DB) AccountByLogin(ctx context.Context, loginID string) (store.Account
 }
 
 // Account returns one account of the staff member's organisation.
+//
+// A registrar finds only themselves and the clients of their groups.
 func (db *DB) Account(ctx context.Context, p store.Principal, id int64) (protocol.Account, error) {
-	if !p.IsStaff() && p.AccountID != id {
+	if !p.IsStaff() && p.Role != protocol.RoleRegistrar && p.AccountID != id {
 		return protocol.Account{}, protocol.Errorf(protocol.CodeNotFound, "no such account")
 	}
 	a, err := scanAccount(db.read.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID))
@@ -111,19 +176,38 @@ func (db *DB) Account(ctx context.Context, p store.Principal, id int64) (protoco
 	if err != nil {
 		return protocol.Account{}, fmt.Errorf("load account: %w", err)
 	}
-	if !p.IsStaff() {
-		a.Note = "" // counselor-only note
+	if p.Role == protocol.RoleRegistrar && a.ID != p.AccountID {
+		groups, err := registrarGroups(ctx, db.read, p.AccountID)
+		if err != nil {
+			return protocol.Account{}, err
+		}
+		if a.Role != protocol.RoleClient || !rules.ManagesClient(p, p.OrgID, rules.Scope{ActorGroups: groups, ClientGroup: a.GroupID}) {
+			return protocol.Account{}, protocol.Errorf(protocol.CodeNotFound, "no such account")
+		}
 	}
-	return a.Account, nil
+	if a.Role == protocol.RoleRegistrar {
+		if a.GroupIDs, err = registrarGroups(ctx, db.read, a.ID); err != nil {
+			return protocol.Account{}, err
+		}
+	}
+	return rules.AccountFor(p, a.Account), nil
 }
 
 // Accounts lists the organisation's accounts with a role (staff only).
+//
+// A registrar lists the clients of their groups only.
 func (db *DB) Accounts(ctx context.Context, p store.Principal, role protocol.Role) ([]protocol.Account, error) {
-	if !p.IsStaff() {
+	q, args := "SELECT "+accountCols+", (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = accounts.id)"+
+		" FROM accounts WHERE org_id = ? AND role = ?", []any{p.OrgID, role}
+	switch {
+	case p.IsStaff():
+	case p.Role == protocol.RoleRegistrar && role == protocol.RoleClient:
+		q += " AND group_id IN (SELECT group_id FROM registrar_groups WHERE account_id = ?)"
+		args = append(args, p.AccountID)
+	default:
 		return nil, protocol.Errorf(protocol.CodeForbidden, "staff only")
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+accountCols+", (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = accounts.id)"+
-		" FROM accounts WHERE org_id = ? AND role = ? ORDER BY id", p.OrgID, role)
+	rows, err := db.read.QueryContext(ctx, q+" ORDER BY id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
@@ -138,9 +222,41 @@ func (db *DB) Accounts(ctx context.Context, p store.Principal, role protocol.Rol
 		if a.Role.IsStaff() {
 			a.OpenConversations = open
 		}
-		out = append(out, a.Account)
+		out = append(out, rules.AccountFor(p, a.Account))
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if role == protocol.RoleRegistrar {
+		for i := range out {
+			if out[i].GroupIDs, err = registrarGroups(ctx, db.read, out[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkRegistrarGroups checks a registrar's groups are the organisation's.
+func (db *DB) checkRegistrarGroups(ctx context.Context, tx *wtx, orgID int64, groups []int64) error {
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM client_groups WHERE org_id = ?", orgID)
+	if err != nil {
+		return fmt.Errorf("load groups: %w", err)
+	}
+	defer rows.Close()
+	var all []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("load groups: %w", err)
+		}
+		all = append(all, id)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rules.NewRegistrar(groups, all)
 }
 
 // rowWith scans a row of accountCols followed by more columns.
@@ -153,7 +269,7 @@ func (r rowWith) Scan(dest ...any) error { return r.sc.Scan(append(dest, r.more)
 
 // UpdateClient changes a client's nickname, note or access date.
 func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u protocol.UpdateClientRequest) (protocol.Account, error) {
-	if p.Role != protocol.RoleAdmin {
+	if p.Role != protocol.RoleAdmin && p.KeyID == 0 {
 		return protocol.Account{}, protocol.Errorf(protocol.CodeForbidden, "only admins change clients")
 	}
 	var out protocol.Account
@@ -166,7 +282,19 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 			return nil, fmt.Errorf("load client: %w", err)
 		}
 		now := db.clock()
-		up, err := rules.UpdateClient(p, a.Account, u, now)
+		var to *protocol.Group
+		if u.GroupID != 0 {
+			g, err := orgGroup(ctx, tx, p.OrgID, u.GroupID)
+			if err != nil {
+				return nil, err
+			}
+			to = &g
+		}
+		groups, err := actorGroups(ctx, tx, p)
+		if err != nil {
+			return nil, err
+		}
+		up, err := rules.UpdateClient(p, a.Account, u, to, rules.Scope{ActorGroups: groups, ClientGroup: a.GroupID}, now)
 		if err != nil {
 			return nil, err
 		}
@@ -174,8 +302,8 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 		if err := record(tx, now, p, p.OrgID, protocol.AuditClientUpdated, id, protocol.RoleClient, strings.Join(up.Fields, ",")); err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec("UPDATE accounts SET nickname = ?, note = ?, access_until = ? WHERE id = ?",
-			a.Nickname, a.Note, nullMS(a.AccessUntil), id); err != nil {
+		if _, err := tx.Exec("UPDATE accounts SET nickname = ?, note = ?, access_until = ?, group_id = ? WHERE id = ?",
+			a.Nickname, a.Note, nullMS(a.AccessUntil), a.GroupID, id); err != nil {
 			return nil, fmt.Errorf("update client: %w", err)
 		}
 		out = a.Account
@@ -189,8 +317,8 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 				return nil, err
 			}
 			changes = append(changes, ended...)
-		case u.AccessUntil != nil || u.ClearAccessUntil:
-			changes = append(changes, store.Change{Kind: store.ChangeAccess, OrgID: p.OrgID, AccountID: a.ID, AccessUntil: a.AccessUntil})
+		case u.AccessUntil != nil || u.ClearAccessUntil || to != nil:
+			changes = append(changes, store.Change{Kind: store.ChangeAccess, OrgID: p.OrgID, AccountID: a.ID, AccessUntil: a.AccessEnds()})
 		}
 		if u.Note != nil {
 			ch, err := noteChanged(tx, p, a.ID, now)
@@ -199,7 +327,7 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 			}
 			changes = append(changes, ch)
 		}
-		if u.Nickname == nil {
+		if u.Nickname == nil && to == nil {
 			return changes, nil
 		}
 		conv, err := conversationByClient(tx, a.ID)
@@ -216,10 +344,17 @@ func (db *DB) UpdateClient(ctx context.Context, p store.Principal, id int64, u p
 func (db *DB) SetPassword(ctx context.Context, p store.Principal, id int64, hash string) error {
 	return db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var (
-			orgID int64
-			role  protocol.Role
+			orgID, group int64
+			role         protocol.Role
 		)
-		if err := tx.QueryRow("SELECT org_id, role FROM accounts WHERE id = ?", id).Scan(&orgID, &role); err != nil || !rules.MayAdminister(p, orgID) {
+		if err := tx.QueryRow("SELECT org_id, role, COALESCE(group_id, 0) FROM accounts WHERE id = ?", id).Scan(&orgID, &role, &group); err != nil {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
+		}
+		groups, err := actorGroups(ctx, tx, p)
+		if err != nil {
+			return nil, err
+		}
+		if !rules.MayAdminister(p, orgID) && (role != protocol.RoleClient || !rules.ManagesClient(p, orgID, rules.Scope{ActorGroups: groups, ClientGroup: group})) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
 		}
 		if _, err := tx.Exec("UPDATE accounts SET password_hash = ? WHERE id = ?", hash, id); err != nil {
@@ -285,7 +420,7 @@ func (db *DB) ChangeOwnPassword(ctx context.Context, p store.Principal, sessionI
 
 // DeleteAccount removes an account and everything that hangs on it.
 func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) error {
-	if p.Role != protocol.RoleAdmin {
+	if !p.Role.ManagesClients() && p.Role != protocol.RoleSystem {
 		return protocol.Errorf(protocol.CodeForbidden, "only admins delete accounts")
 	}
 	var (
@@ -294,7 +429,8 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 	)
 	err := db.do(ctx, true, func(tx *wtx) ([]store.Change, error) {
 		files = nil
-		err := tx.QueryRow("SELECT role FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role)
+		var scope rules.Scope
+		err := tx.QueryRow("SELECT role, COALESCE(group_id, 0) FROM accounts WHERE id = ? AND org_id = ?", id, p.OrgID).Scan(&role, &scope.ClientGroup)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
 		}
@@ -305,14 +441,25 @@ func (db *DB) DeleteAccount(ctx context.Context, p store.Principal, id int64) er
 		if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE org_id = ? AND role = 'admin'", p.OrgID).Scan(&admins); err != nil {
 			return nil, fmt.Errorf("count admins: %w", err)
 		}
-		if err := rules.DeleteAccount(p, id, role, admins); err != nil {
+		if scope.ActorGroups, err = actorGroups(ctx, tx, p); err != nil {
+			return nil, err
+		}
+		if err := rules.DeleteAccount(p, id, role, admins, scope); err != nil {
+			if p.Role == protocol.RoleRegistrar {
+				// Outside a registrar's groups nothing is there to them.
+				return nil, protocol.Errorf(protocol.CodeNotFound, "no such account")
+			}
 			return nil, err
 		}
 		changes, err := revokeAll(tx, db.clock(), p.OrgID, id, "deleted")
 		if err != nil {
 			return nil, err
 		}
-		if err := record(tx, db.clock(), p, p.OrgID, protocol.AuditAccountDeleted, id, role, string(role)); err != nil {
+		action := protocol.AuditAccountDeleted
+		if p.Role == protocol.RoleSystem {
+			action = protocol.AuditAutoDeleted
+		}
+		if err := record(tx, db.clock(), p, p.OrgID, action, id, role, string(role)); err != nil {
 			return nil, err
 		}
 		if role == protocol.RoleClient {
@@ -403,18 +550,21 @@ func (db *DB) SessionByToken(ctx context.Context, tokenHash []byte) (store.Sessi
 		s                store.Session
 		created, expires int64
 	)
-	row := db.reads.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, COALESCE(s.active_at, s.created_at), s.shared, `+prefixed("a.", accountCols)+`
-		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, tokenHash)
+	row := db.reads.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device, s.created_at, s.expires_at, COALESCE(s.active_at, s.created_at), s.shared, `+prefixed("a.", accountBase)+`,
+		COALESCE(g.id, 0), COALESCE(g.name, ''), g.access_until
+		FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN client_groups g ON g.id = a.group_id WHERE s.token_hash = ?`, tokenHash)
 	var (
 		a       store.AccountRecord
 		until   sql.NullInt64
 		aCreate int64
 		active  int64
 		lapsed  sql.NullInt64
+		gUntil  sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.AccountID, &s.Device, &created, &expires, &active, &s.Shared,
 		&a.ID, &a.OrgID, &a.Role, &a.LoginID, &a.Nickname, &a.Note, &until, &aCreate, &a.PasswordHash, &a.DisplayName, &a.Presence,
-		&a.Intro, &a.AcceptNominations, &lapsed)
+		&a.Intro, &a.AcceptNominations, &lapsed, &a.GroupID, &a.GroupName, &gUntil)
+	a.GroupAccessUntil = fromNullMS(gUntil)
 	a.NominationLapsedAt = fromNullMS(lapsed)
 	if a.Role == protocol.RoleClient {
 		a.Presence = ""

@@ -17,6 +17,20 @@ func record(tx *wtx, now time.Time, p store.Principal, orgID int64, action proto
 	var actorID, target any
 	role := protocol.ActorOperator
 	switch {
+	case p.KeyID != 0:
+		// An API key (issue 16): named by its name, which admins chose.
+		if targetID != 0 {
+			target = targetID
+		}
+		_, err := tx.Exec(`INSERT INTO audit_log(org_id, at, actor_id, actor_role, actor_name, action, target_id, target_role, detail)
+			VALUES (?1, ?2, NULL, ?3, COALESCE((SELECT name FROM api_keys WHERE id = ?4), ''), ?5, ?6, ?7, ?8)`,
+			orgID, ms(now), protocol.ActorAPIKey, p.KeyID, action, target, targetRole, detail)
+		if err != nil {
+			return fmt.Errorf("record %s in the audit log: %w", action, err)
+		}
+		return nil
+	case p.Role == protocol.RoleSystem:
+		role = string(protocol.RoleSystem) // the sweep's automatic deletion
 	case p.Role == protocol.RoleClient:
 		// A client's own act (risk first: their words raised the
 		// conversation) names no client: the target says whose.

@@ -22,7 +22,8 @@ const convCols = `c.id, c.org_id, c.client_id, a.nickname, c.assignee_id, c.stat
 	c.progress, c.progress_by, c.progress_at, c.next_contact,
 	(SELECT json_group_array(json_object('seq', d.seq, 'reply_seq', d.reply_seq, 'by', d.by_id, 'at', d.at))
 		FROM (SELECT * FROM decisions WHERE conversation_id = c.id ORDER BY seq) d),
-	a.note, a.note_by, a.note_at`
+	a.note, a.note_by, a.note_at,
+	COALESCE((SELECT g.name FROM client_groups g WHERE g.id = a.group_id AND NOT g.is_default), '')`
 
 func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, error) {
 	var (
@@ -43,7 +44,7 @@ func scanConv(sc interface{ Scan(...any) error }) (store.ConversationState, erro
 		&c.ClientDeliveredSeq, &c.ClientReadSeq, &c.StaffDeliveredSeq, &c.StaffReadSeq,
 		&waiting, &updated, &c.ClientWrote, &notice, &pool, &c.Outcome, &nominated, &risk,
 		&c.Progress, &progressBy, &progressAt, &c.NextContact, &decisions,
-		&c.Note, &noteBy, &noteAt)
+		&c.Note, &noteBy, &noteAt, &c.GroupName)
 	c.NominatedAt = fromNullMS(nominated)
 	c.RiskAt = fromNullMS(risk)
 	c.PoolSince = fromNullMS(pool)
@@ -395,11 +396,17 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		if in.Settings, err = loadSettings(ctx, tx, p.OrgID); err != nil {
 			return nil, err
 		}
-		var until sql.NullInt64
-		if err := tx.QueryRow("SELECT access_until, display_name FROM accounts WHERE id = ?", p.AccountID).Scan(&until, &in.SenderName); err != nil {
+		var (
+			until, groupUntil sql.NullInt64
+			senderGroup       int64
+			wroteWeek         string
+		)
+		if err := tx.QueryRow(`SELECT access_until, display_name, (SELECT g.access_until FROM client_groups g WHERE g.id = accounts.group_id),
+			COALESCE(group_id, 0), wrote_week FROM accounts WHERE id = ?`, p.AccountID).Scan(&until, &in.SenderName, &groupUntil, &senderGroup, &wroteWeek); err != nil {
 			return nil, fmt.Errorf("load sender: %w", err)
 		}
-		in.AccessUntil = fromNullMS(until)
+		// The earlier of the client's end of access and its group's.
+		in.AccessUntil = protocol.Account{AccessUntil: fromNullMS(until), GroupAccessUntil: fromNullMS(groupUntil)}.AccessEnds()
 		if r.Attachment != 0 {
 			if in.Attachment, err = attachToMessage(tx, p, in.Conv, r.Kind, r.Attachment); err != nil {
 				return nil, err
@@ -467,6 +474,9 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			if err := record(tx, c.UpdatedAt, p, c.OrgID, protocol.AuditRiskRaised, c.ClientID, protocol.RoleClient, ""); err != nil {
 				return nil, err
 			}
+		}
+		if err := usageAfterSend(tx, p, in, c, senderGroup, wroteWeek, sent.Answered); err != nil {
+			return nil, err
 		}
 		if sent.Answered != nil {
 			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
@@ -886,6 +896,9 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 	if res.Unanswered, err = db.sweepUnanswered(ctx); err != nil {
 		return res, err
 	}
+	if res.AutoDeleted, err = db.sweepAutoDelete(ctx); err != nil {
+		return res, err
+	}
 	err = db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
 		var changes []store.Change
 		// Sessions past their expiry, and those of clients whose access
@@ -894,7 +907,9 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return nil, fmt.Errorf("forget old ended sessions: %w", err)
 		}
 		ended, err := endSessions(tx, fromMS(now), "expired", `(s.expires_at <= ?
-			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?))`, now, now)
+			OR s.account_id IN (SELECT id FROM accounts WHERE access_until IS NOT NULL AND access_until <= ?)
+			OR s.account_id IN (SELECT a.id FROM accounts a JOIN client_groups g ON g.id = a.group_id
+				WHERE g.access_until IS NOT NULL AND g.access_until <= ?))`, now, now, now)
 		if err != nil {
 			return nil, err
 		}
@@ -911,6 +926,24 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 			return nil, fmt.Errorf("delete old audit entries: %w", err)
 		}
 		res.AuditEntries = int(n)
+		// Announcements past their expiry (issue 16), on the same schedule
+		// as messages.
+		anres, err := tx.Exec("DELETE FROM announcements WHERE expires_at <= ?", now)
+		if err != nil {
+			return nil, fmt.Errorf("delete expired announcements: %w", err)
+		}
+		if n, err = anres.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("delete expired announcements: %w", err)
+		}
+		res.Announcements = int(n)
+		if _, err := tx.Exec("DELETE FROM idempotency WHERE created_at <= ?", now-store.IdempotencyKept.Milliseconds()); err != nil {
+			return nil, fmt.Errorf("forget old idempotency keys: %w", err)
+		}
+		// Usage events older than a year of weeks (by their week: a week
+		// key compares as text).
+		if _, err := tx.Exec("DELETE FROM usage_events WHERE week < ?", fromMS(now).Add(-rules.UsageKept).UTC().Format("2006-01-02")); err != nil {
+			return nil, fmt.Errorf("forget old usage events: %w", err)
+		}
 		if len(ended) > 0 {
 			changes = append(changes, store.Change{Kind: store.ChangeRevoked, SessionIDs: ended, Reason: "expired"})
 		}
@@ -948,4 +981,43 @@ func (db *DB) Sweep(ctx context.Context) (store.SweepResult, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// usageAfterSend files what a message counts for the usage figures
+// (issue 16): a client's first message of the week, a conversation that
+// began (the client wrote while nobody had it), an answer's wait.
+func usageAfterSend(tx *wtx, p store.Principal, in rules.Send, after store.ConversationState, senderGroup int64, wroteWeek string, answered *time.Duration) error {
+	if p.Role != protocol.RoleClient && answered == nil {
+		return nil
+	}
+	week := rules.WeekKey(in.Settings, in.Now)
+	if p.Role == protocol.RoleClient {
+		if wroteWeek != week {
+			if _, err := tx.Exec("UPDATE accounts SET wrote_week = ? WHERE id = ?", week, p.AccountID); err != nil {
+				return fmt.Errorf("note the week: %w", err)
+			}
+			if err := usageEvent(tx, in.Conv.OrgID, senderGroup, week, rules.UsageWrote, 0); err != nil {
+				return err
+			}
+		}
+		if in.Conv.PoolSince == nil && in.Conv.AssigneeID == nil && after.PoolSince != nil {
+			if err := usageEvent(tx, in.Conv.OrgID, senderGroup, week, rules.UsageConversation, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var group int64
+	if err := tx.QueryRow("SELECT COALESCE(group_id, 0) FROM accounts WHERE id = ?", after.ClientID).Scan(&group); err != nil {
+		return fmt.Errorf("load the client's group: %w", err)
+	}
+	return usageEvent(tx, after.OrgID, group, week, rules.UsageAnswered, answered.Milliseconds())
+}
+
+// usageEvent files one usage event.
+func usageEvent(tx *wtx, orgID, groupID int64, week, kind string, waitMS int64) error {
+	if _, err := tx.Exec("INSERT INTO usage_events(org_id, group_id, week, kind, wait_ms) VALUES (?,?,?,?,?)", orgID, groupID, week, kind, waitMS); err != nil {
+		return fmt.Errorf("file a usage event: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,9 @@ package sqlite
 import (
 	"database/sql"
 	"fmt"
+	"strings"
+
+	"github.com/taiwa-chat/taiwa/server/internal/store"
 )
 
 // migrations is append-only: never edit an entry that has shipped. The
@@ -404,6 +407,93 @@ ALTER TABLE messages ADD COLUMN att_id INTEGER;
 ALTER TABLE messages ADD COLUMN att_type TEXT;
 ALTER TABLE messages ADD COLUMN att_size INTEGER;
 `,
+	// Issue 16: client groups and the registrar role. Every client belongs
+	// to one group; each organisation's default group holds the clients
+	// registered before groups existed. A registrar registers clients of
+	// their groups (registrar_groups). The role's CHECK is widened in
+	// place, as SQLite documents for loosening a constraint: no row
+	// changes, and a rebuild of accounts would have to name every column
+	// other branches add (apply bumps schema_version after it).
+	`
+CREATE TABLE client_groups (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id       INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	name         TEXT NOT NULL,
+	access_until INTEGER,
+	is_default   INTEGER NOT NULL DEFAULT 0,
+	created_at   INTEGER NOT NULL,
+	UNIQUE (org_id, name)
+);
+CREATE UNIQUE INDEX client_groups_default ON client_groups(org_id) WHERE is_default = 1;
+INSERT INTO client_groups(org_id, name, is_default, created_at) SELECT id, '` + store.DefaultGroupName + `', 1, created_at FROM orgs;
+ALTER TABLE accounts ADD COLUMN group_id INTEGER REFERENCES client_groups(id);
+UPDATE accounts SET group_id = (SELECT g.id FROM client_groups g WHERE g.org_id = accounts.org_id AND g.is_default = 1) WHERE role = 'client';
+CREATE INDEX accounts_group ON accounts(group_id);
+CREATE TABLE registrar_groups (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	group_id   INTEGER NOT NULL REFERENCES client_groups(id) ON DELETE CASCADE,
+	PRIMARY KEY (account_id, group_id)
+) WITHOUT ROWID;
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, '(''admin'',''counselor'',''client'')', '(''admin'',''counselor'',''client'',''registrar'')')
+	WHERE type = 'table' AND name = 'accounts';
+`,
+	// Issue 16: announcements (お知らせ) to all clients or chosen groups
+	// (group_ids, a JSON array; [] for all), deleted at expires_at.
+	`
+CREATE TABLE announcements (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id     INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	body       TEXT NOT NULL,
+	group_ids  TEXT NOT NULL DEFAULT '[]',
+	starts_at  INTEGER,
+	ends_at    INTEGER,
+	expires_at INTEGER NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX announcements_org ON announcements(org_id, expires_at);
+CREATE INDEX announcements_expiry ON announcements(expires_at);
+`,
+	// Issue 16: the provisioning API's keys (by hash, scoped to groups)
+	// and the Idempotency-Keys of the clients they made (the answer sealed
+	// under a key derived from the API key and the Idempotency-Key, which
+	// the server does not keep), remembered for a day.
+	`
+CREATE TABLE api_keys (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id     INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	group_ids  TEXT NOT NULL,
+	token_hash BLOB NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER
+);
+CREATE TABLE idempotency (
+	key_id       INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+	idem_key     TEXT NOT NULL,
+	request_hash BLOB NOT NULL,
+	account_id   INTEGER NOT NULL,
+	group_id     INTEGER NOT NULL,
+	sealed       BLOB NOT NULL,
+	created_at   INTEGER NOT NULL,
+	PRIMARY KEY (key_id, idem_key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
+`,
+	// Issue 16: usage figures per group. Events name a group, a week (its
+	// Monday in the organisation's time zone) and, for answers, the wait:
+	// never a client. wrote_week keeps a client's "wrote" to one a week.
+	`
+CREATE TABLE usage_events (
+	org_id  INTEGER NOT NULL,
+	group_id INTEGER NOT NULL,
+	week    TEXT NOT NULL,
+	kind    TEXT NOT NULL,
+	wait_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX usage_events_org ON usage_events(org_id, week);
+ALTER TABLE accounts ADD COLUMN wrote_week TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // offline lists the migrations that rebuild tables: they run with foreign
@@ -448,6 +538,24 @@ func apply(db *sql.DB, n int) (err error) {
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	if _, err := tx.Exec(migrations[n-1]); err != nil {
 		return err
+	}
+	if strings.Contains(migrations[n-1], "PRAGMA writable_schema = ON") {
+		// A schema edited in place: every connection must reload it
+		// (SQLite's documented procedure bumps schema_version).
+		var sv int
+		if err := tx.QueryRow("PRAGMA schema_version").Scan(&sv); err != nil {
+			return fmt.Errorf("read schema_version: %w", err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA schema_version = %d", sv+1)); err != nil {
+			return fmt.Errorf("bump schema_version: %w", err)
+		}
+		if _, err := tx.Exec("PRAGMA writable_schema = OFF"); err != nil {
+			return err
+		}
+		var ok string
+		if err := tx.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+			return fmt.Errorf("integrity after the schema edit: %q %v", ok, err)
+		}
 	}
 	if offline[n] {
 		rows, err := tx.Query("PRAGMA foreign_key_check")

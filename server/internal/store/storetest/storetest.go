@@ -191,6 +191,11 @@ func Run(t *testing.T, open Opener) {
 		{"Decisions", testDecisions},
 		{"ClientNotes", testClientNotes},
 		{"ConcurrentNoteEditsOneWins", testConcurrentNoteEdits},
+		{"GroupsAndRegistrars", testGroups},
+		{"Announcements", testAnnouncements},
+		{"APIKeysAndIdempotency", testAPIKeys},
+		{"AutoDeleteAfterAccess", testAutoDelete},
+		{"UsageByGroup", testUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
