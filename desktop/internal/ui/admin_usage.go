@@ -86,7 +86,10 @@ func newUsageTab(env *adminEnv) *usageTab {
 	// loads when it is opened, not while the admin window is built).
 	t.weeks.OnChanged = func(string) { t.Load() }
 	save := widget.NewButton(T("usage.csv", "Save CSV…"), t.saveCSV)
-	top := container.NewHBox(widget.NewLabel(T("usage.weeks", "Weeks")), t.weeks, save,
+	// The explanation wraps under the controls: beside them in the row it
+	// was squeezed to a few characters a line and stretched the row (seen
+	// in the screenshot run).
+	top := container.NewVBox(container.NewHBox(widget.NewLabel(T("usage.weeks", "Weeks")), t.weeks, save),
 		newJALabel(T("usage.help", "No names; 1 to 4 show as \"<5\"; a median needs 5 answers.")))
 	t.content = container.NewBorder(top, nil, nil, nil, t.table)
 	return t
