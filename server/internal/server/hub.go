@@ -104,6 +104,11 @@ func (h *hub) release(s *subscriber) {
 	for _, a := range s.held {
 		h.push(s, outFrame{id: a.msg.ID, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: a.msg, Conversation: &a.conv})})
 	}
+	s.dropHeld()
+}
+
+// dropHeld empties the held messages (s.heldMu held).
+func (s *subscriber) dropHeld() {
 	clear(s.held)
 	s.held = s.held[:0]
 	s.holding.Store(false)
@@ -119,9 +124,7 @@ func (h *hub) ack(s *subscriber, ref string, m protocol.Message) {
 	if len(s.held) == 1 && s.held[0].msg.ID == m.ID {
 		conv := s.held[0].conv
 		a.Conversation = &conv
-		s.held[0] = heldAck{}
-		s.held = s.held[:0]
-		s.holding.Store(false)
+		s.dropHeld()
 	} else if len(s.held) > 0 {
 		h.release(s)
 	}
@@ -536,38 +539,31 @@ func (h *hub) message(c store.Change, state *store.Change) {
 	// connections: not every connection of the organisation.
 	h.eachOfConversation(c.OrgID, c.ClientID, func(s *subscriber) {
 		reads := rules.MaySeeMessage(s.p, *c.Conversation, *c.Message, true)
-		if s.v2 && reads && state != nil && c.Conn != 0 && c.Conn == s.conn {
+		kind := stateNone
+		if state != nil {
+			kind = stateFor(s, *state)
+		}
+		if view := sc.view(kind, state); s.v2 && reads && view != nil {
+			if kind == stateStaff {
+				s.notePool(*state.Conversation)
+			}
 			// Its own message: the ack carries it with the state, unless
 			// something else reaches the connection first.
-			var conv protocol.Conversation
-			switch sc.kind(s, *state) {
-			case stateClient:
-				conv = state.Conversation.ForClient()
-			case stateStaff:
-				s.notePool(*state.Conversation)
-				conv = *state.Conversation
-			}
-			if conv.ID != 0 && s.hold(heldAck{msg: *c.Message, conv: conv}) {
+			if c.Conn != 0 && c.Conn == s.conn && s.hold(heldAck{msg: *c.Message, conv: *view}) {
 				return
 			}
-		}
-		if state != nil && reads && s.v2 {
-			switch sc.kind(s, *state) {
-			case stateClient:
-				conv := state.Conversation.ForClient()
-				h.deliver(s, frame(&foldedClient, &conv))
-				return
-			case stateStaff:
-				s.notePool(*state.Conversation)
-				h.deliver(s, frame(&folded, state.Conversation))
-				return
+			if kind == stateClient {
+				h.deliver(s, frame(&foldedClient, view))
+			} else {
+				h.deliver(s, frame(&folded, view))
 			}
+			return
 		}
 		if reads {
 			h.deliver(s, frame(&plain, nil))
 		}
 		if state != nil {
-			h.conversationTo(s, *state, &sc)
+			h.conversationAs(s, *state, kind, &sc)
 		}
 	})
 }
@@ -623,11 +619,14 @@ const (
 )
 
 // stateFrames encodes a conversation change's frames once each, for the
-// connections that get them.
-type stateFrames struct{ staff, client, gone outFrame }
+// connections that get them, and keeps the client's view of it.
+type stateFrames struct {
+	staff, client, gone outFrame
+	clientView          *protocol.Conversation
+}
 
-// kind says what connection s is told of change c.
-func (*stateFrames) kind(s *subscriber, c store.Change) stateTo {
+// stateFor says what connection s is told of change c.
+func stateFor(s *subscriber, c store.Change) stateTo {
 	switch {
 	case s.access(*c.Conversation) > rules.AccessNone && !s.p.IsStaff():
 		// A change only staff see (progress set by hand) is not even
@@ -644,15 +643,35 @@ func (*stateFrames) kind(s *subscriber, c store.Change) stateTo {
 	return stateNone
 }
 
-// conversationTo delivers conversation change c to connection s as its
-// kind says.
-func (h *hub) conversationTo(s *subscriber, c store.Change, sc *stateFrames) {
-	switch sc.kind(s, c) {
+// view is the conversation of change c as a connection told kind sees
+// it: the client's own without what only staff see (progress, notes,
+// decisions, the risk marker), staff the whole state; nil otherwise.
+func (sc *stateFrames) view(kind stateTo, c *store.Change) *protocol.Conversation {
+	switch kind {
 	case stateClient:
-		// The client's own: without what only staff see (progress, notes,
-		// decisions, the risk marker).
+		if sc.clientView == nil {
+			v := c.Conversation.ForClient()
+			sc.clientView = &v
+		}
+		return sc.clientView
+	case stateStaff:
+		return c.Conversation
+	}
+	return nil
+}
+
+// conversationTo delivers conversation change c to connection s.
+func (h *hub) conversationTo(s *subscriber, c store.Change, sc *stateFrames) {
+	h.conversationAs(s, c, stateFor(s, c), sc)
+}
+
+// conversationAs delivers conversation change c to connection s as kind
+// says.
+func (h *hub) conversationAs(s *subscriber, c store.Change, kind stateTo, sc *stateFrames) {
+	switch kind {
+	case stateClient:
 		if sc.client.data == nil {
-			sc.client.data = protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: c.Conversation.ForClient()})
+			sc.client.data = protocol.Encode(protocol.ConversationFrame{Type: protocol.TypeConversation, Conversation: *sc.view(kind, &c)})
 		}
 		h.deliver(s, sc.client)
 	case stateStaff:
