@@ -67,7 +67,7 @@ func (r *readStmts) prepare(query string) {
 	r.m[query] = s
 }
 
-// pool runs queries on the read pool through prepared statements.
+// readPool runs queries on the read pool through prepared statements.
 type readPool struct{ *readStmts }
 
 func (p readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
