@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // overloadCmd offers Taiwa more than it can commit for a while, then a
@@ -54,29 +57,19 @@ func overloadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "ack p50 %s ms, p99 %s ms over the whole run\n\n", ms(r.ack.ValueAtQuantile(50)), ms(r.ack.ValueAtQuantile(99)))
 
 	// Second by second (by when each message was due).
-	secs := make([]int64, 0, len(r.windows))
-	for s := range r.windows {
-		secs = append(secs, s)
-	}
-	slices.Sort(secs)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "second\tphase\tacked\tack p50 ms\tp99\tmax\t")
 	end := int64(c.duration / time.Second)
 	back := int64(-1)
-	for _, s := range secs {
-		h := r.windows[s]
-		phase := "overload"
-		if s >= end {
-			phase = "normal"
-			if back < 0 && time.Duration(h.ValueAtQuantile(99))*time.Microsecond <= *normal {
-				back = s - end
-			} else if time.Duration(h.ValueAtQuantile(99))*time.Microsecond > *normal {
-				back = -1 // not yet for good
-			}
+	printSeconds(stdout, r.windows, func(s int64, h *hdrhistogram.Histogram) string {
+		if s < end {
+			return "overload"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t\n", s, phase, h.TotalCount(), ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
-	}
-	tw.Flush()
+		if p99 := time.Duration(h.ValueAtQuantile(99)) * time.Microsecond; p99 > *normal {
+			back = -1 // not yet for good
+		} else if back < 0 {
+			back = s - end
+		}
+		return "normal"
+	})
 	if back >= 0 {
 		fmt.Fprintf(stdout, "\nback to normal (every later second's ack p99 ≤ %s) %d s after the overload ended\n", *normal, back)
 	} else {
@@ -86,4 +79,21 @@ func overloadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("taiwa lost, duplicated or reordered messages, or left some unsent")
 	}
 	return nil
+}
+
+// printSeconds prints acks' latencies second by second (by when each
+// message was due); phase, if given, names each second's phase.
+func printSeconds(w io.Writer, windows map[int64]*hdrhistogram.Histogram, phase func(int64, *hdrhistogram.Histogram) string) {
+	secs := slices.Sorted(maps.Keys(windows))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "second\tphase\tacked\tack p50 ms\tp99\tmax\t")
+	for _, s := range secs {
+		h := windows[s]
+		p := "-"
+		if phase != nil {
+			p = phase(s, h)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t\n", s, p, h.TotalCount(), ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
+	}
+	tw.Flush()
 }
