@@ -187,6 +187,7 @@ type Server struct {
 	metrics *metrics
 	guard   *loginGuard
 	backlog backlog // the sends waiting for their commits
+	deep    *deepWorkers
 	// hashers bounds the hashes that are not sign-ins (new accounts'
 	// passwords) to one fewer than Config.Hashers: sign-ins keep a slot.
 	hashers chan struct{}
@@ -228,6 +229,7 @@ func New(cfg Config) (*Server, error) {
 		hashers:   make(chan struct{}, max(1, cfg.Hashers-1)),
 		closing:   make(chan struct{}),
 		lastAvail: map[int64]hours.Availability{},
+		deep:      newDeepWorkers(10 * time.Second),
 	}
 	st, err := openStore(cfg, s.hub, func(n int, d time.Duration) {
 		m.observeBatch(n, d)
