@@ -5,6 +5,7 @@
 package protocol
 
 import (
+	"slices"
 	"time"
 
 	"github.com/taiwa-chat/taiwa/pkg/hours"
@@ -282,6 +283,19 @@ type Settings struct {
 	// date or their group's) is deleted this many days later, with the
 	// same erasure and receipts as a manual deletion (0: never; issue 16).
 	DeleteAfterAccessDays int `json:"delete_after_access_days,omitempty"`
+}
+
+// Clone returns a copy of s that shares nothing with it: its slices and
+// the pause's end are copied (TestSettingsCloneSharesNothing fails if a
+// field added later is not).
+func (s Settings) Clone() Settings {
+	s.Hours.Spans = slices.Clone(s.Hours.Spans)
+	if s.Pause.Until != nil {
+		until := *s.Pause.Until
+		s.Pause.Until = &until
+	}
+	s.CrisisPhrases = slices.Clone(s.CrisisPhrases)
+	return s
 }
 
 // AttachmentLimit is the largest attachment s allows.

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -64,25 +66,41 @@ func (db *DB) watchDesks(ctx context.Context, tx *wtx, orgID int64, ids ...int64
 	return w, err
 }
 
+// deskOf reads one staff member's desk: one row, so the writer keeps it
+// prepared (a claim reads the claimer's desk before and after; as text,
+// with a subquery, parsing it cost more than the rest of the reply).
+const deskOf = `SELECT role, presence, (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = accounts.id)
+	FROM accounts WHERE id = ? AND org_id = ? AND role != 'client'`
+
 func (w *deskWatch) read(ctx context.Context, tx *wtx, ids []int64) (map[int64]deskState, error) {
 	s, err := loadSettings(ctx, tx, w.orgID)
 	if err != nil {
 		return nil, err
 	}
-	query := "SELECT id, role, presence, (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = accounts.id) FROM accounts WHERE org_id = ? AND role != 'client'"
-	args := []any{w.orgID}
-	if len(ids) > 0 {
-		query += " AND id IN (" + placeholders(len(ids)) + ")"
-		for _, id := range ids {
-			args = append(args, id)
-		}
+	out := map[int64]deskState{}
+	add := func(id int64, d deskState) {
+		d.offered = rules.Offered(store.Principal{AccountID: id, OrgID: w.orgID, Role: d.role}, d.desk, s)
+		out[id] = d
 	}
-	rows, err := tx.QueryContext(ctx, query, args...)
+	if len(ids) > 0 {
+		for _, id := range ids {
+			var d deskState
+			err := tx.QueryRowContext(ctx, deskOf, id, w.orgID).Scan(&d.role, &d.desk.Presence, &d.desk.Open)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // not a staff member of the organisation
+			}
+			if err != nil {
+				return nil, fmt.Errorf("load desk: %w", err)
+			}
+			add(id, d)
+		}
+		return out, nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id, role, presence, (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = accounts.id) FROM accounts WHERE org_id = ? AND role != 'client'", w.orgID)
 	if err != nil {
 		return nil, fmt.Errorf("load desks: %w", err)
 	}
 	defer rows.Close()
-	out := map[int64]deskState{}
 	for rows.Next() {
 		var (
 			id int64
@@ -91,8 +109,7 @@ func (w *deskWatch) read(ctx context.Context, tx *wtx, ids []int64) (map[int64]d
 		if err := rows.Scan(&id, &d.role, &d.desk.Presence, &d.desk.Open); err != nil {
 			return nil, fmt.Errorf("load desks: %w", err)
 		}
-		d.offered = rules.Offered(store.Principal{AccountID: id, OrgID: w.orgID, Role: d.role}, d.desk, s)
-		out[id] = d
+		add(id, d)
 	}
 	return out, rows.Err()
 }
