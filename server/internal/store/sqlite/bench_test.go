@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -32,6 +34,45 @@ func BenchmarkSend(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSendLogPages reports the pages one send writes to the
+// write-ahead log (each later copied into the database and written again):
+// clients of an organisation writing one after another, a commit each.
+func BenchmarkSendLogPages(b *testing.B) {
+	f := newFixture(b)
+	o := f.Org(b, 200)
+	body := strings.Repeat("眠れない夜が続いています。", 10)
+	ctx := context.Background()
+	for i, c := range o.Clients { // every conversation begun
+		if _, _, err := f.db.Send(ctx, c, store.SendRequest{Ref: fmt.Sprint("w", i), Body: body}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var pageSize int64
+	if err := f.db.write.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.db.write.Exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		c := o.Clients[(i*7)%len(o.Clients)]
+		if _, _, err := f.db.Send(ctx, c, store.SendRequest{Ref: fmt.Sprint("r", i), Body: body}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	st, err := os.Stat(filepath.Join(f.dir, "taiwa.db-wal"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const walHeader, frameHeader = 32, 24
+	b.ReportMetric(float64(st.Size()-walHeader)/float64(pageSize+frameHeader)/float64(b.N), "pages/send")
 }
 
 // BenchmarkHistory measures reading a page of 100 sealed messages.

@@ -434,9 +434,6 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			return nil, err
 		}
 		c := sent.Conv
-		if err := writeProgress(tx, c); err != nil {
-			return nil, err
-		}
 		if r.Decides != 0 {
 			if err := decide(tx, p, in.Conv, sent.Message, r.Decides); err != nil {
 				return nil, err
@@ -461,13 +458,8 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			}
 		}
 		out, created = msgs[0], true
-		if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
-			client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
-			assignee_id = ?, notice_until = ?, updated_at = ?, pool_since = ?, outcome = ?, nominated_at = ?, risk_at = ? WHERE id = ?`,
-			c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
-			c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
-			c.AssigneeID, nullMS(c.NoticeUntil), ms(c.UpdatedAt), nullMS(c.PoolSince), c.Outcome, nullMS(c.NominatedAt), nullMS(c.RiskAt), c.ID); err != nil {
-			return nil, fmt.Errorf("update conversation: %w", err)
+		if err := updateAfterSend(tx, in.Conv, c); err != nil {
+			return nil, err
 		}
 		if sent.Risk {
 			// Who and when, never the words that matched.
@@ -500,6 +492,46 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		return changes, nil
 	})
 	return out, created, err
+}
+
+// updateAfterSend writes what a send changed in its conversation. The
+// columns that indexes cover (assignee, pool, nomination) and those that
+// refer to accounts are written only when they changed: SQLite rewrites a
+// row's entry in every index on a column its SET names, changed or not,
+// and checks every foreign key it names. Naming them all, a send wrote
+// 10.5 pages to the log; 8.5 now.
+func updateAfterSend(tx *wtx, before, c store.ConversationState) error {
+	if _, err := tx.Exec(`UPDATE conversations SET last_seq = ?, status = ?, waiting_since = ?, client_wrote = ?,
+		client_delivered_seq = ?, client_read_seq = ?, staff_delivered_seq = ?, staff_read_seq = ?,
+		notice_until = ?, updated_at = ?, outcome = ?, risk_at = ? WHERE id = ?`,
+		c.LastSeq, c.Status, nullMS(c.WaitingSince), c.ClientWrote,
+		c.ClientDeliveredSeq, c.ClientReadSeq, c.StaffDeliveredSeq, c.StaffReadSeq,
+		nullMS(c.NoticeUntil), ms(c.UpdatedAt), c.Outcome, nullMS(c.RiskAt), c.ID); err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	if !sameID(before.AssigneeID, c.AssigneeID) || !sameMS(before.PoolSince, c.PoolSince) || !sameMS(before.NominatedAt, c.NominatedAt) {
+		if _, err := tx.Exec("UPDATE conversations SET assignee_id = ?, pool_since = ?, nominated_at = ? WHERE id = ?",
+			c.AssigneeID, nullMS(c.PoolSince), nullMS(c.NominatedAt), c.ID); err != nil {
+			return fmt.Errorf("update assignment: %w", err)
+		}
+	}
+	if before.Progress != c.Progress || !sameID(before.ProgressBy, c.ProgressBy) || !sameMS(before.ProgressAt, c.ProgressAt) || before.NextContact != c.NextContact {
+		if err := writeProgress(tx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameID reports whether two optional IDs are equal.
+func sameID(a, b *int64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// sameMS reports whether two optional times are stored alike (to the
+// millisecond).
+func sameMS(a, b *time.Time) bool {
+	return nullMS(a) == nullMS(b)
 }
 
 // insertMessage stores a message with its body sealed under its client's
