@@ -182,6 +182,7 @@ bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and thr
 	$(GO) test $(GOTAGS) -run '^$$' -bench ClaimContention -benchtime 1x ./server/internal/server/
 	$(GO) test $(GOTAGS) -run '^$$' -bench PoolFanOut -benchtime 300x ./server/internal/server/
 	$(GO) test -run '^$$' -bench 'BenchmarkOpen|BenchmarkSweepUnderLoad' -benchtime 1x ./server/internal/store/sqlite/
+	$(GO) test -run '^$$' -bench 'BenchmarkSendLogPages' -benchtime 500x ./server/internal/store/sqlite/
 
 FUZZTIME ?= 60s
 
