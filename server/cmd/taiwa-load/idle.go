@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +46,7 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		rss            int64
 		fanout         *hdrhistogram.Histogram
 		fanoutReceived int64
+		goMem          map[string]float64 // the Go runtime's figures, with every connection up
 	}
 	var rows []row
 	for _, name := range []string{"relay", "taiwa"} {
@@ -53,13 +58,12 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if name == "relay" {
 			t, err = startRelay(ctx, stderr, *conns, 0)
 		} else {
-			var extra []string
-			if *profile != "" || *cpuProfile != "" {
-				if metricsAddr, err = freeAddr(); err != nil {
-					return err
-				}
-				extra = []string{"--metrics-addr", metricsAddr}
+			// The metrics address also tells where Taiwa's memory is
+			// (heap, stacks, goroutines per connection).
+			if metricsAddr, err = freeAddr(); err != nil {
+				return err
 			}
+			extra := []string{"--metrics-addr", metricsAddr}
 			t, err = startTaiwa(ctx, stderr, *server, *conns, 0, extra...)
 		}
 		if err != nil {
@@ -130,6 +134,11 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		time.Sleep(2 * time.Second)
 		r.rss = rss(t.pid)
 		r.perConn = float64(r.rss-base) / float64(*conns) / 1024
+		if metricsAddr != "" {
+			if r.goMem, err = goMemory(ctx, metricsAddr); err != nil {
+				fmt.Fprintf(stderr, "metrics: %v\n", err)
+			}
+		}
 		if metricsAddr != "" && *profile != "" {
 			if err := fetchPprof(ctx, "http://"+metricsAddr+"/debug/pprof/heap", *profile); err != nil {
 				fmt.Fprintf(stderr, "profile: %v\n", err)
@@ -159,6 +168,11 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, r := range rows {
 		fmt.Fprintf(stdout, "%-6s %d connections up in %.1fs; server RSS %.0f MiB, %.1f KiB per connection\n",
 			r.name, *conns, r.up.Seconds(), float64(r.rss)/(1<<20), r.perConn)
+		if m := r.goMem; m != nil {
+			n := float64(*conns)
+			fmt.Fprintf(stdout, "       of which Go heap in use %.1f KiB, goroutine stacks %.1f KiB per connection; %.1f goroutines per connection\n",
+				m["go_memstats_heap_inuse_bytes"]/n/1024, m["go_memstats_stack_inuse_bytes"]/n/1024, m["go_goroutines"]/n)
+		}
 		if r.fanout.TotalCount() > 0 {
 			fmt.Fprintf(stdout, "       settings change reached %d/%d: p50 %s ms, p99 %s ms, max %s ms\n", r.fanoutReceived, *conns,
 				ms(r.fanout.ValueAtQuantile(50)), ms(r.fanout.ValueAtQuantile(99)), ms(r.fanout.Max()))
@@ -168,4 +182,32 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "\ntaiwa / relay memory per connection: %.2f\n", rows[1].perConn/rows[0].perConn)
 	}
 	return nil
+}
+
+// goMemory reads the Go runtime's memory figures from a metrics address.
+func goMemory(ctx context.Context, addr string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !strings.HasPrefix(name, "go_") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	return out, nil
 }

@@ -188,6 +188,7 @@ type Server struct {
 	guard   *loginGuard
 	backlog backlog // the sends waiting for their commits
 	deep    *deepWorkers
+	settler settler
 	// hashers bounds the hashes that are not sign-ins (new accounts'
 	// passwords) to one fewer than Config.Hashers: sign-ins keep a slot.
 	hashers chan struct{}
@@ -514,6 +515,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 		defer close(sweeperDone)
 		s.runSweeper(sweepCtx)
 	}()
+	go s.settler.run(sweepCtx, time.Second)
 
 	errc := make(chan error, 1)
 	go func() {
