@@ -119,6 +119,13 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	lc := &liveConn{s: s, c: c, a: a}
+	// A write that has not finished within WriteTimeout, or is under way
+	// when the connection is found dead, ends the connection (see
+	// writeFinal).
+	lc.stall = time.AfterFunc(time.Hour, func() { c.CloseNow() })
+	lc.stall.Stop()
+	defer lc.stall.Stop()
+	defer context.AfterFunc(ctx, func() { c.CloseNow() })()
 	code, reason := lc.run(ctx, cancel)
 	if code != 0 {
 		c.Close(code, reason)
@@ -134,6 +141,12 @@ type liveConn struct {
 	// with some is alive, whatever its pong says (see run's ping).
 	pending atomic.Int32
 	adm     admission // read loop only
+	// stall closes the connection when a write takes longer than
+	// WriteTimeout: one timer for the connection's life, set for each
+	// write. A context with a deadline for each write, which the
+	// WebSocket library then watches, was a fifth of the bytes the server
+	// allocated per message.
+	stall *time.Timer
 }
 
 // errEnded stops a writer whose connection must close: nothing more is
@@ -147,11 +160,19 @@ func (lc *liveConn) write(ctx context.Context, b []byte) error {
 	return lc.writeFinal(ctx, b)
 }
 
-// writeFinal writes even after the end: the frame that says why.
+// writeFinal writes even after the end: the frame that says why. Writes
+// come from one goroutine at a time (the connection's writer, or the
+// start before it): they share the stall timer.
 func (lc *liveConn) writeFinal(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, lc.s.cfg.WriteTimeout)
-	defer cancel()
-	return lc.c.Write(ctx, websocket.MessageText, b)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	lc.stall.Reset(lc.s.cfg.WriteTimeout)
+	defer lc.stall.Stop()
+	// Without a deadline or cancellation of its own the write is watched
+	// by the stall timer and by the connection's context (liveHandler),
+	// both of which close the connection, ending the write.
+	return lc.c.Write(context.WithoutCancel(ctx), websocket.MessageText, b)
 }
 
 func errorFrame(ref string, err error) []byte {
