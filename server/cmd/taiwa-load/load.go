@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -131,6 +132,7 @@ type result struct {
 	pending                      int              // messages still in the apps' outboxes at the end
 	cpu                          time.Duration    // the servers' CPU time during the run
 	busy                         int64            // sends refused as busy, sent again by the apps
+	reconnectWhy                 map[string]int   // why connections were lost, by the app's error
 	windows                      map[int64]*hdrhistogram.Histogram
 }
 
@@ -175,6 +177,8 @@ type meter struct {
 	dups      atomic.Int64
 	gaps      atomic.Int64
 	reconn    atomic.Int64
+	whyMu     sync.Mutex
+	why       map[string]int // why connections were lost
 	lastDlv   atomic.Int64
 	busy      atomic.Int64 // sends refused as busy (the app sends them again)
 	// start is the schedule's start (ns); windows are the acks' latencies
@@ -359,6 +363,9 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	res.sent, res.acked, res.refused = m.sent.Load(), m.acked.Load(), m.refused.Load()
 	res.expected = clientMsgs*int64(c.counselors) + m.replies.Load()*int64(c.counselors)
 	res.delivered, res.dups, res.gaps, res.reconnects = m.delivered.Load(), m.dups.Load(), m.gaps.Load(), m.reconn.Load()
+	m.whyMu.Lock()
+	res.reconnectWhy = maps.Clone(m.why)
+	m.whyMu.Unlock()
 	res.ack, res.delivery = m.ack, m.dlv
 	res.busy = m.busy.Load()
 	m.mu.Lock()
@@ -374,6 +381,12 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 	if st := ev.State; st != nil {
 		if !st.Connected && st.Err != nil {
 			m.reconn.Add(1)
+			m.whyMu.Lock()
+			if m.why == nil {
+				m.why = map[string]int{}
+			}
+			m.why[st.Err.Error()]++
+			m.whyMu.Unlock()
 		}
 		return
 	}

@@ -54,6 +54,9 @@ func overloadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "sent %d, acked %d, delivered %d/%d, dup %d, gap %d, reconnects %d, not connected at the end %d, still in outboxes %d, refused as busy %d (sent again)\n",
 		r.sent, r.acked, r.delivered, r.expected, r.dups, r.gaps, r.reconnects, r.disconnected, r.pending, r.busy)
+	for why, n := range r.reconnectWhy {
+		fmt.Fprintf(stdout, "  lost %d× : %s\n", n, why)
+	}
 	fmt.Fprintf(stdout, "ack p50 %s ms, p99 %s ms over the whole run\n\n", ms(r.ack.ValueAtQuantile(50)), ms(r.ack.ValueAtQuantile(99)))
 
 	// Second by second (by when each message was due).

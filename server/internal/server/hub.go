@@ -121,17 +121,23 @@ func (h *hub) ack(s *subscriber, ref string, m protocol.Message) {
 	a := protocol.Ack{Type: protocol.TypeAck, Ref: ref, Message: m}
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
-	if len(s.held) == 1 && s.held[0].msg.ID == m.ID {
+	own := len(s.held) == 1 && s.held[0].msg.ID == m.ID
+	if own {
 		conv := s.held[0].conv
 		a.Conversation = &conv
-		s.dropHeld()
 	} else if len(s.held) > 0 {
 		h.release(s)
 	}
-	if s.ended.Load() {
-		return
+	if !s.ended.Load() {
+		h.push(s, outFrame{data: protocol.Encode(a)})
 	}
-	h.push(s, outFrame{data: protocol.Encode(a)})
+	// Only now: deliver reads holding without the lock, and a frame of
+	// the writer's next batch that saw it cleared before the ack was
+	// queued would overtake it (the app takes an ack below its cursor
+	// as already seen, and would never show its own message).
+	if own {
+		s.dropHeld()
+	}
 }
 
 // isOffered reports whether pool states go to this connection.

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -55,4 +57,44 @@ func TestAccessPeriodEndsTheConnection(t *testing.T) {
 			t.Fatal("ended although its access period was cleared")
 		}
 	})
+}
+
+// A version 2 connection's own message is held for its ack. The ack is
+// answered on the connection's goroutine while the writer publishes the
+// next batch on its own: a message of that batch must never reach the
+// connection before the ack (or the held message's own frame), or the
+// app, which takes an ack below its cursor as already seen, would never
+// show its own words. Run many times: the two race.
+func TestAckIsNotOvertaken(t *testing.T) {
+	h := newHub(newMetrics(), time.Now)
+	p := store.Principal{AccountID: 7, OrgID: 1, Role: protocol.RoleClient}
+	for i := range 20000 {
+		sub := newSubscriber(p, 1, 16)
+		sub.v2 = true
+		own := protocol.Message{ID: 1, ConversationID: 3, Seq: 1}
+		if !sub.hold(heldAck{msg: own}) {
+			t.Fatal("could not hold")
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; h.ack(sub, "r1", own) })
+		wg.Go(func() {
+			<-start
+			h.deliver(sub, outFrame{id: 2, data: protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: protocol.Message{ID: 2, ConversationID: 3, Seq: 2}})})
+		})
+		close(start)
+		wg.Wait()
+		var ownAt, nextAt int = -1, -1
+		for j, f := range sub.q.Take(nil) {
+			switch {
+			case f.id == 2:
+				nextAt = j
+			case ownAt < 0 && (f.id == 1 || strings.Contains(string(f.data), `"type":"ack"`)):
+				ownAt = j
+			}
+		}
+		if ownAt < 0 || nextAt < 0 || nextAt < ownAt {
+			t.Fatalf("round %d: the next message went at %d, the own message or its ack at %d", i, nextAt, ownAt)
+		}
+	}
 }
