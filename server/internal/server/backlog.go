@@ -72,7 +72,13 @@ func (a *admission) admit(ref string, now time.Time, wait, bound time.Duration) 
 	switch {
 	case !busy && len(a.held) == 0:
 		return 0, true
-	case !busy && a.held[0] == ref:
+	case len(a.held) > 0 && a.held[0] == ref && wait <= 2*bound:
+		// A refused send that comes back has had its wait: it goes ahead
+		// of new ones, which are refused meanwhile, as long as the wait
+		// is under twice the bound. Taken only when the server happened
+		// to be below the bound, a message offered more than one core
+		// can commit was refused again and again by chance, and some
+		// waited 25 s at 1.2× capacity while others went at once.
 		a.held = a.held[1:]
 		return 0, true
 	}

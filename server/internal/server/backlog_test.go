@@ -44,13 +44,22 @@ func TestAdmissionKeepsTheOrder(t *testing.T) {
 			{"c", 3 * time.Second, 0, true, 0},
 			{"d", 3 * time.Second, 0, true, 0},
 		}},
-		{"the first refused one, come back while still busy, keeps its place", []step{
+		{"the first refused one, come back while far too busy, keeps its place", []step{
 			{"a", 0, 3 * time.Second, false, 3},
 			{"b", 0, 3 * time.Second, false, 3},
-			{"a", 3 * time.Second, 3 * time.Second, false, 3},
+			{"a", 3 * time.Second, 5 * time.Second, false, 5}, // past twice the bound
 			{"b", 3 * time.Second, 0, false, 1},
 			{"a", 6 * time.Second, 0, true, 0},
 			{"b", 6 * time.Second, 0, true, 0},
+		}},
+		{"refused ones come back ahead of new ones while busy", []step{
+			{"a", 0, 3 * time.Second, false, 3},
+			{"b", 0, 3 * time.Second, false, 3},
+			{"c", 3 * time.Second, 3 * time.Second, false, 3}, // new: refused
+			{"a", 3 * time.Second, 3 * time.Second, true, 0},  // back: taken, busy as it is
+			{"b", 3 * time.Second, 4 * time.Second, true, 0},  // at twice the bound
+			{"c", 3 * time.Second, 4 * time.Second, true, 0},
+			{"d", 3 * time.Second, 3 * time.Second, false, 3}, // new again: refused
 		}},
 		{"refused ones not sent again within a minute lose their turn", []step{
 			{"a", 0, 3 * time.Second, false, 3},
