@@ -385,7 +385,11 @@ func (p *peer) on(ev client.Event, m *meter, refs *sync.Map, c loadConfig) {
 			if m.why == nil {
 				m.why = map[string]int{}
 			}
-			m.why[st.Err.Error()]++
+			who := "client"
+			if p.staff {
+				who = "counselor"
+			}
+			m.why[who+": "+st.Err.Error()]++
 			m.whyMu.Unlock()
 		}
 		return
