@@ -86,11 +86,15 @@ func (a *admission) admit(ref string, now time.Time, wait, bound time.Duration) 
 		a.held = append(a.held, ref)
 	}
 	a.heldAt = now
-	// Come back when the backlog should have cleared; a send refused only
-	// to keep its place comes back a moment after the ones before it.
+	// Come back when the backlog should be under the bound again: a send
+	// that comes back goes first, so the apps need not wait for the whole
+	// backlog to clear (they did, and after an overload the server stored
+	// the excess at a third of its capacity while they waited). A send
+	// refused only to keep its place comes back a moment after the ones
+	// before it.
 	secs := 1
 	if busy {
-		secs = int(math.Ceil(wait.Seconds()))
+		secs = int(math.Ceil((wait - bound).Seconds()))
 	}
 	return min(max(secs, 1), 30), false
 }

@@ -30,12 +30,12 @@ func TestAdmissionKeepsTheOrder(t *testing.T) {
 			{"a", 0, 0, true, 0},
 			{"b", 0, bound, true, 0}, // at the bound, not past it
 		}},
-		{"busy refuses with the expected wait, rounded up", []step{
-			{"a", 0, 4200 * time.Millisecond, false, 5},
+		{"busy refuses with the time until the wait is under the bound, rounded up", []step{
+			{"a", 0, 4200 * time.Millisecond, false, 3},
 			{"a", 5 * time.Second, 0, true, 0},
 		}},
 		{"a later send waits for the refused one", []step{
-			{"a", 0, 3 * time.Second, false, 3},
+			{"a", 0, 3 * time.Second, false, 1},
 			{"b", time.Second, 0, false, 1}, // quiet again, but a is not back
 			{"c", time.Second, 0, false, 1},
 			{"c", 2 * time.Second, 0, false, 1}, // back before a: refused again
@@ -45,24 +45,24 @@ func TestAdmissionKeepsTheOrder(t *testing.T) {
 			{"d", 3 * time.Second, 0, true, 0},
 		}},
 		{"the first refused one, come back while far too busy, keeps its place", []step{
-			{"a", 0, 3 * time.Second, false, 3},
-			{"b", 0, 3 * time.Second, false, 3},
-			{"a", 3 * time.Second, 5 * time.Second, false, 5}, // past twice the bound
+			{"a", 0, 3 * time.Second, false, 1},
+			{"b", 0, 3 * time.Second, false, 1},
+			{"a", 3 * time.Second, 5 * time.Second, false, 3}, // past twice the bound
 			{"b", 3 * time.Second, 0, false, 1},
 			{"a", 6 * time.Second, 0, true, 0},
 			{"b", 6 * time.Second, 0, true, 0},
 		}},
 		{"refused ones come back ahead of new ones while busy", []step{
-			{"a", 0, 3 * time.Second, false, 3},
-			{"b", 0, 3 * time.Second, false, 3},
-			{"c", 3 * time.Second, 3 * time.Second, false, 3}, // new: refused
+			{"a", 0, 3 * time.Second, false, 1},
+			{"b", 0, 3 * time.Second, false, 1},
+			{"c", 3 * time.Second, 3 * time.Second, false, 1}, // new: refused
 			{"a", 3 * time.Second, 3 * time.Second, true, 0},  // back: taken, busy as it is
 			{"b", 3 * time.Second, 4 * time.Second, true, 0},  // at twice the bound
 			{"c", 3 * time.Second, 4 * time.Second, true, 0},
-			{"d", 3 * time.Second, 3 * time.Second, false, 3}, // new again: refused
+			{"d", 3 * time.Second, 3 * time.Second, false, 1}, // new again: refused
 		}},
 		{"refused ones not sent again within a minute lose their turn", []step{
-			{"a", 0, 3 * time.Second, false, 3},
+			{"a", 0, 3 * time.Second, false, 1},
 			{"b", 2 * time.Minute, 0, true, 0},
 		}},
 		{"retry_after is at most 30 s", []step{
