@@ -225,7 +225,11 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 		return nil, protocol.CloseOutsideHours, "outside access hours"
 	}
 
-	sub := newSubscriber(lc.a.p, lc.a.ID, s.cfg.SendQueue)
+	limit := s.cfg.SendQueue
+	if lc.a.p.IsStaff() {
+		limit *= staffQueueFactor
+	}
+	sub := newSubscriber(lc.a.p, lc.a.ID, limit)
 	sub.v2 = hello.V >= 2
 	lc.sub = sub
 	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
@@ -613,6 +617,14 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 		}
 	}
 }
+
+// staffQueueFactor is how many times a client's queue a staff
+// connection holds. A counselor's app receives every message of the
+// organisation: at 2,000 messages/s a 1,024-frame queue held half a
+// second, and every counselor of a load test was closed as too slow
+// during a few seconds' lag of its reader. Frames are shared between
+// connections, so a full queue costs its slots (32 bytes each).
+const staffQueueFactor = 8
 
 // typingTargets remembers, per connection, the conversations it has named
 // in typing frames (0 for a client's own): relayed without a read each

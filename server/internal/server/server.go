@@ -34,7 +34,7 @@ const (
 	DefaultDataDir       = "var"
 	DefaultSweepInterval = 30 * time.Second // "at least once a minute", with room
 	DefaultSessionTTL    = 30 * 24 * time.Hour
-	DefaultSendQueue     = 1024 // frames buffered per connection
+	DefaultSendQueue     = 1024 // frames buffered per client connection
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultPingInterval  = 30 * time.Second
 	DefaultHelloTimeout  = 10 * time.Second
@@ -69,7 +69,10 @@ type Config struct {
 	// SharedIdle does the same for a client's shared-device sign-in (the
 	// cookie dies with the browser; the session must not outlive it long).
 	SharedIdle time.Duration
-	SendQueue  int
+	// SendQueue bounds the frames queued for a client's connection; a
+	// staff connection, which carries every message of its organisation,
+	// holds staffQueueFactor times as many.
+	SendQueue int
 	// HTTPTimeouts bound HTTP requests; WriteTimeout bounds each write to
 	// a live connection.
 	HTTPTimeouts HTTPTimeouts
