@@ -109,7 +109,7 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	printResults(stdout, relay, taiwa)
 	if *bySecond {
 		fmt.Fprintln(stdout)
-		printSeconds(stdout, taiwa.windows, nil)
+		printSeconds(stdout, taiwa.windows, taiwa.ackedIn, nil)
 	}
 	if !taiwa.clean() {
 		return fmt.Errorf("taiwa lost, duplicated or reordered messages")
@@ -134,6 +134,7 @@ type result struct {
 	busy                         int64            // sends refused as busy, sent again by the apps
 	reconnectWhy                 map[string]int   // why connections were lost, by the app's error
 	windows                      map[int64]*hdrhistogram.Histogram
+	ackedIn                      map[int64]int64 // acks by the second they arrived in
 }
 
 func (r *result) clean() bool {
@@ -185,6 +186,7 @@ type meter struct {
 	// by the second of their intended send time since start.
 	start   int64
 	windows map[int64]*hdrhistogram.Histogram
+	ackedIn map[int64]int64 // acks by the second they arrived in: the throughput
 	// ackedIDs is each acknowledged ref's message ID: what must not be lost.
 	ackedIDs sync.Map
 }
@@ -206,6 +208,10 @@ func (m *meter) recordAck(due int64) {
 		m.windows[sec] = h
 	}
 	_ = h.RecordValue(us)
+	if m.ackedIn == nil {
+		m.ackedIn = map[int64]int64{}
+	}
+	m.ackedIn[(time.Now().UnixNano()-m.start)/int64(time.Second)]++
 }
 
 func (m *meter) record(h *hdrhistogram.Histogram, since int64) {
@@ -369,7 +375,7 @@ func drive(ctx context.Context, t *target, c loadConfig) (*result, error) {
 	res.ack, res.delivery = m.ack, m.dlv
 	res.busy = m.busy.Load()
 	m.mu.Lock()
-	res.windows = m.windows
+	res.windows, res.ackedIn = m.windows, m.ackedIn
 	m.mu.Unlock()
 	res.elapsed = time.Duration(m.lastDlv.Load() - start.UnixNano())
 	res.ackedIDs = map[int64]string{}

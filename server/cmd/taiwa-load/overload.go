@@ -62,9 +62,12 @@ func overloadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// Second by second (by when each message was due).
 	end := int64(c.duration / time.Second)
 	back := int64(-1)
-	printSeconds(stdout, r.windows, func(s int64, h *hdrhistogram.Histogram) string {
+	printSeconds(stdout, r.windows, r.ackedIn, func(s int64, h *hdrhistogram.Histogram) string {
 		if s < end {
 			return "overload"
+		}
+		if h.TotalCount() == 0 {
+			return "after" // acks arrived, none was due
 		}
 		if p99 := time.Duration(h.ValueAtQuantile(99)) * time.Microsecond; p99 > *normal {
 			back = -1 // not yet for good
@@ -84,19 +87,27 @@ func overloadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// printSeconds prints acks' latencies second by second (by when each
-// message was due); phase, if given, names each second's phase.
-func printSeconds(w io.Writer, windows map[int64]*hdrhistogram.Histogram, phase func(int64, *hdrhistogram.Histogram) string) {
+// printSeconds shows the acks second by second: by the second each
+// message was due (how many, their latency) and, last, how many acks
+// arrived in that second (the server's throughput then).
+func printSeconds(w io.Writer, windows map[int64]*hdrhistogram.Histogram, ackedIn map[int64]int64, phase func(int64, *hdrhistogram.Histogram) string) {
 	secs := slices.Sorted(maps.Keys(windows))
+	if len(ackedIn) > 0 {
+		secs = slices.Compact(slices.Sorted(slices.Values(append(secs, slices.Collect(maps.Keys(ackedIn))...))))
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "second\tphase\tacked\tack p50 ms\tp99\tmax\t")
+	fmt.Fprintln(tw, "second\tphase\tdue and acked\tack p50 ms\tp99\tmax\tacks arrived\t")
+	empty := hdrhistogram.New(1, 600_000_000, 2)
 	for _, s := range secs {
 		h := windows[s]
+		if h == nil {
+			h = empty
+		}
 		p := "-"
 		if phase != nil {
 			p = phase(s, h)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t\n", s, p, h.TotalCount(), ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%d\t\n", s, p, h.TotalCount(), ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()), ackedIn[s])
 	}
 	tw.Flush()
 }
