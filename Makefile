@@ -183,11 +183,13 @@ bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and thr
 	$(GO) test $(GOTAGS) -run '^$$' -bench PoolFanOut -benchtime 300x ./server/internal/server/
 	$(GO) test -run '^$$' -bench 'BenchmarkOpen|BenchmarkSweepUnderLoad' -benchtime 1x ./server/internal/store/sqlite/
 	$(GO) test -run '^$$' -bench 'BenchmarkSendLogPages' -benchtime 500x ./server/internal/store/sqlite/
+	$(GO) test -run '^$$' -bench 'BenchmarkDecodeClientFrame' -benchmem ./pkg/protocol/
 
 FUZZTIME ?= 60s
 
 fuzz: ## run each fuzz target for $(FUZZTIME) (frames and API bodies); failures land in testdata/fuzz
 	$(GO) test ./pkg/protocol -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime $(FUZZTIME) -parallel 1
+	$(GO) test ./pkg/protocol -run '^$$' -fuzz FuzzCheckKeys -fuzztime $(FUZZTIME) -parallel 1
 	$(GO) test $(GOTAGS) ./server/internal/server -run '^$$' -fuzz FuzzAPIBodies -fuzztime $(FUZZTIME) -parallel 1
 
 clean: ## remove build output (not ./var)
