@@ -173,7 +173,8 @@ func TestReconnectResumesWithoutLossOrDuplicates(t *testing.T) {
 // A connection that stops reading is closed when its queue fills; the
 // others, and the sender, carry on.
 func TestStalledReader(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.SendQueue = 8; c.WriteTimeout = time.Second })
+	// A staff connection queues staffQueueFactor times this: 8 frames.
+	ts := newTestServer(t, func(c *Config) { c.SendQueue = 1; c.WriteTimeout = time.Second })
 	o := ts.org(t, "org")
 	cl, _ := ts.newClient(t, o, "c")
 	// Admins: staff who read every message of the organisation.
