@@ -11,7 +11,7 @@ import (
 func TestAuditLogIsAppendOnly(t *testing.T) {
 	f := newFixture(t)
 	f.Org(t, 1)
-	if _, err := f.db.write.Exec("UPDATE audit_log SET action = 'nothing'"); err == nil || !strings.Contains(err.Error(), "append-only") {
+	if _, err := (writerSQL{f.db}).Exec("UPDATE audit_log SET action = 'nothing'"); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("an audit entry was changed: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,13 +51,13 @@ func BenchmarkSendLogPages(b *testing.B) {
 		}
 	}
 	var pageSize int64
-	if err := f.db.write.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil {
+	if err := (writerSQL{f.db}).QueryRow("PRAGMA page_size", &pageSize); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := f.db.write.Exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
+	if _, err := (writerSQL{f.db}).Exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := f.db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := (writerSQL{f.db}).Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -105,23 +106,21 @@ func BenchmarkOpen(b *testing.B) {
 			f := newFixture(b)
 			o := f.Org(b, 1)
 			conv := f.Conversation(b, o.Clients[0]).ID
-			tx, err := f.db.write.Begin()
-			if err != nil {
-				b.Fatal(err)
-			}
-			ins, err := tx.Prepare(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, body, created_at, expires_at, slice, sealed)
-				VALUES (?, ?, ?, ?, 'client', 'text', '', ?, ?, 1, ?)`)
-			if err != nil {
-				b.Fatal(err)
-			}
 			sealed := make([]byte, 180) // what a sealed ~130-character message takes
 			now := ms(f.Clock.Now())
-			for i := 1; i <= n; i++ {
-				if _, err := ins.Exec(o.ID, conv, i, o.Clients[0].AccountID, now, now+86400000, sealed); err != nil {
-					b.Fatal(err)
+			if err := (writerSQL{f.db}).Tx(func(tx *sql.Tx) error {
+				ins, err := tx.Prepare(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, body, created_at, expires_at, slice, sealed)
+					VALUES (?, ?, ?, ?, 'client', 'text', '', ?, ?, 1, ?)`)
+				if err != nil {
+					return err
 				}
-			}
-			if err := tx.Commit(); err != nil {
+				for i := 1; i <= n; i++ {
+					if _, err := ins.Exec(o.ID, conv, i, o.Clients[0].AccountID, now, now+86400000, sealed); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
 				b.Fatal(err)
 			}
 			f.db.Close()
@@ -153,26 +152,22 @@ func BenchmarkSweepUnderLoad(b *testing.B) {
 	f := newFixture(b)
 	o := f.Org(b, 2)
 	conv := f.Conversation(b, o.Clients[0]).ID
-	tx, err := f.db.write.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	ins, err := tx.Prepare(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, body, created_at, expires_at, slice, sealed)
-		VALUES (?, ?, ?, ?, 'client', 'text', '', ?, ?, 1, ?)`)
-	if err != nil {
-		b.Fatal(err)
-	}
 	sealed := make([]byte, 180)
 	past := ms(f.Clock.Now().Add(-time.Hour))
-	for i := 1; i <= expired; i++ {
-		if _, err := ins.Exec(o.ID, conv, i, o.Clients[0].AccountID, past, past, sealed); err != nil {
-			b.Fatal(err)
+	if err := (writerSQL{f.db}).Tx(func(tx *sql.Tx) error {
+		ins, err := tx.Prepare(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, body, created_at, expires_at, slice, sealed)
+			VALUES (?, ?, ?, ?, 'client', 'text', '', ?, ?, 1, ?)`)
+		if err != nil {
+			return err
 		}
-	}
-	if _, err := tx.Exec("UPDATE conversations SET last_seq = ?, client_wrote = 1 WHERE id = ?", expired, conv); err != nil {
-		b.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
+		for i := 1; i <= expired; i++ {
+			if _, err := ins.Exec(o.ID, conv, i, o.Clients[0].AccountID, past, past, sealed); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec("UPDATE conversations SET last_seq = ?, client_wrote = 1 WHERE id = ?", expired, conv)
+		return err
+	}); err != nil {
 		b.Fatal(err)
 	}
 	sender := o.Clients[1]

@@ -18,7 +18,7 @@ import (
 // database file as it is on disk after a checkpoint.
 func copyDatabase(t *testing.T, f *fixture) string {
 	t.Helper()
-	if _, err := f.db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := (writerSQL{f.db}).Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(f.dir, FileName))
@@ -122,10 +122,10 @@ func TestResealing(t *testing.T) {
 
 	// An older version's clear body, as an upgrade finds it (before the
 	// upgrade was recorded).
-	if _, err := f.db.write.Exec("UPDATE messages SET body = 'MARKER-legacy', sealed = NULL, slice = NULL WHERE id = ?", m.ID); err != nil {
+	if _, err := (writerSQL{f.db}).Exec("UPDATE messages SET body = 'MARKER-legacy', sealed = NULL, slice = NULL WHERE id = ?", m.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.db.write.Exec("DELETE FROM upgrades WHERE name = 'seal_bodies'"); err != nil {
+	if _, err := (writerSQL{f.db}).Exec("DELETE FROM upgrades WHERE name = 'seal_bodies'"); err != nil {
 		t.Fatal(err)
 	}
 	f.db.Close()

@@ -55,7 +55,7 @@ func TestUpgradeKeepsIDsAndNeverReusesThem(t *testing.T) {
 		t.Fatalf("after the upgrade: account %d (≤ 9), session %d (≤ 8), conversation %d (≤ 4)", a.ID, s.ID, c.ID)
 	}
 	var fk int
-	if err := db.write.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+	if err := (writerSQL{db}).QueryRow("PRAGMA foreign_keys", &fk); err != nil || fk != 1 {
 		t.Fatalf("foreign keys after the upgrade: %d %v", fk, err)
 	}
 }
@@ -72,7 +72,7 @@ func TestDevicesStayInTheirOrganisation(t *testing.T) {
 	}
 	// A record left by organisation A under the same account ID (as IDs
 	// were reused before schema 10).
-	if _, err := f.db.write.Exec(`INSERT INTO ended_sessions(token_hash, session_id, org_id, account_id, created_at, ended_at, reason)
+	if _, err := (writerSQL{f.db}).Exec(`INSERT INTO ended_sessions(token_hash, session_id, org_id, account_id, created_at, ended_at, reason)
 		VALUES (x'aa', 999, ?, ?, 0, 0, 'deleted')`, a.ID, victim.AccountID); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestRefsAreNotStoredInTheClear(t *testing.T) {
 	if err != nil || created || again.ID != first.ID {
 		t.Fatalf("resend: %+v created=%v %v", again, created, err)
 	}
-	if _, err := f.db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := (writerSQL{f.db}).Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		t.Fatal(err)
 	}
 	if hits := fileContains(t, f.dir, ref); len(hits) > 0 {
@@ -118,7 +118,7 @@ func TestLegacyRefsAreHashed(t *testing.T) {
 		"UPDATE messages SET ref = '" + ref + "' WHERE id = " + itoa(m.ID),
 		"DELETE FROM upgrades WHERE name = 'hash_refs'",
 	} {
-		if _, err := f.db.write.Exec(stmt); err != nil {
+		if _, err := (writerSQL{f.db}).Exec(stmt); err != nil {
 			t.Fatal(err)
 		}
 	}

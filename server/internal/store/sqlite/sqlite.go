@@ -61,10 +61,15 @@ const (
 
 // DB is a store.Store on a SQLite file.
 type DB struct {
-	read    *sql.DB  // pool for reads
-	reads   readPool // the read pool through prepared statements (readStmts)
-	write   *sql.DB  // the one writer connection
-	stmts   *stmts   // the writer's prepared statements
+	read  *sql.DB  // pool for reads
+	reads readPool // the read pool through prepared statements (readStmts)
+	write *sql.DB  // the one writer connection's pool (migrations, Close)
+	// wconn is that connection, held by the writer goroutine for its life
+	// (only it and what runs between its batches use it): statements
+	// prepared on it run as they are, where statements bound to a
+	// database/sql transaction had to be bound anew in every one.
+	wconn   *sql.Conn
+	stmts   *stmts // the writer's prepared statements
 	now     func() time.Time
 	publish func([]store.Change)
 	log     *slog.Logger
@@ -83,6 +88,7 @@ type DB struct {
 	sweepBatchSize int
 	done           chan struct{}
 	closed         chan struct{}
+	closeErr       error // the writer's, from finalizing its statements and connection
 }
 
 var _ store.Store = (*DB)(nil)
@@ -157,11 +163,19 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
 	read.SetMaxOpenConns(8)
+	wconn, err := write.Conn(context.Background())
+	if err != nil {
+		read.Close()
+		ring.Close()
+		write.Close()
+		return nil, fmt.Errorf("take the write connection of %s: %w", path, err)
+	}
 	db := &DB{
 		read:     read,
 		reads:    readPool{newReadStmts(read)},
 		write:    write,
-		stmts:    newStmts(write),
+		wconn:    wconn,
+		stmts:    newStmts(wconn),
 		now:      opt.Now,
 		publish:  opt.Publish,
 		log:      opt.Logger,
@@ -210,7 +224,9 @@ func (db *DB) Close() error {
 		close(db.done)
 	}
 	<-db.closed
-	return errors.Join(db.stmts.close(), db.reads.close(), db.read.Close(), db.write.Close(), db.ring.Close())
+	// The writer has finalized its statements and given back its
+	// connection on its way out.
+	return errors.Join(db.closeErr, db.reads.close(), db.read.Close(), db.write.Close(), db.ring.Close())
 }
 
 // now returns the clock's time at the millisecond precision stored.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -191,7 +192,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.write.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1)); err != nil {
+	if _, err := (writerSQL{db}).Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1)); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -419,4 +420,43 @@ func increasingTo(seqs []int64, last int64) bool {
 		}
 	}
 	return len(seqs) > 0 && seqs[len(seqs)-1] == last
+}
+
+// writerSQL runs statements on the writer's own connection, between its
+// batches: the writer holds the store's one write connection for its
+// life, so a test cannot take it from the pool.
+type writerSQL struct{ db *DB }
+
+// Exec runs one statement.
+func (w writerSQL) Exec(query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := w.db.runBetween(context.Background(), func() error {
+		var err error
+		res, err = w.db.wconn.ExecContext(context.Background(), query, args...)
+		return err
+	})
+	return res, err
+}
+
+// QueryRow runs a query of one row and scans it into dest.
+func (w writerSQL) QueryRow(query string, dest ...any) error {
+	return w.db.runBetween(context.Background(), func() error {
+		return w.db.wconn.QueryRowContext(context.Background(), query).Scan(dest...)
+	})
+}
+
+// Tx runs fn in a transaction of its own on the writer's connection.
+func (w writerSQL) Tx(fn func(tx *sql.Tx) error) error {
+	ctx := context.Background()
+	return w.db.runBetween(ctx, func() error {
+		tx, err := w.db.wconn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
 }

@@ -22,13 +22,13 @@ const maxStmts = 256
 // batch's commit, when its one connection is free (preparing inside the
 // batch would wait for the connection the batch holds).
 type stmts struct {
-	db     *sql.DB
+	db     *sql.Conn
 	mu     sync.Mutex
 	m      map[string]*sql.Stmt // nil: the text does not prepare; run it as text
 	missed map[string]struct{}
 }
 
-func newStmts(db *sql.DB) *stmts {
+func newStmts(db *sql.Conn) *stmts {
 	return &stmts{db: db, m: map[string]*sql.Stmt{}, missed: map[string]struct{}{}}
 }
 
@@ -72,36 +72,19 @@ func (c *stmts) close() error {
 	return errors.Join(errs...)
 }
 
-// wtx is the writer's transaction: statements that return at most one row
-// or none run prepared once for the connection's life. Query (many rows)
-// runs as text: a statement's rows stay open while the caller iterates,
-// and running the same prepared statement again meanwhile (a lookup per
-// row) would reset it under them.
+// wtx is the writer's transaction on its own connection: statements
+// that return at most one row or none run prepared once for the
+// connection's life. Query (many rows) runs as text: a statement's rows
+// stay open while the caller iterates, and running the same prepared
+// statement again meanwhile (a lookup per row) would reset it under them.
+//
+// The transaction is the writer's BEGIN and COMMIT on the connection,
+// not a database/sql Tx: a statement prepared on the connection had to
+// be bound to each Tx anew (an allocation and a dependency entry per
+// statement per transaction, and closing them all at its end).
 type wtx struct {
-	*sql.Tx
+	conn  *sql.Conn
 	stmts *stmts
-	// bound is each kept statement as bound to this transaction: binding
-	// one anew for every execution allocated, and closing them all cost a
-	// tenth of the commit.
-	bound map[*sql.Stmt]*sql.Stmt
-}
-
-// stmt returns the kept statement for query bound to the transaction, or
-// nil (run it as text).
-func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
-	s := t.stmts.get(query)
-	if s == nil {
-		return nil
-	}
-	b, ok := t.bound[s]
-	if !ok {
-		if t.bound == nil {
-			t.bound = map[*sql.Stmt]*sql.Stmt{}
-		}
-		b = t.StmtContext(ctx, s)
-		t.bound[s] = b
-	}
-	return b
 }
 
 // Exec runs a statement that returns no rows.
@@ -111,10 +94,10 @@ func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
 
 // ExecContext runs a statement that returns no rows.
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if s := t.stmt(ctx, query); s != nil {
+	if s := t.stmts.get(query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
-	return t.Tx.ExecContext(ctx, query, args...)
+	return t.conn.ExecContext(ctx, query, args...)
 }
 
 // QueryRow runs a statement that returns at most one row.
@@ -125,8 +108,18 @@ func (t *wtx) QueryRow(query string, args ...any) *sql.Row {
 // QueryRowContext runs a statement that returns at most one row. The row
 // must be scanned (which closes it) before the same text runs again.
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := t.stmt(ctx, query); s != nil {
+	if s := t.stmts.get(query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
+	return t.conn.QueryRowContext(ctx, query, args...)
+}
+
+// Query runs a statement that returns rows, as text.
+func (t *wtx) Query(query string, args ...any) (*sql.Rows, error) {
+	return t.conn.QueryContext(context.Background(), query, args...)
+}
+
+// QueryContext runs a statement that returns rows, as text.
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.conn.QueryContext(ctx, query, args...)
 }

@@ -68,6 +68,10 @@ func (db *DB) submit(ctx context.Context, req *writeReq) error {
 // spoil the others), commits once, publishes, then answers.
 func (db *DB) writer() {
 	defer close(db.closed)
+	defer func() {
+		// Finalize the statements before giving the connection back.
+		db.closeErr = errors.Join(db.stmts.close(), db.wconn.Close())
+	}()
 	batch := make([]*writeReq, 0, db.maxBatch)
 	for {
 		batch = batch[:0]
@@ -122,13 +126,22 @@ func (db *DB) commit(batch []*writeReq) {
 	var changes []store.Change
 	scrub := false
 	err := func() error {
-		ctx := context.Background()
-		sqltx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
+		tx := &wtx{conn: db.wconn, stmts: db.stmts}
+		if _, err := tx.Exec("BEGIN IMMEDIATE"); err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		defer sqltx.Rollback() //nolint:errcheck // after Commit this is a no-op
-		tx := &wtx{Tx: sqltx, stmts: db.stmts}
+		committed := false
+		defer func() {
+			if committed {
+				return
+			}
+			// A failed COMMIT (busy, full disk) leaves the transaction
+			// open; some errors have SQLite roll it back already, and
+			// then this says so, harmlessly.
+			if _, err := tx.Exec("ROLLBACK"); err != nil {
+				db.log.Warn("rollback after a failed write batch", "err", err)
+			}
+		}()
 		for i, r := range batch {
 			if _, err := tx.Exec("SAVEPOINT w"); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
@@ -150,9 +163,10 @@ func (db *DB) commit(batch []*writeReq) {
 			changes = append(changes, ch...)
 			scrub = scrub || r.scrub
 		}
-		if err := tx.Commit(); err != nil {
+		if _, err := tx.Exec("COMMIT"); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
+		committed = true
 		return nil
 	}()
 	db.stmts.prepareMissed(context.Background())
@@ -195,7 +209,7 @@ func (db *DB) checkpointAside(ctx context.Context) {
 func (db *DB) checkpoint() {
 	for attempt := 0; attempt < 5; attempt++ {
 		var busy, logFrames, done int
-		err := db.write.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+		err := db.wconn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
 		if err == nil && busy == 0 {
 			db.scrubPending.Store(false)
 			return
