@@ -147,10 +147,12 @@ func checkValueByTokens(dec *json.Decoder, t reflect.Type) error {
 		_, _ = dec.Token() // the closing ]; a malformed end is the decoder's to report
 		return nil
 	case '{':
-		fields := map[string]reflect.Type{} // exact key → field type (structs only)
+		var fields map[string]reflect.Type // exact key → field type (structs only)
 		var mapElem reflect.Type
 		if t != nil && t.Kind() == reflect.Struct {
-			collectFieldsByTokens(t, fields)
+			// The fields as CheckKeys reflects them: what is compared is
+			// the walk over the data.
+			fields = keysOf(t).types
 		} else if t != nil && t.Kind() == reflect.Map {
 			mapElem = t.Elem()
 		}
@@ -185,34 +187,4 @@ func checkValueByTokens(dec *json.Decoder, t reflect.Type) error {
 		return nil
 	}
 	return nil
-}
-
-// collectFields maps each JSON key of struct t (embedded structs' too) to
-// its field's type.
-func collectFieldsByTokens(t reflect.Type, out map[string]reflect.Type) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				collectFieldsByTokens(ft, out)
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
 }
