@@ -109,17 +109,7 @@ func BenchmarkOpen(b *testing.B) {
 			sealed := make([]byte, 180) // what a sealed ~130-character message takes
 			now := ms(f.Clock.Now())
 			if err := (writerSQL{f.db}).Tx(func(tx *sql.Tx) error {
-				ins, err := tx.Prepare(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, body, created_at, expires_at, slice, sealed)
-					VALUES (?, ?, ?, ?, 'client', 'text', '', ?, ?, 1, ?)`)
-				if err != nil {
-					return err
-				}
-				for i := 1; i <= n; i++ {
-					if _, err := ins.Exec(o.ID, conv, i, o.Clients[0].AccountID, now, now+86400000, sealed); err != nil {
-						return err
-					}
-				}
-				return nil
+				return insertMessages(tx, o.ID, conv, o.Clients[0].AccountID, n, now, now+86400000, sealed)
 			}); err != nil {
 				b.Fatal(err)
 			}
@@ -155,17 +145,10 @@ func BenchmarkSweepUnderLoad(b *testing.B) {
 	sealed := make([]byte, 180)
 	past := ms(f.Clock.Now().Add(-time.Hour))
 	if err := (writerSQL{f.db}).Tx(func(tx *sql.Tx) error {
-		ins, err := tx.Prepare(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, body, created_at, expires_at, slice, sealed)
-			VALUES (?, ?, ?, ?, 'client', 'text', '', ?, ?, 1, ?)`)
-		if err != nil {
+		if err := insertMessages(tx, o.ID, conv, o.Clients[0].AccountID, expired, past, past, sealed); err != nil {
 			return err
 		}
-		for i := 1; i <= expired; i++ {
-			if _, err := ins.Exec(o.ID, conv, i, o.Clients[0].AccountID, past, past, sealed); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Exec("UPDATE conversations SET last_seq = ?, client_wrote = 1 WHERE id = ?", expired, conv)
+		_, err := tx.Exec("UPDATE conversations SET last_seq = ?, client_wrote = 1 WHERE id = ?", expired, conv)
 		return err
 	}); err != nil {
 		b.Fatal(err)
@@ -223,4 +206,21 @@ func BenchmarkSweepUnderLoad(b *testing.B) {
 		report("sweeping", busy)
 		b.ReportMetric(swept.Seconds(), "sweep-s")
 	}
+}
+
+// insertMessages stores n client messages with seqs 1…n straight into a
+// conversation, sealed bodies as given: a large history without n sends.
+func insertMessages(tx *sql.Tx, orgID, convID, senderID int64, n int, createdAt, expiresAt int64, sealed []byte) error {
+	ins, err := tx.Prepare(`INSERT INTO messages(org_id, conversation_id, seq, sender_id, sender_role, kind, body, created_at, expires_at, slice, sealed)
+		VALUES (?, ?, ?, ?, 'client', 'text', '', ?, ?, 1, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for i := 1; i <= n; i++ {
+		if _, err := ins.Exec(orgID, convID, i, senderID, createdAt, expiresAt, sealed); err != nil {
+			return fmt.Errorf("insert message %d: %w", i, err)
+		}
+	}
+	return nil
 }
