@@ -17,45 +17,33 @@ const maxStmts = 256
 // store's time in BenchmarkSend): a send runs about ten statements, each
 // prepared again on every execution when passed as text.
 //
-// A statement is learnt: the first time a text runs inside a batch it runs
-// as text and is noted; the writer prepares the noted texts after the
-// batch's commit, when its one connection is free (preparing inside the
-// batch would wait for the connection the batch holds).
+// A statement is prepared the first time its text runs, on the writer's
+// own connection (inside the batch's transaction, which it does not
+// disturb), and kept for the connection's life.
 type stmts struct {
-	db     *sql.Conn
-	mu     sync.Mutex
-	m      map[string]*sql.Stmt // nil: the text does not prepare; run it as text
-	missed map[string]struct{}
+	db *sql.Conn
+	mu sync.Mutex
+	m  map[string]*sql.Stmt // nil: the text does not prepare; run it as text
 }
 
 func newStmts(db *sql.Conn) *stmts {
-	return &stmts{db: db, m: map[string]*sql.Stmt{}, missed: map[string]struct{}{}}
+	return &stmts{db: db, m: map[string]*sql.Stmt{}}
 }
 
 // get returns the prepared statement for query, or nil (run it as text).
-func (c *stmts) get(query string) *sql.Stmt {
+func (c *stmts) get(ctx context.Context, query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.m[query]
-	if !ok && len(c.m)+len(c.missed) < maxStmts {
-		c.missed[query] = struct{}{}
+	if ok || len(c.m) >= maxStmts {
+		return s
 	}
+	s, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		s = nil // it fails as text too, where its caller sees why
+	}
+	c.m[query] = s
 	return s
-}
-
-// prepareMissed prepares the texts run as text since the last call. It
-// runs on the writer goroutine between batches.
-func (c *stmts) prepareMissed(ctx context.Context) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for q := range c.missed {
-		delete(c.missed, q)
-		s, err := c.db.PrepareContext(ctx, q)
-		if err != nil {
-			s = nil // it fails as text too, where its caller sees why
-		}
-		c.m[q] = s
-	}
 }
 
 // close finalizes every kept statement.
@@ -94,7 +82,7 @@ func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
 
 // ExecContext runs a statement that returns no rows.
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if s := t.stmts.get(query); s != nil {
+	if s := t.stmts.get(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
 	return t.conn.ExecContext(ctx, query, args...)
@@ -108,7 +96,7 @@ func (t *wtx) QueryRow(query string, args ...any) *sql.Row {
 // QueryRowContext runs a statement that returns at most one row. The row
 // must be scanned (which closes it) before the same text runs again.
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := t.stmts.get(query); s != nil {
+	if s := t.stmts.get(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
 	return t.conn.QueryRowContext(ctx, query, args...)

@@ -169,7 +169,6 @@ func (db *DB) commit(batch []*writeReq) {
 		committed = true
 		return nil
 	}()
-	db.stmts.prepareMissed(context.Background())
 	if err != nil {
 		db.log.Error("write batch failed", "size", len(batch), "err", err)
 		for _, r := range batch {
