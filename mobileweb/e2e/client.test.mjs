@@ -867,6 +867,56 @@ test("a busy server's 'not now' holds what is written meanwhile, and the words a
   await ctx.close();
 });
 
+test("a busy server's call-back sends what the hold keeps at once, without waiting out retry_after", async () => {
+  const cred = await env.newClient("みなと");
+  const { ctx, page } = await phone(env);
+  // The first send is answered "busy, come back in 30 s"; the server then
+  // calls the connection back (a resume frame) as soon as it has room.
+  const sends = [];
+  let refusedRef = null;
+  let toPhone = null;
+  await page.routeWebSocket("**/api/v1/live", (ws) => {
+    const server = ws.connectToServer();
+    toPhone = (f) => ws.send(JSON.stringify(f));
+    ws.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (f.type === "send") {
+        sends.push(f.ref);
+        if (!refusedRef) {
+          refusedRef = f.ref;
+          ws.send(JSON.stringify({ type: "error", ref: f.ref, error: { code: "unavailable", message: "the server is busy", retry_after: 30 } }));
+          return;
+        }
+      }
+      server.send(m);
+    });
+    server.onMessage((m) => ws.send(m));
+  });
+  await signIn(env, page, cred);
+  await synced(page);
+  await page.fill("#text", "ひとつめ");
+  await page.click("#send");
+  await until("the refusal", () => refusedRef);
+  await page.fill("#text", "ふたつめ");
+  await page.click("#send");
+  await page.waitForSelector("li.msg.mine.pending >> text=ふたつめ");
+  assert.deepEqual(sends, [refusedRef], "the second message went during the hold");
+  toPhone({ type: "resume" });
+  // Well within the 30 s the refusal asked for.
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=ふたつめ", { timeout: 10000 });
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=ひとつめ", { timeout: 10000 });
+  assert.equal(sends[1], refusedRef, `not in the order written: ${JSON.stringify(sends)}`);
+  const conv = await conversationOf(cred);
+  const page2 = await env.admin("GET", `/api/v1/conversations/${conv.id}/messages?limit=50`);
+  assert.deepEqual(page2.messages.filter((m) => m.sender_role === "client").map((m) => m.body), ["ひとつめ", "ふたつめ"]);
+  // A call-back with nothing held changes nothing.
+  toPhone({ type: "resume" });
+  await page.fill("#text", "みっつめ");
+  await page.click("#send");
+  await page.waitForSelector("li.msg.mine:not(.pending) >> text=みっつめ");
+  await ctx.close();
+});
+
 test("text that looks like a phone number or an address is sent only if the client confirms", async () => {
   const cred = await env.newClient("ひかり");
   const { ctx, page } = await phone(env);

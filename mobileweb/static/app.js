@@ -237,14 +237,20 @@ function hold(ms) {
   state.heldUntil = until;
   clearTimeout(state.holdTimer);
   const ws = state.ws;
-  state.holdTimer = setTimeout(() => {
-    state.heldUntil = 0;
-    if (state.ws !== ws || !state.synced) return; // a new connection resends everything
-    for (const p of state.outbox) {
-      if (p.waiting && !p.error) sendEntry(p);
-      p.waiting = false;
-    }
-  }, until - Date.now());
+  state.holdTimer = setTimeout(() => endHold(ws), until - Date.now());
+}
+
+// endHold sends what the hold kept back, in the order written: when its
+// time is up, or early, when the server calls the connection back (a
+// "resume" frame: it has room again).
+function endHold(ws) {
+  clearTimeout(state.holdTimer);
+  state.heldUntil = 0;
+  if (state.ws !== ws || !state.synced) return; // a new connection resends everything
+  for (const p of state.outbox) {
+    if (p.waiting && !p.error) sendEntry(p);
+    p.waiting = false;
+  }
 }
 
 // sendNew writes a new outbox entry now, or after the hold.
@@ -481,6 +487,9 @@ async function handle(f) {
       showTyping(f);
       return;
     case "pong":
+      return;
+    case "resume":
+      if (state.heldUntil) endHold(state.ws);
       return;
     case "news":
       // An announcement for this client: the frame says only that.

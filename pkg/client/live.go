@@ -490,6 +490,9 @@ func (l *Live) session(ctx context.Context) (welcomed bool, err error) {
 		case *protocol.RevokedFrame:
 			l.opts.OnEvent(Event{Frame: f})
 			return welcomed, ErrRevoked
+		case *protocol.ResumeFrame:
+			l.endHold(ctx, conn, true)
+			continue // for the connection, not the app
 		case *protocol.Pong, *protocol.UnknownFrame:
 			continue // the heartbeat's answer, or a newer server's: nothing for the app
 		}
@@ -541,28 +544,36 @@ func (l *Live) retryLater(ctx context.Context, conn *websocket.Conn, ref string,
 	if l.holdTimer != nil {
 		l.holdTimer.Stop()
 	}
-	l.holdTimer = time.AfterFunc(time.Until(until), func() {
-		l.mu.Lock()
-		if l.conn != conn || !l.synced || ctx.Err() != nil || time.Now().Before(l.heldUntil) {
-			l.mu.Unlock()
-			return // another connection resends everything; a later hold has its own timer
-		}
-		var again []*pending
-		for _, q := range l.outbox {
-			if q.waiting {
-				q.waiting = false
-				again = append(again, q)
-			}
-		}
-		l.heldUntil = time.Time{}
+	l.holdTimer = time.AfterFunc(time.Until(until), func() { l.endHold(ctx, conn, false) })
+}
+
+// endHold sends what the hold kept back, in the order written: when the
+// hold's time is up, or early, when the server calls the connection back
+// (a resume frame: it has room again).
+func (l *Live) endHold(ctx context.Context, conn *websocket.Conn, early bool) {
+	l.mu.Lock()
+	if l.conn != conn || !l.synced || ctx.Err() != nil || l.heldUntil.IsZero() || (!early && time.Now().Before(l.heldUntil)) {
 		l.mu.Unlock()
-		for _, q := range again {
-			// A failed write is not an error here: the next connection resends.
-			if writeFrame(ctx, conn, q.frame()) != nil {
-				return
-			}
+		return // no hold; another connection resends everything; a later hold has its own timer
+	}
+	if l.holdTimer != nil {
+		l.holdTimer.Stop()
+	}
+	var again []*pending
+	for _, q := range l.outbox {
+		if q.waiting {
+			q.waiting = false
+			again = append(again, q)
 		}
-	})
+	}
+	l.heldUntil = time.Time{}
+	l.mu.Unlock()
+	for _, q := range again {
+		// A failed write is not an error here: the next connection resends.
+		if writeFrame(ctx, conn, q.frame()) != nil {
+			return
+		}
+	}
 }
 
 // heartbeat pings every interval and drops the connection when nothing

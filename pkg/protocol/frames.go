@@ -55,6 +55,9 @@ const (
 	TypeConversationWithdrawn = "conversation_withdrawn"
 	// TypePresence: a colleague's presence, load or connection changed.
 	TypePresence = "presence"
+	// TypeResume: a connection whose sends were refused as busy may send
+	// again now, before its retry_after is up: the server has room.
+	TypeResume = "resume"
 	// TypeTyping (also sent by apps): someone on the other side is writing.
 )
 
@@ -119,6 +122,14 @@ type Ping struct {
 
 // Pong answers a Ping.
 type Pong struct {
+	Type string `json:"type"`
+}
+
+// ResumeFrame calls back a connection whose sends were refused as busy:
+// the server has room again, and the app sends what it holds back now
+// instead of waiting out retry_after. It is a hint: an app that ignores it
+// sends when retry_after is up, as before.
+type ResumeFrame struct {
 	Type string `json:"type"`
 }
 
@@ -355,8 +366,8 @@ func SendRef(data []byte) string {
 // ServerFrame is a frame the server sends to an app: *Welcome, *Synced,
 // *MessageFrame, *Ack, *ErrorFrame, *ConversationFrame,
 // *ConversationDeletedFrame, *DeletedFrame, *SettingsFrame, *RevokedFrame,
-// *TypingFrame, *Pong, *ConversationWithdrawnFrame, *PresenceFrame or
-// *UnknownFrame. The set is closed (the method is unexported), so that a
+// *TypingFrame, *Pong, *ConversationWithdrawnFrame, *PresenceFrame,
+// *NewsFrame, *ResumeFrame or *UnknownFrame. The set is closed (the method is unexported), so that a
 // switch over it names types the compiler checks rather than whatever an
 // any happens to hold.
 type ServerFrame interface{ serverFrame() }
@@ -376,6 +387,7 @@ func (*Pong) serverFrame()                       {}
 func (*UnknownFrame) serverFrame()               {}
 func (*ConversationWithdrawnFrame) serverFrame() {}
 func (*PresenceFrame) serverFrame()              {}
+func (*ResumeFrame) serverFrame()                {}
 
 // UnknownFrame is a frame of a type this version does not know: a newer
 // server may add frames, and an older app ignores them.
@@ -424,6 +436,8 @@ func DecodeServerFrame(data []byte) (ServerFrame, error) {
 		v = new(PresenceFrame)
 	case TypeNews:
 		v = new(NewsFrame)
+	case TypeResume:
+		v = new(ResumeFrame)
 	default:
 		return &UnknownFrame{Type: head.Type}, nil
 	}

@@ -186,6 +186,7 @@ func TestDecodeServerFrame(t *testing.T) {
 		{TypeRevoked, &RevokedFrame{}},
 		{TypeTyping, &TypingFrame{}},
 		{TypePong, &Pong{}},
+		{TypeResume, &ResumeFrame{}},
 		{"shiny_new_frame", &UnknownFrame{}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -105,4 +106,91 @@ func busyError(retryAfter int) *protocol.Error {
 	e := protocol.Errorf(protocol.CodeUnavailable, "the server is busy: send again in %d s", retryAfter)
 	e.RetryAfter = retryAfter
 	return e
+}
+
+// callbackEvery spaces the rounds of call-backs: the sends called back
+// need a moment to arrive and count in the backlog, and a round on every
+// commit would call back far more than the room it measured.
+const callbackEvery = 100 * time.Millisecond
+
+// callbacks lists the connections holding sends refused as busy, first
+// refused first, so that the server can call them back (a resume frame)
+// as soon as it has room. Without it every held app waited out its
+// retry_after while the server idled: after an overload the acks per
+// second ran 2,018, 1,523, 1,000 … 205, 225, 970 before the excess was
+// stored.
+type callbacks struct {
+	n    atomic.Int32 // len(subs): read on every commit, without the lock
+	mu   sync.Mutex
+	subs []*subscriber
+	last time.Time // the last round
+}
+
+// add lists a connection whose send was just refused, unless it is listed.
+func (c *callbacks) add(s *subscriber) {
+	if !s.listed.CompareAndSwap(false, true) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.subs = append(c.subs, s)
+	c.n.Store(int32(len(c.subs)))
+}
+
+// forget takes a closed connection off the list.
+func (c *callbacks) forget(s *subscriber) {
+	if !s.listed.Load() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i := slices.Index(c.subs, s); i >= 0 {
+		c.subs = slices.Delete(c.subs, i, i+1)
+		c.n.Store(int32(len(c.subs)))
+	}
+	s.listed.Store(false)
+}
+
+// take returns the connections to call back now, first listed first,
+// until their refused sends fill room (at least one connection), and
+// nothing if the last round was less than callbackEvery ago.
+func (c *callbacks) take(room int, now time.Time) []*subscriber {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.subs) == 0 || now.Sub(c.last) < callbackEvery {
+		return nil
+	}
+	c.last = now
+	n := 0
+	for n < len(c.subs) && (n == 0 || room > 0) {
+		s := c.subs[n]
+		room -= max(int(s.refused.Load()), 1)
+		s.listed.Store(false)
+		n++
+	}
+	out := slices.Clone(c.subs[:n])
+	c.subs = slices.Delete(c.subs, 0, n)
+	c.n.Store(int32(len(c.subs)))
+	return out
+}
+
+// resumeFrame is the call-back, the same bytes for every connection.
+var resumeFrame = protocol.Encode(protocol.ResumeFrame{Type: protocol.TypeResume})
+
+// callBack calls held connections back while the expected wait leaves
+// room under the bound. It runs after each commit: a backlog that shrinks
+// is one that commits.
+func (s *Server) callBack(now time.Time) {
+	if s.callbacks.n.Load() == 0 {
+		return
+	}
+	wait, bound := s.backlog.wait(), s.cfg.BusyAfter
+	if wait > bound/2 {
+		return
+	}
+	per := max(s.backlog.perWrite.Load(), 1)
+	for _, sub := range s.callbacks.take(int(int64(bound-wait)/per), now) {
+		s.hub.deliver(sub, outFrame{data: resumeFrame})
+		s.metrics.calledBack.Inc()
+	}
 }

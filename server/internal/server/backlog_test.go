@@ -192,3 +192,154 @@ func TestGoClientHoldsWhileBusy(t *testing.T) {
 		t.Fatalf("the held message was refused too:\n%s", m)
 	}
 }
+
+func TestCallbacksTakeFirstRefusedFirstUpToTheRoom(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	subs := func(refused ...int32) []*subscriber {
+		out := make([]*subscriber, len(refused))
+		for i, n := range refused {
+			out[i] = &subscriber{conn: uint64(i + 1)}
+			out[i].refused.Store(n)
+		}
+		return out
+	}
+	conns := func(ss []*subscriber) []uint64 {
+		var out []uint64
+		for _, s := range ss {
+			out = append(out, s.conn)
+		}
+		return out
+	}
+	type round struct {
+		after time.Duration
+		room  int
+		want  []uint64
+	}
+	for _, tc := range []struct {
+		name    string
+		refused []int32
+		rounds  []round
+	}{
+		{"as many as the room takes, counting each one's refused sends", []int32{2, 3, 1, 1}, []round{
+			{0, 5, []uint64{1, 2}},
+			{callbackEvery, 100, []uint64{3, 4}},
+		}},
+		{"at least one, however little room", []int32{5, 1}, []round{
+			{0, 0, []uint64{1}},
+			{callbackEvery, 1, []uint64{2}},
+		}},
+		{"a connection with no count left counts as one send", []int32{0, 0, 0}, []round{
+			{0, 2, []uint64{1, 2}},
+		}},
+		{"one round per interval", []int32{1, 1, 1}, []round{
+			{0, 1, []uint64{1}},
+			{callbackEvery / 2, 100, nil},
+			{callbackEvery, 100, []uint64{2, 3}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c callbacks
+			for _, s := range subs(tc.refused...) {
+				c.add(s)
+				c.add(s) // listed once
+			}
+			for i, r := range tc.rounds {
+				got := c.take(r.room, t0.Add(r.after))
+				if !slices.Equal(conns(got), r.want) {
+					t.Fatalf("round %d: called back %v, want %v", i, conns(got), r.want)
+				}
+				for _, s := range got {
+					if s.listed.Load() {
+						t.Fatalf("round %d: connection %d still marked listed", i, s.conn)
+					}
+				}
+			}
+		})
+	}
+	// A closed connection leaves the list.
+	var c callbacks
+	ss := subs(1, 1)
+	c.add(ss[0])
+	c.add(ss[1])
+	c.forget(ss[0])
+	if got := conns(c.take(10, t0)); !slices.Equal(got, []uint64{2}) || c.n.Load() != 0 {
+		t.Fatalf("after forget: called back %v, %d left", got, c.n.Load())
+	}
+}
+
+// TestBusyCallsBackOverTheRealServer: a connection whose send was refused
+// as busy is told to send again as soon as commits show room, long before
+// its retry_after, and its message is then taken.
+func TestBusyCallsBackOverTheRealServer(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	held, _ := ts.newClient(t, o, "held")
+	other, _ := ts.newClient(t, o, "other")
+	ws := rawWS(t, ts.URL, held.Token)
+	wsWrite(t, ws, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
+	wsReadType(t, ws, "synced")
+
+	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
+	ts.backlog.inFlight.Add(3000) // 30 s: come back in 28 s
+	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
+	e := wsReadType(t, ws, "error")
+	if ra, _ := e["error"].(map[string]any)["retry_after"].(float64); ra < 20 {
+		t.Fatalf("busy answer: %v", e)
+	}
+	ts.backlog.inFlight.Add(-3000)
+	// Another client's message commits: the commit finds room.
+	ows := rawWS(t, ts.URL, other.Token)
+	wsWrite(t, ows, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
+	wsReadType(t, ows, "synced")
+	wsWrite(t, ows, `{"type":"send","ref":"o-1","body":"こんにちは"}`)
+	wsReadType(t, ows, "ack")
+
+	wsReadType(t, ws, "resume") // within wsReadType's 5 s, not the 28 s
+	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
+	if a := wsReadType(t, ws, "ack"); a["ref"] != "r-1" {
+		t.Fatalf("ack %v", a)
+	}
+	if m := metricsText(t, ts); !containsLine(m, "taiwa_connections_called_back_total 1") {
+		t.Fatalf("call-back metric:\n%s", m)
+	}
+}
+
+// TestGoClientSendsWhenCalledBack: the apps' library, holding a refused
+// message for a long retry_after, sends it (and what was written
+// meanwhile, in order) as soon as the server calls it back.
+func TestGoClientSendsWhenCalledBack(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	cl, _ := ts.newClient(t, o, "c")
+	other, _ := ts.newClient(t, o, "other")
+	l := goLive(t, cl, 0)
+	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
+	ts.backlog.inFlight.Add(3200) // 32 s: come back in 30 s
+	_, first := l.live.Enqueue(0, "ひとつめ")
+	l.rec.waitFor(t, "the refusal", func(evs []any) bool {
+		return hasEvent(evs, func(f *protocol.ErrorFrame) bool { return f.Error.Code == protocol.CodeUnavailable })
+	})
+	_, second := l.live.Enqueue(0, "ふたつめ") // held
+	ts.backlog.inFlight.Add(-3200)
+	ol := goLive(t, other, 0)
+	if _, done := ol.live.Enqueue(0, "こんにちは"); (<-done).Err != nil {
+		t.Fatal("the other client's send failed")
+	}
+	for i, done := range []<-chan client.Result{first, second} {
+		select {
+		case r := <-done:
+			if r.Err != nil {
+				t.Fatalf("message %d: %v", i+1, r.Err)
+			}
+		case <-time.After(15 * time.Second): // half the retry_after
+			t.Fatalf("message %d not sent when called back", i+1)
+		}
+	}
+	page, err := cl.History(context.Background(), convOf(t, cl), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 2 || page.Messages[0].Body != "ひとつめ" || page.Messages[1].Body != "ふたつめ" {
+		t.Fatalf("stored %+v", page.Messages)
+	}
+}

@@ -37,6 +37,12 @@ type subscriber struct {
 	holding atomic.Bool
 	held    []heldAck
 
+	// refused is how many of this connection's sends wait to come back
+	// after a busy refusal (set by its read loop), and listed whether it
+	// is on the server's call-back list (see callbacks).
+	refused atomic.Int32
+	listed  atomic.Bool
+
 	// q is the bounded send queue: the hub never waits for a connection,
 	// and one that falls behind is closed and resumes from its cursor.
 	q *sendq.Queue[outFrame]

@@ -193,6 +193,7 @@ func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websock
 	lc.s.deep.do(func() { st, code, reason = lc.start(ctx, hello) })
 	if lc.sub != nil {
 		defer s.hub.remove(lc.sub)
+		defer s.callbacks.forget(lc.sub)
 	}
 	if st == nil {
 		return code, reason
@@ -566,8 +567,11 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 				// the writer says goodbye.
 				continue
 			}
-			if retryAfter, ok := lc.adm.admit(v.Ref, time.Now(), s.backlog.wait(), s.cfg.BusyAfter); !ok {
+			retryAfter, ok := lc.adm.admit(v.Ref, time.Now(), s.backlog.wait(), s.cfg.BusyAfter)
+			lc.sub.refused.Store(int32(len(lc.adm.held)))
+			if !ok {
 				s.metrics.busy.Inc()
+				s.callbacks.add(lc.sub)
 				if err := reply(errorFrame(v.Ref, busyError(retryAfter))); err != nil {
 					return err
 				}

@@ -16,6 +16,7 @@ type metrics struct {
 	framesOut      prometheus.Counter
 	slowClosed     prometheus.Counter
 	busy           prometheus.Counter
+	calledBack     prometheus.Counter
 	badFrames      prometheus.Counter
 	logins         *prometheus.CounterVec
 	sweeps         prometheus.Counter
@@ -44,6 +45,9 @@ func newMetrics() *metrics {
 		}),
 		busy: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_sends_busy_total", Help: "Sends refused as busy (the apps send them again after retry_after).",
+		}),
+		calledBack: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "taiwa_connections_called_back_total", Help: "Connections holding busy-refused sends told to send them now (resume frames).",
 		}),
 		badFrames: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_bad_frames_total", Help: "Frames refused as malformed or not allowed.",
@@ -75,7 +79,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
-	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.busy, m.badFrames, m.logins,
+	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.busy, m.calledBack, m.badFrames, m.logins,
 		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped, m.heartbeatLost, m.attachments,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Export every role from the start, so dashboards see zeros, not gaps.

@@ -190,8 +190,11 @@ type Server struct {
 	metrics *metrics
 	guard   *loginGuard
 	backlog backlog // the sends waiting for their commits
-	deep    *deepWorkers
-	settler settler
+	// callbacks are the connections to call back when the backlog has
+	// room again.
+	callbacks callbacks
+	deep      *deepWorkers
+	settler   settler
 	// hashers bounds the hashes that are not sign-ins (new accounts'
 	// passwords) to one fewer than Config.Hashers: sign-ins keep a slot.
 	hashers chan struct{}
@@ -238,6 +241,7 @@ func New(cfg Config) (*Server, error) {
 	st, err := openStore(cfg, s.hub, func(n int, d time.Duration) {
 		m.observeBatch(n, d)
 		s.backlog.observe(n, d)
+		s.callBack(time.Now())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
