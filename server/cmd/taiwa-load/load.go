@@ -57,6 +57,7 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&c.replyEvery, "reply-every", 10, "counselors answer every Nth client message (0: never)")
 	fs.IntVar(&c.runs, "runs", 1, "alternating runs per target; the median run is reported")
 	profile := fs.String("profile", "", "write Taiwa's CPU profile over the send schedule to this file (pprof; the last run's)")
+	allocProfile := fs.String("alloc-profile", "", "write what Taiwa allocated over the send schedule to this file (pprof; the last run's)")
 	bySecond := fs.Bool("seconds", false, "also print Taiwa's median run second by second (acks by when each message was due): where the tail comes from")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,16 +80,26 @@ func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				t, err = startRelay(ctx, stderr, c.clients, c.counselors)
 			} else {
 				var extra []string
-				if *profile != "" {
+				if *profile != "" || *allocProfile != "" {
 					addr, perr := freeAddr()
 					if perr != nil {
 						return perr
 					}
 					extra = []string{"--metrics-addr", addr}
 					rc.during = func(ctx context.Context, start time.Time) {
-						if err := fetchProfile(ctx, addr, c.duration, *profile); err != nil {
-							fmt.Fprintf(stderr, "profile: %v\n", err)
+						secs := max(1, int(c.duration.Seconds()))
+						var wg sync.WaitGroup
+						for _, p := range []struct{ kind, path string }{{"profile", *profile}, {"allocs", *allocProfile}} {
+							if p.path == "" {
+								continue
+							}
+							wg.Go(func() {
+								if err := fetchPprof(ctx, fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, p.kind, secs), p.path); err != nil {
+									fmt.Fprintf(stderr, "%s: %v\n", p.kind, err)
+								}
+							})
 						}
+						wg.Wait()
 					}
 				}
 				t, err = startTaiwa(ctx, stderr, c.server, c.clients, c.counselors, extra...)
@@ -464,12 +475,6 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
-}
-
-// fetchProfile takes a CPU profile of d from the server's metrics address
-// (/debug/pprof/profile) and writes it to path.
-func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
-	return fetchPprof(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))), path)
 }
 
 // fetchPprof writes what a pprof URL of the server answers to path.
