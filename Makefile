@@ -183,6 +183,7 @@ bench: build cluster-deps ## load test: Taiwa vs a bare WebSocket relay, and thr
 	$(GO) test $(GOTAGS) -run '^$$' -bench PoolFanOut -benchtime 300x ./server/internal/server/
 	$(GO) test -run '^$$' -bench 'BenchmarkOpen|BenchmarkSweepUnderLoad' -benchtime 1x ./server/internal/store/sqlite/
 	$(GO) test -run '^$$' -bench 'BenchmarkSendLogPages' -benchtime 500x ./server/internal/store/sqlite/
+	$(GO) test -run '^$$' -bench 'BenchmarkSubscribeClient' -benchmem ./server/internal/store/sqlite/
 	$(GO) test -run '^$$' -bench 'BenchmarkDecodeClientFrame' -benchmem ./pkg/protocol/
 
 FUZZTIME ?= 60s

@@ -409,7 +409,7 @@ func (db *DB) snapshot(q q, p store.Principal) (store.Snapshot, error) {
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
-	if snap.Org.TypicalReplySeconds, err = typicalReply(q, p.OrgID, db.clock()); err != nil {
+	if snap.Org.TypicalReplySeconds, err = db.replyTime(q, p.OrgID); err != nil {
 		return snap, err
 	}
 	return snap, nil

@@ -325,10 +325,12 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		return protocol.Message{}, false, err
 	}
 	var (
-		out     protocol.Message
-		created bool
+		out      protocol.Message
+		created  bool
+		answered bool
 	)
 	err := db.do(ctx, func(tx *wtx) ([]store.Change, error) {
+		answered = false
 		// Idempotency: the same sender and ref is the same message.
 		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, db.ring.HashRef(p.AccountID, r.Ref)))
 		if err == nil {
@@ -431,6 +433,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
 				return nil, fmt.Errorf("note the answer time: %w", err)
 			}
+			answered = true
 		}
 		conv, before := c.Conversation, in.Conv.Conversation
 		changes := make([]store.Change, 0, len(msgs)+1)
@@ -448,6 +451,9 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		}
 		return changes, nil
 	})
+	if err == nil && answered {
+		db.replies.Answered(p.OrgID) // committed: the next read may show it
+	}
 	return out, created, err
 }
 

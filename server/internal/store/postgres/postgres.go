@@ -130,6 +130,7 @@ type DB struct {
 	files    *attachfiles.Dir // attachments' sealed content
 	vault    *vault
 	idle     rules.Idle
+	replies  store.ReplyTimes // each organisation's typical reply time, kept a minute
 	rotation time.Duration
 	feedKept time.Duration
 

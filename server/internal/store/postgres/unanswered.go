@@ -36,6 +36,13 @@ func typicalReply(q querier, orgID int64, now time.Time) (int64, error) {
 	return int64((rules.TypicalReply(waits) + time.Second - 1) / time.Second), nil
 }
 
+// replyTime is the organisation's typical reply time, computed at most
+// once a minute by each replica (store.ReplyTimes).
+func (db *DB) replyTime(q querier, orgID int64) (int64, error) {
+	now := db.clock()
+	return db.replies.Get(orgID, now, func() (int64, error) { return typicalReply(q, orgID, now) })
+}
+
 // sweepUnanswered ends as 対応できず the conversations that waited in the
 // pool past their organisation's timeout, each client sent the apology,
 // in one transaction that decides on the rows it writes.

@@ -230,3 +230,32 @@ func insertMessages(tx *sql.Tx, orgID, convID, senderID int64, n int, createdAt,
 	}
 	return nil
 }
+
+// BenchmarkSubscribeClient measures a client's subscription snapshot (what
+// every connection and reconnection reads) in an organisation with a
+// month's answers on record: the typical reply time comes from them.
+func BenchmarkSubscribeClient(b *testing.B) {
+	for _, answers := range []int{0, 10_000} {
+		b.Run(fmt.Sprintf("answers=%d", answers), func(b *testing.B) {
+			f := newFixture(b)
+			o := f.Org(b, 1)
+			now := ms(f.Clock.Now())
+			if err := (writerSQL{f.db}).Tx(func(tx *sql.Tx) error {
+				for i := range answers {
+					if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", o.ID, now-int64(i)*1000, 60_000+i%600_000); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := f.db.Subscribe(ctx, o.Clients[0], func() {}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -115,7 +115,7 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
-	if snap.Org.TypicalReplySeconds, err = typicalReply(ctx, q, p.OrgID, db.clock()); err != nil {
+	if snap.Org.TypicalReplySeconds, err = db.replyTime(ctx, q, p.OrgID); err != nil {
 		return snap, err
 	}
 	// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out
@@ -376,10 +376,12 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		return protocol.Message{}, false, err
 	}
 	var (
-		out     protocol.Message
-		created bool
+		out      protocol.Message
+		created  bool
+		answered bool
 	)
 	err := db.do(ctx, false, func(tx *wtx) ([]store.Change, error) {
+		answered = false
 		// Idempotency: the same sender and ref is the same message.
 		prev, err := db.scanMessage(tx.QueryRow("SELECT "+msgCols+" FROM messages m WHERE m.sender_id = ? AND m.ref = ?", p.AccountID, db.ring.HashRef(p.AccountID, r.Ref)))
 		if err == nil {
@@ -474,6 +476,7 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", c.OrgID, ms(c.UpdatedAt), sent.Answered.Milliseconds()); err != nil {
 				return nil, fmt.Errorf("note the answer time: %w", err)
 			}
+			answered = true
 		}
 		conv, before := c.Conversation, in.Conv.Conversation
 		changes := make([]store.Change, 0, len(msgs)+1)
@@ -491,6 +494,9 @@ func (db *DB) Send(ctx context.Context, p store.Principal, r store.SendRequest) 
 		}
 		return changes, nil
 	})
+	if err == nil && answered {
+		db.replies.Answered(p.OrgID) // committed: the next read may show it
+	}
 	return out, created, err
 }
 

@@ -77,6 +77,7 @@ type DB struct {
 	ring    *sealkeys.Ring
 	files   *attachfiles.Dir // attachments' sealed content
 	idle    rules.Idle       // Options.StaffIdle and SharedIdle
+	replies store.ReplyTimes // each organisation's typical reply time, kept a minute
 
 	// scrubPending is set when a checkpoint could not finish, so that the
 	// next sweep retries it even if it deletes nothing.
