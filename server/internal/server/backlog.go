@@ -120,10 +120,11 @@ const callbackEvery = 100 * time.Millisecond
 // second ran 2,018, 1,523, 1,000 … 205, 225, 970 before the excess was
 // stored.
 type callbacks struct {
-	n    atomic.Int32 // len(subs): read on every commit, without the lock
-	mu   sync.Mutex
-	subs []*subscriber
-	last time.Time // the last round
+	n     atomic.Int32 // len(subs): read on every commit, without the lock
+	armed atomic.Bool  // a later round is due (Server.armCallBack)
+	mu    sync.Mutex
+	subs  []*subscriber
+	last  time.Time // the last round
 }
 
 // add lists a connection whose send was just refused, unless it is listed.
@@ -177,13 +178,35 @@ func (c *callbacks) take(room int, now time.Time) []*subscriber {
 // resumeFrame is the call-back, the same bytes for every connection.
 var resumeFrame = protocol.Encode(protocol.ResumeFrame{Type: protocol.TypeResume})
 
+// callBackLater lists a connection whose send was just refused as busy,
+// to be called back when the server has room.
+func (s *Server) callBackLater(sub *subscriber) {
+	s.callbacks.add(sub)
+	s.armCallBack()
+}
+
+// armCallBack has callBack run once more a round from now while
+// connections are listed: commits call back at once, but when they stop
+// (the load fell, or the last round was too recent), the connections
+// still listed would wait out their retry_after on a server with nothing
+// to do.
+func (s *Server) armCallBack() {
+	if s.callbacks.n.Load() > 0 && s.callbacks.armed.CompareAndSwap(false, true) {
+		time.AfterFunc(callbackEvery, func() {
+			s.callbacks.armed.Store(false)
+			s.callBack(time.Now())
+		})
+	}
+}
+
 // callBack calls held connections back while the expected wait leaves
-// room under the bound. It runs after each commit: a backlog that shrinks
-// is one that commits.
+// room under the bound. It runs after each commit (a backlog that shrinks
+// is one that commits), and a round after the last while any are listed.
 func (s *Server) callBack(now time.Time) {
 	if s.callbacks.n.Load() == 0 {
 		return
 	}
+	defer s.armCallBack()
 	wait, bound := s.backlog.wait(), s.cfg.BusyAfter
 	if wait > bound/2 {
 		return

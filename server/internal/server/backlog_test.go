@@ -343,3 +343,26 @@ func TestGoClientSendsWhenCalledBack(t *testing.T) {
 		t.Fatalf("stored %+v", page.Messages)
 	}
 }
+
+// TestBusyCallsBackWithoutCommits: when nothing commits any more (the load
+// fell away), a held connection is still called back within a round,
+// rather than waiting out its retry_after on an idle server.
+func TestBusyCallsBackWithoutCommits(t *testing.T) {
+	ts := newTestServer(t, nil)
+	o := ts.org(t, "org")
+	held, _ := ts.newClient(t, o, "held")
+	ws := rawWS(t, ts.URL, held.Token)
+	wsWrite(t, ws, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
+	wsReadType(t, ws, "synced")
+
+	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
+	ts.backlog.inFlight.Add(3000) // 30 s: come back in 28 s
+	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
+	wsReadType(t, ws, "error")
+	ts.backlog.inFlight.Add(-3000) // the backlog is gone; nothing commits
+	wsReadType(t, ws, "resume")    // within wsReadType's 5 s, not the 28 s
+	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
+	if a := wsReadType(t, ws, "ack"); a["ref"] != "r-1" {
+		t.Fatalf("ack %v", a)
+	}
+}

@@ -571,7 +571,7 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 			lc.sub.refused.Store(int32(len(lc.adm.held)))
 			if !ok {
 				s.metrics.busy.Inc()
-				s.callbacks.add(lc.sub)
+				s.callBackLater(lc.sub)
 				if err := reply(errorFrame(v.Ref, busyError(retryAfter))); err != nil {
 					return err
 				}
