@@ -30,7 +30,9 @@ type replyTime struct {
 
 // Get returns orgID's typical reply time, from compute when none is kept
 // or the kept one is older than ReplyTimeKept. Those who ask while it is
-// computed wait for that computation rather than each doing their own.
+// computed wait for that computation rather than each doing their own,
+// so a caller must hold no pooled connection while it calls Get: waiters
+// holding them could leave the computation none to run on.
 func (r *ReplyTimes) Get(orgID int64, now time.Time, compute func() (int64, error)) (int64, error) {
 	r.mu.Lock()
 	if r.m == nil {

@@ -346,10 +346,20 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 	}
 	select {
 	case <-r.done:
-		return r.snap, r.err
 	case <-ctx.Done():
 		return store.Snapshot{}, ctx.Err()
 	}
+	if r.err != nil {
+		return r.snap, r.err
+	}
+	// Outside the subscription's transaction: the figure is kept for all
+	// (store.ReplyTimes), and waiting for another's computation while
+	// holding the feed would hold up every subscription behind it.
+	var err error
+	if r.snap.Org.TypicalReplySeconds, err = db.replyTime(db.read(ctx), p.OrgID); err != nil {
+		return store.Snapshot{}, err
+	}
+	return r.snap, nil
 }
 
 // subscribe serves r and every other subscription queued with it, in
@@ -408,9 +418,6 @@ func (db *DB) snapshot(q q, p store.Principal) (store.Snapshot, error) {
 	if err != nil {
 		return snap, err
 	}
-	snap.Org = db.orgView(p.OrgID, s, code)
-	if snap.Org.TypicalReplySeconds, err = db.replyTime(q, p.OrgID); err != nil {
-		return snap, err
-	}
+	snap.Org = db.orgView(p.OrgID, s, code) // the typical reply time comes after (Subscribe)
 	return snap, nil
 }

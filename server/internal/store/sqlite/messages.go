@@ -115,14 +115,21 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 		return snap, err
 	}
 	snap.Org = db.orgView(p.OrgID, s, code)
-	if snap.Org.TypicalReplySeconds, err = db.replyTime(ctx, q, p.OrgID); err != nil {
-		return snap, err
-	}
 	// sqlite_sequence holds the highest ID AUTOINCREMENT ever handed out
 	// by a commit this transaction sees.
 	err = q.QueryRowContext(ctx, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)").Scan(&snap.HighWater)
 	if err != nil {
 		return snap, fmt.Errorf("read high water: %w", err)
+	}
+	// The typical reply time after the transaction: it is kept for all
+	// (store.ReplyTimes), and a snapshot that waited for another's
+	// computation while holding one of the few reading connections could
+	// leave that computation none to run on.
+	if err := tx.Rollback(); err != nil {
+		return snap, fmt.Errorf("end snapshot: %w", err)
+	}
+	if snap.Org.TypicalReplySeconds, err = db.replyTime(ctx, db.read, p.OrgID); err != nil {
+		return snap, err
 	}
 	return snap, nil
 }

@@ -496,3 +496,48 @@ func TestBurstLeavesNoLargeLog(t *testing.T) {
 		t.Fatalf("log kept %d bytes after it was reused (limit %d)", n, walSizeLimit)
 	}
 }
+
+// TestReplyTimeUnderConcurrentReads: many connections' snapshots and
+// organisation reads at once, each round with the typical reply time due
+// again. A snapshot that waited for another's computation while holding
+// one of the eight reading connections could leave it none to run on.
+func TestReplyTimeUnderConcurrentReads(t *testing.T) {
+	f := newFixture(t)
+	o := f.Org(t, 1)
+	now := ms(f.Clock.Now())
+	if err := (writerSQL{f.db}).Tx(func(tx *sql.Tx) error {
+		for i := range 2000 {
+			if _, err := tx.Exec("INSERT INTO answer_waits(org_id, at, wait_ms) VALUES (?,?,?)", o.ID, now-int64(i), 60_000); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 10 {
+		f.Clock.Add(store.ReplyTimeKept)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				var err error
+				if i%4 == 0 {
+					_, err = f.db.Org(ctx, o.ID)
+				} else {
+					_, err = f.db.Subscribe(ctx, o.Clients[0], func() {})
+				}
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		cancel()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+}
