@@ -356,7 +356,7 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 	// (store.ReplyTimes), and waiting for another's computation while
 	// holding the feed would hold up every subscription behind it.
 	var err error
-	if r.snap.Org.TypicalReplySeconds, err = db.replyTime(db.read(ctx), p.OrgID); err != nil {
+	if r.snap.Org.TypicalReplySeconds, err = db.replyTime(ctx, p.OrgID); err != nil {
 		return store.Snapshot{}, err
 	}
 	return r.snap, nil

@@ -37,10 +37,12 @@ func typicalReply(q querier, orgID int64, now time.Time) (int64, error) {
 }
 
 // replyTime is the organisation's typical reply time, computed at most
-// once a minute by each replica (store.ReplyTimes).
-func (db *DB) replyTime(q querier, orgID int64) (int64, error) {
+// once a minute by each replica (store.ReplyTimes). It reads through the
+// pool: a caller must not hold a connection (a transaction) while it
+// waits.
+func (db *DB) replyTime(ctx context.Context, orgID int64) (int64, error) {
 	now := db.clock()
-	return db.replies.Get(orgID, now, func() (int64, error) { return typicalReply(q, orgID, now) })
+	return db.replies.Get(orgID, now, func() (int64, error) { return typicalReply(db.read(ctx), orgID, now) })
 }
 
 // sweepUnanswered ends as 対応できず the conversations that waited in the

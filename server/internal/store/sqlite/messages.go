@@ -128,7 +128,7 @@ func (db *DB) Subscribe(ctx context.Context, p store.Principal, register func())
 	if err := tx.Rollback(); err != nil {
 		return snap, fmt.Errorf("end snapshot: %w", err)
 	}
-	if snap.Org.TypicalReplySeconds, err = db.replyTime(ctx, db.read, p.OrgID); err != nil {
+	if snap.Org.TypicalReplySeconds, err = db.replyTime(ctx, p.OrgID); err != nil {
 		return snap, err
 	}
 	return snap, nil

@@ -136,7 +136,7 @@ func (db *DB) Org(ctx context.Context, orgID int64) (protocol.Org, error) {
 		return protocol.Org{}, err
 	}
 	org := db.orgView(orgID, s, code)
-	if org.TypicalReplySeconds, err = db.replyTime(ctx, db.read, orgID); err != nil {
+	if org.TypicalReplySeconds, err = db.replyTime(ctx, orgID); err != nil {
 		return protocol.Org{}, err
 	}
 	return org, nil

@@ -40,10 +40,11 @@ func typicalReply(ctx context.Context, q interface {
 }
 
 // replyTime is the organisation's typical reply time, computed at most
-// once a minute (store.ReplyTimes).
-func (db *DB) replyTime(ctx context.Context, q queryer, orgID int64) (int64, error) {
+// once a minute (store.ReplyTimes). It reads through the pool: a caller
+// must not hold a reading connection (a transaction) while it waits.
+func (db *DB) replyTime(ctx context.Context, orgID int64) (int64, error) {
 	now := db.clock()
-	return db.replies.Get(orgID, now, func() (int64, error) { return typicalReply(ctx, q, orgID, now) })
+	return db.replies.Get(orgID, now, func() (int64, error) { return typicalReply(ctx, db.read, orgID, now) })
 }
 
 // sweepUnanswered ends as 対応できず the conversations that waited in the
