@@ -826,22 +826,23 @@ test("while waiting for a first answer: the message arrived, and about how long 
   await ctx.close();
 });
 
-test("a busy server's 'not now' holds what is written meanwhile, and the words are stored in the order written", async () => {
-  const cred = await env.newClient("なぎさ");
-  const { ctx, page } = await phone(env);
-  // The first send of the first message is answered "busy, come back in
-  // 2 s" without reaching the server, as a busy server does.
-  const sends = []; // refs in the order the app wrote them
-  let refusedRef = null;
+// refuseFirstSend stands between the page and the server: the page's
+// first send is answered "busy, come back in retryAfter s" without
+// reaching the server, as a busy server does; everything else passes.
+// It records the refs of the sends in the order the page wrote them, and
+// toPhone sends a frame to the page as if from the server.
+async function refuseFirstSend(page, retryAfter) {
+  const busy = { sends: [], refusedRef: null, toPhone: null };
   await page.routeWebSocket("**/api/v1/live", (ws) => {
     const server = ws.connectToServer();
+    busy.toPhone = (f) => ws.send(JSON.stringify(f));
     ws.onMessage((m) => {
       const f = JSON.parse(m);
       if (f.type === "send") {
-        sends.push(f.ref);
-        if (!refusedRef && f.body === "ひとつめ") {
-          refusedRef = f.ref;
-          ws.send(JSON.stringify({ type: "error", ref: f.ref, error: { code: "unavailable", message: "the server is busy", retry_after: 2 } }));
+        busy.sends.push(f.ref);
+        if (!busy.refusedRef) {
+          busy.refusedRef = f.ref;
+          ws.send(JSON.stringify({ type: "error", ref: f.ref, error: { code: "unavailable", message: "the server is busy", retry_after: retryAfter } }));
           return;
         }
       }
@@ -849,18 +850,27 @@ test("a busy server's 'not now' holds what is written meanwhile, and the words a
     });
     server.onMessage((m) => ws.send(m));
   });
+  return busy;
+}
+
+test("a busy server's 'not now' holds what is written meanwhile, and the words are stored in the order written", async () => {
+  const cred = await env.newClient("なぎさ");
+  const { ctx, page } = await phone(env);
+  // The first send of the first message is answered "busy, come back in
+  // 2 s" without reaching the server, as a busy server does.
+  const busy = await refuseFirstSend(page, 2);
   await signIn(env, page, cred);
   await synced(page);
   await page.fill("#text", "ひとつめ");
   await page.click("#send");
-  await until("the refusal", () => refusedRef);
+  await until("the refusal", () => busy.refusedRef);
   await page.fill("#text", "ふたつめ");
   await page.click("#send");
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=ふたつめ", { timeout: 15000 });
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=ひとつめ", { timeout: 15000 });
   // The second was not written before the first went again.
-  assert.equal(sends[0], refusedRef);
-  assert.equal(sends[1], refusedRef, `the second message was written during the hold: ${JSON.stringify(sends)}`);
+  assert.equal(busy.sends[0], busy.refusedRef);
+  assert.equal(busy.sends[1], busy.refusedRef, `the second message was written during the hold: ${JSON.stringify(busy.sends)}`);
   const conv = await conversationOf(cred);
   const page2 = await env.admin("GET", `/api/v1/conversations/${conv.id}/messages?limit=50`);
   assert.deepEqual(page2.messages.filter((m) => m.sender_role === "client").map((m) => m.body), ["ひとつめ", "ふたつめ"]);
@@ -872,45 +882,26 @@ test("a busy server's call-back sends what the hold keeps at once, without waiti
   const { ctx, page } = await phone(env);
   // The first send is answered "busy, come back in 30 s"; the server then
   // calls the connection back (a resume frame) as soon as it has room.
-  const sends = [];
-  let refusedRef = null;
-  let toPhone = null;
-  await page.routeWebSocket("**/api/v1/live", (ws) => {
-    const server = ws.connectToServer();
-    toPhone = (f) => ws.send(JSON.stringify(f));
-    ws.onMessage((m) => {
-      const f = JSON.parse(m);
-      if (f.type === "send") {
-        sends.push(f.ref);
-        if (!refusedRef) {
-          refusedRef = f.ref;
-          ws.send(JSON.stringify({ type: "error", ref: f.ref, error: { code: "unavailable", message: "the server is busy", retry_after: 30 } }));
-          return;
-        }
-      }
-      server.send(m);
-    });
-    server.onMessage((m) => ws.send(m));
-  });
+  const busy = await refuseFirstSend(page, 30);
   await signIn(env, page, cred);
   await synced(page);
   await page.fill("#text", "ひとつめ");
   await page.click("#send");
-  await until("the refusal", () => refusedRef);
+  await until("the refusal", () => busy.refusedRef);
   await page.fill("#text", "ふたつめ");
   await page.click("#send");
   await page.waitForSelector("li.msg.mine.pending >> text=ふたつめ");
-  assert.deepEqual(sends, [refusedRef], "the second message went during the hold");
-  toPhone({ type: "resume" });
+  assert.deepEqual(busy.sends, [busy.refusedRef], "the second message went during the hold");
+  busy.toPhone({ type: "resume" });
   // Well within the 30 s the refusal asked for.
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=ふたつめ", { timeout: 10000 });
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=ひとつめ", { timeout: 10000 });
-  assert.equal(sends[1], refusedRef, `not in the order written: ${JSON.stringify(sends)}`);
+  assert.equal(busy.sends[1], busy.refusedRef, `not in the order written: ${JSON.stringify(busy.sends)}`);
   const conv = await conversationOf(cred);
   const page2 = await env.admin("GET", `/api/v1/conversations/${conv.id}/messages?limit=50`);
   assert.deepEqual(page2.messages.filter((m) => m.sender_role === "client").map((m) => m.body), ["ひとつめ", "ふたつめ"]);
   // A call-back with nothing held changes nothing.
-  toPhone({ type: "resume" });
+  busy.toPhone({ type: "resume" });
   await page.fill("#text", "みっつめ");
   await page.click("#send");
   await page.waitForSelector("li.msg.mine:not(.pending) >> text=みっつめ");

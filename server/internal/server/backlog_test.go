@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/taiwa-chat/taiwa/pkg/client"
 	"github.com/taiwa-chat/taiwa/pkg/protocol"
 )
@@ -171,23 +172,7 @@ func TestGoClientHoldsWhileBusy(t *testing.T) {
 	})
 	ts.backlog.inFlight.Add(-150)
 	_, second := l.live.Enqueue(0, "ふたつめ")
-	for i, done := range []<-chan client.Result{first, second} {
-		select {
-		case r := <-done:
-			if r.Err != nil {
-				t.Fatalf("message %d: %v", i+1, r.Err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("message %d never acknowledged", i+1)
-		}
-	}
-	page, err := cl.History(context.Background(), convOf(t, cl), 0, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(page.Messages) != 2 || page.Messages[0].Body != "ひとつめ" || page.Messages[1].Body != "ふたつめ" {
-		t.Fatalf("stored %+v", page.Messages)
-	}
+	storedInOrder(t, cl, 10*time.Second, "never acknowledged", first, second)
 	if m := metricsText(t, ts); !containsLine(m, "taiwa_sends_busy_total 1") {
 		t.Fatalf("the held message was refused too:\n%s", m)
 	}
@@ -275,18 +260,7 @@ func TestBusyCallsBackOverTheRealServer(t *testing.T) {
 	o := ts.org(t, "org")
 	held, _ := ts.newClient(t, o, "held")
 	other, _ := ts.newClient(t, o, "other")
-	ws := rawWS(t, ts.URL, held.Token)
-	wsWrite(t, ws, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
-	wsReadType(t, ws, "synced")
-
-	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
-	ts.backlog.inFlight.Add(3000) // 30 s: come back in 28 s
-	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
-	e := wsReadType(t, ws, "error")
-	if ra, _ := e["error"].(map[string]any)["retry_after"].(float64); ra < 20 {
-		t.Fatalf("busy answer: %v", e)
-	}
-	ts.backlog.inFlight.Add(-3000)
+	ws := refusedAsBusy(t, ts, held)
 	// Another client's message commits: the commit finds room.
 	ows := rawWS(t, ts.URL, other.Token)
 	wsWrite(t, ows, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
@@ -325,14 +299,21 @@ func TestGoClientSendsWhenCalledBack(t *testing.T) {
 	if _, done := ol.live.Enqueue(0, "こんにちは"); (<-done).Err != nil {
 		t.Fatal("the other client's send failed")
 	}
-	for i, done := range []<-chan client.Result{first, second} {
+	storedInOrder(t, cl, 15*time.Second /* half the retry_after */, "not sent when called back", first, second)
+}
+
+// storedInOrder waits up to within for each send to be acknowledged and
+// checks that the client's conversation holds ひとつめ then ふたつめ.
+func storedInOrder(t *testing.T, cl *client.Client, within time.Duration, late string, sends ...<-chan client.Result) {
+	t.Helper()
+	for i, done := range sends {
 		select {
 		case r := <-done:
 			if r.Err != nil {
 				t.Fatalf("message %d: %v", i+1, r.Err)
 			}
-		case <-time.After(15 * time.Second): // half the retry_after
-			t.Fatalf("message %d not sent when called back", i+1)
+		case <-time.After(within):
+			t.Fatalf("message %d %s", i+1, late)
 		}
 	}
 	page, err := cl.History(context.Background(), convOf(t, cl), 0, 10)
@@ -351,18 +332,29 @@ func TestBusyCallsBackWithoutCommits(t *testing.T) {
 	ts := newTestServer(t, nil)
 	o := ts.org(t, "org")
 	held, _ := ts.newClient(t, o, "held")
-	ws := rawWS(t, ts.URL, held.Token)
-	wsWrite(t, ws, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
-	wsReadType(t, ws, "synced")
-
-	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
-	ts.backlog.inFlight.Add(3000) // 30 s: come back in 28 s
-	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
-	wsReadType(t, ws, "error")
-	ts.backlog.inFlight.Add(-3000) // the backlog is gone; nothing commits
-	wsReadType(t, ws, "resume")    // within wsReadType's 5 s, not the 28 s
+	ws := refusedAsBusy(t, ts, held) // the backlog is gone; nothing commits
+	wsReadType(t, ws, "resume")      // within wsReadType's 5 s, not the 28 s
 	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
 	if a := wsReadType(t, ws, "ack"); a["ref"] != "r-1" {
 		t.Fatalf("ack %v", a)
 	}
+}
+
+// refusedAsBusy opens a live connection for cl, has its send r-1 refused
+// as busy (come back in about 28 s), and empties the backlog again: what
+// follows decides when the connection hears it may send.
+func refusedAsBusy(t *testing.T, ts *testServer, cl *client.Client) *websocket.Conn {
+	t.Helper()
+	ws := rawWS(t, ts.URL, cl.Token)
+	wsWrite(t, ws, fmt.Sprintf(`{"type":"hello","v":%d,"cursor":0}`, protocol.Version))
+	wsReadType(t, ws, "synced")
+	ts.backlog.perWrite.Store(int64(10 * time.Millisecond))
+	ts.backlog.inFlight.Add(3000) // 30 s: come back in 28 s
+	wsWrite(t, ws, `{"type":"send","ref":"r-1","body":"まだ大丈夫です"}`)
+	e := wsReadType(t, ws, "error")
+	if ra, _ := e["error"].(map[string]any)["retry_after"].(float64); ra < 20 {
+		t.Fatalf("busy answer: %v", e)
+	}
+	ts.backlog.inFlight.Add(-3000)
+	return ws
 }
