@@ -42,6 +42,7 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	type row struct {
 		name           string
 		up             time.Duration
+		cpu            time.Duration // the server's, bringing every connection up
 		perConn        float64
 		rss            int64
 		fanout         *hdrhistogram.Histogram
@@ -79,7 +80,7 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			hmu      sync.Mutex
 		)
 		r.fanout = hdrhistogram.New(1, 120_000_000, 3)
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime([]int{t.pid})
 		cpuDone := make(chan struct{})
 		if metricsAddr != "" && *cpuProfile != "" {
 			go func() {
@@ -129,7 +130,7 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		for i := range ready {
 			<-ready[i]
 		}
-		r.up = time.Since(start)
+		r.up, r.cpu = time.Since(start), cpuTime([]int{t.pid})-cpu0
 		<-cpuDone
 		time.Sleep(2 * time.Second)
 		r.rss = rss(t.pid)
@@ -166,8 +167,8 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		rows = append(rows, r)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(stdout, "%-6s %d connections up in %.1fs; server RSS %.0f MiB, %.1f KiB per connection\n",
-			r.name, *conns, r.up.Seconds(), float64(r.rss)/(1<<20), r.perConn)
+		fmt.Fprintf(stdout, "%-6s %d connections up in %.1fs (server CPU %.0f µs per connection); server RSS %.0f MiB, %.1f KiB per connection\n",
+			r.name, *conns, r.up.Seconds(), float64(r.cpu.Microseconds())/float64(*conns), float64(r.rss)/(1<<20), r.perConn)
 		if m := r.goMem; m != nil {
 			n := float64(*conns)
 			fmt.Fprintf(stdout, "       of which Go heap in use %.1f KiB, goroutine stacks %.1f KiB per connection; %.1f goroutines per connection\n",
@@ -179,7 +180,8 @@ func idleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if len(rows) == 2 && rows[0].perConn > 0 {
-		fmt.Fprintf(stdout, "\ntaiwa / relay memory per connection: %.2f\n", rows[1].perConn/rows[0].perConn)
+		fmt.Fprintf(stdout, "\ntaiwa / relay memory per connection: %.2f; time to bring all up: %.2f; server CPU per connection: %.2f\n",
+			rows[1].perConn/rows[0].perConn, rows[1].up.Seconds()/rows[0].up.Seconds(), float64(rows[1].cpu)/float64(max(1, rows[0].cpu)))
 	}
 	return nil
 }

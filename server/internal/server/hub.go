@@ -62,6 +62,10 @@ type subscriber struct {
 	// sweep.
 	accessMu  sync.Mutex
 	accessEnd *time.Timer
+	// accessHeard is set once the hub has published an access period for
+	// this connection's account: it is newer than any the connection
+	// looked up itself before.
+	accessHeard bool
 
 	// offered is whether the pool is offered to a counselor's connection:
 	// offerUnknown until its snapshot or a ChangeOffered says. Unknown
@@ -167,6 +171,30 @@ func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
 func (s *subscriber) setAccessUntil(until *time.Time, now time.Time) {
 	s.accessMu.Lock()
 	defer s.accessMu.Unlock()
+	s.armAccess(until, now)
+}
+
+// heardAccess arms the access period the hub published (ChangeAccess).
+func (s *subscriber) heardAccess(until *time.Time, now time.Time) {
+	s.accessMu.Lock()
+	defer s.accessMu.Unlock()
+	s.accessHeard = true
+	s.armAccess(until, now)
+}
+
+// lookedUpAccess arms an access period the connection looked up itself,
+// unless the hub has published one since the connection was listed (the
+// hub's is newer: changes are published in commit order).
+func (s *subscriber) lookedUpAccess(until *time.Time, now time.Time) {
+	s.accessMu.Lock()
+	defer s.accessMu.Unlock()
+	if !s.accessHeard {
+		s.armAccess(until, now)
+	}
+}
+
+// armAccess (re)arms the access period's end (s.accessMu held).
+func (s *subscriber) armAccess(until *time.Time, now time.Time) {
 	if s.accessEnd != nil {
 		s.accessEnd.Stop()
 		s.accessEnd = nil
@@ -229,6 +257,14 @@ type hub struct {
 	// sent when they come online or go.
 	desksMu sync.Mutex
 	desks   map[int64]protocol.PresenceFrame
+
+	// endings counts what may end or shorten a session that is past its
+	// handshake but not yet listed here: revocations, changes of an access
+	// period, and lost changes (resumeAll). Bumped under h.mu before the
+	// change is delivered, so a connection that reads the same count after
+	// add as before its handshake's session look-up has missed none (see
+	// liveConn.start), and only one that sees it move looks again.
+	endings atomic.Uint64
 }
 
 // route remembers who has a conversation (only what routing needs).
@@ -365,6 +401,7 @@ func (h *hub) toStaff(orgID int64, f protocol.PresenceFrame) {
 func (h *hub) resumeAll() {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	h.endings.Add(1) // what was lost may have ended a session
 	for _, set := range h.byOrg {
 		for s := range set {
 			s.stop(endReason{code: protocol.CloseTooSlow, reason: "server fell behind: reconnect and resume"})
@@ -460,10 +497,12 @@ func (h *hub) publish(changes []store.Change) {
 				}
 			}
 		case store.ChangeAccess:
+			h.endings.Add(1)
 			for s := range h.byAccount[c.AccountID] {
-				s.setAccessUntil(c.AccessUntil, h.now())
+				s.heardAccess(c.AccessUntil, h.now())
 			}
 		case store.ChangeRevoked:
+			h.endings.Add(1)
 			r := endReason{code: protocol.CloseRevoked, reason: c.Reason}
 			for _, id := range c.SessionIDs {
 				for s := range h.bySession[id] {

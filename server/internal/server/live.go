@@ -76,6 +76,9 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 		a   *session
 		err error
 	)
+	// Before the look-up: whatever could end the session from here on is
+	// either seen by it or counted (see liveConn.start).
+	endings := s.hub.endings.Load()
 	s.deep.do(func() { a, err = s.authenticate(r) })
 	if err == nil && !people(a.p.Role) {
 		// A registrar has no conversations to follow (issue 16).
@@ -118,7 +121,7 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 	// with its reason) it must act on.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	lc := &liveConn{s: s, c: c, a: a}
+	lc := &liveConn{s: s, c: c, a: a, endings: endings}
 	// A write that has not finished within WriteTimeout, or is under way
 	// when the connection is found dead, ends the connection (see
 	// writeFinal).
@@ -137,6 +140,9 @@ type liveConn struct {
 	c   *websocket.Conn
 	a   *session
 	sub *subscriber // set once subscribed
+	// endings is the hub's count of session-ending changes before the
+	// handshake looked the session up.
+	endings uint64
 	// pending counts sends received and not yet answered: a connection
 	// with some is alive, whatever its pong says (see run's ping).
 	pending atomic.Int32
@@ -232,9 +238,12 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	}
 	sub := newSubscriber(lc.a.p, lc.a.ID, limit)
 	sub.v2 = hello.V >= 2
+	// Armed before the hub lists the connection: a change of the access
+	// period published once it is listed is newer, and must not be
+	// overwritten by the handshake's.
+	sub.setAccessUntil(lc.a.account.AccessEnds(), s.cfg.Now())
 	lc.sub = sub
 	snap, err := s.store.Subscribe(ctx, lc.a.p, func() { s.hub.add(sub) })
-	sub.setAccessUntil(lc.a.account.AccessEnds(), s.cfg.Now())
 	if err != nil {
 		s.log.Error("subscribe failed", "err", err)
 		return nil, websocket.StatusInternalError, "internal error"
@@ -247,12 +256,21 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 		}
 	}
 	s.hub.online(sub, snap.Offered, desk)
-	// A revocation committed between the handshake's session check and the
-	// subscription was published before anyone listened: check again. Any
-	// later one reaches the subscriber.
-	if _, _, err := s.store.SessionByToken(ctx, lc.a.tokenHash); err != nil {
-		_ = lc.write(ctx, protocol.Encode(protocol.RevokedFrame{Type: protocol.TypeRevoked, Reason: "expired"}))
-		return nil, protocol.CloseRevoked, "session ended"
+	// A revocation or a change of the access period committed after the
+	// handshake's session look-up and published before the hub listed the
+	// connection reached nobody; any later one reaches the subscriber. The
+	// hub counts them: only when one was published meanwhile (rarely),
+	// look the session up again. Looking up every time was a tenth of the
+	// server's CPU while 10,000 apps reconnected.
+	if s.hub.endings.Load() != lc.endings {
+		_, acct, err := s.store.SessionByToken(ctx, lc.a.tokenHash)
+		if err != nil {
+			if err := lc.write(ctx, protocol.Encode(protocol.RevokedFrame{Type: protocol.TypeRevoked, Reason: "expired"})); err != nil {
+				return lc.failedStart(ctx, err) // the hub has said why
+			}
+			return nil, protocol.CloseRevoked, "session ended"
+		}
+		sub.lookedUpAccess(acct.AccessEnds(), s.cfg.Now())
 	}
 
 	// A few answers wait here for the writer; more wait in their senders
@@ -266,7 +284,7 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	welcome := protocol.Welcome{Type: protocol.TypeWelcome, V: hello.V, Account: publicAccount(lc.a.account.Account),
 		Org: orgFor(lc.a.p.Role, snap.Org), Conversations: snap.Conversations, ServerTime: s.timeNow()}
 	if err := lc.write(ctx, protocol.Encode(welcome)); err != nil {
-		return nil, 0, ""
+		return lc.failedStart(ctx, err)
 	}
 	// Replay what the app has not seen, up to the snapshot's high water;
 	// everything above it arrives through the subscription.
@@ -285,13 +303,13 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 				break
 			}
 			if err := lc.write(ctx, protocol.Encode(protocol.MessageFrame{Type: protocol.TypeMessage, Message: m})); err != nil {
-				return nil, 0, ""
+				return lc.failedStart(ctx, err)
 			}
 		}
 		cursor = msgs[len(msgs)-1].ID
 	}
 	if err := lc.write(ctx, protocol.Encode(protocol.Synced{Type: protocol.TypeSynced, Cursor: max(hello.Cursor, snap.HighWater)})); err != nil {
-		return nil, 0, ""
+		return lc.failedStart(ctx, err)
 	}
 	s.settler.opened.Add(1)
 	return &started{sub: sub, highWater: snap.HighWater, replies: replies, readDone: readDone}, 0, ""
@@ -396,6 +414,13 @@ func (lc *liveConn) ended(ctx context.Context, sub *subscriber, err error) (webs
 		return 0, ""
 	}
 	return lc.goodbye(ctx, <-sub.end)
+}
+
+// failedStart is ended for start: a connection the hub ended while it
+// started (a revocation published just after it was listed) is told why.
+func (lc *liveConn) failedStart(ctx context.Context, err error) (*started, websocket.StatusCode, string) {
+	code, reason := lc.ended(ctx, lc.sub, err)
+	return nil, code, reason
 }
 
 // goodbye sends the frame that says why the connection ends and returns
