@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -102,26 +103,44 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 	// Counted before the hijack: http.Server.Shutdown waits for this
 	// request until then, so the count is in place before Serve waits on it.
 	s.live.Add(1)
-	defer s.live.Done()
 	// The HTTP server's read and write timeouts bound a request, not a live
 	// connection: net/http clears them when Accept hijacks the connection
 	// (TestHTTPTimeoutsSpareLiveConnections holds it to that).
 	// Accept refuses cross-origin browser handshakes unless listed.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
+		s.live.Done()
 		s.log.Debug("websocket accept failed", "err", err)
 		return
 	}
+	// The connection is the WebSocket's now, served on a goroutine of its
+	// own, and net/http's goroutine ends with the request it read: its
+	// stack, grown by the handshake, stayed 8 KiB for as long as an idle
+	// connection lasted. The request's context ends with the handler.
+	lc := &liveConn{s: s, c: c, a: a, endings: endings}
+	go lc.live(context.WithoutCancel(r.Context()))
+}
+
+// live serves an accepted connection until it closes.
+func (lc *liveConn) live(base context.Context) {
+	s, c := lc.s, lc.c
+	defer s.live.Done()
 	defer c.CloseNow()
+	// As net/http did for the handler that served connections before: a
+	// bug that panics ends its connection, not the server.
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("live connection panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
 	c.SetReadLimit(protocol.MaxFrameBytes)
 
 	// The read loop's context outlives run until the close handshake is
 	// done: cancelling a read tears the connection down at once, and the
 	// app would see a dropped line instead of the close code (say 4009
 	// with its reason) it must act on.
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := context.WithCancel(base)
 	defer cancel()
-	lc := &liveConn{s: s, c: c, a: a, endings: endings}
 	// A write that has not finished within WriteTimeout, or is under way
 	// when the connection is found dead, ends the connection (see
 	// writeFinal).
