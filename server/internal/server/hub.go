@@ -47,6 +47,10 @@ type subscriber struct {
 	// and one that falls behind is closed and resumes from its cursor.
 	q *sendq.Queue[outFrame]
 
+	// wake has the connection's writer look at its queue and its end
+	// (liveConn.wake), after either was given something.
+	wake func()
+
 	// end carries the one reason the connection must close (revoked or too
 	// slow); the connection's writer acts on it.
 	end  chan endReason
@@ -164,7 +168,7 @@ func (s *subscriber) isOffered() bool {
 var connSeq atomic.Uint64
 
 func newSubscriber(p store.Principal, sessionID int64, limit int) *subscriber {
-	return &subscriber{p: p, sessionID: sessionID, conn: connSeq.Add(1), q: sendq.New[outFrame](limit), end: make(chan endReason, 1)}
+	return &subscriber{p: p, sessionID: sessionID, conn: connSeq.Add(1), q: sendq.New[outFrame](limit), end: make(chan endReason, 1), wake: func() {}}
 }
 
 // setAccessUntil (re)arms the end of the access period; nil disarms it.
@@ -216,6 +220,7 @@ func (s *subscriber) stop(r endReason) {
 	s.once.Do(func() {
 		s.ended.Store(true)
 		s.end <- r
+		s.wake()
 	})
 }
 
@@ -392,6 +397,18 @@ func (h *hub) toStaff(orgID int64, f protocol.PresenceFrame) {
 	out := outFrame{data: protocol.Encode(f)}
 	for s := range h.staffByOrg[orgID] {
 		h.deliver(s, out)
+	}
+}
+
+// wakeAll has every connection's writer look again (the server is
+// closing: it says goodbye).
+func (h *hub) wakeAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.byOrg {
+		for s := range set {
+			s.wake()
+		}
 	}
 }
 
@@ -790,7 +807,9 @@ func (h *hub) typing(orgID int64, conv protocol.Conversation, f protocol.TypingF
 	defer h.mu.RUnlock()
 	for s := range h.byOrg[orgID] {
 		if s.p.AccountID != f.SenderID && s.access(conv) == rules.AccessFull {
-			s.q.Push(data)
+			if s.q.Push(data) {
+				s.wake()
+			}
 		}
 	}
 }
@@ -813,6 +832,7 @@ func (h *hub) deliver(s *subscriber, f outFrame) {
 func (h *hub) push(s *subscriber, f outFrame) {
 	if s.q.Push(f) {
 		h.metrics.framesOut.Inc()
+		s.wake()
 		return
 	}
 	h.metrics.slowClosed.Inc()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,37 +122,76 @@ func (s *Server) liveHandler(w http.ResponseWriter, r *http.Request) {
 	go lc.live(context.WithoutCancel(r.Context()))
 }
 
-// live serves an accepted connection until it closes.
+// live brings an accepted connection up (hello, start) and then writes
+// what there is to write until there is nothing (pump). From then on the
+// connection has no goroutine of its own but its read loop: whatever has
+// something for it (the hub, the read loop, its end) wakes a writer, and
+// a timer pings it. An idle connection kept a writer's 8 KiB stack.
 func (lc *liveConn) live(base context.Context) {
 	s, c := lc.s, lc.c
-	defer s.live.Done()
-	defer c.CloseNow()
-	// As net/http did for the handler that served connections before: a
-	// bug that panics ends its connection, not the server.
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("live connection panicked", "panic", v, "stack", string(debug.Stack()))
-		}
-	}()
+	defer lc.recoverPanic()
 	c.SetReadLimit(protocol.MaxFrameBytes)
 
-	// The read loop's context outlives run until the close handshake is
-	// done: cancelling a read tears the connection down at once, and the
-	// app would see a dropped line instead of the close code (say 4009
+	// The read loop's context outlives the rest until the close handshake
+	// is done: cancelling a read tears the connection down at once, and
+	// the app would see a dropped line instead of the close code (say 4009
 	// with its reason) it must act on.
-	ctx, cancel := context.WithCancel(base)
-	defer cancel()
+	lc.ctx, lc.cancel = context.WithCancel(base)
 	// A write that has not finished within WriteTimeout, or is under way
 	// when the connection is found dead, ends the connection (see
 	// writeFinal).
 	lc.stall = time.AfterFunc(time.Hour, func() { c.CloseNow() })
 	lc.stall.Stop()
-	defer lc.stall.Stop()
-	defer context.AfterFunc(ctx, func() { c.CloseNow() })()
-	code, reason := lc.run(ctx, cancel)
-	if code != 0 {
-		c.Close(code, reason)
+	lc.unwatch = context.AfterFunc(lc.ctx, func() { c.CloseNow() })
+
+	hello, code, reason := lc.readHello(lc.ctx)
+	if hello == nil {
+		lc.finish(code, reason)
+		return
 	}
+	var st *started
+	s.deep.do(func() { st, code, reason = lc.start(lc.ctx, hello) })
+	if st == nil {
+		lc.finish(code, reason)
+		return
+	}
+	lc.st = st
+	lc.pinger = time.AfterFunc(time.Hour, lc.ping)
+	lc.pinger.Reset(s.cfg.PingInterval) // set: ping reads it
+	lc.pump()                           // this goroutine has been the writer since the start
+}
+
+// recoverPanic ends a connection whose goroutine panicked, as net/http
+// did for the handler that served connections before: a bug ends its
+// connection, not the server.
+func (lc *liveConn) recoverPanic() {
+	if v := recover(); v != nil {
+		lc.s.log.Error("live connection panicked", "panic", v, "stack", string(debug.Stack()))
+		lc.finish(websocket.StatusInternalError, "internal error")
+	}
+}
+
+// finish ends the connection once: it leaves the hub, closes with code
+// (0: the connection is already gone) and lets go of its timers.
+func (lc *liveConn) finish(code websocket.StatusCode, reason string) {
+	lc.finished.Do(func() {
+		lc.state.Store(pumpDone)
+		if lc.sub != nil {
+			lc.s.callbacks.forget(lc.sub)
+			lc.s.hub.remove(lc.sub)
+		}
+		if code != 0 {
+			lc.c.Close(code, reason)
+		}
+		if lc.pinger != nil {
+			lc.pinger.Stop()
+		}
+		lc.unwatch()
+		lc.stall.Stop()
+		lc.cancel()
+		lc.c.CloseNow()
+		lc.s.live.Done()
+	})
 }
 
 type liveConn struct {
@@ -172,7 +212,29 @@ type liveConn struct {
 	// WebSocket library then watches, was a fifth of the bytes the server
 	// allocated per message.
 	stall *time.Timer
+
+	// ctx is the connection's; cancel ends it when the connection is
+	// found dead, and unwatch stops the watch that closes the connection
+	// then.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	unwatch func() bool
+	st      *started
+	pinger  *time.Timer
+	// state says whether a writer runs (see pump); batch is its buffer.
+	state    atomic.Int32
+	batch    []outFrame
+	finished sync.Once
 }
+
+// The writer's states (liveConn.state). A connection starts with its
+// writer running: the goroutine that brings it up is its first writer.
+const (
+	pumpRunning int32 = iota // a writer runs
+	pumpAgain                // a writer runs, and was woken since it last looked
+	pumpIdle                 // no writer runs
+	pumpDone                 // the connection has ended
+)
 
 // errEnded stops a writer whose connection must close: nothing more is
 // written to it but the goodbye (see subscriber.ended).
@@ -202,28 +264,6 @@ func (lc *liveConn) writeFinal(ctx context.Context, b []byte) error {
 
 func errorFrame(ref string, err error) []byte {
 	return protocol.Encode(protocol.ErrorFrame{Type: protocol.TypeError, Ref: ref, Error: *protocol.AsError(err)})
-}
-
-// run returns the close code and reason to end the connection with (0 when
-// the connection is already gone). cancel ends ctx, the connection's
-// context, when the connection is found dead.
-func (lc *liveConn) run(ctx context.Context, cancel context.CancelFunc) (websocket.StatusCode, string) {
-	s := lc.s
-
-	hello, code, reason := lc.readHello(ctx)
-	if hello == nil {
-		return code, reason
-	}
-	var st *started
-	lc.s.deep.do(func() { st, code, reason = lc.start(ctx, hello) })
-	if lc.sub != nil {
-		defer s.hub.remove(lc.sub)
-		defer s.callbacks.forget(lc.sub)
-	}
-	if st == nil {
-		return code, reason
-	}
-	return lc.serve(ctx, cancel, st)
 }
 
 // started is a connection past its welcome, replay and synced.
@@ -257,6 +297,7 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	}
 	sub := newSubscriber(lc.a.p, lc.a.ID, limit)
 	sub.v2 = hello.V >= 2
+	sub.wake = lc.wake
 	// Armed before the hub lists the connection: a change of the access
 	// period published once it is listed is newer, and must not be
 	// overwritten by the handshake's.
@@ -298,7 +339,10 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	// was 1.4 KiB of each idle connection's memory.
 	replies := make(chan []byte, 4)
 	readDone := make(chan error, 1)
-	go func() { readDone <- lc.readLoop(ctx, replies) }()
+	go func() {
+		readDone <- lc.readLoop(ctx, replies)
+		lc.wake()
+	}()
 
 	welcome := protocol.Welcome{Type: protocol.TypeWelcome, V: hello.V, Account: publicAccount(lc.a.account.Account),
 		Org: orgFor(lc.a.p.Role, snap.Org), Conversations: snap.Conversations, ServerTime: s.timeNow()}
@@ -332,97 +376,6 @@ func (lc *liveConn) start(ctx context.Context, hello *protocol.Hello) (*started,
 	}
 	s.settler.opened.Add(1)
 	return &started{sub: sub, highWater: snap.HighWater, replies: replies, readDone: readDone}, 0, ""
-}
-
-// serve writes what the hub queues for the connection and the read loop's
-// answers, pings it, and ends it, until it closes.
-func (lc *liveConn) serve(ctx context.Context, cancel context.CancelFunc, st *started) (websocket.StatusCode, string) {
-	s := lc.s
-	sub, replies, readDone := st.sub, st.replies, st.readDone
-	ping := time.NewTicker(s.cfg.PingInterval)
-	defer ping.Stop()
-	var (
-		pinging atomic.Bool
-		batch   []outFrame
-	)
-	// flush writes what the hub has queued for this connection.
-	flush := func() error {
-		batch = sub.q.Take(batch)
-		defer func() {
-			clear(batch) // drop references to sent frames
-			batch = batch[:0]
-		}()
-		for _, f := range batch {
-			if f.id != 0 && f.id <= st.highWater {
-				continue // already sent in the replay
-			}
-			if err := lc.write(ctx, f.data); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for {
-		select {
-		case <-sub.q.Ready():
-			if err := flush(); err != nil {
-				return lc.ended(ctx, sub, err)
-			}
-		case b := <-replies:
-			// An answer goes after every frame published before it: an ack
-			// names a message whose commit published what came before it,
-			// so an app may take the ack's ID as its resume cursor.
-			if err := flush(); err != nil {
-				return lc.ended(ctx, sub, err)
-			}
-			if err := lc.write(ctx, b); err != nil {
-				return lc.ended(ctx, sub, err)
-			}
-		case e := <-sub.end:
-			return lc.goodbye(ctx, e)
-		case err := <-readDone:
-			var ce closeErr
-			if errors.As(err, &ce) {
-				// Say why each refused frame was refused before closing:
-				// the read loop has queued its last answers.
-				for {
-					select {
-					case b := <-replies:
-						if lc.write(ctx, b) != nil {
-							return ce.code, ce.reason
-						}
-						continue
-					default:
-					}
-					break
-				}
-				return ce.code, ce.reason
-			}
-			return 0, "" // the app went away or closed normally
-		case <-ping.C:
-			// A connection whose sends are waiting on the database has just
-			// spoken: it is not pinged (its pong could queue behind them).
-			if lc.pending.Load() > 0 {
-				continue
-			}
-			// Ping waits for the pong, which the read loop receives; keep
-			// the writer free meanwhile.
-			if pinging.CompareAndSwap(false, true) {
-				go func() {
-					defer pinging.Store(false)
-					pctx, pcancel := context.WithTimeout(ctx, s.cfg.PingInterval)
-					defer pcancel()
-					if err := lc.c.Ping(pctx); err != nil && ctx.Err() == nil {
-						cancel()
-					}
-				}()
-			}
-		case <-s.closing:
-			return websocket.StatusGoingAway, "server restarting: reconnect"
-		case <-ctx.Done():
-			return 0, ""
-		}
-	}
 }
 
 // ended finishes a connection after a failed write: if the subscriber was
@@ -535,6 +488,7 @@ func (lc *liveConn) readLoop(ctx context.Context, replies chan<- []byte) error {
 	reply := func(b []byte) error {
 		select {
 		case replies <- b:
+			lc.wake()
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

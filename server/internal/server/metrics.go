@@ -17,6 +17,7 @@ type metrics struct {
 	slowClosed     prometheus.Counter
 	busy           prometheus.Counter
 	calledBack     prometheus.Counter
+	writers        prometheus.Gauge
 	badFrames      prometheus.Counter
 	logins         *prometheus.CounterVec
 	sweeps         prometheus.Counter
@@ -49,6 +50,9 @@ func newMetrics() *metrics {
 		calledBack: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_connections_called_back_total", Help: "Connections holding busy-refused sends told to send them now (resume frames).",
 		}),
+		writers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "taiwa_connection_writers", Help: "Live connections with a writer running; an idle connection holds only its reader.",
+		}),
 		badFrames: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "taiwa_bad_frames_total", Help: "Frames refused as malformed or not allowed.",
 		}),
@@ -79,7 +83,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
-	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.busy, m.calledBack, m.badFrames, m.logins,
+	m.reg.MustRegister(m.connections, m.messages, m.framesOut, m.slowClosed, m.busy, m.calledBack, m.writers, m.badFrames, m.logins,
 		m.sweeps, m.sweptMessages, m.commitBatch, m.commitDuration, m.pushDropped, m.heartbeatLost, m.attachments,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Export every role from the start, so dashboards see zeros, not gaps.

@@ -203,7 +203,9 @@ type Server struct {
 	failFloor time.Duration
 
 	// closing is closed at shutdown: live connections say goodbye.
-	closing   chan struct{}
+	closing chan struct{}
+	// pumpTicks is the beat at which idle connections' writers stop.
+	pumpTicks ticks
 	closeOnce sync.Once
 	live      sync.WaitGroup
 
@@ -235,6 +237,7 @@ func New(cfg Config) (*Server, error) {
 		guard:     newLoginGuard(cfg),
 		hashers:   make(chan struct{}, max(1, cfg.Hashers-1)),
 		closing:   make(chan struct{}),
+		pumpTicks: ticks{every: pumpLinger},
 		lastAvail: map[int64]hours.Availability{},
 		deep:      newDeepWorkers(10 * time.Second),
 	}
@@ -616,7 +619,12 @@ func (s *Server) serveMetrics() (stop func(), err error) {
 	return func() { hs.Close() }, nil
 }
 
-func (s *Server) beginClose() { s.closeOnce.Do(func() { close(s.closing) }) }
+func (s *Server) beginClose() {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.hub.wakeAll() // live connections say goodbye
+	})
+}
 
 // Close closes the store after finishing queued writes. Serve calls it.
 func (s *Server) Close() error {
